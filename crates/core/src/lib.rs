@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+mod alert;
+mod batch;
+mod entity;
+mod incident;
+mod time;
+
+pub use alert::{Alert, Severity};
+pub use batch::Batch;
+pub use entity::Entity;
+pub use incident::{Incident, IncidentKind};
+pub use time::{Interval, Timestamp, TimestampError};
