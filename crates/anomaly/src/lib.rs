@@ -1,1 +1,200 @@
 #![doc = include_str!("../README.md")]
+
+mod calibrate;
+mod seasonal;
+
+use ai4ict_core::{Interval, Timestamp};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use seasonal::RobustSeasonal;
+
+/// A calibrated anomaly score.
+///
+/// `value` is in [0, 1] and means the same for every detector: it is the *surprise*
+/// `-log10 p` of the observation (with `p` its tail probability under the detector's learned
+/// model of normal behaviour, corrected for the number of fields) divided by
+/// [`DetectorConfig::decades`]. With the default of 5 decades, 0.9 means about one chance in
+/// 30 000 of seeing something this unusual in normal operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// The calibrated score, in [0, 1]; 0 while the detector warms up.
+    pub value: f64,
+    /// Index of the input field that contributed most (`None` if not applicable).
+    pub field: Option<usize>,
+}
+
+/// Per-entity online state of a detector. Constant memory: [`Detector::state_bytes`] does not
+/// grow with the length of the stream.
+pub trait Detector: Send {
+    /// Scores one observation and learns from it. `values` holds one value per field; NaN (or
+    /// an infinity, or a missing trailing field) means missing. Never panics.
+    fn update(&mut self, time: Timestamp, values: &[f64]) -> Score;
+    /// Bytes of state this detector holds (heap included).
+    fn state_bytes(&self) -> usize;
+}
+
+/// Which detector to run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectorKind {
+    /// Pick a detector from the sampling interval and the data (currently `robust_seasonal`).
+    #[default]
+    Auto,
+    /// Time-of-day (and weekday/weekend) profile with a robust level and scale per field.
+    RobustSeasonal,
+}
+
+/// Which deviations from normal count as anomalous.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Values unusually high or unusually low.
+    #[default]
+    Both,
+    /// Only values unusually high (e.g. drop rate, latency).
+    Up,
+    /// Only values unusually low (e.g. throughput, success rate).
+    Down,
+}
+
+/// The anomaly model of an intent: `model: { anomaly: { detector: auto, ... } }`.
+///
+/// Every detector scores each observation in [0, 1] with the same meaning (see `decades`);
+/// a policy such as `alert: { score_above: 0.9, for: 2 }` then works with any of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorConfig {
+    /// Which detector to run (default `auto`).
+    #[serde(default)]
+    pub detector: DetectorKind,
+    /// Which deviations count: `both` (default), `up` or `down`.
+    #[serde(default)]
+    pub direction: Direction,
+    /// Decades of surprise that make a score of 1: a score `s` means the observation is about
+    /// as rare as `10^(-s * decades)` under normal behaviour. Default 5.
+    #[serde(default = "default_decades")]
+    pub decades: f64,
+    /// Separate weekday and weekend profiles for seasonal detectors. Default: on when the
+    /// sampling interval is one hour or shorter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekly: Option<bool>,
+    /// Most time-of-day slots of a seasonal profile (values in between are interpolated).
+    /// Default 48 (half-hour slots); fewer than 4 samples a day disables the daily profile.
+    #[serde(default = "default_max_slots")]
+    pub max_slots: usize,
+    /// How fast the level follows the data, per sample, in (0, 1]. Default 0.02.
+    #[serde(default = "default_level_rate")]
+    pub level_rate: f64,
+    /// Slowest rate, per day, at which a seasonal profile forgets, in (0, 1]. Default 0.1.
+    #[serde(default = "default_season_rate")]
+    pub season_rate: f64,
+    /// Consecutive out-of-band samples, all on one side, after which a change is taken as a
+    /// new normal level and followed quickly. Default 24.
+    #[serde(default = "default_level_shift_after")]
+    pub level_shift_after: u16,
+    /// Samples to learn from before scoring when there is no daily profile. Default 48.
+    #[serde(default = "default_min_points")]
+    pub min_points: u32,
+}
+
+fn default_decades() -> f64 {
+    5.0
+}
+fn default_max_slots() -> usize {
+    48
+}
+fn default_level_rate() -> f64 {
+    0.02
+}
+fn default_season_rate() -> f64 {
+    0.1
+}
+fn default_level_shift_after() -> u16 {
+    24
+}
+fn default_min_points() -> u32 {
+    48
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        Self {
+            detector: DetectorKind::Auto,
+            direction: Direction::Both,
+            decades: default_decades(),
+            weekly: None,
+            max_slots: default_max_slots(),
+            level_rate: default_level_rate(),
+            season_rate: default_season_rate(),
+            level_shift_after: default_level_shift_after(),
+            min_points: default_min_points(),
+        }
+    }
+}
+
+/// Why a detector could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnomalyError {
+    /// A tuning field is out of its range.
+    #[error("anomaly detector: `{field}` {problem}")]
+    InvalidConfig {
+        /// The config field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The stream has no fields to score.
+    #[error("anomaly detector: the stream has no fields to score")]
+    NoFields,
+}
+
+fn check_rate(field: &'static str, v: f64) -> Result<f32, AnomalyError> {
+    if v.is_finite() && v > 0.0 && v <= 1.0 {
+        Ok(v as f32)
+    } else {
+        Err(AnomalyError::InvalidConfig { field, problem: format!("must be in (0, 1], got {v}") })
+    }
+}
+
+impl DetectorConfig {
+    /// Builds the per-entity detector for a stream of `width` fields sampled every `interval`.
+    pub fn build(&self, width: usize, interval: Interval) -> Result<Box<dyn Detector>, AnomalyError> {
+        if width == 0 {
+            return Err(AnomalyError::NoFields);
+        }
+        if !(self.decades.is_finite() && self.decades >= 1.0) {
+            return Err(AnomalyError::InvalidConfig {
+                field: "decades",
+                problem: format!("must be at least 1, got {}", self.decades),
+            });
+        }
+        if self.max_slots == 0 || self.max_slots > 1440 {
+            return Err(AnomalyError::InvalidConfig {
+                field: "max_slots",
+                problem: format!("must be in 1..=1440, got {}", self.max_slots),
+            });
+        }
+        if self.level_shift_after == 0 {
+            return Err(AnomalyError::InvalidConfig { field: "level_shift_after", problem: "must be at least 1".into() });
+        }
+        let level_rate = check_rate("level_rate", self.level_rate)?;
+        let season_rate = check_rate("season_rate", self.season_rate)?;
+        match self.detector {
+            DetectorKind::Auto | DetectorKind::RobustSeasonal => {
+                let slots = seasonal::SeasonalParams::slots_for(interval, self.max_slots);
+                let params = seasonal::SeasonalParams {
+                    slots,
+                    weekly: self.weekly.unwrap_or(interval.millis() <= 3_600_000) && slots > 1,
+                    level_rate,
+                    season_rate,
+                    level_shift_after: self.level_shift_after,
+                    min_points: self.min_points,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                };
+                Ok(Box::new(RobustSeasonal::new(width, params)))
+            }
+        }
+    }
+}

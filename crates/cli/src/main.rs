@@ -2,6 +2,7 @@
 //! `cmd/<name>.rs` with its clap `Args` struct and a `run` function.
 
 mod cmd;
+mod report;
 
 use clap::{Parser, Subcommand};
 
@@ -17,11 +18,30 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // Each variant wraps one cmd module's Args; keep them in alphabetical order.
+    /// Measure speed and accuracy against baselines run in the same process.
+    Bench(cmd::bench::Args),
+    /// Run the shipped cell-KPI anomaly intent on the default sandbox network.
+    Demo(cmd::demo::Args),
+    /// Share what works: standards catalogue, cooperation map, use cases, model marketplace.
+    Hub(cmd::hub::Args),
+    /// Work with the ML intent format.
+    Intent(cmd::intent::Args),
+    /// Run an ML intent: plan, train and evaluate in the sandbox, deploy, report.
+    Run(cmd::run::Args),
+    /// Check ML intents without running them.
+    Validate(cmd::validate::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Bench(a) => cmd::bench::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::Hub(a) => cmd::hub::run(a),
+        Command::Intent(a) => cmd::intent::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Validate(a) => cmd::validate::run(a),
+    };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -1,1 +1,19 @@
 #![doc = include_str!("../README.md")]
+
+mod config;
+mod csvline;
+mod error;
+mod lines;
+mod schema;
+mod sink;
+mod source;
+
+pub use config::{FileFormat, FileSourceConfig, OnError};
+pub use error::{ConnectorError, RowError};
+pub use lines::MAX_LINE_BYTES;
+pub use schema::{infer_schema, FileSchema, SAMPLE_ROWS};
+pub use sink::{
+    AlertSink, CsvSink, FileSinkConfig, JsonlSink, ScoreWriter, SinkConfig, StdoutSinkConfig,
+    TableSink,
+};
+pub use source::{read_bytes, FileSource, ReadReport, MAX_KEPT_ERRORS};

@@ -1,1 +1,20 @@
 #![doc = include_str!("../README.md")]
+
+pub mod bench;
+pub mod power;
+pub mod sim;
+
+pub use bench::{bench_forecast, BenchConfig, BenchReport, BenchRow};
+pub use power::{BsClass, PowerModel};
+pub use sim::{evaluate, CellPlot, EnergyConfig, EnergyReport, GuardConfig, PolicyResult};
+
+/// Everything that can go wrong in the energy crate.
+#[derive(Debug, thiserror::Error)]
+pub enum EnergyError {
+    /// A setting is out of range.
+    #[error("invalid energy config: {0}")]
+    InvalidConfig(String),
+    /// The sandbox could not build the scenario.
+    #[error(transparent)]
+    Sandbox(#[from] ai4ict_sandbox::SandboxError),
+}

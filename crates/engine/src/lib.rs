@@ -1,1 +1,15 @@
 #![doc = include_str!("../README.md")]
+
+mod cluster;
+pub mod dataflow;
+mod error;
+pub mod nodes;
+
+pub use cluster::Cluster;
+pub use dataflow::{Feed, FeedFactory, PipelineSpec, Progress, RunOutput, SinkFactory, TracePoint};
+pub use error::EngineError;
+pub mod feeds;
+pub mod mlfo;
+
+pub use mlfo::{Mlfo, Outcome, Plan, RunOptions};
+pub mod bench;

@@ -1,1 +1,51 @@
 #![doc = include_str!("../README.md")]
+
+mod config;
+mod export;
+mod network;
+mod rng;
+mod topology;
+
+pub use config::{Scenario, ScenarioConfig};
+pub use export::{write_csv, write_jsonl, write_labels};
+pub use network::{Demand, Network, PlannedEvent, KPIS};
+pub use topology::{Area, Cell, CellKind, Link, Neighbour, Profile, Site};
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the sandbox.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// A scenario field is out of range; `field` names it.
+    #[error("invalid scenario: {message}")]
+    InvalidConfig {
+        /// The offending field, as spelled in the config.
+        field: &'static str,
+        /// What is wrong and what would be right.
+        message: String,
+    },
+    /// A file or folder could not be created or written.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A CSV file could not be written.
+    #[error("cannot write CSV {}: {source}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: csv::Error,
+    },
+    /// A JSON file could not be written.
+    #[error("cannot write JSON {}: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+}

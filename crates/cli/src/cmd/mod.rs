@@ -1,1 +1,7 @@
 //! One module per subcommand.
+pub mod bench;
+pub mod demo;
+pub mod hub;
+pub mod intent;
+pub mod run;
+pub mod validate;

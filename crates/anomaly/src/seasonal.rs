@@ -1,0 +1,278 @@
+//! Robust seasonal baseline: a time-of-day profile (optionally separate for weekdays and
+//! weekends) plus a slowly moving level, with a robust per-slot scale, per field.
+//!
+//! For each field the expected value at time `t` is `level + profile[slot(t)]`, where the
+//! profile is interpolated linearly between the two nearest slot centres. The residual `r` is
+//! scaled by a robust per-slot scale (a winsorised mean absolute residual, shrunk towards the
+//! field's global scale while a slot has little history) into a z-score, which the shared
+//! [`TailCalibrator`](crate::calibrate) turns into a calibrated score. Updates are winsorised
+//! at `3 * scale` (Huber style), so outliers barely move the baseline; a residual that stays
+//! out of band with the same sign for `level_shift_after` points is taken as a level shift and
+//! the level then follows the data quickly; should the data come back to the old level within
+//! `4 * level_shift_after` points (an outage that ends), the old level is restored at once.
+//!
+//! Warm-up: a field scores 0 until its current profile (weekday or weekend) has seen one
+//! whole day (or, without a daily profile, `min_points` points).
+//!
+//! Memory per field: `8 * slots * profiles` bytes for the profile (`f32` location and scale)
+//! plus about 40 bytes; with the defaults (48 slots, 2 profiles) 808 bytes per field.
+//! Time: O(1) per field per point (a handful of multiplications, no allocation).
+
+use ai4ict_core::{Interval, Timestamp};
+
+use crate::calibrate::{calibrated, TailCalibrator};
+use crate::{Detector, Direction, Score};
+
+const DAY_MS: i64 = 86_400_000;
+/// Residuals beyond this many scales are winsorised before they update the state.
+const CLIP: f32 = 3.0;
+/// Prior weight, in days, of the global scale against a slot's own scale.
+const SHRINK_DAYS: f32 = 2.0;
+
+/// Tuning of [`RobustSeasonal`], resolved from the user's config.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SeasonalParams {
+    /// Profile slots per day (1 = no daily profile).
+    pub slots: usize,
+    /// Separate weekday and weekend profiles.
+    pub weekly: bool,
+    /// Level learning rate per point.
+    pub level_rate: f32,
+    /// Slowest profile learning rate per day.
+    pub season_rate: f32,
+    /// Points out of band with one sign before the level is let go.
+    pub level_shift_after: u16,
+    /// Points before scoring when there is no daily profile.
+    pub min_points: u32,
+    /// Decades of surprise that map to a score of 1.
+    pub decades: f32,
+    /// Which deviations count.
+    pub direction: Direction,
+}
+
+impl SeasonalParams {
+    /// Slots per day that suit a sampling interval: one per point, at most 48, and none
+    /// (a single slot) when there are fewer than 4 points a day.
+    pub(crate) fn slots_for(interval: Interval, cap: usize) -> usize {
+        let per_day = DAY_MS / interval.millis().max(1);
+        if per_day < 4 {
+            1
+        } else {
+            (per_day as usize).min(cap.max(1))
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Field {
+    level: f32,
+    /// Global (all-slot) mean absolute residual.
+    scale: f32,
+    /// Last value, for the first-day scale proxy.
+    last: f32,
+    n: u32,
+    /// Signed count of consecutive out-of-band residuals.
+    run: i16,
+    /// The level before the last accepted level shift (NaN when none is pending).
+    anchor: f32,
+    /// Points since the last accepted level shift.
+    since_shift: u16,
+    seen_today: bool,
+    /// Whole days seen, per profile.
+    days: [u16; 2],
+    cal: TailCalibrator,
+}
+
+/// The robust seasonal baseline detector (see the module docs).
+#[derive(Clone, Debug)]
+pub struct RobustSeasonal {
+    p: SeasonalParams,
+    fields: Vec<Field>,
+    /// Per field, per profile, per slot: expected offset from the level.
+    loc: Vec<f32>,
+    /// Per field, per profile, per slot: mean absolute residual.
+    scale: Vec<f32>,
+    day: i64,
+    day_type: usize,
+}
+
+impl RobustSeasonal {
+    pub(crate) fn new(width: usize, p: SeasonalParams) -> Self {
+        let profiles = if p.weekly { 2 } else { 1 };
+        let field = Field {
+            level: 0.0,
+            scale: 0.0,
+            last: f32::NAN,
+            n: 0,
+            run: 0,
+            anchor: f32::NAN,
+            since_shift: 0,
+            seen_today: false,
+            days: [0; 2],
+            cal: TailCalibrator::new(),
+        };
+        Self {
+            p,
+            fields: vec![field; width],
+            loc: vec![0.0; width * profiles * p.slots],
+            scale: vec![0.0; width * profiles * p.slots],
+            day: i64::MIN,
+            day_type: 0,
+        }
+    }
+
+    fn roll_day(&mut self, time: Timestamp) {
+        let day = time.0.div_euclid(DAY_MS);
+        if day == self.day {
+            return;
+        }
+        if self.day != i64::MIN {
+            for f in &mut self.fields {
+                if f.seen_today {
+                    f.days[self.day_type] = f.days[self.day_type].saturating_add(1);
+                    f.seen_today = false;
+                }
+            }
+        }
+        self.day = day;
+        self.day_type = usize::from(self.p.weekly && time.weekday() >= 5);
+        if self.p.weekly {
+            // A profile that has never seen a day starts from the other one's shape.
+            let (own, other, slots) = (self.day_type, 1 - self.day_type, self.p.slots);
+            for (i, f) in self.fields.iter().enumerate() {
+                if f.days[own] == 0 && f.days[other] > 0 {
+                    let (to, from) = ((2 * i + own) * slots, (2 * i + other) * slots);
+                    self.loc.copy_within(from..from + slots, to);
+                    self.scale.copy_within(from..from + slots, to);
+                }
+            }
+        }
+    }
+
+    /// Raw z-score of one field, learning from the value; `None` while warming up.
+    fn step(&mut self, i: usize, x: f32, s0: usize, s1: usize, w: f32) -> Option<f32> {
+        let p = self.p;
+        let profiles = if p.weekly { 2 } else { 1 };
+        let f = &mut self.fields[i];
+        let own = self.day_type;
+        let base = (i * profiles + own) * p.slots;
+        f.seen_today = true;
+        f.n = f.n.saturating_add(1);
+        if f.n == 1 {
+            f.level = x;
+            f.last = x;
+            return None;
+        }
+        let (a0, a1) = (base + s0, base + s1);
+        let season = (1.0 - w) * self.loc[a0] + w * self.loc[a1];
+        let days = f.days[own];
+        let daily = p.slots > 1;
+
+        // Scale: a slot's own scale, shrunk towards the global one.
+        let slot_scale = (1.0 - w) * self.scale[a0] + w * self.scale[a1];
+        let sd = if daily { f32::from(days.saturating_sub(1).min(16)) } else { 0.0 };
+        let shrunk = ((SHRINK_DAYS * f.scale * f.scale + sd * slot_scale * slot_scale) / (SHRINK_DAYS + sd)).sqrt();
+        let floor = 1e-6 * (f.level.abs() + season.abs()) + 1e-12;
+        let scale = (1.25 * shrunk).max(0.3 * 1.25 * f.scale).max(floor);
+
+        let warm = if daily { days >= 1 } else { f.n > p.min_points };
+        // After a level shift, a return to the old level is a recovery: snap back to it.
+        if f.anchor.is_finite() {
+            f.since_shift = f.since_shift.saturating_add(1);
+            if (x - (f.anchor + season)).abs() <= CLIP * scale {
+                f.level = f.anchor;
+                f.anchor = f32::NAN;
+                f.run = 0;
+            } else if f.since_shift > p.level_shift_after.saturating_mul(4) {
+                f.anchor = f32::NAN;
+            }
+        }
+        let r = x - (f.level + season);
+        let z = (r / scale).clamp(-1e6, 1e6);
+
+        // Level-shift run: consecutive out-of-band residuals with one sign.
+        let out = z.abs() > CLIP && warm;
+        f.run = match (out, z > 0.0) {
+            (false, _) => 0,
+            (true, true) => f.run.max(0).saturating_add(1),
+            (true, false) => f.run.min(0).saturating_sub(1),
+        };
+        let shifting = f.run.unsigned_abs() >= p.level_shift_after;
+        if f.run.unsigned_abs() == p.level_shift_after && f.anchor.is_nan() {
+            f.anchor = f.level;
+            f.since_shift = 0;
+        }
+
+        // Learn. Before the profile has a whole day, take residuals as they come.
+        let c = if warm && !shifting { r.clamp(-CLIP * scale, CLIP * scale) } else { r };
+        let level_rate = if shifting { p.level_rate.max(0.25) } else { p.level_rate };
+        f.level += level_rate * c;
+        if daily {
+            // Out-of-band points teach the profile only slowly and never the scale.
+            let g = if out { 0.25 * p.season_rate } else { (1.0 / (f32::from(days) + 1.0)).max(p.season_rate) };
+            let g = g * (1.0 - level_rate);
+            self.loc[a0] += g * (1.0 - w) * c;
+            self.loc[a1] += g * w * c;
+            if days >= 1 && !out {
+                let gs = (1.0 / f32::from(days)).max(p.season_rate);
+                let a = c.abs();
+                self.scale[a0] += gs * (1.0 - w) * (a - self.scale[a0]);
+                self.scale[a1] += gs * w * (a - self.scale[a1]);
+            }
+        }
+        // Global scale: until warm, the typical step between points stands in for it.
+        if !out {
+            let proxy = if warm { c.abs() } else { (x - f.last).abs() };
+            let gr = (1.0 / f.n as f32).max(if warm { 0.01 } else { 0.05 });
+            f.scale += gr * (proxy - f.scale);
+        }
+        f.last = x;
+
+        if !warm {
+            return None;
+        }
+        let z = match p.direction {
+            Direction::Both => z.abs(),
+            Direction::Up => z.max(0.0),
+            Direction::Down => (-z).max(0.0),
+        };
+        Some(z)
+    }
+}
+
+impl Detector for RobustSeasonal {
+    fn update(&mut self, time: Timestamp, values: &[f64]) -> Score {
+        self.roll_day(time);
+        let slots = self.p.slots;
+        let pos = (time.millis_of_day() as f64) * slots as f64 / DAY_MS as f64 - 0.5;
+        let fl = pos.floor();
+        let w = (pos - fl) as f32;
+        let s0 = (fl as i64).rem_euclid(slots as i64) as usize;
+        let s1 = (s0 + 1) % slots;
+        let mut best = Score::default();
+        let mut best_surprise = 0.0f32;
+        for i in 0..self.fields.len() {
+            let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
+            if !x.is_finite() {
+                continue;
+            }
+            if let Some(z) = self.step(i, x, s0, s1, w) {
+                let cal = &mut self.fields[i].cal;
+                let s = cal.surprise(z);
+                cal.observe(z);
+                if s > best_surprise || best.field.is_none() {
+                    best_surprise = s.max(best_surprise);
+                    best.field = Some(i);
+                }
+            }
+        }
+        best.value = calibrated(best_surprise, self.fields.len(), self.p.decades);
+        best
+    }
+
+    fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.fields.capacity() * std::mem::size_of::<Field>()
+            + (self.loc.capacity() + self.scale.capacity()) * std::mem::size_of::<f32>()
+    }
+}

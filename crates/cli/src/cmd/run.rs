@@ -1,0 +1,133 @@
+//! `ai4ict run INTENT`: the MLFO lifecycle for one intent, with progress and a report.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ai4ict_engine::mlfo::Status;
+use ai4ict_engine::{Cluster, Mlfo, Outcome, RunOptions};
+use ai4ict_intent::MlIntent;
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::report;
+
+/// Run an ML intent: plan the pipeline, train and evaluate it in the sandbox, deploy it.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The intent file (YAML).
+    pub intent: PathBuf,
+    #[command(flatten)]
+    pub runtime: Runtime,
+}
+
+/// How and where the pipeline runs.
+#[derive(clap::Args, Clone)]
+pub struct Runtime {
+    /// Worker threads per process.
+    #[arg(short = 'w', long, default_value_t = 1)]
+    pub workers: usize,
+    /// Number of processes in the cluster (each started with its own --process).
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+    /// This process's index in the cluster.
+    #[arg(long, default_value_t = 0)]
+    pub process: usize,
+    /// File listing `host:port` per process (default: 127.0.0.1 from --base-port up).
+    #[arg(long)]
+    pub hostfile: Option<PathBuf>,
+    /// First port when no hostfile is given.
+    #[arg(long, default_value_t = 2101)]
+    pub base_port: u16,
+    /// Folder for the reports (default: out/<intent name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Deploy even if the sandbox evaluation misses a target.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Parses and runs the intent file.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let intent = match MlIntent::from_file(&args.intent) {
+        Ok(i) => i,
+        Err(e) => {
+            for p in e.problems() {
+                eprintln!("{}:{p}", args.intent.display());
+            }
+            anyhow::bail!("{} is not a valid intent", args.intent.display());
+        }
+    };
+    run_intent(intent, &args.runtime)
+}
+
+/// Runs a parsed intent and writes its reports.
+pub fn run_intent(intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
+    let cluster = Cluster {
+        workers: rt.workers,
+        processes: rt.processes,
+        process: rt.process,
+        hostfile: rt.hostfile.clone(),
+        base_port: rt.base_port,
+    };
+    let leader = cluster.process == 0;
+    let options = RunOptions { cluster, force: rt.force, ..RunOptions::default() };
+    let stop = Arc::clone(&options.progress);
+    // Ctrl-C stops the sources; the pipeline drains and the partial report is written.
+    let _ = ctrlc::set_handler(move || stop.stop.store(true, Ordering::Relaxed));
+    let mlfo = Mlfo::new(intent.clone(), options.clone());
+    let plan = mlfo.plan()?;
+    if leader {
+        println!("ML intent `{}` ({}) — pipeline planned by the MLFO (Y.3172):", intent.name, intent.use_case.as_str());
+        print!("{plan}");
+    }
+    let bar = (!rt.quiet && leader).then(|| progress_bar(&options));
+    let outcome = mlfo.run();
+    if let Some((bar, handle)) = bar {
+        bar.finish_and_clear();
+        let _ = handle.join();
+    }
+    let outcome = outcome?;
+    if !leader {
+        println!("process {} finished; the report is written by process 0", rt.process);
+        return Ok(());
+    }
+    print!("{}", report::text(&outcome));
+    let dir = rt.out.clone().unwrap_or_else(|| Path::new("out").join(&intent.name));
+    let files = report::write(&outcome, &intent, &dir).with_context(|| format!("writing reports to {}", dir.display()))?;
+    for f in files {
+        println!("report: {}", f.display());
+    }
+    if outcome.stages.iter().any(|s| s.status == Status::Stopped) {
+        println!("stopped by the operator: the report covers what ran");
+    }
+    Ok(())
+}
+
+fn progress_bar(options: &RunOptions) -> (ProgressBar, std::thread::JoinHandle<()>) {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    let (b, progress, phase) = (bar.clone(), Arc::clone(&options.progress), Arc::clone(&options.phase));
+    let handle = std::thread::spawn(move || {
+        let mut last = (std::time::Instant::now(), 0u64);
+        let mut rate = 0.0;
+        while !b.is_finished() {
+            std::thread::sleep(Duration::from_millis(200));
+            let rows = progress.rows.load(Ordering::Relaxed);
+            let dt = last.0.elapsed().as_secs_f64();
+            if rows >= last.1 && dt > 0.0 {
+                rate = 0.5 * rate + 0.5 * (rows - last.1) as f64 / dt;
+            }
+            last = (std::time::Instant::now(), rows);
+            let t = ai4ict_core::Timestamp(progress.event_time.load(Ordering::Relaxed));
+            let phase = phase.lock().map(|p| p.clone()).unwrap_or_default();
+            b.set_message(format!("{phase}: {rows} records, {:.0} records/s, event time {t}", rate));
+            b.tick();
+        }
+    });
+    (bar, handle)
+}

@@ -1,0 +1,428 @@
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use ai4ict_core::{Alert, Entity, Timestamp};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{ConnectorError, FileFormat};
+
+/// Where alerts go (Y.3172 SINK, fed by the distributor D).
+///
+/// `write` may be called any number of times; `finish` flushes and is called once at the end.
+pub trait AlertSink: Send {
+    /// Writes these alerts (in the order given).
+    fn write(&mut self, alerts: &[Alert]) -> Result<(), ConnectorError>;
+    /// Flushes everything written; the sink is not written to afterwards.
+    fn finish(&mut self) -> Result<(), ConnectorError>;
+}
+
+/// Writes alerts to the terminal as an aligned table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StdoutSinkConfig {}
+
+/// Writes alerts to a file, one per line (JSON lines) or one per row (CSV).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileSinkConfig {
+    /// The file to write (replaced if it exists; missing parent folders are created).
+    pub path: PathBuf,
+    /// `jsonl` or `csv`; by default taken from the file extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<FileFormat>,
+}
+
+/// A destination for alerts, as written in an intent's `distribute` list:
+/// `{stdout: {}}` or `{file: {path: alerts.jsonl}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SinkConfig {
+    /// An aligned table on standard output: time, entity, severity, score, field, onset.
+    Stdout(StdoutSinkConfig),
+    /// A file. JSON lines hold each alert as `ai4ict_core::Alert` serialises it (times in
+    /// milliseconds since the epoch, so the file reads back as alerts); CSV has the columns
+    /// `time,entity,severity,score,field,onset` with RFC 3339 times.
+    File(FileSinkConfig),
+}
+
+impl SinkConfig {
+    /// Makes the sink (creating the file for a file sink).
+    pub fn build(&self) -> Result<Box<dyn AlertSink>, ConnectorError> {
+        match self {
+            Self::Stdout(_) => Ok(Box::new(TableSink::new("stdout", io::stdout()))),
+            Self::File(cfg) => {
+                let format = FileFormat::resolve(cfg.format, &cfg.path)?;
+                let name = cfg.path.display().to_string();
+                let out = create(&cfg.path)?;
+                Ok(match format {
+                    FileFormat::Jsonl => Box::new(JsonlSink::new(name, out)),
+                    FileFormat::Csv => Box::new(CsvSink::new(name, out)),
+                })
+            }
+        }
+    }
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, ConnectorError> {
+    let io = |e| ConnectorError::io(path.display(), e);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    Ok(BufWriter::new(File::create(path).map_err(io)?))
+}
+
+/// Alerts as an aligned, human-readable table. Columns widen as longer entities or fields
+/// arrive, so rows written after a wide one line up with each other.
+#[derive(Debug)]
+pub struct TableSink<W: Write + Send> {
+    name: String,
+    out: W,
+    header_done: bool,
+    entity_width: usize,
+    field_width: usize,
+}
+
+impl<W: Write + Send> TableSink<W> {
+    /// A table written to `out`; `name` is used in errors.
+    pub fn new(name: impl Into<String>, out: W) -> Self {
+        Self {
+            name: name.into(),
+            out,
+            header_done: false,
+            entity_width: 12,
+            field_width: 12,
+        }
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn write_all(&mut self, alerts: &[Alert]) -> io::Result<()> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        for a in alerts {
+            self.entity_width = self.entity_width.max(a.entity.name().chars().count());
+            self.field_width = self.field_width.max(a.field.chars().count());
+        }
+        let (ew, fw) = (self.entity_width, self.field_width);
+        if !self.header_done {
+            writeln!(
+                self.out,
+                "{:<24}  {:<ew$}  {:<8}  {:>5}  {:<fw$}  onset",
+                "time", "entity", "severity", "score", "field"
+            )?;
+            self.header_done = true;
+        }
+        for a in alerts {
+            writeln!(
+                self.out,
+                "{:<24}  {:<ew$}  {:<8}  {:>5.3}  {:<fw$}  {}",
+                a.time.to_string(),
+                a.entity.name(),
+                a.severity.to_string(),
+                a.score,
+                a.field,
+                a.onset
+            )?;
+        }
+        self.out.flush()
+    }
+}
+
+impl<W: Write + Send> AlertSink for TableSink<W> {
+    fn write(&mut self, alerts: &[Alert]) -> Result<(), ConnectorError> {
+        self.write_all(alerts)
+            .map_err(|e| ConnectorError::io(&self.name, e))
+    }
+
+    fn finish(&mut self) -> Result<(), ConnectorError> {
+        self.out
+            .flush()
+            .map_err(|e| ConnectorError::io(&self.name, e))
+    }
+}
+
+/// Alerts as JSON lines, one `ai4ict_core::Alert` object per line.
+#[derive(Debug)]
+pub struct JsonlSink<W: Write + Send> {
+    name: String,
+    out: W,
+}
+
+impl<W: Write + Send> JsonlSink<W> {
+    /// JSON lines written to `out`; `name` is used in errors.
+    pub fn new(name: impl Into<String>, out: W) -> Self {
+        Self {
+            name: name.into(),
+            out,
+        }
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn write_all(&mut self, alerts: &[Alert]) -> io::Result<()> {
+        for a in alerts {
+            serde_json::to_writer(&mut self.out, a)?;
+            self.out.write_all(b"\n")?;
+        }
+        self.out.flush()
+    }
+}
+
+impl<W: Write + Send> AlertSink for JsonlSink<W> {
+    fn write(&mut self, alerts: &[Alert]) -> Result<(), ConnectorError> {
+        self.write_all(alerts)
+            .map_err(|e| ConnectorError::io(&self.name, e))
+    }
+
+    fn finish(&mut self) -> Result<(), ConnectorError> {
+        self.out
+            .flush()
+            .map_err(|e| ConnectorError::io(&self.name, e))
+    }
+}
+
+/// Alerts as CSV: `time,entity,severity,score,field,onset`, times in RFC 3339.
+#[derive(Debug)]
+pub struct CsvSink<W: Write + Send> {
+    name: String,
+    out: csv::Writer<W>,
+    header_done: bool,
+}
+
+impl<W: Write + Send> CsvSink<W> {
+    /// CSV written to `out`; `name` is used in errors.
+    pub fn new(name: impl Into<String>, out: W) -> Self {
+        Self {
+            name: name.into(),
+            out: csv::Writer::from_writer(out),
+            header_done: false,
+        }
+    }
+
+    /// The underlying writer, flushed.
+    pub fn into_inner(self) -> Result<W, ConnectorError> {
+        let name = self.name;
+        self.out
+            .into_inner()
+            .map_err(|e| ConnectorError::io(name, e.into_error()))
+    }
+
+    fn write_all(&mut self, alerts: &[Alert]) -> Result<(), csv::Error> {
+        if !self.header_done {
+            self.out
+                .write_record(["time", "entity", "severity", "score", "field", "onset"])?;
+            self.header_done = true;
+        }
+        for a in alerts {
+            self.out.write_record([
+                a.time.to_string(),
+                a.entity.name().to_string(),
+                a.severity.to_string(),
+                a.score.to_string(),
+                a.field.clone(),
+                a.onset.to_string(),
+            ])?;
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+impl<W: Write + Send> AlertSink for CsvSink<W> {
+    fn write(&mut self, alerts: &[Alert]) -> Result<(), ConnectorError> {
+        self.write_all(alerts)
+            .map_err(|e| ConnectorError::io(&self.name, e.into()))
+    }
+
+    fn finish(&mut self) -> Result<(), ConnectorError> {
+        // A file with no alerts still gets its header.
+        self.write_all(&[])
+            .map_err(|e| ConnectorError::io(&self.name, e.into()))
+    }
+}
+
+/// Writes per-row scores as CSV (`entity,time,score,field`, RFC 3339 times; a missing score is
+/// an empty cell) for plotting or for checking a detector by hand.
+#[derive(Debug)]
+pub struct ScoreWriter<W: Write = BufWriter<File>> {
+    name: String,
+    out: csv::Writer<W>,
+}
+
+impl ScoreWriter {
+    /// Creates (or replaces) `path`, with missing parent folders, and writes the header.
+    pub fn create(path: &Path) -> Result<Self, ConnectorError> {
+        Self::new(path.display().to_string(), create(path)?)
+    }
+}
+
+impl<W: Write> ScoreWriter<W> {
+    /// Scores written to `out`; `name` is used in errors. Writes the header at once.
+    pub fn new(name: impl Into<String>, out: W) -> Result<Self, ConnectorError> {
+        let mut w = Self {
+            name: name.into(),
+            out: csv::Writer::from_writer(out),
+        };
+        w.out
+            .write_record(["entity", "time", "score", "field"])
+            .map_err(|e| w.error(e))?;
+        Ok(w)
+    }
+
+    fn error(&self, e: csv::Error) -> ConnectorError {
+        ConnectorError::io(&self.name, e.into())
+    }
+
+    /// Writes one row.
+    pub fn write(
+        &mut self,
+        entity: &Entity,
+        time: Timestamp,
+        score: f64,
+        field: &str,
+    ) -> Result<(), ConnectorError> {
+        let score = if score.is_finite() {
+            score.to_string()
+        } else {
+            String::new()
+        };
+        self.out
+            .write_record([entity.name(), &time.to_string(), &score, field])
+            .map_err(|e| self.error(e))
+    }
+
+    /// Flushes what was written.
+    pub fn finish(&mut self) -> Result<(), ConnectorError> {
+        self.out
+            .flush()
+            .map_err(|e| ConnectorError::io(&self.name, e))
+    }
+
+    /// The underlying writer, flushed.
+    pub fn into_inner(self) -> Result<W, ConnectorError> {
+        let name = self.name;
+        self.out
+            .into_inner()
+            .map_err(|e| ConnectorError::io(name, e.into_error()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ai4ict_core::Severity;
+
+    use super::*;
+
+    fn alert(entity: &str, score: f64) -> Alert {
+        Alert {
+            entity: Entity::new(entity),
+            time: Timestamp::parse("2024-01-01T01:00:00Z").unwrap(),
+            onset: Timestamp::parse("2024-01-01T00:30:00Z").unwrap(),
+            score,
+            severity: Severity::Major,
+            field: "prb_util".into(),
+        }
+    }
+
+    #[test]
+    fn table_is_aligned() {
+        let mut sink = TableSink::new("t", Vec::new());
+        sink.write(&[alert("cell-1", 0.95), alert("a-much-longer-cell-name", 0.5)])
+            .unwrap();
+        sink.finish().unwrap();
+        let text = String::from_utf8(sink.into_inner()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        let col = |l: &str| l.find("major").or_else(|| l.find("severity")).unwrap();
+        assert!(lines.iter().all(|l| col(l) == col(lines[0])), "{text}");
+        assert!(
+            lines[1].starts_with("2024-01-01T01:00:00Z") && lines[1].contains("0.950"),
+            "{text}"
+        );
+        assert!(lines[1].ends_with("2024-01-01T00:30:00Z"), "{text}");
+    }
+
+    #[test]
+    fn jsonl_reads_back_as_alerts() {
+        let mut sink = JsonlSink::new("t", Vec::new());
+        let alerts = [alert("cell-1", 0.95), alert("cell-2", 0.91)];
+        sink.write(&alerts).unwrap();
+        sink.finish().unwrap();
+        let text = String::from_utf8(sink.into_inner()).unwrap();
+        let back: Vec<Alert> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(back, alerts);
+    }
+
+    #[test]
+    fn csv_has_header_and_rfc3339_times() {
+        let mut sink = CsvSink::new("t", Vec::new());
+        sink.finish().unwrap();
+        sink.write(&[alert("cell,1", 0.5)]).unwrap();
+        let text = String::from_utf8(sink.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "time,entity,severity,score,field,onset\n2024-01-01T01:00:00Z,\"cell,1\",major,0.5,prb_util,2024-01-01T00:30:00Z\n"
+        );
+    }
+
+    #[test]
+    fn sink_config_shapes_and_file_sinks() {
+        let cfg: SinkConfig = serde_json::from_str(r#"{"stdout":{}}"#).unwrap();
+        assert_eq!(cfg, SinkConfig::Stdout(StdoutSinkConfig {}));
+        assert!(serde_json::from_str::<SinkConfig>(r#"{"stdout":{"x":1}}"#).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        for (name, format, first) in [
+            ("out/a.jsonl", None, "{\"entity\":\"cell-1\""),
+            ("b.csv", None, "time,entity,severity,score,field,onset"),
+            ("c.txt", Some(FileFormat::Jsonl), "{"),
+        ] {
+            let path = dir.path().join(name);
+            let cfg = SinkConfig::File(FileSinkConfig {
+                path: path.clone(),
+                format,
+            });
+            let json = serde_json::to_string(&cfg).unwrap();
+            assert_eq!(serde_json::from_str::<SinkConfig>(&json).unwrap(), cfg);
+            let mut sink = cfg.build().unwrap();
+            sink.write(&[alert("cell-1", 0.9)]).unwrap();
+            sink.finish().unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.starts_with(first), "{name}: {text}");
+        }
+        let bad = SinkConfig::File(FileSinkConfig {
+            path: dir.path().join("x.parquet"),
+            format: None,
+        });
+        assert!(matches!(
+            bad.build(),
+            Err(ConnectorError::UnknownFormat { .. })
+        ));
+    }
+
+    #[test]
+    fn score_writer_rows() {
+        let mut w = ScoreWriter::new("t", Vec::new()).unwrap();
+        let t = Timestamp::parse("2024-01-01T00:00:00Z").unwrap();
+        w.write(&Entity::new("cell-1"), t, 0.25, "prb_util")
+            .unwrap();
+        w.write(&Entity::new("cell-1"), t, f64::NAN, "").unwrap();
+        w.finish().unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "entity,time,score,field\ncell-1,2024-01-01T00:00:00Z,0.25,prb_util\ncell-1,2024-01-01T00:00:00Z,,\n"
+        );
+    }
+}

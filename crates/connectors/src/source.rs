@@ -1,0 +1,640 @@
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use ai4ict_core::{Batch, Entity, Timestamp};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::csvline::{self, Fields};
+use crate::lines::{is_blank, Line, LineReader, MAX_LINE_BYTES};
+use crate::schema::{infer_from_reader, read_header, FileSchema};
+use crate::{ConnectorError, FileFormat, FileSourceConfig, OnError, RowError};
+
+/// How many row errors a [`ReadReport`] keeps (the rest are only counted).
+pub const MAX_KEPT_ERRORS: usize = 100;
+
+/// What a source has read so far.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ReadReport {
+    /// Rows delivered.
+    pub rows_ok: u64,
+    /// Bad rows passed over (`on_error: skip`).
+    pub rows_skipped: u64,
+    /// Bad rows passed over and written to the quarantine file (`on_error: quarantine`).
+    pub rows_quarantined: u64,
+    /// The first [`MAX_KEPT_ERRORS`] row errors, in file order.
+    pub errors: Vec<RowError>,
+    /// How many row errors there were in all (including those not kept).
+    pub errors_total: u64,
+}
+
+/// A problem with one row, before it is tied to a file and line.
+struct Fault {
+    column: Option<String>,
+    message: String,
+}
+
+impl Fault {
+    fn at(column: &str, message: impl Into<String>) -> Self {
+        Self {
+            column: Some(column.to_string()),
+            message: message.into(),
+        }
+    }
+    fn line(message: impl Into<String>) -> Self {
+        Self {
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// How rows are turned into (entity, time, values).
+enum Plan {
+    /// The file has no header: there is nothing to read.
+    Empty,
+    Csv {
+        delimiter: u8,
+        header: Vec<String>,
+        entity: usize,
+        time: usize,
+        columns: Vec<usize>,
+    },
+    Jsonl {
+        entity: String,
+        time: String,
+        keys: Vec<String>,
+    },
+}
+
+/// Where bad rows go under `on_error: quarantine`; the file is created at the first bad row.
+struct Quarantine {
+    path: PathBuf,
+    format: FileFormat,
+    out: Option<BufWriter<File>>,
+}
+
+impl Quarantine {
+    fn write(&mut self, error: &RowError, raw: &[u8]) -> Result<(), ConnectorError> {
+        let io = |e| ConnectorError::io(self.path.display(), e);
+        if self.out.is_none() {
+            let mut out = BufWriter::new(File::create(&self.path).map_err(io)?);
+            if self.format == FileFormat::Csv {
+                out.write_all(b"line,reason,raw\n").map_err(io)?;
+            }
+            self.out = Some(out);
+        }
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        match self.format {
+            FileFormat::Csv => {
+                let mut w = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(&mut *out);
+                w.write_record([
+                    error.line.to_string().as_bytes(),
+                    error.reason().as_bytes(),
+                    raw,
+                ])
+                .map_err(|e| io(e.into()))?;
+                w.flush().map_err(io)?;
+            }
+            FileFormat::Jsonl => {
+                let rec = serde_json::json!({
+                    "line": error.line,
+                    "reason": error.reason(),
+                    "raw": String::from_utf8_lossy(raw),
+                });
+                serde_json::to_writer(&mut *out, &rec).map_err(|e| io(e.into()))?;
+                out.write_all(b"\n").map_err(io)?;
+            }
+        }
+        out.flush().map_err(io)
+    }
+}
+
+/// A streaming reader of observations from a CSV or JSON-lines file (see [`FileSourceConfig`]).
+///
+/// Memory stays constant whatever the file size: lines are read one at a time and a line over
+/// [`MAX_LINE_BYTES`] is rejected as a bad row without being held in memory.
+pub struct FileSource {
+    name: String,
+    lines: LineReader<Box<dyn BufRead + Send>>,
+    plan: Plan,
+    fields: Vec<String>,
+    on_error: OnError,
+    quarantine: Option<Quarantine>,
+    report: ReadReport,
+    pending: Option<RowError>,
+    done: bool,
+    scratch: Fields,
+    values: Vec<f64>,
+    last_entity: Option<Entity>,
+}
+
+impl std::fmt::Debug for FileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSource")
+            .field("name", &self.name)
+            .field("fields", &self.fields)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_file(path: &Path) -> Result<BufReader<File>, ConnectorError> {
+    let file = File::open(path).map_err(|e| ConnectorError::io(path.display(), e))?;
+    Ok(BufReader::with_capacity(MAX_LINE_BYTES, file))
+}
+
+impl FileSource {
+    /// Opens the file and checks it against the pipeline's `fields`: each field reads the
+    /// column `cfg.fields` maps it to, or the column of its own name. Batches carry the fields
+    /// in the order given; with no fields at all, the file's numeric columns are read (see
+    /// [`FileSource::fields`]).
+    ///
+    /// Fails when the file cannot be opened, when no entity or time column can be found,
+    /// or when a field's column is not in the file (the error lists the columns there are).
+    /// An empty file, or a CSV file with only a header, opens fine and yields no rows.
+    pub fn open(cfg: &FileSourceConfig, fields: &[String]) -> Result<Self, ConnectorError> {
+        let format = FileFormat::resolve(cfg.format, &cfg.path)?;
+        let name = cfg.path.display().to_string();
+        let schema = infer_from_reader(open_file(&cfg.path)?, format, &name)?;
+        let quarantine = (cfg.on_error == OnError::Quarantine).then(|| Quarantine {
+            path: cfg.quarantine_path(format),
+            format,
+            out: None,
+        });
+        Self::build(
+            name,
+            Box::new(open_file(&cfg.path)?),
+            &schema,
+            cfg,
+            fields,
+            quarantine,
+        )
+    }
+
+    fn build(
+        name: String,
+        reader: Box<dyn BufRead + Send>,
+        schema: &FileSchema,
+        cfg: &FileSourceConfig,
+        fields: &[String],
+        quarantine: Option<Quarantine>,
+    ) -> Result<Self, ConnectorError> {
+        let mut lines = LineReader::new(reader, MAX_LINE_BYTES);
+        let mut scratch = Fields::default();
+        let (fields, columns): (Vec<String>, Vec<String>) = if fields.is_empty() {
+            schema
+                .numeric
+                .iter()
+                .map(|c| (c.clone(), c.clone()))
+                .unzip()
+        } else {
+            fields
+                .iter()
+                .map(|f| (f.clone(), column_of(&cfg.fields, f)))
+                .unzip()
+        };
+        let entity = cfg.entity.clone().or_else(|| schema.entity.clone());
+        let time = cfg.time.clone().or_else(|| schema.time.clone());
+        let plan = match schema.format {
+            FileFormat::Csv => {
+                let mut delimiter = b',';
+                match read_header(&mut lines, &name, &mut scratch, &mut delimiter)? {
+                    None => Plan::Empty,
+                    Some(header) => {
+                        let find = |column: &str, wanted: String| {
+                            header.iter().position(|h| h == column).ok_or_else(|| {
+                                ConnectorError::MissingColumn {
+                                    path: name.clone(),
+                                    wanted,
+                                    column: column.to_string(),
+                                    available: header.clone(),
+                                }
+                            })
+                        };
+                        let entity = entity.ok_or_else(|| ConnectorError::NoEntityColumn {
+                            path: name.clone(),
+                            columns: header.clone(),
+                        })?;
+                        let time = time.ok_or_else(|| ConnectorError::NoTimeColumn {
+                            path: name.clone(),
+                            columns: header.clone(),
+                        })?;
+                        let entity = find(&entity, "the entity".into())?;
+                        let time = find(&time, "the time".into())?;
+                        let columns = fields
+                            .iter()
+                            .zip(&columns)
+                            .map(|(f, c)| find(c, format!("field `{f}`")))
+                            .collect::<Result<_, _>>()?;
+                        Plan::Csv {
+                            delimiter,
+                            header,
+                            entity,
+                            time,
+                            columns,
+                        }
+                    }
+                }
+            }
+            FileFormat::Jsonl => {
+                let seen = &schema.columns;
+                let check = |column: &str, wanted: String| {
+                    if seen.is_empty() || seen.iter().any(|c| c == column) {
+                        Ok(())
+                    } else {
+                        Err(ConnectorError::MissingColumn {
+                            path: name.clone(),
+                            wanted,
+                            column: column.to_string(),
+                            available: seen.clone(),
+                        })
+                    }
+                };
+                let entity = match entity {
+                    Some(e) => e,
+                    None if seen.is_empty() => "entity".to_string(),
+                    None => {
+                        return Err(ConnectorError::NoEntityColumn {
+                            path: name,
+                            columns: seen.clone(),
+                        })
+                    }
+                };
+                let time = match time {
+                    Some(t) => t,
+                    None if seen.is_empty() => "time".to_string(),
+                    None => {
+                        return Err(ConnectorError::NoTimeColumn {
+                            path: name,
+                            columns: seen.clone(),
+                        })
+                    }
+                };
+                check(&entity, "the entity".into())?;
+                check(&time, "the time".into())?;
+                for (f, c) in fields.iter().zip(&columns) {
+                    check(c, format!("field `{f}`"))?;
+                }
+                Plan::Jsonl {
+                    entity,
+                    time,
+                    keys: columns,
+                }
+            }
+        };
+        Ok(Self {
+            name,
+            lines,
+            plan,
+            values: Vec::with_capacity(fields.len()),
+            fields,
+            on_error: cfg.on_error,
+            quarantine,
+            report: ReadReport::default(),
+            pending: None,
+            done: false,
+            scratch,
+            last_entity: None,
+        })
+    }
+
+    /// The pipeline fields each batch row carries, in order.
+    pub fn fields(&self) -> &[String] {
+        &self.fields
+    }
+
+    /// What has been read so far: rows delivered, rows skipped or quarantined, and errors.
+    pub fn report(&self) -> &ReadReport {
+        &self.report
+    }
+
+    /// Reads up to `max_rows` good rows (at least one is asked for even when `max_rows` is 0).
+    /// `Ok(None)` means the file is done.
+    ///
+    /// Under `on_error: fail` a bad row ends the read with [`ConnectorError::Row`]; if good
+    /// rows came before it in the same call, they are returned first and the error comes from
+    /// the next call. After the error, the source yields `Ok(None)`.
+    pub fn next_batch(&mut self, max_rows: usize) -> Result<Option<Batch>, ConnectorError> {
+        if let Some(e) = self.pending.take() {
+            self.done = true;
+            return Err(ConnectorError::Row(e));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let want = max_rows.max(1);
+        let mut batch = Batch::with_capacity(self.fields.len(), want.min(4096));
+        while batch.len() < want {
+            let Some((line_no, line)) = self
+                .lines
+                .next_line()
+                .map_err(|e| ConnectorError::io(&self.name, e))?
+            else {
+                self.done = true;
+                break;
+            };
+            let (result, raw) = match line {
+                Line::Full(raw) if is_blank(raw) => continue,
+                Line::Full(raw) => (
+                    parse_row(
+                        &self.plan,
+                        raw,
+                        &mut self.scratch,
+                        &mut self.values,
+                        &mut self.last_entity,
+                    ),
+                    raw,
+                ),
+                Line::TooLong { prefix, len } => (
+                    Err(too_long(&self.plan, prefix, len, &mut self.scratch)),
+                    prefix,
+                ),
+            };
+            match result {
+                Ok(Some((entity, time))) => {
+                    batch.push(entity, time, &self.values);
+                    self.report.rows_ok += 1;
+                }
+                Ok(None) => {}
+                Err(fault) => {
+                    let error = RowError {
+                        file: self.name.clone(),
+                        line: line_no,
+                        column: fault.column,
+                        message: fault.message,
+                    };
+                    let report = &mut self.report;
+                    report.errors_total += 1;
+                    if report.errors.len() < MAX_KEPT_ERRORS {
+                        report.errors.push(error.clone());
+                    }
+                    match self.on_error {
+                        OnError::Fail => {
+                            if batch.is_empty() {
+                                self.done = true;
+                                return Err(ConnectorError::Row(error));
+                            }
+                            self.pending = Some(error);
+                            break;
+                        }
+                        OnError::Skip => report.rows_skipped += 1,
+                        OnError::Quarantine => {
+                            if let Some(q) = self.quarantine.as_mut() {
+                                q.write(&error, raw)?;
+                            }
+                            report.rows_quarantined += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok((!batch.is_empty()).then_some(batch))
+    }
+}
+
+fn column_of(map: &BTreeMap<String, String>, field: &str) -> String {
+    map.get(field).cloned().unwrap_or_else(|| field.to_string())
+}
+
+/// Shows a value in an error message, cut short when long.
+fn shown(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.len() <= MAX {
+        format!("{text:?}")
+    } else {
+        let mut end = MAX;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{:?}… ({} bytes)", &text[..end], text.len())
+    }
+}
+
+fn too_long(plan: &Plan, prefix: &[u8], len: u64, scratch: &mut Fields) -> Fault {
+    let message = format!("line is {len} bytes, over the limit of {MAX_LINE_BYTES}");
+    // Name the CSV column that ran over, when the part kept shows it.
+    if let Plan::Csv {
+        delimiter, header, ..
+    } = plan
+    {
+        let field = match csvline::split(prefix, *delimiter, scratch) {
+            Ok(()) => scratch.len() - 1,
+            Err(e) => e.field(),
+        };
+        if let Some(column) = header.get(field) {
+            return Fault::at(column, message);
+        }
+    }
+    Fault::line(message)
+}
+
+fn utf8<'a>(bytes: &'a [u8], column: &str) -> Result<&'a str, Fault> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        let bad: Vec<String> = bytes[at..]
+            .iter()
+            .take(4)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Fault::at(
+            column,
+            format!("invalid UTF-8 at byte {} (bytes {})", at + 1, bad.join(" ")),
+        )
+    })
+}
+
+fn number(text: &str, column: &str) -> Result<f64, Fault> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(f64::NAN);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(Fault::at(
+            column,
+            format!("{} is not a finite number", shown(t)),
+        )),
+        Err(_) => Err(Fault::at(column, format!("{} is not a number", shown(t)))),
+    }
+}
+
+fn time(text: &str, column: &str) -> Result<Timestamp, Fault> {
+    Timestamp::parse(text).map_err(|e| {
+        if text.len() <= 100 {
+            Fault::at(column, e.to_string())
+        } else {
+            Fault::at(column, format!("{} is not a timestamp", shown(text)))
+        }
+    })
+}
+
+fn entity(text: &str, column: &str, last: &mut Option<Entity>) -> Result<Entity, Fault> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err(Fault::at(column, "empty entity"));
+    }
+    match last {
+        Some(e) if e.name() == name => Ok(e.clone()),
+        _ => {
+            let e = Entity::new(name);
+            *last = Some(e.clone());
+            Ok(e)
+        }
+    }
+}
+
+/// Reads one non-blank line into `values`; `Ok(None)` for a line that holds no row.
+fn parse_row(
+    plan: &Plan,
+    raw: &[u8],
+    scratch: &mut Fields,
+    values: &mut Vec<f64>,
+    last: &mut Option<Entity>,
+) -> Result<Option<(Entity, Timestamp)>, Fault> {
+    values.clear();
+    match plan {
+        Plan::Empty => Ok(None),
+        Plan::Csv {
+            delimiter,
+            header,
+            entity: ei,
+            time: ti,
+            columns,
+        } => {
+            csvline::split(raw, *delimiter, scratch).map_err(|e| {
+                let column = header.get(e.field()).cloned();
+                Fault {
+                    column,
+                    message: e.message().to_string(),
+                }
+            })?;
+            let n = scratch.len();
+            if n < header.len() {
+                return Err(Fault::at(
+                    &header[n],
+                    format!(
+                        "missing: the row has {n} fields, the header {}",
+                        header.len()
+                    ),
+                ));
+            }
+            if n > header.len() {
+                return Err(Fault::line(format!(
+                    "the row has {n} fields, the header only {}",
+                    header.len()
+                )));
+            }
+            let e = entity(utf8(scratch.get(*ei), &header[*ei])?, &header[*ei], last)?;
+            let t = time(utf8(scratch.get(*ti), &header[*ti])?, &header[*ti])?;
+            for &c in columns {
+                values.push(number(utf8(scratch.get(c), &header[c])?, &header[c])?);
+            }
+            Ok(Some((e, t)))
+        }
+        Plan::Jsonl {
+            entity: ek,
+            time: tk,
+            keys,
+        } => {
+            let text = utf8(raw, "").map_err(|f| Fault::line(f.message))?;
+            let value: Value = serde_json::from_str(text).map_err(json_fault)?;
+            let Value::Object(map) = value else {
+                return Err(Fault::line(format!(
+                    "expected a JSON object, found {}",
+                    kind(&value)
+                )));
+            };
+            let e = match map.get(ek) {
+                None => return Err(Fault::at(ek, "missing")),
+                Some(Value::String(s)) => entity(s, ek, last)?,
+                Some(Value::Number(n)) => entity(&n.to_string(), ek, last)?,
+                Some(v) => {
+                    return Err(Fault::at(
+                        ek,
+                        format!("expected a string, found {}", kind(v)),
+                    ))
+                }
+            };
+            let t = match map.get(tk) {
+                None => return Err(Fault::at(tk, "missing")),
+                Some(Value::String(s)) => time(s, tk)?,
+                Some(Value::Number(n)) => time(&n.to_string(), tk)?,
+                Some(v) => {
+                    return Err(Fault::at(tk, format!("expected a time, found {}", kind(v))))
+                }
+            };
+            for k in keys {
+                values.push(match map.get(k) {
+                    None | Some(Value::Null) => f64::NAN,
+                    Some(Value::Number(n)) => number(&n.to_string(), k)?,
+                    Some(Value::String(s)) => number(s, k)?,
+                    Some(v) => {
+                        return Err(Fault::at(
+                            k,
+                            format!("expected a number, found {}", kind(v)),
+                        ))
+                    }
+                });
+            }
+            Ok(Some((e, t)))
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn json_fault(e: serde_json::Error) -> Fault {
+    let text = e.to_string();
+    let what = text
+        .rfind(" at line ")
+        .map_or(text.as_str(), |i| &text[..i]);
+    let what = if e.is_eof() {
+        format!("truncated JSON ({what})")
+    } else {
+        format!("invalid JSON: {what}")
+    };
+    Fault::line(format!("{what} at column {}", e.column()))
+}
+
+/// Reads every row of `bytes` as `format` (bad rows skipped), for tests and fuzzing.
+/// `fields` as in [`FileSource::open`].
+pub fn read_bytes(
+    format: FileFormat,
+    bytes: &[u8],
+    fields: &[String],
+) -> Result<(Batch, ReadReport), ConnectorError> {
+    let name = format!("<bytes>.{}", format.extension());
+    let schema = infer_from_reader(bytes, format, &name)?;
+    let mut cfg = FileSourceConfig::new(&name);
+    cfg.format = Some(format);
+    let mut source = FileSource::build(
+        name,
+        Box::new(Cursor::new(bytes.to_vec())),
+        &schema,
+        &cfg,
+        fields,
+        None,
+    )?;
+    let mut all = Batch::new(source.fields().len());
+    while let Some(batch) = source.next_batch(1024)? {
+        for (e, t, v) in batch.rows() {
+            all.push(e.clone(), t, v);
+        }
+    }
+    Ok((all, source.report))
+}

@@ -1,0 +1,548 @@
+//! Closed-loop energy-saving simulation on the sandbox network (3GPP TS 38.300 §16.20:
+//! cell and carrier switch-off with traffic offloaded to overlapping cells).
+
+use std::time::Instant;
+
+use ai4ict_forecast::{forecast_many, Forecast, ForecastError, ForecasterConfig, Method};
+use ai4ict_sandbox::{CellKind, Network, ScenarioConfig};
+use rayon::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::power::{BsClass, PowerModel};
+use crate::EnergyError;
+
+/// The QoS guard every policy must pass before it puts a unit to sleep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct GuardConfig {
+    /// Highest load (fraction of capacity) any cell may be planned to carry after taking over
+    /// traffic, or on its remaining carriers after a carrier sleeps.
+    pub headroom: f64,
+    /// Smallest share of a sleeping cell's coverage area that awake overlapping cells must
+    /// cover (union of the sandbox's pairwise overlaps, taken as independent).
+    pub min_coverage: f64,
+    /// Shortest sleep, in intervals: shorter planned sleeps are dropped (each wake-up costs
+    /// signalling and risk). Policies that cannot see ahead (reactive) ignore it.
+    pub min_sleep_steps: usize,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self { headroom: 0.85, min_coverage: 0.98, min_sleep_steps: 4 }
+    }
+}
+
+/// An energy-saving evaluation: the sandbox scenario, the radio units' power classes, the
+/// forecaster, the QoS guard and the reactive baseline's threshold. Every field has a default,
+/// so `{}` is the default scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnergyConfig {
+    /// The sandbox scenario (cells, days, seed, interval, …).
+    pub sandbox: ScenarioConfig,
+    /// Days of history before the evaluated period; forecasters train on this many days.
+    pub history_days: u32,
+    /// Carriers per macro sector; all but the first (the coverage carrier) may sleep.
+    pub macro_carriers: u32,
+    /// EARTH power class of macro sector carriers.
+    pub macro_class: BsClass,
+    /// EARTH power class of small cells.
+    pub small_class: BsClass,
+    /// Forecaster of each cell's offered load (refitted once a day, day-ahead forecast).
+    pub forecaster: ForecasterConfig,
+    /// Level of the forecast interval whose upper bound the guard checks, in (0, 1).
+    pub level: f64,
+    /// QoS guard.
+    pub guard: GuardConfig,
+    /// Intervals of recent observations used to rescale the day-ahead forecast intraday
+    /// (ratio of observed to forecast load over that window, clamped to [0.7, 1.5]); 0 turns
+    /// the correction off.
+    pub correction_steps: usize,
+    /// Also keep the last observed load as a floor under the forecast bound (a reactive
+    /// safety net for surprises the forecast did not see).
+    pub floor_last_observed: bool,
+    /// Reactive baseline: a unit may sleep only while its last observed load is below this
+    /// fraction of capacity (and the guard passes on last observed loads).
+    pub reactive_threshold: f64,
+    /// Number of cells (small cells first) whose load, forecast band and sleep periods are
+    /// kept in the report for plots.
+    pub plot_cells: usize,
+}
+
+impl Default for EnergyConfig {
+    fn default() -> Self {
+        Self {
+            sandbox: ScenarioConfig { days: 28, ..ScenarioConfig::default() },
+            history_days: 14,
+            macro_carriers: 2,
+            macro_class: BsClass::Macro,
+            small_class: BsClass::Micro,
+            forecaster: ForecasterConfig::with_method(Method::Mstl),
+            level: 0.8,
+            guard: GuardConfig::default(),
+            correction_steps: 8,
+            floor_last_observed: true,
+            reactive_threshold: 0.3,
+            plot_cells: 4,
+        }
+    }
+}
+
+/// What one policy achieved over the evaluated period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyResult {
+    /// `always_on`, `reactive`, `forecast` or `oracle`.
+    pub policy: String,
+    /// Energy drawn by all radio units, kWh.
+    pub energy_kwh: f64,
+    /// Energy saved against always-on, kWh.
+    pub saved_kwh: f64,
+    /// Energy saved against always-on, percent.
+    pub saved_pct: f64,
+    /// Offered traffic not carried (capacity exceeded or not covered), percent of all offered.
+    pub unserved_pct: f64,
+    /// Unserved traffic above always-on's (which has some in surges), percent of all offered.
+    pub extra_unserved_pct: f64,
+    /// Cell-minutes in which a cell could not carry all traffic offered to it, beyond those
+    /// in which it could not under always-on either.
+    pub violation_minutes: f64,
+    /// Times a sleeping unit (small cell or carrier) was woken up.
+    pub wakeups: u64,
+    /// Mean number of units asleep.
+    pub mean_units_asleep: f64,
+}
+
+/// Series for one cell's plot: offered load, the forecast band and sleep periods.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellPlot {
+    /// Cell name.
+    pub cell: String,
+    /// `macro` or `small`.
+    pub kind: String,
+    /// Offered load, fraction of the cell's full capacity, per evaluated interval.
+    pub load: Vec<f64>,
+    /// Forecast mean load.
+    pub forecast_mean: Vec<f64>,
+    /// Forecast lower bound.
+    pub forecast_lower: Vec<f64>,
+    /// Forecast upper bound.
+    pub forecast_upper: Vec<f64>,
+    /// Units asleep in this cell under the forecast policy (0, 1, …) per interval.
+    pub asleep_forecast: Vec<u32>,
+    /// Units asleep under the oracle.
+    pub asleep_oracle: Vec<u32>,
+    /// Units asleep under the reactive baseline.
+    pub asleep_reactive: Vec<u32>,
+}
+
+/// The outcome of [`evaluate`]: per-policy results, forecast quality, plot series.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnergyReport {
+    /// Cells simulated.
+    pub cells: usize,
+    /// Of which small cells.
+    pub small_cells: usize,
+    /// Evaluated intervals (after the history days).
+    pub steps: usize,
+    /// Interval length, minutes.
+    pub interval_minutes: f64,
+    /// First evaluated interval, ms since the epoch.
+    pub start_ms: i64,
+    /// Always-on, reactive, forecast and oracle, in this order.
+    pub policies: Vec<PolicyResult>,
+    /// Forecast policy's saving as a share of the oracle's (1 = as good as perfect foresight).
+    pub saved_vs_oracle: f64,
+    /// Share of actual loads inside the forecast interval.
+    pub forecast_coverage: f64,
+    /// Mean absolute error of the forecast load, relative to the mean load.
+    pub forecast_rel_mae: f64,
+    /// Forecasts that failed (their cell fell back to its last observed day).
+    pub forecast_failures: usize,
+    /// Seconds spent fitting and forecasting.
+    pub forecast_seconds: f64,
+    /// Total network power per evaluated interval for each policy (same order as
+    /// `policies`), W.
+    pub power_w: Vec<Vec<f64>>,
+    /// Per-cell plot series.
+    pub plots: Vec<CellPlot>,
+}
+
+impl EnergyReport {
+    /// The result of the named policy.
+    pub fn policy(&self, name: &str) -> Option<&PolicyResult> {
+        self.policies.iter().find(|p| p.policy == name)
+    }
+}
+
+/// One cell as the energy model sees it.
+struct Unit {
+    small: bool,
+    carriers: u32,
+    capacity: f64,
+    neighbours: Vec<(usize, f64)>,
+    model: PowerModel,
+}
+
+/// Units asleep per cell, per step: small cells 0 or 1, macro sectors 0..carriers−1.
+type Plan = Vec<Vec<u32>>;
+
+/// Plans one step from estimated demand (Mbit/s per cell): small cells first (lowest demand
+/// first) hand their traffic to awake overlapping cells if coverage and headroom allow, then
+/// each macro sector keeps the fewest carriers that hold its demand under the headroom.
+fn plan_step(units: &[Unit], est: &[f64], guard: &GuardConfig, allow: &dyn Fn(usize, f64) -> bool) -> Vec<u32> {
+    let n = units.len();
+    let mut asleep = vec![0u32; n];
+    let mut demand: Vec<f64> = est.to_vec();
+    let mut order: Vec<usize> = (0..n).filter(|&c| units[c].small).collect();
+    order.sort_by(|&a, &b| est[a].total_cmp(&est[b]));
+    for c in order {
+        let load = est[c] / units[c].capacity;
+        if !allow(c, load) {
+            continue;
+        }
+        let receivers: Vec<(usize, f64)> =
+            units[c].neighbours.iter().copied().filter(|&(j, _)| asleep[j] == 0 || !units[j].small).collect();
+        let uncovered: f64 = receivers.iter().map(|(_, ov)| 1.0 - ov).product();
+        if 1.0 - uncovered < guard.min_coverage {
+            continue;
+        }
+        let total_ov: f64 = receivers.iter().map(|(_, ov)| ov).sum();
+        let fits = receivers
+            .iter()
+            .all(|&(j, ov)| demand[j] + demand[c] * ov / total_ov <= guard.headroom * units[j].capacity);
+        if fits {
+            for &(j, ov) in &receivers {
+                demand[j] += demand[c] * ov / total_ov;
+            }
+            demand[c] = 0.0;
+            asleep[c] = 1;
+        }
+    }
+    for (c, u) in units.iter().enumerate() {
+        if u.small || u.carriers < 2 {
+            continue;
+        }
+        let per_carrier = u.capacity / u.carriers as f64;
+        let needed = ((demand[c] / (guard.headroom * per_carrier)).ceil() as u32).clamp(1, u.carriers);
+        if needed < u.carriers && allow(c, demand[c] / u.capacity) {
+            asleep[c] = u.carriers - needed;
+        }
+    }
+    asleep
+}
+
+/// Drops sleeps shorter than `min` steps (per cell, per sleep level).
+fn enforce_min_sleep(plan: &mut Plan, min: usize) {
+    if min <= 1 || plan.is_empty() {
+        return;
+    }
+    let cells = plan[0].len();
+    for c in 0..cells {
+        let mut t = 0;
+        while t < plan.len() {
+            if plan[t][c] == 0 {
+                t += 1;
+                continue;
+            }
+            let start = t;
+            while t < plan.len() && plan[t][c] > 0 {
+                t += 1;
+            }
+            if t - start < min {
+                for row in plan.iter_mut().take(t).skip(start) {
+                    row[c] = 0;
+                }
+            }
+        }
+    }
+}
+
+struct Outcome {
+    energy_wh: f64,
+    unserved: f64,
+    unserved_steps: Vec<Vec<bool>>,
+    wakeups: u64,
+    asleep_sum: f64,
+    power: Vec<f64>,
+}
+
+/// Applies a plan to the actual demand: offloads, capacity limits, power draw.
+fn simulate(units: &[Unit], actual: &[Vec<f64>], plan: &Plan, hours: f64) -> Outcome {
+    let n = units.len();
+    let mut out = Outcome {
+        energy_wh: 0.0,
+        unserved: 0.0,
+        unserved_steps: Vec::with_capacity(plan.len()),
+        wakeups: 0,
+        asleep_sum: 0.0,
+        power: Vec::with_capacity(plan.len()),
+    };
+    for (t, asleep) in plan.iter().enumerate() {
+        let mut demand: Vec<f64> = (0..n).map(|c| actual[c][t]).collect();
+        for c in 0..n {
+            if !(units[c].small && asleep[c] > 0) {
+                continue;
+            }
+            let receivers: Vec<(usize, f64)> =
+                units[c].neighbours.iter().copied().filter(|&(j, _)| !(units[j].small && asleep[j] > 0)).collect();
+            let covered = 1.0 - receivers.iter().map(|(_, ov)| 1.0 - ov).product::<f64>();
+            let total_ov: f64 = receivers.iter().map(|(_, ov)| ov).sum();
+            let moved = demand[c] * covered;
+            out.unserved += demand[c] - moved;
+            if total_ov > 0.0 {
+                for &(j, ov) in &receivers {
+                    demand[j] += moved * ov / total_ov;
+                }
+            }
+            demand[c] = 0.0;
+        }
+        let mut power = 0.0;
+        let mut over = vec![false; n];
+        for (c, u) in units.iter().enumerate() {
+            if u.small && asleep[c] > 0 {
+                power += u.model.sleep_w();
+                continue;
+            }
+            let active = u.carriers - asleep[c].min(u.carriers - 1);
+            let cap = u.capacity * active as f64 / u.carriers as f64;
+            let carried = demand[c].min(cap);
+            if demand[c] > cap + 1e-9 {
+                out.unserved += demand[c] - cap;
+                over[c] = true;
+            }
+            let load = if cap > 0.0 { carried / cap } else { 0.0 };
+            power += active as f64 * u.model.active_w(load) + (u.carriers - active) as f64 * u.model.sleep_w();
+        }
+        if t > 0 {
+            out.wakeups += plan[t - 1].iter().zip(asleep).map(|(a, b)| u64::from(a.saturating_sub(*b))).sum::<u64>();
+        }
+        out.asleep_sum += asleep.iter().map(|&a| f64::from(a)).sum::<f64>();
+        out.energy_wh += power * hours;
+        out.power.push(power);
+        out.unserved_steps.push(over);
+    }
+    out
+}
+
+/// Day-ahead forecasts of every cell's demand over the evaluated period: refitted at each
+/// midnight on the last `history_days`. Returns (mean, lower, upper) per cell and step, the
+/// number of failed fits, and the seconds spent.
+fn forecasts(
+    config: &EnergyConfig,
+    demand: &[Vec<f64>],
+    first: usize,
+    per_day: usize,
+) -> (Vec<[Vec<f64>; 3]>, usize, f64) {
+    let n = demand.len();
+    let steps = demand.first().map_or(0, Vec::len);
+    let history = config.history_days as usize * per_day;
+    let mut bands: Vec<[Vec<f64>; 3]> = (0..n).map(|_| [Vec::new(), Vec::new(), Vec::new()]).collect();
+    let mut failures = 0;
+    let started = Instant::now();
+    let mut origin = first;
+    while origin < steps {
+        let h = per_day.min(steps - origin);
+        let train: Vec<Vec<f64>> = demand.iter().map(|d| d[origin - history..origin].to_vec()).collect();
+        let results: Vec<Result<Forecast, ForecastError>> =
+            forecast_many(&config.forecaster, &train, per_day, h, config.level);
+        for (c, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(f) => {
+                    bands[c][0].extend(f.mean);
+                    bands[c][1].extend(f.lower);
+                    bands[c][2].extend(f.upper);
+                }
+                Err(_) => {
+                    failures += 1;
+                    let last = &train[c][history - per_day..history - per_day + h];
+                    for b in bands[c].iter_mut() {
+                        b.extend_from_slice(last);
+                    }
+                }
+            }
+        }
+        origin += h;
+    }
+    (bands, failures, started.elapsed().as_secs_f64())
+}
+
+/// Runs the energy-saving evaluation: builds the sandbox network, forecasts each cell's
+/// load day-ahead, plans sleeps under the QoS guard with four policies (always-on; reactive:
+/// sleep when the last observed load is low; forecast: sleep when the forecast interval's
+/// upper bound, and the last observed load, pass the guard; oracle: the guard on the actual
+/// future load), applies each plan in closed loop against the actual demand and reports
+/// energy (EARTH power model), unserved traffic, violations and wake-ups.
+pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
+    if !(config.level > 0.0 && config.level < 1.0) {
+        return Err(EnergyError::InvalidConfig(format!("level {} must lie strictly between 0 and 1", config.level)));
+    }
+    let g = &config.guard;
+    if !(g.headroom > 0.0 && g.headroom <= 1.0) || !(0.0..=1.0).contains(&g.min_coverage) {
+        return Err(EnergyError::InvalidConfig("guard.headroom must be in (0, 1] and guard.min_coverage in [0, 1]".into()));
+    }
+    if config.macro_carriers == 0 {
+        return Err(EnergyError::InvalidConfig("macro_carriers must be at least 1".into()));
+    }
+    if config.history_days == 0 || config.history_days >= config.sandbox.days {
+        return Err(EnergyError::InvalidConfig(format!(
+            "history_days ({}) must be at least 1 and less than sandbox.days ({})",
+            config.history_days, config.sandbox.days
+        )));
+    }
+    let net = Network::new(&config.sandbox)?;
+    let interval_ms = net.interval().millis();
+    let per_day = (86_400_000 / interval_ms.max(1)) as usize;
+    if per_day < 2 {
+        return Err(EnergyError::InvalidConfig("the sandbox interval must be shorter than half a day".into()));
+    }
+    let first = config.history_days as usize * per_day;
+    let steps_all = net.steps();
+    let steps = steps_all - first;
+    let hours = interval_ms as f64 / 3_600_000.0;
+    let units: Vec<Unit> = net
+        .cells()
+        .iter()
+        .map(|c| {
+            let small = c.kind == CellKind::Small;
+            Unit {
+                small,
+                carriers: if small { 1 } else { config.macro_carriers },
+                capacity: c.capacity_dl_mbps.max(1e-6),
+                neighbours: c.neighbours.iter().map(|n| (n.cell, n.overlap.clamp(0.0, 1.0))).collect(),
+                model: PowerModel::earth(if small { config.small_class } else { config.macro_class }),
+            }
+        })
+        .collect();
+    let n = units.len();
+    let demand: Vec<Vec<f64>> =
+        (0..n).into_par_iter().map(|c| (0..steps_all).map(|t| net.demand(c, t).dl_mbps).collect()).collect();
+    let actual: Vec<Vec<f64>> = demand.iter().map(|d| d[first..].to_vec()).collect();
+    let (bands, forecast_failures, forecast_seconds) = forecasts(config, &demand, first, per_day);
+
+    // Forecast quality on the evaluated period.
+    let (mut inside, mut abs_err, mut total) = (0usize, 0.0, 0.0);
+    for c in 0..n {
+        for t in 0..steps {
+            let a = actual[c][t];
+            inside += usize::from(bands[c][1][t] <= a && a <= bands[c][2][t]);
+            abs_err += (bands[c][0][t] - a).abs();
+            total += a;
+        }
+    }
+
+    let none = |_: usize, _: f64| true;
+    let always_on: Plan = vec![vec![0; n]; steps];
+    let mut oracle: Plan = (0..steps)
+        .map(|t| {
+            let est: Vec<f64> = (0..n).map(|c| actual[c][t]).collect();
+            plan_step(&units, &est, g, &none)
+        })
+        .collect();
+    enforce_min_sleep(&mut oracle, g.min_sleep_steps);
+    let last = |c: usize, t: usize| demand[c][first + t - 1];
+    let mut forecast: Plan = (0..steps)
+        .map(|t| {
+            let est: Vec<f64> = (0..n)
+                .map(|c| {
+                    let k = config.correction_steps.min(t);
+                    let ratio = if k == 0 {
+                        1.0
+                    } else {
+                        let seen: f64 = actual[c][t - k..t].iter().sum();
+                        let expected: f64 = bands[c][0][t - k..t].iter().sum();
+                        if expected > 0.0 {
+                            (seen / expected).clamp(0.7, 1.5)
+                        } else {
+                            1.0
+                        }
+                    };
+                    let bound = bands[c][2][t] * ratio;
+                    if config.floor_last_observed {
+                        bound.max(last(c, t)).max(0.0)
+                    } else {
+                        bound.max(0.0)
+                    }
+                })
+                .collect();
+            plan_step(&units, &est, g, &none)
+        })
+        .collect();
+    enforce_min_sleep(&mut forecast, g.min_sleep_steps);
+    let threshold = config.reactive_threshold;
+    let low = move |_: usize, load: f64| load < threshold;
+    let reactive: Plan = (0..steps)
+        .map(|t| {
+            let est: Vec<f64> = (0..n).map(|c| last(c, t)).collect();
+            plan_step(&units, &est, g, &low)
+        })
+        .collect();
+
+    let plans = [("always_on", &always_on), ("reactive", &reactive), ("forecast", &forecast), ("oracle", &oracle)];
+    let outcomes: Vec<Outcome> = plans.par_iter().map(|(_, p)| simulate(&units, &actual, p, hours)).collect();
+    let offered: f64 = actual.iter().flatten().sum();
+    let base = &outcomes[0];
+    let minutes = interval_ms as f64 / 60_000.0;
+    let policies: Vec<PolicyResult> = plans
+        .iter()
+        .zip(&outcomes)
+        .map(|((name, _), o)| {
+            let violations = o
+                .unserved_steps
+                .iter()
+                .zip(&base.unserved_steps)
+                .map(|(a, b)| a.iter().zip(b).filter(|(x, y)| **x && !**y).count())
+                .sum::<usize>();
+            PolicyResult {
+                policy: (*name).to_string(),
+                energy_kwh: o.energy_wh / 1000.0,
+                saved_kwh: (base.energy_wh - o.energy_wh) / 1000.0,
+                saved_pct: 100.0 * (base.energy_wh - o.energy_wh) / base.energy_wh.max(1e-9),
+                unserved_pct: 100.0 * o.unserved / offered.max(1e-9),
+                extra_unserved_pct: 100.0 * (o.unserved - base.unserved).max(0.0) / offered.max(1e-9),
+                violation_minutes: violations as f64 * minutes,
+                wakeups: o.wakeups,
+                mean_units_asleep: o.asleep_sum / steps.max(1) as f64,
+            }
+        })
+        .collect();
+    let saved_vs_oracle = policies[2].saved_kwh / policies[3].saved_kwh.max(1e-9);
+
+    let mut chosen: Vec<usize> = (0..n).filter(|&c| units[c].small).collect();
+    chosen.extend((0..n).filter(|&c| !units[c].small));
+    chosen.truncate(config.plot_cells);
+    let plots = chosen
+        .into_iter()
+        .map(|c| {
+            let cap = units[c].capacity;
+            let scale = |v: &[f64]| v.iter().map(|x| x / cap).collect::<Vec<f64>>();
+            CellPlot {
+                cell: net.cells()[c].name.to_string(),
+                kind: if units[c].small { "small" } else { "macro" }.to_string(),
+                load: scale(&actual[c]),
+                forecast_mean: scale(&bands[c][0]),
+                forecast_lower: scale(&bands[c][1]),
+                forecast_upper: scale(&bands[c][2]),
+                asleep_forecast: forecast.iter().map(|r| r[c]).collect(),
+                asleep_oracle: oracle.iter().map(|r| r[c]).collect(),
+                asleep_reactive: reactive.iter().map(|r| r[c]).collect(),
+            }
+        })
+        .collect();
+
+    Ok(EnergyReport {
+        cells: n,
+        small_cells: units.iter().filter(|u| u.small).count(),
+        steps,
+        interval_minutes: minutes,
+        start_ms: net.time(first).0,
+        policies,
+        saved_vs_oracle,
+        forecast_coverage: inside as f64 / (n * steps).max(1) as f64,
+        forecast_rel_mae: abs_err / total.max(1e-9),
+        forecast_failures,
+        forecast_seconds,
+        power_w: outcomes.into_iter().map(|o| o.power).collect(),
+        plots,
+    })
+}

@@ -1,0 +1,358 @@
+//! The pipeline as a timely dataflow: SRC/C (the feed, per worker) → exchange by entity →
+//! PP → M → P → exchange to worker 0 → D/SINK. Per-entity state lives with the worker that
+//! owns the entity (`Entity::owner`), so 1 worker, N workers and N processes see every
+//! entity's rows in the same order and produce the same alerts.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ai4ict_anomaly::DetectorConfig;
+use ai4ict_connectors::AlertSink;
+use ai4ict_core::{Alert, Batch, Entity, Interval, Timestamp};
+use ai4ict_intent::{AlertPolicy, PreprocessStep};
+use serde::{Deserialize, Serialize};
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::{Input, Operator, Probe};
+use timely::dataflow::ProbeHandle;
+
+use crate::cluster::Cluster;
+use crate::nodes::{ModelNode, PolicyNode, Preprocessor, Scored};
+use crate::EngineError;
+
+/// Where a worker's observations come from: batches in time order (per entity).
+pub trait Feed {
+    /// The next batch, `None` at the end, or the error that stopped the source.
+    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>>;
+}
+
+/// Makes the feed of worker `index` of `peers`. Each worker may read its own share (the
+/// sandbox generates the cells a worker owns) or one worker may read everything (a file).
+pub type FeedFactory = Arc<dyn Fn(usize, usize) -> Result<Box<dyn Feed>, EngineError> + Send + Sync>;
+
+/// Makes the sinks of the distributor (only worker 0 of process 0 builds them).
+pub type SinkFactory = Arc<dyn Fn() -> Result<Vec<Box<dyn AlertSink>>, EngineError> + Send + Sync>;
+
+/// Everything the dataflow needs to run one pipeline.
+#[derive(Clone)]
+pub struct PipelineSpec {
+    /// Field names, in row order.
+    pub fields: Vec<String>,
+    /// The collect interval.
+    pub interval: Interval,
+    /// PP steps.
+    pub preprocess: Vec<PreprocessStep>,
+    /// M configuration.
+    pub detector: DetectorConfig,
+    /// P configuration.
+    pub policy: AlertPolicy,
+    /// Entities whose fields and scores are traced for plots.
+    pub trace: Vec<Entity>,
+}
+
+/// Live counters a progress display can read while the pipeline runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Rows read by the sources.
+    pub rows: AtomicU64,
+    /// Latest event time read, ms since the epoch.
+    pub event_time: AtomicI64,
+    /// Set to stop the sources; the pipeline then drains and reports what it has.
+    pub stop: AtomicBool,
+}
+
+/// One point of a traced entity: its fields after preprocessing, and the score.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TracePoint {
+    /// Interval.
+    pub time: Timestamp,
+    /// Field values, in the pipeline's field order.
+    pub values: Vec<f64>,
+    /// Calibrated score.
+    pub score: f64,
+}
+
+/// What a run produced, gathered on worker 0 of process 0.
+#[derive(Clone, Debug, Default)]
+pub struct RunOutput {
+    /// Alerts in a canonical order (round, time, entity).
+    pub alerts: Vec<Alert>,
+    /// Traced entities' points.
+    pub traces: BTreeMap<Entity, Vec<TracePoint>>,
+    /// Rows scored by the model.
+    pub rows: u64,
+    /// Wall-clock latency of each batch from source to policy, in ms.
+    pub latencies_ms: Vec<f64>,
+    /// Rows dropped by PP as late or duplicate.
+    pub late: u64,
+    /// Rows invented by PP gap filling.
+    pub filled: u64,
+    /// Alerts withheld by the policy.
+    pub suppressed: u64,
+    /// Entities seen.
+    pub entities: u64,
+    /// Bytes of detector state over all entities.
+    pub state_bytes: u64,
+    /// True when the run was stopped before its sources ended.
+    pub stopped: bool,
+    /// Errors that stopped a source or a sink.
+    pub errors: Vec<String>,
+    /// False on processes other than 0 (their output is gathered there).
+    pub is_leader: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Routed {
+    to: u32,
+    sent_us: u64,
+    end: bool,
+    batch: Batch,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Out {
+    Alert(Alert),
+    Trace(Entity, TracePoint),
+    Latency(f64),
+    Done { rows: u64, late: u64, filled: u64, suppressed: u64, entities: u64, state_bytes: u64 },
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+/// Batches a worker may have in flight before its source waits for the pipeline.
+const MAX_IN_FLIGHT: u64 = 8;
+
+/// Runs the pipeline on `cluster` and returns what worker 0 of process 0 gathered.
+pub fn run(
+    spec: PipelineSpec,
+    cluster: &Cluster,
+    feeds: FeedFactory,
+    sinks: SinkFactory,
+    progress: Arc<Progress>,
+) -> Result<RunOutput, EngineError> {
+    let config = cluster.timely_config()?;
+    let spec = Arc::new(spec);
+    let guards = timely::execute(config, move |worker| {
+        let index = worker.index();
+        let peers = worker.peers();
+        let out = Rc::new(RefCell::new(RunOutput { is_leader: index == 0, ..RunOutput::default() }));
+        let mut input = timely::dataflow::InputHandle::new();
+        let probe = ProbeHandle::new();
+        let mut model_error = None;
+        let spec2 = Arc::clone(&spec);
+        let sink_out = Rc::clone(&out);
+        let sinks = Arc::clone(&sinks);
+        worker.dataflow::<u64, _, _>(|scope| {
+            let spec = spec2;
+            let width = spec.fields.len();
+            let mut pre = Preprocessor::new(&spec.preprocess, &spec.fields, spec.interval);
+            let mut model = match ModelNode::new(&spec.detector, width, spec.interval) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    model_error = Some(e.to_string());
+                    None
+                }
+            };
+            let mut policy = PolicyNode::new(&spec.policy, &spec.fields, spec.interval);
+            let traced: HashSet<Entity> = spec.trace.iter().cloned().collect();
+            let mut ends = 0usize;
+            let mut rows = 0u64;
+            let mut buf = Batch::new(width);
+            let mut scored = Scored::default();
+            let mut alerts = Vec::new();
+            let stream = scope.input_from(&mut input);
+            let results = stream.unary(
+                Exchange::new(|r: &Routed| u64::from(r.to)),
+                "PP-M-P",
+                move |_cap, _info| {
+                    move |input, output| {
+                        input.for_each_stamp(|cap, data| {
+                            let mut session = output.session(&cap);
+                            for container in data {
+                                for routed in container.drain(..) {
+                                    let Some(model) = model.as_mut() else { continue };
+                                    if routed.end {
+                                        ends += 1;
+                                        if ends < peers {
+                                            continue;
+                                        }
+                                        pre.flush(&mut buf);
+                                    } else if pre.is_identity() {
+                                        buf = routed.batch;
+                                    } else {
+                                        pre.process(&routed.batch, &mut buf);
+                                    }
+                                    rows += buf.len() as u64;
+                                    model.process(std::mem::take(&mut buf), &mut scored);
+                                    policy.process(&scored, &mut alerts);
+                                    for a in alerts.drain(..) {
+                                        session.give(Out::Alert(a));
+                                    }
+                                    if !traced.is_empty() {
+                                        for (i, (e, t, v)) in scored.batch.rows().enumerate() {
+                                            if traced.contains(e) {
+                                                let p = TracePoint { time: t, values: v.to_vec(), score: scored.scores[i].value };
+                                                session.give(Out::Trace(e.clone(), p));
+                                            }
+                                        }
+                                    }
+                                    if !routed.end {
+                                        session.give(Out::Latency((now_us().saturating_sub(routed.sent_us)) as f64 / 1000.0));
+                                    } else {
+                                        session.give(Out::Done {
+                                            rows,
+                                            late: pre.late(),
+                                            filled: pre.filled(),
+                                            suppressed: policy.suppressed(),
+                                            entities: model.entities() as u64,
+                                            state_bytes: model.state_bytes() as u64,
+                                        });
+                                    }
+                                }
+                            }
+                        });
+                    }
+                },
+            );
+            let results: timely::dataflow::Stream<'_, u64, Vec<Out>> = results;
+            let mut pending: BTreeMap<u64, Vec<Out>> = BTreeMap::new();
+            let mut built: Option<Vec<Box<dyn AlertSink>>> = None;
+            let mut sink_failed = false;
+            results.probe_with(&probe).sink(Exchange::new(|_: &Out| 0), "D", move |(input, frontier)| {
+                input.for_each_stamp(|cap, data| {
+                    let Some(t) = cap.least().copied() else { return };
+                    let slot = pending.entry(t).or_default();
+                    for c in data {
+                        slot.append(c);
+                    }
+                });
+                if index != 0 {
+                    return;
+                }
+                if built.is_none() && !sink_failed {
+                    match sinks() {
+                        Ok(s) => built = Some(s),
+                        Err(e) => {
+                            sink_failed = true;
+                            sink_out.borrow_mut().errors.push(e.to_string());
+                        }
+                    }
+                }
+                let done: Vec<u64> = pending.keys().copied().filter(|t| !frontier.less_equal(t)).collect();
+                let mut out = sink_out.borrow_mut();
+                for t in done {
+                    let mut round_alerts = Vec::new();
+                    for item in pending.remove(&t).unwrap_or_default() {
+                        match item {
+                            Out::Alert(a) => round_alerts.push(a),
+                            Out::Trace(e, p) => out.traces.entry(e).or_default().push(p),
+                            Out::Latency(ms) => out.latencies_ms.push(ms),
+                            Out::Done { rows, late, filled, suppressed, entities, state_bytes } => {
+                                out.rows += rows;
+                                out.late += late;
+                                out.filled += filled;
+                                out.suppressed += suppressed;
+                                out.entities += entities;
+                                out.state_bytes += state_bytes;
+                            }
+                        }
+                    }
+                    round_alerts.sort_by(|a, b| (a.time, a.entity.name()).cmp(&(b.time, b.entity.name())));
+                    if let Some(sinks) = built.as_mut() {
+                        for s in sinks.iter_mut() {
+                            if let Err(e) = s.write(&round_alerts) {
+                                out.errors.push(format!("sink: {e}"));
+                            }
+                        }
+                    }
+                    out.alerts.extend(round_alerts);
+                }
+                if frontier.is_empty() {
+                    if let Some(mut sinks) = built.take() {
+                        for s in sinks.iter_mut() {
+                            if let Err(e) = s.finish() {
+                                out.errors.push(format!("sink: {e}"));
+                            }
+                        }
+                    }
+                    for v in out.traces.values_mut() {
+                        v.sort_by_key(|p| p.time);
+                    }
+                }
+            });
+        });
+
+        if let Some(e) = model_error {
+            out.borrow_mut().errors.push(e);
+        }
+        // SRC → C: read this worker's feed, route rows to their owners.
+        let mut round = 0u64;
+        let mut feed = match feeds(index, peers) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                out.borrow_mut().errors.push(e.to_string());
+                None
+            }
+        };
+        while let Some(f) = feed.as_mut() {
+            if progress.stop.load(Ordering::Relaxed) {
+                out.borrow_mut().stopped = true;
+                break;
+            }
+            let batch = match f.next_batch() {
+                None => break,
+                Some(Err(e)) => {
+                    out.borrow_mut().errors.push(e.to_string());
+                    break;
+                }
+                Some(Ok(b)) => b,
+            };
+            progress.rows.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            if let Some(t) = batch.times().iter().max() {
+                progress.event_time.fetch_max(t.0, Ordering::Relaxed);
+            }
+            let sent_us = now_us();
+            for (to, part) in batch.partition(peers).into_iter().enumerate() {
+                if !part.is_empty() {
+                    input.send(Routed { to: to as u32, sent_us, end: false, batch: part });
+                }
+            }
+            round += 1;
+            input.advance_to(round);
+            while probe.less_than(&round.saturating_sub(MAX_IN_FLIGHT)) {
+                worker.step();
+            }
+        }
+        let width = spec.fields.len();
+        for to in 0..peers {
+            input.send(Routed { to: to as u32, sent_us: now_us(), end: true, batch: Batch::new(width) });
+        }
+        input.close();
+        while worker.step() {}
+        let result = out.borrow().clone();
+        result
+    })
+    .map_err(EngineError::Cluster)?;
+
+    let mut leader = None;
+    let mut stopped = false;
+    let mut errors = Vec::new();
+    for r in guards.join() {
+        let mut r = r.map_err(EngineError::Cluster)?;
+        stopped |= r.stopped;
+        if r.is_leader {
+            leader = Some(r);
+        } else {
+            errors.append(&mut r.errors);
+        }
+    }
+    let mut out = leader.unwrap_or_default();
+    out.stopped |= stopped;
+    out.errors.extend(errors);
+    Ok(out)
+}

@@ -1,0 +1,16 @@
+/// Why a pipeline could not be planned or run.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The intent cannot be turned into a pipeline.
+    #[error("plan: {0}")]
+    Plan(String),
+    /// A source failed.
+    #[error("source: {0}")]
+    Source(String),
+    /// The cluster could not be formed or a worker failed.
+    #[error("cluster: {0}")]
+    Cluster(String),
+    /// Writing a report or output failed.
+    #[error("output: {0}")]
+    Output(String),
+}

@@ -1,0 +1,110 @@
+//! Sources (Y.3172 SRC) as per-worker feeds.
+
+use std::sync::Arc;
+
+use ai4ict_connectors::{FileSource, FileSourceConfig};
+use ai4ict_core::Batch;
+use ai4ict_sandbox::Network;
+
+use crate::dataflow::{Feed, FeedFactory};
+use crate::EngineError;
+
+/// The sandbox network (Y.3181 simulated underlay) as a source: each worker generates the
+/// cells it owns, one batch per interval, so no row crosses a worker or process boundary twice.
+pub struct SandboxFeed {
+    net: Arc<Network>,
+    cells: Vec<usize>,
+    fields: Vec<usize>,
+    step: usize,
+}
+
+impl SandboxFeed {
+    /// The feed of worker `index` of `peers`.
+    pub fn new(net: Arc<Network>, fields: Vec<usize>, index: usize, peers: usize) -> Self {
+        let cells = (0..net.cells().len())
+            .filter(|&c| net.entity(c).is_some_and(|e| e.owner(peers) == index))
+            .collect();
+        Self { net, cells, fields, step: 0 }
+    }
+
+    /// A factory giving every worker its share.
+    pub fn factory(net: Arc<Network>, fields: Vec<usize>) -> FeedFactory {
+        Arc::new(move |index, peers| {
+            Ok(Box::new(SandboxFeed::new(Arc::clone(&net), fields.clone(), index, peers)) as Box<dyn Feed>)
+        })
+    }
+}
+
+impl Feed for SandboxFeed {
+    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
+        if self.step >= self.net.steps() {
+            return None;
+        }
+        let b = self.net.batch(self.step, self.cells.iter().copied(), &self.fields);
+        self.step += 1;
+        Some(Ok(b))
+    }
+}
+
+/// Rows per batch read from a file.
+const FILE_BATCH_ROWS: usize = 4096;
+
+/// A CSV or JSON-lines file as a source. Worker 0 reads it and routes rows to their owners;
+/// the other workers' feeds are empty.
+pub struct FileFeed {
+    source: FileSource,
+}
+
+impl FileFeed {
+    /// A factory: worker 0 opens the file, the others read nothing.
+    pub fn factory(config: FileSourceConfig, fields: Vec<String>) -> FeedFactory {
+        Arc::new(move |index, _peers| {
+            if index != 0 {
+                return Ok(Box::new(Empty) as Box<dyn Feed>);
+            }
+            let source = FileSource::open(&config, &fields).map_err(|e| EngineError::Source(e.to_string()))?;
+            Ok(Box::new(FileFeed { source }) as Box<dyn Feed>)
+        })
+    }
+}
+
+impl Feed for FileFeed {
+    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
+        match self.source.next_batch(FILE_BATCH_ROWS) {
+            Ok(Some(b)) => Some(Ok(b)),
+            Ok(None) => None,
+            Err(e) => Some(Err(EngineError::Source(e.to_string()))),
+        }
+    }
+}
+
+/// Batches held in memory (benchmarks, tests). Worker 0 replays them all and routes rows to
+/// their owners, as it would for a file; the batches are moved, not copied.
+pub struct MemoryFeed {
+    batches: std::vec::IntoIter<Batch>,
+}
+
+impl MemoryFeed {
+    /// A factory over `batches`; the first call of worker 0 takes them.
+    pub fn factory(batches: Vec<Batch>) -> FeedFactory {
+        let held = std::sync::Mutex::new(Some(batches));
+        Arc::new(move |index, _peers| {
+            let mine = if index == 0 { held.lock().ok().and_then(|mut h| h.take()).unwrap_or_default() } else { Vec::new() };
+            Ok(Box::new(MemoryFeed { batches: mine.into_iter() }) as Box<dyn Feed>)
+        })
+    }
+}
+
+impl Feed for MemoryFeed {
+    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
+        self.batches.next().map(Ok)
+    }
+}
+
+struct Empty;
+
+impl Feed for Empty {
+    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
+        None
+    }
+}

@@ -1,0 +1,557 @@
+//! The ML function orchestrator (ITU-T Y.3172 §8.1 item 2, §8.3): turns an ML intent into a
+//! pipeline, trains and evaluates it in the sandbox against the intent's targets, and deploys
+//! it on the intent's source only when the targets are met.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use ai4ict_connectors::{infer_schema, AlertSink};
+use ai4ict_core::{Entity, Incident, IncidentKind, Interval, Timestamp};
+use ai4ict_eval::{event_metrics, EventMetrics};
+use ai4ict_intent::{MlIntent, ModelConfig, PolicyConfig, SourceConfig};
+use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
+use serde::Serialize;
+
+use crate::dataflow::{self, PipelineSpec, Progress, RunOutput, SinkFactory};
+use crate::feeds::{FileFeed, SandboxFeed};
+use crate::{Cluster, EngineError};
+
+/// Roles of the logical nodes of an ML pipeline (Y.3172 §8.1 item 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum NodeRole {
+    /// Source of data.
+    Src,
+    /// Collector.
+    C,
+    /// Preprocessor.
+    Pp,
+    /// Model.
+    M,
+    /// Policy.
+    P,
+    /// Distributor.
+    D,
+    /// Target of the output.
+    Sink,
+}
+
+/// One node of the planned pipeline.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedNode {
+    /// Its role.
+    pub role: NodeRole,
+    /// What it does, in words.
+    pub description: String,
+}
+
+/// The pipeline the MLFO built from an intent (Y.3172 §8.3 chaining).
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    /// Fields in row order.
+    pub fields: Vec<String>,
+    /// Collect interval.
+    #[serde(serialize_with = "as_string")]
+    pub interval: Interval,
+    /// The chain SRC → … → SINK.
+    pub nodes: Vec<PlannedNode>,
+}
+
+fn as_string<S: serde::Serializer>(i: &Interval, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&i.to_string())
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, n) in self.nodes.iter().enumerate() {
+            let arrow = if i == 0 { "  " } else { "→ " };
+            writeln!(f, "{arrow}{:<4} {}", format!("{:?}", n.role).to_uppercase(), n.description)?;
+        }
+        Ok(())
+    }
+}
+
+/// Lifecycle stages of a model under the MLFO (Y.3172 §8.3; TS 28.105 §4a.0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The intent parsed and passed its checks.
+    Validate,
+    /// The pipeline was chained from the intent.
+    Plan,
+    /// The model warmed up on sandbox history.
+    Train,
+    /// The pipeline was checked against the intent's targets in the sandbox.
+    Evaluate,
+    /// The pipeline ran on the intent's source and delivered to its sinks.
+    Deploy,
+}
+
+/// How a stage ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Done, and any check passed.
+    Passed,
+    /// Done, and a check failed.
+    Failed,
+    /// Not done; the detail says why.
+    Skipped,
+    /// Stopped by the operator before the end.
+    Stopped,
+}
+
+/// The record of one lifecycle stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageRecord {
+    /// The stage.
+    pub stage: Stage,
+    /// Its outcome.
+    pub status: Status,
+    /// What happened, in words.
+    pub detail: String,
+    /// Wall-clock seconds it took.
+    pub seconds: f64,
+}
+
+/// One target of the intent and what was measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetCheck {
+    /// `precision`, `recall`, `p99_latency_ms` or `mttd_minutes`.
+    pub name: String,
+    /// The target.
+    pub target: f64,
+    /// The measurement.
+    pub measured: f64,
+    /// Whether the measurement meets the target.
+    pub passed: bool,
+}
+
+/// Runtime figures of one pipeline run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunStats {
+    /// Rows the model scored.
+    pub rows: u64,
+    /// Entities seen.
+    pub entities: u64,
+    /// Alerts raised.
+    pub alerts: usize,
+    /// Rows per second of wall-clock time.
+    pub rows_per_second: f64,
+    /// Median batch latency, ms.
+    pub latency_p50_ms: f64,
+    /// 99th-percentile batch latency, ms.
+    pub latency_p99_ms: f64,
+    /// Rows PP dropped as late or duplicate.
+    pub late: u64,
+    /// Rows PP filled in.
+    pub filled: u64,
+    /// Alerts the policy withheld.
+    pub suppressed: u64,
+    /// Detector state per entity, bytes.
+    pub state_bytes_per_entity: f64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Errors from sources and sinks.
+    pub errors: Vec<String>,
+}
+
+/// The sandbox evaluation (Y.3181 §8.2.1.2): metrics against ground truth, on the period after
+/// the warm-up, which the model never scored while learning its baseline.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evaluation {
+    /// The simulated network.
+    pub scenario: ScenarioConfig,
+    /// Start of the scored period (end of warm-up).
+    pub scored_from: Timestamp,
+    /// Event-level metrics.
+    pub metrics: EventMetrics,
+    /// Checks against the intent's targets.
+    pub targets: Vec<TargetCheck>,
+    /// Runtime figures.
+    pub stats: RunStats,
+}
+
+impl Evaluation {
+    /// True when every target is met.
+    pub fn passed(&self) -> bool {
+        self.targets.iter().all(|t| t.passed)
+    }
+}
+
+/// Everything one MLFO run produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    /// The intent's name.
+    pub intent: String,
+    /// The intent's use case.
+    pub use_case: String,
+    /// The chained pipeline.
+    pub plan: Plan,
+    /// Lifecycle stages, in order.
+    pub stages: Vec<StageRecord>,
+    /// Sandbox evaluation, when one ran.
+    pub evaluation: Option<Evaluation>,
+    /// Deployment run figures, when it ran.
+    pub deployment: Option<RunStats>,
+    /// Ground truth of the evaluation (for reports).
+    #[serde(skip)]
+    pub incidents: Vec<Incident>,
+    /// Alerts of the evaluation run (for reports).
+    #[serde(skip)]
+    pub eval_alerts: Vec<ai4ict_core::Alert>,
+    /// Traced entities of the evaluation run (for plots).
+    #[serde(skip)]
+    pub traces: std::collections::BTreeMap<Entity, Vec<dataflow::TracePoint>>,
+}
+
+/// How the MLFO runs pipelines.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Workers and processes.
+    pub cluster: Cluster,
+    /// Deploy even when the sandbox evaluation misses a target.
+    pub force: bool,
+    /// Live counters and the stop flag.
+    pub progress: Arc<Progress>,
+    /// Name of the current phase, for progress displays.
+    pub phase: Arc<Mutex<String>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            cluster: Cluster::default(),
+            force: false,
+            progress: Arc::new(Progress::default()),
+            phase: Arc::new(Mutex::new(String::new())),
+        }
+    }
+}
+
+/// Entities traced for plots in an evaluation.
+const TRACED_ENTITIES: usize = 4;
+
+/// The ML function orchestrator for one intent.
+pub struct Mlfo {
+    intent: MlIntent,
+    options: RunOptions,
+}
+
+impl Mlfo {
+    /// An MLFO for a validated intent.
+    pub fn new(intent: MlIntent, options: RunOptions) -> Self {
+        Self { intent, options }
+    }
+
+    /// Chains the pipeline from the intent (Y.3172 §8.1 NOTE 11): resolves the fields, the
+    /// detector and the sinks, and describes every node.
+    pub fn plan(&self) -> Result<Plan, EngineError> {
+        let i = &self.intent;
+        let fields = self.fields()?;
+        let mut nodes = Vec::new();
+        let node = |role, description: String| PlannedNode { role, description };
+        nodes.push(node(
+            NodeRole::Src,
+            match &i.source {
+                SourceConfig::Sandbox(s) => format!(
+                    "sandbox: {} network, {} cells, {} days, seed {}",
+                    s.scenario.as_str(),
+                    s.cells,
+                    s.days,
+                    s.seed
+                ),
+                SourceConfig::File(f) => format!("file {}", f.path.display()),
+            },
+        ));
+        nodes.push(node(NodeRole::C, format!("{} fields every {}: {}", fields.len(), i.collect.interval, fields.join(", "))));
+        let pp = if i.preprocess.is_empty() {
+            "none".to_string()
+        } else {
+            i.preprocess.iter().map(|s| serde_json::to_string(s).unwrap_or_default()).collect::<Vec<_>>().join(" → ")
+        };
+        nodes.push(node(NodeRole::Pp, pp));
+        let ModelConfig::Anomaly(d) = &i.model;
+        nodes.push(node(NodeRole::M, format!("anomaly detector {}", serde_json::to_string(d).unwrap_or_default())));
+        let PolicyConfig::Alert(p) = &i.policy;
+        nodes.push(node(
+            NodeRole::P,
+            format!("alert when score ≥ {} for {} intervals, suppress {}", p.score_above, p.for_intervals, p.suppress),
+        ));
+        nodes.push(node(NodeRole::D, format!("{} sink(s), ordered by time", i.distribute.len())));
+        for d in &i.distribute {
+            nodes.push(node(NodeRole::Sink, serde_json::to_string(d).unwrap_or_default()));
+        }
+        Ok(Plan { fields, interval: i.collect.interval, nodes })
+    }
+
+    fn fields(&self) -> Result<Vec<String>, EngineError> {
+        if !self.intent.collect.fields.is_empty() {
+            return Ok(self.intent.collect.fields.clone());
+        }
+        match &self.intent.source {
+            SourceConfig::Sandbox(_) => Ok(KPIS.iter().map(|s| s.to_string()).collect()),
+            SourceConfig::File(f) => {
+                let schema = infer_schema(&f.path).map_err(|e| EngineError::Source(e.to_string()))?;
+                if schema.numeric.is_empty() {
+                    return Err(EngineError::Plan(format!("{} has no numeric columns", f.path.display())));
+                }
+                Ok(schema.numeric)
+            }
+        }
+    }
+
+    fn spec(&self, plan: &Plan, trace: Vec<Entity>) -> PipelineSpec {
+        let ModelConfig::Anomaly(detector) = &self.intent.model;
+        let PolicyConfig::Alert(policy) = &self.intent.policy;
+        PipelineSpec {
+            fields: plan.fields.clone(),
+            interval: plan.interval,
+            preprocess: self.intent.preprocess.clone(),
+            detector: detector.clone(),
+            policy: policy.clone(),
+            trace,
+        }
+    }
+
+    fn set_phase(&self, phase: &str) {
+        if let Ok(mut p) = self.options.phase.lock() {
+            *p = phase.to_string();
+        }
+        self.options.progress.rows.store(0, Ordering::Relaxed);
+    }
+
+    /// Runs the lifecycle: plan → train and evaluate in the sandbox → deploy → outcome.
+    pub fn run(&self) -> Result<Outcome, EngineError> {
+        let mut stages = vec![StageRecord {
+            stage: Stage::Validate,
+            status: Status::Passed,
+            detail: "schema and semantic checks passed".into(),
+            seconds: 0.0,
+        }];
+        let t = Instant::now();
+        let plan = self.plan()?;
+        stages.push(StageRecord {
+            stage: Stage::Plan,
+            status: Status::Passed,
+            detail: format!("{} nodes chained", plan.nodes.len()),
+            seconds: t.elapsed().as_secs_f64(),
+        });
+        let mut outcome = Outcome {
+            intent: self.intent.name.clone(),
+            use_case: self.intent.use_case.as_str().to_string(),
+            plan,
+            stages,
+            evaluation: None,
+            deployment: None,
+            incidents: Vec::new(),
+            eval_alerts: Vec::new(),
+            traces: Default::default(),
+        };
+
+        let proceed = self.evaluate(&mut outcome)?;
+        if self.options.progress.stop.load(Ordering::Relaxed) {
+            return Ok(outcome);
+        }
+        if !proceed && !self.options.force {
+            outcome.stages.push(StageRecord {
+                stage: Stage::Deploy,
+                status: Status::Skipped,
+                detail: "the sandbox evaluation missed a target; nothing deployed (use --force to deploy anyway)".into(),
+                seconds: 0.0,
+            });
+            return Ok(outcome);
+        }
+        self.deploy(&mut outcome)?;
+        Ok(outcome)
+    }
+
+    fn scenario(&self) -> Option<ScenarioConfig> {
+        match &self.intent.source {
+            SourceConfig::Sandbox(s) => Some(s.clone()),
+            SourceConfig::File(_) => Some(self.intent.sandbox.clone().unwrap_or_default()),
+        }
+    }
+
+    /// Train (warm up on the sandbox's quiet history) and evaluate; returns whether to deploy.
+    fn evaluate(&self, outcome: &mut Outcome) -> Result<bool, EngineError> {
+        let t = Instant::now();
+        let fields = &outcome.plan.fields;
+        let unknown: Vec<&String> = fields.iter().filter(|f| !KPIS.contains(&f.as_str())).collect();
+        let Some(scenario) = self.scenario().filter(|_| unknown.is_empty()) else {
+            let why = format!(
+                "the sandbox does not simulate {}; evaluation needs sandbox KPIs",
+                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            );
+            for stage in [Stage::Train, Stage::Evaluate] {
+                outcome.stages.push(StageRecord { stage, status: Status::Skipped, detail: why.clone(), seconds: 0.0 });
+            }
+            return Ok(true);
+        };
+        let net = Arc::new(Network::new(&scenario).map_err(|e| EngineError::Plan(e.to_string()))?);
+        let warmup_end = Timestamp(net.start().0 + i64::from(scenario.quiet_days) * 86_400_000);
+        let trace = pick_traced(net.incidents(), warmup_end);
+        let spec = self.spec(&outcome.plan, trace);
+        let field_idx: Vec<usize> =
+            fields.iter().map(|f| KPIS.iter().position(|k| k == f).expect("checked above")).collect();
+        self.set_phase("train + evaluate (sandbox)");
+        let run = dataflow::run(
+            spec,
+            &self.options.cluster,
+            SandboxFeed::factory(Arc::clone(&net), field_idx),
+            no_sinks(),
+            Arc::clone(&self.options.progress),
+        )?;
+        let seconds = t.elapsed().as_secs_f64();
+        let stopped = run.stopped;
+        outcome.stages.push(StageRecord {
+            stage: Stage::Train,
+            status: if stopped { Status::Stopped } else { Status::Passed },
+            detail: format!(
+                "{} entities warmed up on {} quiet days of sandbox history ({} state bytes per entity)",
+                run.entities,
+                scenario.quiet_days,
+                if run.entities > 0 { run.state_bytes / run.entities } else { 0 }
+            ),
+            seconds,
+        });
+        let alerts: Vec<_> = run.alerts.iter().filter(|a| a.time >= warmup_end).cloned().collect();
+        let incidents: Vec<Incident> = net.incidents().iter().filter(|i| i.start >= warmup_end).cloned().collect();
+        let grace = 4 * outcome.plan.interval.millis();
+        let metrics = event_metrics(&alerts, &incidents, grace);
+        let stats = stats(&run, seconds);
+        let targets = self.check_targets(&metrics, &stats);
+        let evaluation = Evaluation { scenario, scored_from: warmup_end, metrics, targets, stats };
+        let passed = evaluation.passed();
+        outcome.stages.push(StageRecord {
+            stage: Stage::Evaluate,
+            status: if stopped {
+                Status::Stopped
+            } else if passed {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
+            detail: evaluation
+                .targets
+                .iter()
+                .map(|c| {
+                    format!("{} {:.3} {} {}", c.name, c.measured, if c.passed { "meets" } else { "misses" }, c.target)
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            seconds: 0.0,
+        });
+        outcome.incidents = incidents;
+        outcome.eval_alerts = alerts;
+        outcome.traces = run.traces;
+        outcome.evaluation = Some(evaluation);
+        Ok(passed && !stopped)
+    }
+
+    fn check_targets(&self, m: &EventMetrics, s: &RunStats) -> Vec<TargetCheck> {
+        let t = &self.intent.targets;
+        let mut out = Vec::new();
+        let mut check = |name: &str, target: Option<f64>, measured: f64, higher_better: bool| {
+            if let Some(target) = target {
+                let passed = if higher_better { measured >= target } else { measured <= target };
+                out.push(TargetCheck { name: name.into(), target, measured, passed });
+            }
+        };
+        check("precision", t.precision, m.precision, true);
+        check("recall", t.recall, m.recall, true);
+        check("p99_latency_ms", t.p99_latency_ms, s.latency_p99_ms, false);
+        let mttd = m.mean_ttd_ms.map_or(f64::INFINITY, |ms| ms / 60_000.0);
+        check("mttd_minutes", t.mttd.map(|i| i.millis() as f64 / 60_000.0), mttd, false);
+        out
+    }
+
+    fn deploy(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
+        let t = Instant::now();
+        let spec = self.spec(&outcome.plan, Vec::new());
+        let fields = outcome.plan.fields.clone();
+        let (feeds, target) = match &self.intent.source {
+            SourceConfig::Sandbox(s) => {
+                let net = Arc::new(Network::new(s).map_err(|e| EngineError::Plan(e.to_string()))?);
+                let idx = fields.iter().filter_map(|f| KPIS.iter().position(|k| k == f)).collect();
+                (SandboxFeed::factory(net, idx), "the sandbox network".to_string())
+            }
+            SourceConfig::File(f) => (FileFeed::factory(f.clone(), fields), f.path.display().to_string()),
+        };
+        self.set_phase("deploy");
+        let distribute = self.intent.distribute.clone();
+        let sinks: SinkFactory = Arc::new(move || {
+            distribute
+                .iter()
+                .map(|d| d.build().map_err(|e| EngineError::Output(e.to_string())))
+                .collect::<Result<Vec<Box<dyn AlertSink>>, _>>()
+        });
+        let run = dataflow::run(spec, &self.options.cluster, feeds, sinks, Arc::clone(&self.options.progress))?;
+        let seconds = t.elapsed().as_secs_f64();
+        let status = if run.stopped {
+            Status::Stopped
+        } else if run.errors.is_empty() {
+            Status::Passed
+        } else {
+            Status::Failed
+        };
+        outcome.stages.push(StageRecord {
+            stage: Stage::Deploy,
+            status,
+            detail: format!(
+                "{} rows from {target}, {} alerts delivered to {} sink(s){}",
+                run.rows,
+                run.alerts.len(),
+                self.intent.distribute.len(),
+                if run.errors.is_empty() { String::new() } else { format!("; errors: {}", run.errors.join("; ")) }
+            ),
+            seconds,
+        });
+        outcome.deployment = Some(stats(&run, seconds));
+        Ok(())
+    }
+}
+
+fn no_sinks() -> SinkFactory {
+    Arc::new(|| Ok(Vec::new()))
+}
+
+fn stats(run: &RunOutput, seconds: f64) -> RunStats {
+    let mut lat = run.latencies_ms.clone();
+    lat.sort_by(f64::total_cmp);
+    let pct = |q: f64| if lat.is_empty() { 0.0 } else { lat[((lat.len() - 1) as f64 * q).round() as usize] };
+    RunStats {
+        rows: run.rows,
+        entities: run.entities,
+        alerts: run.alerts.len(),
+        rows_per_second: if seconds > 0.0 { run.rows as f64 / seconds } else { 0.0 },
+        latency_p50_ms: pct(0.5),
+        latency_p99_ms: pct(0.99),
+        late: run.late,
+        filled: run.filled,
+        suppressed: run.suppressed,
+        state_bytes_per_entity: if run.entities > 0 { run.state_bytes as f64 / run.entities as f64 } else { 0.0 },
+        seconds,
+        errors: run.errors.clone(),
+    }
+}
+
+/// Up to four entities with scored incidents, of different kinds where possible.
+fn pick_traced(incidents: &[Incident], from: Timestamp) -> Vec<Entity> {
+    let mut out: Vec<Entity> = Vec::new();
+    let mut kinds: Vec<IncidentKind> = Vec::new();
+    for pass in 0..2 {
+        for i in incidents.iter().filter(|i| i.start >= from && i.kind.actionable()) {
+            if out.len() >= TRACED_ENTITIES {
+                return out;
+            }
+            if out.contains(&i.entity) || (pass == 0 && kinds.contains(&i.kind)) {
+                continue;
+            }
+            kinds.push(i.kind);
+            out.push(i.entity.clone());
+        }
+    }
+    out
+}

@@ -1,0 +1,170 @@
+use ai4ict_core::{Alert, Interval, Severity, Timestamp};
+use ai4ict_intent::AlertPolicy;
+
+use super::{EntityMap, Scored};
+
+/// The policy node (Y.3172 §8.1 NOTE 5, P): the operator's safeguards between the model and
+/// the network. An alert is raised when an entity's score stays at or above `score_above` for
+/// `for` consecutive intervals, at most once per anomalous run, not within `suppress` of the
+/// entity's previous alert, and in quiet hours only from `min_severity` up.
+pub struct PolicyNode {
+    policy: AlertPolicy,
+    interval: Interval,
+    fields: Vec<String>,
+    state: EntityMap<Run>,
+    suppressed: u64,
+}
+
+#[derive(Default)]
+struct Run {
+    len: u32,
+    onset: Timestamp,
+    max: f64,
+    field: Option<usize>,
+    alerted: bool,
+    last_time: Option<Timestamp>,
+    last_alert: Option<Timestamp>,
+}
+
+impl PolicyNode {
+    /// A policy node for rows of `fields` at `interval`.
+    pub fn new(policy: &AlertPolicy, fields: &[String], interval: Interval) -> Self {
+        Self {
+            policy: policy.clone(),
+            interval,
+            fields: fields.to_vec(),
+            state: EntityMap::default(),
+            suppressed: 0,
+        }
+    }
+
+    /// Alerts withheld by the suppression window or quiet hours.
+    pub fn suppressed(&self) -> u64 {
+        self.suppressed
+    }
+
+    fn severity(&self, score: f64) -> Severity {
+        if score >= self.policy.severity.critical {
+            Severity::Critical
+        } else if score >= self.policy.severity.major {
+            Severity::Major
+        } else {
+            Severity::Minor
+        }
+    }
+
+    fn quiet(&self, t: Timestamp) -> Option<Severity> {
+        let q = self.policy.quiet_hours.as_ref()?;
+        let h = (t.millis_of_day() / 3_600_000) as u8;
+        let inside = if q.from <= q.to { h >= q.from && h < q.to } else { h >= q.from || h < q.to };
+        inside.then_some(q.min_severity)
+    }
+
+    /// Applies the policy to one scored batch, appending alerts to `alerts`.
+    pub fn process(&mut self, scored: &Scored, alerts: &mut Vec<Alert>) {
+        let threshold = self.policy.score_above;
+        let need = self.policy.for_intervals.max(1);
+        let gap = self.interval.millis();
+        let suppress = self.policy.suppress.millis();
+        for (i, (entity, t, _)) in scored.batch.rows().enumerate() {
+            let score = scored.scores[i];
+            let run = match self.state.get_mut(entity) {
+                Some(r) => r,
+                None => self.state.entry(entity.clone()).or_default(),
+            };
+            if run.last_time.is_some_and(|last| t.0 - last.0 > gap) {
+                run.len = 0; // a gap breaks the run
+            }
+            run.last_time = Some(t);
+            if !(score.value >= threshold) {
+                run.len = 0;
+                continue;
+            }
+            if run.len == 0 {
+                run.onset = t;
+                run.max = 0.0;
+                run.alerted = false;
+            }
+            run.len += 1;
+            if score.value >= run.max {
+                run.max = score.value;
+                run.field = score.field;
+            }
+            if run.len < need || run.alerted {
+                continue;
+            }
+            let (max, onset, field, last_alert) = (run.max, run.onset, run.field, run.last_alert);
+            let severity = self.severity(max);
+            let held = last_alert.is_some_and(|a| t.0 - a.0 < suppress)
+                || self.quiet(t).is_some_and(|least| severity < least);
+            let run = self.state.get_mut(entity).expect("entry exists");
+            if held {
+                if !run.alerted && run.len == need {
+                    self.suppressed += 1;
+                }
+                continue;
+            }
+            run.alerted = true;
+            run.last_alert = Some(t);
+            alerts.push(Alert {
+                entity: entity.clone(),
+                time: t,
+                onset,
+                score: max,
+                severity,
+                field: field.and_then(|f| self.fields.get(f)).cloned().unwrap_or_default(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ai4ict_anomaly::Score;
+    use ai4ict_core::{Batch, Entity};
+    use ai4ict_intent::QuietHours;
+
+    fn scored(values: &[f64]) -> Scored {
+        let mut batch = Batch::new(1);
+        for (i, _) in values.iter().enumerate() {
+            batch.push(Entity::new("a"), Timestamp(i as i64 * 900_000), &[0.0]);
+        }
+        Scored { batch, scores: values.iter().map(|v| Score { value: *v, field: Some(0) }).collect() }
+    }
+
+    fn run(policy: AlertPolicy, values: &[f64]) -> Vec<Alert> {
+        let mut node = PolicyNode::new(&policy, &["x".to_string()], Interval::from_minutes(15));
+        let mut alerts = Vec::new();
+        node.process(&scored(values), &mut alerts);
+        alerts
+    }
+
+    #[test]
+    fn needs_consecutive_intervals_and_alerts_once_per_run() {
+        let alerts = run(AlertPolicy::default(), &[0.95, 0.1, 0.95, 0.96, 0.99, 0.97, 0.2]);
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].onset, Timestamp(2 * 900_000));
+        assert_eq!(alerts[0].time, Timestamp(3 * 900_000));
+        assert_eq!(alerts[0].field, "x");
+    }
+
+    #[test]
+    fn suppression_window_holds_repeat_alerts() {
+        let p = AlertPolicy { for_intervals: 1, suppress: Interval::from_minutes(60), ..AlertPolicy::default() };
+        // runs at 0, 2 (30 min later: suppressed) and 6 (90 min after the first alert)
+        let alerts = run(p, &[0.95, 0.0, 0.95, 0.0, 0.0, 0.0, 0.95]);
+        assert_eq!(alerts.iter().map(|a| a.time.0 / 900_000).collect::<Vec<_>>(), vec![0, 6]);
+    }
+
+    #[test]
+    fn quiet_hours_keep_only_severe_alerts() {
+        let p = AlertPolicy {
+            for_intervals: 1,
+            quiet_hours: Some(QuietHours { from: 0, to: 6, min_severity: Severity::Critical }),
+            ..AlertPolicy::default()
+        };
+        assert!(run(p.clone(), &[0.95]).is_empty());
+        assert_eq!(run(p, &[0.999]).len(), 1);
+    }
+}

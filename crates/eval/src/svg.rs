@@ -1,0 +1,422 @@
+//! A small SVG writer and the KPI chart of the HTML report: hand-made, no dependencies, no
+//! scripts. Every piece of text goes through [`escape`].
+
+use std::fmt::Write as _;
+
+use ai4ict_core::{IncidentKind, Timestamp};
+
+use crate::report::PlotSeries;
+use crate::util::fmt_time;
+
+/// Escapes `&`, `<`, `>`, `"` and `'` for use in XML/HTML text and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An SVG document being written, in user units (pixels).
+#[derive(Clone, Debug)]
+pub struct Svg {
+    width: f64,
+    height: f64,
+    body: String,
+}
+
+/// Horizontal anchoring of a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    /// Text starts at x.
+    Start,
+    /// Text is centred on x.
+    Middle,
+    /// Text ends at x.
+    End,
+}
+
+impl Anchor {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Middle => "middle",
+            Self::End => "end",
+        }
+    }
+}
+
+impl Svg {
+    /// An empty drawing of this size.
+    pub fn new(width: f64, height: f64) -> Self {
+        Self { width, height, body: String::new() }
+    }
+
+    /// A straight line; `dash` is an SVG `stroke-dasharray` such as `"4 3"`.
+    pub fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), stroke: &str, width: f64, dash: Option<&str>) {
+        let _ = write!(
+            self.body,
+            r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{}" stroke-width="{width}"{}/>"#,
+            escape(stroke),
+            dash.map(|d| format!(r#" stroke-dasharray="{}""#, escape(d))).unwrap_or_default()
+        );
+    }
+
+    /// A polyline through `points` (nothing for fewer than two points).
+    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: Option<&str>) {
+        if points.len() < 2 {
+            return;
+        }
+        let mut pts = String::with_capacity(points.len() * 12);
+        for (x, y) in points {
+            let _ = write!(pts, "{x:.1},{y:.1} ");
+        }
+        let _ = write!(
+            self.body,
+            r#"<polyline fill="none" stroke="{}" stroke-width="{width}" stroke-linejoin="round"{} points="{}"/>"#,
+            escape(stroke),
+            dash.map(|d| format!(r#" stroke-dasharray="{}""#, escape(d))).unwrap_or_default(),
+            pts.trim_end()
+        );
+    }
+
+    /// A filled rectangle with a tooltip title (empty: none).
+    pub fn rect(&mut self, (x, y): (f64, f64), (w, h): (f64, f64), fill: &str, opacity: f64, title: &str) {
+        let _ = write!(
+            self.body,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}" fill-opacity="{opacity}">"#,
+            w.max(0.0),
+            h.max(0.0),
+            escape(fill)
+        );
+        if !title.is_empty() {
+            let _ = write!(self.body, "<title>{}</title>", escape(title));
+        }
+        self.body.push_str("</rect>");
+    }
+
+    /// A small downward triangle with its tip at (x, y), with a tooltip title.
+    pub fn marker(&mut self, (x, y): (f64, f64), fill: &str, title: &str) {
+        let _ = write!(
+            self.body,
+            r#"<path d="M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z" fill="{}"><title>{}</title></path>"#,
+            x - 5.0,
+            y - 9.0,
+            x + 5.0,
+            y - 9.0,
+            x,
+            y,
+            escape(fill),
+            escape(title)
+        );
+    }
+
+    /// A text label.
+    pub fn text(&mut self, (x, y): (f64, f64), text: &str, size: f64, anchor: Anchor, fill: &str) {
+        let _ = write!(
+            self.body,
+            r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}" text-anchor="{}" fill="{}">{}</text>"#,
+            anchor.as_str(),
+            escape(fill),
+            escape(text)
+        );
+    }
+
+    /// The finished `<svg>` element, with an accessible title.
+    pub fn finish(self, title: &str) -> String {
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" font-family="sans-serif"><title>{t}</title>{b}</svg>"#,
+            w = self.width,
+            h = self.height,
+            t = escape(title),
+            b = self.body
+        )
+    }
+}
+
+/// "Nice" axis ticks (steps of 1, 2 or 5 × 10^k) covering `[lo, hi]`, about `count` of them.
+pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / count.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+/// Time axis ticks: a step from a fixed ladder (1 min … 1 year) giving about `count` ticks,
+/// aligned to multiples of the step (UTC), and the date format suited to that step.
+pub fn time_ticks(lo: Timestamp, hi: Timestamp, count: usize) -> (Vec<Timestamp>, &'static str) {
+    const MIN: i64 = 60_000;
+    const HOUR: i64 = 60 * MIN;
+    const DAY: i64 = 24 * HOUR;
+    const LADDER: [i64; 17] = [
+        MIN,
+        5 * MIN,
+        15 * MIN,
+        30 * MIN,
+        HOUR,
+        2 * HOUR,
+        3 * HOUR,
+        6 * HOUR,
+        12 * HOUR,
+        DAY,
+        2 * DAY,
+        7 * DAY,
+        14 * DAY,
+        30 * DAY,
+        91 * DAY,
+        182 * DAY,
+        365 * DAY,
+    ];
+    let span = (hi.0 - lo.0).max(1);
+    let step = LADDER.into_iter().find(|s| span / s <= count.max(1) as i64).unwrap_or(365 * DAY);
+    let first = lo.0.div_euclid(step) + i64::from(lo.0.rem_euclid(step) != 0);
+    let ticks = (first..).map(|k| Timestamp(k * step)).take_while(|t| t.0 <= hi.0).collect();
+    let fmt = if step >= DAY {
+        "%Y-%m-%d"
+    } else if span < DAY {
+        "%H:%M"
+    } else {
+        "%m-%d %H:%M"
+    };
+    (ticks, fmt)
+}
+
+/// Fill colour for an incident kind's band.
+pub fn kind_colour(kind: IncidentKind) -> &'static str {
+    match kind {
+        IncidentKind::Outage => "#d62728",
+        IncidentKind::SleepingCell => "#9467bd",
+        IncidentKind::ThroughputDegradation => "#ff7f0e",
+        IncidentKind::Interference => "#8c564b",
+        IncidentKind::TrafficSurge => "#e377c2",
+        IncidentKind::CounterReset => "#7f7f7f",
+        IncidentKind::LinkCongestion => "#bcbd22",
+        IncidentKind::Anomaly => "#17becf",
+    }
+}
+
+const KPI_COLOUR: &str = "#1f77b4";
+const SCORE_COLOUR: &str = "#2ca02c";
+const ALERT_COLOUR: &str = "#d62728";
+
+/// Reduces a long series to at most two points (min and max, in time order) per pixel column,
+/// keeping spikes visible; NaN values end a segment.
+fn decimate(xs: &[f64], ys: &[f64], columns: usize) -> Vec<Vec<(f64, f64)>> {
+    let mut segments = Vec::new();
+    let mut cur: Vec<(f64, f64)> = Vec::new();
+    let mut bucket: Option<(i64, (f64, f64), (f64, f64))> = None; // column, min, max
+    let flush = |cur: &mut Vec<(f64, f64)>, b: (i64, (f64, f64), (f64, f64))| {
+        let (_, lo, hi) = b;
+        if lo.0 <= hi.0 {
+            cur.push(lo);
+            if hi != lo {
+                cur.push(hi);
+            }
+        } else {
+            cur.push(hi);
+            cur.push(lo);
+        }
+    };
+    let dense = xs.len() > 2 * columns.max(1);
+    for (&x, &y) in xs.iter().zip(ys) {
+        if !y.is_finite() {
+            if let Some(b) = bucket.take() {
+                flush(&mut cur, b);
+            }
+            if !cur.is_empty() {
+                segments.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if !dense {
+            cur.push((x, y));
+            continue;
+        }
+        let col = x.floor() as i64;
+        match &mut bucket {
+            Some((c, lo, hi)) if *c == col => {
+                if y > lo.1 {
+                    // y grows downwards in SVG: the "min" point is the lowest on screen.
+                    *lo = (x, y);
+                }
+                if y < hi.1 {
+                    *hi = (x, y);
+                }
+            }
+            _ => {
+                if let Some(b) = bucket.take() {
+                    flush(&mut cur, b);
+                }
+                bucket = Some((col, (x, y), (x, y)));
+            }
+        }
+    }
+    if let Some(b) = bucket.take() {
+        flush(&mut cur, b);
+    }
+    if !cur.is_empty() {
+        segments.push(cur);
+    }
+    segments
+}
+
+/// Draws one entity's KPI over time (left axis), its anomaly score (right axis, 0 to 1),
+/// alert markers, and ground-truth incidents as shaded bands coloured by kind, with date ticks
+/// and a legend. Returns the `<svg>` element.
+pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
+    let (left, right, top, bottom) = (64.0, 56.0, 16.0, 64.0);
+    let (pw, ph) = ((width - left - right).max(10.0), (height - top - bottom).max(10.0));
+    let mut svg = Svg::new(width, height);
+    let title = format!("{} — {}", plot.entity, plot.field);
+
+    let tmin = plot.times.iter().copied().min().unwrap_or(Timestamp(0));
+    let tmax = plot.times.iter().copied().max().unwrap_or(Timestamp(1)).max(Timestamp(tmin.0 + 1));
+    let x_of = |t: i64| left + (t - tmin.0) as f64 / (tmax.0 - tmin.0) as f64 * pw;
+
+    let finite = plot.values.iter().copied().filter(|v| v.is_finite());
+    let (mut vmin, mut vmax) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if vmin > vmax {
+        (vmin, vmax) = (0.0, 1.0);
+    }
+    if vmax - vmin < 1e-12 {
+        (vmin, vmax) = (vmin - 1.0, vmax + 1.0);
+    }
+    let pad = (vmax - vmin) * 0.05;
+    let (vmin, vmax) = (vmin - pad, vmax + pad);
+    let y_of = |v: f64| top + (vmax - v) / (vmax - vmin) * ph;
+    let s_of = |s: f64| top + (1.0 - s.clamp(0.0, 1.0)) * ph;
+
+    svg.rect((left, top), (pw, ph), "#ffffff", 1.0, "");
+    // Incident bands (drawn first, under the lines).
+    for inc in &plot.incidents {
+        let (x0, x1) = (x_of(inc.start.0.max(tmin.0)), x_of(inc.end.0.min(tmax.0)));
+        if inc.end < tmin || inc.start > tmax {
+            continue;
+        }
+        let tip = format!("{}: {} to {}", inc.kind, inc.start, inc.end);
+        svg.rect((x0, top), ((x1 - x0).max(2.0), ph), kind_colour(inc.kind), 0.22, &tip);
+    }
+    // Grid and axes.
+    for v in nice_ticks(vmin, vmax, 5) {
+        let y = y_of(v);
+        svg.line((left, y), (left + pw, y), "#e5e5e5", 1.0, None);
+        svg.text((left - 6.0, y + 4.0), &fmt_number(v), 11.0, Anchor::End, "#333");
+    }
+    for s in [0.0, 0.5, 1.0] {
+        svg.text((left + pw + 6.0, s_of(s) + 4.0), &format!("{s:.1}"), 11.0, Anchor::Start, SCORE_COLOUR);
+    }
+    let (ticks, fmt) = time_ticks(tmin, tmax, ((pw / 110.0) as usize).max(2));
+    for t in ticks {
+        let x = x_of(t.0);
+        svg.line((x, top + ph), (x, top + ph + 5.0), "#333", 1.0, None);
+        svg.text((x, top + ph + 18.0), &fmt_time(t, fmt), 11.0, Anchor::Middle, "#333");
+    }
+    svg.line((left, top), (left, top + ph), "#333", 1.0, None);
+    svg.line((left + pw, top), (left + pw, top + ph), SCORE_COLOUR, 1.0, None);
+    svg.line((left, top + ph), (left + pw, top + ph), "#333", 1.0, None);
+    svg.text((14.0, top + ph / 2.0), &plot.field, 11.0, Anchor::Middle, KPI_COLOUR);
+
+    // KPI and score lines.
+    let xs: Vec<f64> = plot.times.iter().map(|t| x_of(t.0)).collect();
+    let ys: Vec<f64> = plot.values.iter().map(|&v| if v.is_finite() { y_of(v) } else { f64::NAN }).collect();
+    for seg in decimate(&xs, &ys, pw as usize) {
+        svg.polyline(&seg, KPI_COLOUR, 1.3, None);
+    }
+    if plot.scores.len() == plot.times.len() {
+        let ss: Vec<f64> = plot.scores.iter().map(|&s| if s.is_finite() { s_of(s) } else { f64::NAN }).collect();
+        for seg in decimate(&xs, &ss, pw as usize) {
+            svg.polyline(&seg, SCORE_COLOUR, 1.0, Some("4 2"));
+        }
+    }
+    for &a in &plot.alerts {
+        if a >= tmin && a <= tmax {
+            svg.marker((x_of(a.0), top + 10.0), ALERT_COLOUR, &format!("alert at {a}"));
+        }
+    }
+
+    // Legend: KPI, score, alert, then each incident kind present.
+    let mut kinds: Vec<IncidentKind> = plot.incidents.iter().map(|i| i.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    let ly = height - 14.0;
+    let mut lx = left;
+    let mut item = |svg: &mut Svg, label: &str, draw: &dyn Fn(&mut Svg, f64)| {
+        draw(svg, lx);
+        svg.text((lx + 22.0, ly + 4.0), label, 11.0, Anchor::Start, "#333");
+        lx += 30.0 + 6.5 * label.chars().count() as f64;
+    };
+    item(&mut svg, &plot.field, &|s: &mut Svg, x| s.line((x, ly), (x + 16.0, ly), KPI_COLOUR, 2.0, None));
+    if !plot.scores.is_empty() {
+        item(&mut svg, "anomaly score", &|s: &mut Svg, x| s.line((x, ly), (x + 16.0, ly), SCORE_COLOUR, 2.0, Some("4 2")));
+    }
+    item(&mut svg, "alert", &|s: &mut Svg, x| s.marker((x + 8.0, ly + 4.0), ALERT_COLOUR, "alert"));
+    for k in kinds {
+        item(&mut svg, k.as_str(), &|s: &mut Svg, x| s.rect((x, ly - 6.0), (16.0, 12.0), kind_colour(k), 0.4, ""));
+    }
+    svg.finish(&title)
+}
+
+/// A tick label: short, without trailing zeros.
+fn fmt_number(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e6).contains(&a) {
+        format!("{v:.2e}")
+    } else {
+        let s = format!("{v:.3}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "-0" {
+            "0".into()
+        } else {
+            s.into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape(r#"<a href="x">&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn ticks() {
+        assert_eq!(nice_ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(nice_ticks(0.13, 0.91, 4), vec![0.2, 0.4, 0.6, 0.8]);
+        let day = 86_400_000;
+        let (t, fmt) = time_ticks(Timestamp(day / 2), Timestamp(7 * day + day / 2), 7);
+        assert_eq!(fmt, "%Y-%m-%d");
+        assert_eq!(t.first(), Some(&Timestamp(day)));
+        assert_eq!(t.len(), 7);
+        let (t, fmt) = time_ticks(Timestamp(0), Timestamp(3 * 3_600_000), 6);
+        assert_eq!((t.len(), fmt), (7, "%H:%M"));
+        assert_eq!(fmt_number(2.50), "2.5");
+        assert_eq!(fmt_number(1e7), "1.00e7");
+    }
+
+    #[test]
+    fn decimation_keeps_extremes_and_breaks_at_gaps() {
+        let xs: Vec<f64> = (0..1000).map(|i| i as f64 / 100.0).collect();
+        let mut ys: Vec<f64> = (0..1000).map(|i| (i % 7) as f64).collect();
+        ys[500] = 100.0;
+        ys[700] = f64::NAN;
+        let segs = decimate(&xs, &ys, 10);
+        assert_eq!(segs.len(), 2);
+        assert!(segs.iter().flatten().any(|p| p.1 == 100.0));
+        assert!(segs.iter().map(Vec::len).sum::<usize>() <= 2 * 11 + 2);
+    }
+}

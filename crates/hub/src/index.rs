@@ -1,0 +1,265 @@
+//! Text search over the catalogue: an in-memory inverted index with BM25 ranking.
+//!
+//! Documents are a standard's title (counted twice), scope, number, body and group. Tokens are
+//! lower-cased alphanumeric runs of two or more characters, minus English stop words, with a
+//! plural `s` stripped from words longer than four letters; a standard's number is also kept
+//! whole (`y.3172`) so exact look-ups rank first.
+
+use std::collections::HashMap;
+
+use crate::domain::Domain;
+use crate::standards::Standard;
+
+/// BM25 term-frequency saturation.
+pub const K1: f32 = 1.2;
+/// BM25 length normalisation.
+pub const B: f32 = 0.75;
+
+const STOP: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it",
+    "its", "of", "on", "or", "per", "the", "their", "this", "to", "with", "within", "based",
+    "including", "part", "other", "using", "via",
+];
+
+/// Splits text into index terms (see the module docs).
+pub fn tokenize(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| t.chars().count() >= 2)
+        .map(|t| {
+            let mut t = t.to_lowercase();
+            if t.len() > 4 && t.ends_with('s') && !t.ends_with("ss") {
+                t.pop();
+            }
+            t
+        })
+        .filter(|t| !STOP.contains(&t.as_str()))
+        .collect()
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SearchHit {
+    /// Position of the standard in [`SearchIndex::standards`].
+    pub doc: usize,
+    /// Catalogue key.
+    pub key: String,
+    /// Title.
+    pub title: String,
+    /// BM25 score (higher is better).
+    pub score: f32,
+    /// Query terms found in the standard.
+    pub matched: Vec<String>,
+}
+
+/// Filters applied to a search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    /// Only this body (case-insensitive).
+    pub body: Option<String>,
+    /// Only standards of this domain (cross-cutting ones included).
+    pub domain: Option<Domain>,
+}
+
+/// An inverted index over a set of standards, built once and queried many times.
+#[derive(Debug, Clone)]
+pub struct SearchIndex {
+    standards: Vec<Standard>,
+    terms: HashMap<String, u32>,
+    /// Per term: (document, term frequency).
+    postings: Vec<Vec<(u32, u16)>>,
+    /// Per document: its distinct terms and their frequencies.
+    doc_terms: Vec<Vec<(u32, u16)>>,
+    doc_len: Vec<f32>,
+    avg_len: f32,
+}
+
+impl SearchIndex {
+    /// Builds the index.
+    pub fn build(standards: Vec<Standard>) -> SearchIndex {
+        let mut terms: HashMap<String, u32> = HashMap::new();
+        let mut postings: Vec<Vec<(u32, u16)>> = Vec::new();
+        let mut doc_terms = Vec::with_capacity(standards.len());
+        let mut doc_len = Vec::with_capacity(standards.len());
+        for (d, s) in standards.iter().enumerate() {
+            let mut tf: HashMap<u32, u16> = HashMap::new();
+            let mut len = 0usize;
+            let title = tokenize(&s.title);
+            let rest = tokenize(&format!("{} {} {} {}", s.scope, s.number, s.body, s.group));
+            let whole = s.number.to_lowercase();
+            for t in title
+                .iter()
+                .chain(title.iter())
+                .chain(rest.iter())
+                .chain(std::iter::once(&whole))
+            {
+                let next = terms.len() as u32;
+                let id = *terms.entry(t.clone()).or_insert(next);
+                if id as usize == postings.len() {
+                    postings.push(Vec::new());
+                }
+                let e = tf.entry(id).or_default();
+                *e = e.saturating_add(1);
+                len += 1;
+            }
+            let mut dt: Vec<(u32, u16)> = tf.into_iter().collect();
+            dt.sort_unstable();
+            for &(t, f) in &dt {
+                postings[t as usize].push((d as u32, f));
+            }
+            doc_terms.push(dt);
+            doc_len.push(len as f32);
+        }
+        let avg_len = if standards.is_empty() {
+            1.0
+        } else {
+            doc_len.iter().sum::<f32>() / standards.len() as f32
+        };
+        SearchIndex {
+            standards,
+            terms,
+            postings,
+            doc_terms,
+            doc_len,
+            avg_len,
+        }
+    }
+
+    /// The indexed standards.
+    pub fn standards(&self) -> &[Standard] {
+        &self.standards
+    }
+
+    /// Number of distinct terms.
+    pub fn vocabulary_size(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// Inverse document frequency of a term id (BM25, always positive).
+    pub(crate) fn idf(&self, term: u32) -> f32 {
+        let n = self.standards.len() as f32;
+        let df = self.postings[term as usize].len() as f32;
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
+    /// BM25 weight of a term that occurs `tf` times in document `doc`.
+    pub(crate) fn weight(&self, term: u32, doc: u32, tf: u16) -> f32 {
+        let tf = f32::from(tf);
+        let norm = K1 * (1.0 - B + B * self.doc_len[doc as usize] / self.avg_len);
+        self.idf(term) * tf * (K1 + 1.0) / (tf + norm)
+    }
+
+    pub(crate) fn postings(&self, term: u32) -> &[(u32, u16)] {
+        &self.postings[term as usize]
+    }
+
+    pub(crate) fn doc_terms(&self, doc: usize) -> &[(u32, u16)] {
+        &self.doc_terms[doc]
+    }
+
+    pub(crate) fn term_names(&self) -> Vec<&str> {
+        let mut names = vec![""; self.terms.len()];
+        for (t, &id) in &self.terms {
+            names[id as usize] = t.as_str();
+        }
+        names
+    }
+
+    /// Searches for `query`, best first, at most `limit` hits.
+    pub fn search(&self, query: &str, filter: &SearchFilter, limit: usize) -> Vec<SearchHit> {
+        let mut qterms: Vec<(u32, &str)> = Vec::new();
+        let whole = query.trim().to_lowercase();
+        let toks = tokenize(query);
+        for t in toks.iter().map(String::as_str).chain(std::iter::once(whole.as_str())) {
+            if let Some(&id) = self.terms.get(t) {
+                if !qterms.iter().any(|(q, _)| *q == id) {
+                    qterms.push((id, t));
+                }
+            }
+        }
+        let mut scores: HashMap<u32, (f32, Vec<u32>)> = HashMap::new();
+        for &(t, _) in &qterms {
+            for &(d, tf) in self.postings(t) {
+                let e = scores.entry(d).or_insert((0.0, Vec::new()));
+                e.0 += self.weight(t, d, tf);
+                e.1.push(t);
+            }
+        }
+        let body = filter.body.as_deref().map(str::to_lowercase);
+        let mut hits: Vec<(u32, f32, Vec<u32>)> = scores
+            .into_iter()
+            .filter(|(d, _)| {
+                let s = &self.standards[*d as usize];
+                body.as_ref().is_none_or(|b| s.body.to_lowercase() == *b)
+                    && filter
+                        .domain
+                        .is_none_or(|dm| s.domains.is_empty() || s.domains.contains(&dm))
+            })
+            .map(|(d, (s, m))| (d, s, m))
+            .collect();
+        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        hits.truncate(limit);
+        hits.into_iter()
+            .map(|(d, score, m)| {
+                let s = &self.standards[d as usize];
+                SearchHit {
+                    doc: d as usize,
+                    key: s.key(),
+                    title: s.title.clone(),
+                    score,
+                    matched: qterms
+                        .iter()
+                        .filter(|(t, _)| m.contains(t))
+                        .map(|(_, name)| name.to_string())
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn std(body: &str, number: &str, title: &str, scope: &str) -> Standard {
+        let mut s = Standard::new(body, number, title);
+        s.scope = scope.into();
+        s
+    }
+
+    #[test]
+    fn tokenizer_drops_stop_words_and_plurals() {
+        assert_eq!(
+            tokenize("Framework for the networks of IMT-2020"),
+            vec!["framework", "network", "imt", "2020"]
+        );
+        assert!(tokenize("").is_empty());
+        assert!(tokenize("a ! ? ,").is_empty());
+    }
+
+    #[test]
+    fn bm25_ranks_the_focused_document_first() {
+        let idx = SearchIndex::build(vec![
+            std("ITU-T", "Y.3172", "Machine learning architecture", "ML pipeline in networks"),
+            std("ETSI", "GS ENI 005", "Network intelligence architecture", "closed loop"),
+            std("ISO/IEC", "22989", "AI concepts and terminology", "terms"),
+        ]);
+        let hits = idx.search("machine learning pipeline", &SearchFilter::default(), 10);
+        assert_eq!(hits[0].key, "ITU-T Y.3172");
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].matched.contains(&"pipeline".to_string()));
+        let hits = idx.search("Y.3172", &SearchFilter::default(), 10);
+        assert_eq!(hits[0].key, "ITU-T Y.3172");
+        let hits = idx.search(
+            "architecture",
+            &SearchFilter {
+                body: Some("etsi".into()),
+                domain: None,
+            },
+            10,
+        );
+        assert_eq!(hits.len(), 1);
+        assert!(idx.search("", &SearchFilter::default(), 10).is_empty());
+        assert!(idx.search("zzz", &SearchFilter::default(), 10).is_empty());
+    }
+}

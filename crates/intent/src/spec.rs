@@ -1,0 +1,616 @@
+//! The ML intent's schema. Each struct's doc comments are the user documentation and
+//! become the JSON schema (`ai4ict intent schema`).
+
+use std::path::{Component, Path};
+
+use ai4ict_anomaly::DetectorConfig;
+use ai4ict_connectors::{FileSourceConfig, SinkConfig, StdoutSinkConfig};
+use ai4ict_core::Interval;
+use ai4ict_sandbox::ScenarioConfig;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{IntentError, Problem};
+use crate::locate;
+
+/// An ML intent: the declarative, technology-agnostic description of an ML application that
+/// the MLFO turns into a pipeline SRC → C → PP → M → P → D → SINK
+/// (ITU-T Y.3172 §8.1 NOTE 12, Appendix II; fields per REQ-ML-SPEC-002).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MlIntent {
+    /// Short name of the application, e.g. `cell-kpi-anomaly`.
+    pub name: String,
+    /// What the application does, in a sentence or two.
+    #[serde(default)]
+    pub description: String,
+    /// The Resolution 101 domain the application serves.
+    pub use_case: UseCase,
+    /// Where the data comes from (the SRC node).
+    pub source: SourceConfig,
+    /// What the collector (C) gathers, and at which granularity.
+    #[serde(default)]
+    pub collect: CollectConfig,
+    /// Preprocessing steps (PP), applied in order per entity.
+    #[serde(default)]
+    pub preprocess: Vec<PreprocessStep>,
+    /// The model (M).
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// Operator rules applied to the model's output (P; Y.3172 §8.1 NOTE 5).
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// Where the distributor (D) sends results (the SINKs).
+    #[serde(default = "default_distribute")]
+    pub distribute: Vec<SinkConfig>,
+    /// What the MLFO checks in the sandbox before deploying (Y.3181 §8.2.1.2 evaluation KPIs).
+    #[serde(default)]
+    pub targets: Targets,
+    /// The latency class of the application (Y.3172 REQ-ML-SPEC-002 NOTE 2).
+    #[serde(default)]
+    pub timing: Timing,
+    /// The sandbox network the MLFO evaluates the pipeline on before deployment when the
+    /// source is not the sandbox itself (Y.3172 §8.2). Defaults to the standard scenario.
+    #[serde(default)]
+    pub sandbox: Option<ScenarioConfig>,
+}
+
+fn default_distribute() -> Vec<SinkConfig> {
+    vec![SinkConfig::Stdout(StdoutSinkConfig {})]
+}
+
+/// The domains of ITU-T Resolution 101 (WTSA-24) an application can serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UseCase {
+    /// Network operations (fault, anomaly, performance).
+    Operations,
+    /// Network management and planning.
+    Management,
+    /// Energy efficiency.
+    Energy,
+    /// Reliability and resilience.
+    Reliability,
+    /// Security.
+    Security,
+    /// Networks and protocols.
+    NetworksProtocols,
+    /// Services and applications.
+    ServicesApplications,
+    /// Internet of things.
+    Iot,
+}
+
+impl UseCase {
+    /// Every domain, in declaration order.
+    pub const ALL: [UseCase; 8] = [
+        Self::Operations,
+        Self::Management,
+        Self::Energy,
+        Self::Reliability,
+        Self::Security,
+        Self::NetworksProtocols,
+        Self::ServicesApplications,
+        Self::Iot,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operations => "operations",
+            Self::Management => "management",
+            Self::Energy => "energy",
+            Self::Reliability => "reliability",
+            Self::Security => "security",
+            Self::NetworksProtocols => "networks_protocols",
+            Self::ServicesApplications => "services_applications",
+            Self::Iot => "iot",
+        }
+    }
+}
+
+/// The SRC node: one source of observations.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// The simulated network of the sandbox (Y.3181), with ground truth.
+    Sandbox(ScenarioConfig),
+    /// A CSV or JSON-lines file of (entity, time, fields…) rows.
+    File(FileSourceConfig),
+}
+
+/// The collector (C): which fields to gather and at which interval.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectConfig {
+    /// Fields (KPIs) to collect, in order. Empty: every numeric field of the source.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// The interval observations are aligned to, e.g. `15m`.
+    #[serde(default = "default_interval")]
+    #[schemars(with = "String")]
+    pub interval: Interval,
+}
+
+fn default_interval() -> Interval {
+    Interval::from_minutes(15)
+}
+
+impl Default for CollectConfig {
+    fn default() -> Self {
+        Self { fields: Vec::new(), interval: default_interval() }
+    }
+}
+
+/// One preprocessing step (PP).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PreprocessStep {
+    /// Align observations to the collect interval; several in one interval are averaged,
+    /// late or duplicate ones (earlier than the entity's current interval) are dropped and counted.
+    Resample {},
+    /// Fill missing intervals and missing values.
+    FillGaps(FillMethod),
+    /// Clip a field into [min, max].
+    Clip {
+        /// The field to clip.
+        field: String,
+        /// Lower bound.
+        #[serde(default)]
+        min: Option<f64>,
+        /// Upper bound.
+        #[serde(default)]
+        max: Option<f64>,
+    },
+    /// Replace a field by a rolling statistic over the last `window` intervals.
+    Rolling {
+        /// The field.
+        field: String,
+        /// Number of intervals.
+        window: u32,
+        /// The statistic.
+        #[serde(default)]
+        stat: RollingStat,
+    },
+}
+
+/// How gaps are filled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FillMethod {
+    /// Linear interpolation between the neighbours (waits for the next value).
+    Linear,
+    /// Repeat the last value.
+    Last,
+    /// Leave gaps missing (the model sees NaN).
+    None,
+}
+
+/// Statistic of a rolling window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RollingStat {
+    /// Arithmetic mean.
+    #[default]
+    Mean,
+    /// Minimum.
+    Min,
+    /// Maximum.
+    Max,
+}
+
+/// The model (M).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ModelConfig {
+    /// A streaming anomaly detector per entity.
+    Anomaly(DetectorConfig),
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self::Anomaly(DetectorConfig::default())
+    }
+}
+
+/// The policy node (P): operator safeguards between the model and the network
+/// (Y.3172 §8.1 NOTE 5).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PolicyConfig {
+    /// Raise alerts from anomaly scores.
+    Alert(AlertPolicy),
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self::Alert(AlertPolicy::default())
+    }
+}
+
+/// Alert when the score stays above a threshold for `for` consecutive intervals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertPolicy {
+    /// Score threshold in (0, 1].
+    #[serde(default = "default_score_above")]
+    pub score_above: f64,
+    /// Consecutive intervals above the threshold before an alert is raised.
+    #[serde(default = "default_for", rename = "for")]
+    pub for_intervals: u32,
+    /// After an alert, no new alert for the same entity within this time.
+    #[serde(default = "default_suppress")]
+    #[schemars(with = "String")]
+    pub suppress: Interval,
+    /// Score bands for severities.
+    #[serde(default)]
+    pub severity: SeverityBands,
+    /// Hours (UTC) in which only alerts of at least `min_severity` are raised.
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+fn default_score_above() -> f64 {
+    0.9
+}
+fn default_for() -> u32 {
+    2
+}
+fn default_suppress() -> Interval {
+    Interval::from_minutes(60)
+}
+
+impl Default for AlertPolicy {
+    fn default() -> Self {
+        Self {
+            score_above: default_score_above(),
+            for_intervals: default_for(),
+            suppress: default_suppress(),
+            severity: SeverityBands::default(),
+            quiet_hours: None,
+        }
+    }
+}
+
+/// Lowest scores of the `major` and `critical` bands; below `major` an alert is minor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityBands {
+    /// Lowest score of a major alert.
+    #[serde(default = "default_major")]
+    pub major: f64,
+    /// Lowest score of a critical alert.
+    #[serde(default = "default_critical")]
+    pub critical: f64,
+}
+
+fn default_major() -> f64 {
+    0.97
+}
+fn default_critical() -> f64 {
+    0.995
+}
+
+impl Default for SeverityBands {
+    fn default() -> Self {
+        Self { major: default_major(), critical: default_critical() }
+    }
+}
+
+/// An operator guard: between `from` and `to` (UTC hours, 0–23, wrapping past midnight) only
+/// alerts of at least `min_severity` are raised.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// First quiet hour.
+    pub from: u8,
+    /// First hour after the quiet period.
+    pub to: u8,
+    /// Least severity still raised in quiet hours.
+    #[serde(default = "default_min_severity")]
+    pub min_severity: ai4ict_core::Severity,
+}
+
+fn default_min_severity() -> ai4ict_core::Severity {
+    ai4ict_core::Severity::Critical
+}
+
+/// Targets the MLFO checks in the sandbox before deploying (Y.3181 §8.2.1.2).
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// Least event-level precision.
+    #[serde(default)]
+    pub precision: Option<f64>,
+    /// Least event-level recall.
+    #[serde(default)]
+    pub recall: Option<f64>,
+    /// Most 99th-percentile pipeline latency per batch, in milliseconds.
+    #[serde(default)]
+    pub p99_latency_ms: Option<f64>,
+    /// Longest mean time to detect.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub mttd: Option<Interval>,
+}
+
+/// The application's latency class (Y.3172 REQ-ML-SPEC-002 NOTE 2).
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    /// The class.
+    #[serde(default)]
+    pub class: LatencyClass,
+}
+
+/// Latency classes named by Y.3172.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyClass {
+    /// Microseconds: beamforming, scheduling, link adaptation.
+    Microseconds,
+    /// Milliseconds: transport and core network control.
+    Milliseconds,
+    /// Minutes to days: management, anomaly and coverage-hole detection.
+    #[default]
+    Minutes,
+}
+
+/// Where an intent comes from; decides how much it is trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The command line of the machine's own user: paths may point anywhere they can read.
+    Local,
+    /// A remote submitter (HTTP): paths must stay inside the working directory.
+    Remote,
+}
+
+const MAX_INTENT_BYTES: usize = 1 << 20;
+
+impl MlIntent {
+    /// Parses and validates an intent read from `path`.
+    pub fn from_file(path: &Path) -> Result<Self, IntentError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| IntentError::Io { path: path.display().to_string(), source })?;
+        Self::parse(&text, &path.display().to_string(), Origin::Local)
+    }
+
+    /// Parses and validates an intent given as YAML text from the local user.
+    pub fn from_yaml(text: &str) -> Result<Self, IntentError> {
+        Self::parse(text, "<input>", Origin::Local)
+    }
+
+    /// Parses and validates YAML `text`; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str, trust: Origin) -> Result<Self, IntentError> {
+        let syntax = |problem| IntentError::Syntax { origin: origin.to_string(), problem };
+        if text.len() > MAX_INTENT_BYTES {
+            return Err(syntax(Problem {
+                line: None,
+                column: None,
+                field: None,
+                message: format!("the intent is {} bytes; at most {MAX_INTENT_BYTES} are accepted", text.len()),
+                hint: None,
+            }));
+        }
+        let intent: MlIntent = serde_saphyr::from_str_with_options(text, yaml_options())
+            .map_err(|e| syntax(yaml_problem(text, &e)))?;
+        let problems = intent.check(trust);
+        if problems.is_empty() {
+            return Ok(intent);
+        }
+        let problems = problems
+            .into_iter()
+            .map(|(field, message, hint)| {
+                let at = locate::find(text, &field);
+                Problem { line: at.map(|a| a.0), column: at.map(|a| a.1), field: Some(field), message, hint }
+            })
+            .collect();
+        Err(IntentError::Invalid { origin: origin.to_string(), problems })
+    }
+
+    /// Semantic checks: (field path, message, hint) for each problem.
+    fn check(&self, trust: Origin) -> Vec<(String, String, Option<String>)> {
+        let mut out = Vec::new();
+        let mut bad = |f: &str, m: String, h: Option<&str>| out.push((f.to_string(), m, h.map(str::to_string)));
+        if self.name.trim().is_empty() {
+            bad("name", "must not be empty".into(), Some("give the application a short name"));
+        }
+        match &self.source {
+            SourceConfig::Sandbox(s) => {
+                if let Err(ai4ict_sandbox::SandboxError::InvalidConfig { field, message }) = s.validate() {
+                    bad(&format!("source.sandbox.{field}"), message, None);
+                }
+                for f in &self.collect.fields {
+                    if !ai4ict_sandbox::KPIS.contains(&f.as_str()) {
+                        bad(
+                            "collect.fields",
+                            format!("the sandbox has no KPI `{f}`"),
+                            Some(&format!("choose from {}", ai4ict_sandbox::KPIS.join(", "))),
+                        );
+                    }
+                }
+            }
+            SourceConfig::File(f) => {
+                if trust == Origin::Remote && escapes(&f.path) {
+                    bad(
+                        "source.file.path",
+                        format!("`{}` leaves the working directory", f.path.display()),
+                        Some("an intent submitted remotely may only read files below the working directory"),
+                    );
+                }
+            }
+        }
+        if let Some(s) = &self.sandbox {
+            if let Err(ai4ict_sandbox::SandboxError::InvalidConfig { field, message }) = s.validate() {
+                bad(&format!("sandbox.{field}"), message, None);
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.collect.fields {
+            if !seen.insert(f) {
+                bad("collect.fields", format!("`{f}` is listed twice"), None);
+            }
+        }
+        for (i, step) in self.preprocess.iter().enumerate() {
+            match step {
+                PreprocessStep::Clip { field, min, max } => {
+                    if min.is_none() && max.is_none() {
+                        bad(&format!("preprocess.{i}.clip"), "needs `min` or `max`".into(), None);
+                    }
+                    if let (Some(a), Some(b)) = (min, max) {
+                        if a > b {
+                            bad(&format!("preprocess.{i}.clip.min"), format!("min {a} is above max {b}"), None);
+                        }
+                    }
+                    self.check_field(field, &format!("preprocess.{i}.clip.field"), &mut bad);
+                }
+                PreprocessStep::Rolling { field, window, .. } => {
+                    if *window == 0 {
+                        bad(&format!("preprocess.{i}.rolling.window"), "must be at least 1".into(), None);
+                    }
+                    self.check_field(field, &format!("preprocess.{i}.rolling.field"), &mut bad);
+                }
+                PreprocessStep::Resample {} | PreprocessStep::FillGaps(_) => {}
+            }
+        }
+        let PolicyConfig::Alert(p) = &self.policy;
+        if !(p.score_above > 0.0 && p.score_above <= 1.0) {
+            bad("policy.alert.score_above", format!("{} is not in (0, 1]", p.score_above), None);
+        }
+        if p.for_intervals == 0 {
+            bad("policy.alert.for", "must be at least 1 interval".into(), None);
+        }
+        if !(p.severity.major <= p.severity.critical) {
+            bad("policy.alert.severity", "major must not be above critical".into(), None);
+        }
+        if let Some(q) = &p.quiet_hours {
+            if q.from > 23 || q.to > 23 {
+                bad("policy.alert.quiet_hours", "hours are 0 to 23".into(), None);
+            }
+        }
+        for (name, v) in [("precision", self.targets.precision), ("recall", self.targets.recall)] {
+            if let Some(v) = v {
+                if !(0.0..=1.0).contains(&v) {
+                    bad(&format!("targets.{name}"), format!("{v} is not in [0, 1]"), None);
+                }
+            }
+        }
+        if let Some(v) = self.targets.p99_latency_ms {
+            if !(v > 0.0) {
+                bad("targets.p99_latency_ms", format!("{v} must be positive"), None);
+            }
+        }
+        for (i, d) in self.distribute.iter().enumerate() {
+            if let SinkConfig::File(f) = d {
+                if trust == Origin::Remote && escapes(&f.path) {
+                    let msg = format!("`{}` leaves the working directory", f.path.display());
+                    bad(&format!("distribute.{i}.file.path"), msg, None);
+                }
+            }
+        }
+        out
+    }
+
+    fn check_field(&self, field: &str, at: &str, bad: &mut impl FnMut(&str, String, Option<&str>)) {
+        if !self.collect.fields.is_empty() && !self.collect.fields.iter().any(|f| f == field) {
+            let hint = format!("collected fields are {}", self.collect.fields.join(", "));
+            bad(at, format!("`{field}` is not collected"), Some(&hint));
+        }
+    }
+
+    /// The JSON schema of the intent, for editors and `ai4ict intent schema`.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(MlIntent)).unwrap_or_default()
+    }
+}
+
+/// True when the path is absolute or climbs above its starting directory.
+fn escapes(path: &Path) -> bool {
+    let mut depth: i64 = 0;
+    for c in path.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => return true,
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    // Intents are small: a tight budget stops alias bombs ("billion laughs") and deep nesting
+    // long before they cost memory or time.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_events = 200_000;
+    budget.max_nodes = 100_000;
+    budget.max_recorded_anchor_events = 20_000;
+    budget.max_depth = 32;
+    let mut o = serde_saphyr::Options::default();
+    o.budget = Some(budget);
+    o.with_snippet = false;
+    o
+}
+
+const TOP_FIELDS: [&str; 12] = [
+    "name",
+    "description",
+    "use_case",
+    "source",
+    "collect",
+    "preprocess",
+    "model",
+    "policy",
+    "distribute",
+    "targets",
+    "timing",
+    "sandbox",
+];
+
+fn yaml_problem(text: &str, e: &serde_saphyr::Error) -> Problem {
+    let loc = e.location().filter(|l| l.line() > 0);
+    let line = loc.map(|l| l.line() as usize);
+    let column = loc.map(|l| l.column() as usize);
+    let full = e.without_snippet().to_string();
+    // The library appends its own "at line X column Y"; we give the place separately.
+    let message = match full.find(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full.clone(),
+    };
+    let field = line.and_then(|l| locate::path_at(text, l, column.unwrap_or(1)));
+    let hint = hint_for(&message);
+    Problem { line, column, field, message, hint }
+}
+
+fn hint_for(message: &str) -> Option<String> {
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let first = quoted.first()?;
+    let expected: Vec<&str> = match message.find("expected ") {
+        Some(i) => message[i + "expected ".len()..]
+            .trim_start_matches("one of ")
+            .split([',', ' '])
+            .map(|w| w.trim_matches(['`', '.']))
+            .filter(|w| !w.is_empty() && *w != "or")
+            .collect(),
+        None => Vec::new(),
+    };
+    if message.contains("unknown field") {
+        let cands = if expected.is_empty() { TOP_FIELDS.to_vec() } else { expected };
+        return Some(match locate::did_you_mean(first, &cands) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("allowed here: {}", cands.join(", ")),
+        });
+    }
+    if message.contains("unknown variant") && !expected.is_empty() {
+        return Some(match locate::did_you_mean(first, &expected) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("one of: {}", expected.join(", ")),
+        });
+    }
+    None
+}

@@ -1,0 +1,43 @@
+//! The server's error type.
+
+/// What can go wrong serving a hub or talking to another one.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The hub refused or failed an operation.
+    #[error(transparent)]
+    Hub(#[from] ai4ict_hub::HubError),
+    /// Binding, accepting or a local file failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    /// The other hub could not be reached or answered something unreadable.
+    #[error("http {url}: {message}")]
+    Http {
+        /// The URL requested.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The other hub answered with an error status.
+    #[error("{url} answered {status}: {message}")]
+    Status {
+        /// The URL requested.
+        url: String,
+        /// HTTP status code.
+        status: u16,
+        /// The error message it gave.
+        message: String,
+    },
+    /// A pulled or pushed artifact did not match its sha256.
+    #[error("integrity check failed for {what}: expected sha256 {expected}, got {actual}")]
+    Integrity {
+        /// What was checked.
+        what: String,
+        /// The announced digest.
+        expected: String,
+        /// The digest of the bytes received.
+        actual: String,
+    },
+}
+
+/// Result alias for the server crate.
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;
