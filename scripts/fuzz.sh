@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
         csv_reader | jsonl_reader) seeds+=("$root/crates/connectors/tests/data") ;;
         intent_parser) [ -d "$root/intents" ] && seeds+=("$root/intents") ;;
     esac
-    [ -d "$shared" ] && [ "$t" = intent_parser ] && seeds+=("$shared")
+    [ -d "$shared" ] && seeds+=("$shared")
     echo "== fuzzing $t for ${secs}s" >&2
     if ! cargo fuzz run --sanitizer "${FUZZ_SANITIZER:-none}" "$t" "corpus/$t" "${seeds[@]}" -- \
         -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1; then

@@ -153,13 +153,20 @@ fn check_rate(field: &'static str, v: f64) -> Result<f32, AnomalyError> {
     if v.is_finite() && v > 0.0 && v <= 1.0 {
         Ok(v as f32)
     } else {
-        Err(AnomalyError::InvalidConfig { field, problem: format!("must be in (0, 1], got {v}") })
+        Err(AnomalyError::InvalidConfig {
+            field,
+            problem: format!("must be in (0, 1], got {v}"),
+        })
     }
 }
 
 impl DetectorConfig {
     /// Builds the per-entity detector for a stream of `width` fields sampled every `interval`.
-    pub fn build(&self, width: usize, interval: Interval) -> Result<Box<dyn Detector>, AnomalyError> {
+    pub fn build(
+        &self,
+        width: usize,
+        interval: Interval,
+    ) -> Result<Box<dyn Detector>, AnomalyError> {
         if width == 0 {
             return Err(AnomalyError::NoFields);
         }
@@ -176,7 +183,10 @@ impl DetectorConfig {
             });
         }
         if self.level_shift_after == 0 {
-            return Err(AnomalyError::InvalidConfig { field: "level_shift_after", problem: "must be at least 1".into() });
+            return Err(AnomalyError::InvalidConfig {
+                field: "level_shift_after",
+                problem: "must be at least 1".into(),
+            });
         }
         let level_rate = check_rate("level_rate", self.level_rate)?;
         let season_rate = check_rate("season_rate", self.season_rate)?;
@@ -198,3 +208,6 @@ impl DetectorConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,7 +20,7 @@
 
 use ai4ict_core::{Interval, Timestamp};
 
-use crate::calibrate::{calibrated, TailCalibrator};
+use crate::calibrate::{calibrated, Evidence};
 use crate::{Detector, Direction, Score};
 
 const DAY_MS: i64 = 86_400_000;
@@ -80,7 +80,7 @@ struct Field {
     seen_today: bool,
     /// Whole days seen, per profile.
     days: [u16; 2],
-    cal: TailCalibrator,
+    cal: Evidence,
 }
 
 /// The robust seasonal baseline detector (see the module docs).
@@ -109,12 +109,12 @@ impl RobustSeasonal {
             since_shift: 0,
             seen_today: false,
             days: [0; 2],
-            cal: TailCalibrator::new(),
+            cal: Evidence::new(),
         };
         Self {
             p,
             fields: vec![field; width],
-            loc: vec![0.0; width * profiles * p.slots],
+            loc: vec![if p.slots > 1 { f32::NAN } else { 0.0 }; width * profiles * p.slots],
             scale: vec![0.0; width * profiles * p.slots],
             day: i64::MIN,
             day_type: 0,
@@ -149,7 +149,7 @@ impl RobustSeasonal {
         }
     }
 
-    /// Raw z-score of one field, learning from the value; `None` while warming up.
+    /// Signed raw z-score of one field, learning from the value; `None` while warming up.
     fn step(&mut self, i: usize, x: f32, s0: usize, s1: usize, w: f32) -> Option<f32> {
         let p = self.p;
         let profiles = if p.weekly { 2 } else { 1 };
@@ -164,14 +164,27 @@ impl RobustSeasonal {
             return None;
         }
         let (a0, a1) = (base + s0, base + s1);
-        let season = (1.0 - w) * self.loc[a0] + w * self.loc[a1];
+        // Slots not learned yet hold NaN; lean on the learned neighbour.
+        let (l0, l1) = (self.loc[a0], self.loc[a1]);
+        let season = match (l0.is_nan(), l1.is_nan()) {
+            (false, false) => (1.0 - w) * l0 + w * l1,
+            (false, true) => l0,
+            (true, false) => l1,
+            (true, true) => 0.0,
+        };
         let days = f.days[own];
         let daily = p.slots > 1;
 
         // Scale: a slot's own scale, shrunk towards the global one.
         let slot_scale = (1.0 - w) * self.scale[a0] + w * self.scale[a1];
-        let sd = if daily { f32::from(days.saturating_sub(1).min(16)) } else { 0.0 };
-        let shrunk = ((SHRINK_DAYS * f.scale * f.scale + sd * slot_scale * slot_scale) / (SHRINK_DAYS + sd)).sqrt();
+        let sd = if daily {
+            f32::from(days.saturating_sub(1).min(16))
+        } else {
+            0.0
+        };
+        let shrunk = ((SHRINK_DAYS * f.scale * f.scale + sd * slot_scale * slot_scale)
+            / (SHRINK_DAYS + sd))
+            .sqrt();
         let floor = 1e-6 * (f.level.abs() + season.abs()) + 1e-12;
         let scale = (1.25 * shrunk).max(0.3 * 1.25 * f.scale).max(floor);
 
@@ -204,15 +217,48 @@ impl RobustSeasonal {
         }
 
         // Learn. Before the profile has a whole day, take residuals as they come.
-        let c = if warm && !shifting { r.clamp(-CLIP * scale, CLIP * scale) } else { r };
-        let level_rate = if shifting { p.level_rate.max(0.25) } else { p.level_rate };
-        f.level += level_rate * c;
+        let c = if warm && !shifting {
+            r.clamp(-CLIP * scale, CLIP * scale)
+        } else {
+            r
+        };
+        let level_rate = if shifting {
+            p.level_rate.max(0.25)
+        } else {
+            p.level_rate
+        };
+        if warm || !daily {
+            // While a profile learns its first day, the level stays put: the profile takes it all.
+            f.level += level_rate * c;
+        }
         if daily {
             // Out-of-band points teach the profile only slowly and never the scale.
-            let g = if out { 0.25 * p.season_rate } else { (1.0 / (f32::from(days) + 1.0)).max(p.season_rate) };
+            let g = if out {
+                0.25 * p.season_rate
+            } else {
+                (1.0 / (f32::from(days) + 1.0)).max(p.season_rate)
+            };
             let g = g * (1.0 - level_rate);
-            self.loc[a0] += g * (1.0 - w) * c;
-            self.loc[a1] += g * w * c;
+            if days == 0 {
+                // First day of this profile: the nearest slot averages what it sees.
+                let a = if w < 0.5 { a0 } else { a1 };
+                let target = x - f.level;
+                let old = self.loc[a];
+                self.loc[a] = if old.is_nan() {
+                    target
+                } else {
+                    old + 0.5 * (target - old)
+                };
+            } else {
+                for (a, wa) in [(a0, 1.0 - w), (a1, w)] {
+                    let old = self.loc[a];
+                    self.loc[a] = if old.is_nan() {
+                        season + c
+                    } else {
+                        old + g * wa * c
+                    };
+                }
+            }
             if days >= 1 && !out {
                 let gs = (1.0 / f32::from(days)).max(p.season_rate);
                 let a = c.abs();
@@ -220,8 +266,9 @@ impl RobustSeasonal {
                 self.scale[a1] += gs * w * (a - self.scale[a1]);
             }
         }
-        // Global scale: until warm, the typical step between points stands in for it.
-        if !out {
+        // Global scale: on the very first day, the typical step between points stands in for it.
+        let learning_first_day = !warm && f.days == [0, 0];
+        if !out && (warm || learning_first_day) {
             let proxy = if warm { c.abs() } else { (x - f.last).abs() };
             let gr = (1.0 / f.n as f32).max(if warm { 0.01 } else { 0.05 });
             f.scale += gr * (proxy - f.scale);
@@ -231,11 +278,6 @@ impl RobustSeasonal {
         if !warm {
             return None;
         }
-        let z = match p.direction {
-            Direction::Both => z.abs(),
-            Direction::Up => z.max(0.0),
-            Direction::Down => (-z).max(0.0),
-        };
         Some(z)
     }
 }
@@ -257,9 +299,7 @@ impl Detector for RobustSeasonal {
                 continue;
             }
             if let Some(z) = self.step(i, x, s0, s1, w) {
-                let cal = &mut self.fields[i].cal;
-                let s = cal.surprise(z);
-                cal.observe(z);
+                let s = self.fields[i].cal.surprise(z, self.p.direction);
                 if s > best_surprise || best.field.is_none() {
                     best_surprise = s.max(best_surprise);
                     best.field = Some(i);

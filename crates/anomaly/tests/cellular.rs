@@ -96,8 +96,16 @@ fn simulate(cell: u64, days: usize, incidents: &[Incident]) -> Vec<[f64; 8]> {
 fn robust_seasonal_finds_cell_incidents() {
     let interval = Interval::from_minutes(15);
     let days = 14;
-    let config = DetectorConfig { detector: DetectorKind::RobustSeasonal, ..DetectorConfig::default() };
-    let kinds = [Kind::Outage, Kind::Degradation, Kind::Interference, Kind::Surge];
+    let config = DetectorConfig {
+        detector: DetectorKind::RobustSeasonal,
+        ..DetectorConfig::default()
+    };
+    let kinds = [
+        Kind::Outage,
+        Kind::Degradation,
+        Kind::Interference,
+        Kind::Surge,
+    ];
     let (mut events, mut true_events, mut found, mut total) = (0usize, 0usize, 0usize, 0usize);
     let mut missed = Vec::new();
     for cell in 0..40u64 {
@@ -107,7 +115,11 @@ fn robust_seasonal_finds_cell_incidents() {
         for k in 0..(1 + cell as usize % 2) {
             let start = (3 + k * 5) * DAY + (rng.uniform() * 4.0 * DAY as f64) as usize;
             let len = 8 + (rng.uniform() * 24.0) as usize;
-            incidents.push(Incident { kind: kinds[(cell as usize + k) % 4], start, end: start + len });
+            incidents.push(Incident {
+                kind: kinds[(cell as usize + k) % 4],
+                start,
+                end: start + len,
+            });
         }
         let series = simulate(cell, days, &incidents);
         let mut detector = config.build(8, interval).unwrap();
@@ -120,46 +132,35 @@ fn robust_seasonal_finds_cell_incidents() {
             if above == 2 && t >= 2 * DAY {
                 events += 1;
                 let grace = 4;
-                match incidents.iter().position(|i| t >= i.start && t <= i.end + grace) {
+                match incidents
+                    .iter()
+                    .position(|i| t >= i.start && t <= i.end + grace)
+                {
                     Some(j) => {
                         true_events += 1;
                         hit[j] = true;
                     }
-                    None => eprintln!("cell {cell}: false alert at step {t} (day {}, field {:?})", t / DAY, s.field),
+                    None => eprintln!(
+                        "cell {cell}: false alert at step {t} (day {}, field {:?})",
+                        t / DAY,
+                        s.field
+                    ),
                 }
             }
         }
         total += incidents.len();
         found += hit.iter().filter(|h| **h).count();
-        missed.extend(incidents.iter().zip(&hit).filter(|(_, h)| !**h).map(|(i, _)| (cell, i.kind, i.end - i.start)));
+        missed.extend(
+            incidents
+                .iter()
+                .zip(&hit)
+                .filter(|(_, h)| !**h)
+                .map(|(i, _)| (cell, i.kind, i.end - i.start)),
+        );
     }
     let precision = true_events as f64 / events.max(1) as f64;
     let recall = found as f64 / total as f64;
     eprintln!("events {events}, precision {precision:.3}, recall {recall:.3}, missed {missed:?}");
     assert!(precision >= 0.8, "precision {precision}");
     assert!(recall >= 0.8, "recall {recall}");
-}
-
-#[test]
-fn debug_one() {
-    let interval = Interval::from_minutes(15);
-    let config = DetectorConfig { detector: DetectorKind::RobustSeasonal, ..DetectorConfig::default() };
-    let cell: u64 = std::env::var("CELL").ok().and_then(|c| c.parse().ok()).unwrap_or(5);
-    let kinds = [Kind::Outage, Kind::Degradation, Kind::Interference, Kind::Surge];
-    let mut rng = Rng(cell + 1000);
-    let mut incidents = Vec::new();
-    for k in 0..(1 + cell as usize % 2) {
-        let start = (3 + k * 5) * DAY + (rng.uniform() * 4.0 * DAY as f64) as usize;
-        let len = 8 + (rng.uniform() * 24.0) as usize;
-        incidents.push(Incident { kind: kinds[(cell as usize + k) % 4], start, end: start + len });
-    }
-    let series = simulate(cell, 14, &incidents);
-    let mut d = config.build(8, interval).unwrap();
-    for (t, row) in series.iter().enumerate() {
-        let s = d.update(Timestamp(1_700_092_800_000 + t as i64 * interval.millis()), row);
-        let (lo, hi): (usize, usize) = std::env::var("RANGE").ok().and_then(|r| { let (a, b) = r.split_once('-')?; Some((a.parse().ok()?, b.parse().ok()?)) }).unwrap_or((0, 0));
-        if incidents.iter().any(|i| t + 3 >= i.start && t <= i.end + 3) || (lo..hi).contains(&t) {
-            eprintln!("{t} {:?} {:.3} {:?} {:?}", row.map(|x| (x * 100.0).round() / 100.0), s.value, s.field, incidents.iter().map(|i| (i.kind, i.start, i.end)).collect::<Vec<_>>());
-        }
-    }
 }

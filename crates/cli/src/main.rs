@@ -28,6 +28,8 @@ enum Command {
     Intent(cmd::intent::Args),
     /// Run an ML intent: plan, train and evaluate in the sandbox, deploy, report.
     Run(cmd::run::Args),
+    /// The ML sandbox's simulated network: generate telemetry with ground-truth incidents.
+    Sandbox(cmd::sandbox::Args),
     /// Check ML intents without running them.
     Validate(cmd::validate::Args),
 }
@@ -40,6 +42,7 @@ fn main() -> std::process::ExitCode {
         Command::Hub(a) => cmd::hub::run(a),
         Command::Intent(a) => cmd::intent::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Sandbox(a) => cmd::sandbox::run(a),
         Command::Validate(a) => cmd::validate::run(a),
     };
     match result {

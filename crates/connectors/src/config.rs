@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::schema::{infer_from_reader, FileSchema};
 use crate::ConnectorError;
 
 /// A file format for rows of observations and for results.
@@ -112,6 +113,18 @@ impl FileSourceConfig {
             on_error: OnError::default(),
             quarantine: None,
         }
+    }
+
+    /// Like [`crate::infer_schema`], but honouring `format` when it is given.
+    pub fn infer_schema(&self) -> Result<FileSchema, ConnectorError> {
+        let format = FileFormat::resolve(self.format, &self.path)?;
+        let file = std::fs::File::open(&self.path)
+            .map_err(|e| ConnectorError::io(self.path.display(), e))?;
+        infer_from_reader(
+            std::io::BufReader::new(file),
+            format,
+            &self.path.display().to_string(),
+        )
     }
 
     /// The quarantine file this config writes to (given or default).

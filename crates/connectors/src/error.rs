@@ -84,6 +84,14 @@ pub enum ConnectorError {
         /// The columns the file has.
         available: Vec<String>,
     },
+    /// The config contradicts itself (e.g. the quarantine file is the input file).
+    #[error("{path}: {message}")]
+    BadConfig {
+        /// The file the config is about.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A bad row under `on_error: fail`, or a header that cannot be read.
     #[error("{0}")]
     Row(RowError),

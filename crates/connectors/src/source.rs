@@ -167,6 +167,18 @@ impl FileSource {
             format,
             out: None,
         });
+        if let Some(q) = &quarantine {
+            let same = q.path == cfg.path
+                || matches!((q.path.canonicalize(), cfg.path.canonicalize()), (Ok(a), Ok(b)) if a == b);
+            if same {
+                return Err(ConnectorError::BadConfig {
+                    path: name,
+                    message:
+                        "the quarantine file is the input file; name another with `quarantine:`"
+                            .into(),
+                });
+            }
+        }
         Self::build(
             name,
             Box::new(open_file(&cfg.path)?),

@@ -133,6 +133,7 @@ fn semicolon_csv_and_unknown_extension() {
     ));
     let mut cfg = FileSourceConfig::new(&other);
     cfg.format = Some(FileFormat::Csv);
+    assert_eq!(cfg.infer_schema().unwrap().columns, ["cell", "time", "v"]);
     assert!(FileSource::open(&cfg, &strings(&["v"])).is_ok());
 }
 
@@ -180,4 +181,21 @@ fn fail_mode_on_the_first_row_returns_the_error_at_once() {
         "{err}"
     );
     assert!(src.next_batch(10).unwrap().is_none());
+}
+
+#[test]
+fn the_quarantine_file_cannot_be_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "k.csv", "entity,time,v\nc,bad,1\n");
+    let mut cfg = FileSourceConfig::new(&path);
+    cfg.on_error = OnError::Quarantine;
+    cfg.quarantine = Some(dir.path().join(".").join("k.csv"));
+    assert!(matches!(
+        FileSource::open(&cfg, &[]),
+        Err(ConnectorError::BadConfig { .. })
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "entity,time,v\nc,bad,1\n"
+    );
 }

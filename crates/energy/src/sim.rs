@@ -546,3 +546,88 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
         plots,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn units() -> Vec<Unit> {
+        // Cell 0: a small cell fully under macro 1 (and partly macro 2); macros with 2 carriers.
+        vec![
+            Unit {
+                small: true,
+                carriers: 1,
+                capacity: 100.0,
+                neighbours: vec![(1, 0.95), (2, 0.8)],
+                model: PowerModel::earth(BsClass::Micro),
+            },
+            Unit { small: false, carriers: 2, capacity: 200.0, neighbours: vec![], model: PowerModel::earth(BsClass::Macro) },
+            Unit { small: false, carriers: 2, capacity: 200.0, neighbours: vec![], model: PowerModel::earth(BsClass::Macro) },
+        ]
+    }
+
+    #[test]
+    fn plan_respects_the_guard() {
+        let u = units();
+        let g = GuardConfig::default();
+        let all = |_: usize, _: f64| true;
+        // Night: the small cell sleeps, both macros drop their capacity carrier.
+        assert_eq!(plan_step(&u, &[5.0, 20.0, 20.0], &g, &all), vec![1, 1, 1]);
+        // Busy macro 1: no room to take the small cell's traffic, and it keeps both carriers.
+        assert_eq!(plan_step(&u, &[30.0, 160.0, 20.0], &g, &all), vec![0, 0, 1]);
+        // Coverage below the minimum: the small cell stays on.
+        let strict = GuardConfig { min_coverage: 0.999, ..g };
+        assert_eq!(plan_step(&u, &[5.0, 20.0, 20.0], &strict, &all)[0], 0);
+        // A policy that allows nothing sleeps nothing.
+        assert_eq!(plan_step(&u, &[5.0, 20.0, 20.0], &g, &|_, _| false), vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn short_sleeps_are_dropped() {
+        let mut plan: Plan = [0, 1, 1, 0, 1, 1, 1, 1, 0].iter().map(|&a| vec![a]).collect();
+        enforce_min_sleep(&mut plan, 3);
+        let flat: Vec<u32> = plan.iter().map(|r| r[0]).collect();
+        assert_eq!(flat, vec![0, 0, 0, 0, 1, 1, 1, 1, 0]);
+    }
+
+    #[test]
+    fn closed_loop_counts_unserved_energy_and_wakeups() {
+        let u = units();
+        let actual = vec![vec![10.0, 10.0], vec![150.0, 50.0], vec![20.0, 20.0]];
+        // Step 0: macro 1 sleeps a carrier although it needs both: 150 + moved > 100.
+        let plan: Plan = vec![vec![1, 1, 0], vec![0, 0, 0]];
+        let o = simulate(&u, &actual, &plan, 0.25);
+        assert!(o.unserved > 50.0, "{}", o.unserved);
+        assert!(o.unserved_steps[0][1] && !o.unserved_steps[1][1]);
+        assert_eq!(o.wakeups, 2);
+        let on = simulate(&u, &actual, &vec![vec![0, 0, 0]; 2], 0.25);
+        assert!(on.energy_wh > o.energy_wh);
+        assert_eq!(on.unserved, 0.0);
+    }
+
+    #[test]
+    fn evaluates_a_small_scenario_and_refuses_bad_configs() {
+        let config = EnergyConfig {
+            sandbox: ScenarioConfig { cells: 30, days: 4, ..ScenarioConfig::default() },
+            history_days: 2,
+            forecaster: ForecasterConfig::with_method(Method::Ets),
+            ..EnergyConfig::default()
+        };
+        let r = evaluate(&config).unwrap();
+        assert_eq!(r.policies.len(), 4);
+        let on = r.policy("always_on").unwrap();
+        let oracle = r.policy("oracle").unwrap();
+        assert_eq!(on.saved_kwh, 0.0);
+        assert!(oracle.saved_pct > 0.0);
+        assert!(r.policies.iter().all(|p| p.energy_kwh > 0.0 && p.unserved_pct >= 0.0));
+        assert_eq!(r.power_w[0].len(), r.steps);
+        assert!(!r.plots.is_empty() && r.plots[0].load.len() == r.steps);
+        for bad in [
+            EnergyConfig { level: 1.0, ..config.clone() },
+            EnergyConfig { history_days: 4, ..config.clone() },
+            EnergyConfig { macro_carriers: 0, ..config.clone() },
+        ] {
+            assert!(matches!(evaluate(&bad), Err(EnergyError::InvalidConfig(_))));
+        }
+    }
+}

@@ -75,7 +75,7 @@ pub struct TracePoint {
     pub score: f64,
 }
 
-/// What a run produced, gathered on worker 0 of process 0.
+/// What a run produced, gathered on the first worker of every process.
 #[derive(Clone, Debug, Default)]
 pub struct RunOutput {
     /// Alerts in a canonical order (round, time, entity).
@@ -100,7 +100,7 @@ pub struct RunOutput {
     pub stopped: bool,
     /// Errors that stopped a source or a sink.
     pub errors: Vec<String>,
-    /// False on processes other than 0 (their output is gathered there).
+    /// True for the first worker of a process, which gathers every worker's results.
     pub is_leader: bool,
 }
 
@@ -127,7 +127,8 @@ fn now_us() -> u64 {
 /// Batches a worker may have in flight before its source waits for the pipeline.
 const MAX_IN_FLIGHT: u64 = 8;
 
-/// Runs the pipeline on `cluster` and returns what worker 0 of process 0 gathered.
+/// Runs the pipeline on `cluster` and returns what this process's first worker gathered
+/// (the same in every process; only worker 0 of process 0 writes to the sinks).
 pub fn run(
     spec: PipelineSpec,
     cluster: &Cluster,
@@ -137,10 +138,15 @@ pub fn run(
 ) -> Result<RunOutput, EngineError> {
     let config = cluster.timely_config()?;
     let spec = Arc::new(spec);
+    let per_process = cluster.workers.max(1);
     let guards = timely::execute(config, move |worker| {
         let index = worker.index();
         let peers = worker.peers();
-        let out = Rc::new(RefCell::new(RunOutput { is_leader: index == 0, ..RunOutput::default() }));
+        // The first worker of every process gathers all results, so every process reaches
+        // the same decisions (e.g. whether to deploy); only worker 0 writes to the sinks.
+        let gathers = index % per_process == 0;
+        let leaders: Vec<u32> = (0..peers).step_by(per_process).map(|w| w as u32).collect();
+        let out = Rc::new(RefCell::new(RunOutput { is_leader: gathers, ..RunOutput::default() }));
         let mut input = timely::dataflow::InputHandle::new();
         let probe = ProbeHandle::new();
         let mut model_error = None;
@@ -173,6 +179,11 @@ pub fn run(
                     move |input, output| {
                         input.for_each_stamp(|cap, data| {
                             let mut session = output.session(&cap);
+                            let mut give = |o: Out| {
+                                for &to in &leaders {
+                                    session.give((to, o.clone()));
+                                }
+                            };
                             for container in data {
                                 for routed in container.drain(..) {
                                     let Some(model) = model.as_mut() else { continue };
@@ -191,20 +202,20 @@ pub fn run(
                                     model.process(std::mem::take(&mut buf), &mut scored);
                                     policy.process(&scored, &mut alerts);
                                     for a in alerts.drain(..) {
-                                        session.give(Out::Alert(a));
+                                        give(Out::Alert(a));
                                     }
                                     if !traced.is_empty() {
                                         for (i, (e, t, v)) in scored.batch.rows().enumerate() {
                                             if traced.contains(e) {
                                                 let p = TracePoint { time: t, values: v.to_vec(), score: scored.scores[i].value };
-                                                session.give(Out::Trace(e.clone(), p));
+                                                give(Out::Trace(e.clone(), p));
                                             }
                                         }
                                     }
                                     if !routed.end {
-                                        session.give(Out::Latency((now_us().saturating_sub(routed.sent_us)) as f64 / 1000.0));
+                                        give(Out::Latency((now_us().saturating_sub(routed.sent_us)) as f64 / 1000.0));
                                     } else {
-                                        session.give(Out::Done {
+                                        give(Out::Done {
                                             rows,
                                             late: pre.late(),
                                             filled: pre.filled(),
@@ -219,11 +230,11 @@ pub fn run(
                     }
                 },
             );
-            let results: timely::dataflow::Stream<'_, u64, Vec<Out>> = results;
-            let mut pending: BTreeMap<u64, Vec<Out>> = BTreeMap::new();
+            let results: timely::dataflow::Stream<'_, u64, Vec<(u32, Out)>> = results;
+            let mut pending: BTreeMap<u64, Vec<(u32, Out)>> = BTreeMap::new();
             let mut built: Option<Vec<Box<dyn AlertSink>>> = None;
             let mut sink_failed = false;
-            results.probe_with(&probe).sink(Exchange::new(|_: &Out| 0), "D", move |(input, frontier)| {
+            results.probe_with(&probe).sink(Exchange::new(|o: &(u32, Out)| u64::from(o.0)), "D", move |(input, frontier)| {
                 input.for_each_stamp(|cap, data| {
                     let Some(t) = cap.least().copied() else { return };
                     let slot = pending.entry(t).or_default();
@@ -231,10 +242,10 @@ pub fn run(
                         slot.append(c);
                     }
                 });
-                if index != 0 {
+                if !gathers {
                     return;
                 }
-                if built.is_none() && !sink_failed {
+                if index == 0 && built.is_none() && !sink_failed {
                     match sinks() {
                         Ok(s) => built = Some(s),
                         Err(e) => {
@@ -247,7 +258,7 @@ pub fn run(
                 let mut out = sink_out.borrow_mut();
                 for t in done {
                     let mut round_alerts = Vec::new();
-                    for item in pending.remove(&t).unwrap_or_default() {
+                    for (_, item) in pending.remove(&t).unwrap_or_default() {
                         match item {
                             Out::Alert(a) => round_alerts.push(a),
                             Out::Trace(e, p) => out.traces.entry(e).or_default().push(p),

@@ -78,8 +78,13 @@ pub enum Dimension {
 
 impl Dimension {
     /// All five, in Table 7-2's column order.
-    pub const ALL: [Dimension; 5] =
-        [Self::ActionImplementation, Self::DataCollection, Self::Analysis, Self::Decision, Self::DemandMapping];
+    pub const ALL: [Dimension; 5] = [
+        Self::ActionImplementation,
+        Self::DataCollection,
+        Self::Analysis,
+        Self::Decision,
+        Self::DemandMapping,
+    ];
 
     /// Human-readable name.
     pub fn name(self) -> &'static str {
@@ -132,7 +137,8 @@ pub const TABLE_7_2: [[Capability; 5]; 6] = [
 
 impl IntelligenceLevel {
     /// All levels, lowest first.
-    pub const ALL: [IntelligenceLevel; 6] = [Self::L0, Self::L1, Self::L2, Self::L3, Self::L4, Self::L5];
+    pub const ALL: [IntelligenceLevel; 6] =
+        [Self::L0, Self::L1, Self::L2, Self::L3, Self::L4, Self::L5];
 
     /// The level's number, 0 to 5.
     pub fn number(self) -> u8 {
@@ -159,7 +165,11 @@ impl IntelligenceLevel {
     /// The level of one dimension: the highest level whose Table 7-2 entry for `dimension`
     /// equals `capability` (Y.3173 §7.2, step 2).
     pub fn of_dimension(dimension: Dimension, capability: Capability) -> Self {
-        Self::ALL.into_iter().rev().find(|l| l.requirement(dimension) == capability).unwrap_or(Self::L0)
+        Self::ALL
+            .into_iter()
+            .rev()
+            .find(|l| l.requirement(dimension) == capability)
+            .unwrap_or(Self::L0)
     }
 }
 
@@ -203,11 +213,23 @@ impl Capabilities {
             .into_iter()
             .map(|dimension| {
                 let capability = self.get(dimension);
-                DimensionLevel { dimension, capability, level: IntelligenceLevel::of_dimension(dimension, capability) }
+                DimensionLevel {
+                    dimension,
+                    capability,
+                    level: IntelligenceLevel::of_dimension(dimension, capability),
+                }
             })
             .collect();
-        let overall = per_dimension.iter().map(|d| d.level).min().unwrap_or(IntelligenceLevel::L0);
-        LevelAssessment { capabilities: *self, per_dimension, overall }
+        let overall = per_dimension
+            .iter()
+            .map(|d| d.level)
+            .min()
+            .unwrap_or(IntelligenceLevel::L0);
+        LevelAssessment {
+            capabilities: *self,
+            per_dimension,
+            overall,
+        }
     }
 }
 
@@ -236,7 +258,11 @@ pub struct LevelAssessment {
 impl LevelAssessment {
     /// The dimensions that hold the overall level down (those at the minimum).
     pub fn limiting(&self) -> Vec<Dimension> {
-        self.per_dimension.iter().filter(|d| d.level == self.overall).map(|d| d.dimension).collect()
+        self.per_dimension
+            .iter()
+            .filter(|d| d.level == self.overall)
+            .map(|d| d.dimension)
+            .collect()
     }
 }
 
@@ -244,7 +270,13 @@ impl fmt::Display for LevelAssessment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "intelligence level (ITU-T Y.3173): {}", self.overall)?;
         for d in &self.per_dimension {
-            writeln!(f, "  {:<22} {:<3} -> L{}", d.dimension.name(), d.capability.code(), d.level.number())?;
+            writeln!(
+                f,
+                "  {:<22} {:<3} -> L{}",
+                d.dimension.name(),
+                d.capability.code(),
+                d.level.number()
+            )?;
         }
         Ok(())
     }
@@ -265,7 +297,13 @@ mod tests {
             action_implementation: S,
         };
         let a = caps.assess();
-        let level = |d: Dimension| a.per_dimension.iter().find(|x| x.dimension == d).unwrap().level;
+        let level = |d: Dimension| {
+            a.per_dimension
+                .iter()
+                .find(|x| x.dimension == d)
+                .unwrap()
+                .level
+        };
         assert_eq!(level(Dimension::DemandMapping), L3);
         assert_eq!(level(Dimension::DataCollection), L2);
         assert_eq!(level(Dimension::Analysis), L3);
@@ -273,9 +311,15 @@ mod tests {
         assert_eq!(level(Dimension::ActionImplementation), L5);
         assert_eq!(a.overall, L2);
         assert_eq!(a.overall.to_string(), "L2 (Preliminary intelligence)");
-        assert_eq!(a.limiting(), vec![Dimension::DataCollection, Dimension::Decision]);
+        assert_eq!(
+            a.limiting(),
+            vec![Dimension::DataCollection, Dimension::Decision]
+        );
         let json = serde_json::to_string(&a).unwrap();
-        assert!(json.contains("\"overall\":\"L2\"") && json.contains("\"human_system\""), "{json}");
+        assert!(
+            json.contains("\"overall\":\"L2\"") && json.contains("\"human_system\""),
+            "{json}"
+        );
         assert_eq!(serde_json::from_str::<LevelAssessment>(&json).unwrap(), a);
     }
 

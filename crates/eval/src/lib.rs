@@ -12,5 +12,7 @@ mod util;
 pub use error::EvalError;
 pub use level::{Capabilities, Capability, Dimension, IntelligenceLevel, LevelAssessment};
 
-pub use metrics::{event_metrics, point_adjusted_f1, point_metrics, EventMetrics, KindMetrics, PointMetrics};
-
+pub use metrics::{
+    event_metrics, point_adjusted_f1, point_metrics, EventMetrics, KindMetrics, PointMetrics,
+};
+pub use report::Report;

@@ -82,7 +82,10 @@ pub fn event_metrics(alerts: &[Alert], incidents: &[Incident], grace_ms: i64) ->
     let first_alert = |inc: &Incident| -> Option<i64> {
         let times = by_entity.get(&inc.entity)?;
         let i = times.partition_point(|&t| t < inc.start.0);
-        times.get(i).copied().filter(|&t| t <= inc.end.0.saturating_add(grace_ms))
+        times
+            .get(i)
+            .copied()
+            .filter(|&t| t <= inc.end.0.saturating_add(grace_ms))
     };
 
     let mut ttd_all = Vec::new();
@@ -118,16 +121,25 @@ pub fn event_metrics(alerts: &[Alert], incidents: &[Incident], grace_ms: i64) ->
     // True alerts: those covered by an actionable incident of the same entity.
     let mut actionable_by_entity: HashMap<&Entity, Vec<&Incident>> = HashMap::new();
     for inc in incidents.iter().filter(|i| i.kind.actionable()) {
-        actionable_by_entity.entry(&inc.entity).or_default().push(inc);
+        actionable_by_entity
+            .entry(&inc.entity)
+            .or_default()
+            .push(inc);
     }
     let true_alerts = alerts
         .iter()
         .filter(|a| {
-            actionable_by_entity.get(&a.entity).is_some_and(|incs| incs.iter().any(|i| i.covers(a.time, grace_ms)))
+            actionable_by_entity
+                .get(&a.entity)
+                .is_some_and(|incs| incs.iter().any(|i| i.covers(a.time, grace_ms)))
         })
         .count();
 
-    let precision = ratio(true_alerts, alerts.len(), if n_actionable == 0 { 1.0 } else { 0.0 });
+    let precision = ratio(
+        true_alerts,
+        alerts.len(),
+        if n_actionable == 0 { 1.0 } else { 0.0 },
+    );
     let recall = ratio(n_detected, n_actionable, 1.0);
     EventMetrics {
         grace_ms,
@@ -147,9 +159,21 @@ pub fn event_metrics(alerts: &[Alert], incidents: &[Incident], grace_ms: i64) ->
 
 impl fmt::Display for EventMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "event metrics (grace {})", fmt_duration_ms(self.grace_ms as f64))?;
-        writeln!(f, "  alerts      {:>6}  ({} true, {} false)", self.alerts, self.true_alerts, self.false_alerts)?;
-        writeln!(f, "  incidents   {:>6}  ({} detected)", self.incidents, self.detected)?;
+        writeln!(
+            f,
+            "event metrics (grace {})",
+            fmt_duration_ms(self.grace_ms as f64)
+        )?;
+        writeln!(
+            f,
+            "  alerts      {:>6}  ({} true, {} false)",
+            self.alerts, self.true_alerts, self.false_alerts
+        )?;
+        writeln!(
+            f,
+            "  incidents   {:>6}  ({} detected)",
+            self.incidents, self.detected
+        )?;
         writeln!(f, "  precision   {:>6.3}", self.precision)?;
         writeln!(f, "  recall      {:>6.3}", self.recall)?;
         writeln!(f, "  F1          {:>6.3}", self.f1)?;
@@ -160,9 +184,17 @@ impl fmt::Display for EventMetrics {
             fmt_opt_duration(self.median_ttd_ms)
         )?;
         if !self.per_kind.is_empty() {
-            writeln!(f, "  {:<24} {:>6} {:>8} {:>7} {:>9}", "kind", "count", "detected", "recall", "MTTD")?;
+            writeln!(
+                f,
+                "  {:<24} {:>6} {:>8} {:>7} {:>9}",
+                "kind", "count", "detected", "recall", "MTTD"
+            )?;
             for k in &self.per_kind {
-                let name = if k.actionable { k.kind.to_string() } else { format!("{} (no alert wanted)", k.kind) };
+                let name = if k.actionable {
+                    k.kind.to_string()
+                } else {
+                    format!("{} (no alert wanted)", k.kind)
+                };
                 writeln!(
                     f,
                     "  {:<24} {:>6} {:>8} {:>7.3} {:>9}",
@@ -203,7 +235,15 @@ impl PointMetrics {
     fn from_counts(tp: usize, fp: usize, fn_: usize, tn: usize) -> Self {
         let precision = ratio(tp, tp + fp, if tp + fn_ == 0 { 1.0 } else { 0.0 });
         let recall = ratio(tp, tp + fn_, 1.0);
-        Self { tp, fp, fn_, tn, precision, recall, f1: f1(precision, recall) }
+        Self {
+            tp,
+            fp,
+            fn_,
+            tn,
+            precision,
+            recall,
+            f1: f1(precision, recall),
+        }
     }
 }
 
@@ -293,7 +333,12 @@ mod tests {
     }
 
     fn incident(entity: &str, kind: IncidentKind, start: i64, end: i64) -> Incident {
-        Incident { entity: Entity::new(entity), kind, start: Timestamp(start * MIN), end: Timestamp(end * MIN) }
+        Incident {
+            entity: Entity::new(entity),
+            kind,
+            start: Timestamp(start * MIN),
+            end: Timestamp(end * MIN),
+        }
     }
 
     #[test]
@@ -320,7 +365,11 @@ mod tests {
         assert!((m.f1 - 4.0 / 7.0).abs() < 1e-12);
         assert_eq!(m.mean_ttd_ms, Some(12.0 * MIN as f64));
         assert_eq!(m.median_ttd_ms, Some(12.0 * MIN as f64));
-        let kinds: Vec<_> = m.per_kind.iter().map(|k| (k.kind, k.count, k.detected)).collect();
+        let kinds: Vec<_> = m
+            .per_kind
+            .iter()
+            .map(|k| (k.kind, k.count, k.detected))
+            .collect();
         assert_eq!(
             kinds,
             vec![
@@ -348,7 +397,10 @@ mod tests {
         let none = event_metrics(&[], &[], 0);
         assert_eq!((none.precision, none.recall, none.f1), (1.0, 1.0, 1.0));
         let missed = event_metrics(&[], &[incident("a", IncidentKind::Outage, 0, 1)], 0);
-        assert_eq!((missed.precision, missed.recall, missed.f1), (0.0, 0.0, 0.0));
+        assert_eq!(
+            (missed.precision, missed.recall, missed.f1),
+            (0.0, 0.0, 0.0)
+        );
         assert_eq!(missed.mean_ttd_ms, None);
         let json = serde_json::to_string(&missed).unwrap();
         let back: EventMetrics = serde_json::from_str(&json).unwrap();
@@ -357,8 +409,12 @@ mod tests {
 
     #[test]
     fn point_and_point_adjusted() {
-        let actual = [false, true, true, true, false, false, true, true, false, false];
-        let predicted = [false, false, true, false, false, true, false, false, false, false];
+        let actual = [
+            false, true, true, true, false, false, true, true, false, false,
+        ];
+        let predicted = [
+            false, false, true, false, false, true, false, false, false, false,
+        ];
         let p = point_metrics(&predicted, &actual).unwrap();
         assert_eq!((p.tp, p.fp, p.fn_, p.tn), (1, 1, 4, 4));
         assert!((p.precision - 0.5).abs() < 1e-12 && (p.recall - 0.2).abs() < 1e-12);
@@ -367,7 +423,10 @@ mod tests {
         assert_eq!((pa.tp, pa.fp, pa.fn_, pa.tn), (3, 1, 2, 4));
         assert!((pa.f1 - f1(0.75, 0.6)).abs() < 1e-12);
         assert!(pa.f1 > p.f1);
-        assert!(matches!(point_metrics(&[true], &[]), Err(EvalError::LengthMismatch { .. })));
+        assert!(matches!(
+            point_metrics(&[true], &[]),
+            Err(EvalError::LengthMismatch { .. })
+        ));
         assert!(serde_json::to_string(&pa).unwrap().contains("\"fn\":2"));
     }
 }

@@ -67,7 +67,12 @@ pub struct Profile {
 
 impl Profile {
     fn new(name: &str, tp_weight: f64, fp_weight: f64, fn_weight: f64) -> Self {
-        Self { name: name.into(), tp_weight, fp_weight, fn_weight }
+        Self {
+            name: name.into(),
+            tp_weight,
+            fp_weight,
+            fn_weight,
+        }
     }
 
     /// NAB's three profiles: standard (1, 0.11, 1), reward low FP rate (1, 0.22, 1) and reward
@@ -97,14 +102,24 @@ pub fn load_profiles(path: &Path) -> Result<Vec<Profile>, EvalError> {
         cost_matrix: CostMatrix,
     }
     let text = fs::read_to_string(path).map_err(|e| EvalError::io(path, e))?;
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-        .map_err(|e| EvalError::Json { path: path.into(), message: e.to_string() })?;
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| EvalError::Json {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
     map.into_iter()
         .map(|(name, v)| {
-            let e: Entry = serde_json::from_value(v)
-                .map_err(|e| EvalError::Json { path: path.into(), message: format!("profile `{name}`: {e}") })?;
+            let e: Entry = serde_json::from_value(v).map_err(|e| EvalError::Json {
+                path: path.into(),
+                message: format!("profile `{name}`: {e}"),
+            })?;
             let c = e.cost_matrix;
-            Ok(Profile { name, tp_weight: c.tp_weight, fp_weight: c.fp_weight, fn_weight: c.fn_weight })
+            Ok(Profile {
+                name,
+                tp_weight: c.tp_weight,
+                fp_weight: c.fp_weight,
+                fn_weight: c.fn_weight,
+            })
         })
         .collect()
 }
@@ -123,7 +138,9 @@ pub fn scaled_sigmoid(y: f64) -> f64 {
 /// Rows at the start of a file of `rows` rows that are not scored:
 /// `min(floor(0.15 * rows), 0.15 * 5000)`.
 pub fn probationary_length(rows: usize) -> usize {
-    (PROBATIONARY_PERCENT * rows as f64).floor().min(PROBATIONARY_PERCENT * 5000.0) as usize
+    (PROBATIONARY_PERCENT * rows as f64)
+        .floor()
+        .min(PROBATIONARY_PERCENT * 5000.0) as usize
 }
 
 /// An anomaly window as row indices into its file, both inclusive.
@@ -195,7 +212,9 @@ impl NabSeries {
 fn window_labels(rows: usize, windows: &[Window]) -> Vec<bool> {
     let mut labels = vec![false; rows];
     for w in windows {
-        labels[w.start..=w.end.min(rows.saturating_sub(1))].iter_mut().for_each(|l| *l = true);
+        labels[w.start..=w.end.min(rows.saturating_sub(1))]
+            .iter_mut()
+            .for_each(|l| *l = true);
     }
     labels
 }
@@ -210,7 +229,10 @@ pub struct NabCorpus {
 impl NabCorpus {
     /// Loads a NAB checkout (or copy) at `nab_dir`: `data/` and `labels/combined_windows.json`.
     pub fn load(nab_dir: &Path) -> Result<Self, EvalError> {
-        Self::load_from(&nab_dir.join("data"), &nab_dir.join("labels").join("combined_windows.json"))
+        Self::load_from(
+            &nab_dir.join("data"),
+            &nab_dir.join("labels").join("combined_windows.json"),
+        )
     }
 
     /// Loads every file named in `windows_path` (NAB's `combined_windows.json` format) from
@@ -223,7 +245,12 @@ impl NabCorpus {
                 let path = data_dir.join(name);
                 let cols = read_columns(&path, &["timestamp", "value"])?;
                 let windows = resolve_windows(name, &cols.timestamps, limits)?;
-                Ok(NabSeries { name: name.clone(), timestamps: cols.timestamps, values: cols.values, windows })
+                Ok(NabSeries {
+                    name: name.clone(),
+                    timestamps: cols.timestamps,
+                    values: cols.values,
+                    windows,
+                })
             })
             .collect::<Result<Vec<_>, EvalError>>()?;
         Ok(Self { series })
@@ -256,8 +283,11 @@ pub struct WindowLimits {
 /// Reads NAB's `combined_windows.json`: for each data file (relative path) its windows.
 pub fn load_windows(path: &Path) -> Result<BTreeMap<String, Vec<WindowLimits>>, EvalError> {
     let text = fs::read_to_string(path).map_err(|e| EvalError::io(path, e))?;
-    let raw: BTreeMap<String, Vec<(String, String)>> = serde_json::from_str(&text)
-        .map_err(|e| EvalError::Json { path: path.into(), message: e.to_string() })?;
+    let raw: BTreeMap<String, Vec<(String, String)>> =
+        serde_json::from_str(&text).map_err(|e| EvalError::Json {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
     raw.into_iter()
         .map(|(file, windows)| {
             let windows = windows
@@ -269,7 +299,12 @@ pub fn load_windows(path: &Path) -> Result<BTreeMap<String, Vec<WindowLimits>>, 
                             message: format!("`{file}`: window timestamp: {err}"),
                         })
                     };
-                    Ok(WindowLimits { start: parse(&s)?, end: parse(&e)?, start_text: s, end_text: e })
+                    Ok(WindowLimits {
+                        start: parse(&s)?,
+                        end: parse(&e)?,
+                        start_text: s,
+                        end_text: e,
+                    })
                 })
                 .collect::<Result<Vec<_>, EvalError>>()?;
             Ok((file, windows))
@@ -280,7 +315,11 @@ pub fn load_windows(path: &Path) -> Result<BTreeMap<String, Vec<WindowLimits>>, 
 /// Turns window limits into row indices. Like NAB, a window starts at the row whose time equals
 /// its start and ends at the row whose time equals its end; both must exist, and the windows
 /// must be in order without overlap.
-fn resolve_windows(file: &str, timestamps: &[Timestamp], limits: &[WindowLimits]) -> Result<Vec<Window>, EvalError> {
+fn resolve_windows(
+    file: &str,
+    timestamps: &[Timestamp],
+    limits: &[WindowLimits],
+) -> Result<Vec<Window>, EvalError> {
     let mut out: Vec<Window> = Vec::with_capacity(limits.len());
     for l in limits {
         let err = |message: &str| EvalError::Window {
@@ -289,8 +328,14 @@ fn resolve_windows(file: &str, timestamps: &[Timestamp], limits: &[WindowLimits]
             end: l.end_text.clone(),
             message: message.into(),
         };
-        let start = timestamps.iter().position(|&t| t == l.start).ok_or_else(|| err("no row has the start time"))?;
-        let end = timestamps.iter().position(|&t| t == l.end).ok_or_else(|| err("no row has the end time"))?;
+        let start = timestamps
+            .iter()
+            .position(|&t| t == l.start)
+            .ok_or_else(|| err("no row has the start time"))?;
+        let end = timestamps
+            .iter()
+            .position(|&t| t == l.end)
+            .ok_or_else(|| err("no row has the end time"))?;
         if end < start {
             return Err(err("ends before it starts"));
         }
@@ -311,8 +356,11 @@ struct Columns {
 /// Reads the `time` column and one numeric column (`names[1]`) of a CSV file with a header,
 /// naming file and line on any malformed row.
 fn read_columns(path: &Path, names: &[&str; 2]) -> Result<Columns, EvalError> {
-    let parse_err =
-        |line: u64, message: String| EvalError::Parse { path: path.to_path_buf(), line, message };
+    let parse_err = |line: u64, message: String| EvalError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_path(path)
@@ -320,15 +368,29 @@ fn read_columns(path: &Path, names: &[&str; 2]) -> Result<Columns, EvalError> {
             csv::ErrorKind::Io(io) => EvalError::io(path, io),
             other => parse_err(1, format!("{other:?}")),
         })?;
-    let headers = reader.headers().map_err(|e| parse_err(1, e.to_string()))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|e| parse_err(1, e.to_string()))?
+        .clone();
     let col = |name: &str| {
         headers
             .iter()
             .position(|h| h.trim() == name)
-            .ok_or_else(|| parse_err(1, format!("no `{name}` column (header: {})", headers.iter().collect::<Vec<_>>().join(","))))
+            .ok_or_else(|| {
+                parse_err(
+                    1,
+                    format!(
+                        "no `{name}` column (header: {})",
+                        headers.iter().collect::<Vec<_>>().join(",")
+                    ),
+                )
+            })
     };
     let (ti, vi) = (col(names[0])?, col(names[1])?);
-    let mut cols = Columns { timestamps: Vec::new(), values: Vec::new() };
+    let mut cols = Columns {
+        timestamps: Vec::new(),
+        values: Vec::new(),
+    };
     let mut record = csv::StringRecord::new();
     loop {
         let more = reader.read_record(&mut record).map_err(|e| {
@@ -341,11 +403,14 @@ fn read_columns(path: &Path, names: &[&str; 2]) -> Result<Columns, EvalError> {
         let line = record.position().map_or(0, csv::Position::line);
         let t = record.get(ti).unwrap_or("");
         let v = record.get(vi).unwrap_or("");
-        let t = Timestamp::parse(t).map_err(|e| parse_err(line, format!("column `{}`: {e}", names[0])))?;
-        let v: f64 = v
-            .trim()
-            .parse()
-            .map_err(|_| parse_err(line, format!("column `{}`: `{v}` is not a number", names[1])))?;
+        let t = Timestamp::parse(t)
+            .map_err(|e| parse_err(line, format!("column `{}`: {e}", names[0])))?;
+        let v: f64 = v.trim().parse().map_err(|_| {
+            parse_err(
+                line,
+                format!("column `{}`: `{v}` is not a number", names[1]),
+            )
+        })?;
         cols.timestamps.push(t);
         cols.values.push(v);
     }
@@ -440,7 +505,12 @@ impl fmt::Display for NabScore {
             writeln!(
                 f,
                 "  {:<20} {:>10.6} {:>11.4} {:>10.2} {:>14.6} {:>11.4}",
-                p.profile.name, p.threshold, p.raw_score, p.normalized, p.optimal_threshold, p.optimal_raw_score
+                p.profile.name,
+                p.threshold,
+                p.raw_score,
+                p.normalized,
+                p.optimal_threshold,
+                p.optimal_raw_score
             )?;
         }
         Ok(())
@@ -487,7 +557,9 @@ fn prepare(file: &FileInput<'_>, first_window: u32) -> Prepared {
                 (id, scaled_sigmoid(y) / max_tp)
             }
             None => {
-                let y = prev.map_or(3.0, |p| (i as f64 - p.end as f64).abs() / (p.len() as f64 - 1.0));
+                let y = prev.map_or(3.0, |p| {
+                    (i as f64 - p.end as f64).abs() / (p.len() as f64 - 1.0)
+                });
                 (NO_WINDOW, scaled_sigmoid(y))
             }
         };
@@ -506,11 +578,21 @@ fn prepare(file: &FileInput<'_>, first_window: u32) -> Prepared {
             }
         }
     }
-    Prepared { first_row: probation.min(n), window, weight, windows: first_window..id }
+    Prepared {
+        first_row: probation.min(n),
+        window,
+        weight,
+        windows: first_window..id,
+    }
 }
 
 /// Scores one prepared file at `threshold` under `profile`.
-fn score_file(file: &FileInput<'_>, prep: &Prepared, profile: &Profile, threshold: f64) -> FileScore {
+fn score_file(
+    file: &FileInput<'_>,
+    prep: &Prepared,
+    profile: &Profile,
+    threshold: f64,
+) -> FileScore {
     let n_windows = prep.windows.len();
     let mut best: Vec<Option<f64>> = vec![None; n_windows];
     let (mut tp, mut tn, mut fp, mut fn_) = (0, 0, 0, 0);
@@ -610,14 +692,22 @@ pub enum Thresholds {
 pub fn load_thresholds(path: &Path, detector: &str) -> Result<Thresholds, EvalError> {
     let text = fs::read_to_string(path).map_err(|e| EvalError::io(path, e))?;
     let all: BTreeMap<String, BTreeMap<String, serde_json::Value>> = serde_json::from_str(&text)
-        .map_err(|e| EvalError::Json { path: path.into(), message: e.to_string() })?;
-    let json_err = |message: String| EvalError::Json { path: path.into(), message };
-    let det = all.get(detector).ok_or_else(|| json_err(format!("no detector `{detector}`")))?;
+        .map_err(|e| EvalError::Json {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+    let json_err = |message: String| EvalError::Json {
+        path: path.into(),
+        message,
+    };
+    let det = all
+        .get(detector)
+        .ok_or_else(|| json_err(format!("no detector `{detector}`")))?;
     det.iter()
         .map(|(profile, v)| {
-            let t = v["threshold"]
-                .as_f64()
-                .ok_or_else(|| json_err(format!("`{detector}`.`{profile}`: no numeric `threshold`")))?;
+            let t = v["threshold"].as_f64().ok_or_else(|| {
+                json_err(format!("`{detector}`.`{profile}`: no numeric `threshold`"))
+            })?;
             Ok((profile.clone(), t))
         })
         .collect::<Result<_, _>>()
@@ -635,13 +725,20 @@ fn score_inputs(
     }
     if let Thresholds::Fixed(map) = thresholds {
         if let Some(p) = profiles.iter().find(|p| !map.contains_key(&p.name)) {
-            return Err(EvalError::Invalid(format!("NAB: no threshold given for profile `{}`", p.name)));
+            return Err(EvalError::Invalid(format!(
+                "NAB: no threshold given for profile `{}`",
+                p.name
+            )));
         }
     }
     for f in files {
         if let Some(row) = f.scores.iter().position(|s| !s.is_finite()) {
             let message = format!("anomaly score {} is not a finite number", f.scores[row]);
-            return Err(EvalError::BadScore { file: f.name.into(), row, message });
+            return Err(EvalError::BadScore {
+                file: f.name.into(),
+                row,
+                message,
+            });
         }
     }
     // Window ids are global so that the pooled sweep can track every window; number them in
@@ -653,9 +750,18 @@ fn score_inputs(
         let probation = probationary_length(f.scores.len());
         next += f.windows.iter().filter(|w| w.end >= probation).count() as u32;
     }
-    let prepared: Vec<Prepared> = files.par_iter().zip(&firsts).map(|(f, &first)| prepare(f, first)).collect();
+    let prepared: Vec<Prepared> = files
+        .par_iter()
+        .zip(&firsts)
+        .map(|(f, &first)| prepare(f, first))
+        .collect();
 
-    let mut pool = Pool { score: Vec::new(), window: Vec::new(), weight: Vec::new(), windows: next as usize };
+    let mut pool = Pool {
+        score: Vec::new(),
+        window: Vec::new(),
+        weight: Vec::new(),
+        windows: next as usize,
+    };
     for (f, p) in files.iter().zip(&prepared) {
         pool.score.extend_from_slice(&f.scores[p.first_row..]);
         pool.window.extend_from_slice(&p.window);
@@ -670,7 +776,11 @@ fn score_inputs(
         .map(|profile| {
             let optimal_threshold = sweep(&pool, &order, profile);
             let score_all = |threshold: f64| -> Vec<FileScore> {
-                files.iter().zip(&prepared).map(|(f, p)| score_file(f, p, profile, threshold)).collect()
+                files
+                    .iter()
+                    .zip(&prepared)
+                    .map(|(f, p)| score_file(f, p, profile, threshold))
+                    .collect()
             };
             let total = |scores: &[FileScore]| scores.iter().map(|f| f.score).sum::<f64>();
             let (threshold, file_scores, optimal_raw_score) = match thresholds {
@@ -681,14 +791,22 @@ fn score_inputs(
                 }
                 Thresholds::Fixed(map) => {
                     let threshold = map[&profile.name];
-                    (threshold, score_all(threshold), total(&score_all(optimal_threshold)))
+                    (
+                        threshold,
+                        score_all(threshold),
+                        total(&score_all(optimal_threshold)),
+                    )
                 }
             };
             let raw_score = total(&file_scores);
             let null_score = -profile.fn_weight * n_windows;
             let perfect_score = profile.tp_weight * n_windows;
             let span = perfect_score - null_score;
-            let normalized = if span > 0.0 { 100.0 * (raw_score - null_score) / span } else { 0.0 };
+            let normalized = if span > 0.0 {
+                100.0 * (raw_score - null_score) / span
+            } else {
+                0.0
+            };
             ProfileScore {
                 profile: profile.clone(),
                 threshold,
@@ -734,9 +852,17 @@ pub fn score_corpus(
         .zip(scores)
         .map(|(s, sc)| {
             if sc.len() == s.len() {
-                Ok(FileInput { name: &s.name, windows: &s.windows, scores: sc })
+                Ok(FileInput {
+                    name: &s.name,
+                    windows: &s.windows,
+                    scores: sc,
+                })
             } else {
-                Err(EvalError::LengthMismatch { what: format!("{}: scores vs rows", s.name), left: sc.len(), right: s.len() })
+                Err(EvalError::LengthMismatch {
+                    what: format!("{}: scores vs rows", s.name),
+                    left: sc.len(),
+                    right: s.len(),
+                })
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -767,8 +893,18 @@ where
 {
     let corpus = NabCorpus::load(nab_dir)?;
     let scores: Vec<Vec<f64>> = corpus.series.par_iter().map(&make_scores).collect();
-    let score = score_corpus(&corpus, detector, &scores, &Profile::nab(), &Thresholds::Optimise)?;
-    Ok(NabRun { corpus, scores, score })
+    let score = score_corpus(
+        &corpus,
+        detector,
+        &scores,
+        &Profile::nab(),
+        &Thresholds::Optimise,
+    )?;
+    Ok(NabRun {
+        corpus,
+        scores,
+        score,
+    })
 }
 
 /// Scores stored detector outputs laid out as NAB's `results/` folder:
@@ -777,7 +913,11 @@ where
 /// `combined_windows.json`) must be there; the windows are located by the result files' own
 /// timestamps, so the data files are not needed. Scored under NAB's three profiles with
 /// optimised thresholds; see [`score_results_dir_with`] to give the thresholds.
-pub fn score_results_dir(results_dir: &Path, labels: &Path, detector: &str) -> Result<NabScore, EvalError> {
+pub fn score_results_dir(
+    results_dir: &Path,
+    labels: &Path,
+    detector: &str,
+) -> Result<NabScore, EvalError> {
     score_results_dir_with(results_dir, labels, detector, &Thresholds::Optimise)
 }
 
@@ -799,15 +939,24 @@ pub fn score_results_dir_with(
             Ok((name.as_str(), resolved, cols.values))
         })
         .collect::<Result<Vec<_>, EvalError>>()?;
-    let inputs: Vec<FileInput<'_>> =
-        loaded.iter().map(|(name, w, s)| FileInput { name, windows: w, scores: s }).collect();
+    let inputs: Vec<FileInput<'_>> = loaded
+        .iter()
+        .map(|(name, w, s)| FileInput {
+            name,
+            windows: w,
+            scores: s,
+        })
+        .collect();
     score_inputs(detector, &inputs, &Profile::nab(), thresholds)
 }
 
 /// Where NAB keeps a detector's output for a data file: `<dir>/<det>/<category>/<det>_<file>`.
 pub fn result_path(results_dir: &Path, detector: &str, file: &str) -> PathBuf {
     let (category, name) = file.rsplit_once('/').unwrap_or(("", file));
-    results_dir.join(detector).join(category).join(format!("{detector}_{name}"))
+    results_dir
+        .join(detector)
+        .join(category)
+        .join(format!("{detector}_{name}"))
 }
 
 /// Writes a run in NAB's `results/` layout under `out_dir`:
@@ -818,17 +967,32 @@ pub fn result_path(results_dir: &Path, detector: &str, file: &str) -> PathBuf {
 ///   detectors can share one folder.
 pub fn write_results(out_dir: &Path, run: &NabRun) -> Result<(), EvalError> {
     let det = &run.score.detector;
-    run.corpus.series.par_iter().zip(&run.scores).try_for_each(|(s, scores)| {
-        let path = result_path(out_dir, det, &s.name);
-        let mut text = String::with_capacity(s.len() * 48);
-        text.push_str("timestamp,value,anomaly_score,label\n");
-        for (((t, v), sc), l) in s.timestamps.iter().zip(&s.values).zip(scores).zip(s.labels()) {
-            text.push_str(&format!("{},{v},{sc},{}\n", fmt_time(*t, "%Y-%m-%d %H:%M:%S"), u8::from(l)));
-        }
-        write_file(&path, &text)
-    })?;
+    run.corpus
+        .series
+        .par_iter()
+        .zip(&run.scores)
+        .try_for_each(|(s, scores)| {
+            let path = result_path(out_dir, det, &s.name);
+            let mut text = String::with_capacity(s.len() * 48);
+            text.push_str("timestamp,value,anomaly_score,label\n");
+            for (((t, v), sc), l) in s
+                .timestamps
+                .iter()
+                .zip(&s.values)
+                .zip(scores)
+                .zip(s.labels())
+            {
+                text.push_str(&format!(
+                    "{},{v},{sc},{}\n",
+                    fmt_time(*t, "%Y-%m-%d %H:%M:%S"),
+                    u8::from(l)
+                ));
+            }
+            write_file(&path, &text)
+        })?;
     for p in &run.score.profiles {
-        let mut text = String::from("Detector,Profile,File,Threshold,Score,TP,TN,FP,FN,Total_Count\n");
+        let mut text =
+            String::from("Detector,Profile,File,Threshold,Score,TP,TN,FP,FN,Total_Count\n");
         let (mut tp, mut tn, mut fp, mut fn_, mut total) = (0, 0, 0, 0, 0);
         for f in &p.files {
             let name = &p.profile.name;
@@ -836,12 +1000,31 @@ pub fn write_results(out_dir: &Path, run: &NabRun) -> Result<(), EvalError> {
                 "{det},{name},{},{},{},{},{},{},{},{}\n",
                 f.file, p.threshold, f.score, f.tp, f.tn, f.fp, f.fn_, f.total
             ));
-            (tp, tn, fp, fn_, total) = (tp + f.tp, tn + f.tn, fp + f.fp, fn_ + f.fn_, total + f.total);
+            (tp, tn, fp, fn_, total) = (
+                tp + f.tp,
+                tn + f.tn,
+                fp + f.fp,
+                fn_ + f.fn_,
+                total + f.total,
+            );
         }
-        text.push_str(&format!(",,Totals,,{},{tp},{tn},{fp},{fn_},{total}\n", p.raw_score));
-        write_file(&out_dir.join(det).join(format!("{det}_{}_scores.csv", p.profile.name)), &text)?;
+        text.push_str(&format!(
+            ",,Totals,,{},{tp},{tn},{fp},{fn_},{total}\n",
+            p.raw_score
+        ));
+        write_file(
+            &out_dir
+                .join(det)
+                .join(format!("{det}_{}_scores.csv", p.profile.name)),
+            &text,
+        )?;
     }
-    merge_json(&out_dir.join("final_results.json"), det, |p| serde_json::json!(p.normalized), &run.score)?;
+    merge_json(
+        &out_dir.join("final_results.json"),
+        det,
+        |p| serde_json::json!(p.normalized),
+        &run.score,
+    )?;
     merge_json(
         &out_dir.join("thresholds.json"),
         det,
@@ -864,15 +1047,23 @@ fn merge_json(
     score: &NabScore,
 ) -> Result<(), EvalError> {
     let mut all: BTreeMap<String, serde_json::Value> = match fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| EvalError::Json { path: path.into(), message: e.to_string() })?,
+        Ok(text) => serde_json::from_str(&text).map_err(|e| EvalError::Json {
+            path: path.into(),
+            message: e.to_string(),
+        })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
         Err(e) => return Err(EvalError::io(path, e)),
     };
-    let ours: serde_json::Map<String, serde_json::Value> =
-        score.profiles.iter().map(|p| (p.profile.name.clone(), value(p))).collect();
+    let ours: serde_json::Map<String, serde_json::Value> = score
+        .profiles
+        .iter()
+        .map(|p| (p.profile.name.clone(), value(p)))
+        .collect();
     all.insert(detector.to_string(), serde_json::Value::Object(ours));
-    let text = serde_json::to_string_pretty(&all).map_err(|e| EvalError::Json { path: path.into(), message: e.to_string() })?;
+    let text = serde_json::to_string_pretty(&all).map_err(|e| EvalError::Json {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
     write_file(path, &text)
 }
 
@@ -910,10 +1101,17 @@ pub struct PublishedScore {
 
 /// NAB's published scoreboard (README "Scoreboard", NAB v1.0/v1.1), best first.
 pub fn published_scoreboard() -> Vec<PublishedScore> {
-    const ROWS: [(&str, [f64; 2], [f64; 2], [f64; 2]); 15] = [
+    /// Detector, then (low, high) for standard, low FP and low FN.
+    type Row = (&'static str, [f64; 2], [f64; 2], [f64; 2]);
+    const ROWS: [Row; 15] = [
         ("Perfect", [100.0; 2], [100.0; 2], [100.0; 2]),
         ("ARTime", [74.9; 2], [65.1; 2], [80.4; 2]),
-        ("Numenta HTM (NuPIC 1.0, seed range)", [69.7, 70.5], [61.7, 62.6], [74.2, 75.2]),
+        (
+            "Numenta HTM (NuPIC 1.0, seed range)",
+            [69.7, 70.5],
+            [61.7, 62.6],
+            [74.2, 75.2],
+        ),
         ("CAD OSE (contextOSE)", [69.9; 2], [67.0; 2], [73.2; 2]),
         ("earthgecko Skyline", [58.2; 2], [46.2; 2], [63.9; 2]),
         ("KNN CAD", [58.0; 2], [43.4; 2], [64.8; 2]),
@@ -945,15 +1143,33 @@ pub fn scoreboard_table(ours: &[NabScore]) -> String {
         .into_iter()
         .map(|p| {
             let key = (p.standard.low + p.standard.high) / 2.0;
-            (p.detector.to_string(), key, p.standard.to_string(), p.reward_low_fp.to_string(), p.reward_low_fn.to_string())
+            (
+                p.detector.to_string(),
+                key,
+                p.standard.to_string(),
+                p.reward_low_fp.to_string(),
+                p.reward_low_fn.to_string(),
+            )
         })
         .collect();
     for s in ours {
-        let get = |i: usize| s.profile(PROFILE_NAMES[i]).map_or(f64::NAN, |p| p.normalized);
-        rows.push((format!("* {}", s.detector), get(0), format!("{:.1}", get(0)), format!("{:.1}", get(1)), format!("{:.1}", get(2))));
+        let get = |i: usize| {
+            s.profile(PROFILE_NAMES[i])
+                .map_or(f64::NAN, |p| p.normalized)
+        };
+        rows.push((
+            format!("* {}", s.detector),
+            get(0),
+            format!("{:.1}", get(0)),
+            format!("{:.1}", get(1)),
+            format!("{:.1}", get(2)),
+        ));
     }
     rows.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut out = format!("{:<40} {:>11} {:>13} {:>13}\n", "detector", "standard", "low FP", "low FN");
+    let mut out = format!(
+        "{:<40} {:>11} {:>13} {:>13}\n",
+        "detector", "standard", "low FP", "low FN"
+    );
     for (name, _, s, fp, fn_) in rows {
         out.push_str(&format!("{name:<40} {s:>11} {fp:>13} {fn_:>13}\n"));
     }
@@ -993,7 +1209,11 @@ mod tests {
             "cat/a.csv": [[format!("{}.000000", t(5)), format!("{}.000000", t(9))]],
             "cat/b.csv": [[t(4), t(6)], [t(12), t(15)]],
         });
-        fs::write(dir.join("labels/combined_windows.json"), windows.to_string()).unwrap();
+        fs::write(
+            dir.join("labels/combined_windows.json"),
+            windows.to_string(),
+        )
+        .unwrap();
         NabCorpus::load(dir).unwrap()
     }
 
@@ -1010,7 +1230,11 @@ mod tests {
                 .iter()
                 .zip(scores)
                 .map(|(s, sc)| {
-                    let input = FileInput { name: &s.name, windows: &s.windows, scores: sc };
+                    let input = FileInput {
+                        name: &s.name,
+                        windows: &s.windows,
+                        scores: sc,
+                    };
                     score_file(&input, &prepare(&input, 0), profile, th).score
                 })
                 .sum();
@@ -1040,15 +1264,33 @@ mod tests {
         sb[14] = 0.9;
         let scores = vec![sa, sb];
         let std = &Profile::nab()[0];
-        let s = score_corpus(&corpus, "hand", &scores, &Profile::nab(), &Thresholds::Optimise).unwrap();
+        let s = score_corpus(
+            &corpus,
+            "hand",
+            &scores,
+            &Profile::nab(),
+            &Thresholds::Optimise,
+        )
+        .unwrap();
         let p = s.profile("standard").unwrap();
         assert_eq!(p.threshold, 0.9);
         let max_tp = scaled_sigmoid(-1.0);
         let expect_a = 1.0 + 0.11 * scaled_sigmoid(1.5);
         let expect_b = -1.0 + scaled_sigmoid(-0.5) / max_tp;
-        assert!((p.files[0].score - expect_a).abs() < 1e-12, "{:?}", p.files[0]);
-        assert!((p.files[1].score - expect_b).abs() < 1e-12, "{:?}", p.files[1]);
-        assert_eq!((p.files[0].tp, p.files[0].fp, p.files[0].fn_, p.files[0].tn), (1, 1, 4, 11));
+        assert!(
+            (p.files[0].score - expect_a).abs() < 1e-12,
+            "{:?}",
+            p.files[0]
+        );
+        assert!(
+            (p.files[1].score - expect_b).abs() < 1e-12,
+            "{:?}",
+            p.files[1]
+        );
+        assert_eq!(
+            (p.files[0].tp, p.files[0].fp, p.files[0].fn_, p.files[0].tn),
+            (1, 1, 4, 11)
+        );
         assert!((p.raw_score - (expect_a + expect_b)).abs() < 1e-12);
         assert!((p.normalized - 100.0 * (p.raw_score + 3.0) / 6.0).abs() < 1e-9);
         let (th, total) = brute_force(&corpus, &scores, std);
@@ -1077,10 +1319,22 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let s = score_corpus(&corpus, "rnd", &scores, &Profile::nab(), &Thresholds::Optimise).unwrap();
+            let s = score_corpus(
+                &corpus,
+                "rnd",
+                &scores,
+                &Profile::nab(),
+                &Thresholds::Optimise,
+            )
+            .unwrap();
             for p in &s.profiles {
                 let (_, total) = brute_force(&corpus, &scores, &p.profile);
-                assert!((total - p.raw_score).abs() < 1e-9, "round {round} {}: {total} vs {}", p.profile.name, p.raw_score);
+                assert!(
+                    (total - p.raw_score).abs() < 1e-9,
+                    "round {round} {}: {total} vs {}",
+                    p.profile.name,
+                    p.raw_score
+                );
             }
         }
     }
@@ -1096,19 +1350,24 @@ mod tests {
             assert_eq!(p.null_score, -p.profile.fn_weight * 3.0);
             assert!(p.raw_score >= p.null_score && p.normalized >= 0.0);
         }
-        let run = run_corpus(&nab_dir, "ramp", |s| (0..s.len()).map(|i| (i % 7) as f64 / 7.0).collect()).unwrap();
+        let run = run_corpus(&nab_dir, "ramp", |s| {
+            (0..s.len()).map(|i| (i % 7) as f64 / 7.0).collect()
+        })
+        .unwrap();
         let out = dir.path().join("results");
         write_results(&out, &null).unwrap();
         write_results(&out, &run).unwrap();
-        let back = score_results_dir(&out, &nab_dir.join("labels/combined_windows.json"), "ramp").unwrap();
+        let back =
+            score_results_dir(&out, &nab_dir.join("labels/combined_windows.json"), "ramp").unwrap();
         assert_eq!(back.profiles, run.score.profiles);
         let final_results: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(out.join("final_results.json")).unwrap()).unwrap();
+            serde_json::from_str(&fs::read_to_string(out.join("final_results.json")).unwrap())
+                .unwrap();
         assert!(final_results["null"]["standard"].is_number());
         assert!(final_results["ramp"]["reward_low_FN_rate"].is_number());
         let scores_csv = fs::read_to_string(out.join("ramp/ramp_standard_scores.csv")).unwrap();
         assert!(scores_csv.lines().last().unwrap().starts_with(",,Totals,,"));
-        let table = scoreboard_table(&[run.score.clone()]);
+        let table = scoreboard_table(std::slice::from_ref(&run.score));
         assert!(table.contains("* ramp") && table.contains("70.5"));
     }
 
@@ -1121,11 +1380,17 @@ mod tests {
         text = text.replacen("2020-01-01 00:02:00,2", "2020-01-01 00:02:00,two", 1);
         fs::write(&path, text).unwrap();
         let err = NabCorpus::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("b.csv:4:") && err.contains("`two` is not a number"), "{err}");
+        assert!(
+            err.contains("b.csv:4:") && err.contains("`two` is not a number"),
+            "{err}"
+        );
 
         fs::write(&path, "timestamp,value\n2020-01-01 00:00:00,1\n").unwrap();
         let err = NabCorpus::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("cat/b.csv") && err.contains("no row has the start time"), "{err}");
+        assert!(
+            err.contains("cat/b.csv") && err.contains("no row has the start time"),
+            "{err}"
+        );
 
         let corpus_err = run_corpus(dir.path(), "x", |_| vec![]).unwrap_err();
         assert!(matches!(corpus_err, EvalError::Window { .. }));
@@ -1138,6 +1403,9 @@ mod tests {
         let err = run_corpus(dir.path(), "short", |_| vec![0.0; 3]).unwrap_err();
         assert!(err.to_string().contains("scores vs rows"), "{err}");
         let err = run_corpus(dir.path(), "nan", |s| vec![f64::NAN; s.len()]).unwrap_err();
-        assert!(err.to_string().contains("NaN is not a finite number"), "{err}");
+        assert!(
+            err.to_string().contains("NaN is not a finite number"),
+            "{err}"
+        );
     }
 }

@@ -56,21 +56,39 @@ impl Anchor {
 impl Svg {
     /// An empty drawing of this size.
     pub fn new(width: f64, height: f64) -> Self {
-        Self { width, height, body: String::new() }
+        Self {
+            width,
+            height,
+            body: String::new(),
+        }
     }
 
     /// A straight line; `dash` is an SVG `stroke-dasharray` such as `"4 3"`.
-    pub fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), stroke: &str, width: f64, dash: Option<&str>) {
+    pub fn line(
+        &mut self,
+        (x1, y1): (f64, f64),
+        (x2, y2): (f64, f64),
+        stroke: &str,
+        width: f64,
+        dash: Option<&str>,
+    ) {
         let _ = write!(
             self.body,
             r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{}" stroke-width="{width}"{}/>"#,
             escape(stroke),
-            dash.map(|d| format!(r#" stroke-dasharray="{}""#, escape(d))).unwrap_or_default()
+            dash.map(|d| format!(r#" stroke-dasharray="{}""#, escape(d)))
+                .unwrap_or_default()
         );
     }
 
     /// A polyline through `points` (nothing for fewer than two points).
-    pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, width: f64, dash: Option<&str>) {
+    pub fn polyline(
+        &mut self,
+        points: &[(f64, f64)],
+        stroke: &str,
+        width: f64,
+        dash: Option<&str>,
+    ) {
         if points.len() < 2 {
             return;
         }
@@ -82,13 +100,21 @@ impl Svg {
             self.body,
             r#"<polyline fill="none" stroke="{}" stroke-width="{width}" stroke-linejoin="round"{} points="{}"/>"#,
             escape(stroke),
-            dash.map(|d| format!(r#" stroke-dasharray="{}""#, escape(d))).unwrap_or_default(),
+            dash.map(|d| format!(r#" stroke-dasharray="{}""#, escape(d)))
+                .unwrap_or_default(),
             pts.trim_end()
         );
     }
 
     /// A filled rectangle with a tooltip title (empty: none).
-    pub fn rect(&mut self, (x, y): (f64, f64), (w, h): (f64, f64), fill: &str, opacity: f64, title: &str) {
+    pub fn rect(
+        &mut self,
+        (x, y): (f64, f64),
+        (w, h): (f64, f64),
+        fill: &str,
+        opacity: f64,
+        title: &str,
+    ) {
         let _ = write!(
             self.body,
             r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}" fill-opacity="{opacity}">"#,
@@ -147,11 +173,24 @@ pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
         return vec![lo];
     }
     let raw = (hi - lo) / count.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let exp = raw.log10().floor() as i32;
+    let mag = 10f64.powi(exp);
+    let m = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .find(|m| m * mag >= raw)
+        .unwrap_or(10.0);
+    let step = m * mag;
+    // i * m / 10^-exp rather than i * step: 3 * 0.2 is 0.6000000000000001, 6 / 10 is 0.6.
+    let at = |i: i64| {
+        if exp < 0 {
+            i as f64 * m / 10f64.powi(-exp)
+        } else {
+            i as f64 * step
+        }
+    };
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
-    (first..=last).map(|i| i as f64 * step).collect()
+    (first..=last).map(at).collect()
 }
 
 /// Time axis ticks: a step from a fixed ladder (1 min … 1 year) giving about `count` ticks,
@@ -180,9 +219,15 @@ pub fn time_ticks(lo: Timestamp, hi: Timestamp, count: usize) -> (Vec<Timestamp>
         365 * DAY,
     ];
     let span = (hi.0 - lo.0).max(1);
-    let step = LADDER.into_iter().find(|s| span / s <= count.max(1) as i64).unwrap_or(365 * DAY);
+    let step = LADDER
+        .into_iter()
+        .find(|s| span / s <= count.max(1) as i64)
+        .unwrap_or(365 * DAY);
     let first = lo.0.div_euclid(step) + i64::from(lo.0.rem_euclid(step) != 0);
-    let ticks = (first..).map(|k| Timestamp(k * step)).take_while(|t| t.0 <= hi.0).collect();
+    let ticks = (first..)
+        .map(|k| Timestamp(k * step))
+        .take_while(|t| t.0 <= hi.0)
+        .collect();
     let fmt = if step >= DAY {
         "%Y-%m-%d"
     } else if span < DAY {
@@ -214,10 +259,12 @@ const ALERT_COLOUR: &str = "#d62728";
 /// Reduces a long series to at most two points (min and max, in time order) per pixel column,
 /// keeping spikes visible; NaN values end a segment.
 fn decimate(xs: &[f64], ys: &[f64], columns: usize) -> Vec<Vec<(f64, f64)>> {
+    /// A pixel column and its lowest and highest point on screen.
+    type Bucket = (i64, (f64, f64), (f64, f64));
     let mut segments = Vec::new();
     let mut cur: Vec<(f64, f64)> = Vec::new();
-    let mut bucket: Option<(i64, (f64, f64), (f64, f64))> = None; // column, min, max
-    let flush = |cur: &mut Vec<(f64, f64)>, b: (i64, (f64, f64), (f64, f64))| {
+    let mut bucket: Option<Bucket> = None;
+    let flush = |cur: &mut Vec<(f64, f64)>, b: Bucket| {
         let (_, lo, hi) = b;
         if lo.0 <= hi.0 {
             cur.push(lo);
@@ -276,17 +323,28 @@ fn decimate(xs: &[f64], ys: &[f64], columns: usize) -> Vec<Vec<(f64, f64)>> {
 /// alert markers, and ground-truth incidents as shaded bands coloured by kind, with date ticks
 /// and a legend. Returns the `<svg>` element.
 pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
-    let (left, right, top, bottom) = (64.0, 56.0, 16.0, 64.0);
-    let (pw, ph) = ((width - left - right).max(10.0), (height - top - bottom).max(10.0));
+    let (left, right, top, bottom) = (64.0, 56.0, 26.0, 64.0);
+    let (pw, ph) = (
+        (width - left - right).max(10.0),
+        (height - top - bottom).max(10.0),
+    );
     let mut svg = Svg::new(width, height);
     let title = format!("{} — {}", plot.entity, plot.field);
 
     let tmin = plot.times.iter().copied().min().unwrap_or(Timestamp(0));
-    let tmax = plot.times.iter().copied().max().unwrap_or(Timestamp(1)).max(Timestamp(tmin.0 + 1));
+    let tmax = plot
+        .times
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(Timestamp(1))
+        .max(Timestamp(tmin.0 + 1));
     let x_of = |t: i64| left + (t - tmin.0) as f64 / (tmax.0 - tmin.0) as f64 * pw;
 
     let finite = plot.values.iter().copied().filter(|v| v.is_finite());
-    let (mut vmin, mut vmax) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (mut vmin, mut vmax) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     if vmin > vmax {
         (vmin, vmax) = (0.0, 1.0);
     }
@@ -306,43 +364,100 @@ pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
             continue;
         }
         let tip = format!("{}: {} to {}", inc.kind, inc.start, inc.end);
-        svg.rect((x0, top), ((x1 - x0).max(2.0), ph), kind_colour(inc.kind), 0.22, &tip);
+        svg.rect(
+            (x0, top),
+            ((x1 - x0).max(2.0), ph),
+            kind_colour(inc.kind),
+            0.22,
+            &tip,
+        );
     }
     // Grid and axes.
     for v in nice_ticks(vmin, vmax, 5) {
         let y = y_of(v);
         svg.line((left, y), (left + pw, y), "#e5e5e5", 1.0, None);
-        svg.text((left - 6.0, y + 4.0), &fmt_number(v), 11.0, Anchor::End, "#333");
+        svg.text(
+            (left - 6.0, y + 4.0),
+            &fmt_number(v),
+            11.0,
+            Anchor::End,
+            "#333",
+        );
     }
     for s in [0.0, 0.5, 1.0] {
-        svg.text((left + pw + 6.0, s_of(s) + 4.0), &format!("{s:.1}"), 11.0, Anchor::Start, SCORE_COLOUR);
+        svg.text(
+            (left + pw + 6.0, s_of(s) + 4.0),
+            &format!("{s:.1}"),
+            11.0,
+            Anchor::Start,
+            SCORE_COLOUR,
+        );
     }
     let (ticks, fmt) = time_ticks(tmin, tmax, ((pw / 110.0) as usize).max(2));
     for t in ticks {
         let x = x_of(t.0);
         svg.line((x, top + ph), (x, top + ph + 5.0), "#333", 1.0, None);
-        svg.text((x, top + ph + 18.0), &fmt_time(t, fmt), 11.0, Anchor::Middle, "#333");
+        svg.text(
+            (x, top + ph + 18.0),
+            &fmt_time(t, fmt),
+            11.0,
+            Anchor::Middle,
+            "#333",
+        );
     }
     svg.line((left, top), (left, top + ph), "#333", 1.0, None);
-    svg.line((left + pw, top), (left + pw, top + ph), SCORE_COLOUR, 1.0, None);
+    svg.line(
+        (left + pw, top),
+        (left + pw, top + ph),
+        SCORE_COLOUR,
+        1.0,
+        None,
+    );
     svg.line((left, top + ph), (left + pw, top + ph), "#333", 1.0, None);
-    svg.text((14.0, top + ph / 2.0), &plot.field, 11.0, Anchor::Middle, KPI_COLOUR);
+    svg.text(
+        (left, top - 10.0),
+        &plot.field,
+        11.0,
+        Anchor::Middle,
+        KPI_COLOUR,
+    );
+    if !plot.scores.is_empty() {
+        svg.text(
+            (left + pw, top - 10.0),
+            "score",
+            11.0,
+            Anchor::Middle,
+            SCORE_COLOUR,
+        );
+    }
 
     // KPI and score lines.
     let xs: Vec<f64> = plot.times.iter().map(|t| x_of(t.0)).collect();
-    let ys: Vec<f64> = plot.values.iter().map(|&v| if v.is_finite() { y_of(v) } else { f64::NAN }).collect();
+    let ys: Vec<f64> = plot
+        .values
+        .iter()
+        .map(|&v| if v.is_finite() { y_of(v) } else { f64::NAN })
+        .collect();
     for seg in decimate(&xs, &ys, pw as usize) {
         svg.polyline(&seg, KPI_COLOUR, 1.3, None);
     }
     if plot.scores.len() == plot.times.len() {
-        let ss: Vec<f64> = plot.scores.iter().map(|&s| if s.is_finite() { s_of(s) } else { f64::NAN }).collect();
+        let ss: Vec<f64> = plot
+            .scores
+            .iter()
+            .map(|&s| if s.is_finite() { s_of(s) } else { f64::NAN })
+            .collect();
         for seg in decimate(&xs, &ss, pw as usize) {
             svg.polyline(&seg, SCORE_COLOUR, 1.0, Some("4 2"));
         }
     }
     for &a in &plot.alerts {
         if a >= tmin && a <= tmax {
-            svg.marker((x_of(a.0), top + 10.0), ALERT_COLOUR, &format!("alert at {a}"));
+            svg.marker(
+                (x_of(a.0), top + 10.0),
+                ALERT_COLOUR,
+                &format!("alert at {a}"),
+            );
         }
     }
 
@@ -357,13 +472,21 @@ pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
         svg.text((lx + 22.0, ly + 4.0), label, 11.0, Anchor::Start, "#333");
         lx += 30.0 + 6.5 * label.chars().count() as f64;
     };
-    item(&mut svg, &plot.field, &|s: &mut Svg, x| s.line((x, ly), (x + 16.0, ly), KPI_COLOUR, 2.0, None));
+    item(&mut svg, &plot.field, &|s: &mut Svg, x| {
+        s.line((x, ly), (x + 16.0, ly), KPI_COLOUR, 2.0, None)
+    });
     if !plot.scores.is_empty() {
-        item(&mut svg, "anomaly score", &|s: &mut Svg, x| s.line((x, ly), (x + 16.0, ly), SCORE_COLOUR, 2.0, Some("4 2")));
+        item(&mut svg, "anomaly score", &|s: &mut Svg, x| {
+            s.line((x, ly), (x + 16.0, ly), SCORE_COLOUR, 2.0, Some("4 2"))
+        });
     }
-    item(&mut svg, "alert", &|s: &mut Svg, x| s.marker((x + 8.0, ly + 4.0), ALERT_COLOUR, "alert"));
+    item(&mut svg, "alert", &|s: &mut Svg, x| {
+        s.marker((x + 8.0, ly + 4.0), ALERT_COLOUR, "alert")
+    });
     for k in kinds {
-        item(&mut svg, k.as_str(), &|s: &mut Svg, x| s.rect((x, ly - 6.0), (16.0, 12.0), kind_colour(k), 0.4, ""));
+        item(&mut svg, k.as_str(), &|s: &mut Svg, x| {
+            s.rect((x, ly - 6.0), (16.0, 12.0), kind_colour(k), 0.4, "")
+        });
     }
     svg.finish(&title)
 }
@@ -390,12 +513,18 @@ mod tests {
 
     #[test]
     fn escaping() {
-        assert_eq!(escape(r#"<a href="x">&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape(r#"<a href="x">&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
     }
 
     #[test]
     fn ticks() {
-        assert_eq!(nice_ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(
+            nice_ticks(0.0, 10.0, 5),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+        );
         assert_eq!(nice_ticks(0.13, 0.91, 4), vec![0.2, 0.4, 0.6, 0.8]);
         let day = 86_400_000;
         let (t, fmt) = time_ticks(Timestamp(day / 2), Timestamp(7 * day + day / 2), 7);

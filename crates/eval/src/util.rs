@@ -74,7 +74,8 @@ pub(crate) fn fmt_opt_duration(ms: Option<f64>) -> String {
 
 /// A timestamp with a strftime-style format (UTC), falling back to the milliseconds.
 pub(crate) fn fmt_time(t: Timestamp, fmt: &str) -> String {
-    DateTime::<Utc>::from_timestamp_millis(t.0).map_or_else(|| format!("{}ms", t.0), |d| d.format(fmt).to_string())
+    DateTime::<Utc>::from_timestamp_millis(t.0)
+        .map_or_else(|| format!("{}ms", t.0), |d| d.format(fmt).to_string())
 }
 
 #[cfg(test)]

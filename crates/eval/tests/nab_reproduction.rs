@@ -10,7 +10,10 @@ fn nab_dir() -> Option<PathBuf> {
     if dir.join("results").is_dir() && dir.join("labels").is_dir() {
         Some(dir)
     } else {
-        eprintln!("note: {} not found; NAB reproduction skipped", dir.display());
+        eprintln!(
+            "note: {} not found; NAB reproduction skipped",
+            dir.display()
+        );
         None
     }
 }
@@ -37,7 +40,11 @@ fn stored_detector_outputs_reproduce_final_results() {
         let stored = nab::load_thresholds(&results.join("thresholds.json"), det).unwrap();
         let fixed = nab::score_results_dir_with(&results, &labels, det, &stored).unwrap();
         println!("{fixed}");
-        assert_eq!((fixed.files, fixed.rows, fixed.windows), (58, 365_558, 116), "{det}");
+        assert_eq!(
+            (fixed.files, fixed.rows, fixed.windows),
+            (58, 365_558, 116),
+            "{det}"
+        );
         for (i, profile) in PROFILE_NAMES.iter().enumerate() {
             let ours = optimised.profile(profile).unwrap();
             let at_stored = fixed.profile(profile).unwrap();
@@ -48,13 +55,25 @@ fn stored_detector_outputs_reproduce_final_results() {
                 "{det} {profile}: normalised {} vs published {theirs}",
                 at_stored.normalized
             );
-            assert!((at_stored.raw_score - raw[i]).abs() < 0.01, "{det} {profile}: raw {} vs {}", at_stored.raw_score, raw[i]);
+            assert!(
+                (at_stored.raw_score - raw[i]).abs() < 0.01,
+                "{det} {profile}: raw {} vs {}",
+                at_stored.raw_score,
+                raw[i]
+            );
             // The exhaustive sweep never does worse than the stored threshold.
-            assert!(ours.raw_score >= at_stored.raw_score - 1e-9, "{det} {profile}");
+            assert!(
+                ours.raw_score >= at_stored.raw_score - 1e-9,
+                "{det} {profile}"
+            );
         }
         // Under the standard profile NAB's stored thresholds are optimal: the sweep agrees.
         let ours = optimised.profile("standard").unwrap();
-        assert!((ours.raw_score - raw[0]).abs() < 0.01, "{det}: optimised raw {}", ours.raw_score);
+        assert!(
+            (ours.raw_score - raw[0]).abs() < 0.01,
+            "{det}: optimised raw {}",
+            ours.raw_score
+        );
     }
 }
 
@@ -68,14 +87,25 @@ fn run_corpus_loads_every_file_and_scores_a_detector() {
     // Replays the stored numenta scores through the runner: same numbers as from the folder.
     let results = dir.join("results");
     let run = nab::run_corpus(&dir, "numenta", |series| {
-        let text = std::fs::read_to_string(nab::result_path(&results, "numenta", &series.name)).unwrap();
-        text.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect()
+        let text =
+            std::fs::read_to_string(nab::result_path(&results, "numenta", &series.name)).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+            .collect()
     })
     .unwrap();
     assert_eq!(run.corpus.row_count(), 365_558);
     assert_eq!(run.corpus.window_count(), 116);
     let standard = run.score.profile("standard").unwrap();
-    assert!((standard.normalized - 70.10).abs() < 0.01, "{}", standard.normalized);
-    assert_eq!(run.score.profile("standard").map(|p| p.threshold), Some(standard.optimal_threshold));
+    assert!(
+        (standard.normalized - 70.10).abs() < 0.01,
+        "{}",
+        standard.normalized
+    );
+    assert_eq!(
+        run.score.profile("standard").map(|p| p.threshold),
+        Some(standard.optimal_threshold)
+    );
     println!("{}", nab::scoreboard_table(&[run.score]));
 }

@@ -145,7 +145,10 @@ pub fn cooperation_map(index: &SearchIndex, opts: &CoopOptions) -> Vec<Overlap> 
     pairs
         .into_iter()
         .map(|(a, b, score)| {
-            let (sa, sb) = (&index.standards()[a as usize], &index.standards()[b as usize]);
+            let (sa, sb) = (
+                &index.standards()[a as usize],
+                &index.standards()[b as usize],
+            );
             let tb: BTreeMap<u32, u16> = index.doc_terms(b as usize).iter().copied().collect();
             let mut terms: Vec<(String, f32)> = index
                 .doc_terms(a as usize)
@@ -156,7 +159,10 @@ pub fn cooperation_map(index: &SearchIndex, opts: &CoopOptions) -> Vec<Overlap> 
                 })
                 .filter_map(|&(t, tfa)| {
                     let tfb = *tb.get(&t)?;
-                    Some((names[t as usize].to_string(), weight(t, a, tfa) * weight(t, b, tfb)))
+                    Some((
+                        names[t as usize].to_string(),
+                        weight(t, a, tfa) * weight(t, b, tfb),
+                    ))
                 })
                 .collect();
             terms.sort_by(|x, y| y.1.total_cmp(&x.1));
@@ -266,24 +272,63 @@ mod tests {
     #[test]
     fn finds_cross_body_overlap_with_explaining_terms() {
         let mut docs = vec![
-            std("ITU-T", "X.1", "Machine learning marketplace model exchange", &[Domain::ServicesApplications]),
-            std("IEEE", "1-2021", "AI model exchange marketplace and distribution", &[Domain::ServicesApplications]),
-            std("ITU-T", "X.2", "Machine learning marketplace requirements", &[]),
-            std("ETSI", "GS 1", "Energy efficiency of base stations", &[Domain::Energy]),
+            std(
+                "ITU-T",
+                "X.1",
+                "Machine learning marketplace model exchange",
+                &[Domain::ServicesApplications],
+            ),
+            std(
+                "IEEE",
+                "1-2021",
+                "AI model exchange marketplace and distribution",
+                &[Domain::ServicesApplications],
+            ),
+            std(
+                "ITU-T",
+                "X.2",
+                "Machine learning marketplace requirements",
+                &[],
+            ),
+            std(
+                "ETSI",
+                "GS 1",
+                "Energy efficiency of base stations",
+                &[Domain::Energy],
+            ),
         ];
         for i in 0..30 {
-            docs.push(std("ISO/IEC", &format!("{i}"), &format!("filler topic{i} words{i}"), &[]));
+            docs.push(std(
+                "ISO/IEC",
+                &format!("{i}"),
+                &format!("filler topic{i} words{i}"),
+                &[],
+            ));
         }
         let index = SearchIndex::build(docs);
-        let map = cooperation_map(&index, &CoopOptions { max_df: 0.5, ..Default::default() });
+        let map = cooperation_map(
+            &index,
+            &CoopOptions {
+                max_df: 0.5,
+                ..Default::default()
+            },
+        );
         assert!(!map.is_empty());
         let top = &map[0];
-        assert_eq!((top.a.as_str(), top.b.as_str()), ("ITU-T X.1", "IEEE 1-2021"));
+        assert_eq!(
+            (top.a.as_str(), top.b.as_str()),
+            ("ITU-T X.1", "IEEE 1-2021")
+        );
         assert_eq!(top.shared_domains, vec![Domain::ServicesApplications]);
         let terms: Vec<&str> = top.terms.iter().map(|(t, _)| t.as_str()).collect();
-        assert!(terms.contains(&"marketplace") && terms.contains(&"exchange"), "{terms:?}");
+        assert!(
+            terms.contains(&"marketplace") && terms.contains(&"exchange"),
+            "{terms:?}"
+        );
         // Same-body pairs never appear.
-        assert!(map.iter().all(|o| o.a.split(' ').next() != o.b.split(' ').next()));
+        assert!(map
+            .iter()
+            .all(|o| o.a.split(' ').next() != o.b.split(' ').next()));
     }
 
     #[test]

@@ -143,7 +143,11 @@ pub struct Guidance {
 }
 
 /// Builds the guidance from an assessment, the catalogue and the registered use cases.
-pub fn guidance(a: &Assessment, catalogue: &[Standard], use_cases: &[UseCaseRecord]) -> Result<Guidance> {
+pub fn guidance(
+    a: &Assessment,
+    catalogue: &[Standard],
+    use_cases: &[UseCaseRecord],
+) -> Result<Guidance> {
     if let Some((f, v)) = a.factors.iter().find(|(_, v)| **v > 4) {
         return Err(HubError::invalid(
             f.label(),
@@ -194,8 +198,14 @@ pub fn guidance(a: &Assessment, catalogue: &[Standard], use_cases: &[UseCaseReco
         }
     };
     for (key, why) in [
-        ("ITU-T Y.3172", "the architecture every ai4ict pipeline follows"),
-        ("ITU-T Y.3173", "how to rate and report the intelligence level reached"),
+        (
+            "ITU-T Y.3172",
+            "the architecture every ai4ict pipeline follows",
+        ),
+        (
+            "ITU-T Y.3173",
+            "how to rate and report the intelligence level reached",
+        ),
     ] {
         if let Some(s) = find(key) {
             push(s, why.to_string(), &mut standards);
@@ -204,11 +214,18 @@ pub fn guidance(a: &Assessment, catalogue: &[Standard], use_cases: &[UseCaseReco
     for (f, _) in &weak {
         for key in f.standards() {
             if let Some(s) = find(key) {
-                push(s, format!("{} is weak", f.label().to_lowercase()), &mut standards);
+                push(
+                    s,
+                    format!("{} is weak", f.label().to_lowercase()),
+                    &mut standards,
+                );
             }
         }
     }
-    for d in Domain::ALL.iter().filter(|d| !a.domains.is_empty() && wanted(d)) {
+    for d in Domain::ALL
+        .iter()
+        .filter(|d| !a.domains.is_empty() && wanted(d))
+    {
         let mut of: Vec<&Standard> = catalogue.iter().filter(|s| s.domains.contains(d)).collect();
         of.sort_by(|x, y| y.year.cmp(&x.year).then(x.key().cmp(&y.key())));
         for s in of.into_iter().take(2) {
@@ -250,7 +267,10 @@ impl Guidance {
         }
         let _ = writeln!(s, "\n## Recommended intents\n");
         if self.intents.is_empty() {
-            let _ = writeln!(s, "No registered use case matches yet; run a ready-made intent on the sandbox first.");
+            let _ = writeln!(
+                s,
+                "No registered use case matches yet; run a ready-made intent on the sandbox first."
+            );
         }
         for i in &self.intents {
             let _ = writeln!(
@@ -260,7 +280,11 @@ impl Guidance {
                 i.domain,
                 i.use_case,
                 i.score,
-                if i.has_evidence { ", evidence from a run" } else { "" }
+                if i.has_evidence {
+                    ", evidence from a run"
+                } else {
+                    ""
+                }
             );
         }
         let _ = writeln!(s, "\n## Standards to read\n");
@@ -269,7 +293,10 @@ impl Guidance {
         }
         let _ = writeln!(s, "\n## Next steps\n");
         if self.next_steps.is_empty() {
-            let _ = writeln!(s, "Every factor is established: share your use cases and models through the hub.");
+            let _ = writeln!(
+                s,
+                "Every factor is established: share your use cases and models through the hub."
+            );
         }
         for (n, (f, step)) in self.next_steps.iter().enumerate() {
             let _ = writeln!(s, "{}. **{}**: {step}", n + 1, f.label());
@@ -306,7 +333,11 @@ impl Guidance {
                 i.domain,
                 e(&i.use_case),
                 i.score,
-                if i.has_evidence { ", evidence from a run" } else { "" }
+                if i.has_evidence {
+                    ", evidence from a run"
+                } else {
+                    ""
+                }
             );
         }
         let _ = writeln!(s, "</ul>\n<h2>Standards to read</h2>\n<ul>");

@@ -16,9 +16,37 @@ pub const K1: f32 = 1.2;
 pub const B: f32 = 0.75;
 
 const STOP: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it",
-    "its", "of", "on", "or", "per", "the", "their", "this", "to", "with", "within", "based",
-    "including", "part", "other", "using", "via",
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "by",
+    "for",
+    "from",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "of",
+    "on",
+    "or",
+    "per",
+    "the",
+    "their",
+    "this",
+    "to",
+    "with",
+    "within",
+    "based",
+    "including",
+    "part",
+    "other",
+    "using",
+    "via",
 ];
 
 /// Splits text into index terms (see the module docs).
@@ -27,7 +55,8 @@ pub fn tokenize(text: &str) -> Vec<String> {
         .filter(|t| t.chars().count() >= 2)
         .map(|t| {
             let mut t = t.to_lowercase();
-            if t.len() > 4 && t.ends_with('s') && !t.ends_with("ss") {
+            if t.len() > 4 && t.ends_with('s') && !["ss", "us", "is"].iter().any(|e| t.ends_with(e))
+            {
                 t.pop();
             }
             t
@@ -69,8 +98,10 @@ pub struct SearchIndex {
     postings: Vec<Vec<(u32, u16)>>,
     /// Per document: its distinct terms and their frequencies.
     doc_terms: Vec<Vec<(u32, u16)>>,
-    doc_len: Vec<f32>,
-    avg_len: f32,
+    /// Per term: its BM25 inverse document frequency.
+    idf: Vec<f32>,
+    /// Per document: the BM25 length normalisation `K1 * (1 - B + B * len / avg_len)`.
+    len_norm: Vec<f32>,
 }
 
 impl SearchIndex {
@@ -114,13 +145,25 @@ impl SearchIndex {
         } else {
             doc_len.iter().sum::<f32>() / standards.len() as f32
         };
+        let n = standards.len() as f32;
+        let idf = postings
+            .iter()
+            .map(|p| {
+                let df = p.len() as f32;
+                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+            })
+            .collect();
+        let len_norm = doc_len
+            .iter()
+            .map(|l| K1 * (1.0 - B + B * l / avg_len))
+            .collect();
         SearchIndex {
             standards,
             terms,
             postings,
             doc_terms,
-            doc_len,
-            avg_len,
+            idf,
+            len_norm,
         }
     }
 
@@ -134,18 +177,10 @@ impl SearchIndex {
         self.terms.len()
     }
 
-    /// Inverse document frequency of a term id (BM25, always positive).
-    pub(crate) fn idf(&self, term: u32) -> f32 {
-        let n = self.standards.len() as f32;
-        let df = self.postings[term as usize].len() as f32;
-        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
-    }
-
     /// BM25 weight of a term that occurs `tf` times in document `doc`.
     pub(crate) fn weight(&self, term: u32, doc: u32, tf: u16) -> f32 {
         let tf = f32::from(tf);
-        let norm = K1 * (1.0 - B + B * self.doc_len[doc as usize] / self.avg_len);
-        self.idf(term) * tf * (K1 + 1.0) / (tf + norm)
+        self.idf[term as usize] * tf * (K1 + 1.0) / (tf + self.len_norm[doc as usize])
     }
 
     pub(crate) fn postings(&self, term: u32) -> &[(u32, u16)] {
@@ -169,46 +204,63 @@ impl SearchIndex {
         let mut qterms: Vec<(u32, &str)> = Vec::new();
         let whole = query.trim().to_lowercase();
         let toks = tokenize(query);
-        for t in toks.iter().map(String::as_str).chain(std::iter::once(whole.as_str())) {
+        for t in toks
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(whole.as_str()))
+        {
             if let Some(&id) = self.terms.get(t) {
                 if !qterms.iter().any(|(q, _)| *q == id) {
                     qterms.push((id, t));
                 }
             }
         }
-        let mut scores: HashMap<u32, (f32, Vec<u32>)> = HashMap::new();
+        // Dense accumulators: one score per document, filled from the postings of the
+        // query terms only.
+        let mut scores = vec![0f32; self.standards.len()];
+        let mut touched: Vec<u32> = Vec::new();
         for &(t, _) in &qterms {
             for &(d, tf) in self.postings(t) {
-                let e = scores.entry(d).or_insert((0.0, Vec::new()));
-                e.0 += self.weight(t, d, tf);
-                e.1.push(t);
+                if scores[d as usize] == 0.0 {
+                    touched.push(d);
+                }
+                scores[d as usize] += self.weight(t, d, tf);
             }
         }
         let body = filter.body.as_deref().map(str::to_lowercase);
-        let mut hits: Vec<(u32, f32, Vec<u32>)> = scores
+        touched.retain(|d| {
+            let s = &self.standards[*d as usize];
+            body.as_ref().is_none_or(|b| s.body.to_lowercase() == *b)
+                && filter
+                    .domain
+                    .is_none_or(|dm| s.domains.is_empty() || s.domains.contains(&dm))
+        });
+        let order = |a: &u32, b: &u32| {
+            scores[*b as usize]
+                .total_cmp(&scores[*a as usize])
+                .then(a.cmp(b))
+        };
+        if limit == 0 {
+            return Vec::new();
+        }
+        if touched.len() > limit {
+            touched.select_nth_unstable_by(limit - 1, order);
+            touched.truncate(limit);
+        }
+        touched.sort_by(order);
+        touched
             .into_iter()
-            .filter(|(d, _)| {
-                let s = &self.standards[*d as usize];
-                body.as_ref().is_none_or(|b| s.body.to_lowercase() == *b)
-                    && filter
-                        .domain
-                        .is_none_or(|dm| s.domains.is_empty() || s.domains.contains(&dm))
-            })
-            .map(|(d, (s, m))| (d, s, m))
-            .collect();
-        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        hits.truncate(limit);
-        hits.into_iter()
-            .map(|(d, score, m)| {
+            .map(|d| {
                 let s = &self.standards[d as usize];
+                let terms = &self.doc_terms[d as usize];
                 SearchHit {
                     doc: d as usize,
                     key: s.key(),
                     title: s.title.clone(),
-                    score,
+                    score: scores[d as usize],
                     matched: qterms
                         .iter()
-                        .filter(|(t, _)| m.contains(t))
+                        .filter(|(t, _)| terms.binary_search_by_key(t, |&(x, _)| x).is_ok())
                         .map(|(_, name)| name.to_string())
                         .collect(),
                 }
@@ -233,6 +285,10 @@ mod tests {
             tokenize("Framework for the networks of IMT-2020"),
             vec!["framework", "network", "imt", "2020"]
         );
+        assert_eq!(
+            tokenize("autonomous analysis"),
+            vec!["autonomous", "analysis"]
+        );
         assert!(tokenize("").is_empty());
         assert!(tokenize("a ! ? ,").is_empty());
     }
@@ -240,8 +296,18 @@ mod tests {
     #[test]
     fn bm25_ranks_the_focused_document_first() {
         let idx = SearchIndex::build(vec![
-            std("ITU-T", "Y.3172", "Machine learning architecture", "ML pipeline in networks"),
-            std("ETSI", "GS ENI 005", "Network intelligence architecture", "closed loop"),
+            std(
+                "ITU-T",
+                "Y.3172",
+                "Machine learning architecture",
+                "ML pipeline in networks",
+            ),
+            std(
+                "ETSI",
+                "GS ENI 005",
+                "Network intelligence architecture",
+                "closed loop",
+            ),
             std("ISO/IEC", "22989", "AI concepts and terminology", "terms"),
         ]);
         let hits = idx.search("machine learning pipeline", &SearchFilter::default(), 10);

@@ -20,12 +20,20 @@ pub struct LevelRecord {
     pub at: String,
 }
 
-pub(crate) fn record(store: &mut Store, subject: &str, level: u8, detail: &serde_json::Value) -> Result<()> {
+pub(crate) fn record(
+    store: &mut Store,
+    subject: &str,
+    level: u8,
+    detail: &serde_json::Value,
+) -> Result<()> {
     if subject.trim().is_empty() {
         return Err(HubError::invalid("subject", "must not be empty"));
     }
     if level > 5 {
-        return Err(HubError::invalid("level", format!("L{level} does not exist (L0 to L5)")));
+        return Err(HubError::invalid(
+            "level",
+            format!("L{level} does not exist (L0 to L5)"),
+        ));
     }
     store.execute(
         "INSERT INTO intelligence_levels (subject, level, detail, at) VALUES (?, ?, ?, ?) \

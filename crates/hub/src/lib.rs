@@ -17,11 +17,11 @@ use chrono::NaiveDate;
 pub use coop::{CoopOptions, DomainCoverage, Overlap};
 pub use domain::{Domain, Sdg};
 pub use error::{HubError, Result};
-pub use index::{SearchFilter, SearchHit, SearchIndex};
-pub use standards::{Change, ReviewCycle, ReviewItem, Standard, StandardPatch};
 pub use guidance::{Assessment, Factor, Guidance};
+pub use index::{SearchFilter, SearchHit, SearchIndex};
 pub use level::LevelRecord;
 pub use models::{ModelMetadata, ModelQuery, ModelRecord, ModelSelection, Port};
+pub use standards::{Change, ReviewCycle, ReviewItem, Standard, StandardPatch};
 pub use store::Store;
 pub use usecase::{Evidence, Score, UseCase, UseCaseRecord};
 
@@ -61,7 +61,11 @@ impl Hub {
     /// A hub over an opened store; seeds the catalogue when the store has no standards.
     pub fn with_store(store: Store) -> Result<Hub> {
         let mut hub = Hub { store };
-        if hub.store.query("SELECT 1 FROM standards LIMIT 1", &[])?.is_empty() {
+        if hub
+            .store
+            .query("SELECT 1 FROM standards LIMIT 1", &[])?
+            .is_empty()
+        {
             hub.seed()?;
         }
         Ok(hub)
@@ -86,7 +90,7 @@ impl Hub {
                 present: 0,
             };
             for s in &seed {
-                if standards::find_id(store, &s.key())?.is_some() {
+                if standards::exact_id(store, &s.body, &s.number)?.is_some() {
                     report.present += 1;
                 } else {
                     standards::insert(store, s, "seed")?;
@@ -99,10 +103,12 @@ impl Hub {
 
     /// Adds a standard (logged); fails when its key exists.
     pub fn add_standard(&mut self, s: &Standard) -> Result<()> {
-        self.store.transaction(|store| standards::insert(store, s, "add"))
+        self.store
+            .transaction(|store| standards::insert(store, s, "add"))
     }
 
     /// Adds many standards in one transaction without logging each (imports, benchmarks).
+    /// Keys are checked for exact duplicates only (same body and number, same case).
     pub fn add_standards_bulk(&mut self, list: &[Standard]) -> Result<()> {
         self.store.transaction(|store| {
             for s in list {
@@ -114,7 +120,8 @@ impl Hub {
 
     /// Edits a standard (logged with old and new values) and returns it.
     pub fn edit_standard(&mut self, key: &str, patch: &StandardPatch) -> Result<Standard> {
-        self.store.transaction(|store| standards::edit(store, key, patch))
+        self.store
+            .transaction(|store| standards::edit(store, key, patch))
     }
 
     /// One standard by key (`BODY NUMBER`, or a number used by one body only).
@@ -202,7 +209,9 @@ impl Hub {
 
     /// One use case by name.
     pub fn use_case(&mut self, name: &str) -> Result<Option<UseCaseRecord>> {
-        Ok(usecase::list(&mut self.store, Some(name))?.into_iter().next())
+        Ok(usecase::list(&mut self.store, Some(name))?
+            .into_iter()
+            .next())
     }
 
     /// Publishes a model version with its artifact (the hub side of Model_Push). The sha256
@@ -228,7 +237,11 @@ impl Hub {
     }
 
     /// Model_Pull: metadata and artifact, integrity checked against the stored sha256.
-    pub fn pull_model(&mut self, name: &str, version: &str) -> Result<Option<(ModelRecord, Vec<u8>)>> {
+    pub fn pull_model(
+        &mut self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<(ModelRecord, Vec<u8>)>> {
         models::pull(&mut self.store, name, version)
     }
 
@@ -239,7 +252,12 @@ impl Hub {
     }
 
     /// Records the latest Y.3173 intelligence level of a subject (computed by `ai4ict-eval`).
-    pub fn record_level(&mut self, subject: &str, level: u8, detail: &serde_json::Value) -> Result<()> {
+    pub fn record_level(
+        &mut self,
+        subject: &str,
+        level: u8,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
         level::record(&mut self.store, subject, level, detail)
     }
 

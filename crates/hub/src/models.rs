@@ -113,7 +113,10 @@ impl ModelMetadata {
             }
         }
         if let Some((k, v)) = self.metrics.iter().find(|(_, v)| !v.is_finite()) {
-            return Err(HubError::invalid("metrics", format!("{k} = {v} is not finite")));
+            return Err(HubError::invalid(
+                "metrics",
+                format!("{k} = {v} is not finite"),
+            ));
         }
         Ok(())
     }
@@ -194,7 +197,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Publishes a version. Publishing the same bytes again is a no-op; different bytes under a
 /// published version are refused.
-pub(crate) fn publish(store: &mut Store, meta: &ModelMetadata, artifact: &[u8]) -> Result<ModelRecord> {
+pub(crate) fn publish(
+    store: &mut Store,
+    meta: &ModelMetadata,
+    artifact: &[u8],
+) -> Result<ModelRecord> {
     meta.validate()?;
     let digest = sha256_hex(artifact);
     if !meta.sha256.is_empty() && !meta.sha256.eq_ignore_ascii_case(&digest) {
@@ -298,7 +305,11 @@ pub(crate) fn get(store: &mut Store, name: &str, version: &str) -> Result<Option
 }
 
 /// Model_Pull: metadata and artifact bytes, integrity checked.
-pub(crate) fn pull(store: &mut Store, name: &str, version: &str) -> Result<Option<(ModelRecord, Vec<u8>)>> {
+pub(crate) fn pull(
+    store: &mut Store,
+    name: &str,
+    version: &str,
+) -> Result<Option<(ModelRecord, Vec<u8>)>> {
     let Some(rec) = get(store, name, version)? else {
         return Ok(None);
     };
@@ -322,7 +333,12 @@ pub(crate) fn pull(store: &mut Store, name: &str, version: &str) -> Result<Optio
 }
 
 /// Points `alias` of model `name` at `version` (which may itself be an alias or `latest`).
-pub(crate) fn set_alias(store: &mut Store, name: &str, alias: &str, version: &str) -> Result<String> {
+pub(crate) fn set_alias(
+    store: &mut Store,
+    name: &str,
+    alias: &str,
+    version: &str,
+) -> Result<String> {
     check_name("alias", alias)?;
     if alias == "latest" {
         return Err(HubError::invalid("alias", "'latest' is implicit"));
@@ -433,9 +449,17 @@ mod tests {
 
     #[test]
     fn names_are_checked() {
-        assert!(ModelMetadata::new("a/b", "1", "me", "MIT").validate().is_err());
-        assert!(ModelMetadata::new("a", "latest", "me", "MIT").validate().is_err());
-        assert!(ModelMetadata::new("a", "1.0", "", "MIT").validate().is_err());
-        assert!(ModelMetadata::new("a", "1.0+x", "me", "MIT").validate().is_ok());
+        assert!(ModelMetadata::new("a/b", "1", "me", "MIT")
+            .validate()
+            .is_err());
+        assert!(ModelMetadata::new("a", "latest", "me", "MIT")
+            .validate()
+            .is_err());
+        assert!(ModelMetadata::new("a", "1.0", "", "MIT")
+            .validate()
+            .is_err());
+        assert!(ModelMetadata::new("a", "1.0+x", "me", "MIT")
+            .validate()
+            .is_ok());
     }
 }

@@ -352,7 +352,9 @@ pub(crate) fn log_change(
 /// Inserts a standard; fails with [`HubError::AlreadyExists`] when its key is taken.
 pub(crate) fn insert(store: &mut Store, s: &Standard, action: &str) -> Result<()> {
     s.validate()?;
-    if find_id(store, &s.key())?.is_some() {
+    let taken = exact_id(store, &s.body, &s.number)?.is_some()
+        || (action != "bulk" && find_id(store, &s.key())?.is_some());
+    if taken {
         return Err(HubError::AlreadyExists(s.key()));
     }
     let rows = store.query(
@@ -369,7 +371,13 @@ pub(crate) fn insert(store: &mut Store, s: &Standard, action: &str) -> Result<()
         link(store, id, intent)?;
     }
     if action != "bulk" {
-        log_change(store, "standard", &s.key(), action, &serde_json::to_value(s)?)?;
+        log_change(
+            store,
+            "standard",
+            &s.key(),
+            action,
+            &serde_json::to_value(s)?,
+        )?;
     }
     Ok(())
 }
@@ -383,6 +391,18 @@ fn link(store: &mut Store, id: i64, intent: &str) -> Result<()> {
         &[Value::Int(id), intent.trim().into()],
     )?;
     Ok(())
+}
+
+/// The id of the standard with exactly this body and number (uses the unique index).
+pub(crate) fn exact_id(store: &mut Store, body: &str, number: &str) -> Result<Option<i64>> {
+    store
+        .query(
+            "SELECT id FROM standards WHERE body = ? AND number = ?",
+            &[body.trim().into(), number.trim().into()],
+        )?
+        .first()
+        .map(|r| r.int(0))
+        .transpose()
 }
 
 /// Finds the id of a standard by key: `BODY NUMBER` (any case), or a number alone when only

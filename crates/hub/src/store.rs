@@ -231,8 +231,15 @@ impl Store {
     /// Drops `schema` and everything in it (tests and resets of a PostgreSQL-backed hub).
     #[cfg(feature = "postgres")]
     pub fn drop_postgres_schema(conn: &str, schema: &str) -> Result<()> {
-        if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(HubError::invalid("schema", "use letters, digits and '_' only"));
+        if schema.is_empty()
+            || !schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(HubError::invalid(
+                "schema",
+                "use letters, digits and '_' only",
+            ));
         }
         let mut client = postgres::Client::connect(conn, postgres::NoTls)?;
         client.batch_execute(&format!(
@@ -252,10 +259,13 @@ impl Store {
 
     /// The schema versions applied so far, in order.
     pub fn schema_versions(&mut self) -> Result<Vec<i64>> {
-        self.query("SELECT version FROM schema_migrations ORDER BY version", &[])?
-            .iter()
-            .map(|r| r.int(0))
-            .collect()
+        self.query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )?
+        .iter()
+        .map(|r| r.int(0))
+        .collect()
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -356,10 +366,7 @@ impl Store {
             Backend::Postgres(c) => {
                 let sql = pg::placeholders(sql);
                 let refs = pg::refs(params);
-                c.query(sql.as_str(), &refs)?
-                    .iter()
-                    .map(pg::row)
-                    .collect()
+                c.query(sql.as_str(), &refs)?.iter().map(pg::row).collect()
             }
         }
     }
@@ -439,15 +446,19 @@ mod pg {
             let v = if *ty == Type::INT8 {
                 r.try_get::<_, Option<i64>>(i)?.map(Value::Int)
             } else if *ty == Type::INT4 {
-                r.try_get::<_, Option<i32>>(i)?.map(|v| Value::Int(v.into()))
+                r.try_get::<_, Option<i32>>(i)?
+                    .map(|v| Value::Int(v.into()))
             } else if *ty == Type::INT2 {
-                r.try_get::<_, Option<i16>>(i)?.map(|v| Value::Int(v.into()))
+                r.try_get::<_, Option<i16>>(i)?
+                    .map(|v| Value::Int(v.into()))
             } else if *ty == Type::FLOAT8 {
                 r.try_get::<_, Option<f64>>(i)?.map(Value::Real)
             } else if *ty == Type::FLOAT4 {
-                r.try_get::<_, Option<f32>>(i)?.map(|v| Value::Real(v.into()))
+                r.try_get::<_, Option<f32>>(i)?
+                    .map(|v| Value::Real(v.into()))
             } else if *ty == Type::BOOL {
-                r.try_get::<_, Option<bool>>(i)?.map(|v| Value::Int(v.into()))
+                r.try_get::<_, Option<bool>>(i)?
+                    .map(|v| Value::Int(v.into()))
             } else if *ty == Type::BYTEA {
                 r.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob)
             } else if [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME].contains(ty) {

@@ -214,7 +214,13 @@ pub(crate) fn register(store: &mut Store, uc: &UseCase) -> Result<()> {
             )?;
         }
     }
-    standards::log_change(store, "use_case", &uc.name, "register", &serde_json::to_value(&uc)?)
+    standards::log_change(
+        store,
+        "use_case",
+        &uc.name,
+        "register",
+        &serde_json::to_value(&uc)?,
+    )
 }
 
 /// All use cases (or one, by name), scored.
@@ -287,14 +293,30 @@ mod tests {
     #[test]
     fn rubric_scores_as_documented() {
         let s = score(&uc(), true, Utc::now());
-        assert_eq!(s, Score { clarity: 3, sdg_alignment: 5, measured_impact: 5, readiness: 5 });
+        assert_eq!(
+            s,
+            Score {
+                clarity: 3,
+                sdg_alignment: 5,
+                measured_impact: 5,
+                readiness: 5
+            }
+        );
         assert_eq!(s.total(), 18);
         let mut bare = uc();
         bare.evidence = None;
         bare.sdgs = vec![1, 2, 3, 4, 5, 6, 14];
         bare.standards.clear();
         let s = score(&bare, false, Utc::now());
-        assert_eq!(s, Score { clarity: 2, sdg_alignment: 1, measured_impact: 0, readiness: 0 });
+        assert_eq!(
+            s,
+            Score {
+                clarity: 2,
+                sdg_alignment: 1,
+                measured_impact: 0,
+                readiness: 0
+            }
+        );
     }
 
     #[test]

@@ -43,7 +43,11 @@ fn migrations_are_recorded_and_idempotent() {
     let path = path.to_str().unwrap();
     let n = Hub::open(path).unwrap().standards().unwrap().len();
     let mut again = Hub::open(path).unwrap();
-    assert_eq!(again.standards().unwrap().len(), n, "reopen does not reseed");
+    assert_eq!(
+        again.standards().unwrap().len(),
+        n,
+        "reopen does not reseed"
+    );
     assert_eq!(again.store().schema_versions().unwrap(), vec![1]);
 }
 
@@ -53,7 +57,11 @@ fn catalogue_add_edit_search_and_log() {
         let kind = hub.store().kind();
         let seeded = hub.standards().unwrap().len();
         assert!(seeded >= 50, "{kind}");
-        assert_eq!(hub.seed().unwrap().added, 0, "{kind}: seeding twice adds nothing");
+        assert_eq!(
+            hub.seed().unwrap().added,
+            0,
+            "{kind}: seeding twice adds nothing"
+        );
 
         let hits = hub
             .search_standards("machine learning sandbox", &SearchFilter::default(), 5)
@@ -65,7 +73,10 @@ fn catalogue_add_edit_search_and_log() {
         s.year = Some(2020);
         s.editions = vec!["01/2020".into()];
         hub.add_standard(&s).unwrap();
-        assert!(matches!(hub.add_standard(&s), Err(HubError::AlreadyExists(_))), "{kind}");
+        assert!(
+            matches!(hub.add_standard(&s), Err(HubError::AlreadyExists(_))),
+            "{kind}"
+        );
         assert!(hub.add_standard(&Standard::new("ITU-T", "", "x")).is_err());
 
         let patch = StandardPatch {
@@ -200,9 +211,14 @@ fn use_cases_with_evidence_close_gaps() {
         assert_eq!(g.intents[0].intent, "cell-energy-saving");
         assert!(g.to_markdown().contains("cell-energy-saving"));
 
-        hub.record_level("cell-energy-saving", 2, &serde_json::json!({"analysis": "HS"}))
+        hub.record_level(
+            "cell-energy-saving",
+            2,
+            &serde_json::json!({"analysis": "HS"}),
+        )
+        .unwrap();
+        hub.record_level("cell-energy-saving", 3, &serde_json::json!({}))
             .unwrap();
-        hub.record_level("cell-energy-saving", 3, &serde_json::json!({})).unwrap();
         assert!(hub.record_level("x", 6, &serde_json::json!({})).is_err());
         let levels = hub.levels().unwrap();
         assert_eq!(levels.len(), 1);
@@ -239,20 +255,36 @@ fn marketplace_versions_aliases_and_integrity() {
         m.metrics.insert("f1".into(), 0.78);
         hub.publish_model(&m, b"model-v2").unwrap();
         assert_eq!(
-            hub.model("kpi-anomaly", "latest").unwrap().unwrap().metadata.version,
+            hub.model("kpi-anomaly", "latest")
+                .unwrap()
+                .unwrap()
+                .metadata
+                .version,
             "1.1.0",
             "{kind}"
         );
-        assert_eq!(hub.set_model_alias("kpi-anomaly", "production", "1.0.0").unwrap(), "1.0.0");
+        assert_eq!(
+            hub.set_model_alias("kpi-anomaly", "production", "1.0.0")
+                .unwrap(),
+            "1.0.0"
+        );
         let prod = hub.model("kpi-anomaly", "production").unwrap().unwrap();
         assert_eq!(prod.metadata.version, "1.0.0");
         assert_eq!(prod.aliases, vec!["production"]);
-        assert!(hub.set_model_alias("kpi-anomaly", "1.1.0", "1.0.0").is_err());
+        assert!(hub
+            .set_model_alias("kpi-anomaly", "1.1.0", "1.0.0")
+            .is_err());
         assert!(hub.set_model_alias("kpi-anomaly", "x", "7.0").is_err());
 
-        let (rec, bytes) = hub.pull_model("kpi-anomaly", "production").unwrap().unwrap();
+        let (rec, bytes) = hub
+            .pull_model("kpi-anomaly", "production")
+            .unwrap()
+            .unwrap();
         assert_eq!(bytes, b"model-v1");
-        assert_eq!(rec.metadata.sha256, ai4ict_hub::models::sha256_hex(b"model-v1"));
+        assert_eq!(
+            rec.metadata.sha256,
+            ai4ict_hub::models::sha256_hex(b"model-v1")
+        );
         assert!(hub.pull_model("nope", "1").unwrap().is_none());
 
         let q = ModelQuery {
@@ -265,7 +297,11 @@ fn marketplace_versions_aliases_and_integrity() {
             since: Some(r1.metadata.published_at.clone()),
             ..Default::default()
         };
-        assert_eq!(hub.models(&since).unwrap().len(), 1, "{kind}: discovery poll");
+        assert_eq!(
+            hub.models(&since).unwrap().len(),
+            1,
+            "{kind}: discovery poll"
+        );
         let best = hub
             .select_model(&ModelSelection {
                 query: ModelQuery::default(),

@@ -292,7 +292,7 @@ pub(crate) fn build(config: &ScenarioConfig) -> Topology {
                 neighbours: Vec::new(),
             });
             models.push(CellModel {
-                busy_load: ck.range(6, 0.45, 0.75),
+                busy_load: ck.range(6, 0.35, 0.65),
                 ul_ratio: ck.range(7, 0.10, 0.18),
                 base_latency: latency,
                 rrc_base: ck.range(8, 0.990, 0.998),

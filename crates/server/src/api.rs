@@ -122,7 +122,9 @@ async fn with_hub<T: Send + 'static>(
 ) -> ApiResult<T> {
     let hub = Arc::clone(hub);
     tokio::task::spawn_blocking(move || {
-        let mut guard = hub.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = hub
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut guard)
     })
     .await
@@ -196,7 +198,10 @@ async fn standards(
             let list: Vec<_> = list
                 .into_iter()
                 .filter(|s| {
-                    filter.body.as_ref().is_none_or(|b| s.body.eq_ignore_ascii_case(b))
+                    filter
+                        .body
+                        .as_ref()
+                        .is_none_or(|b| s.body.eq_ignore_ascii_case(b))
                         && filter
                             .domain
                             .is_none_or(|d| s.domains.is_empty() || s.domains.contains(&d))

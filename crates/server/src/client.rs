@@ -134,7 +134,12 @@ impl Client {
 
     /// Model_Selection by name and version (or alias, or `latest`).
     pub fn model(&self, name: &str, version: &str) -> Result<ModelRecord> {
-        self.get_json(&format!("{}/models/{}/{}", self.base, enc(name), enc(version)))
+        self.get_json(&format!(
+            "{}/models/{}/{}",
+            self.base,
+            enc(name),
+            enc(version)
+        ))
     }
 
     /// Model_Selection by criteria.

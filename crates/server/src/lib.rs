@@ -17,14 +17,25 @@ pub const SHA256_HEADER: &str = "x-ai4ict-sha256";
 /// Largest request body accepted (a pushed model, base64-encoded in JSON).
 pub const MAX_BODY_BYTES: usize = 512 * 1024 * 1024;
 
-/// The HTTP routes of a hub (see [`api`]) over a shared hub.
-pub fn router(hub: Hub) -> axum::Router {
-    api::router(Arc::new(Mutex::new(hub)))
+/// A hub shared between request handlers.
+///
+/// Keep one reference outside the async runtime and drop it there: the PostgreSQL client
+/// blocks when it is dropped, which a runtime thread does not allow.
+pub type SharedHub = Arc<Mutex<Hub>>;
+
+/// Wraps a hub for serving.
+pub fn shared(hub: Hub) -> SharedHub {
+    Arc::new(Mutex::new(hub))
+}
+
+/// The HTTP routes of a hub (see [`api`]).
+pub fn router(hub: SharedHub) -> axum::Router {
+    api::router(hub)
 }
 
 /// Serves `hub` on `listener` until `shutdown` resolves.
 pub async fn serve(
-    hub: Hub,
+    hub: SharedHub,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
@@ -36,11 +47,16 @@ pub async fn serve(
 
 /// Serves `hub` on `addr` on a new multi-threaded runtime, until the process ends.
 pub fn serve_blocking(hub: Hub, addr: SocketAddr) -> Result<()> {
+    let hub = shared(hub);
     let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async move {
+    let served = Arc::clone(&hub);
+    let result = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        serve(hub, listener, std::future::pending()).await
-    })
+        serve(served, listener, std::future::pending()).await
+    });
+    drop(rt);
+    drop(hub);
+    result
 }
 
 /// A hub served from a background thread; stopped when dropped.
@@ -63,14 +79,20 @@ impl Background {
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            rt.block_on(async move {
+            let hub = shared(hub);
+            let served = Arc::clone(&hub);
+            let result = rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(std_listener)?;
-                serve(hub, listener, async {
+                serve(served, listener, async {
                     // A dropped sender also stops the server.
                     let _ = rx.await;
                 })
                 .await
-            })
+            });
+            // Outside the runtime: see [`SharedHub`].
+            drop(rt);
+            drop(hub);
+            result
         });
         Ok(Background {
             addr,
@@ -100,7 +122,9 @@ impl Background {
         }
         match self.thread.take().map(std::thread::JoinHandle::join) {
             Some(Ok(r)) => r,
-            Some(Err(_)) => Err(ServerError::Io(std::io::Error::other("server thread panicked"))),
+            Some(Err(_)) => Err(ServerError::Io(std::io::Error::other(
+                "server thread panicked",
+            ))),
             None => Ok(()),
         }
     }

@@ -8,6 +8,20 @@ fn start() -> Background {
     Background::start(Hub::in_memory().unwrap(), "127.0.0.1:0".parse().unwrap()).unwrap()
 }
 
+/// A hub on PostgreSQL when `AI4ICT_TEST_POSTGRES` is set (and the `postgres` feature is on),
+/// so the served path is tested against both backends.
+fn start_backend(schema: &str) -> Background {
+    #[cfg(feature = "postgres")]
+    if let Ok(conn) = std::env::var("AI4ICT_TEST_POSTGRES") {
+        ai4ict_hub::Store::drop_postgres_schema(&conn, schema).unwrap();
+        let store = ai4ict_hub::Store::open_postgres(&conn, Some(schema)).unwrap();
+        let hub = Hub::with_store(store).unwrap();
+        return Background::start(hub, "127.0.0.1:0".parse().unwrap()).unwrap();
+    }
+    let _ = schema;
+    start()
+}
+
 fn meta(version: &str, f1: f64) -> ModelMetadata {
     let mut m = ModelMetadata::new("kpi-anomaly", version, "ai4ict", "Apache-2.0");
     m.domain = Some(Domain::Operations);
@@ -18,13 +32,19 @@ fn meta(version: &str, f1: f64) -> ModelMetadata {
 
 #[test]
 fn push_and_pull_between_two_hubs() {
-    let (a, b) = (start(), start());
-    let (ca, cb) = (Client::new(&a.url()).unwrap(), Client::new(&b.url()).unwrap());
+    let (a, b) = (start(), start_backend("ai4ict_test_server_b"));
+    let (ca, cb) = (
+        Client::new(&a.url()).unwrap(),
+        Client::new(&b.url()).unwrap(),
+    );
     assert_eq!(ca.health().unwrap()["status"], "ok");
 
     let artifact: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let pushed = ca.push(&meta("1.0.0", 0.8), &artifact).unwrap();
-    assert_eq!(pushed.metadata.sha256, ai4ict_hub::models::sha256_hex(&artifact));
+    assert_eq!(
+        pushed.metadata.sha256,
+        ai4ict_hub::models::sha256_hex(&artifact)
+    );
     ca.push(&meta("1.1.0", 0.7), b"second").unwrap();
     ca.set_alias("kpi-anomaly", "production", "1.0.0").unwrap();
 
@@ -38,10 +58,18 @@ fn push_and_pull_between_two_hubs() {
     assert_eq!(again, artifact);
 
     // Discovery and selection on A.
-    let all = ca.query(&ModelQuery { text: Some("anomaly".into()), ..Default::default() }).unwrap();
+    let all = ca
+        .query(&ModelQuery {
+            text: Some("anomaly".into()),
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(all.len(), 2);
     let newer = ca
-        .query(&ModelQuery { since: Some(rec.metadata.published_at.clone()), ..Default::default() })
+        .query(&ModelQuery {
+            since: Some(rec.metadata.published_at.clone()),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(newer.len(), 1);
     let best = ca
@@ -58,10 +86,12 @@ fn push_and_pull_between_two_hubs() {
 
 #[test]
 fn bad_input_gets_4xx_and_the_server_stays_up() {
-    let a = start();
+    let a = start_backend("ai4ict_test_server_bad");
     let c = Client::new(&a.url()).unwrap();
     let status = |e: ServerError| match e {
-        ServerError::Status { status, message, .. } => {
+        ServerError::Status {
+            status, message, ..
+        } => {
             assert!(!message.is_empty());
             status
         }
@@ -72,7 +102,10 @@ fn bad_input_gets_4xx_and_the_server_stays_up() {
     bad.name = "bad/name".into();
     assert_eq!(status(c.push(&bad, b"x").unwrap_err()), 400);
     c.push(&meta("1.0.0", 0.5), b"one").unwrap();
-    assert_eq!(status(c.push(&meta("1.0.0", 0.5), b"two").unwrap_err()), 409);
+    assert_eq!(
+        status(c.push(&meta("1.0.0", 0.5), b"two").unwrap_err()),
+        409
+    );
     assert!(Client::new("ftp://x").is_err());
 
     // Raw malformed requests.
@@ -93,14 +126,20 @@ fn bad_input_gets_4xx_and_the_server_stays_up() {
     assert_eq!(post("/models", r#"{"metadata": 1}"#), 422);
     let m = serde_json::to_string(&meta("2.0.0", 0.1)).unwrap();
     assert_eq!(
-        post("/models", &format!(r#"{{"metadata": {m}, "artifact_base64": "!!"}}"#)),
+        post(
+            "/models",
+            &format!(r#"{{"metadata": {m}, "artifact_base64": "!!"}}"#)
+        ),
         400
     );
     let mut wrong = meta("3.0.0", 0.1);
     wrong.sha256 = "ab".repeat(32);
     let m = serde_json::to_string(&wrong).unwrap();
     assert_eq!(
-        post("/models", &format!(r#"{{"metadata": {m}, "artifact_base64": "eA=="}}"#)),
+        post(
+            "/models",
+            &format!(r#"{{"metadata": {m}, "artifact_base64": "eA=="}}"#)
+        ),
         422
     );
     let get = |path: &str| {

@@ -4,11 +4,27 @@
 use std::path::PathBuf;
 
 use ai4ict_hub::{
-    bench, Assessment, CoopOptions, Domain, Evidence, Factor, Hub, ModelMetadata,
-    ModelQuery, SearchFilter, Standard, StandardPatch, UseCase,
+    bench, Assessment, CoopOptions, Domain, Evidence, Factor, Hub, ModelMetadata, ModelQuery,
+    SearchFilter, Standard, StandardPatch, UseCase,
 };
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// Writes a line to stdout; a closed pipe (`ai4ict hub … | head`) ends the program quietly.
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($t:tt)*) => { out!("{}\n", format_args!($($t)*)) };
+}
+
+/// Writes to stdout; a closed pipe ends the program quietly.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($t)*) {
+            std::process::exit(if e.kind() == std::io::ErrorKind::BrokenPipe { 0 } else { 1 });
+        }
+    }};
+}
 
 /// Share what works: AI standards catalogue with review cycles and cooperation map, AI-for-Good
 /// use cases with evidence, model marketplace (ITU-T Y.3176), adoption guidance.
@@ -324,7 +340,7 @@ enum ModelCommand {
         /// Model name.
         name: String,
         /// Version, alias or `latest`.
-        #[arg(default_value = "latest")]
+        #[arg(id = "model_version", value_name = "VERSION", default_value = "latest")]
         version: String,
     },
     /// Point an alias (e.g. `production`) at a version.
@@ -334,6 +350,7 @@ enum ModelCommand {
         /// Alias.
         alias: String,
         /// Version (or alias, or `latest`).
+        #[arg(id = "model_version", value_name = "VERSION")]
         version: String,
     },
     /// Pull a model from another hub into this one (Model_Pull), sha256 checked.
@@ -344,7 +361,7 @@ enum ModelCommand {
         /// Model name.
         name: String,
         /// Version, alias or `latest`.
-        #[arg(default_value = "latest")]
+        #[arg(id = "model_version", value_name = "VERSION", default_value = "latest")]
         version: String,
         /// Also write the artifact to this file.
         #[arg(long)]
@@ -358,7 +375,7 @@ enum ModelCommand {
         /// Model name.
         name: String,
         /// Version, alias or `latest`.
-        #[arg(default_value = "latest")]
+        #[arg(id = "model_version", value_name = "VERSION", default_value = "latest")]
         version: String,
     },
 }
@@ -424,7 +441,7 @@ fn open(db: Option<String>) -> anyhow::Result<Hub> {
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -436,7 +453,8 @@ fn parse_date(s: &str) -> anyhow::Result<chrono::NaiveDate> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -462,21 +480,38 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     .with_context(|| format!("--set-cycle '{c}': years must be a number"))?;
                 hub.set_review_cycle(body, years)?;
             }
-            let at = at.as_deref().map(parse_date).transpose()?.unwrap_or_else(|| chrono::Utc::now().date_naive());
-            let items = if all { hub.review_status(at)? } else { hub.review_due(at)? };
+            let at = at
+                .as_deref()
+                .map(parse_date)
+                .transpose()?
+                .unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let items = if all {
+                hub.review_status(at)?
+            } else {
+                hub.review_due(at)?
+            };
             if json {
                 return print_json(&items);
             }
             let cycles = hub.review_cycles()?;
-            println!(
+            outln!(
                 "review cycles: {}",
                 cycles
                     .iter()
-                    .map(|c| format!("{} {}y{}", c.body, c.years, if c.configured { "*" } else { "" }))
+                    .map(|c| format!(
+                        "{} {}y{}",
+                        c.body,
+                        c.years,
+                        if c.configured { "*" } else { "" }
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            println!("{} standard(s) {} at {at}", items.len(), if all { "listed" } else { "due for review" });
+            outln!(
+                "{} standard(s) {} at {at}",
+                items.len(),
+                if all { "listed" } else { "due for review" }
+            );
             for i in items {
                 let due = i.due.map_or("no date".to_string(), |d| d.to_string());
                 let state = match i.overdue_days {
@@ -484,7 +519,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     Some(d) => format!("in {} d", -d),
                     None => "unknown".to_string(),
                 };
-                println!("  {:<28} due {:<10} {:<14} {}", i.key, due, state, i.title);
+                outln!("  {:<28} due {:<10} {:<14} {}", i.key, due, state, i.title);
             }
             Ok(())
         }
@@ -502,16 +537,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 return print_json(&map);
             }
-            println!("{} cooperation opportunities (different bodies, ranked)", map.len());
+            outln!(
+                "{} cooperation opportunities (different bodies, ranked)",
+                map.len()
+            );
             for (n, o) in map.iter().enumerate() {
-                let terms: Vec<String> = o.terms.iter().map(|(t, w)| format!("{t} ({w:.2})")).collect();
-                println!("{:>3}. {:.3}  {}  <->  {}", n + 1, o.score, o.a, o.b);
-                println!("       {}\n       {}", o.a_title, o.b_title);
-                print!("       terms: {}", terms.join(", "));
+                let terms: Vec<String> = o
+                    .terms
+                    .iter()
+                    .map(|(t, w)| format!("{t} ({w:.2})"))
+                    .collect();
+                outln!("{:>3}. {:.3}  {}  <->  {}", n + 1, o.score, o.a, o.b);
+                outln!("       {}\n       {}", o.a_title, o.b_title);
+                out!("       terms: {}", terms.join(", "));
                 if !o.shared_domains.is_empty() {
-                    print!("; shared domain: {}", o.shared_domains.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", "));
+                    out!(
+                        "; shared domain: {}",
+                        o.shared_domains
+                            .iter()
+                            .map(|d| d.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
                 }
-                println!();
+                outln!();
             }
             Ok(())
         }
@@ -525,13 +574,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 return print_json(&gaps);
             }
             for g in gaps {
-                println!(
+                outln!(
                     "{:<22} {:>3} standard(s) [{}]  intents: {}  {}",
                     g.domain.as_str(),
                     g.standards,
                     g.bodies.join(", "),
-                    if g.intents.is_empty() { "-".to_string() } else { g.intents.join(", ") },
-                    if g.is_gap() { format!("GAP: {}", g.reasons.join("; ")) } else { String::new() }
+                    if g.intents.is_empty() {
+                        "-".to_string()
+                    } else {
+                        g.intents.join(", ")
+                    },
+                    if g.is_gap() {
+                        format!("GAP: {}", g.reasons.join("; "))
+                    } else {
+                        String::new()
+                    }
                 );
             }
             Ok(())
@@ -544,17 +601,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 return print_json(&levels);
             }
             if levels.is_empty() {
-                println!("no intelligence level recorded yet");
+                outln!("no intelligence level recorded yet");
             }
             for l in levels {
-                println!("{:<30} L{}  (at {})", l.subject, l.level, l.at);
+                outln!("{:<30} L{}  (at {})", l.subject, l.level, l.at);
             }
             Ok(())
         }
         HubCommand::Guidance(g) => guidance(db, g),
         HubCommand::Serve { addr } => {
             let hub = open(db)?;
-            let addr: std::net::SocketAddr = addr.parse().with_context(|| format!("--addr '{addr}'"))?;
+            let addr: std::net::SocketAddr =
+                addr.parse().with_context(|| format!("--addr '{addr}'"))?;
             eprintln!("ai4ict hub serving on http://{addr} (Ctrl-C to stop)");
             ai4ict_server::serve_blocking(hub, addr)?;
             Ok(())
@@ -570,30 +628,49 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 Some(s) => ai4ict_hub::Store::open(&s)?,
                 None => ai4ict_hub::Store::in_memory()?,
             };
-            eprintln!("generating {n} standards, timing {queries} searches and the cooperation map…");
+            eprintln!(
+                "generating {n} standards, timing {queries} searches and the cooperation map…"
+            );
             let r = bench::run(store, n, queries, seed)?;
             if json {
                 return print_json(&r);
             }
-            println!("catalogue of {} generated standards ({} store)", r.n, r.store);
-            println!("  insert {:.0} ms, load {:.0} ms, index {:.0} ms", r.insert_ms, r.load_ms, r.index_ms);
-            println!(
+            outln!(
+                "catalogue of {} generated standards ({} store)",
+                r.n,
+                r.store
+            );
+            outln!(
+                "  insert {:.0} ms, load {:.0} ms, index {:.0} ms",
+                r.insert_ms,
+                r.load_ms,
+                r.index_ms
+            );
+            outln!(
                 "  search ({} queries): p50 {:.0} µs, p99 {:.0} µs  (goal p99 < 10 ms: {})",
                 r.queries,
                 r.search_p50_us,
                 r.search_p99_us,
-                if r.search_p99_us < 10_000.0 { "met" } else { "NOT met" }
+                if r.search_p99_us < 10_000.0 {
+                    "met"
+                } else {
+                    "NOT met"
+                }
             );
-            println!(
+            outln!(
                 "  full-scan baseline p99 {:.0} µs: the index is {:.0}x faster",
                 r.scan_p99_us,
                 r.scan_p99_us / r.search_p99_us.max(1e-9)
             );
-            println!(
+            outln!(
                 "  cooperation map: {:.0} ms, {} pairs  (goal < 5 s: {})",
                 r.coop_ms,
                 r.coop_pairs,
-                if r.coop_ms < 5_000.0 { "met" } else { "NOT met" }
+                if r.coop_ms < 5_000.0 {
+                    "met"
+                } else {
+                    "NOT met"
+                }
             );
             Ok(())
         }
@@ -601,30 +678,38 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn print_standard(s: &Standard) {
-    println!("{}  {}", s.key(), s.title);
+    outln!("{}  {}", s.key(), s.title);
     let year = s.year.map_or("-".to_string(), |y| y.to_string());
-    println!("  group {} | year {} | status {}", if s.group.is_empty() { "-" } else { &s.group }, year, s.status);
-    println!("  domains: {}", ai4ict_hub::domain::format_domains(&s.domains));
+    outln!(
+        "  group {} | year {} | status {}",
+        if s.group.is_empty() { "-" } else { &s.group },
+        year,
+        s.status
+    );
+    outln!(
+        "  domains: {}",
+        ai4ict_hub::domain::format_domains(&s.domains)
+    );
     if !s.scope.is_empty() {
-        println!("  scope: {}", s.scope);
+        outln!("  scope: {}", s.scope);
     }
     if !s.editions.is_empty() {
-        println!("  editions: {}", s.editions.join("; "));
+        outln!("  editions: {}", s.editions.join("; "));
     }
     if !s.supersedes.is_empty() {
-        println!("  supersedes: {}", s.supersedes);
+        outln!("  supersedes: {}", s.supersedes);
     }
     if !s.superseded_by.is_empty() {
-        println!("  superseded by: {}", s.superseded_by);
+        outln!("  superseded by: {}", s.superseded_by);
     }
     if let Some(d) = s.last_review {
-        println!("  last review: {d}");
+        outln!("  last review: {d}");
     }
     if !s.intents.is_empty() {
-        println!("  implemented by intents: {}", s.intents.join(", "));
+        outln!("  implemented by intents: {}", s.intents.join(", "));
     }
     if !s.source.is_empty() {
-        println!("  source: {}", s.source);
+        outln!("  source: {}", s.source);
     }
 }
 
@@ -647,10 +732,16 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
                 return print_json(&hits);
             }
             if hits.is_empty() {
-                println!("no standard matches '{query}'");
+                outln!("no standard matches '{query}'");
             }
             for h in hits {
-                println!("{:>6.2}  {:<28} {}   [{}]", h.score, h.key, h.title, h.matched.join(" "));
+                outln!(
+                    "{:>6.2}  {:<28} {}   [{}]",
+                    h.score,
+                    h.key,
+                    h.title,
+                    h.matched.join(" ")
+                );
             }
         }
         StandardsCommand::List { body, json } => {
@@ -663,12 +754,19 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
                 return print_json(&list);
             }
             for s in &list {
-                println!("{:<28} {:<6} {}", s.key(), s.year.map_or("-".into(), |y| y.to_string()), s.title);
+                outln!(
+                    "{:<28} {:<6} {}",
+                    s.key(),
+                    s.year.map_or("-".into(), |y| y.to_string()),
+                    s.title
+                );
             }
-            println!("{} standard(s)", list.len());
+            outln!("{} standard(s)", list.len());
         }
         StandardsCommand::Show { key, json } => {
-            let s = hub.standard(&key)?.with_context(|| format!("no standard '{key}'"))?;
+            let s = hub
+                .standard(&key)?
+                .with_context(|| format!("no standard '{key}'"))?;
             if json {
                 return print_json(&s);
             }
@@ -676,8 +774,10 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
         }
         StandardsCommand::Add(a) => {
             if let Some(file) = a.file {
-                let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-                let list = ai4ict_hub::standards::parse_standards_csv(&text, &file.display().to_string())?;
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let list =
+                    ai4ict_hub::standards::parse_standards_csv(&text, &file.display().to_string())?;
                 let (mut added, mut skipped) = (0, 0);
                 for s in &list {
                     match hub.add_standard(s) {
@@ -689,7 +789,7 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
                         Err(e) => return Err(e.into()),
                     }
                 }
-                println!("imported {added} standard(s), skipped {skipped}");
+                outln!("imported {added} standard(s), skipped {skipped}");
                 return Ok(());
             }
             let (Some(body), Some(number), Some(title)) = (a.body, a.number, a.title) else {
@@ -704,7 +804,7 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
             s.editions = a.edition;
             s.source = a.source.unwrap_or_default();
             hub.add_standard(&s)?;
-            println!("added {}", s.key());
+            outln!("added {}", s.key());
         }
         StandardsCommand::Edit(e) => {
             let patch = StandardPatch {
@@ -712,7 +812,11 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
                 group: e.group,
                 year: e.year.map(Some),
                 status: e.status,
-                domains: e.domains.as_deref().map(ai4ict_hub::domain::parse_domains).transpose()?,
+                domains: e
+                    .domains
+                    .as_deref()
+                    .map(ai4ict_hub::domain::parse_domains)
+                    .transpose()?,
                 scope: e.scope,
                 add_edition: e.add_edition,
                 supersedes: e.supersedes,
@@ -723,7 +827,7 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
                 remove_intents: e.remove_intent,
             };
             let s = hub.edit_standard(&e.key, &patch)?;
-            println!("edited {}", s.key());
+            outln!("edited {}", s.key());
             print_standard(&s);
         }
         StandardsCommand::Log { key, limit, json } => {
@@ -732,7 +836,14 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
                 return print_json(&log);
             }
             for c in log {
-                println!("{}  {:<12} {:<9} {}  {}", c.at, c.entity, c.action, c.item, c.detail);
+                outln!(
+                    "{}  {:<12} {:<9} {}  {}",
+                    c.at,
+                    c.entity,
+                    c.action,
+                    c.item,
+                    c.detail
+                );
             }
         }
     }
@@ -748,30 +859,38 @@ fn usecases(db: Option<String>, command: UsecaseCommand) -> anyhow::Result<()> {
                 return print_json(&list);
             }
             if list.is_empty() {
-                println!("no use case registered yet");
+                outln!("no use case registered yet");
             }
             for u in list {
                 let sdgs: Vec<String> = u.use_case.sdgs.iter().map(|s| format!("SDG{s}")).collect();
-                println!(
+                outln!(
                     "{:<28} {:>2}/20  {:<22} {:<24} {}",
                     u.use_case.name,
                     u.score.total(),
                     u.use_case.domain.as_str(),
                     sdgs.join(","),
-                    u.use_case.evidence.as_ref().map_or("no evidence".to_string(), |e| format!("evidence {} ({})", e.run_id, e.source))
+                    u.use_case
+                        .evidence
+                        .as_ref()
+                        .map_or("no evidence".to_string(), |e| format!(
+                            "evidence {} ({})",
+                            e.run_id, e.source
+                        ))
                 );
             }
         }
         UsecaseCommand::Show { name } => {
-            let u = hub.use_case(&name)?.with_context(|| format!("no use case '{name}'"))?;
+            let u = hub
+                .use_case(&name)?
+                .with_context(|| format!("no use case '{name}'"))?;
             let titles = ai4ict_hub::domain::sdgs();
             print_json(&u)?;
             for s in &u.use_case.sdgs {
                 if let Some(t) = titles.iter().find(|t| t.number == *s) {
-                    println!("SDG {s}: {}", t.title);
+                    outln!("SDG {s}: {}", t.title);
                 }
             }
-            println!(
+            outln!(
                 "score {}/20 = clarity {} + SDG alignment {} + measured impact {} + readiness {}",
                 u.score.total(),
                 u.score.clarity,
@@ -798,8 +917,10 @@ fn usecases(db: Option<String>, command: UsecaseCommand) -> anyhow::Result<()> {
                 }
             };
             hub.register_use_case(&uc)?;
-            let u = hub.use_case(&uc.name)?.context("use case vanished after registration")?;
-            println!("registered {} (score {}/20)", uc.name, u.score.total());
+            let u = hub
+                .use_case(&uc.name)?
+                .context("use case vanished after registration")?;
+            outln!("registered {} (score {}/20)", uc.name, u.score.total());
         }
     }
     Ok(())
@@ -814,9 +935,16 @@ fn models(db: Option<String>, command: ModelCommand) -> anyhow::Result<()> {
     match command {
         ModelCommand::Publish { meta, artifact } => {
             let meta: ModelMetadata = read_json(&meta)?;
-            let bytes = std::fs::read(&artifact).with_context(|| format!("reading {}", artifact.display()))?;
+            let bytes = std::fs::read(&artifact)
+                .with_context(|| format!("reading {}", artifact.display()))?;
             let r = hub.publish_model(&meta, &bytes)?;
-            println!("published {}@{} ({} bytes, sha256 {})", r.metadata.name, r.metadata.version, r.metadata.size, r.metadata.sha256);
+            outln!(
+                "published {}@{} ({} bytes, sha256 {})",
+                r.metadata.name,
+                r.metadata.version,
+                r.metadata.size,
+                r.metadata.sha256
+            );
         }
         ModelCommand::List {
             query,
@@ -836,26 +964,37 @@ fn models(db: Option<String>, command: ModelCommand) -> anyhow::Result<()> {
             }
             for m in &list {
                 let md = &m.metadata;
-                let metrics: Vec<String> = md.metrics.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                println!(
+                let metrics: Vec<String> =
+                    md.metrics.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                outln!(
                     "{:<24} {:<10} {:<14} {}  {}{}",
                     md.name,
                     md.version,
                     md.licence,
                     md.author,
                     metrics.join(" "),
-                    if m.aliases.is_empty() { String::new() } else { format!("  [{}]", m.aliases.join(", ")) }
+                    if m.aliases.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  [{}]", m.aliases.join(", "))
+                    }
                 );
             }
-            println!("{} model version(s)", list.len());
+            outln!("{} model version(s)", list.len());
         }
         ModelCommand::Show { name, version } => {
-            let m = hub.model(&name, &version)?.with_context(|| format!("no model {name}@{version}"))?;
+            let m = hub
+                .model(&name, &version)?
+                .with_context(|| format!("no model {name}@{version}"))?;
             print_model(&m)?;
         }
-        ModelCommand::Alias { name, alias, version } => {
+        ModelCommand::Alias {
+            name,
+            alias,
+            version,
+        } => {
             let v = hub.set_model_alias(&name, &alias, &version)?;
-            println!("{name}@{alias} -> {v}");
+            outln!("{name}@{alias} -> {v}");
         }
         ModelCommand::Pull {
             from,
@@ -867,20 +1006,28 @@ fn models(db: Option<String>, command: ModelCommand) -> anyhow::Result<()> {
             let (rec, bytes) = client.pull(&name, &version)?;
             let local = hub.publish_model(&rec.metadata, &bytes)?;
             if let Some(out) = out {
-                std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+                std::fs::write(&out, &bytes)
+                    .with_context(|| format!("writing {}", out.display()))?;
             }
-            println!(
+            outln!(
                 "pulled {}@{} from {from} ({} bytes, sha256 {} verified)",
-                local.metadata.name, local.metadata.version, local.metadata.size, local.metadata.sha256
+                local.metadata.name,
+                local.metadata.version,
+                local.metadata.size,
+                local.metadata.sha256
             );
         }
         ModelCommand::Push { to, name, version } => {
-            let (rec, bytes) = hub.pull_model(&name, &version)?.with_context(|| format!("no model {name}@{version}"))?;
+            let (rec, bytes) = hub
+                .pull_model(&name, &version)?
+                .with_context(|| format!("no model {name}@{version}"))?;
             let client = ai4ict_server::client::Client::new(&to)?;
             let remote = client.push(&rec.metadata, &bytes)?;
-            println!(
+            outln!(
                 "pushed {}@{} to {to} (sha256 {} verified there)",
-                remote.metadata.name, remote.metadata.version, remote.metadata.sha256
+                remote.metadata.name,
+                remote.metadata.version,
+                remote.metadata.sha256
             );
         }
     }
@@ -924,7 +1071,21 @@ fn guidance(db: Option<String>, g: GuidanceArgs) -> anyhow::Result<()> {
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn arguments_are_consistent() {
+        // As mounted under the top-level command, which propagates `--version`.
+        super::Args::command()
+            .version("0")
+            .propagate_version(true)
+            .debug_assert();
+    }
 }

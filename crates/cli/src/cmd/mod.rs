@@ -4,4 +4,5 @@ pub mod demo;
 pub mod hub;
 pub mod intent;
 pub mod run;
+pub mod sandbox;
 pub mod validate;

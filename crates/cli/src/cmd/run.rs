@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ai4ict_engine::mlfo::Status;
-use ai4ict_engine::{Cluster, Mlfo, Outcome, RunOptions};
+use ai4ict_engine::{Cluster, Mlfo, RunOptions};
 use ai4ict_intent::MlIntent;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -1,0 +1,154 @@
+//! Behaviour every detector must show, run against each [`DetectorKind`].
+
+use ai4ict_core::{Interval, Timestamp};
+use proptest::prelude::*;
+
+use crate::{DetectorConfig, DetectorKind};
+
+const KINDS: [DetectorKind; 2] = [DetectorKind::Auto, DetectorKind::RobustSeasonal];
+const STEP: Interval = Interval::from_minutes(15);
+const DAY: usize = 96;
+
+fn time(i: usize) -> Timestamp {
+    // 2024-01-04, a Thursday, at midnight.
+    Timestamp(1_704_326_400_000 + i as i64 * STEP.millis())
+}
+
+/// Deterministic noise in [-0.5, 0.5).
+fn noise(i: usize) -> f64 {
+    let mut z = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+}
+
+fn seasonal(i: usize) -> f64 {
+    let phase = (i % DAY) as f64 / DAY as f64 * std::f64::consts::TAU;
+    100.0 + 40.0 * phase.sin() + 3.0 * noise(i)
+}
+
+fn scores(kind: DetectorKind, n: usize, value: impl Fn(usize) -> f64) -> Vec<f64> {
+    let config = DetectorConfig {
+        detector: kind,
+        ..DetectorConfig::default()
+    };
+    let mut d = config.build(1, STEP).unwrap();
+    (0..n)
+        .map(|i| d.update(time(i), &[value(i)]).value)
+        .collect()
+}
+
+#[test]
+fn quiet_on_clean_seasonal_noise() {
+    for kind in KINDS {
+        let s = scores(kind, 14 * DAY, seasonal);
+        let loud = s.iter().filter(|v| **v >= 0.9).count();
+        assert!(loud <= 2, "{kind:?}: {loud} points at or above 0.9");
+        assert!(s.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+}
+
+#[test]
+fn finds_a_spike() {
+    let at = 10 * DAY + 40;
+    for kind in KINDS {
+        let s = scores(kind, 11 * DAY, |i| {
+            seasonal(i) + if i == at { 60.0 } else { 0.0 }
+        });
+        assert!(s[at] >= 0.9, "{kind:?}: spike scored {}", s[at]);
+    }
+}
+
+#[test]
+fn finds_a_level_shift_and_settles() {
+    let at = 8 * DAY + 10;
+    for kind in KINDS {
+        let s = scores(kind, 13 * DAY, |i| {
+            seasonal(i) + if i >= at { 30.0 } else { 0.0 }
+        });
+        assert!(
+            s[at..at + 4].iter().any(|v| *v >= 0.9),
+            "{kind:?}: missed the shift"
+        );
+        let late = &s[at + 2 * DAY..];
+        assert!(
+            late.iter().filter(|v| **v >= 0.9).count() <= 2,
+            "{kind:?}: still alarming two days on"
+        );
+    }
+}
+
+#[test]
+fn warm_up_scores_zero() {
+    for kind in KINDS {
+        let s = scores(kind, 20, seasonal);
+        assert!(s.iter().all(|v| *v == 0.0), "{kind:?}");
+    }
+}
+
+#[test]
+fn constant_series_then_change() {
+    for kind in KINDS {
+        let s = scores(kind, 4 * DAY, |i| if i < 3 * DAY + 50 { 7.0 } else { 9.0 });
+        assert!(
+            s[..3 * DAY + 50].iter().all(|v| *v < 0.5),
+            "{kind:?}: noise on a constant"
+        );
+        assert!(s[3 * DAY + 50] >= 0.9, "{kind:?}: missed the change");
+    }
+}
+
+#[test]
+fn bad_config_is_an_error() {
+    assert!(DetectorConfig::default().build(0, STEP).is_err());
+    let c = DetectorConfig {
+        level_rate: 0.0,
+        ..DetectorConfig::default()
+    };
+    assert!(c.build(1, STEP).is_err());
+    let c = DetectorConfig {
+        decades: f64::NAN,
+        ..DetectorConfig::default()
+    };
+    assert!(c.build(1, STEP).is_err());
+    assert!(serde_json::from_str::<DetectorConfig>(r#"{"detector":"auto","bogus":1}"#).is_err());
+    let c: DetectorConfig =
+        serde_json::from_str(r#"{"detector":"robust_seasonal","weekly":false}"#).unwrap();
+    assert_eq!(c.weekly, Some(false));
+}
+
+fn value() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        4 => -1e3..1e3f64,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(f64::NEG_INFINITY),
+        1 => Just(0.0),
+        1 => Just(f64::MAX),
+        1 => Just(-1e300),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn never_panics_and_stays_in_range(
+        rows in prop::collection::vec((0i64..3_000_000, prop::collection::vec(value(), 0..5)), 1..400),
+        width in 1usize..4,
+        interval_min in prop::sample::select(vec![1i64, 5, 15, 60, 1440]),
+    ) {
+        for kind in KINDS {
+            let config = DetectorConfig { detector: kind, ..DetectorConfig::default() };
+            let mut d = config.build(width, Interval::from_minutes(interval_min)).unwrap();
+            let before = d.state_bytes();
+            let mut t = 1_704_326_400_000i64;
+            for (dt, row) in &rows {
+                // Mostly forward in time, sometimes backwards.
+                t += dt - 200_000;
+                let s = d.update(Timestamp(t), row);
+                prop_assert!((0.0..=1.0).contains(&s.value), "{:?}", s);
+                prop_assert!(s.field.is_none_or(|f| f < width));
+            }
+            prop_assert_eq!(d.state_bytes(), before);
+        }
+    }
+}

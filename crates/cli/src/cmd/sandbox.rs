@@ -1,0 +1,158 @@
+//! `ai4ict sandbox …`: the simulated underlay of the ML sandbox (ITU-T Y.3181, crate
+//! `ai4ict-sandbox`) as files that any tool can read.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ai4ict_core::{Interval, Timestamp};
+use ai4ict_sandbox::{Network, Scenario, ScenarioConfig};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// The ML sandbox's simulated network (ITU-T Y.3181): seeded cells with KPIs and ground truth.
+#[derive(Parser, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    command: SandboxCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum SandboxCommand {
+    /// Simulate a radio access network and write its telemetry, ground-truth incidents
+    /// (labels.json) and topology (topology.json) to a folder.
+    Generate(GenerateArgs),
+}
+
+#[derive(Parser, Debug)]
+struct GenerateArgs {
+    /// Territory type [default: urban].
+    #[arg(long, value_enum)]
+    scenario: Option<ScenarioArg>,
+    /// Number of cells, 1 to 100000 [default: 200].
+    #[arg(long)]
+    cells: Option<u32>,
+    /// Days to simulate, 1 to 366 [default: 14].
+    #[arg(long)]
+    days: Option<u32>,
+    /// Random seed: the same seed gives the same files [default: 7].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Reporting interval, e.g. 5m, 15m, 1h [default: 15m].
+    #[arg(long)]
+    interval: Option<Interval>,
+    /// First reporting time, RFC 3339 [default: 2024-01-01T00:00:00Z].
+    #[arg(long)]
+    start: Option<Timestamp>,
+    /// Days at the start without incidents (training history) [default: 3].
+    #[arg(long)]
+    quiet_days: Option<u32>,
+    /// Incidents per cell per week [default: 0.5].
+    #[arg(long)]
+    incident_rate: Option<f64>,
+    /// Fraction of missing readings [default: 0.002].
+    #[arg(long)]
+    gap_rate: Option<f64>,
+    /// Folder to write into (created if needed).
+    #[arg(long)]
+    out: PathBuf,
+    /// Telemetry file format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ScenarioArg {
+    Urban,
+    Suburban,
+    Rural,
+    Mixed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// telemetry.csv
+    Csv,
+    /// telemetry.jsonl
+    Jsonl,
+    /// Both files.
+    Both,
+}
+
+/// Runs `ai4ict sandbox …`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        SandboxCommand::Generate(a) => generate(a),
+    }
+}
+
+fn generate(a: GenerateArgs) -> anyhow::Result<()> {
+    let d = ScenarioConfig::default();
+    let config = ScenarioConfig {
+        scenario: a.scenario.map_or(d.scenario, |s| match s {
+            ScenarioArg::Urban => Scenario::Urban,
+            ScenarioArg::Suburban => Scenario::Suburban,
+            ScenarioArg::Rural => Scenario::Rural,
+            ScenarioArg::Mixed => Scenario::Mixed,
+        }),
+        cells: a.cells.unwrap_or(d.cells),
+        days: a.days.unwrap_or(d.days),
+        seed: a.seed.unwrap_or(d.seed),
+        interval: a.interval.unwrap_or(d.interval),
+        start: a.start.unwrap_or(d.start),
+        quiet_days: a.quiet_days.unwrap_or(d.quiet_days),
+        incident_rate: a.incident_rate.unwrap_or(d.incident_rate),
+        gap_rate: a.gap_rate.unwrap_or(d.gap_rate),
+    };
+    let began = Instant::now();
+    let net = Network::new(&config)?;
+    let out = &a.out;
+    let mut rows = 0;
+    if matches!(a.format, Format::Csv | Format::Both) {
+        let n = ai4ict_sandbox::write_csv(&net, out).context("writing the CSV telemetry")?;
+        println!("wrote {}: {n} rows", out.join("telemetry.csv").display());
+        rows = n;
+    }
+    if matches!(a.format, Format::Jsonl | Format::Both) {
+        let n =
+            ai4ict_sandbox::write_jsonl(&net, out).context("writing the JSON-lines telemetry")?;
+        println!("wrote {}: {n} rows", out.join("telemetry.jsonl").display());
+        rows = n;
+    }
+    ai4ict_sandbox::write_labels(&net, out).context("writing labels and topology")?;
+    let mut by_kind: BTreeMap<_, usize> = BTreeMap::new();
+    for i in net.incidents() {
+        *by_kind.entry(i.kind).or_default() += 1;
+    }
+    let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!(
+        "wrote {}: {} incidents ({})",
+        out.join("labels.json").display(),
+        net.incidents().len(),
+        if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join(", ")
+        }
+    );
+    println!(
+        "wrote {}: {} cells, {} sites, {} links",
+        out.join("topology.json").display(),
+        net.cells().len(),
+        net.sites().len(),
+        net.links().len()
+    );
+    let possible = (net.cells().len() * net.steps()) as u64;
+    let missing = 100.0 * possible.saturating_sub(rows) as f64 / possible.max(1) as f64;
+    println!(
+        "{} network, {} cells × {} intervals of {} from {}, seed {}: {missing:.2}% readings missing",
+        config.scenario,
+        net.cells().len(),
+        net.steps(),
+        config.interval,
+        config.start,
+        config.seed
+    );
+    println!("done in {:.1} s", began.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! End-to-end tests of the `ai4ict` binary: validation errors, and identical alerts from one
+//! worker, two workers and two processes on loopback.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
+
+const INTENT: &str = "name: parity
+use_case: operations
+source:
+  sandbox: { cells: 30, days: 6, quiet_days: 2, seed: 11 }
+preprocess:
+  - fill_gaps: linear
+model:
+  anomaly: { detector: auto }
+policy:
+  alert: { score_above: 0.9, for: 2 }
+distribute:
+  - file: { path: alerts.jsonl }
+";
+
+fn ai4ict(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).current_dir(dir).output().expect("the binary runs")
+}
+
+fn free_port_pair() -> u16 {
+    // Two consecutive free ports: processes listen on base and base + 1.
+    for _ in 0..50 {
+        let a = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = a.local_addr().unwrap().port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port pair on loopback");
+}
+
+#[test]
+fn validate_names_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), "name: t\nuse_case: operations\nsource:\n  sandbox: {cells: -5}\n").unwrap();
+    let out = ai4ict(dir.path(), &["validate", "bad.yaml"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 4") && err.contains("source.sandbox.cells"), "{err}");
+    std::fs::write(dir.path().join("good.yaml"), INTENT).unwrap();
+    assert!(ai4ict(dir.path(), &["validate", "good.yaml"]).status.success());
+}
+
+#[test]
+fn one_worker_two_workers_two_processes_agree() {
+    let root = tempfile::tempdir().unwrap();
+    let run_in = |name: &str| {
+        let d = root.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("intent.yaml"), INTENT).unwrap();
+        d
+    };
+    let one = run_in("one");
+    let out = ai4ict(&one, &["run", "intent.yaml", "--quiet"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let two = run_in("two");
+    let out = ai4ict(&two, &["run", "intent.yaml", "--quiet", "--workers", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let cluster = run_in("cluster");
+    let port = free_port_pair().to_string();
+    let spawn = |i: &str| {
+        Command::new(BIN)
+            .args(["run", "intent.yaml", "--quiet", "--processes", "2", "--process", i, "--base-port", &port])
+            .current_dir(&cluster)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let p0 = spawn("0");
+    let p1 = spawn("1");
+    let (o0, o1) = (p0.wait_with_output().unwrap(), p1.wait_with_output().unwrap());
+    assert!(o0.status.success(), "{}", String::from_utf8_lossy(&o0.stderr));
+    assert!(o1.status.success(), "{}", String::from_utf8_lossy(&o1.stderr));
+
+    let read = |d: &Path| std::fs::read_to_string(d.join("alerts.jsonl")).unwrap();
+    let a1 = read(&one);
+    assert!(a1.lines().count() > 0, "the sandbox has incidents, so alerts are expected");
+    assert_eq!(a1, read(&two), "1 vs 2 workers");
+    assert_eq!(a1, read(&cluster), "1 worker vs 2 processes");
+}
