@@ -6,7 +6,8 @@
 //! the tail is modelled as exponential, `P(raw > x) = rho * exp(-(x - u) / m)`, with the
 //! exceedance rate `rho` and the mean excess `m` tracked by (clipped) exponential averages.
 //! The tail probability `p` is turned into a *surprise* `-log10 p`, and the calibrated score is
-//! `surprise / decades`, clamped to [0, 1]. A score of 0.9 with the default 5 decades therefore
+//! `surprise / decades` up to 0.9, above which it saturates smoothly towards 1 (so that the most
+//! extreme points still rank above merely rare ones). A score of 0.9 with the default 5 decades therefore
 //! means "about as rare as once in 30 000 normal points", whatever the detector.
 //!
 //! Memory: 16 bytes. Time: O(1) per point.
@@ -98,13 +99,18 @@ const EW_CAP: f32 = 6.0;
 /// sigmas is far more surprising than any single point of it). Each has its own
 /// [`TailCalibrator`]; the larger surprise wins, less `log10 2` for having looked twice.
 ///
-/// Memory: 36 bytes. Time: O(1).
+/// Memory: 40 bytes. Time: O(1).
 #[derive(Clone, Debug)]
 pub(crate) struct Evidence {
     point: TailCalibrator,
     sustained: TailCalibrator,
     average: f32,
+    /// Consecutive points of the current episode (surprise of at least `EPISODE_MIN`).
+    episode: u16,
 }
+
+/// Surprise, in decades, that makes a point part of an episode.
+const EPISODE_MIN: f32 = 2.0;
 
 impl Evidence {
     pub(crate) fn new() -> Self {
@@ -112,12 +118,15 @@ impl Evidence {
             point: TailCalibrator::new(),
             sustained: TailCalibrator::new(),
             average: 0.0,
+            episode: 0,
         }
     }
 
     /// Surprise of a signed z-score (learning from it), counting only the deviations that
-    /// `direction` asks for.
-    pub(crate) fn surprise(&mut self, z: f32, direction: Direction) -> f32 {
+    /// `direction` asks for. With `hold > 0`, an episode of consecutive surprising points keeps
+    /// its surprise for `hold` points and then fades out over as many: what is still unusual
+    /// after that is no longer news (the policy has already alerted on it).
+    pub(crate) fn surprise(&mut self, z: f32, direction: Direction, hold: u16) -> f32 {
         if !z.is_finite() {
             return 0.0;
         }
@@ -132,15 +141,31 @@ impl Evidence {
             self.point.surprise(zp).max(self.sustained.surprise(za)) - std::f32::consts::LOG10_2;
         self.point.observe(zp);
         self.sustained.observe(za);
-        s.max(0.0)
+        self.episode = if s >= EPISODE_MIN { self.episode.saturating_add(1) } else { 0 };
+        let fade = if hold == 0 || self.episode <= hold {
+            1.0
+        } else {
+            (1.0 - f32::from(self.episode - hold) / f32::from(hold)).max(0.0)
+        };
+        (s * fade).max(0.0)
     }
 }
+
+/// Calibrated value up to which the scale is linear in surprise.
+const KNEE: f64 = 0.9;
 
 /// Maps the smallest per-field surprise over `width` fields to a calibrated value in [0, 1]
 /// (Bonferroni correction for looking at several fields at once).
 pub(crate) fn calibrated(surprise: f32, width: usize, decades: f32) -> f64 {
-    let corrected = surprise - (width.max(1) as f32).log10();
-    f64::from((corrected / decades).clamp(0.0, 1.0))
+    let corrected = f64::from(surprise - (width.max(1) as f32).log10());
+    let d = f64::from(decades);
+    let linear = corrected / d;
+    if linear <= KNEE {
+        linear.max(0.0)
+    } else {
+        // Above the knee the scale saturates smoothly, so that extreme points still rank.
+        KNEE + (1.0 - KNEE) * (1.0 - (-(corrected - KNEE * d) / d).exp())
+    }
 }
 
 #[cfg(test)]

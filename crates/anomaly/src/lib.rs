@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod bench;
 mod calibrate;
 mod seasonal;
 
@@ -7,6 +8,7 @@ use ai4ict_core::{Interval, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use bench::{bench_throughput, BenchResult};
 pub use seasonal::RobustSeasonal;
 
 /// A calibrated anomaly score.
@@ -96,6 +98,11 @@ pub struct DetectorConfig {
     /// Samples to learn from before scoring when there is no daily profile. Default 48.
     #[serde(default = "default_min_points")]
     pub min_points: u32,
+    /// Samples for which an anomalous episode keeps its full score; over as many samples more
+    /// the score then fades to 0 until the data come back to normal (a persisting anomaly is
+    /// not news twice). 0 keeps scoring it for as long as it lasts. Default 4.
+    #[serde(default = "default_hold")]
+    pub hold: u16,
 }
 
 fn default_decades() -> f64 {
@@ -116,6 +123,9 @@ fn default_level_shift_after() -> u16 {
 fn default_min_points() -> u32 {
     48
 }
+fn default_hold() -> u16 {
+    4
+}
 
 impl Default for DetectorConfig {
     fn default() -> Self {
@@ -129,6 +139,7 @@ impl Default for DetectorConfig {
             season_rate: default_season_rate(),
             level_shift_after: default_level_shift_after(),
             min_points: default_min_points(),
+            hold: default_hold(),
         }
     }
 }
@@ -202,6 +213,7 @@ impl DetectorConfig {
                     min_points: self.min_points,
                     decades: self.decades as f32,
                     direction: self.direction,
+                    hold: self.hold,
                 };
                 Ok(Box::new(RobustSeasonal::new(width, params)))
             }

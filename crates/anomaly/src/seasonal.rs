@@ -48,6 +48,8 @@ pub(crate) struct SeasonalParams {
     pub decades: f32,
     /// Which deviations count.
     pub direction: Direction,
+    /// Points an episode keeps its score before fading (0 = never fades).
+    pub hold: u16,
 }
 
 impl SeasonalParams {
@@ -299,7 +301,7 @@ impl Detector for RobustSeasonal {
                 continue;
             }
             if let Some(z) = self.step(i, x, s0, s1, w) {
-                let s = self.fields[i].cal.surprise(z, self.p.direction);
+                let s = self.fields[i].cal.surprise(z, self.p.direction, self.p.hold);
                 if s > best_surprise || best.field.is_none() {
                     best_surprise = s.max(best_surprise);
                     best.field = Some(i);

@@ -51,6 +51,7 @@ pub fn text(o: &Outcome) -> String {
     if let Some(d) = &o.deployment {
         let _ = writeln!(s, "deployment run: {}", stats_line(d));
     }
+    s.push_str(&level(o));
     s
 }
 
@@ -69,11 +70,26 @@ fn stats_line(r: &RunStats) -> String {
     )
 }
 
-/// Writes `report.json` (and the HTML report) into `dir`; returns the files written.
+/// Writes `report.json`, `report.html` and `outcome.json` (the MLFO's full record with the
+/// intent) into `dir`; returns the files written.
 pub fn write(o: &Outcome, intent: &MlIntent, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    let json = dir.join("report.json");
+    let report = o.report(&intent.targets);
+    let (json, html, full) = (dir.join("report.json"), dir.join("report.html"), dir.join("outcome.json"));
+    report.write_json(&json)?;
+    report.write_html(&html)?;
     let value = serde_json::json!({ "intent": intent, "outcome": o });
-    std::fs::write(&json, serde_json::to_string_pretty(&value)?)?;
-    Ok(vec![json])
+    std::fs::write(&full, serde_json::to_string_pretty(&value)?)?;
+    Ok(vec![json, html, full])
+}
+
+/// The Y.3173 intelligence level line of the outcome.
+pub fn level(o: &Outcome) -> String {
+    let a = ai4ict_engine::capabilities(o).assess();
+    let dims: Vec<String> = a
+        .per_dimension
+        .iter()
+        .map(|d| format!("{} {}→{}", d.dimension.name(), d.capability, d.level.number()))
+        .collect();
+    format!("intelligence level (Y.3173 §7.2): L{} — {} [{}]\n", a.overall.number(), a.overall.name(), dims.join(", "))
 }

@@ -44,9 +44,9 @@ impl Default for BenchConfig {
             .unwrap_or_else(|| home.join(".cache/ai4ict/peers-forecast"));
         Self {
             nyc_taxi: PathBuf::from("../shared/data/nab/data/realKnownCause/nyc_taxi.csv"),
-            sandbox_cells: 20,
+            sandbox_cells: 4,
             sandbox_days: 21,
-            windows: 3,
+            windows: 2,
             level: 0.8,
             methods: vec![Method::SeasonalNaive, Method::Ets, Method::Mstl, Method::Linear, Method::Auto],
             peer_python: venv.join("bin/python"),

@@ -3,9 +3,11 @@
 pub mod bench;
 pub mod power;
 pub mod sim;
+pub mod sla;
 
 pub use bench::{bench_forecast, BenchConfig, BenchReport, BenchRow};
 pub use power::{BsClass, PowerModel};
+pub use sla::{evaluate_sla, SlaConfig, SlaScores};
 pub use sim::{evaluate, CellPlot, EnergyConfig, EnergyReport, GuardConfig, PolicyResult};
 
 /// Everything that can go wrong in the energy crate.

@@ -13,3 +13,6 @@ pub mod mlfo;
 
 pub use mlfo::{Mlfo, Outcome, Plan, RunOptions};
 pub mod bench;
+mod report;
+
+pub use report::capabilities;

@@ -632,6 +632,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "generating {n} standards, timing {queries} searches and the cooperation map…"
             );
             let r = bench::run(store, n, queries, seed)?;
+            if cfg!(debug_assertions) {
+                eprintln!("note: debug build; build with --release for representative numbers");
+            }
             if json {
                 return print_json(&r);
             }

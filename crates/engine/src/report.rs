@@ -1,0 +1,109 @@
+//! From an MLFO outcome to the evaluation report (JSON, HTML, text) and the Y.3173
+//! intelligence level derived from what each node reports.
+
+use std::collections::HashMap;
+
+use ai4ict_eval::level::{Capabilities, Capability};
+use ai4ict_eval::report::{Latency, PlotSeries, Report, Stage as ReportStage, StageStatus, Targets};
+
+use crate::mlfo::{NodeRole, Outcome, Status};
+
+/// What each node of the pipeline reports about who does its part of the work, mapped to the
+/// Y.3173 §8 dimensions: demand mapping ← the intent given to the MLFO, data collection ← SRC
+/// and C, analysis ← M, decision ← P, action implementation ← SINK (Y.3173 §8.1, Fig. 8-2).
+///
+/// - demand mapping: the MLFO translates the intent automatically from a template written by
+///   a human (the intent schema) → human and system;
+/// - data collection: the collector gathers automatically under rules the intent sets (fields,
+///   interval) → human and system;
+/// - analysis: the model learns its own baseline per entity → system;
+/// - decision: the policy decides automatically under human-set thresholds → human and system;
+/// - action: alert sinks hand the action to people → human.
+pub fn capabilities(outcome: &Outcome) -> Capabilities {
+    let learned_model = outcome.plan.nodes.iter().any(|n| n.role == NodeRole::M);
+    Capabilities {
+        demand_mapping: Capability::HumanSystem,
+        data_collection: Capability::HumanSystem,
+        analysis: if learned_model { Capability::System } else { Capability::Human },
+        decision: Capability::HumanSystem,
+        action_implementation: Capability::Human,
+    }
+}
+
+impl Outcome {
+    /// The evaluation report of this outcome, with plots of the traced entities.
+    pub fn report(&self, targets: &ai4ict_intent::Targets) -> Report {
+        let mut r = Report::new(&self.intent, &self.use_case);
+        r.stages = self
+            .stages
+            .iter()
+            .map(|s| ReportStage {
+                name: format!("{:?}", s.stage).to_lowercase(),
+                status: match s.status {
+                    Status::Passed => StageStatus::Done,
+                    Status::Failed => StageStatus::Failed,
+                    Status::Skipped => StageStatus::Skipped,
+                    Status::Stopped => StageStatus::Warning,
+                },
+                duration_ms: Some(s.seconds * 1000.0),
+                detail: s.detail.clone(),
+            })
+            .collect();
+        r.targets = Targets {
+            precision: targets.precision,
+            recall: targets.recall,
+            p99_latency_ms: targets.p99_latency_ms,
+            mttd_ms: targets.mttd.map(|i| i.millis() as f64),
+        };
+        if let Some(e) = &self.evaluation {
+            r.records = e.stats.rows;
+            r.throughput_per_s = e.stats.rows_per_second;
+            r.latency = Some(Latency { p50_ms: e.stats.latency_p50_ms, p99_ms: e.stats.latency_p99_ms });
+            r.metrics = Some(e.metrics.clone());
+            r.notes.push(format!(
+                "Evaluated in the sandbox: {} network, {} cells, {} days, seed {}; metrics count alerts and incidents from {} on, after the warm-up.",
+                e.scenario.scenario.as_str(),
+                e.scenario.cells,
+                e.scenario.days,
+                e.scenario.seed,
+                e.scored_from
+            ));
+        }
+        if let Some(d) = &self.deployment {
+            r.notes.push(format!(
+                "Deployed: {} rows, {} alerts, {:.0} rows/s, batch latency p99 {:.2} ms.",
+                d.rows, d.alerts, d.rows_per_second, d.latency_p99_ms
+            ));
+        }
+        r.level = Some(capabilities(self).assess());
+        r.plots = self.plots();
+        r
+    }
+
+    /// One plot per traced entity, of the field its alerts name most (else the first field).
+    fn plots(&self) -> Vec<PlotSeries> {
+        let fields = &self.plan.fields;
+        self.traces
+            .iter()
+            .map(|(entity, points)| {
+                let mut counts: HashMap<&str, usize> = HashMap::new();
+                for a in self.eval_alerts.iter().filter(|a| &a.entity == entity) {
+                    *counts.entry(a.field.as_str()).or_default() += 1;
+                }
+                let field = counts
+                    .into_iter()
+                    .max_by_key(|(f, n)| (*n, std::cmp::Reverse(*f)))
+                    .and_then(|(f, _)| fields.iter().position(|x| x == f))
+                    .unwrap_or(0);
+                PlotSeries::new(
+                    entity,
+                    fields.get(field).cloned().unwrap_or_default(),
+                    points.iter().map(|p| p.time).collect(),
+                    points.iter().map(|p| p.values.get(field).copied().unwrap_or(f64::NAN)).collect(),
+                )
+                .with_scores(points.iter().map(|p| p.score).collect())
+                .with_ground_truth(&self.eval_alerts, &self.incidents)
+            })
+            .collect()
+    }
+}
