@@ -16,7 +16,7 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/
 fi
 
 VERSION=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
-CLUSTER=main
+CLUSTER=${AI4ICT_PG_CLUSTER:-main}   # another name gives a separate cluster on its own port
 if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$VERSION $CLUSTER"; then
     log "creating cluster $VERSION/$CLUSTER"
     pg_createcluster "$VERSION" "$CLUSTER" >&2

@@ -92,7 +92,8 @@ pub struct DetectorConfig {
     #[serde(default = "default_season_rate")]
     pub season_rate: f64,
     /// Consecutive out-of-band samples, all on one side, after which a change is taken as a
-    /// new normal level and followed quickly. Default 24.
+    /// new normal level and followed quickly (should the data return to the old level within four
+    /// times as many samples, the old level is restored). Default 3.
     #[serde(default = "default_level_shift_after")]
     pub level_shift_after: u16,
     /// Samples to learn from before scoring when there is no daily profile. Default 48.
@@ -100,7 +101,8 @@ pub struct DetectorConfig {
     pub min_points: u32,
     /// Samples for which an anomalous episode keeps its full score; over as many samples more
     /// the score then fades to 0 until the data come back to normal (a persisting anomaly is
-    /// not news twice). 0 keeps scoring it for as long as it lasts. Default 4.
+    /// not news twice). 0 keeps scoring it for as long as it lasts. Default 2, the least that
+    /// still lets a policy ask for two consecutive high scores.
     #[serde(default = "default_hold")]
     pub hold: u16,
 }
@@ -118,13 +120,13 @@ fn default_season_rate() -> f64 {
     0.1
 }
 fn default_level_shift_after() -> u16 {
-    24
+    3
 }
 fn default_min_points() -> u32 {
     48
 }
 fn default_hold() -> u16 {
-    4
+    2
 }
 
 impl Default for DetectorConfig {

@@ -2,7 +2,7 @@
 //! weekends) plus a slowly moving level, with a robust per-slot scale, per field.
 //!
 //! For each field the expected value at time `t` is `level + profile[slot(t)]`, where the
-//! profile is interpolated linearly between the two nearest slot centres. The residual `r` is
+//! profile is interpolated linearly between the two nearest slots. The residual `r` is
 //! scaled by a robust per-slot scale (a winsorised mean absolute residual, shrunk towards the
 //! field's global scale while a slot has little history) into a z-score, which the shared
 //! [`TailCalibrator`](crate::calibrate) turns into a calibrated score. Updates are winsorised
@@ -26,6 +26,8 @@ use crate::{Detector, Direction, Score};
 const DAY_MS: i64 = 86_400_000;
 /// Residuals beyond this many scales are winsorised before they update the state.
 const CLIP: f32 = 3.0;
+/// Fraction of the mean absolute step between points below which the scale never falls.
+const DIFF_FLOOR: f32 = 0.1;
 /// Prior weight, in days, of the global scale against a slot's own scale.
 const SHRINK_DAYS: f32 = 2.0;
 
@@ -72,6 +74,8 @@ struct Field {
     scale: f32,
     /// Last value, for the first-day scale proxy.
     last: f32,
+    /// Mean absolute change between consecutive values (a floor for the scale).
+    diff: f32,
     n: u32,
     /// Signed count of consecutive out-of-band residuals.
     run: i16,
@@ -105,6 +109,7 @@ impl RobustSeasonal {
             level: 0.0,
             scale: 0.0,
             last: f32::NAN,
+            diff: 0.0,
             n: 0,
             run: 0,
             anchor: f32::NAN,
@@ -187,7 +192,9 @@ impl RobustSeasonal {
         let shrunk = ((SHRINK_DAYS * f.scale * f.scale + sd * slot_scale * slot_scale)
             / (SHRINK_DAYS + sd))
             .sqrt();
-        let floor = 1e-6 * (f.level.abs() + season.abs()) + 1e-12;
+        // A series with (almost) no noise still moves: a tenth of its typical step is the least
+        // deviation worth a sigma.
+        let floor = (DIFF_FLOOR * f.diff).max(1e-6 * (f.level.abs() + season.abs())) + 1e-12;
         let scale = (1.25 * shrunk).max(0.3 * 1.25 * f.scale).max(floor);
 
         let warm = if daily { days >= 1 } else { f.n > p.min_points };
@@ -275,6 +282,10 @@ impl RobustSeasonal {
             let gr = (1.0 / f.n as f32).max(if warm { 0.01 } else { 0.05 });
             f.scale += gr * (proxy - f.scale);
         }
+        let step = (x - f.last).abs();
+        if step.is_finite() {
+            f.diff += (1.0 / f.n as f32).max(0.01) * (step.min(CLIP * 4.0 * f.diff.max(scale)) - f.diff);
+        }
         f.last = x;
 
         if !warm {
@@ -288,7 +299,8 @@ impl Detector for RobustSeasonal {
     fn update(&mut self, time: Timestamp, values: &[f64]) -> Score {
         self.roll_day(time);
         let slots = self.p.slots;
-        let pos = (time.millis_of_day() as f64) * slots as f64 / DAY_MS as f64 - 0.5;
+        // Slot `k` sits at `k * 24h / slots`, so with one slot per sample there is no interpolation.
+        let pos = (time.millis_of_day() as f64) * slots as f64 / DAY_MS as f64;
         let fl = pos.floor();
         let w = (pos - fl) as f32;
         let s0 = (fl as i64).rem_euclid(slots as i64) as usize;

@@ -22,6 +22,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Run the shipped cell-KPI anomaly intent on the default sandbox network.
     Demo(cmd::demo::Args),
+    /// Detect anomalies in a CSV or JSON-lines file: scores, alerts and a plot page.
+    Detect(cmd::detect::Args),
     /// Share what works: standards catalogue, cooperation map, use cases, model marketplace.
     Hub(cmd::hub::Args),
     /// Work with the ML intent format.
@@ -39,6 +41,7 @@ fn main() -> std::process::ExitCode {
     let result: anyhow::Result<()> = match cli.command {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Detect(a) => cmd::detect::run(a),
         Command::Hub(a) => cmd::hub::run(a),
         Command::Intent(a) => cmd::intent::run(a),
         Command::Run(a) => cmd::run::run(a),

@@ -88,3 +88,35 @@ fn one_worker_two_workers_two_processes_agree() {
     assert_eq!(a1, read(&two), "1 vs 2 workers");
     assert_eq!(a1, read(&cluster), "1 worker vs 2 processes");
 }
+
+#[test]
+fn file_source_is_evaluated_in_the_sandbox_then_deployed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ai4ict(dir.path(), &["sandbox", "generate", "--cells", "12", "--days", "5", "--out", "net", "--format", "csv"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A bad row in the middle: skipped and reported, nothing else lost.
+    let csv = dir.path().join("net/telemetry.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    let rows_before = text.lines().count() - 1;
+    text.push_str("cell-0001,not-a-time,1,2,3,4,5,6,7,8\n");
+    std::fs::write(&csv, text).unwrap();
+    let intent = "name: file-demo
+use_case: operations
+source:
+  file: { path: net/telemetry.csv, on_error: quarantine }
+collect: { fields: [prb_util, dl_throughput, rrc_success], interval: 15m }
+sandbox: { cells: 12, days: 5, quiet_days: 2 }
+distribute:
+  - file: { path: alerts.csv }
+";
+    std::fs::write(dir.path().join("intent.yaml"), intent).unwrap();
+    let out = ai4ict(dir.path(), &["run", "intent.yaml", "--quiet", "--force"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(&format!("{rows_before} rows from net/telemetry.csv")), "{stdout}");
+    assert!(dir.path().join("alerts.csv").exists());
+    let quarantined = std::fs::read_to_string(dir.path().join("net/telemetry.quarantine.csv")).unwrap();
+    assert!(quarantined.contains("not-a-time"), "{quarantined}");
+    assert!(stdout.contains("1 bad rows quarantined"), "{stdout}");
+    assert!(dir.path().join("out/file-demo/report.html").exists());
+}

@@ -19,9 +19,23 @@ pub trait AlertSink: Send {
 }
 
 /// Writes alerts to the terminal as an aligned table.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StdoutSinkConfig {}
+pub struct StdoutSinkConfig {
+    /// Most rows printed (default 25); the rest are counted in a closing line. 0 = no limit.
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+}
+
+fn default_limit() -> usize {
+    25
+}
+
+impl Default for StdoutSinkConfig {
+    fn default() -> Self {
+        Self { limit: default_limit() }
+    }
+}
 
 /// Writes alerts to a file, one per line (JSON lines) or one per row (CSV).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -51,7 +65,7 @@ impl SinkConfig {
     /// Makes the sink (creating the file for a file sink).
     pub fn build(&self) -> Result<Box<dyn AlertSink>, ConnectorError> {
         match self {
-            Self::Stdout(_) => Ok(Box::new(TableSink::new("stdout", io::stdout()))),
+            Self::Stdout(cfg) => Ok(Box::new(TableSink::new("stdout", io::stdout()).with_limit(cfg.limit))),
             Self::File(cfg) => {
                 let format = FileFormat::resolve(cfg.format, &cfg.path)?;
                 let name = cfg.path.display().to_string();
@@ -82,6 +96,9 @@ pub struct TableSink<W: Write + Send> {
     header_done: bool,
     entity_width: usize,
     field_width: usize,
+    limit: usize,
+    written: usize,
+    omitted: usize,
 }
 
 impl<W: Write + Send> TableSink<W> {
@@ -93,7 +110,16 @@ impl<W: Write + Send> TableSink<W> {
             header_done: false,
             entity_width: 12,
             field_width: 12,
+            limit: 0,
+            written: 0,
+            omitted: 0,
         }
+    }
+
+    /// Prints at most `limit` rows (0 = all) and counts the rest in a closing line.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// The underlying writer.
@@ -119,6 +145,11 @@ impl<W: Write + Send> TableSink<W> {
             self.header_done = true;
         }
         for a in alerts {
+            if self.limit > 0 && self.written >= self.limit {
+                self.omitted += 1;
+                continue;
+            }
+            self.written += 1;
             writeln!(
                 self.out,
                 "{:<24}  {:<ew$}  {:<8}  {:>5.3}  {:<fw$}  {}",
@@ -141,6 +172,14 @@ impl<W: Write + Send> AlertSink for TableSink<W> {
     }
 
     fn finish(&mut self) -> Result<(), ConnectorError> {
+        if self.omitted > 0 {
+            writeln!(
+                self.out,
+                "… {} more alerts not shown (stdout limit {}; use a file sink for all of them)",
+                self.omitted, self.limit
+            )
+            .map_err(|e| ConnectorError::io(&self.name, e))?;
+        }
         self.out
             .flush()
             .map_err(|e| ConnectorError::io(&self.name, e))
@@ -380,7 +419,7 @@ mod tests {
     #[test]
     fn sink_config_shapes_and_file_sinks() {
         let cfg: SinkConfig = serde_json::from_str(r#"{"stdout":{}}"#).unwrap();
-        assert_eq!(cfg, SinkConfig::Stdout(StdoutSinkConfig {}));
+        assert_eq!(cfg, SinkConfig::Stdout(StdoutSinkConfig::default()));
         assert!(serde_json::from_str::<SinkConfig>(r#"{"stdout":{"x":1}}"#).is_err());
         let dir = tempfile::tempdir().unwrap();
         for (name, format, first) in [
@@ -424,5 +463,24 @@ mod tests {
             text,
             "entity,time,score,field\ncell-1,2024-01-01T00:00:00Z,0.25,prb_util\ncell-1,2024-01-01T00:00:00Z,,\n"
         );
+    }
+
+    #[test]
+    fn table_limit_counts_the_rest() {
+        let alert = |i: i64| Alert {
+            entity: ai4ict_core::Entity::new(format!("cell-{i}")),
+            time: ai4ict_core::Timestamp(i * 900_000),
+            onset: ai4ict_core::Timestamp(i * 900_000),
+            score: 0.95,
+            severity: ai4ict_core::Severity::Major,
+            field: "prb_util".into(),
+        };
+        let mut sink = TableSink::new("t", Vec::new()).with_limit(2);
+        sink.write(&[alert(1), alert(2), alert(3)]).unwrap();
+        sink.write(&[alert(4)]).unwrap();
+        sink.finish().unwrap();
+        let text = String::from_utf8(sink.into_inner()).unwrap();
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.ends_with("… 2 more alerts not shown (stdout limit 2; use a file sink for all of them)\n"), "{text}");
     }
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bench;
+mod plot;
 pub mod power;
 pub mod sim;
 pub mod sla;

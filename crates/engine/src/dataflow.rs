@@ -27,6 +27,11 @@ use crate::EngineError;
 pub trait Feed {
     /// The next batch, `None` at the end, or the error that stopped the source.
     fn next_batch(&mut self) -> Option<Result<Batch, EngineError>>;
+
+    /// What the source has to say when it is done (rows skipped or quarantined, …).
+    fn summary(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Makes the feed of worker `index` of `peers`. Each worker may read its own share (the
@@ -100,6 +105,8 @@ pub struct RunOutput {
     pub stopped: bool,
     /// Errors that stopped a source or a sink.
     pub errors: Vec<String>,
+    /// Sources' closing summaries.
+    pub source_notes: Vec<String>,
     /// True for the first worker of a process, which gathers every worker's results.
     pub is_leader: bool,
 }
@@ -339,6 +346,9 @@ pub fn run(
                 worker.step();
             }
         }
+        if let Some(note) = feed.as_ref().and_then(|f| f.summary()) {
+            out.borrow_mut().source_notes.push(note);
+        }
         let width = spec.fields.len();
         for to in 0..peers {
             input.send(Routed { to: to as u32, sent_us: now_us(), end: true, batch: Batch::new(width) });
@@ -353,6 +363,7 @@ pub fn run(
     let mut leader = None;
     let mut stopped = false;
     let mut errors = Vec::new();
+    let mut notes = Vec::new();
     for r in guards.join() {
         let mut r = r.map_err(EngineError::Cluster)?;
         stopped |= r.stopped;
@@ -360,10 +371,12 @@ pub fn run(
             leader = Some(r);
         } else {
             errors.append(&mut r.errors);
+            notes.append(&mut r.source_notes);
         }
     }
     let mut out = leader.unwrap_or_default();
     out.stopped |= stopped;
     out.errors.extend(errors);
+    out.source_notes.extend(notes);
     Ok(out)
 }

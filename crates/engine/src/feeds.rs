@@ -76,6 +76,21 @@ impl Feed for FileFeed {
             Err(e) => Some(Err(EngineError::Source(e.to_string()))),
         }
     }
+
+    fn summary(&self) -> Option<String> {
+        let r = self.source.report();
+        let mut s = format!("{} rows read", r.rows_ok);
+        if r.rows_skipped > 0 {
+            s.push_str(&format!(", {} bad rows skipped", r.rows_skipped));
+        }
+        if r.rows_quarantined > 0 {
+            s.push_str(&format!(", {} bad rows quarantined", r.rows_quarantined));
+        }
+        if let Some(first) = r.errors.first() {
+            s.push_str(&format!(" (first: {first})"));
+        }
+        Some(s)
+    }
 }
 
 /// Batches held in memory (benchmarks, tests). Worker 0 replays them all and routes rows to

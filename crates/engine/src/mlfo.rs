@@ -500,10 +500,11 @@ impl Mlfo {
             stage: Stage::Deploy,
             status,
             detail: format!(
-                "{} rows from {target}, {} alerts delivered to {} sink(s){}",
+                "{} rows from {target}, {} alerts delivered to {} sink(s){}{}",
                 run.rows,
                 run.alerts.len(),
                 self.intent.distribute.len(),
+                run.source_notes.iter().map(|n| format!("; source: {n}")).collect::<String>(),
                 if run.errors.is_empty() { String::new() } else { format!("; errors: {}", run.errors.join("; ")) }
             ),
             seconds,

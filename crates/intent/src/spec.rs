@@ -56,7 +56,7 @@ pub struct MlIntent {
 }
 
 fn default_distribute() -> Vec<SinkConfig> {
-    vec![SinkConfig::Stdout(StdoutSinkConfig {})]
+    vec![SinkConfig::Stdout(StdoutSinkConfig::default())]
 }
 
 /// The domains of ITU-T Resolution 101 (WTSA-24) an application can serve.

@@ -11,6 +11,9 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Command {
+    /// Points/s on one core and bytes of state per entity of each detector, beside river
+    /// HalfSpaceTrees and pyod IForest on the same stream (when scripts/peer-venv.sh was run).
+    Anomaly(super::bench_anomaly::Args),
     /// Rows/s through the whole pipeline on the dataflow engine vs a plain loop running the
     /// same node code (the engine's overhead).
     Engine {
@@ -27,11 +30,20 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         reps: usize,
     },
+    /// Our detectors on the Numenta Anomaly Benchmark, scored by NAB's rules, beside NAB's
+    /// published scoreboard.
+    Nab(super::bench_nab::Args),
+    /// Every detector on the sandbox network with the default alert policy: precision, recall
+    /// and time to detect per incident kind.
+    Sandbox(super::bench_sandbox::Args),
 }
 
 /// Runs the chosen benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Anomaly(a) => return super::bench_anomaly::run(a),
+        Command::Nab(a) => return super::bench_nab::run(a),
+        Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine { cells, days, workers, reps } => {
             if cfg!(debug_assertions) {
                 eprintln!("note: this is a debug build; measure with `cargo run --release -- bench engine`");

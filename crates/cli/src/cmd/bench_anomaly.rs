@@ -23,7 +23,7 @@ const START_MS: i64 = 1_704_067_200_000;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Points in the stream, over all entities.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 100_000)]
     points: usize,
     /// Entities the stream is spread over (one detector each).
     #[arg(long, default_value_t = 10)]
@@ -255,7 +255,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         match (peer_python(), peer_script()) {
             (Some(py), Some(script)) => {
-                eprintln!("running river and pyod on the same stream ({})…", py.display());
+                eprintln!(
+                    "running river and pyod on the same stream ({})…",
+                    py.display()
+                );
                 match run_peers(&py, &script, &data) {
                     Ok(r) => Some(r),
                     Err(e) => {
@@ -272,7 +275,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 None
             }
             (_, None) => {
-                eprintln!("peers not measured: scripts/peer_bench.py not found (set AI4ICT_PEER_SCRIPT)");
+                eprintln!(
+                    "peers not measured: scripts/peer_bench.py not found (set AI4ICT_PEER_SCRIPT)"
+                );
                 None
             }
         }

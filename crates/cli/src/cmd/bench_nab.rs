@@ -82,9 +82,7 @@ fn score_series(
 /// Runs the benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        eprintln!(
-            "note: this is a debug build; time it with `cargo run --release -- bench nab`"
-        );
+        eprintln!("note: this is a debug build; time it with `cargo run --release -- bench nab`");
     }
     let dir = data_dir(args.data)?;
     let kinds = detectors::select(&args.detector)?;

@@ -58,7 +58,11 @@ pub fn select(name: &str) -> anyhow::Result<Vec<(String, DetectorKind)>> {
         Some(k) => Ok(vec![k.clone()]),
         None => bail!(
             "unknown detector `{name}`; choose one of: {}, or `all`",
-            kinds.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            kinds
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -99,7 +103,9 @@ mod tests {
     #[test]
     fn kinds_come_from_the_schema_and_parse_back() {
         let kinds = all();
-        assert!(kinds.iter().any(|(n, k)| n == "auto" && *k == DetectorKind::Auto));
+        assert!(kinds
+            .iter()
+            .any(|(n, k)| n == "auto" && *k == DetectorKind::Auto));
         assert_eq!(select("all").unwrap().len(), kinds.len());
         assert_eq!(select("AUTO").unwrap()[0].1, DetectorKind::Auto);
         let err = select("nope").unwrap_err().to_string();

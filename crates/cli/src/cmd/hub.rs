@@ -284,13 +284,17 @@ enum UsecaseCommand {
 struct RegisterArgs {
     /// A JSON file holding a whole use case (name, intent, sdgs, domain, description,
     /// standards, evidence).
-    #[arg(long, conflicts_with_all = ["name", "intent"])]
+    #[arg(long, conflicts_with_all = ["name", "intent", "builtin"])]
     file: Option<PathBuf>,
+    /// Register the shipped use case of this built-in intent (data/usecases.csv), with
+    /// `--evidence` from a run of it.
+    #[arg(long, conflicts_with_all = ["name", "intent"])]
+    builtin: Option<String>,
     /// Name.
-    #[arg(long, required_unless_present = "file")]
+    #[arg(long, required_unless_present_any = ["file", "builtin"])]
     name: Option<String>,
     /// Implementing intent.
-    #[arg(long, required_unless_present = "file")]
+    #[arg(long, required_unless_present_any = ["file", "builtin"])]
     intent: Option<String>,
     /// SDG number (repeatable).
     #[arg(long)]
@@ -774,6 +778,21 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
                 return print_json(&s);
             }
             print_standard(&s);
+            let today = chrono::Utc::now().date_naive();
+            if let Some(r) = hub
+                .review_status(today)?
+                .into_iter()
+                .find(|r| r.key == s.key())
+            {
+                match r.due {
+                    Some(due) => outln!(
+                        "  next review due: {due} ({}-year cycle for {})",
+                        r.cycle_years,
+                        s.body
+                    ),
+                    None => outln!("  next review due: unknown (no year and no review recorded)"),
+                }
+            }
         }
         StandardsCommand::Add(a) => {
             if let Some(file) = a.file {
@@ -905,6 +924,11 @@ fn usecases(db: Option<String>, command: UsecaseCommand) -> anyhow::Result<()> {
         UsecaseCommand::Register(r) => {
             let uc: UseCase = if let Some(f) = &r.file {
                 read_json(f)?
+            } else if let Some(intent) = &r.builtin {
+                let mut uc = ai4ict_hub::usecase::builtin(intent)
+                    .with_context(|| format!("'{intent}' is not a built-in intent"))?;
+                uc.evidence = r.evidence.as_ref().map(read_json::<Evidence>).transpose()?;
+                uc
             } else {
                 let (Some(name), Some(intent)) = (r.name, r.intent) else {
                     bail!("--name and --intent are required");

@@ -1,6 +1,11 @@
 //! One module per subcommand.
 pub mod bench;
+pub mod bench_anomaly;
+pub mod bench_nab;
+pub mod bench_sandbox;
 pub mod demo;
+pub mod detect;
+pub mod detectors;
 pub mod hub;
 pub mod intent;
 pub mod run;

@@ -1,0 +1,673 @@
+//! `ai4ict detect`: anomaly detection on a file of telemetry, without writing an intent.
+//!
+//! Reads a CSV or JSON-lines file of `(entity, time, fields…)` rows, or a NAB-style
+//! `timestamp,value` CSV without an entity column (then the whole file is one entity named
+//! after the file), scores every row with one streaming detector per entity, raises alerts with
+//! the alerting policy of the pipelines (score at or above a threshold for k intervals), and
+//! writes `scores.csv`, `alerts.csv` and `plot.html`. Bad rows are skipped (or quarantined, or
+//! end the run) and reported with file and line.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ai4ict_connectors::{
+    FileFormat, FileSinkConfig, FileSource, FileSourceConfig, OnError, ReadReport, ScoreWriter,
+    SinkConfig,
+};
+use ai4ict_core::{Alert, Batch, Entity, Interval, Timestamp};
+use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
+use ai4ict_eval::report::PlotSeries;
+use ai4ict_eval::svg::{escape, kpi_chart};
+use ai4ict_intent::AlertPolicy;
+use anyhow::{bail, Context};
+use clap::ValueEnum;
+
+use super::detectors;
+
+/// Rows read before the sampling interval is estimated and scoring starts.
+const INTERVAL_SAMPLE_ROWS: usize = 10_000;
+/// Rows per batch read from the file.
+const BATCH_ROWS: usize = 4096;
+/// Values (times, KPIs and scores) kept in memory for the plots, over all entities; past it,
+/// the plots stop growing.
+const PLOT_VALUE_LIMIT: usize = 8_000_000;
+/// Bad rows listed on the terminal (all are counted).
+const LISTED_ERRORS: usize = 10;
+/// Interval used when no entity has two distinct times.
+const FALLBACK_INTERVAL: Interval = Interval::from_minutes(5);
+
+/// Detect anomalies in a CSV or JSON-lines file and plot them.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The telemetry: CSV or JSON lines with an entity, a time and numeric fields, or a CSV
+    /// with only a time and numeric columns (NAB style; the file is then one entity).
+    #[arg(long)]
+    input: PathBuf,
+    /// Detector (see `ai4ict bench anomaly` for the list).
+    #[arg(long, default_value = "auto")]
+    detector: String,
+    /// Alert when the score is at or above this, in (0, 1].
+    #[arg(long, default_value_t = 0.9)]
+    threshold: f64,
+    /// … for this many consecutive intervals.
+    #[arg(long = "for", default_value_t = 2)]
+    for_intervals: u32,
+    /// After an alert, no new alert for the same entity within this time (e.g. 1h, 0s for none).
+    #[arg(long, default_value = "1h")]
+    suppress: String,
+    /// Folder for scores.csv, alerts.csv and plot.html (created if needed).
+    #[arg(long, default_value = "out/detect")]
+    out: PathBuf,
+    /// Fields to score, comma-separated; by default every numeric column.
+    #[arg(long, value_delimiter = ',')]
+    fields: Vec<String>,
+    /// The entity column; by default inferred.
+    #[arg(long)]
+    entity: Option<String>,
+    /// The time column; by default inferred.
+    #[arg(long)]
+    time: Option<String>,
+    /// Sampling interval (e.g. 5m); by default the median gap between an entity's rows.
+    #[arg(long)]
+    interval: Option<Interval>,
+    /// What to do with a bad row.
+    #[arg(long, value_enum, default_value_t = OnErrorArg::Skip)]
+    on_error: OnErrorArg,
+    /// Most entities plotted (those with the most alerts first).
+    #[arg(long, default_value_t = 12)]
+    plots: usize,
+}
+
+/// `--on-error` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OnErrorArg {
+    /// Stop at the first bad row (rows before it are kept and scored).
+    Fail,
+    /// Skip bad rows and report them.
+    Skip,
+    /// Skip bad rows and copy them to `<input>.quarantine.<ext>`.
+    Quarantine,
+}
+
+impl From<OnErrorArg> for OnError {
+    fn from(a: OnErrorArg) -> Self {
+        match a {
+            OnErrorArg::Fail => OnError::Fail,
+            OnErrorArg::Skip => OnError::Skip,
+            OnErrorArg::Quarantine => OnError::Quarantine,
+        }
+    }
+}
+
+/// Puts the user's file name back into messages about the temporary copy that carries an
+/// entity column.
+struct Rename {
+    from: String,
+    to: String,
+}
+
+impl Rename {
+    fn fix(rename: &Option<Rename>, text: String) -> String {
+        match rename {
+            Some(r) => text.replace(&r.from, &r.to),
+            None => text,
+        }
+    }
+}
+
+/// Copies the CSV file `src` to `dst` with a first column `entity` holding `entity` on every
+/// row. Lines keep their numbers (blank lines stay blank), so errors still point at the
+/// user's lines. Memory stays bounded whatever the line lengths.
+fn add_entity_column(src: &Path, dst: &mut impl Write, entity: &str) -> std::io::Result<()> {
+    const CHUNK: u64 = 64 * 1024;
+    let mut reader = BufReader::new(File::open(src)?);
+    let mut buf = Vec::with_capacity(CHUNK as usize);
+    let (mut first, mut at_line_start, mut header_done) = (true, true, false);
+    let mut delimiter = b',';
+    loop {
+        buf.clear();
+        if (&mut reader).take(CHUNK).read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        let mut chunk: &[u8] = &buf;
+        if first {
+            chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
+            first = false;
+        }
+        if at_line_start && !chunk.iter().all(u8::is_ascii_whitespace) {
+            if header_done {
+                dst.write_all(&csv_quote(entity, delimiter))?;
+            } else {
+                delimiter = [b',', b';', b'\t']
+                    .into_iter()
+                    .find(|d| chunk.contains(d))
+                    .unwrap_or(b',');
+                dst.write_all(b"entity")?;
+                header_done = true;
+            }
+            dst.write_all(&[delimiter])?;
+        }
+        dst.write_all(chunk)?;
+        at_line_start = chunk.ends_with(b"\n");
+    }
+    dst.flush()
+}
+
+/// `text` as one CSV field, quoted when it needs to be.
+fn csv_quote(text: &str, delimiter: u8) -> Vec<u8> {
+    let needs = text
+        .bytes()
+        .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+        || text.starts_with(char::is_whitespace)
+        || text.ends_with(char::is_whitespace);
+    if needs {
+        format!("\"{}\"", text.replace('"', "\"\"")).into_bytes()
+    } else {
+        text.as_bytes().to_vec()
+    }
+}
+
+/// One entity's data kept for its plot: times, one column per field, and scores.
+struct PlotData {
+    order: usize,
+    times: Vec<Timestamp>,
+    values: Vec<Vec<f64>>,
+    scores: Vec<f64>,
+}
+
+/// Everything the run produced that the summary and the plots need.
+#[derive(Default)]
+struct Collected {
+    rows: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    entities: HashMap<Entity, usize>,
+    plots: HashMap<Entity, PlotData>,
+    plot_values: usize,
+    plots_cut: bool,
+    alerts: Vec<Alert>,
+}
+
+/// The opened source, and the names to show for it.
+struct Opened {
+    source: FileSource,
+    rename: Option<Rename>,
+    /// The single entity of a file without an entity column.
+    single_entity: Option<String>,
+    /// Keeps the temporary copy alive while it is read.
+    _copy: Option<tempfile::NamedTempFile>,
+}
+
+/// Opens the input, giving a CSV file without an entity column one entity named after it.
+fn open(args: &Args) -> anyhow::Result<Opened> {
+    let input = &args.input;
+    if !input.is_file() {
+        bail!("{}: no such file", input.display());
+    }
+    let mut cfg = FileSourceConfig::new(input);
+    cfg.entity.clone_from(&args.entity);
+    cfg.time.clone_from(&args.time);
+    cfg.on_error = args.on_error.into();
+    let schema = cfg
+        .infer_schema()
+        .with_context(|| format!("reading {}", input.display()))?;
+    let no_entity = schema.format == FileFormat::Csv
+        && args.entity.is_none()
+        && schema.entity.is_none()
+        && !schema.columns.is_empty();
+    let (mut rename, mut single_entity, mut copy) = (None, None, None);
+    if no_entity {
+        let name = input
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "series".to_string());
+        let mut tmp = tempfile::Builder::new()
+            .prefix("ai4ict-detect-")
+            .suffix(".csv")
+            .tempfile()
+            .context("creating a temporary file")?;
+        {
+            let mut w = BufWriter::new(tmp.as_file_mut());
+            add_entity_column(input, &mut w, &name)
+                .with_context(|| format!("reading {}", input.display()))?;
+        }
+        if cfg.on_error == OnError::Quarantine {
+            cfg.quarantine = Some(cfg.quarantine_path(FileFormat::Csv));
+        }
+        cfg.path = tmp.path().to_path_buf();
+        cfg.entity = Some("entity".into());
+        cfg.format = Some(FileFormat::Csv);
+        rename = Some(Rename {
+            from: tmp.path().display().to_string(),
+            to: input.display().to_string(),
+        });
+        single_entity = Some(name);
+        copy = Some(tmp);
+    }
+    // With no numeric column (every sampled value of a field is bad, say), read every other
+    // column as a field, so that each bad value is reported with its line.
+    let fields: Vec<String> = if args.fields.is_empty() && schema.numeric.is_empty() {
+        let skip = [schema.entity.as_deref(), schema.time.as_deref()];
+        schema
+            .columns
+            .iter()
+            .filter(|c| {
+                !skip.contains(&Some(c.as_str())) && Some(c.as_str()) != args.entity.as_deref()
+            })
+            .filter(|c| Some(c.as_str()) != args.time.as_deref())
+            .cloned()
+            .collect()
+    } else {
+        args.fields.clone()
+    };
+    let source = FileSource::open(&cfg, &fields).map_err(|e| {
+        let hint = if args.entity.is_none() || args.time.is_none() {
+            " (name columns with --entity, --time, --fields)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("{}{hint}", Rename::fix(&rename, e.to_string()))
+    })?;
+    Ok(Opened {
+        source,
+        rename,
+        single_entity,
+        _copy: copy,
+    })
+}
+
+/// Reads the next batch, putting the user's file name into errors.
+fn next(opened: &mut Opened) -> anyhow::Result<Option<Batch>> {
+    opened
+        .source
+        .next_batch(BATCH_ROWS)
+        .map_err(|e| anyhow::anyhow!("{}", Rename::fix(&opened.rename, e.to_string())))
+}
+
+/// The sampling interval: the median gap between consecutive rows of the same entity.
+fn estimate_interval(batches: &[Batch]) -> Option<Interval> {
+    let mut last: HashMap<&Entity, Timestamp> = HashMap::new();
+    let mut gaps = Vec::new();
+    for b in batches {
+        for (e, t, _) in b.rows() {
+            if let Some(prev) = last.insert(e, t) {
+                let g = t.0.saturating_sub(prev.0);
+                if g > 0 {
+                    gaps.push(g);
+                }
+            }
+        }
+    }
+    detectors::median_gap(&mut gaps)
+}
+
+impl Collected {
+    /// Records one scored batch: scores to the writer, plot data, counts.
+    fn add(
+        &mut self,
+        scored: &Scored,
+        fields: &[String],
+        writer: &mut ScoreWriter,
+    ) -> anyhow::Result<()> {
+        for (i, (entity, t, values)) in scored.batch.rows().enumerate() {
+            let score = scored.scores.get(i).copied().unwrap_or_default();
+            let field = score
+                .field
+                .and_then(|f| fields.get(f))
+                .map_or("", String::as_str);
+            writer.write(entity, t, score.value, field)?;
+            self.rows += 1;
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+            let order = self.entities.len();
+            self.entities.entry(entity.clone()).or_insert(order);
+            if self.plots_cut {
+                continue;
+            }
+            if self.plot_values >= PLOT_VALUE_LIMIT {
+                self.plots_cut = true;
+                continue;
+            }
+            let plot = match self.plots.get_mut(entity) {
+                Some(p) => p,
+                None => self.plots.entry(entity.clone()).or_insert(PlotData {
+                    order,
+                    times: Vec::new(),
+                    values: vec![Vec::new(); values.len()],
+                    scores: Vec::new(),
+                }),
+            };
+            plot.times.push(t);
+            for (col, v) in plot.values.iter_mut().zip(values) {
+                col.push(*v);
+            }
+            plot.scores.push(score.value);
+            self.plot_values += values.len() + 2;
+        }
+        Ok(())
+    }
+}
+
+/// The page with one chart per plotted entity.
+fn plot_page(
+    title: &str,
+    summary: &str,
+    collected: &Collected,
+    fields: &[String],
+    max_plots: usize,
+) -> String {
+    let mut alerts_of: HashMap<&str, Vec<&Alert>> = HashMap::new();
+    for a in &collected.alerts {
+        alerts_of.entry(a.entity.name()).or_default().push(a);
+    }
+    let mut chosen: Vec<(&Entity, &PlotData)> = collected.plots.iter().collect();
+    chosen.sort_by_key(|(e, p)| {
+        let n = alerts_of.get(e.name()).map_or(0, Vec::len);
+        (std::cmp::Reverse(n), p.order)
+    });
+    chosen.truncate(max_plots);
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    h.push_str(&format!("<title>{}</title>", escape(title)));
+    h.push_str(
+        "<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
+         h1{font-size:1.3em}h2{font-size:1.05em;margin:1.4em 0 .3em}\
+         p{max-width:60em}svg{max-width:100%;height:auto}</style></head><body>\n",
+    );
+    h.push_str(&format!(
+        "<h1>{}</h1>\n<p>{}</p>\n",
+        escape(title),
+        escape(summary)
+    ));
+    if collected.plots_cut {
+        h.push_str("<p>The file is large: plots show only its first part.</p>\n");
+    }
+    if chosen.len() < collected.entities.len() {
+        h.push_str(&format!(
+            "<p>{} of {} entities plotted, those with the most alerts first.</p>\n",
+            chosen.len(),
+            collected.entities.len()
+        ));
+    }
+    for (entity, data) in chosen {
+        let alerts = alerts_of.get(entity.name()).map_or(&[][..], Vec::as_slice);
+        // The field the alerts name most often, else the first.
+        let mut counts = vec![0usize; fields.len()];
+        for a in alerts {
+            if let Some(i) = fields.iter().position(|f| *f == a.field) {
+                counts[i] += 1;
+            }
+        }
+        let f = (0..fields.len())
+            .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+            .unwrap_or(0);
+        let (Some(name), Some(values)) = (fields.get(f), data.values.get(f)) else {
+            continue;
+        };
+        let owned: Vec<Alert> = alerts.iter().map(|a| (*a).clone()).collect();
+        let plot = PlotSeries::new(entity, name.clone(), data.times.clone(), values.clone())
+            .with_scores(data.scores.clone())
+            .with_ground_truth(&owned, &[]);
+        h.push_str(&format!(
+            "<h2>{} — {} ({} alert{})</h2>\n",
+            escape(entity.name()),
+            escape(name),
+            alerts.len(),
+            if alerts.len() == 1 { "" } else { "s" }
+        ));
+        h.push_str(&kpi_chart(&plot, 1000.0, 320.0));
+        h.push('\n');
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// Prints the bad rows (the first few) to standard error.
+fn print_errors(report: &ReadReport, rename: &Option<Rename>) {
+    if report.errors_total == 0 {
+        return;
+    }
+    eprintln!(
+        "{} bad row(s) {}:",
+        report.errors_total,
+        if report.rows_quarantined > 0 {
+            "quarantined"
+        } else {
+            "skipped"
+        }
+    );
+    for e in report.errors.iter().take(LISTED_ERRORS) {
+        eprintln!("  {}", Rename::fix(rename, e.to_string()));
+    }
+    if report.errors_total > LISTED_ERRORS as u64 {
+        eprintln!(
+            "  … and {} more",
+            report.errors_total - LISTED_ERRORS as u64
+        );
+    }
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if args.detector.eq_ignore_ascii_case("all") {
+        bail!("--detector takes one detector here, not `all`");
+    }
+    let kind = detectors::select(&args.detector)?
+        .into_iter()
+        .next()
+        .map(|(_, k)| k)
+        .unwrap_or_default();
+    if !(args.threshold.is_finite() && args.threshold > 0.0 && args.threshold <= 1.0) {
+        bail!("--threshold must be in (0, 1], got {}", args.threshold);
+    }
+    let suppress = if args.suppress.trim().trim_end_matches(char::is_alphabetic) == "0" {
+        Interval::from_millis(0)
+    } else {
+        args.suppress
+            .parse::<Interval>()
+            .map_err(|e| anyhow::anyhow!("--suppress: {e}"))?
+    };
+    let policy = AlertPolicy {
+        score_above: args.threshold,
+        for_intervals: args.for_intervals.max(1),
+        suppress,
+        ..AlertPolicy::default()
+    };
+    let config = detectors::config(kind);
+
+    let mut opened = open(&args)?;
+    let fields: Vec<String> = opened.source.fields().to_vec();
+    if fields.is_empty() {
+        // Nothing to score; read on anyway so that unreadable lines are reported.
+        while let Ok(Some(_)) = next(&mut opened) {}
+        print_errors(opened.source.report(), &opened.rename);
+        if opened.source.report().errors_total > 0 {
+            bail!("{}: no readable rows", args.input.display());
+        }
+        bail!(
+            "{}: no data, or no numeric columns to score (name them with --fields)",
+            args.input.display()
+        );
+    }
+
+    // Read a first stretch to estimate the sampling interval, then stream.
+    let mut head: Vec<Batch> = Vec::new();
+    let mut head_rows = 0;
+    let mut read_error = None;
+    while head_rows < INTERVAL_SAMPLE_ROWS {
+        match next(&mut opened) {
+            Ok(Some(b)) => {
+                head_rows += b.len();
+                head.push(b);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                read_error = Some(e);
+                break;
+            }
+        }
+    }
+    if head_rows == 0 {
+        print_errors(opened.source.report(), &opened.rename);
+        if let Some(e) = read_error {
+            return Err(e);
+        }
+        bail!("{}: no rows to score", args.input.display());
+    }
+    let interval = args
+        .interval
+        .or_else(|| estimate_interval(&head))
+        .unwrap_or(FALLBACK_INTERVAL);
+
+    let mut model = ModelNode::new(&config, fields.len(), interval)
+        .with_context(|| format!("detector `{}`", args.detector))?;
+    let mut policy_node = PolicyNode::new(&policy, &fields, interval);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let scores_path = args.out.join("scores.csv");
+    let alerts_path = args.out.join("alerts.csv");
+    let plot_path = args.out.join("plot.html");
+    let mut writer = ScoreWriter::create(&scores_path)?;
+    let mut collected = Collected::default();
+    let mut scored = Scored::default();
+    let mut process = |batch: Batch, collected: &mut Collected| -> anyhow::Result<()> {
+        model.process(batch, &mut scored);
+        policy_node.process(&scored, &mut collected.alerts);
+        collected.add(&scored, &fields, &mut writer)
+    };
+    for b in head {
+        process(b, &mut collected)?;
+    }
+    if read_error.is_none() {
+        loop {
+            match next(&mut opened) {
+                Ok(Some(b)) => process(b, &mut collected)?,
+                Ok(None) => break,
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    writer.finish()?;
+    let mut sink = SinkConfig::File(FileSinkConfig {
+        path: alerts_path.clone(),
+        format: Some(FileFormat::Csv),
+    })
+    .build()?;
+    sink.write(&collected.alerts)?;
+    sink.finish()?;
+
+    let input = args.input.display().to_string();
+    let span = match (collected.first, collected.last) {
+        (Some(a), Some(b)) => format!("{a} to {b}"),
+        _ => "-".into(),
+    };
+    let entity_text = match &opened.single_entity {
+        Some(name) => format!("1 entity (`{name}`: the file has no entity column)"),
+        None if collected.entities.len() == 1 => "1 entity".to_string(),
+        None => format!("{} entities", collected.entities.len()),
+    };
+    let summary = format!(
+        "{} rows of {entity_text}, fields [{}], {span}, interval {interval}; detector `{}`; \
+         alert when score ≥ {} for {} interval(s), then none for {}: {} alert(s)",
+        collected.rows,
+        fields.join(", "),
+        args.detector,
+        policy.score_above,
+        policy.for_intervals,
+        policy.suppress,
+        collected.alerts.len()
+    );
+    let page = plot_page(
+        &format!("ai4ict detect: {input}"),
+        &summary,
+        &collected,
+        &fields,
+        args.plots,
+    );
+    std::fs::write(&plot_path, page).with_context(|| format!("writing {}", plot_path.display()))?;
+
+    println!("detect {input}: {summary}");
+    let mut per_entity: HashMap<&str, usize> = HashMap::new();
+    for a in &collected.alerts {
+        *per_entity.entry(a.entity.name()).or_default() += 1;
+    }
+    let mut top: Vec<(&str, usize)> = per_entity.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if !top.is_empty() {
+        let shown: Vec<String> = top
+            .iter()
+            .take(5)
+            .map(|(e, n)| format!("{} ({n})", shorten(e)))
+            .collect();
+        println!("  most alerts: {}", shown.join(", "));
+    }
+    for a in collected.alerts.iter().take(10) {
+        println!(
+            "  alert {} {} score {:.3} {} onset {}",
+            a.time,
+            shorten(a.entity.name()),
+            a.score,
+            a.field,
+            a.onset
+        );
+    }
+    if collected.alerts.len() > 10 {
+        println!(
+            "  … {} more in {}",
+            collected.alerts.len() - 10,
+            alerts_path.display()
+        );
+    }
+    println!(
+        "  wrote {}, {}, {} in {:.2} s",
+        scores_path.display(),
+        alerts_path.display(),
+        plot_path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    print_errors(opened.source.report(), &opened.rename);
+    match read_error {
+        Some(e) => Err(e.context(
+            "reading stopped at a bad row (--on-error fail); the rows before it were scored",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// An entity name cut short for the terminal.
+fn shorten(name: &str) -> String {
+    const MAX: usize = 40;
+    if name.chars().count() <= MAX {
+        name.to_string()
+    } else {
+        format!("{}…", name.chars().take(MAX).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_column_keeps_lines_and_detects_the_delimiter() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("x.csv");
+        std::fs::write(&src, "\u{feff}time;value\r\n\r\n2024-01-01T00:00:00Z;1\r\n").unwrap();
+        let mut out = Vec::new();
+        add_entity_column(&src, &mut out, "my x").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "entity;time;value\r\n\r\nmy x;2024-01-01T00:00:00Z;1\r\n"
+        );
+        assert_eq!(csv_quote("a,b", b','), b"\"a,b\"");
+        assert_eq!(csv_quote("say \"x\"", b','), b"\"say \"\"x\"\"\"");
+    }
+}
