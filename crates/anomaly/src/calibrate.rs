@@ -34,10 +34,10 @@ pub(crate) struct TailCalibrator {
 
 /// Threshold, in raw-score units (raw scores are z-like: about N(0,1) in magnitude).
 const U: f32 = 2.5;
-/// Slowest learning rate of the exceedance rate (a memory of about 4000 points).
-const RHO_RATE: f32 = 1.0 / 4000.0;
-/// Slowest learning rate of the mean excess (a memory of about 100 exceedances).
-const EXCESS_RATE: f32 = 1.0 / 100.0;
+/// Slowest learning rate of the exceedance rate (a memory of about 1000 points).
+const RHO_RATE: f32 = 1.0 / 1000.0;
+/// Slowest learning rate of the mean excess (a memory of about 30 exceedances).
+const EXCESS_RATE: f32 = 1.0 / 30.0;
 
 impl TailCalibrator {
     /// A calibrator whose prior is the tail of |N(0, 1)|.
@@ -78,9 +78,9 @@ impl TailCalibrator {
         self.rho += rate * (f32::from(u8::from(exceed)) - self.rho);
         if exceed {
             self.k = self.k.saturating_add(1);
-            let rate = (1.0 / (f32::from(self.k) + 30.0)).max(EXCESS_RATE);
+            let rate = (1.0 / (f32::from(self.k) + 10.0)).max(EXCESS_RATE);
             // Clip so that one huge anomaly cannot flatten the tail.
-            let excess = (z - U).min(3.0 * self.mean_excess.max(0.1));
+            let excess = (z - U).min(10.0 * self.mean_excess.max(0.1));
             self.mean_excess += rate * (excess - self.mean_excess);
         }
     }
@@ -141,7 +141,11 @@ impl Evidence {
             self.point.surprise(zp).max(self.sustained.surprise(za)) - std::f32::consts::LOG10_2;
         self.point.observe(zp);
         self.sustained.observe(za);
-        self.episode = if s >= EPISODE_MIN { self.episode.saturating_add(1) } else { 0 };
+        self.episode = if s >= EPISODE_MIN {
+            self.episode.saturating_add(1)
+        } else {
+            0
+        };
         let fade = if hold == 0 || self.episode <= hold {
             1.0
         } else {

@@ -284,7 +284,8 @@ impl RobustSeasonal {
         }
         let step = (x - f.last).abs();
         if step.is_finite() {
-            f.diff += (1.0 / f.n as f32).max(0.01) * (step.min(CLIP * 4.0 * f.diff.max(scale)) - f.diff);
+            f.diff +=
+                (1.0 / f.n as f32).max(0.01) * (step.min(CLIP * 4.0 * f.diff.max(scale)) - f.diff);
         }
         f.last = x;
 
@@ -313,7 +314,9 @@ impl Detector for RobustSeasonal {
                 continue;
             }
             if let Some(z) = self.step(i, x, s0, s1, w) {
-                let s = self.fields[i].cal.surprise(z, self.p.direction, self.p.hold);
+                let s = self.fields[i]
+                    .cal
+                    .surprise(z, self.p.direction, self.p.hold);
                 if s > best_surprise || best.field.is_none() {
                     best_surprise = s.max(best_surprise);
                     best.field = Some(i);

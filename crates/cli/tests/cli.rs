@@ -22,7 +22,7 @@ distribute:
 ";
 
 fn ai4ict(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).current_dir(dir).output().expect("the binary runs")
+    Command::new(BIN).args(args).current_dir(dir).env("AI4ICT_HUB", dir.join("hub.db")).output().expect("the binary runs")
 }
 
 fn free_port_pair() -> u16 {
@@ -71,6 +71,7 @@ fn one_worker_two_workers_two_processes_agree() {
         Command::new(BIN)
             .args(["run", "intent.yaml", "--quiet", "--processes", "2", "--process", i, "--base-port", &port])
             .current_dir(&cluster)
+            .env("AI4ICT_HUB", cluster.join("hub.db"))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

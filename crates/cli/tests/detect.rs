@@ -31,16 +31,18 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// Three cells of 15-minute data over six days with a daily cycle; `cell-b` has a spike.
+/// Three cells of 15-minute data over ten days with a daily cycle; `cell-b` has a spike on the
+/// second Tuesday.
 fn generated_csv() -> String {
     let mut s = String::from("cell,time,load,errors\n");
-    for step in 0..(6 * 96) {
+    for step in 0..(10 * 96) {
         let t = 1_704_067_200 + step * 900;
         for (c, cell) in ["cell-a", "cell-b", "cell-c"].iter().enumerate() {
             let phase = (step % 96) as f64 / 96.0;
             let wobble = ((step * 7 + c as i64 * 13) % 11) as f64 / 11.0;
-            let mut load = 40.0 + 10.0 * c as f64 + 15.0 * (6.283 * phase).sin() + wobble;
-            if *cell == "cell-b" && (500..504).contains(&step) {
+            let mut load =
+                40.0 + 10.0 * c as f64 + 15.0 * (std::f64::consts::TAU * phase).sin() + wobble;
+            if *cell == "cell-b" && (820..824).contains(&step) {
                 load += 200.0;
             }
             s.push_str(&format!("{cell},{t},{load:.3},{}\n", (step + c as i64) % 3));
@@ -59,7 +61,7 @@ fn writes_scores_alerts_and_plot_for_every_entity() {
     let o = dir.path().join("out");
     let scores = std::fs::read_to_string(o.join("scores.csv")).unwrap();
     assert!(scores.starts_with("entity,time,score,field\n"));
-    assert_eq!(scores.lines().count(), 1 + 3 * 6 * 96);
+    assert_eq!(scores.lines().count(), 1 + 3 * 10 * 96);
     let alerts = std::fs::read_to_string(o.join("alerts.csv")).unwrap();
     assert!(alerts.starts_with("time,entity,"), "{alerts}");
     assert!(
@@ -102,6 +104,21 @@ fn a_file_without_entity_column_is_one_entity_named_after_it() {
     assert!(t.contains(&format!("{}:303:", input.display())), "{t}");
     let scores = std::fs::read_to_string(dir.path().join("out/scores.csv")).unwrap();
     assert!(scores.lines().nth(1).unwrap().starts_with("machine_temp,"));
+
+    // A bad value among the first rows must not make the value column pass for an entity.
+    let early = dir.path().join("early.csv");
+    std::fs::write(
+        &early,
+        "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,x\n2024-01-01 00:10:00,2\n",
+    )
+    .unwrap();
+    let out = detect(dir.path(), &early, &[]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains(&format!("{}:3:", early.display())) && t.contains("`early`"),
+        "{t}"
+    );
 }
 
 fn bad_input_dir() -> Option<PathBuf> {

@@ -2,12 +2,14 @@
 
 mod alert;
 mod batch;
+mod domain;
 mod entity;
 mod incident;
 mod time;
 
 pub use alert::{Alert, Severity};
 pub use batch::Batch;
+pub use domain::{Domain, UnknownDomain};
 pub use entity::Entity;
 pub use incident::{Incident, IncidentKind};
 pub use time::{Interval, Timestamp, TimestampError};

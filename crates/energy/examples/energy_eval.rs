@@ -21,9 +21,19 @@ fn main() {
             if let Some(dir) = std::env::args().nth(2) {
                 let dir = std::path::PathBuf::from(dir);
                 let written = std::fs::create_dir_all(&dir)
-                    .and_then(|_| std::fs::write(dir.join("report.json"), serde_json::to_vec_pretty(&r).unwrap_or_default()))
                     .and_then(|_| {
-                        r.plots.iter().try_for_each(|p| std::fs::write(dir.join(format!("{}.svg", p.cell)), p.svg(1200.0, 320.0)))
+                        std::fs::write(
+                            dir.join("report.json"),
+                            serde_json::to_vec_pretty(&r).unwrap_or_default(),
+                        )
+                    })
+                    .and_then(|_| {
+                        r.plots.iter().try_for_each(|p| {
+                            std::fs::write(
+                                dir.join(format!("{}.svg", p.cell)),
+                                p.svg(1200.0, 320.0),
+                            )
+                        })
                     });
                 if let Err(e) = written {
                     eprintln!("cannot write {}: {e}", dir.display());

@@ -19,15 +19,21 @@ fn main() {
         Some("auto") => Method::Auto,
         _ => Method::Mstl,
     };
-    let net = match Network::new(&ScenarioConfig { cells, days, ..ScenarioConfig::default() }) {
+    let net = match Network::new(&ScenarioConfig {
+        cells,
+        days,
+        ..ScenarioConfig::default()
+    }) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(1);
         }
     };
-    let series: Vec<Vec<f64>> =
-        (0..net.cells().len()).into_par_iter().map(|c| (0..net.steps()).map(|t| net.demand(c, t).dl_mbps).collect()).collect();
+    let series: Vec<Vec<f64>> = (0..net.cells().len())
+        .into_par_iter()
+        .map(|c| (0..net.steps()).map(|t| net.demand(c, t).dl_mbps).collect())
+        .collect();
     let started = Instant::now();
     let out = forecast_many(&ForecasterConfig::with_method(method), &series, 96, 96, 0.8);
     let secs = started.elapsed().as_secs_f64();

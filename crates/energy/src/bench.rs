@@ -38,7 +38,9 @@ pub struct BenchConfig {
 
 impl Default for BenchConfig {
     fn default() -> Self {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
         let venv = std::env::var_os("AI4ICT_PEERS_FORECAST")
             .map(PathBuf::from)
             .unwrap_or_else(|| home.join(".cache/ai4ict/peers-forecast"));
@@ -48,7 +50,13 @@ impl Default for BenchConfig {
             sandbox_days: 21,
             windows: 2,
             level: 0.8,
-            methods: vec![Method::SeasonalNaive, Method::Ets, Method::Mstl, Method::Linear, Method::Auto],
+            methods: vec![
+                Method::SeasonalNaive,
+                Method::Ets,
+                Method::Mstl,
+                Method::Linear,
+                Method::Auto,
+            ],
             peer_python: venv.join("bin/python"),
             peer_script: PathBuf::from("scripts/peer_forecast.py"),
         }
@@ -95,20 +103,38 @@ pub struct BenchReport {
 impl BenchReport {
     /// The row of a method on a data set.
     pub fn row(&self, dataset: &str, method: &str) -> Option<&BenchRow> {
-        self.rows.iter().find(|r| r.dataset == dataset && r.method == method)
+        self.rows
+            .iter()
+            .find(|r| r.dataset == dataset && r.method == method)
     }
 }
 
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "forecast benchmark (rolling origin, one season ahead, {:.0}% intervals); peers: {}", self.level * 100.0, self.peer)?;
+        writeln!(
+            f,
+            "forecast benchmark (rolling origin, one season ahead, {:.0}% intervals); peers: {}",
+            self.level * 100.0,
+            self.peer
+        )?;
         writeln!(
             f,
             "{:<9} {:<22} {:>6} {:>7} {:>7} {:>10} {:>6} {:>7} {:>9} {:>8}",
-            "dataset", "method", "series", "MASE", "sMAPE", "RMSE", "cover", "MSIS", "fit s", "×AutoETS"
+            "dataset",
+            "method",
+            "series",
+            "MASE",
+            "sMAPE",
+            "RMSE",
+            "cover",
+            "MSIS",
+            "fit s",
+            "×AutoETS"
         )?;
         for r in &self.rows {
-            let peer = self.row(&r.dataset, "statsforecast.AutoETS").map(|p| p.fit_seconds);
+            let peer = self
+                .row(&r.dataset, "statsforecast.AutoETS")
+                .map(|p| p.fit_seconds);
             let speed = match peer {
                 Some(p) if r.fit_seconds > 0.0 => format!("{:.1}", p / r.fit_seconds),
                 _ => "-".into(),
@@ -116,7 +142,16 @@ impl fmt::Display for BenchReport {
             writeln!(
                 f,
                 "{:<9} {:<22} {:>6} {:>7.3} {:>7.2} {:>10.2} {:>6.3} {:>7.2} {:>9.3} {:>8}",
-                r.dataset, r.method, r.series, r.mase, r.smape, r.rmse, r.coverage, r.msis, r.fit_seconds, speed
+                r.dataset,
+                r.method,
+                r.series,
+                r.mase,
+                r.smape,
+                r.rmse,
+                r.coverage,
+                r.msis,
+                r.fit_seconds,
+                speed
             )?;
         }
         Ok(())
@@ -132,15 +167,29 @@ struct Dataset {
 /// Reads a NAB CSV (`timestamp,value`); rows whose value does not parse are skipped.
 fn read_nab(path: &Path) -> Option<Vec<f64>> {
     let text = std::fs::read_to_string(path).ok()?;
-    let v: Vec<f64> = text.lines().skip(1).filter_map(|l| l.rsplit(',').next()?.trim().parse().ok()).collect();
+    let v: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.rsplit(',').next()?.trim().parse().ok())
+        .collect();
     (!v.is_empty()).then_some(v)
 }
 
 fn spec(season: usize, windows: usize, level: f64) -> RollingOrigin {
-    RollingOrigin { horizon: season, windows, step: 0, season, level }
+    RollingOrigin {
+        horizon: season,
+        windows,
+        step: 0,
+        season,
+        level,
+    }
 }
 
-fn aggregate(dataset: &str, method: &str, scores: &[ai4ict_eval::backtest::BacktestScores]) -> BenchRow {
+fn aggregate(
+    dataset: &str,
+    method: &str,
+    scores: &[ai4ict_eval::backtest::BacktestScores],
+) -> BenchRow {
     let ok: Vec<_> = scores.iter().filter(|s| s.windows > 0).collect();
     let mean = |f: &dyn Fn(&ai4ict_eval::backtest::BacktestScores) -> f64| {
         if ok.is_empty() {
@@ -215,14 +264,27 @@ fn run_peers(config: &BenchConfig, sets: &[Dataset]) -> Result<PeerOutput, Strin
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("not run: cannot start {}: {e}", config.peer_python.display()))?;
+        .map_err(|e| {
+            format!(
+                "not run: cannot start {}: {e}",
+                config.peer_python.display()
+            )
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(job.as_bytes()).map_err(|e| format!("failed: writing the job: {e}"))?;
+        stdin
+            .write_all(job.as_bytes())
+            .map_err(|e| format!("failed: writing the job: {e}"))?;
     }
-    let out = child.wait_with_output().map_err(|e| format!("failed: {e}"))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("failed: {e}"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("failed ({}): {}", out.status, err.lines().last().unwrap_or("")));
+        return Err(format!(
+            "failed ({}): {}",
+            out.status,
+            err.lines().last().unwrap_or("")
+        ));
     }
     serde_json::from_slice(&out.stdout).map_err(|e| format!("failed: unreadable output: {e}"))
 }
@@ -233,11 +295,17 @@ fn run_peers(config: &BenchConfig, sets: &[Dataset]) -> Result<PeerOutput, Strin
 /// same metrics (MASE, sMAPE, RMSE, coverage, MSIS) and timed in the same run.
 pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> {
     if !(config.level > 0.0 && config.level < 1.0) || config.windows == 0 {
-        return Err(EnergyError::InvalidConfig("bench: level must be in (0, 1) and windows ≥ 1".into()));
+        return Err(EnergyError::InvalidConfig(
+            "bench: level must be in (0, 1) and windows ≥ 1".into(),
+        ));
     }
     let mut sets = Vec::new();
     if let Some(v) = read_nab(&config.nyc_taxi) {
-        sets.push(Dataset { name: "nyc_taxi", season: 48, series: vec![("nyc_taxi".into(), v)] });
+        sets.push(Dataset {
+            name: "nyc_taxi",
+            season: 48,
+            series: vec![("nyc_taxi".into(), v)],
+        });
     }
     if config.sandbox_cells > 0 {
         let net = Network::new(&ScenarioConfig {
@@ -247,9 +315,18 @@ pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> 
         })?;
         let per_day = (86_400_000 / net.interval().millis().max(1)) as usize;
         let series = (0..net.cells().len())
-            .map(|c| (net.cells()[c].name.to_string(), (0..net.steps()).map(|t| net.demand(c, t).dl_mbps).collect()))
+            .map(|c| {
+                (
+                    net.cells()[c].name.to_string(),
+                    (0..net.steps()).map(|t| net.demand(c, t).dl_mbps).collect(),
+                )
+            })
             .collect();
-        sets.push(Dataset { name: "sandbox", season: per_day, series });
+        sets.push(Dataset {
+            name: "sandbox",
+            season: per_day,
+            series,
+        });
     }
     let mut rows = Vec::new();
     for d in &sets {
@@ -282,15 +359,30 @@ pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> 
                     let mut scores = Vec::new();
                     for (name, y) in &d.series {
                         let full = format!("{}/{}", d.name, name);
-                        let Some(r) = out.results.iter().find(|r| r.name == full && r.method == method) else { continue };
+                        let Some(r) = out
+                            .results
+                            .iter()
+                            .find(|r| r.name == full && r.method == method)
+                        else {
+                            continue;
+                        };
                         let mut windows = r.windows.iter();
-                        if let Ok(mut sc) = rolling_origin(y, &s, |_: &[f64]| match windows.next() {
-                            Some(PeerWindow { error: None, mean, lower, upper }) => {
-                                Ok(WindowForecast { mean: mean.clone(), lower: lower.clone(), upper: upper.clone() })
-                            }
-                            Some(PeerWindow { error: Some(e), .. }) => Err(e.clone()),
-                            None => Err("missing window".to_string()),
-                        }) {
+                        if let Ok(mut sc) =
+                            rolling_origin(y, &s, |_: &[f64]| match windows.next() {
+                                Some(PeerWindow {
+                                    error: None,
+                                    mean,
+                                    lower,
+                                    upper,
+                                }) => Ok(WindowForecast {
+                                    mean: mean.clone(),
+                                    lower: lower.clone(),
+                                    upper: upper.clone(),
+                                }),
+                                Some(PeerWindow { error: Some(e), .. }) => Err(e.clone()),
+                                None => Err("missing window".to_string()),
+                            })
+                        {
                             sc.fit_seconds = r.seconds;
                             scores.push(sc);
                         }
@@ -304,5 +396,9 @@ pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> 
         }
         Err(why) => why,
     };
-    Ok(BenchReport { rows, peer, level: config.level })
+    Ok(BenchReport {
+        rows,
+        peer,
+        level: config.level,
+    })
 }

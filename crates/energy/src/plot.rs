@@ -25,17 +25,43 @@ impl CellPlot {
             .fold(0.0f64, f64::max)
             .max(1e-9);
         let y = |v: f64| top + chart_h * (1.0 - (v / hi).clamp(0.0, 1.0));
-        svg.text((left, 14.0), &format!("{} ({}): load / capacity, forecast band, sleep", self.cell, self.kind), 12.0, Anchor::Start, "#222");
+        svg.text(
+            (left, 14.0),
+            &format!(
+                "{} ({}): load / capacity, forecast band, sleep",
+                self.cell, self.kind
+            ),
+            12.0,
+            Anchor::Start,
+            "#222",
+        );
         svg.line((left, y(0.0)), (width - right, y(0.0)), "#999", 1.0, None);
-        svg.text((left - 4.0, y(hi) + 4.0), &format!("{hi:.2}"), 10.0, Anchor::End, "#555");
+        svg.text(
+            (left - 4.0, y(hi) + 4.0),
+            &format!("{hi:.2}"),
+            10.0,
+            Anchor::End,
+            "#555",
+        );
         svg.text((left - 4.0, y(0.0)), "0", 10.0, Anchor::End, "#555");
-        let pts = |v: &[f64]| v.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, v)| (x(i), y(*v))).collect::<Vec<_>>();
+        let pts = |v: &[f64]| {
+            v.iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(i, v)| (x(i), y(*v)))
+                .collect::<Vec<_>>()
+        };
         svg.polyline(&pts(&self.forecast_upper), "#e6550d", 1.0, Some("4 3"));
         svg.polyline(&pts(&self.forecast_lower), "#e6550d", 1.0, Some("4 3"));
         svg.polyline(&pts(&self.forecast_mean), "#e6550d", 1.2, None);
         svg.polyline(&pts(&self.load), "#3182bd", 1.2, None);
-        for (k, (name, asleep)) in
-            [("forecast", &self.asleep_forecast), ("reactive", &self.asleep_reactive), ("oracle", &self.asleep_oracle)].iter().enumerate()
+        for (k, (name, asleep)) in [
+            ("forecast", &self.asleep_forecast),
+            ("reactive", &self.asleep_reactive),
+            ("oracle", &self.asleep_oracle),
+        ]
+        .iter()
+        .enumerate()
         {
             let y0 = top + chart_h + 8.0 + 14.0 * k as f64;
             svg.text((left - 4.0, y0 + 10.0), name, 10.0, Anchor::End, "#555");
@@ -49,10 +75,19 @@ impl CellPlot {
                 while i < asleep.len() && asleep[i] > 0 {
                     i += 1;
                 }
-                svg.rect((x(s), y0), (x(i.min(n - 1)) - x(s), 11.0), "#636363", 0.7, &format!("{name}: asleep"));
+                svg.rect(
+                    (x(s), y0),
+                    (x(i.min(n - 1)) - x(s), 11.0),
+                    "#636363",
+                    0.7,
+                    &format!("{name}: asleep"),
+                );
             }
         }
-        svg.finish(&format!("{}: load, forecast band and sleep periods", self.cell))
+        svg.finish(&format!(
+            "{}: load, forecast band and sleep periods",
+            self.cell
+        ))
     }
 }
 

@@ -69,12 +69,22 @@ impl PowerModel {
             BsClass::Pico => (0.13, 6.8, 4.0, 4.3),
             BsClass::Femto => (0.05, 4.8, 8.0, 2.9),
         };
-        Self { n_trx: 2.0, p_max_w, p0_w, delta_p, p_sleep_w }
+        Self {
+            n_trx: 2.0,
+            p_max_w,
+            p0_w,
+            delta_p,
+            p_sleep_w,
+        }
     }
 
     /// Input power, W, of an active unit at `load` (fraction of capacity, clamped to [0, 1]).
     pub fn active_w(&self, load: f64) -> f64 {
-        let load = if load.is_finite() { load.clamp(0.0, 1.0) } else { 0.0 };
+        let load = if load.is_finite() {
+            load.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         self.n_trx * (self.p0_w + self.delta_p * load * self.p_max_w)
     }
 
@@ -96,8 +106,14 @@ mod tests {
         assert!((m.active_w(1.0) - 448.0).abs() < 1e-9);
         assert!((m.active_w(0.0) - 260.0).abs() < 1e-9);
         assert!((m.sleep_w() - 150.0).abs() < 1e-9);
-        assert!((PowerModel::earth(BsClass::Micro).active_w(1.0) - 2.0 * (56.0 + 2.6 * 6.3)).abs() < 1e-9);
+        assert!(
+            (PowerModel::earth(BsClass::Micro).active_w(1.0) - 2.0 * (56.0 + 2.6 * 6.3)).abs()
+                < 1e-9
+        );
         assert_eq!(m.active_w(f64::NAN), m.active_w(0.0));
-        assert!(PowerModel::earth(BsClass::Pico).sleep_w() < PowerModel::earth(BsClass::Pico).active_w(0.0));
+        assert!(
+            PowerModel::earth(BsClass::Pico).sleep_w()
+                < PowerModel::earth(BsClass::Pico).active_w(0.0)
+        );
     }
 }

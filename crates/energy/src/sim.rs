@@ -29,7 +29,11 @@ pub struct GuardConfig {
 
 impl Default for GuardConfig {
     fn default() -> Self {
-        Self { headroom: 0.85, min_coverage: 0.98, min_sleep_steps: 4 }
+        Self {
+            headroom: 0.85,
+            min_coverage: 0.98,
+            min_sleep_steps: 4,
+        }
     }
 }
 
@@ -73,7 +77,10 @@ pub struct EnergyConfig {
 impl Default for EnergyConfig {
     fn default() -> Self {
         Self {
-            sandbox: ScenarioConfig { days: 28, ..ScenarioConfig::default() },
+            sandbox: ScenarioConfig {
+                days: 28,
+                ..ScenarioConfig::default()
+            },
             history_days: 14,
             macro_carriers: 2,
             macro_class: BsClass::Macro,
@@ -190,7 +197,12 @@ type Plan = Vec<Vec<u32>>;
 /// Plans one step from estimated demand (Mbit/s per cell): small cells first (lowest demand
 /// first) hand their traffic to awake overlapping cells if coverage and headroom allow, then
 /// each macro sector keeps the fewest carriers that hold its demand under the headroom.
-fn plan_step(units: &[Unit], est: &[f64], guard: &GuardConfig, allow: &dyn Fn(usize, f64) -> bool) -> Vec<u32> {
+fn plan_step(
+    units: &[Unit],
+    est: &[f64],
+    guard: &GuardConfig,
+    allow: &dyn Fn(usize, f64) -> bool,
+) -> Vec<u32> {
     let n = units.len();
     let mut asleep = vec![0u32; n];
     let mut demand: Vec<f64> = est.to_vec();
@@ -201,16 +213,20 @@ fn plan_step(units: &[Unit], est: &[f64], guard: &GuardConfig, allow: &dyn Fn(us
         if !allow(c, load) {
             continue;
         }
-        let receivers: Vec<(usize, f64)> =
-            units[c].neighbours.iter().copied().filter(|&(j, _)| asleep[j] == 0 || !units[j].small).collect();
+        let receivers: Vec<(usize, f64)> = units[c]
+            .neighbours
+            .iter()
+            .copied()
+            .filter(|&(j, _)| asleep[j] == 0 || !units[j].small)
+            .collect();
         let uncovered: f64 = receivers.iter().map(|(_, ov)| 1.0 - ov).product();
         if 1.0 - uncovered < guard.min_coverage {
             continue;
         }
         let total_ov: f64 = receivers.iter().map(|(_, ov)| ov).sum();
-        let fits = receivers
-            .iter()
-            .all(|&(j, ov)| demand[j] + demand[c] * ov / total_ov <= guard.headroom * units[j].capacity);
+        let fits = receivers.iter().all(|&(j, ov)| {
+            demand[j] + demand[c] * ov / total_ov <= guard.headroom * units[j].capacity
+        });
         if fits {
             for &(j, ov) in &receivers {
                 demand[j] += demand[c] * ov / total_ov;
@@ -224,7 +240,8 @@ fn plan_step(units: &[Unit], est: &[f64], guard: &GuardConfig, allow: &dyn Fn(us
             continue;
         }
         let per_carrier = u.capacity / u.carriers as f64;
-        let needed = ((demand[c] / (guard.headroom * per_carrier)).ceil() as u32).clamp(1, u.carriers);
+        let needed =
+            ((demand[c] / (guard.headroom * per_carrier)).ceil() as u32).clamp(1, u.carriers);
         if needed < u.carriers && allow(c, demand[c] / u.capacity) {
             asleep[c] = u.carriers - needed;
         }
@@ -284,8 +301,12 @@ fn simulate(units: &[Unit], actual: &[Vec<f64>], plan: &Plan, hours: f64) -> Out
             if !(units[c].small && asleep[c] > 0) {
                 continue;
             }
-            let receivers: Vec<(usize, f64)> =
-                units[c].neighbours.iter().copied().filter(|&(j, _)| !(units[j].small && asleep[j] > 0)).collect();
+            let receivers: Vec<(usize, f64)> = units[c]
+                .neighbours
+                .iter()
+                .copied()
+                .filter(|&(j, _)| !(units[j].small && asleep[j] > 0))
+                .collect();
             let covered = 1.0 - receivers.iter().map(|(_, ov)| 1.0 - ov).product::<f64>();
             let total_ov: f64 = receivers.iter().map(|(_, ov)| ov).sum();
             let moved = demand[c] * covered;
@@ -312,10 +333,15 @@ fn simulate(units: &[Unit], actual: &[Vec<f64>], plan: &Plan, hours: f64) -> Out
                 over[c] = true;
             }
             let load = if cap > 0.0 { carried / cap } else { 0.0 };
-            power += active as f64 * u.model.active_w(load) + (u.carriers - active) as f64 * u.model.sleep_w();
+            power += active as f64 * u.model.active_w(load)
+                + (u.carriers - active) as f64 * u.model.sleep_w();
         }
         if t > 0 {
-            out.wakeups += plan[t - 1].iter().zip(asleep).map(|(a, b)| u64::from(a.saturating_sub(*b))).sum::<u64>();
+            out.wakeups += plan[t - 1]
+                .iter()
+                .zip(asleep)
+                .map(|(a, b)| u64::from(a.saturating_sub(*b)))
+                .sum::<u64>();
         }
         out.asleep_sum += asleep.iter().map(|&a| f64::from(a)).sum::<f64>();
         out.energy_wh += power * hours;
@@ -337,13 +363,18 @@ fn forecasts(
     let n = demand.len();
     let steps = demand.first().map_or(0, Vec::len);
     let history = config.history_days as usize * per_day;
-    let mut bands: Vec<[Vec<f64>; 3]> = (0..n).map(|_| [Vec::new(), Vec::new(), Vec::new()]).collect();
+    let mut bands: Vec<[Vec<f64>; 3]> = (0..n)
+        .map(|_| [Vec::new(), Vec::new(), Vec::new()])
+        .collect();
     let mut failures = 0;
     let started = Instant::now();
     let mut origin = first;
     while origin < steps {
         let h = per_day.min(steps - origin);
-        let train: Vec<Vec<f64>> = demand.iter().map(|d| d[origin - history..origin].to_vec()).collect();
+        let train: Vec<Vec<f64>> = demand
+            .iter()
+            .map(|d| d[origin - history..origin].to_vec())
+            .collect();
         let results: Vec<Result<Forecast, ForecastError>> =
             forecast_many(&config.forecaster, &train, per_day, h, config.level);
         for (c, r) in results.into_iter().enumerate() {
@@ -375,14 +406,21 @@ fn forecasts(
 /// energy (EARTH power model), unserved traffic, violations and wake-ups.
 pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
     if !(config.level > 0.0 && config.level < 1.0) {
-        return Err(EnergyError::InvalidConfig(format!("level {} must lie strictly between 0 and 1", config.level)));
+        return Err(EnergyError::InvalidConfig(format!(
+            "level {} must lie strictly between 0 and 1",
+            config.level
+        )));
     }
     let g = &config.guard;
-    if !(g.headroom > 0.0 && g.headroom <= 1.0) || !(0.0..=1.0).contains(&g.min_coverage) {
-        return Err(EnergyError::InvalidConfig("guard.headroom must be in (0, 1] and guard.min_coverage in [0, 1]".into()));
+    if !(g.headroom > 0.0 && g.headroom <= 1.0 && (0.0..=1.0).contains(&g.min_coverage)) {
+        return Err(EnergyError::InvalidConfig(
+            "guard.headroom must be in (0, 1] and guard.min_coverage in [0, 1]".into(),
+        ));
     }
     if config.macro_carriers == 0 {
-        return Err(EnergyError::InvalidConfig("macro_carriers must be at least 1".into()));
+        return Err(EnergyError::InvalidConfig(
+            "macro_carriers must be at least 1".into(),
+        ));
     }
     if config.history_days == 0 || config.history_days >= config.sandbox.days {
         return Err(EnergyError::InvalidConfig(format!(
@@ -394,7 +432,9 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
     let interval_ms = net.interval().millis();
     let per_day = (86_400_000 / interval_ms.max(1)) as usize;
     if per_day < 2 {
-        return Err(EnergyError::InvalidConfig("the sandbox interval must be shorter than half a day".into()));
+        return Err(EnergyError::InvalidConfig(
+            "the sandbox interval must be shorter than half a day".into(),
+        ));
     }
     let first = config.history_days as usize * per_day;
     let steps_all = net.steps();
@@ -409,14 +449,24 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
                 small,
                 carriers: if small { 1 } else { config.macro_carriers },
                 capacity: c.capacity_dl_mbps.max(1e-6),
-                neighbours: c.neighbours.iter().map(|n| (n.cell, n.overlap.clamp(0.0, 1.0))).collect(),
-                model: PowerModel::earth(if small { config.small_class } else { config.macro_class }),
+                neighbours: c
+                    .neighbours
+                    .iter()
+                    .map(|n| (n.cell, n.overlap.clamp(0.0, 1.0)))
+                    .collect(),
+                model: PowerModel::earth(if small {
+                    config.small_class
+                } else {
+                    config.macro_class
+                }),
             }
         })
         .collect();
     let n = units.len();
-    let demand: Vec<Vec<f64>> =
-        (0..n).into_par_iter().map(|c| (0..steps_all).map(|t| net.demand(c, t).dl_mbps).collect()).collect();
+    let demand: Vec<Vec<f64>> = (0..n)
+        .into_par_iter()
+        .map(|c| (0..steps_all).map(|t| net.demand(c, t).dl_mbps).collect())
+        .collect();
     let actual: Vec<Vec<f64>> = demand.iter().map(|d| d[first..].to_vec()).collect();
     let (bands, forecast_failures, forecast_seconds) = forecasts(config, &demand, first, per_day);
 
@@ -478,8 +528,16 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
         })
         .collect();
 
-    let plans = [("always_on", &always_on), ("reactive", &reactive), ("forecast", &forecast), ("oracle", &oracle)];
-    let outcomes: Vec<Outcome> = plans.par_iter().map(|(_, p)| simulate(&units, &actual, p, hours)).collect();
+    let plans = [
+        ("always_on", &always_on),
+        ("reactive", &reactive),
+        ("forecast", &forecast),
+        ("oracle", &oracle),
+    ];
+    let outcomes: Vec<Outcome> = plans
+        .par_iter()
+        .map(|(_, p)| simulate(&units, &actual, p, hours))
+        .collect();
     let offered: f64 = actual.iter().flatten().sum();
     let base = &outcomes[0];
     let minutes = interval_ms as f64 / 60_000.0;
@@ -499,7 +557,8 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
                 saved_kwh: (base.energy_wh - o.energy_wh) / 1000.0,
                 saved_pct: 100.0 * (base.energy_wh - o.energy_wh) / base.energy_wh.max(1e-9),
                 unserved_pct: 100.0 * o.unserved / offered.max(1e-9),
-                extra_unserved_pct: 100.0 * (o.unserved - base.unserved).max(0.0) / offered.max(1e-9),
+                extra_unserved_pct: 100.0 * (o.unserved - base.unserved).max(0.0)
+                    / offered.max(1e-9),
                 violation_minutes: violations as f64 * minutes,
                 wakeups: o.wakeups,
                 mean_units_asleep: o.asleep_sum / steps.max(1) as f64,
@@ -561,8 +620,20 @@ mod tests {
                 neighbours: vec![(1, 0.95), (2, 0.8)],
                 model: PowerModel::earth(BsClass::Micro),
             },
-            Unit { small: false, carriers: 2, capacity: 200.0, neighbours: vec![], model: PowerModel::earth(BsClass::Macro) },
-            Unit { small: false, carriers: 2, capacity: 200.0, neighbours: vec![], model: PowerModel::earth(BsClass::Macro) },
+            Unit {
+                small: false,
+                carriers: 2,
+                capacity: 200.0,
+                neighbours: vec![],
+                model: PowerModel::earth(BsClass::Macro),
+            },
+            Unit {
+                small: false,
+                carriers: 2,
+                capacity: 200.0,
+                neighbours: vec![],
+                model: PowerModel::earth(BsClass::Macro),
+            },
         ]
     }
 
@@ -576,15 +647,24 @@ mod tests {
         // Busy macro 1: no room to take the small cell's traffic, and it keeps both carriers.
         assert_eq!(plan_step(&u, &[30.0, 160.0, 20.0], &g, &all), vec![0, 0, 1]);
         // Coverage below the minimum: the small cell stays on.
-        let strict = GuardConfig { min_coverage: 0.999, ..g };
+        let strict = GuardConfig {
+            min_coverage: 0.999,
+            ..g
+        };
         assert_eq!(plan_step(&u, &[5.0, 20.0, 20.0], &strict, &all)[0], 0);
         // A policy that allows nothing sleeps nothing.
-        assert_eq!(plan_step(&u, &[5.0, 20.0, 20.0], &g, &|_, _| false), vec![0, 0, 0]);
+        assert_eq!(
+            plan_step(&u, &[5.0, 20.0, 20.0], &g, &|_, _| false),
+            vec![0, 0, 0]
+        );
     }
 
     #[test]
     fn short_sleeps_are_dropped() {
-        let mut plan: Plan = [0, 1, 1, 0, 1, 1, 1, 1, 0].iter().map(|&a| vec![a]).collect();
+        let mut plan: Plan = [0, 1, 1, 0, 1, 1, 1, 1, 0]
+            .iter()
+            .map(|&a| vec![a])
+            .collect();
         enforce_min_sleep(&mut plan, 3);
         let flat: Vec<u32> = plan.iter().map(|r| r[0]).collect();
         assert_eq!(flat, vec![0, 0, 0, 0, 1, 1, 1, 1, 0]);
@@ -608,7 +688,11 @@ mod tests {
     #[test]
     fn evaluates_a_small_scenario_and_refuses_bad_configs() {
         let config = EnergyConfig {
-            sandbox: ScenarioConfig { cells: 30, days: 4, ..ScenarioConfig::default() },
+            sandbox: ScenarioConfig {
+                cells: 30,
+                days: 4,
+                ..ScenarioConfig::default()
+            },
             history_days: 2,
             forecaster: ForecasterConfig::with_method(Method::Ets),
             ..EnergyConfig::default()
@@ -619,13 +703,25 @@ mod tests {
         let oracle = r.policy("oracle").unwrap();
         assert_eq!(on.saved_kwh, 0.0);
         assert!(oracle.saved_pct > 0.0);
-        assert!(r.policies.iter().all(|p| p.energy_kwh > 0.0 && p.unserved_pct >= 0.0));
+        assert!(r
+            .policies
+            .iter()
+            .all(|p| p.energy_kwh > 0.0 && p.unserved_pct >= 0.0));
         assert_eq!(r.power_w[0].len(), r.steps);
         assert!(!r.plots.is_empty() && r.plots[0].load.len() == r.steps);
         for bad in [
-            EnergyConfig { level: 1.0, ..config.clone() },
-            EnergyConfig { history_days: 4, ..config.clone() },
-            EnergyConfig { macro_carriers: 0, ..config.clone() },
+            EnergyConfig {
+                level: 1.0,
+                ..config.clone()
+            },
+            EnergyConfig {
+                history_days: 4,
+                ..config.clone()
+            },
+            EnergyConfig {
+                macro_carriers: 0,
+                ..config.clone()
+            },
         ] {
             assert!(matches!(evaluate(&bad), Err(EnergyError::InvalidConfig(_))));
         }

@@ -38,7 +38,10 @@ pub struct SlaConfig {
 impl Default for SlaConfig {
     fn default() -> Self {
         Self {
-            sandbox: ScenarioConfig { days: 28, ..ScenarioConfig::default() },
+            sandbox: ScenarioConfig {
+                days: 28,
+                ..ScenarioConfig::default()
+            },
             history_days: 14,
             forecaster: ForecasterConfig::with_method(Method::Mstl),
             level: 0.8,
@@ -107,8 +110,14 @@ fn score(
     let mut origin = first;
     while origin < steps {
         let h = per_day.min(steps - origin);
-        let train: Vec<Vec<f64>> = series.iter().map(|s| s[origin - first..origin].to_vec()).collect();
-        for (c, r) in forecast_many(&config.forecaster, &train, per_day, h, config.level).into_iter().enumerate() {
+        let train: Vec<Vec<f64>> = series
+            .iter()
+            .map(|s| s[origin - first..origin].to_vec())
+            .collect();
+        for (c, r) in forecast_many(&config.forecaster, &train, per_day, h, config.level)
+            .into_iter()
+            .enumerate()
+        {
             match r {
                 Ok(f) => upper[c].extend(f.upper),
                 Err(_) => upper[c].extend(std::iter::repeat_n(f64::NAN, h)),
@@ -116,7 +125,11 @@ fn score(
         }
         origin += h;
     }
-    let mut s = SlaScores { sla: name.into(), entities: n, ..SlaScores::default() };
+    let mut s = SlaScores {
+        sla: name.into(),
+        entities: n,
+        ..SlaScores::default()
+    };
     let mut lead_sum = 0.0;
     let mut leads = 0usize;
     for c in 0..n {
@@ -128,10 +141,18 @@ fn score(
         s.alerts += alerts.len();
         // An alert is raised `lead` steps before its predicted onset, but not before the
         // midnight its forecast was made.
-        let raised = |start: usize| start.saturating_sub(config.lead_steps).max(start - start % per_day);
-        s.true_alerts += alerts.iter().filter(|a| events.iter().any(|e| a.0 < e.1 && e.0 < a.1)).count();
+        let raised = |start: usize| {
+            start
+                .saturating_sub(config.lead_steps)
+                .max(start - start % per_day)
+        };
+        s.true_alerts += alerts
+            .iter()
+            .filter(|a| events.iter().any(|e| a.0 < e.1 && e.0 < a.1))
+            .count();
         for e in &events {
-            let matching: Vec<&(usize, usize)> = alerts.iter().filter(|a| a.0 < e.1 && e.0 < a.1).collect();
+            let matching: Vec<&(usize, usize)> =
+                alerts.iter().filter(|a| a.0 < e.1 && e.0 < a.1).collect();
             if let Some(a) = matching.first() {
                 let at = raised(a.0);
                 if at < e.0 {
@@ -142,9 +163,21 @@ fn score(
             }
         }
     }
-    s.precision = if s.alerts > 0 { s.true_alerts as f64 / s.alerts as f64 } else { f64::NAN };
-    s.recall = if s.breaches > 0 { leads as f64 / s.breaches as f64 } else { f64::NAN };
-    s.mean_lead_minutes = if leads > 0 { lead_sum / leads as f64 } else { f64::NAN };
+    s.precision = if s.alerts > 0 {
+        s.true_alerts as f64 / s.alerts as f64
+    } else {
+        f64::NAN
+    };
+    s.recall = if s.breaches > 0 {
+        leads as f64 / s.breaches as f64
+    } else {
+        f64::NAN
+    };
+    s.mean_lead_minutes = if leads > 0 {
+        lead_sum / leads as f64
+    } else {
+        f64::NAN
+    };
     s
 }
 
@@ -152,16 +185,23 @@ fn score(
 /// utilisation, day-ahead forecasts, alerts `lead_steps` ahead of forecast breaches.
 pub fn evaluate_sla(config: &SlaConfig) -> Result<Vec<SlaScores>, EnergyError> {
     if !(config.level > 0.0 && config.level < 1.0) {
-        return Err(EnergyError::InvalidConfig(format!("level {} must lie strictly between 0 and 1", config.level)));
+        return Err(EnergyError::InvalidConfig(format!(
+            "level {} must lie strictly between 0 and 1",
+            config.level
+        )));
     }
     if config.history_days == 0 || config.history_days >= config.sandbox.days {
-        return Err(EnergyError::InvalidConfig("history_days must be at least 1 and less than sandbox.days".into()));
+        return Err(EnergyError::InvalidConfig(
+            "history_days must be at least 1 and less than sandbox.days".into(),
+        ));
     }
     let net = Network::new(&config.sandbox)?;
     let interval_ms = net.interval().millis().max(1);
     let per_day = (86_400_000 / interval_ms) as usize;
     if per_day < 2 {
-        return Err(EnergyError::InvalidConfig("the sandbox interval must be shorter than half a day".into()));
+        return Err(EnergyError::InvalidConfig(
+            "the sandbox interval must be shorter than half a day".into(),
+        ));
     }
     let minutes = interval_ms as f64 / 60_000.0;
     let latency_idx = KPIS.iter().position(|k| *k == "latency").unwrap_or(6);
@@ -183,13 +223,38 @@ pub fn evaluate_sla(config: &SlaConfig) -> Result<Vec<SlaScores>, EnergyError> {
         .sites()
         .par_iter()
         .map(|s| {
-            let cap = net.links().get(s.link).map_or(f64::INFINITY, |l| l.capacity_mbps.max(1e-9));
-            (0..steps).map(|t| s.cells.iter().map(|&c| net.demand(c, t).dl_mbps).sum::<f64>() / cap).collect()
+            let cap = net
+                .links()
+                .get(s.link)
+                .map_or(f64::INFINITY, |l| l.capacity_mbps.max(1e-9));
+            (0..steps)
+                .map(|t| {
+                    s.cells
+                        .iter()
+                        .map(|&c| net.demand(c, t).dl_mbps)
+                        .sum::<f64>()
+                        / cap
+                })
+                .collect()
         })
         .collect();
     Ok(vec![
-        score("latency", &latency, config, config.latency_limit_ms, per_day, minutes),
-        score("link_utilisation", &links, config, config.link_utilisation_limit, per_day, minutes),
+        score(
+            "latency",
+            &latency,
+            config,
+            config.latency_limit_ms,
+            per_day,
+            minutes,
+        ),
+        score(
+            "link_utilisation",
+            &links,
+            config,
+            config.link_utilisation_limit,
+            per_day,
+            minutes,
+        ),
     ])
 }
 
@@ -199,7 +264,10 @@ mod tests {
 
     #[test]
     fn runs_are_found() {
-        assert_eq!(runs(&[false, true, true, false, true]), vec![(1, 3), (4, 5)]);
+        assert_eq!(
+            runs(&[false, true, true, false, true]),
+            vec![(1, 3), (4, 5)]
+        );
         assert!(runs(&[]).is_empty());
     }
 
@@ -207,7 +275,15 @@ mod tests {
     fn perfect_forecast_of_a_daily_breach() {
         // A deterministic daily peak breaches every day; seasonal naive predicts it exactly.
         let per_day = 24;
-        let y: Vec<f64> = (0..per_day * 6).map(|t| if (18..20).contains(&(t % per_day)) { 30.0 } else { 10.0 }).collect();
+        let y: Vec<f64> = (0..per_day * 6)
+            .map(|t| {
+                if (18..20).contains(&(t % per_day)) {
+                    30.0
+                } else {
+                    10.0
+                }
+            })
+            .collect();
         let config = SlaConfig {
             history_days: 3,
             forecaster: ForecasterConfig::with_method(Method::SeasonalNaive),
@@ -215,7 +291,13 @@ mod tests {
             ..SlaConfig::default()
         };
         let s = score("latency", &[y], &config, 20.0, per_day, 60.0);
-        assert_eq!((s.breaches, s.alerts, s.true_alerts, s.warned), (3, 3, 3, 3));
-        assert_eq!((s.precision, s.recall, s.mean_lead_minutes), (1.0, 1.0, 120.0));
+        assert_eq!(
+            (s.breaches, s.alerts, s.true_alerts, s.warned),
+            (3, 3, 3, 3)
+        );
+        assert_eq!(
+            (s.precision, s.recall, s.mean_lead_minutes),
+            (1.0, 1.0, 120.0)
+        );
     }
 }

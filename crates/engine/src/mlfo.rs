@@ -320,6 +320,7 @@ impl Mlfo {
             *p = phase.to_string();
         }
         self.options.progress.rows.store(0, Ordering::Relaxed);
+        self.options.progress.event_time.store(0, Ordering::Relaxed);
     }
 
     /// Runs the lifecycle: plan → train and evaluate in the sandbox → deploy → outcome.
@@ -417,7 +418,18 @@ impl Mlfo {
             seconds,
         });
         let alerts: Vec<_> = run.alerts.iter().filter(|a| a.time >= warmup_end).cloned().collect();
-        let incidents: Vec<Incident> = net.incidents().iter().filter(|i| i.start >= warmup_end).cloned().collect();
+        // A stopped run is scored on the incidents that began before the last row it read.
+        let read_until = if stopped {
+            Timestamp(self.options.progress.event_time.load(Ordering::Relaxed))
+        } else {
+            Timestamp(i64::MAX)
+        };
+        let incidents: Vec<Incident> = net
+            .incidents()
+            .iter()
+            .filter(|i| i.start >= warmup_end && i.start <= read_until)
+            .cloned()
+            .collect();
         let grace = 4 * outcome.plan.interval.millis();
         let metrics = event_metrics(&alerts, &incidents, grace);
         let stats = stats(&run, seconds);

@@ -77,14 +77,23 @@ pub struct BacktestScores {
 /// scale of MASE and MSIS. `None` when the series has no more than `m` points.
 pub fn seasonal_scale(train: &[f64], season: usize) -> Option<f64> {
     let m = season.max(1);
-    (train.len() > m).then(|| (m..train.len()).map(|t| (train[t] - train[t - m]).abs()).sum::<f64>() / (train.len() - m) as f64)
+    (train.len() > m).then(|| {
+        (m..train.len())
+            .map(|t| (train[t] - train[t - m]).abs())
+            .sum::<f64>()
+            / (train.len() - m) as f64
+    })
 }
 
 fn same_len(what: &str, a: &[f64], b: &[f64]) -> Result<(), EvalError> {
     if a.len() == b.len() {
         Ok(())
     } else {
-        Err(EvalError::LengthMismatch { what: what.into(), left: a.len(), right: b.len() })
+        Err(EvalError::LengthMismatch {
+            what: what.into(),
+            left: a.len(),
+            right: b.len(),
+        })
     }
 }
 
@@ -92,7 +101,12 @@ fn same_len(what: &str, a: &[f64], b: &[f64]) -> Result<(), EvalError> {
 /// (see [`seasonal_scale`]). A zero scale gives +inf for any error (0 for none).
 pub fn mase(actual: &[f64], forecast: &[f64], scale: f64) -> Result<f64, EvalError> {
     same_len("mase: actual vs forecast", actual, forecast)?;
-    let mae = actual.iter().zip(forecast).map(|(a, f)| (a - f).abs()).sum::<f64>() / actual.len().max(1) as f64;
+    let mae = actual
+        .iter()
+        .zip(forecast)
+        .map(|(a, f)| (a - f).abs())
+        .sum::<f64>()
+        / actual.len().max(1) as f64;
     Ok(if mae == 0.0 { 0.0 } else { mae / scale })
 }
 
@@ -118,24 +132,42 @@ pub fn smape(actual: &[f64], forecast: &[f64]) -> Result<f64, EvalError> {
 /// Root mean squared error.
 pub fn rmse(actual: &[f64], forecast: &[f64]) -> Result<f64, EvalError> {
     same_len("rmse: actual vs forecast", actual, forecast)?;
-    Ok((actual.iter().zip(forecast).map(|(a, f)| (a - f).powi(2)).sum::<f64>() / actual.len().max(1) as f64).sqrt())
+    Ok((actual
+        .iter()
+        .zip(forecast)
+        .map(|(a, f)| (a - f).powi(2))
+        .sum::<f64>()
+        / actual.len().max(1) as f64)
+        .sqrt())
 }
 
 /// Share of `actual` values with `lower ≤ a ≤ upper`.
 pub fn coverage(actual: &[f64], lower: &[f64], upper: &[f64]) -> Result<f64, EvalError> {
     same_len("coverage: actual vs lower", actual, lower)?;
     same_len("coverage: actual vs upper", actual, upper)?;
-    let hits = actual.iter().zip(lower.iter().zip(upper)).filter(|(a, (l, u))| *l <= *a && *a <= *u).count();
+    let hits = actual
+        .iter()
+        .zip(lower.iter().zip(upper))
+        .filter(|(a, (l, u))| *l <= *a && *a <= *u)
+        .count();
     Ok(hits as f64 / actual.len().max(1) as f64)
 }
 
 /// Mean scaled interval score (Gneiting & Raftery 2007; M4): `1/h · Σ [(u − l) + 2/α·(l − a)·1{a<l}
 /// + 2/α·(a − u)·1{a>u}] / scale`, with `α = 1 − level`.
-pub fn msis(actual: &[f64], lower: &[f64], upper: &[f64], level: f64, scale: f64) -> Result<f64, EvalError> {
+pub fn msis(
+    actual: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    level: f64,
+    scale: f64,
+) -> Result<f64, EvalError> {
     same_len("msis: actual vs lower", actual, lower)?;
     same_len("msis: actual vs upper", actual, upper)?;
     if !(level > 0.0 && level < 1.0) {
-        return Err(EvalError::Invalid(format!("msis: level {level} must lie strictly between 0 and 1")));
+        return Err(EvalError::Invalid(format!(
+            "msis: level {level} must lie strictly between 0 and 1"
+        )));
     }
     let alpha = 1.0 - level;
     let s: f64 = actual
@@ -150,18 +182,31 @@ pub fn msis(actual: &[f64], lower: &[f64], upper: &[f64], level: f64, scale: f64
 /// the windows. A window whose forecast fails, or returns the wrong number of values, is
 /// recorded in `failures` and left out of the means. The spec must fit the series: at least
 /// `2·season` training points before the first origin.
-pub fn rolling_origin<F, E>(series: &[f64], spec: &RollingOrigin, mut forecast: F) -> Result<BacktestScores, EvalError>
+pub fn rolling_origin<F, E>(
+    series: &[f64],
+    spec: &RollingOrigin,
+    mut forecast: F,
+) -> Result<BacktestScores, EvalError>
 where
     F: FnMut(&[f64]) -> Result<WindowForecast, E>,
     E: std::fmt::Display,
 {
     if spec.horizon == 0 || spec.windows == 0 {
-        return Err(EvalError::Invalid("backtest: horizon and windows must be at least 1".into()));
+        return Err(EvalError::Invalid(
+            "backtest: horizon and windows must be at least 1".into(),
+        ));
     }
     if !(spec.level > 0.0 && spec.level < 1.0) {
-        return Err(EvalError::Invalid(format!("backtest: level {} must lie strictly between 0 and 1", spec.level)));
+        return Err(EvalError::Invalid(format!(
+            "backtest: level {} must lie strictly between 0 and 1",
+            spec.level
+        )));
     }
-    let step = if spec.step == 0 { spec.horizon } else { spec.step };
+    let step = if spec.step == 0 {
+        spec.horizon
+    } else {
+        spec.step
+    };
     let span = spec.horizon + step * (spec.windows - 1);
     let min_train = 2 * spec.season.max(1);
     if series.len() < span + min_train {
@@ -210,7 +255,13 @@ where
             Err(e) => failures.push(format!("origin {origin}: {e}")),
         }
     }
-    let mean = |i: usize| if scored == 0 { f64::NAN } else { sums[i] / scored as f64 };
+    let mean = |i: usize| {
+        if scored == 0 {
+            f64::NAN
+        } else {
+            sums[i] / scored as f64
+        }
+    };
     Ok(BacktestScores {
         windows: scored,
         failures,
@@ -249,7 +300,13 @@ mod tests {
     #[test]
     fn rolling_origin_windows_and_failures() {
         let y: Vec<f64> = (0..100).map(|t| t as f64).collect();
-        let spec = RollingOrigin { horizon: 5, windows: 4, step: 10, season: 1, level: 0.9 };
+        let spec = RollingOrigin {
+            horizon: 5,
+            windows: 4,
+            step: 10,
+            season: 1,
+            level: 0.9,
+        };
         let mut origins = Vec::new();
         let r = rolling_origin(&y, &spec, |train: &[f64]| {
             origins.push(train.len());
@@ -258,7 +315,11 @@ mod tests {
             }
             let last = train[train.len() - 1];
             let mean: Vec<f64> = (1..=5).map(|h| last + h as f64).collect();
-            Ok(WindowForecast { lower: mean.clone(), upper: mean.clone(), mean })
+            Ok(WindowForecast {
+                lower: mean.clone(),
+                upper: mean.clone(),
+                mean,
+            })
         })
         .unwrap();
         assert_eq!(origins, vec![65, 75, 85, 95]);
@@ -266,6 +327,8 @@ mod tests {
         assert_eq!(r.failures.len(), 1);
         assert_eq!(r.mase, 0.0);
         assert_eq!(r.coverage, 1.0);
-        assert!(rolling_origin(&y[..10], &spec, |_: &[f64]| Err::<WindowForecast, _>("x")).is_err());
+        assert!(
+            rolling_origin(&y[..10], &spec, |_: &[f64]| Err::<WindowForecast, _>("x")).is_err()
+        );
     }
 }

@@ -66,7 +66,11 @@ pub struct EtsConfig {
 
 impl Default for EtsConfig {
     fn default() -> Self {
-        Self { trend: TrendKind::Auto, seasonal: true, max_evals: 400 }
+        Self {
+            trend: TrendKind::Auto,
+            seasonal: true,
+            max_evals: 400,
+        }
     }
 }
 
@@ -97,7 +101,12 @@ pub struct LinearConfig {
 
 impl Default for LinearConfig {
     fn default() -> Self {
-        Self { lags: vec![1, 2], seasonal_lags: true, fourier: 4, ridge: 1e-3 }
+        Self {
+            lags: vec![1, 2],
+            seasonal_lags: true,
+            fourier: 4,
+            ridge: 1e-3,
+        }
     }
 }
 
@@ -115,7 +124,11 @@ pub struct AutoConfig {
 
 impl Default for AutoConfig {
     fn default() -> Self {
-        Self { candidates: vec![Method::SeasonalNaive, Method::Ets, Method::Mstl, Method::Linear], windows: 2, horizon: 0 }
+        Self {
+            candidates: vec![Method::SeasonalNaive, Method::Mstl, Method::Linear],
+            windows: 3,
+            horizon: 0,
+        }
     }
 }
 
@@ -161,18 +174,42 @@ impl Default for ForecasterConfig {
 impl ForecasterConfig {
     /// The default settings with another method.
     pub fn with_method(method: Method) -> Self {
-        Self { method, ..Self::default() }
+        Self {
+            method,
+            ..Self::default()
+        }
     }
 
     /// The forecaster for a given method, with these settings.
-    pub(crate) fn fit_method(&self, method: Method, series: &[f64], season: usize) -> Result<Box<dyn Fitted>, ForecastError> {
+    pub(crate) fn fit_method(
+        &self,
+        method: Method,
+        series: &[f64],
+        season: usize,
+    ) -> Result<Box<dyn Fitted>, ForecastError> {
         let fill = self.fill_gaps;
         match method {
-            Method::Auto => Auto { config: self.clone() }.fit(series, season),
+            Method::Auto => Auto {
+                config: self.clone(),
+            }
+            .fit(series, season),
             Method::SeasonalNaive => SeasonalNaive { fill_gaps: fill }.fit(series, season),
-            Method::Ets => Ets { config: self.ets.clone(), fill_gaps: fill }.fit(series, season),
-            Method::Mstl => Mstl { config: self.mstl.clone(), ets: self.ets.clone(), fill_gaps: fill }.fit(series, season),
-            Method::Linear => Linear { config: self.linear.clone(), fill_gaps: fill }.fit(series, season),
+            Method::Ets => Ets {
+                config: self.ets.clone(),
+                fill_gaps: fill,
+            }
+            .fit(series, season),
+            Method::Mstl => Mstl {
+                config: self.mstl.clone(),
+                ets: self.ets.clone(),
+                fill_gaps: fill,
+            }
+            .fit(series, season),
+            Method::Linear => Linear {
+                config: self.linear.clone(),
+                fill_gaps: fill,
+            }
+            .fit(series, season),
         }
     }
 }

@@ -77,7 +77,11 @@ fn params(spec: Spec, x: &[f64]) -> (f64, f64, f64, f64) {
     } else {
         0.0
     };
-    let phi = if spec.damped { 0.8 + 0.18 * sigmoid(x[i]) } else { 1.0 };
+    let phi = if spec.damped {
+        0.8 + 0.18 * sigmoid(x[i])
+    } else {
+        1.0
+    };
     (alpha, beta, gamma, phi)
 }
 
@@ -86,7 +90,11 @@ fn initial_states(y: &[f64], spec: Spec) -> Init {
     if m > 1 {
         let mean = |a: usize| y[a..a + m].iter().sum::<f64>() / m as f64;
         let (m0, m1) = (mean(0), mean(m));
-        let slope = if spec.trend { (m1 - m0) / m as f64 } else { 0.0 };
+        let slope = if spec.trend {
+            (m1 - m0) / m as f64
+        } else {
+            0.0
+        };
         let seasons = (y.len() / m).min(4);
         let mut season = vec![0.0; m];
         for k in 0..seasons {
@@ -97,11 +105,23 @@ fn initial_states(y: &[f64], spec: Spec) -> Init {
         }
         // The level starts at the first season's mean, centred half a season back.
         let level = m0 - slope * (m as f64 - 1.0) / 2.0;
-        Init { level, slope, season }
+        Init {
+            level,
+            slope,
+            season,
+        }
     } else {
         let k = y.len().min(10);
-        let slope = if spec.trend && k > 1 { (y[k - 1] - y[0]) / (k - 1) as f64 } else { 0.0 };
-        Init { level: y[0], slope, season: Vec::new() }
+        let slope = if spec.trend && k > 1 {
+            (y[k - 1] - y[0]) / (k - 1) as f64
+        } else {
+            0.0
+        };
+        Init {
+            level: y[0],
+            slope,
+            season: Vec::new(),
+        }
     }
 }
 
@@ -154,7 +174,11 @@ fn fit_spec(y: &[f64], spec: Spec, max_evals: usize) -> FittedEts {
     let k = (np + 1 + usize::from(spec.trend) + spec.m.saturating_sub(1)) as f64;
     let ll = n * (sse.max(1e-300) / n).ln();
     let aic = ll + 2.0 * k;
-    let aicc = if n - k - 1.0 > 0.0 { aic + 2.0 * k * (k + 1.0) / (n - k - 1.0) } else { aic };
+    let aicc = if n - k - 1.0 > 0.0 {
+        aic + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+    } else {
+        aic
+    };
     let dof = (y.len().saturating_sub(np)).max(1) as f64;
     FittedEts {
         alpha: p.0,
@@ -174,14 +198,24 @@ fn fit_spec(y: &[f64], spec: Spec, max_evals: usize) -> FittedEts {
 
 /// Fits an ETS model to a clean (gap-free, finite) series: the crate-internal entry used by
 /// [`Ets`] and by the MSTL trend model.
-pub(crate) fn fit_clean(y: &[f64], season: usize, config: &EtsConfig) -> Result<FittedEts, ForecastError> {
-    let m = if config.seasonal && season > 1 && y.len() >= 2 * season { season } else { 1 };
+pub(crate) fn fit_clean(
+    y: &[f64],
+    season: usize,
+    config: &EtsConfig,
+) -> Result<FittedEts, ForecastError> {
+    let m = if config.seasonal && season > 1 && y.len() >= 2 * season {
+        season
+    } else {
+        1
+    };
     let need = if m > 1 { 2 * m } else { 3 };
     if y.len() < need {
         return Err(ForecastError::TooShort { got: y.len(), need });
     }
     if config.max_evals == 0 {
-        return Err(ForecastError::InvalidConfig("ets.max_evals must be at least 1".into()));
+        return Err(ForecastError::InvalidConfig(
+            "ets.max_evals must be at least 1".into(),
+        ));
     }
     let specs: &[(bool, bool)] = match config.trend {
         TrendKind::Auto => &[(false, false), (true, true)],
@@ -208,11 +242,19 @@ impl FittedEts {
         for h in 1..=horizon {
             phi_pow *= self.phi;
             phi_h += phi_pow;
-            let seas = if self.season.is_empty() { 0.0 } else { self.season[(self.n + h - 1) % m] };
+            let seas = if self.season.is_empty() {
+                0.0
+            } else {
+                self.season[(self.n + h - 1) % m]
+            };
             mean.push(self.level + phi_h * self.slope + seas);
             sd.push(self.sigma * var_sum.sqrt());
             // c_h for the next step's variance: α + β·φ_h + γ·[h mod m = 0].
-            let seasonal_hit = if !self.season.is_empty() && h % m == 0 { self.gamma } else { 0.0 };
+            let seasonal_hit = if !self.season.is_empty() && h % m == 0 {
+                self.gamma
+            } else {
+                0.0
+            };
             let c = self.alpha + self.beta * phi_h + seasonal_hit;
             var_sum += c * c;
         }
@@ -265,7 +307,13 @@ mod tests {
         let y = seasonal(24 * 20, m, 1.0, 1);
         let truth = seasonal(24 * 22, m, 0.0, 0);
         let f = Ets::default().fit(&y, m).unwrap().predict(48, 0.9).unwrap();
-        let mae: f64 = f.mean.iter().zip(&truth[y.len()..]).map(|(a, b)| (a - b).abs()).sum::<f64>() / 48.0;
+        let mae: f64 = f
+            .mean
+            .iter()
+            .zip(&truth[y.len()..])
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
+            / 48.0;
         assert!(mae < 1.5, "mae {mae}");
     }
 
@@ -284,8 +332,18 @@ mod tests {
                     l + v
                 })
                 .collect();
-            let cfg = EtsConfig { trend: TrendKind::None, ..EtsConfig::default() };
-            let f = Ets { config: cfg, fill_gaps: false }.fit(&y[..200], 1).unwrap().predict(1, 0.8).unwrap();
+            let cfg = EtsConfig {
+                trend: TrendKind::None,
+                ..EtsConfig::default()
+            };
+            let f = Ets {
+                config: cfg,
+                fill_gaps: false,
+            }
+            .fit(&y[..200], 1)
+            .unwrap()
+            .predict(1, 0.8)
+            .unwrap();
             if f.lower[0] <= y[200] && y[200] <= f.upper[0] {
                 hits += 1;
             }
@@ -296,9 +354,16 @@ mod tests {
 
     #[test]
     fn constant_and_short_series() {
-        let f = Ets::default().fit(&[5.0; 50], 7).unwrap().predict(10, 0.9).unwrap();
+        let f = Ets::default()
+            .fit(&[5.0; 50], 7)
+            .unwrap()
+            .predict(10, 0.9)
+            .unwrap();
         assert!(f.mean.iter().all(|v| (v - 5.0).abs() < 1e-6), "{f:?}");
-        assert!(matches!(Ets::default().fit(&[1.0, 2.0], 7), Err(ForecastError::TooShort { .. })));
+        assert!(matches!(
+            Ets::default().fit(&[1.0, 2.0], 7),
+            Err(ForecastError::TooShort { .. })
+        ));
         let _ = Ets::default().fit(&[1e308, -1e308, 1e308, -1e308, 1e308], 1); // an error or a model, never a panic
     }
 }

@@ -14,7 +14,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use auto::Auto;
-pub use config::{AutoConfig, EtsConfig, ForecasterConfig, LinearConfig, Method, MstlConfig, TrendKind};
+pub use config::{
+    AutoConfig, EtsConfig, ForecasterConfig, LinearConfig, Method, MstlConfig, TrendKind,
+};
 pub use ets::Ets;
 pub use linear::Linear;
 pub use mstl::Mstl;
@@ -82,7 +84,12 @@ impl Forecast {
     pub(crate) fn from_mean_and_halfwidth(mean: Vec<f64>, half: &[f64], level: f64) -> Self {
         let lower = mean.iter().zip(half).map(|(m, h)| m - h.max(0.0)).collect();
         let upper = mean.iter().zip(half).map(|(m, h)| m + h.max(0.0)).collect();
-        Self { mean, lower, upper, level }
+        Self {
+            mean,
+            lower,
+            upper,
+            level,
+        }
     }
 }
 
@@ -154,7 +161,11 @@ pub(crate) mod testdata {
         (0..n)
             .map(|t| {
                 let phase = std::f64::consts::TAU * (t % m) as f64 / m as f64;
-                100.0 + 0.01 * t as f64 + 20.0 * phase.sin() + 8.0 * (2.0 * phase).cos() + noise * e[t]
+                100.0
+                    + 0.01 * t as f64
+                    + 20.0 * phase.sin()
+                    + 8.0 * (2.0 * phase).cos()
+                    + noise * e[t]
             })
             .collect()
     }

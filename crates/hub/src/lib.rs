@@ -12,6 +12,8 @@ pub mod standards;
 pub mod store;
 pub mod usecase;
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 
 pub use coop::{CoopOptions, DomainCoverage, Overlap};
@@ -34,7 +36,13 @@ pub(crate) fn now_rfc3339() -> String {
 #[derive(Debug)]
 pub struct Hub {
     store: Store,
+    /// The search index and the catalogue fingerprint it was built for.
+    index: Option<(CatalogueFingerprint, Arc<SearchIndex>)>,
 }
+
+/// Changes whenever the catalogue does, whichever process changed it: number of standards,
+/// latest update time, number of intent links.
+type CatalogueFingerprint = (i64, Option<String>, i64);
 
 /// What [`Hub::seed`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -60,7 +68,7 @@ impl Hub {
 
     /// A hub over an opened store; seeds the catalogue when the store has no standards.
     pub fn with_store(store: Store) -> Result<Hub> {
-        let mut hub = Hub { store };
+        let mut hub = Hub { store, index: None };
         if hub
             .store
             .query("SELECT 1 FROM standards LIMIT 1", &[])?
@@ -73,7 +81,7 @@ impl Hub {
 
     /// A hub over an opened store, without seeding (benchmarks, imports).
     pub fn empty(store: Store) -> Hub {
-        Hub { store }
+        Hub { store, index: None }
     }
 
     /// The underlying store.
@@ -134,9 +142,27 @@ impl Hub {
         standards::all(&mut self.store)
     }
 
-    /// Builds the search index over the whole catalogue (reuse it for many queries).
-    pub fn search_index(&mut self) -> Result<SearchIndex> {
-        Ok(SearchIndex::build(self.standards()?))
+    /// The search index over the whole catalogue; rebuilt only when the catalogue changed
+    /// since the last call (also by another process sharing the database).
+    pub fn search_index(&mut self) -> Result<Arc<SearchIndex>> {
+        use store::RowExt as _;
+        let rows = self.store.query(
+            "SELECT (SELECT COUNT(*) FROM standards), (SELECT MAX(updated_at) FROM standards), \
+             (SELECT COUNT(*) FROM standard_intents)",
+            &[],
+        )?;
+        let r = rows
+            .first()
+            .ok_or_else(|| HubError::Corrupt("catalogue fingerprint".into()))?;
+        let fingerprint = (r.int(0)?, r.opt_text(1)?, r.int(2)?);
+        if let Some((f, index)) = &self.index {
+            if *f == fingerprint {
+                return Ok(Arc::clone(index));
+            }
+        }
+        let index = Arc::new(SearchIndex::build(self.standards()?));
+        self.index = Some((fingerprint, Arc::clone(&index)));
+        Ok(index)
     }
 
     /// Searches the catalogue (BM25 over title, scope, number, body and group).
@@ -181,7 +207,8 @@ impl Hub {
 
     /// The cooperation map over the catalogue (see [`coop`]).
     pub fn cooperation_map(&mut self, opts: &CoopOptions) -> Result<Vec<Overlap>> {
-        Ok(coop::cooperation_map(&self.search_index()?, opts))
+        let index = self.search_index()?;
+        Ok(coop::cooperation_map(&index, opts))
     }
 
     /// Coverage of the Resolution 101 domains; a domain with fewer than `min_standards`

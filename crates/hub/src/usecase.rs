@@ -93,7 +93,7 @@ pub fn builtin_use_cases() -> Result<Vec<UseCase>> {
         let uc = UseCase {
             name: field(0).into(),
             intent: field(1).into(),
-            domain: field(2).parse().map_err(|e: HubError| err(e.to_string()))?,
+            domain: field(2).parse().map_err(|e: ai4ict_core::UnknownDomain| err(e.to_string()))?,
             sdgs,
             standards: list(4),
             description: field(5).into(),
@@ -297,7 +297,7 @@ pub(crate) fn list(store: &mut Store, name: Option<&str>) -> Result<Vec<UseCaseR
             domain: r
                 .text(3)?
                 .parse()
-                .map_err(|e: HubError| HubError::Corrupt(e.to_string()))?,
+                .map_err(|e: ai4ict_core::UnknownDomain| HubError::Corrupt(e.to_string()))?,
             description: r.text(4)?,
             standards: serde_json::from_str(&r.text(5)?)?,
             evidence: r

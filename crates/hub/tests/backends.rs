@@ -323,3 +323,27 @@ fn bench_runs_on_every_backend() {
         assert_eq!(r.n, 200);
     }
 }
+
+#[test]
+fn search_index_follows_changes_made_by_another_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let path = path.to_str().unwrap();
+    let (mut reader, mut writer) = (Hub::open(path).unwrap(), Hub::open(path).unwrap());
+    let first = reader.search_index().unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &reader.search_index().unwrap()),
+        "cached"
+    );
+    writer
+        .add_standard(&Standard::new(
+            "IETF",
+            "RFC 9999",
+            "Zebra telemetry for networks",
+        ))
+        .unwrap();
+    let hits = reader
+        .search_standards("zebra", &SearchFilter::default(), 3)
+        .unwrap();
+    assert_eq!(hits[0].key, "IETF RFC 9999");
+}

@@ -59,55 +59,8 @@ fn default_distribute() -> Vec<SinkConfig> {
     vec![SinkConfig::Stdout(StdoutSinkConfig::default())]
 }
 
-/// The domains of ITU-T Resolution 101 (WTSA-24) an application can serve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UseCase {
-    /// Network operations (fault, anomaly, performance).
-    Operations,
-    /// Network management and planning.
-    Management,
-    /// Energy efficiency.
-    Energy,
-    /// Reliability and resilience.
-    Reliability,
-    /// Security.
-    Security,
-    /// Networks and protocols.
-    NetworksProtocols,
-    /// Services and applications.
-    ServicesApplications,
-    /// Internet of things.
-    Iot,
-}
-
-impl UseCase {
-    /// Every domain, in declaration order.
-    pub const ALL: [UseCase; 8] = [
-        Self::Operations,
-        Self::Management,
-        Self::Energy,
-        Self::Reliability,
-        Self::Security,
-        Self::NetworksProtocols,
-        Self::ServicesApplications,
-        Self::Iot,
-    ];
-
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Operations => "operations",
-            Self::Management => "management",
-            Self::Energy => "energy",
-            Self::Reliability => "reliability",
-            Self::Security => "security",
-            Self::NetworksProtocols => "networks_protocols",
-            Self::ServicesApplications => "services_applications",
-            Self::Iot => "iot",
-        }
-    }
-}
+/// The Resolution 101 domain an application serves (`use_case` in an intent).
+pub type UseCase = ai4ict_core::Domain;
 
 /// The SRC node: one source of observations.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

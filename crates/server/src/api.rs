@@ -140,7 +140,7 @@ fn domain(s: &Option<String>) -> ApiResult<Option<Domain>> {
         .filter(|d| !d.is_empty())
         .map(str::parse::<Domain>)
         .transpose()
-        .map_err(ApiError::from)
+        .map_err(|e| ApiError::from(ai4ict_hub::HubError::from(e)))
 }
 
 /// The routes over a shared hub.

@@ -88,7 +88,8 @@ enum OnErrorArg {
     Fail,
     /// Skip bad rows and report them.
     Skip,
-    /// Skip bad rows and copy them to `<input>.quarantine.<ext>`.
+    /// Skip bad rows and copy them to `<input>.quarantine.<ext>` (for a file without an entity
+    /// column, the copied lines start with the entity added to them).
     Quarantine,
 }
 
@@ -214,9 +215,19 @@ fn open(args: &Args) -> anyhow::Result<Opened> {
     let schema = cfg
         .infer_schema()
         .with_context(|| format!("reading {}", input.display()))?;
+    // A file of only a time and one other column whose sampled values are not all numbers
+    // (a bad value early on) has that column taken for the entity; it is the value.
+    let entity_is_value = args.entity.is_none()
+        && args.fields.is_empty()
+        && schema.numeric.is_empty()
+        && schema.entity.is_some()
+        && schema
+            .columns
+            .iter()
+            .all(|c| Some(c) == schema.time.as_ref() || Some(c) == schema.entity.as_ref());
     let no_entity = schema.format == FileFormat::Csv
         && args.entity.is_none()
-        && schema.entity.is_none()
+        && (schema.entity.is_none() || entity_is_value)
         && !schema.columns.is_empty();
     let (mut rename, mut single_entity, mut copy) = (None, None, None);
     if no_entity {
@@ -251,7 +262,12 @@ fn open(args: &Args) -> anyhow::Result<Opened> {
     // With no numeric column (every sampled value of a field is bad, say), read every other
     // column as a field, so that each bad value is reported with its line.
     let fields: Vec<String> = if args.fields.is_empty() && schema.numeric.is_empty() {
-        let skip = [schema.entity.as_deref(), schema.time.as_deref()];
+        let entity = if no_entity {
+            None
+        } else {
+            schema.entity.as_deref()
+        };
+        let skip = [entity, schema.time.as_deref()];
         schema
             .columns
             .iter()
@@ -431,15 +447,14 @@ fn print_errors(report: &ReadReport, rename: &Option<Rename>) {
     if report.errors_total == 0 {
         return;
     }
-    eprintln!(
-        "{} bad row(s) {}:",
-        report.errors_total,
-        if report.rows_quarantined > 0 {
-            "quarantined"
-        } else {
-            "skipped"
-        }
-    );
+    let what = if report.rows_quarantined > 0 {
+        "quarantined"
+    } else if report.rows_skipped > 0 {
+        "skipped"
+    } else {
+        "found"
+    };
+    eprintln!("{} bad row(s) {what}:", report.errors_total);
     for e in report.errors.iter().take(LISTED_ERRORS) {
         eprintln!("  {}", Rename::fix(rename, e.to_string()));
     }

@@ -439,7 +439,7 @@ fn db_location(db: Option<String>) -> anyhow::Result<String> {
     Ok(base.join("ai4ict/hub.db").to_string_lossy().into_owned())
 }
 
-fn open(db: Option<String>) -> anyhow::Result<Hub> {
+pub(crate) fn open(db: Option<String>) -> anyhow::Result<Hub> {
     let loc = db_location(db)?;
     Hub::open(&loc).with_context(|| format!("opening hub database {loc}"))
 }

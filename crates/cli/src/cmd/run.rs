@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ai4ict_engine::mlfo::Status;
-use ai4ict_engine::{Cluster, Mlfo, RunOptions};
+use ai4ict_engine::{Cluster, Mlfo, Outcome, RunOptions};
 use ai4ict_intent::MlIntent;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -49,6 +49,13 @@ pub struct Runtime {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Hub database that records the run as evidence for the intent's use case and its
+    /// intelligence level [default: $AI4ICT_HUB, else ~/.local/share/ai4ict/hub.db].
+    #[arg(long)]
+    pub hub: Option<String>,
+    /// Do not record the run in the hub.
+    #[arg(long)]
+    pub no_hub: bool,
 }
 
 /// Parses and runs the intent file.
@@ -102,6 +109,13 @@ pub fn run_intent(intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
     for f in files {
         println!("report: {}", f.display());
     }
+    if !rt.no_hub {
+        match record_in_hub(&outcome, &intent, rt.hub.clone(), &dir) {
+            Ok(Some(note)) => println!("{note}"),
+            Ok(None) => {}
+            Err(e) => eprintln!("warning: the run was not recorded in the hub: {e:#}"),
+        }
+    }
     if outcome.stages.iter().any(|s| s.status == Status::Stopped) {
         println!("stopped by the operator: the report covers what ran");
     }
@@ -130,4 +144,41 @@ fn progress_bar(options: &RunOptions) -> (ProgressBar, std::thread::JoinHandle<(
         }
     });
     (bar, handle)
+}
+
+/// Records the run in the hub: the Y.3173 level of the pipeline, and — for a built-in intent —
+/// the evaluation metrics as evidence of its AI-for-Good use case.
+fn record_in_hub(outcome: &Outcome, intent: &MlIntent, db: Option<String>, dir: &Path) -> anyhow::Result<Option<String>> {
+    let Some(evaluation) = &outcome.evaluation else { return Ok(None) };
+    let mut hub = super::hub::open(db)?;
+    let level = ai4ict_engine::capabilities(outcome).assess();
+    hub.record_level(&intent.name, level.overall.number(), &serde_json::to_value(&level)?)?;
+    let Some(mut use_case) = ai4ict_hub::usecase::builtin(&intent.name) else {
+        return Ok(Some(format!("hub: recorded intelligence level L{} for `{}`", level.overall.number(), intent.name)));
+    };
+    let at = chrono::Utc::now();
+    use_case.evidence = Some(ai4ict_hub::usecase::Evidence {
+        run_id: format!("{}-{}", intent.name, at.format("%Y%m%dT%H%M%SZ")),
+        metrics: serde_json::json!({
+            "precision": evaluation.metrics.precision,
+            "recall": evaluation.metrics.recall,
+            "f1": evaluation.metrics.f1,
+            "mean_ttd_minutes": evaluation.metrics.mean_ttd_ms.map(|ms| ms / 60_000.0),
+            "incidents": evaluation.metrics.incidents,
+            "alerts": evaluation.metrics.alerts,
+            "targets_met": evaluation.passed(),
+            "intelligence_level": level.overall.number(),
+            "report": dir.join("report.json").display().to_string(),
+        }),
+        source: format!(
+            "sandbox:{} cells={} days={} seed={}",
+            evaluation.scenario.scenario.as_str(),
+            evaluation.scenario.cells,
+            evaluation.scenario.days,
+            evaluation.scenario.seed
+        ),
+        at,
+    });
+    hub.register_use_case(&use_case)?;
+    Ok(Some(format!("hub: use case `{}` updated with this run as evidence", use_case.name)))
 }
