@@ -54,7 +54,11 @@ pub fn bench_throughput(
             let step = i / entities;
             let phase = (step % per_day) as f64 / per_day as f64 * std::f64::consts::TAU;
             let noise = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            let spike = if state.is_multiple_of(5000) { 50.0 } else { 0.0 };
+            let spike = if state.is_multiple_of(5000) {
+                50.0
+            } else {
+                0.0
+            };
             100.0 + 30.0 * phase.sin() + 5.0 * noise + spike
         })
         .collect();

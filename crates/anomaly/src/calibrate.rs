@@ -124,7 +124,7 @@ impl Evidence {
 
     /// Surprise of a signed z-score (learning from it), counting only the deviations that
     /// `direction` asks for. With `hold > 0`, an episode of consecutive surprising points keeps
-    /// its surprise for `hold` points and then fades out over as many: what is still unusual
+    /// its surprise for `hold` points and then scores 0 until it ends: what is still unusual
     /// after that is no longer news (the policy has already alerted on it).
     pub(crate) fn surprise(&mut self, z: f32, direction: Direction, hold: u16) -> f32 {
         if !z.is_finite() {
@@ -146,12 +146,11 @@ impl Evidence {
         } else {
             0
         };
-        let fade = if hold == 0 || self.episode <= hold {
-            1.0
-        } else {
-            (1.0 - f32::from(self.episode - hold) / f32::from(hold)).max(0.0)
-        };
-        (s * fade).max(0.0)
+        if hold > 0 && self.episode > hold {
+            // The episode has been reported: quiet until the data come back to normal.
+            return 0.0;
+        }
+        s.max(0.0)
     }
 }
 

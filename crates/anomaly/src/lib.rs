@@ -99,9 +99,8 @@ pub struct DetectorConfig {
     /// Samples to learn from before scoring when there is no daily profile. Default 48.
     #[serde(default = "default_min_points")]
     pub min_points: u32,
-    /// Samples for which an anomalous episode keeps its full score; over as many samples more
-    /// the score then fades to 0 until the data come back to normal (a persisting anomaly is
-    /// not news twice). 0 keeps scoring it for as long as it lasts. Default 2, the least that
+    /// Samples for which an anomalous episode keeps its full score; the score is then 0 until
+    /// the data come back to normal (a persisting anomaly is not news twice). 0 keeps scoring it for as long as it lasts. Default 2, the least that
     /// still lets a policy ask for two consecutive high scores.
     #[serde(default = "default_hold")]
     pub hold: u16,

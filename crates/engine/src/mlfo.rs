@@ -413,7 +413,7 @@ impl Mlfo {
                 "{} entities warmed up on {} quiet days of sandbox history ({} state bytes per entity)",
                 run.entities,
                 scenario.quiet_days,
-                if run.entities > 0 { run.state_bytes / run.entities } else { 0 }
+                run.state_bytes.checked_div(run.entities).unwrap_or(0)
             ),
             seconds,
         });

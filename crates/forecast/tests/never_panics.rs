@@ -23,7 +23,7 @@ proptest! {
                 if let Ok(fc) = model.predict(horizon, 0.9) {
                     prop_assert_eq!(fc.mean.len(), horizon);
                     for (l, u) in fc.lower.iter().zip(&fc.upper) {
-                        prop_assert!(!(l > u), "lower {} above upper {}", l, u);
+                        prop_assert!(l.partial_cmp(u) != Some(std::cmp::Ordering::Greater), "lower {} above upper {}", l, u);
                     }
                 }
             }

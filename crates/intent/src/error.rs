@@ -50,7 +50,7 @@ pub enum IntentError {
         /// Where the text came from (a path, or `<input>`).
         origin: String,
         /// The problem.
-        problem: Problem,
+        problem: Box<Problem>,
     },
     /// The intent is well-formed but asks for something invalid; every problem is listed.
     #[error("{origin}: {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
@@ -67,7 +67,7 @@ impl IntentError {
     pub fn problems(&self) -> Vec<&Problem> {
         match self {
             Self::Io { .. } => Vec::new(),
-            Self::Syntax { problem, .. } => vec![problem],
+            Self::Syntax { problem, .. } => vec![&**problem],
             Self::Invalid { problems, .. } => problems.iter().collect(),
         }
     }

@@ -335,7 +335,7 @@ impl MlIntent {
 
     /// Parses and validates YAML `text`; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str, trust: Origin) -> Result<Self, IntentError> {
-        let syntax = |problem| IntentError::Syntax { origin: origin.to_string(), problem };
+        let syntax = |problem| IntentError::Syntax { origin: origin.to_string(), problem: Box::new(problem) };
         if text.len() > MAX_INTENT_BYTES {
             return Err(syntax(Problem {
                 line: None,
@@ -433,7 +433,7 @@ impl MlIntent {
         if p.for_intervals == 0 {
             bad("policy.alert.for", "must be at least 1 interval".into(), None);
         }
-        if !(p.severity.major <= p.severity.critical) {
+        if p.severity.major.is_nan() || p.severity.major > p.severity.critical {
             bad("policy.alert.severity", "major must not be above critical".into(), None);
         }
         if let Some(q) = &p.quiet_hours {
@@ -449,7 +449,7 @@ impl MlIntent {
             }
         }
         if let Some(v) = self.targets.p99_latency_ms {
-            if !(v > 0.0) {
+            if v.is_nan() || v <= 0.0 {
                 bad("targets.p99_latency_ms", format!("{v} must be positive"), None);
             }
         }

@@ -76,7 +76,7 @@ impl PolicyNode {
                 run.len = 0; // a gap breaks the run
             }
             run.last_time = Some(t);
-            if !(score.value >= threshold) {
+            if score.value.is_nan() || score.value < threshold {
                 run.len = 0;
                 continue;
             }
