@@ -50,7 +50,7 @@ pub(crate) struct SeasonalParams {
     pub decades: f32,
     /// Which deviations count.
     pub direction: Direction,
-    /// Points an episode keeps its score before fading (0 = never fades).
+    /// Points an episode keeps its score before it goes quiet (0 = never).
     pub hold: u16,
 }
 

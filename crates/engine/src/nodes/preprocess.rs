@@ -14,13 +14,23 @@ const MAX_FILL: i64 = 96;
 /// meaningful; rows older than the entity's latest interval are dropped and counted
 /// (`late`), duplicates of the latest interval too.
 pub struct Preprocessor {
-    interval: Interval,
     width: usize,
     resample: bool,
+    steps: Steps,
+    state: EntityMap<EntityState>,
+    counts: Counts,
+}
+
+/// The per-row steps after resampling.
+struct Steps {
+    interval: Interval,
     fill: FillMethod,
     clips: Vec<(usize, f64, f64)>,
     rolling: Vec<(usize, usize, RollingStat)>,
-    state: EntityMap<EntityState>,
+}
+
+#[derive(Default)]
+struct Counts {
     late: u64,
     filled: u64,
 }
@@ -41,28 +51,25 @@ impl Preprocessor {
     pub fn new(steps: &[PreprocessStep], fields: &[String], interval: Interval) -> Self {
         let idx = |f: &str| fields.iter().position(|x| x == f);
         let mut p = Self {
-            interval,
             width: fields.len(),
             resample: false,
-            fill: FillMethod::None,
-            clips: Vec::new(),
-            rolling: Vec::new(),
+            steps: Steps { interval, fill: FillMethod::None, clips: Vec::new(), rolling: Vec::new() },
             state: EntityMap::default(),
-            late: 0,
-            filled: 0,
+            counts: Counts::default(),
         };
         for s in steps {
             match s {
                 PreprocessStep::Resample {} => p.resample = true,
-                PreprocessStep::FillGaps(m) => p.fill = *m,
+                PreprocessStep::FillGaps(m) => p.steps.fill = *m,
                 PreprocessStep::Clip { field, min, max } => {
                     if let Some(i) = idx(field) {
-                        p.clips.push((i, min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY)));
+                        let bounds = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
+                        p.steps.clips.push((i, bounds.0, bounds.1));
                     }
                 }
                 PreprocessStep::Rolling { field, window, stat } => {
                     if let Some(i) = idx(field) {
-                        p.rolling.push((i, (*window).max(1) as usize, *stat));
+                        p.steps.rolling.push((i, (*window).max(1) as usize, *stat));
                     }
                 }
             }
@@ -72,17 +79,17 @@ impl Preprocessor {
 
     /// Rows dropped because they were older than (or duplicated) their entity's latest interval.
     pub fn late(&self) -> u64 {
-        self.late
+        self.counts.late
     }
 
     /// Rows invented by gap filling.
     pub fn filled(&self) -> u64 {
-        self.filled
+        self.counts.filled
     }
 
     /// True when the node changes nothing (no steps), so the engine can skip it.
     pub fn is_identity(&self) -> bool {
-        !self.resample && self.fill == FillMethod::None && self.clips.is_empty() && self.rolling.is_empty()
+        !self.resample && self.steps.fill == FillMethod::None && self.steps.clips.is_empty() && self.steps.rolling.is_empty()
     }
 
     /// Processes one batch into `out` (cleared first).
@@ -90,7 +97,7 @@ impl Preprocessor {
         *out = Batch::with_capacity(self.width, batch.len());
         let mut row = vec![0.0; self.width];
         for (entity, time, values) in batch.rows() {
-            let t = time.floor(self.interval);
+            let t = time.floor(self.steps.interval);
             let st = self.state.entry(entity.clone()).or_default();
             if self.resample {
                 match &mut st.open {
@@ -104,7 +111,7 @@ impl Preprocessor {
                         continue;
                     }
                     Some((open_t, _, _)) if *open_t > t => {
-                        self.late += 1;
+                        self.counts.late += 1;
                         continue;
                     }
                     _ => {}
@@ -118,34 +125,10 @@ impl Preprocessor {
                 for k in 0..self.width {
                     row[k] = if counts[k] > 0 { sums[k] / f64::from(counts[k]) } else { f64::NAN };
                 }
-                Self::emit(
-                    &mut self.late,
-                    &mut self.filled,
-                    self.fill,
-                    self.interval,
-                    &self.clips,
-                    &self.rolling,
-                    st,
-                    entity,
-                    closed_t,
-                    &row,
-                    out,
-                );
+                self.steps.emit(&mut self.counts, st, entity, closed_t, &row, out);
             } else {
                 row.copy_from_slice(values);
-                Self::emit(
-                    &mut self.late,
-                    &mut self.filled,
-                    self.fill,
-                    self.interval,
-                    &self.clips,
-                    &self.rolling,
-                    st,
-                    entity,
-                    t,
-                    &row,
-                    out,
-                );
+                self.steps.emit(&mut self.counts, st, entity, t, &row, out);
             }
         }
     }
@@ -164,41 +147,28 @@ impl Preprocessor {
                 let row: Vec<f64> = (0..self.width)
                     .map(|k| if counts[k] > 0 { sums[k] / f64::from(counts[k]) } else { f64::NAN })
                     .collect();
-                Self::emit(
-                    &mut self.late,
-                    &mut self.filled,
-                    self.fill,
-                    self.interval,
-                    &self.clips,
-                    &self.rolling,
-                    st,
-                    &entity,
-                    t,
-                    &row,
-                    out,
-                );
+                self.steps.emit(&mut self.counts, st, &entity, t, &row, out);
             }
         }
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
+impl Steps {
+    /// Gap filling, then clipping and rolling features, for one row of one entity.
     fn emit(
-        late: &mut u64,
-        filled: &mut u64,
-        fill: FillMethod,
-        interval: Interval,
-        clips: &[(usize, f64, f64)],
-        rolling: &[(usize, usize, RollingStat)],
+        &self,
+        counts: &mut Counts,
         st: &mut EntityState,
         entity: &ai4ict_core::Entity,
         t: Timestamp,
         values: &[f64],
         out: &mut Batch,
     ) {
-        let step = interval.millis();
+        let step = self.interval.millis();
+        let fill = self.fill;
         if let Some(last) = st.last_time {
             if t <= last {
-                *late += 1;
+                counts.late += 1;
                 return;
             }
             let missing = (t.0 - last.0) / step - 1;
@@ -213,8 +183,8 @@ impl Preprocessor {
                             _ => a,
                         };
                     }
-                    *filled += 1;
-                    Self::finish_row(clips, rolling, st, entity, Timestamp(last.0 + k * step), &mut row, out);
+                    counts.filled += 1;
+                    self.finish_row(st, entity, Timestamp(last.0 + k * step), &mut row, out);
                 }
             }
         }
@@ -229,18 +199,18 @@ impl Preprocessor {
         st.last_time = Some(t);
         st.last.clear();
         st.last.extend_from_slice(&row);
-        Self::finish_row(clips, rolling, st, entity, t, &mut row, out);
+        self.finish_row(st, entity, t, &mut row, out);
     }
 
     fn finish_row(
-        clips: &[(usize, f64, f64)],
-        rolling: &[(usize, usize, RollingStat)],
+        &self,
         st: &mut EntityState,
         entity: &ai4ict_core::Entity,
         t: Timestamp,
         row: &mut [f64],
         out: &mut Batch,
     ) {
+        let (clips, rolling) = (&self.clips, &self.rolling);
         for &(i, lo, hi) in clips {
             if row[i].is_finite() {
                 row[i] = row[i].clamp(lo, hi);
