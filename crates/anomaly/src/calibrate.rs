@@ -18,18 +18,24 @@ use crate::Direction;
 const LN10: f32 = std::f32::consts::LN_10;
 
 /// Online exponential tail model of a raw score (see the module docs).
+///
+/// Both parameters are kept in the form [`surprise`](Self::surprise) needs, so that scoring a
+/// point costs a multiplication and no logarithm: the exceedance rate as `log10 rho` (a point
+/// below the threshold multiplies `rho` by `1 - rate`, i.e. adds `log10(1 - rate)`, computed
+/// from a short series), and the mean excess alongside its slope `1 / (m ln 10)`. Only an
+/// exceedance (about one point in a hundred) pays for an `exp` and a `log10`.
 #[derive(Clone, Debug)]
 pub(crate) struct TailCalibrator {
-    /// Exceedance rate above `U`.
-    rho: f32,
+    /// `log10` of the exceedance rate above `U` (floored at `LOG_RHO_MIN`).
+    log_rho: f32,
     /// Mean excess over `U` of the exceedances.
     mean_excess: f32,
+    /// Decades of surprise per unit of raw score beyond `U`: `1 / (max(m, 0.05) ln 10)`.
+    slope: f32,
     /// Points observed (saturating).
     n: u16,
     /// Exceedances observed (saturating).
     k: u16,
-    /// Whether the previous observation exceeded the threshold.
-    last_exceeded: bool,
 }
 
 /// Threshold, in raw-score units (raw scores are z-like: about N(0,1) in magnitude).
@@ -38,51 +44,82 @@ const U: f32 = 2.5;
 const RHO_RATE: f32 = 1.0 / 1000.0;
 /// Slowest learning rate of the mean excess (a memory of about 30 exceedances).
 const EXCESS_RATE: f32 = 1.0 / 30.0;
+/// Smallest exceedance rate the surprise uses, as `log10`.
+const LOG_RHO_FLOOR: f32 = -6.0;
+/// Floor of the stored `log10 rho` (a rate this small is 0 for every purpose; the floor keeps
+/// the sum well inside `f32` precision however long a stream stays quiet).
+const LOG_RHO_MIN: f32 = -30.0;
+
+/// `log10(1 - r)` for a learning rate `0 < r <= 1/200`, from the series of `ln(1 - r)`
+/// (truncation error below `r^5 / 5`, far under `f32` precision).
+#[inline]
+fn log10_one_minus(r: f32) -> f32 {
+    -r * (1.0 + r * (0.5 + r * (1.0 / 3.0 + r * 0.25))) * (1.0 / LN10)
+}
+
+/// [`TailCalibrator::slope`] for a mean excess.
+#[inline]
+fn slope_of(mean_excess: f32) -> f32 {
+    1.0 / (mean_excess.max(0.05) * LN10)
+}
 
 impl TailCalibrator {
     /// A calibrator whose prior is the tail of |N(0, 1)|.
     pub(crate) fn new() -> Self {
         Self {
-            rho: 0.0124,
+            log_rho: 0.0124f32.log10(),
             mean_excess: 0.36,
+            slope: slope_of(0.36),
             n: 0,
             k: 0,
-            last_exceeded: false,
         }
     }
 
     /// `-log10 P(raw >= z)` under the learned tail (0 for unremarkable scores).
+    #[inline]
     pub(crate) fn surprise(&self, z: f32) -> f32 {
-        if z.is_nan() || z <= 0.0 {
+        // `!(z > 0)` also catches NaN.
+        if !(z > 0.0) {
             return 0.0;
         }
-        let log10_p = self.rho.max(1e-6).log10() - (z - U) / (self.mean_excess.max(0.05) * LN10);
-        (-log10_p).max(0.0)
+        let s = (z - U) * self.slope - self.log_rho.max(LOG_RHO_FLOOR);
+        if s > 0.0 {
+            s
+        } else {
+            0.0
+        }
     }
 
-    /// Learns from one raw score. Only isolated exceedances teach the tail: a run of
+    /// Learns from one raw score, given whether the previous one exceeded the threshold;
+    /// returns whether this one does. Only isolated exceedances teach the tail: a run of
     /// exceedances is an episode (an anomaly, or a change the detector is still absorbing), and
     /// learning from it would teach the calibrator that anomalies are normal.
-    pub(crate) fn observe(&mut self, z: f32) {
+    #[inline]
+    pub(crate) fn observe(&mut self, z: f32, last_exceeded: bool) -> bool {
         if !z.is_finite() {
-            return;
+            return last_exceeded;
         }
         let exceed = z > U;
-        let in_run = exceed && self.last_exceeded;
-        self.last_exceeded = exceed;
-        if in_run {
-            return;
+        if exceed && last_exceeded {
+            return true;
         }
         self.n = self.n.saturating_add(1);
         let rate = (1.0 / (f32::from(self.n) + 200.0)).max(RHO_RATE);
-        self.rho += rate * (f32::from(u8::from(exceed)) - self.rho);
         if exceed {
+            // rho += rate * (1 - rho), in linear space (rare).
+            let rho = (self.log_rho * LN10).exp();
+            self.log_rho = (rho + rate * (1.0 - rho)).log10().max(LOG_RHO_MIN);
             self.k = self.k.saturating_add(1);
             let rate = (1.0 / (f32::from(self.k) + 10.0)).max(EXCESS_RATE);
             // Clip so that one huge anomaly cannot flatten the tail.
             let excess = (z - U).min(10.0 * self.mean_excess.max(0.1));
             self.mean_excess += rate * (excess - self.mean_excess);
+            self.slope = slope_of(self.mean_excess);
+        } else {
+            // rho *= 1 - rate.
+            self.log_rho = (self.log_rho + log10_one_minus(rate)).max(LOG_RHO_MIN);
         }
+        exceed
     }
 }
 
@@ -99,7 +136,8 @@ const EW_CAP: f32 = 6.0;
 /// sigmas is far more surprising than any single point of it). Each has its own
 /// [`TailCalibrator`]; the larger surprise wins, less `log10 2` for having looked twice.
 ///
-/// Memory: 40 bytes. Time: O(1).
+/// Memory: 40 bytes. Time: O(1), no logarithm or exponential unless a raw score exceeds the
+/// calibrators' threshold.
 #[derive(Clone, Debug)]
 pub(crate) struct Evidence {
     point: TailCalibrator,
@@ -107,6 +145,9 @@ pub(crate) struct Evidence {
     average: f32,
     /// Consecutive points of the current episode (surprise of at least `EPISODE_MIN`).
     episode: u16,
+    /// Whether the previous point exceeded the threshold of `point` (bit 0) and of `sustained`
+    /// (bit 1).
+    exceeded: u8,
 }
 
 /// Surprise, in decades, that makes a point part of an episode.
@@ -119,7 +160,14 @@ impl Evidence {
             sustained: TailCalibrator::new(),
             average: 0.0,
             episode: 0,
+            exceeded: 0,
         }
+    }
+
+    /// Consecutive points of the current episode.
+    #[inline]
+    pub(crate) fn episode(&self) -> u16 {
+        self.episode
     }
 
     /// Surprise of a signed z-score (learning from it), counting only the deviations that
@@ -136,11 +184,12 @@ impl Evidence {
             Direction::Up => v.max(0.0),
             Direction::Down => (-v).max(0.0),
         };
-        let (zp, za) = (oriented(z), oriented(self.average / EW_SD));
+        let (zp, za) = (oriented(z), oriented(self.average * (1.0 / EW_SD)));
         let s =
             self.point.surprise(zp).max(self.sustained.surprise(za)) - std::f32::consts::LOG10_2;
-        self.point.observe(zp);
-        self.sustained.observe(za);
+        let p = self.point.observe(zp, self.exceeded & 1 != 0);
+        let a = self.sustained.observe(za, self.exceeded & 2 != 0);
+        self.exceeded = u8::from(p) | (u8::from(a) << 1);
         self.episode = if s >= EPISODE_MIN {
             self.episode.saturating_add(1)
         } else {
@@ -157,10 +206,16 @@ impl Evidence {
 /// Calibrated value up to which the scale is linear in surprise.
 const KNEE: f64 = 0.9;
 
-/// Maps the smallest per-field surprise over `width` fields to a calibrated value in [0, 1]
-/// (Bonferroni correction for looking at several fields at once).
-pub(crate) fn calibrated(surprise: f32, width: usize, decades: f32) -> f64 {
-    let corrected = f64::from(surprise - (width.max(1) as f32).log10());
+/// `log10` of the number of fields, the Bonferroni correction that [`calibrated`] takes.
+pub(crate) fn bonferroni(width: usize) -> f32 {
+    (width.max(1) as f32).log10()
+}
+
+/// Maps the largest per-field surprise to a calibrated value in [0, 1], less `bonferroni`
+/// decades (from [`bonferroni`]: the correction for looking at several fields at once).
+#[inline]
+pub(crate) fn calibrated(surprise: f32, bonferroni: f32, decades: f32) -> f64 {
+    let corrected = f64::from(surprise - bonferroni);
     let d = f64::from(decades);
     let linear = corrected / d;
     if linear <= KNEE {
@@ -190,9 +245,9 @@ mod tests {
         let before = c.surprise(5.0);
         for i in 0..5000 {
             // Every tenth point is a 4-sigma excursion.
-            c.observe(if i % 10 == 0 { 4.0 } else { 0.5 });
+            c.observe(if i % 10 == 0 { 4.0 } else { 0.5 }, false);
         }
         assert!(c.surprise(5.0) < before);
-        assert!(calibrated(c.surprise(5.0), 1, 5.0) < 0.5);
+        assert!(calibrated(c.surprise(5.0), bonferroni(1), 5.0) < 0.5);
     }
 }

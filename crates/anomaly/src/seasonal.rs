@@ -20,7 +20,7 @@
 
 use ai4ict_core::{Interval, Timestamp};
 
-use crate::calibrate::{calibrated, Evidence};
+use crate::calibrate::{bonferroni, calibrated, Evidence};
 use crate::{Detector, Direction, Score};
 
 const DAY_MS: i64 = 86_400_000;
@@ -89,15 +89,25 @@ struct Field {
     cal: Evidence,
 }
 
+/// What a profile learns per slot and field.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    /// Expected offset from the level (NaN until learned).
+    loc: f32,
+    /// Mean absolute residual.
+    scale: f32,
+}
+
 /// The robust seasonal baseline detector (see the module docs).
 #[derive(Clone, Debug)]
 pub struct RobustSeasonal {
     p: SeasonalParams,
+    /// `log10` of the number of fields (the Bonferroni correction of the score).
+    bonferroni: f32,
     fields: Vec<Field>,
-    /// Per field, per profile, per slot: expected offset from the level.
-    loc: Vec<f32>,
-    /// Per field, per profile, per slot: mean absolute residual.
-    scale: Vec<f32>,
+    /// Per profile, per slot, per field (fields innermost, so that one point of a multi-field
+    /// entity reads two adjacent runs of memory).
+    profile: Vec<Slot>,
     day: i64,
     day_type: usize,
 }
@@ -118,11 +128,15 @@ impl RobustSeasonal {
             days: [0; 2],
             cal: Evidence::new(),
         };
+        let slot = Slot {
+            loc: if p.slots > 1 { f32::NAN } else { 0.0 },
+            scale: 0.0,
+        };
         Self {
             p,
+            bonferroni: bonferroni(width),
             fields: vec![field; width],
-            loc: vec![if p.slots > 1 { f32::NAN } else { 0.0 }; width * profiles * p.slots],
-            scale: vec![0.0; width * profiles * p.slots],
+            profile: vec![slot; width * profiles * p.slots],
             day: i64::MIN,
             day_type: 0,
         }
@@ -146,23 +160,25 @@ impl RobustSeasonal {
         if self.p.weekly {
             // A profile that has never seen a day starts from the other one's shape.
             let (own, other, slots) = (self.day_type, 1 - self.day_type, self.p.slots);
+            let width = self.fields.len();
             for (i, f) in self.fields.iter().enumerate() {
                 if f.days[own] == 0 && f.days[other] > 0 {
-                    let (to, from) = ((2 * i + own) * slots, (2 * i + other) * slots);
-                    self.loc.copy_within(from..from + slots, to);
-                    self.scale.copy_within(from..from + slots, to);
+                    for s in 0..slots {
+                        let (to, from) = ((own * slots + s) * width, (other * slots + s) * width);
+                        self.profile[to + i] = self.profile[from + i];
+                    }
                 }
             }
         }
     }
 
     /// Signed raw z-score of one field, learning from the value; `None` while warming up.
-    fn step(&mut self, i: usize, x: f32, s0: usize, s1: usize, w: f32) -> Option<f32> {
+    /// `a0` and `a1` index the field's two nearest slots in `profile`, `w` weighs the second.
+    #[inline]
+    fn step(&mut self, i: usize, x: f32, a0: usize, a1: usize, w: f32) -> Option<f32> {
         let p = self.p;
-        let profiles = if p.weekly { 2 } else { 1 };
         let f = &mut self.fields[i];
         let own = self.day_type;
-        let base = (i * profiles + own) * p.slots;
         f.seen_today = true;
         f.n = f.n.saturating_add(1);
         if f.n == 1 {
@@ -170,9 +186,8 @@ impl RobustSeasonal {
             f.last = x;
             return None;
         }
-        let (a0, a1) = (base + s0, base + s1);
         // Slots not learned yet hold NaN; lean on the learned neighbour.
-        let (l0, l1) = (self.loc[a0], self.loc[a1]);
+        let (l0, l1) = (self.profile[a0].loc, self.profile[a1].loc);
         let season = match (l0.is_nan(), l1.is_nan()) {
             (false, false) => (1.0 - w) * l0 + w * l1,
             (false, true) => l0,
@@ -183,7 +198,7 @@ impl RobustSeasonal {
         let daily = p.slots > 1;
 
         // Scale: a slot's own scale, shrunk towards the global one.
-        let slot_scale = (1.0 - w) * self.scale[a0] + w * self.scale[a1];
+        let slot_scale = (1.0 - w) * self.profile[a0].scale + w * self.profile[a1].scale;
         let sd = if daily {
             f32::from(days.saturating_sub(1).min(16))
         } else {
@@ -252,16 +267,16 @@ impl RobustSeasonal {
                 // First day of this profile: the nearest slot averages what it sees.
                 let a = if w < 0.5 { a0 } else { a1 };
                 let target = x - f.level;
-                let old = self.loc[a];
-                self.loc[a] = if old.is_nan() {
+                let old = self.profile[a].loc;
+                self.profile[a].loc = if old.is_nan() {
                     target
                 } else {
                     old + 0.5 * (target - old)
                 };
             } else {
                 for (a, wa) in [(a0, 1.0 - w), (a1, w)] {
-                    let old = self.loc[a];
-                    self.loc[a] = if old.is_nan() {
+                    let old = self.profile[a].loc;
+                    self.profile[a].loc = if old.is_nan() {
                         season + c
                     } else {
                         old + g * wa * c
@@ -271,8 +286,8 @@ impl RobustSeasonal {
             if days >= 1 && !out {
                 let gs = (1.0 / f32::from(days)).max(p.season_rate);
                 let a = c.abs();
-                self.scale[a0] += gs * (1.0 - w) * (a - self.scale[a0]);
-                self.scale[a1] += gs * w * (a - self.scale[a1]);
+                self.profile[a0].scale += gs * (1.0 - w) * (a - self.profile[a0].scale);
+                self.profile[a1].scale += gs * w * (a - self.profile[a1].scale);
             }
         }
         // Global scale: on the very first day, the typical step between points stands in for it.
@@ -306,14 +321,32 @@ impl Detector for RobustSeasonal {
         let w = (pos - fl) as f32;
         let s0 = (fl as i64).rem_euclid(slots as i64) as usize;
         let s1 = (s0 + 1) % slots;
+        let width = self.fields.len();
+        let (base0, base1) = (
+            (self.day_type * slots + s0) * width,
+            (self.day_type * slots + s1) * width,
+        );
+        // Touch every cache line this point will use before working on any of them, so that
+        // the misses (state of many entities rarely stays in cache) overlap instead of
+        // queueing one behind the other.
+        let mut touch = 0u32;
+        for f in &self.fields {
+            touch ^= f.n ^ u32::from(f.cal.episode());
+        }
+        for a in [base0, base1] {
+            for slot in self.profile.get(a..a + width).unwrap_or_default().iter().step_by(8) {
+                touch ^= slot.scale.to_bits();
+            }
+        }
+        std::hint::black_box(touch);
         let mut best = Score::default();
         let mut best_surprise = 0.0f32;
-        for i in 0..self.fields.len() {
+        for i in 0..width {
             let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
             if !x.is_finite() {
                 continue;
             }
-            if let Some(z) = self.step(i, x, s0, s1, w) {
+            if let Some(z) = self.step(i, x, base0 + i, base1 + i, w) {
                 let s = self.fields[i]
                     .cal
                     .surprise(z, self.p.direction, self.p.hold);
@@ -323,13 +356,13 @@ impl Detector for RobustSeasonal {
                 }
             }
         }
-        best.value = calibrated(best_surprise, self.fields.len(), self.p.decades);
+        best.value = calibrated(best_surprise, self.bonferroni, self.p.decades);
         best
     }
 
     fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.fields.capacity() * std::mem::size_of::<Field>()
-            + (self.loc.capacity() + self.scale.capacity()) * std::mem::size_of::<f32>()
+            + self.profile.capacity() * std::mem::size_of::<Slot>()
     }
 }

@@ -51,6 +51,12 @@ pub fn text(o: &Outcome) -> String {
     if let Some(d) = &o.deployment {
         let _ = writeln!(s, "deployment run: {}", stats_line(d));
     }
+    if let Some(c) = &o.closed_loop {
+        let _ = writeln!(s);
+        for line in ai4ict_engine::closed_loop_lines(c) {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
     s.push_str(&level(o));
     s
 }
@@ -80,7 +86,34 @@ pub fn write(o: &Outcome, intent: &MlIntent, dir: &Path) -> anyhow::Result<Vec<P
     report.write_html(&html)?;
     let value = serde_json::json!({ "intent": intent, "outcome": o });
     std::fs::write(&full, serde_json::to_string_pretty(&value)?)?;
-    Ok(vec![json, html, full])
+    let mut files = vec![json, html, full];
+    if let Some(e) = o.closed_loop.as_ref().and_then(|c| c.energy.as_ref()) {
+        let page = dir.join("energy.html");
+        std::fs::write(&page, energy_page(&intent.name, e))?;
+        files.push(page);
+    }
+    Ok(files)
+}
+
+/// A self-contained page with each plotted cell's load, forecast band and sleep periods.
+fn energy_page(name: &str, e: &ai4ict_energy::EnergyReport) -> String {
+    let mut rows = String::new();
+    for p in &e.policies {
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td>{:.1}</td><td>{:.2}</td><td>{:.4}</td><td>{:.4}</td><td>{:.0}</td><td>{}</td></tr>",
+            p.policy, p.energy_kwh, p.saved_pct, p.unserved_pct, p.extra_unserved_pct, p.violation_minutes, p.wakeups
+        );
+    }
+    let plots: String = e.plots.iter().map(|p| format!("<figure>{}</figure>", p.svg(960.0, 260.0))).collect();
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{n}: energy saving</title><style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}td,th{{padding:2px 10px;text-align:right}}</style></head><body><h1>{n}: energy saving in closed loop</h1><p>{c} cells ({s} small), {st} intervals evaluated. Forecast policy saving = {r:.3} of the oracle's.</p><table><tr><th>policy</th><th>kWh</th><th>saved %</th><th>unserved %</th><th>extra unserved %</th><th>violation cell-min</th><th>wake-ups</th></tr>{rows}</table>{plots}</body></html>",
+        n = ai4ict_eval::svg::escape(name),
+        c = e.cells,
+        s = e.small_cells,
+        st = e.steps,
+        r = e.saved_vs_oracle
+    )
 }
 
 /// The Y.3173 intelligence level line of the outcome.

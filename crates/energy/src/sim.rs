@@ -37,14 +37,42 @@ impl Default for GuardConfig {
     }
 }
 
-/// An energy-saving evaluation: the sandbox scenario, the radio units' power classes, the
-/// forecaster, the QoS guard and the reactive baseline's threshold. Every field has a default,
-/// so `{}` is the default scenario.
+/// An energy-saving evaluation: the sandbox scenario, the forecaster and the policy. Every
+/// field has a default, so `{}` is the default scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnergyConfig {
     /// The sandbox scenario (cells, days, seed, interval, …).
     pub sandbox: ScenarioConfig,
+    /// Forecaster of each cell's offered load (refitted once a day, day-ahead forecast).
+    pub forecaster: ForecasterConfig,
+    /// The energy-saving policy and its baselines.
+    pub policy: EnergySavingPolicy,
+    /// Number of cells (small cells first) whose load, forecast band and sleep periods are
+    /// kept in the report for plots.
+    pub plot_cells: usize,
+}
+
+impl Default for EnergyConfig {
+    fn default() -> Self {
+        Self {
+            sandbox: ScenarioConfig {
+                days: 28,
+                ..ScenarioConfig::default()
+            },
+            forecaster: ForecasterConfig::with_method(Method::Mstl),
+            policy: EnergySavingPolicy::default(),
+            plot_cells: 4,
+        }
+    }
+}
+
+/// The policy node (Y.3172 P) of network energy saving (3GPP TS 38.300 §16.20): which units
+/// may sleep, under which QoS guard, and the reactive baseline's threshold. In an intent:
+/// `policy: { energy_saving: { … } }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnergySavingPolicy {
     /// Days of history before the evaluated period; forecasters train on this many days.
     pub history_days: u32,
     /// Carriers per macro sector; all but the first (the coverage carrier) may sleep.
@@ -53,8 +81,6 @@ pub struct EnergyConfig {
     pub macro_class: BsClass,
     /// EARTH power class of small cells.
     pub small_class: BsClass,
-    /// Forecaster of each cell's offered load (refitted once a day, day-ahead forecast).
-    pub forecaster: ForecasterConfig,
     /// Level of the forecast interval whose upper bound the guard checks, in (0, 1).
     pub level: f64,
     /// QoS guard.
@@ -69,29 +95,20 @@ pub struct EnergyConfig {
     /// Reactive baseline: a unit may sleep only while its last observed load is below this
     /// fraction of capacity (and the guard passes on last observed loads).
     pub reactive_threshold: f64,
-    /// Number of cells (small cells first) whose load, forecast band and sleep periods are
-    /// kept in the report for plots.
-    pub plot_cells: usize,
 }
 
-impl Default for EnergyConfig {
+impl Default for EnergySavingPolicy {
     fn default() -> Self {
         Self {
-            sandbox: ScenarioConfig {
-                days: 28,
-                ..ScenarioConfig::default()
-            },
             history_days: 14,
             macro_carriers: 2,
             macro_class: BsClass::Macro,
             small_class: BsClass::Micro,
-            forecaster: ForecasterConfig::with_method(Method::Mstl),
             level: 0.8,
             guard: GuardConfig::default(),
             correction_steps: 8,
             floor_last_observed: true,
             reactive_threshold: 0.3,
-            plot_cells: 4,
         }
     }
 }
@@ -362,7 +379,7 @@ fn forecasts(
 ) -> (Vec<[Vec<f64>; 3]>, usize, f64) {
     let n = demand.len();
     let steps = demand.first().map_or(0, Vec::len);
-    let history = config.history_days as usize * per_day;
+    let history = config.policy.history_days as usize * per_day;
     let mut bands: Vec<[Vec<f64>; 3]> = (0..n)
         .map(|_| [Vec::new(), Vec::new(), Vec::new()])
         .collect();
@@ -376,7 +393,7 @@ fn forecasts(
             .map(|d| d[origin - history..origin].to_vec())
             .collect();
         let results: Vec<Result<Forecast, ForecastError>> =
-            forecast_many(&config.forecaster, &train, per_day, h, config.level);
+            forecast_many(&config.forecaster, &train, per_day, h, config.policy.level);
         for (c, r) in results.into_iter().enumerate() {
             match r {
                 Ok(f) => {
@@ -405,27 +422,27 @@ fn forecasts(
 /// future load), applies each plan in closed loop against the actual demand and reports
 /// energy (EARTH power model), unserved traffic, violations and wake-ups.
 pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
-    if !(config.level > 0.0 && config.level < 1.0) {
+    if !(config.policy.level > 0.0 && config.policy.level < 1.0) {
         return Err(EnergyError::InvalidConfig(format!(
             "level {} must lie strictly between 0 and 1",
-            config.level
+            config.policy.level
         )));
     }
-    let g = &config.guard;
+    let g = &config.policy.guard;
     if !(g.headroom > 0.0 && g.headroom <= 1.0 && (0.0..=1.0).contains(&g.min_coverage)) {
         return Err(EnergyError::InvalidConfig(
             "guard.headroom must be in (0, 1] and guard.min_coverage in [0, 1]".into(),
         ));
     }
-    if config.macro_carriers == 0 {
+    if config.policy.macro_carriers == 0 {
         return Err(EnergyError::InvalidConfig(
             "macro_carriers must be at least 1".into(),
         ));
     }
-    if config.history_days == 0 || config.history_days >= config.sandbox.days {
+    if config.policy.history_days == 0 || config.policy.history_days >= config.sandbox.days {
         return Err(EnergyError::InvalidConfig(format!(
             "history_days ({}) must be at least 1 and less than sandbox.days ({})",
-            config.history_days, config.sandbox.days
+            config.policy.history_days, config.sandbox.days
         )));
     }
     let net = Network::new(&config.sandbox)?;
@@ -436,7 +453,7 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
             "the sandbox interval must be shorter than half a day".into(),
         ));
     }
-    let first = config.history_days as usize * per_day;
+    let first = config.policy.history_days as usize * per_day;
     let steps_all = net.steps();
     let steps = steps_all - first;
     let hours = interval_ms as f64 / 3_600_000.0;
@@ -447,7 +464,7 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
             let small = c.kind == CellKind::Small;
             Unit {
                 small,
-                carriers: if small { 1 } else { config.macro_carriers },
+                carriers: if small { 1 } else { config.policy.macro_carriers },
                 capacity: c.capacity_dl_mbps.max(1e-6),
                 neighbours: c
                     .neighbours
@@ -455,9 +472,9 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
                     .map(|n| (n.cell, n.overlap.clamp(0.0, 1.0)))
                     .collect(),
                 model: PowerModel::earth(if small {
-                    config.small_class
+                    config.policy.small_class
                 } else {
-                    config.macro_class
+                    config.policy.macro_class
                 }),
             }
         })
@@ -495,7 +512,7 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
         .map(|t| {
             let est: Vec<f64> = (0..n)
                 .map(|c| {
-                    let k = config.correction_steps.min(t);
+                    let k = config.policy.correction_steps.min(t);
                     let ratio = if k == 0 {
                         1.0
                     } else {
@@ -508,7 +525,7 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
                         }
                     };
                     let bound = bands[c][2][t] * ratio;
-                    if config.floor_last_observed {
+                    if config.policy.floor_last_observed {
                         bound.max(last(c, t)).max(0.0)
                     } else {
                         bound.max(0.0)
@@ -519,7 +536,7 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
         })
         .collect();
     enforce_min_sleep(&mut forecast, g.min_sleep_steps);
-    let threshold = config.reactive_threshold;
+    let threshold = config.policy.reactive_threshold;
     let low = move |_: usize, load: f64| load < threshold;
     let reactive: Plan = (0..steps)
         .map(|t| {
@@ -693,8 +710,8 @@ mod tests {
                 days: 4,
                 ..ScenarioConfig::default()
             },
-            history_days: 2,
             forecaster: ForecasterConfig::with_method(Method::Ets),
+            policy: EnergySavingPolicy { history_days: 2, ..EnergySavingPolicy::default() },
             ..EnergyConfig::default()
         };
         let r = evaluate(&config).unwrap();
@@ -711,15 +728,15 @@ mod tests {
         assert!(!r.plots.is_empty() && r.plots[0].load.len() == r.steps);
         for bad in [
             EnergyConfig {
-                level: 1.0,
+                policy: EnergySavingPolicy { level: 1.0, ..config.policy.clone() },
                 ..config.clone()
             },
             EnergyConfig {
-                history_days: 4,
+                policy: EnergySavingPolicy { history_days: 4, ..config.policy.clone() },
                 ..config.clone()
             },
             EnergyConfig {
-                macro_carriers: 0,
+                policy: EnergySavingPolicy { macro_carriers: 0, ..config.policy.clone() },
                 ..config.clone()
             },
         ] {

@@ -12,16 +12,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::EnergyError;
 
-/// Settings of the SLA-breach predictor.
+/// Settings of the SLA-breach predictor: the sandbox, the forecaster and the policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlaConfig {
     /// The sandbox scenario.
     pub sandbox: ScenarioConfig,
-    /// Days of history before the evaluated period (the forecaster's training window).
-    pub history_days: u32,
     /// Forecaster (refitted each midnight, day-ahead forecast).
     pub forecaster: ForecasterConfig,
+    /// When to predict a breach and how early to warn.
+    pub policy: SlaPolicy,
+}
+
+impl Default for SlaConfig {
+    fn default() -> Self {
+        Self {
+            sandbox: ScenarioConfig {
+                days: 28,
+                ..ScenarioConfig::default()
+            },
+            forecaster: ForecasterConfig::with_method(Method::Mstl),
+            policy: SlaPolicy::default(),
+        }
+    }
+}
+
+/// The policy node (Y.3172 P) of SLA-breach prediction (services and applications, ITU-T
+/// Y.3170): the SLA limits and the warning lead. In an intent: `policy: { sla_breach: { … } }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaPolicy {
+    /// Days of history before the evaluated period (the forecaster's training window).
+    pub history_days: u32,
     /// Level of the forecast interval; a breach is predicted when its upper bound crosses
     /// the limit, in (0, 1).
     pub level: f64,
@@ -35,15 +57,10 @@ pub struct SlaConfig {
     pub lead_steps: usize,
 }
 
-impl Default for SlaConfig {
+impl Default for SlaPolicy {
     fn default() -> Self {
         Self {
-            sandbox: ScenarioConfig {
-                days: 28,
-                ..ScenarioConfig::default()
-            },
             history_days: 14,
-            forecaster: ForecasterConfig::with_method(Method::Mstl),
             level: 0.8,
             latency_limit_ms: 25.0,
             link_utilisation_limit: 0.6,
@@ -103,7 +120,7 @@ fn score(
     per_day: usize,
     minutes: f64,
 ) -> SlaScores {
-    let first = config.history_days as usize * per_day;
+    let first = config.policy.history_days as usize * per_day;
     let steps = series.first().map_or(0, Vec::len);
     let n = series.len();
     let mut upper: Vec<Vec<f64>> = vec![Vec::new(); n];
@@ -114,7 +131,7 @@ fn score(
             .iter()
             .map(|s| s[origin - first..origin].to_vec())
             .collect();
-        for (c, r) in forecast_many(&config.forecaster, &train, per_day, h, config.level)
+        for (c, r) in forecast_many(&config.forecaster, &train, per_day, h, config.policy.level)
             .into_iter()
             .enumerate()
         {
@@ -143,7 +160,7 @@ fn score(
         // midnight its forecast was made.
         let raised = |start: usize| {
             start
-                .saturating_sub(config.lead_steps)
+                .saturating_sub(config.policy.lead_steps)
                 .max(start - start % per_day)
         };
         s.true_alerts += alerts
@@ -184,13 +201,13 @@ fn score(
 /// Runs the SLA-breach prediction on the sandbox: cell latency and backhaul-link
 /// utilisation, day-ahead forecasts, alerts `lead_steps` ahead of forecast breaches.
 pub fn evaluate_sla(config: &SlaConfig) -> Result<Vec<SlaScores>, EnergyError> {
-    if !(config.level > 0.0 && config.level < 1.0) {
+    if !(config.policy.level > 0.0 && config.policy.level < 1.0) {
         return Err(EnergyError::InvalidConfig(format!(
             "level {} must lie strictly between 0 and 1",
-            config.level
+            config.policy.level
         )));
     }
-    if config.history_days == 0 || config.history_days >= config.sandbox.days {
+    if config.policy.history_days == 0 || config.policy.history_days >= config.sandbox.days {
         return Err(EnergyError::InvalidConfig(
             "history_days must be at least 1 and less than sandbox.days".into(),
         ));
@@ -243,7 +260,7 @@ pub fn evaluate_sla(config: &SlaConfig) -> Result<Vec<SlaScores>, EnergyError> {
             "latency",
             &latency,
             config,
-            config.latency_limit_ms,
+            config.policy.latency_limit_ms,
             per_day,
             minutes,
         ),
@@ -251,7 +268,7 @@ pub fn evaluate_sla(config: &SlaConfig) -> Result<Vec<SlaScores>, EnergyError> {
             "link_utilisation",
             &links,
             config,
-            config.link_utilisation_limit,
+            config.policy.link_utilisation_limit,
             per_day,
             minutes,
         ),
@@ -285,9 +302,8 @@ mod tests {
             })
             .collect();
         let config = SlaConfig {
-            history_days: 3,
             forecaster: ForecasterConfig::with_method(Method::SeasonalNaive),
-            lead_steps: 2,
+            policy: SlaPolicy { history_days: 3, lead_steps: 2, ..SlaPolicy::default() },
             ..SlaConfig::default()
         };
         let s = score("latency", &[y], &config, 20.0, per_day, 60.0);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ai4ict_core::Batch;
-use ai4ict_intent::{AlertPolicy, MlIntent};
+use ai4ict_intent::AlertPolicy;
 use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
 use serde::Serialize;
 
@@ -50,10 +50,9 @@ pub fn engine(cells: u32, days: u32, workers: usize, reps: usize) -> Result<Engi
     let idx: Vec<usize> = (0..fields.len()).collect();
     let batches: Vec<Batch> = (0..net.steps()).map(|s| net.batch(s, 0..net.cells().len(), &idx)).collect();
     let rows: u64 = batches.iter().map(|b| b.len() as u64).sum();
-    let intent = MlIntent::from_yaml("name: bench\nuse_case: operations\nsource: {sandbox: {}}\n")
-        .map_err(|e| EngineError::Plan(e.to_string()))?;
-    let ai4ict_intent::ModelConfig::Anomaly(detector) = intent.model;
-    let ai4ict_intent::PolicyConfig::Alert(policy) = intent.policy;
+    // The defaults an intent gets when it names neither model nor policy.
+    let detector = ai4ict_anomaly::DetectorConfig::default();
+    let policy = AlertPolicy::default();
     let interval = net.interval();
     let spec = PipelineSpec {
         fields: fields.clone(),

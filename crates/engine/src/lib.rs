@@ -15,4 +15,4 @@ pub use mlfo::{Mlfo, Outcome, Plan, RunOptions};
 pub mod bench;
 mod report;
 
-pub use report::capabilities;
+pub use report::{capabilities, closed_loop_lines};

@@ -18,15 +18,17 @@ use crate::mlfo::{NodeRole, Outcome, Status};
 ///   interval) → human and system;
 /// - analysis: the model learns its own baseline per entity → system;
 /// - decision: the policy decides automatically under human-set thresholds → human and system;
-/// - action: alert sinks hand the action to people → human.
+/// - action: alert sinks hand the action to people → human; the energy-saving closed loop
+///   applies its sleep actions itself in every scenario of the use case → system.
 pub fn capabilities(outcome: &Outcome) -> Capabilities {
     let learned_model = outcome.plan.nodes.iter().any(|n| n.role == NodeRole::M);
+    let acts = outcome.closed_loop.as_ref().is_some_and(|c| c.energy.is_some());
     Capabilities {
         demand_mapping: Capability::HumanSystem,
         data_collection: Capability::HumanSystem,
         analysis: if learned_model { Capability::System } else { Capability::Human },
         decision: Capability::HumanSystem,
-        action_implementation: Capability::Human,
+        action_implementation: if acts { Capability::System } else { Capability::Human },
     }
 }
 
@@ -75,6 +77,9 @@ impl Outcome {
                 d.rows, d.alerts, d.rows_per_second, d.latency_p99_ms
             ));
         }
+        if let Some(c) = &self.closed_loop {
+            r.notes.extend(closed_loop_lines(c));
+        }
         r.level = Some(capabilities(self).assess());
         r.plots = self.plots();
         r
@@ -106,4 +111,32 @@ impl Outcome {
             })
             .collect()
     }
+}
+
+/// The closed-loop results as report lines.
+pub fn closed_loop_lines(c: &crate::mlfo::ClosedLoop) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(e) = &c.energy {
+        out.push(format!(
+            "Energy saving, closed loop in the sandbox: {} cells ({} small), {} intervals evaluated after the history; forecast interval coverage {:.3}, relative MAE {:.3}.",
+            e.cells, e.small_cells, e.steps, e.forecast_coverage, e.forecast_rel_mae
+        ));
+        for p in &e.policies {
+            out.push(format!(
+                "{:<10} energy {:>10.1} kWh, saved {:>6.2} %, unserved {:.4} % (extra {:.4} %), violation {:.0} cell-minutes, {} wake-ups",
+                p.policy, p.energy_kwh, p.saved_pct, p.unserved_pct, p.extra_unserved_pct, p.violation_minutes, p.wakeups
+            ));
+        }
+        out.push(format!("forecast policy's saving = {:.3} of the oracle's", e.saved_vs_oracle));
+    }
+    for s in &c.sla {
+        out.push(format!(
+            "SLA {}: {} entities, {} breaches, {} warnings ({} true), precision {:.3}, recall {:.3}, mean lead {:.0} min",
+            s.sla, s.entities, s.breaches, s.alerts, s.true_alerts, s.precision, s.recall, s.mean_lead_minutes
+        ));
+    }
+    for t in &c.targets {
+        out.push(format!("target {}: {:.3} against {} — {}", t.name, t.measured, t.target, if t.passed { "met" } else { "missed" }));
+    }
+    out
 }

@@ -158,6 +158,8 @@ pub enum RollingStat {
 pub enum ModelConfig {
     /// A streaming anomaly detector per entity.
     Anomaly(DetectorConfig),
+    /// A forecaster per entity, with prediction intervals.
+    Forecast(ai4ict_forecast::ForecasterConfig),
 }
 
 impl Default for ModelConfig {
@@ -173,6 +175,11 @@ impl Default for ModelConfig {
 pub enum PolicyConfig {
     /// Raise alerts from anomaly scores.
     Alert(AlertPolicy),
+    /// Put capacity layers, carriers or cells to sleep in low-load windows under a QoS guard
+    /// (3GPP TS 38.300 §16.20 network energy saving), in the sandbox's closed loop.
+    EnergySaving(ai4ict_energy::EnergySavingPolicy),
+    /// Warn ahead of forecast SLA breaches on cells and backhaul links (ITU-T Y.3170).
+    SlaBreach(ai4ict_energy::SlaPolicy),
 }
 
 impl Default for PolicyConfig {
@@ -285,6 +292,12 @@ pub struct Targets {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub mttd: Option<Interval>,
+    /// Energy saving: least share of the oracle's saving (1 = as good as perfect foresight).
+    #[serde(default)]
+    pub energy_saved_vs_oracle: Option<f64>,
+    /// Energy saving: most unserved traffic added over always-on, percent of offered traffic.
+    #[serde(default)]
+    pub max_unserved_pct: Option<f64>,
 }
 
 /// The application's latency class (Y.3172 REQ-ML-SPEC-002 NOTE 2).
@@ -426,7 +439,28 @@ impl MlIntent {
                 PreprocessStep::Resample {} | PreprocessStep::FillGaps(_) => {}
             }
         }
-        let PolicyConfig::Alert(p) = &self.policy;
+        let closed_loop = !matches!(self.policy, PolicyConfig::Alert(_));
+        match (&self.model, &self.policy) {
+            (ModelConfig::Anomaly(_), PolicyConfig::Alert(_)) => {}
+            (ModelConfig::Forecast(_), PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_)) => {}
+            (ModelConfig::Anomaly(_), _) => {
+                bad("policy", "this policy acts on forecasts".into(), Some("use `model: {forecast: {…}}`"));
+            }
+            (ModelConfig::Forecast(_), _) => {
+                bad("policy", "an alert policy acts on anomaly scores".into(), Some("use `model: {anomaly: {…}}`"));
+            }
+        }
+        if closed_loop && !matches!(self.source, SourceConfig::Sandbox(_)) {
+            bad(
+                "source",
+                "energy saving and SLA-breach prediction run in the sandbox's closed loop".into(),
+                Some("use `source: {sandbox: {…}}`"),
+            );
+        }
+        let p = match &self.policy {
+            PolicyConfig::Alert(p) => p.clone(),
+            PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_) => AlertPolicy::default(),
+        };
         if !(p.score_above > 0.0 && p.score_above <= 1.0) {
             bad("policy.alert.score_above", format!("{} is not in (0, 1]", p.score_above), None);
         }

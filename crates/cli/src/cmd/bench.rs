@@ -30,6 +30,21 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         reps: usize,
     },
+    /// Forecast accuracy (MASE, sMAPE, RMSE, interval coverage, MSIS) and fit time by
+    /// rolling-origin backtest on NAB's nyc_taxi and sandbox traffic, beside statsforecast's
+    /// AutoETS and MSTL measured in the same run when `scripts/peer-venv-forecast.sh` has made
+    /// their environment.
+    Forecast {
+        /// NAB's nyc_taxi.csv.
+        #[arg(long, default_value = "../shared/data/nab/data/realKnownCause/nyc_taxi.csv")]
+        nyc_taxi: std::path::PathBuf,
+        /// Sandbox cells whose traffic is forecast.
+        #[arg(long, default_value_t = 4)]
+        cells: u32,
+        /// Rolling-origin windows per series.
+        #[arg(long, default_value_t = 2)]
+        windows: usize,
+    },
     /// Our detectors on the Numenta Anomaly Benchmark, scored by NAB's rules, beside NAB's
     /// published scoreboard.
     Nab(super::bench_nab::Args),
@@ -43,6 +58,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Anomaly(a) => return super::bench_anomaly::run(a),
         Command::Nab(a) => return super::bench_nab::run(a),
+        Command::Forecast { nyc_taxi, cells, windows } => {
+            let config = ai4ict_energy::BenchConfig {
+                nyc_taxi,
+                sandbox_cells: cells,
+                windows,
+                ..ai4ict_energy::BenchConfig::default()
+            };
+            print!("{}", ai4ict_energy::bench_forecast(&config)?);
+        }
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine { cells, days, workers, reps } => {
             if cfg!(debug_assertions) {
