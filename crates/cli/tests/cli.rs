@@ -121,3 +121,35 @@ distribute:
     assert!(stdout.contains("1 bad rows quarantined"), "{stdout}");
     assert!(dir.path().join("out/file-demo/report.html").exists());
 }
+
+#[test]
+fn runs_publish_to_the_marketplace_and_the_mlfo_selects_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Named like the built-in intent, so the run is also recorded as its use case's evidence.
+    let intent = "name: cell-kpi-anomaly
+use_case: operations
+source:
+  sandbox: { cells: 20, days: 9, quiet_days: 7, seed: 3 }
+model:
+  anomaly: { detector: robust_seasonal, decades: 6 }
+distribute: []
+";
+    std::fs::write(dir.path().join("intent.yaml"), intent).unwrap();
+    let out = ai4ict(dir.path(), &["run", "intent.yaml", "--quiet"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("aliased `production`"), "{stdout}");
+    assert!(stdout.contains("use case `cell-kpi-anomaly` updated"), "{stdout}");
+
+    let plain = "name: other\nuse_case: operations\nsource:\n  sandbox: { cells: 20, days: 9, quiet_days: 7, seed: 3 }\ndistribute: []\n";
+    std::fs::write(dir.path().join("other.yaml"), plain).unwrap();
+    let out = ai4ict(dir.path(), &["run", "other.yaml", "--quiet", "--model-from-hub", "cell-kpi-anomaly@production"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("model selected from the hub: cell-kpi-anomaly@"), "{stdout}");
+    assert!(stdout.contains("\"decades\":6.0"), "the pulled configuration is used: {stdout}");
+
+    let out = ai4ict(dir.path(), &["run", "other.yaml", "--quiet", "--model-from-hub", "nothing-here"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no model `nothing-here`"));
+}

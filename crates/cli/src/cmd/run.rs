@@ -56,6 +56,11 @@ pub struct Runtime {
     /// Do not record the run in the hub.
     #[arg(long)]
     pub no_hub: bool,
+    /// Take the anomaly model from the hub's marketplace instead of the intent (Y.3176
+    /// Model_Selection and Model_Pull): `NAME` picks the version with the best F1,
+    /// `NAME@ALIAS` or `NAME@VERSION` a given one (e.g. `cell-kpi-anomaly@production`).
+    #[arg(long, value_name = "NAME[@VERSION]")]
+    pub model_from_hub: Option<String>,
 }
 
 /// Parses and runs the intent file.
@@ -73,7 +78,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Runs a parsed intent and writes its reports.
-pub fn run_intent(intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
+pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
+    if let Some(spec) = &rt.model_from_hub {
+        let (model, note) = select_from_hub(spec, rt.hub.clone())?;
+        intent.model = ai4ict_intent::ModelConfig::Anomaly(model);
+        println!("{note}");
+    }
     let cluster = Cluster {
         workers: rt.workers,
         processes: rt.processes,
@@ -180,5 +190,89 @@ fn record_in_hub(outcome: &Outcome, intent: &MlIntent, db: Option<String>, dir: 
         at,
     });
     hub.register_use_case(&use_case)?;
-    Ok(Some(format!("hub: use case `{}` updated with this run as evidence", use_case.name)))
+    let published = publish_model(&mut hub, outcome, intent, evaluation)?;
+    Ok(Some(format!("hub: use case `{}` updated with this run as evidence; {published}", use_case.name)))
+}
+
+/// Model_Push (Y.3176) of an evaluated anomaly model: the artifact is the model's
+/// configuration (detector, fields, interval) as JSON; the metadata carries the sandbox
+/// metrics and a fingerprint of the training data. A model that met its targets becomes
+/// `production`.
+fn publish_model(
+    hub: &mut ai4ict_hub::Hub,
+    outcome: &Outcome,
+    intent: &MlIntent,
+    evaluation: &ai4ict_engine::mlfo::Evaluation,
+) -> anyhow::Result<String> {
+    let ai4ict_intent::ModelConfig::Anomaly(detector) = &intent.model else {
+        return Ok("no anomaly model to publish".into());
+    };
+    let artifact = serde_json::to_vec_pretty(&serde_json::json!({
+        "detector": detector,
+        "fields": outcome.plan.fields,
+        "interval": outcome.plan.interval.to_string(),
+    }))?;
+    let version = chrono::Utc::now().format("%Y%m%d.%H%M%S").to_string();
+    let mut meta = ai4ict_hub::models::ModelMetadata::new(&intent.name, &version, "ai4ict MLFO", "Apache-2.0");
+    meta.description = intent.description.clone();
+    meta.inputs = outcome
+        .plan
+        .fields
+        .iter()
+        .map(|f| ai4ict_hub::models::Port { name: f.clone(), kind: "f64".into(), description: String::new() })
+        .collect();
+    meta.outputs = vec![ai4ict_hub::models::Port {
+        name: "score".into(),
+        kind: "f64".into(),
+        description: "calibrated anomaly score in [0, 1]".into(),
+    }];
+    meta.runtime = format!("ai4ict-anomaly {}", env!("CARGO_PKG_VERSION"));
+    let scenario = serde_json::to_vec(&evaluation.scenario)?;
+    meta.training_data = format!("sandbox scenario sha256:{}", sha256_hex(&scenario));
+    meta.metrics = [
+        ("precision", evaluation.metrics.precision),
+        ("recall", evaluation.metrics.recall),
+        ("f1", evaluation.metrics.f1),
+        ("p99_latency_ms", evaluation.stats.latency_p99_ms),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    meta.standards = vec!["ITU-T Y.3172".into(), "ITU-T Y.3176".into(), "ITU-T Y.3181".into()];
+    meta.domain = Some(intent.use_case);
+    hub.publish_model(&meta, &artifact)?;
+    if evaluation.passed() {
+        hub.set_model_alias(&intent.name, "production", &version)?;
+        Ok(format!("model {}@{version} published and aliased `production`", intent.name))
+    } else {
+        Ok(format!("model {}@{version} published (targets missed: not aliased `production`)", intent.name))
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Model_Selection and Model_Pull (Y.3176) for the MLFO: the detector configuration of a
+/// published model, its integrity checked by the hub.
+fn select_from_hub(spec: &str, db: Option<String>) -> anyhow::Result<(ai4ict_anomaly::DetectorConfig, String)> {
+    let mut hub = super::hub::open(db)?;
+    let record = match spec.split_once('@') {
+        Some((name, version)) => hub.model(name, version)?,
+        None => hub.select_model(&ai4ict_hub::models::ModelSelection {
+            query: ai4ict_hub::models::ModelQuery { name: Some(spec.to_string()), ..Default::default() },
+            metric: Some("f1".into()),
+            higher_is_better: true,
+        })?,
+    }
+    .with_context(|| format!("no model `{spec}` in the hub"))?;
+    let (name, version) = (record.metadata.name.clone(), record.metadata.version.clone());
+    let (_, artifact) = hub
+        .pull_model(&name, &version)?
+        .with_context(|| format!("model {name}@{version} has no artifact"))?;
+    let value: serde_json::Value = serde_json::from_slice(&artifact).context("the model artifact is not JSON")?;
+    let detector = serde_json::from_value(value.get("detector").cloned().unwrap_or_default())
+        .context("the model artifact holds no anomaly detector configuration")?;
+    Ok((detector, format!("model selected from the hub: {name}@{version} (sha256 {})", record.metadata.sha256)))
 }
