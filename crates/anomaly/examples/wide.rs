@@ -43,5 +43,5 @@ fn main() {
         best = best.min(t.elapsed().as_secs_f64());
     }
     let n = rows.len() as f64;
-    println!("rows/s {:.0}  ns/field {:.1}  mean {:.9}", n / best, best * 1e9 / n / width as f64, total / n);
+    println!("rows/s {:.0}  ns/field {:.1}  mean {:.15}", n / best, best * 1e9 / n / width as f64, total / n);
 }

@@ -159,39 +159,67 @@ fn progress_bar(options: &RunOptions) -> (ProgressBar, std::thread::JoinHandle<(
 /// Records the run in the hub: the Y.3173 level of the pipeline, and — for a built-in intent —
 /// the evaluation metrics as evidence of its AI-for-Good use case.
 fn record_in_hub(outcome: &Outcome, intent: &MlIntent, db: Option<String>, dir: &Path) -> anyhow::Result<Option<String>> {
-    let Some(evaluation) = &outcome.evaluation else { return Ok(None) };
+    let (mut metrics, scenario, passed) = match (&outcome.evaluation, &outcome.closed_loop) {
+        (Some(e), _) => (
+            serde_json::json!({
+                "precision": e.metrics.precision,
+                "recall": e.metrics.recall,
+                "f1": e.metrics.f1,
+                "mean_ttd_minutes": e.metrics.mean_ttd_ms.map(|ms| ms / 60_000.0),
+                "incidents": e.metrics.incidents,
+                "alerts": e.metrics.alerts,
+            }),
+            &e.scenario,
+            e.passed(),
+        ),
+        (None, Some(c)) => {
+            let mut m = serde_json::Map::new();
+            for t in &c.targets {
+                m.insert(t.name.clone(), serde_json::json!(t.measured));
+            }
+            if let Some(f) = c.energy.as_ref().and_then(|e| e.policy("forecast")) {
+                m.insert("energy_saved_pct".into(), serde_json::json!(f.saved_pct));
+                m.insert("energy_saved_kwh".into(), serde_json::json!(f.saved_kwh));
+                m.insert("extra_unserved_pct".into(), serde_json::json!(f.extra_unserved_pct));
+            }
+            for sla in &c.sla {
+                m.insert(format!("{}_precision", sla.sla), serde_json::json!(sla.precision));
+                m.insert(format!("{}_recall", sla.sla), serde_json::json!(sla.recall));
+            }
+            (serde_json::Value::Object(m), &c.scenario, c.passed())
+        }
+        (None, None) => return Ok(None),
+    };
     let mut hub = super::hub::open(db)?;
     let level = ai4ict_engine::capabilities(outcome).assess();
     hub.record_level(&intent.name, level.overall.number(), &serde_json::to_value(&level)?)?;
     let Some(mut use_case) = ai4ict_hub::usecase::builtin(&intent.name) else {
         return Ok(Some(format!("hub: recorded intelligence level L{} for `{}`", level.overall.number(), intent.name)));
     };
+    if let Some(m) = metrics.as_object_mut() {
+        m.insert("targets_met".into(), serde_json::json!(passed));
+        m.insert("intelligence_level".into(), serde_json::json!(level.overall.number()));
+        m.insert("report".into(), serde_json::json!(dir.join("report.json").display().to_string()));
+    }
     let at = chrono::Utc::now();
     use_case.evidence = Some(ai4ict_hub::usecase::Evidence {
         run_id: format!("{}-{}", intent.name, at.format("%Y%m%dT%H%M%SZ")),
-        metrics: serde_json::json!({
-            "precision": evaluation.metrics.precision,
-            "recall": evaluation.metrics.recall,
-            "f1": evaluation.metrics.f1,
-            "mean_ttd_minutes": evaluation.metrics.mean_ttd_ms.map(|ms| ms / 60_000.0),
-            "incidents": evaluation.metrics.incidents,
-            "alerts": evaluation.metrics.alerts,
-            "targets_met": evaluation.passed(),
-            "intelligence_level": level.overall.number(),
-            "report": dir.join("report.json").display().to_string(),
-        }),
+        metrics,
         source: format!(
             "sandbox:{} cells={} days={} seed={}",
-            evaluation.scenario.scenario.as_str(),
-            evaluation.scenario.cells,
-            evaluation.scenario.days,
-            evaluation.scenario.seed
+            scenario.scenario.as_str(),
+            scenario.cells,
+            scenario.days,
+            scenario.seed
         ),
         at,
     });
     hub.register_use_case(&use_case)?;
-    let published = publish_model(&mut hub, outcome, intent, evaluation)?;
-    Ok(Some(format!("hub: use case `{}` updated with this run as evidence; {published}", use_case.name)))
+    let published = match &outcome.evaluation {
+        Some(e) => format!("; {}", publish_model(&mut hub, outcome, intent, e)?),
+        None => String::new(),
+    };
+    Ok(Some(format!("hub: use case `{}` updated with this run as evidence{published}", use_case.name)))
 }
 
 /// Model_Push (Y.3176) of an evaluated anomaly model: the artifact is the model's
