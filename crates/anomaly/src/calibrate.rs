@@ -10,7 +10,8 @@
 //! extreme points still rank above merely rare ones). A score of 0.9 with the default 5 decades therefore
 //! means "about as rare as once in 30 000 normal points", whatever the detector.
 //!
-//! Memory: 16 bytes. Time: O(1) per point.
+//! Memory: 12 bytes. Time: O(1) per point; a logarithm and an exponential only when the raw
+//! score exceeds the threshold.
 
 use crate::Direction;
 
@@ -19,23 +20,23 @@ const LN10: f32 = std::f32::consts::LN_10;
 
 /// Online exponential tail model of a raw score (see the module docs).
 ///
-/// Both parameters are kept in the form [`surprise`](Self::surprise) needs, so that scoring a
-/// point costs a multiplication and no logarithm: the exceedance rate as `log10 rho` (a point
-/// below the threshold multiplies `rho` by `1 - rate`, i.e. adds `log10(1 - rate)`, computed
-/// from a short series), and the mean excess alongside its slope `1 / (m ln 10)`. Only an
-/// exceedance (about one point in a hundred) pays for an `exp` and a `log10`.
+/// The exceedance rate is kept as `log10 rho`, the form [`surprise`](Self::surprise) needs, so
+/// that scoring a point takes no logarithm: a point below the threshold multiplies `rho` by
+/// `1 - rate`, i.e. adds `log10(1 - rate)` (a constant once `rate` has reached its floor, a
+/// short series before). Only an exceedance (about one point in a hundred) pays for an `exp`
+/// and a `log10`. 12 bytes.
 #[derive(Clone, Debug)]
 pub(crate) struct TailCalibrator {
     /// `log10` of the exceedance rate above `U` (floored at `LOG_RHO_MIN`).
     log_rho: f32,
     /// Mean excess over `U` of the exceedances.
     mean_excess: f32,
-    /// Decades of surprise per unit of raw score beyond `U`: `1 / (max(m, 0.05) ln 10)`.
-    slope: f32,
     /// Points observed (saturating).
     n: u16,
-    /// Exceedances observed (saturating).
-    k: u16,
+    /// Exceedances observed (saturating; past 20 the mean excess learns at `EXCESS_RATE`).
+    k: u8,
+    /// Whether the previous observation exceeded the threshold.
+    last_exceeded: bool,
 }
 
 /// Threshold, in raw-score units (raw scores are z-like: about N(0,1) in magnitude).
@@ -53,14 +54,34 @@ const LOG_RHO_MIN: f32 = -30.0;
 /// `log10(1 - r)` for a learning rate `0 < r <= 1/200`, from the series of `ln(1 - r)`
 /// (truncation error below `r^5 / 5`, far under `f32` precision).
 #[inline]
-fn log10_one_minus(r: f32) -> f32 {
+const fn log10_one_minus(r: f32) -> f32 {
     -r * (1.0 + r * (0.5 + r * (1.0 / 3.0 + r * 0.25))) * (1.0 / LN10)
 }
 
-/// [`TailCalibrator::slope`] for a mean excess.
-#[inline]
-fn slope_of(mean_excess: f32) -> f32 {
-    1.0 / (mean_excess.max(0.05) * LN10)
+/// Points after which the exceedance rate learns at `RHO_RATE`: `1 / (n + 200) <= RHO_RATE`.
+const RHO_SLOW_AFTER: u16 = 800;
+/// `log10(1 - RHO_RATE)`.
+const LOG10_ONE_MINUS_RHO_RATE: f32 = log10_one_minus(RHO_RATE);
+
+/// `max(a, b)` in one instruction; gives `b` when `a` is NaN (like `f32::max`), but NaN when
+/// only `b` is (unlike it): put the operand that may be NaN first.
+#[inline(always)]
+pub(crate) fn fmax(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `min(a, b)` in one instruction; gives `b` when `a` is NaN (see [`fmax`]).
+#[inline(always)]
+pub(crate) fn fmin(a: f32, b: f32) -> f32 {
+    if a < b {
+        a
+    } else {
+        b
+    }
 }
 
 impl TailCalibrator {
@@ -69,9 +90,9 @@ impl TailCalibrator {
         Self {
             log_rho: 0.0124f32.log10(),
             mean_excess: 0.36,
-            slope: slope_of(0.36),
             n: 0,
             k: 0,
+            last_exceeded: false,
         }
     }
 
@@ -82,7 +103,7 @@ impl TailCalibrator {
         if !(z > 0.0) {
             return 0.0;
         }
-        let s = (z - U) * self.slope - self.log_rho.max(LOG_RHO_FLOOR);
+        let s = (z - U) / (fmax(self.mean_excess, 0.05) * LN10) - fmax(self.log_rho, LOG_RHO_FLOOR);
         if s > 0.0 {
             s
         } else {
@@ -90,22 +111,24 @@ impl TailCalibrator {
         }
     }
 
-    /// Learns from one raw score, given whether the previous one exceeded the threshold;
-    /// returns whether this one does. Only isolated exceedances teach the tail: a run of
+    /// Learns from one raw score. Only isolated exceedances teach the tail: a run of
     /// exceedances is an episode (an anomaly, or a change the detector is still absorbing), and
     /// learning from it would teach the calibrator that anomalies are normal.
     #[inline]
-    pub(crate) fn observe(&mut self, z: f32, last_exceeded: bool) -> bool {
+    pub(crate) fn observe(&mut self, z: f32) {
         if !z.is_finite() {
-            return last_exceeded;
+            return;
         }
         let exceed = z > U;
-        if exceed && last_exceeded {
-            return true;
+        let in_run = exceed && self.last_exceeded;
+        self.last_exceeded = exceed;
+        if in_run {
+            return;
         }
         self.n = self.n.saturating_add(1);
-        let rate = (1.0 / (f32::from(self.n) + 200.0)).max(RHO_RATE);
+        let rate = || fmax(1.0 / (f32::from(self.n) + 200.0), RHO_RATE);
         if exceed {
+            let rate = rate();
             // rho += rate * (1 - rho), in linear space (rare).
             let rho = (self.log_rho * LN10).exp();
             self.log_rho = (rho + rate * (1.0 - rho)).log10().max(LOG_RHO_MIN);
@@ -114,12 +137,15 @@ impl TailCalibrator {
             // Clip so that one huge anomaly cannot flatten the tail.
             let excess = (z - U).min(10.0 * self.mean_excess.max(0.1));
             self.mean_excess += rate * (excess - self.mean_excess);
-            self.slope = slope_of(self.mean_excess);
         } else {
             // rho *= 1 - rate.
-            self.log_rho = (self.log_rho + log10_one_minus(rate)).max(LOG_RHO_MIN);
+            let step = if self.n >= RHO_SLOW_AFTER {
+                LOG10_ONE_MINUS_RHO_RATE
+            } else {
+                log10_one_minus(rate())
+            };
+            self.log_rho = fmax(self.log_rho + step, LOG_RHO_MIN);
         }
-        exceed
     }
 }
 
@@ -136,7 +162,7 @@ const EW_CAP: f32 = 6.0;
 /// sigmas is far more surprising than any single point of it). Each has its own
 /// [`TailCalibrator`]; the larger surprise wins, less `log10 2` for having looked twice.
 ///
-/// Memory: 40 bytes. Time: O(1), no logarithm or exponential unless a raw score exceeds the
+/// Memory: 32 bytes. Time: O(1), no logarithm or exponential unless a raw score exceeds the
 /// calibrators' threshold.
 #[derive(Clone, Debug)]
 pub(crate) struct Evidence {
@@ -145,9 +171,6 @@ pub(crate) struct Evidence {
     average: f32,
     /// Consecutive points of the current episode (surprise of at least `EPISODE_MIN`).
     episode: u16,
-    /// Whether the previous point exceeded the threshold of `point` (bit 0) and of `sustained`
-    /// (bit 1).
-    exceeded: u8,
 }
 
 /// Surprise, in decades, that makes a point part of an episode.
@@ -160,14 +183,7 @@ impl Evidence {
             sustained: TailCalibrator::new(),
             average: 0.0,
             episode: 0,
-            exceeded: 0,
         }
-    }
-
-    /// Consecutive points of the current episode.
-    #[inline]
-    pub(crate) fn episode(&self) -> u16 {
-        self.episode
     }
 
     /// Surprise of a signed z-score (learning from it), counting only the deviations that
@@ -178,18 +194,17 @@ impl Evidence {
         if !z.is_finite() {
             return 0.0;
         }
-        self.average += EW_ALPHA * (z.clamp(-EW_CAP, EW_CAP) - self.average);
+        self.average += EW_ALPHA * (fmin(fmax(z, -EW_CAP), EW_CAP) - self.average);
         let oriented = |v: f32| match direction {
             Direction::Both => v.abs(),
-            Direction::Up => v.max(0.0),
-            Direction::Down => (-v).max(0.0),
+            Direction::Up => fmax(v, 0.0),
+            Direction::Down => fmax(-v, 0.0),
         };
         let (zp, za) = (oriented(z), oriented(self.average * (1.0 / EW_SD)));
         let s =
-            self.point.surprise(zp).max(self.sustained.surprise(za)) - std::f32::consts::LOG10_2;
-        let p = self.point.observe(zp, self.exceeded & 1 != 0);
-        let a = self.sustained.observe(za, self.exceeded & 2 != 0);
-        self.exceeded = u8::from(p) | (u8::from(a) << 1);
+            fmax(self.point.surprise(zp), self.sustained.surprise(za)) - std::f32::consts::LOG10_2;
+        self.point.observe(zp);
+        self.sustained.observe(za);
         self.episode = if s >= EPISODE_MIN {
             self.episode.saturating_add(1)
         } else {
@@ -199,7 +214,7 @@ impl Evidence {
             // The episode has been reported: quiet until the data come back to normal.
             return 0.0;
         }
-        s.max(0.0)
+        fmax(s, 0.0)
     }
 }
 
@@ -245,7 +260,7 @@ mod tests {
         let before = c.surprise(5.0);
         for i in 0..5000 {
             // Every tenth point is a 4-sigma excursion.
-            c.observe(if i % 10 == 0 { 4.0 } else { 0.5 }, false);
+            c.observe(if i % 10 == 0 { 4.0 } else { 0.5 });
         }
         assert!(c.surprise(5.0) < before);
         assert!(calibrated(c.surprise(5.0), bonferroni(1), 5.0) < 0.5);

@@ -20,7 +20,7 @@
 
 use ai4ict_core::{Interval, Timestamp};
 
-use crate::calibrate::{bonferroni, calibrated, Evidence};
+use crate::calibrate::{bonferroni, calibrated, fmax, fmin, Evidence};
 use crate::{Detector, Direction, Score};
 
 const DAY_MS: i64 = 86_400_000;
@@ -30,6 +30,18 @@ const CLIP: f32 = 3.0;
 const DIFF_FLOOR: f32 = 0.1;
 /// Prior weight, in days, of the global scale against a slot's own scale.
 const SHRINK_DAYS: f32 = 2.0;
+/// Most days of a slot's own history that count against the global scale.
+const SLOT_DAYS_CAP: u16 = 16;
+/// `1 / (SHRINK_DAYS + d)` for `d` in `0..=SLOT_DAYS_CAP`.
+const INV_SHRINK: [f32; SLOT_DAYS_CAP as usize + 1] = {
+    let mut t = [0.0; SLOT_DAYS_CAP as usize + 1];
+    let mut d = 0;
+    while d < t.len() {
+        t[d] = 1.0 / (SHRINK_DAYS + d as f32);
+        d += 1;
+    }
+    t
+};
 
 /// Tuning of [`RobustSeasonal`], resolved from the user's config.
 #[derive(Clone, Copy, Debug)]
@@ -44,8 +56,8 @@ pub(crate) struct SeasonalParams {
     pub season_rate: f32,
     /// Points out of band with one sign before the level is let go.
     pub level_shift_after: u16,
-    /// Points before scoring when there is no daily profile.
-    pub min_points: u32,
+    /// Points before scoring when there is no daily profile (at most `u16::MAX - 1`).
+    pub min_points: u16,
     /// Decades of surprise that map to a score of 1.
     pub decades: f32,
     /// Which deviations count.
@@ -67,7 +79,9 @@ impl SeasonalParams {
     }
 }
 
+/// Per-field state: exactly one cache line.
 #[derive(Clone, Debug)]
+//#[repr(align(64))]
 struct Field {
     level: f32,
     /// Global (all-slot) mean absolute residual.
@@ -76,7 +90,8 @@ struct Field {
     last: f32,
     /// Mean absolute change between consecutive values (a floor for the scale).
     diff: f32,
-    n: u32,
+    /// Points seen (saturating; `min_points` is capped below `u16::MAX`).
+    n: u16,
     /// Signed count of consecutive out-of-band residuals.
     run: i16,
     /// The level before the last accepted level shift (NaN when none is pending).
@@ -200,19 +215,24 @@ impl RobustSeasonal {
         // Scale: a slot's own scale, shrunk towards the global one.
         let slot_scale = (1.0 - w) * self.profile[a0].scale + w * self.profile[a1].scale;
         let sd = if daily {
-            f32::from(days.saturating_sub(1).min(16))
+            days.saturating_sub(1).min(SLOT_DAYS_CAP)
         } else {
-            0.0
+            0
         };
-        let shrunk = ((SHRINK_DAYS * f.scale * f.scale + sd * slot_scale * slot_scale)
-            / (SHRINK_DAYS + sd))
-            .sqrt();
+        let shrunk = ((SHRINK_DAYS * f.scale * f.scale
+            + f32::from(sd) * slot_scale * slot_scale)
+            * INV_SHRINK[usize::from(sd)])
+        .sqrt();
         // A series with (almost) no noise still moves: a tenth of its typical step is the least
         // deviation worth a sigma.
-        let floor = (DIFF_FLOOR * f.diff).max(1e-6 * (f.level.abs() + season.abs())) + 1e-12;
-        let scale = (1.25 * shrunk).max(0.3 * 1.25 * f.scale).max(floor);
+        let floor = fmax(DIFF_FLOOR * f.diff, 1e-6 * (f.level.abs() + season.abs())) + 1e-12;
+        let scale = fmax(fmax(1.25 * shrunk, 0.3 * 1.25 * f.scale), floor);
 
-        let warm = if daily { days >= 1 } else { f.n > p.min_points };
+        let warm = if daily {
+            days >= 1
+        } else {
+            f.n > p.min_points
+        };
         // After a level shift, a return to the old level is a recovery: snap back to it.
         if f.anchor.is_finite() {
             f.since_shift = f.since_shift.saturating_add(1);
@@ -225,7 +245,7 @@ impl RobustSeasonal {
             }
         }
         let r = x - (f.level + season);
-        let z = (r / scale).clamp(-1e6, 1e6);
+        let z = fmin(fmax(r / scale, -1e6), 1e6);
 
         // Level-shift run: consecutive out-of-band residuals with one sign.
         let out = z.abs() > CLIP && warm;
@@ -242,12 +262,12 @@ impl RobustSeasonal {
 
         // Learn. Before the profile has a whole day, take residuals as they come.
         let c = if warm && !shifting {
-            r.clamp(-CLIP * scale, CLIP * scale)
+            fmin(fmax(r, -CLIP * scale), CLIP * scale)
         } else {
             r
         };
         let level_rate = if shifting {
-            p.level_rate.max(0.25)
+            fmax(p.level_rate, 0.25)
         } else {
             p.level_rate
         };
@@ -260,7 +280,7 @@ impl RobustSeasonal {
             let g = if out {
                 0.25 * p.season_rate
             } else {
-                (1.0 / (f32::from(days) + 1.0)).max(p.season_rate)
+                fmax(1.0 / (f32::from(days) + 1.0), p.season_rate)
             };
             let g = g * (1.0 - level_rate);
             if days == 0 {
@@ -284,7 +304,7 @@ impl RobustSeasonal {
                 }
             }
             if days >= 1 && !out {
-                let gs = (1.0 / f32::from(days)).max(p.season_rate);
+                let gs = fmax(1.0 / f32::from(days), p.season_rate);
                 let a = c.abs();
                 self.profile[a0].scale += gs * (1.0 - w) * (a - self.profile[a0].scale);
                 self.profile[a1].scale += gs * w * (a - self.profile[a1].scale);
@@ -294,13 +314,13 @@ impl RobustSeasonal {
         let learning_first_day = !warm && f.days == [0, 0];
         if !out && (warm || learning_first_day) {
             let proxy = if warm { c.abs() } else { (x - f.last).abs() };
-            let gr = (1.0 / f.n as f32).max(if warm { 0.01 } else { 0.05 });
+            let gr = fmax(1.0 / f.n as f32, if warm { 0.01 } else { 0.05 });
             f.scale += gr * (proxy - f.scale);
         }
         let step = (x - f.last).abs();
         if step.is_finite() {
             f.diff +=
-                (1.0 / f.n as f32).max(0.01) * (step.min(CLIP * 4.0 * f.diff.max(scale)) - f.diff);
+                fmax(1.0 / f.n as f32, 0.01) * (fmin(step, CLIP * 4.0 * fmax(f.diff, scale)) - f.diff);
         }
         f.last = x;
 
@@ -331,10 +351,11 @@ impl Detector for RobustSeasonal {
         // queueing one behind the other.
         let mut touch = 0u32;
         for f in &self.fields {
-            touch ^= f.n ^ u32::from(f.cal.episode());
+            touch ^= u32::from(f.n);
         }
         for a in [base0, base1] {
-            for slot in self.profile.get(a..a + width).unwrap_or_default().iter().step_by(8) {
+            let run = self.profile.get(a..a + width).unwrap_or_default();
+            for slot in run.iter().step_by(8).chain(run.last()) {
                 touch ^= slot.scale.to_bits();
             }
         }
@@ -351,7 +372,7 @@ impl Detector for RobustSeasonal {
                     .cal
                     .surprise(z, self.p.direction, self.p.hold);
                 if s > best_surprise || best.field.is_none() {
-                    best_surprise = s.max(best_surprise);
+                    best_surprise = fmax(s, best_surprise);
                     best.field = Some(i);
                 }
             }
@@ -366,3 +387,6 @@ impl Detector for RobustSeasonal {
             + self.profile.capacity() * std::mem::size_of::<Slot>()
     }
 }
+
+// One field of state is one cache line.
+const _: () = assert!(std::mem::size_of::<Field>() == 64);

@@ -1,5 +1,5 @@
 //! Catalogue benchmark without the CLI:
-//! `cargo run -p ai4ict-hub --release --example bench [N] [POSTGRES]` prints the
+//! `cargo run -p ai4ict-hub --release --example hub_bench [N] [POSTGRES]` prints the
 //! [`ai4ict_hub::bench::BenchReport`] as JSON (`ai4ict hub bench` prints it for people). With a
 //! PostgreSQL connection string (and `--features postgres`) the entries are stored there, in
 //! schema `ai4ict_bench`, dropped first.
