@@ -10,7 +10,7 @@
 //! extreme points still rank above merely rare ones). A score of 0.9 with the default 5 decades therefore
 //! means "about as rare as once in 30 000 normal points", whatever the detector.
 //!
-//! Memory: 12 bytes. Time: O(1) per point; a logarithm and an exponential only when the raw
+//! Memory: 16 bytes. Time: O(1) per point; a logarithm and an exponential only when the raw
 //! score exceeds the threshold.
 
 use crate::Direction;
@@ -20,23 +20,24 @@ const LN10: f32 = std::f32::consts::LN_10;
 
 /// Online exponential tail model of a raw score (see the module docs).
 ///
-/// The exceedance rate is kept as `log10 rho`, the form [`surprise`](Self::surprise) needs, so
-/// that scoring a point takes no logarithm: a point below the threshold multiplies `rho` by
-/// `1 - rate`, i.e. adds `log10(1 - rate)` (a constant once `rate` has reached its floor, a
-/// short series before). Only an exceedance (about one point in a hundred) pays for an `exp`
-/// and a `log10`. 12 bytes.
+/// Both parameters are kept in the form [`surprise`](Self::surprise) needs, so that scoring a
+/// point costs a multiplication and no logarithm: the exceedance rate as `log10 rho` (a point
+/// below the threshold multiplies `rho` by `1 - rate`, i.e. adds `log10(1 - rate)`, a constant
+/// once `rate` has reached its floor and a short series before), and the mean excess alongside
+/// its slope `1 / (m ln 10)`. Only an exceedance (about one point in a hundred) pays for an
+/// `exp` and a `log10`. 16 bytes.
 #[derive(Clone, Debug)]
 pub(crate) struct TailCalibrator {
     /// `log10` of the exceedance rate above `U` (floored at `LOG_RHO_MIN`).
     log_rho: f32,
     /// Mean excess over `U` of the exceedances.
     mean_excess: f32,
+    /// Decades of surprise per unit of raw score beyond `U`: `1 / (max(m, 0.05) ln 10)`.
+    slope: f32,
     /// Points observed (saturating).
     n: u16,
-    /// Exceedances observed (saturating; past 20 the mean excess learns at `EXCESS_RATE`).
-    k: u8,
-    /// Whether the previous observation exceeded the threshold.
-    last_exceeded: bool,
+    /// Exceedances observed (saturating).
+    k: u16,
 }
 
 /// Threshold, in raw-score units (raw scores are z-like: about N(0,1) in magnitude).
@@ -84,26 +85,31 @@ pub(crate) fn fmin(a: f32, b: f32) -> f32 {
     }
 }
 
+/// [`TailCalibrator::slope`] for a mean excess.
+#[inline]
+fn slope_of(mean_excess: f32) -> f32 {
+    1.0 / (fmax(mean_excess, 0.05) * LN10)
+}
+
 impl TailCalibrator {
     /// A calibrator whose prior is the tail of |N(0, 1)|.
     pub(crate) fn new() -> Self {
         Self {
             log_rho: 0.0124f32.log10(),
             mean_excess: 0.36,
+            slope: slope_of(0.36),
             n: 0,
             k: 0,
-            last_exceeded: false,
         }
     }
 
     /// `-log10 P(raw >= z)` under the learned tail (0 for unremarkable scores).
     #[inline]
     pub(crate) fn surprise(&self, z: f32) -> f32 {
-        // `!(z > 0)` also catches NaN.
-        if !(z > 0.0) {
+        if z.is_nan() || z <= 0.0 {
             return 0.0;
         }
-        let s = (z - U) / (fmax(self.mean_excess, 0.05) * LN10) - fmax(self.log_rho, LOG_RHO_FLOOR);
+        let s = (z - U) * self.slope - fmax(self.log_rho, LOG_RHO_FLOOR);
         if s > 0.0 {
             s
         } else {
@@ -111,19 +117,18 @@ impl TailCalibrator {
         }
     }
 
-    /// Learns from one raw score. Only isolated exceedances teach the tail: a run of
+    /// Learns from one raw score, given whether the previous one exceeded the threshold;
+    /// returns whether this one does. Only isolated exceedances teach the tail: a run of
     /// exceedances is an episode (an anomaly, or a change the detector is still absorbing), and
     /// learning from it would teach the calibrator that anomalies are normal.
     #[inline]
-    pub(crate) fn observe(&mut self, z: f32) {
+    pub(crate) fn observe(&mut self, z: f32, last_exceeded: bool) -> bool {
         if !z.is_finite() {
-            return;
+            return last_exceeded;
         }
         let exceed = z > U;
-        let in_run = exceed && self.last_exceeded;
-        self.last_exceeded = exceed;
-        if in_run {
-            return;
+        if exceed && last_exceeded {
+            return true;
         }
         self.n = self.n.saturating_add(1);
         let rate = || fmax(1.0 / (f32::from(self.n) + 200.0), RHO_RATE);
@@ -137,6 +142,7 @@ impl TailCalibrator {
             // Clip so that one huge anomaly cannot flatten the tail.
             let excess = (z - U).min(10.0 * self.mean_excess.max(0.1));
             self.mean_excess += rate * (excess - self.mean_excess);
+            self.slope = slope_of(self.mean_excess);
         } else {
             // rho *= 1 - rate.
             let step = if self.n >= RHO_SLOW_AFTER {
@@ -146,6 +152,7 @@ impl TailCalibrator {
             };
             self.log_rho = fmax(self.log_rho + step, LOG_RHO_MIN);
         }
+        exceed
     }
 }
 
@@ -162,7 +169,7 @@ const EW_CAP: f32 = 6.0;
 /// sigmas is far more surprising than any single point of it). Each has its own
 /// [`TailCalibrator`]; the larger surprise wins, less `log10 2` for having looked twice.
 ///
-/// Memory: 32 bytes. Time: O(1), no logarithm or exponential unless a raw score exceeds the
+/// Memory: 40 bytes. Time: O(1), no logarithm or exponential unless a raw score exceeds the
 /// calibrators' threshold.
 #[derive(Clone, Debug)]
 pub(crate) struct Evidence {
@@ -171,6 +178,9 @@ pub(crate) struct Evidence {
     average: f32,
     /// Consecutive points of the current episode (surprise of at least `EPISODE_MIN`).
     episode: u16,
+    /// Whether the previous point exceeded the threshold of `point` (bit 0) and of `sustained`
+    /// (bit 1).
+    exceeded: u8,
 }
 
 /// Surprise, in decades, that makes a point part of an episode.
@@ -183,6 +193,7 @@ impl Evidence {
             sustained: TailCalibrator::new(),
             average: 0.0,
             episode: 0,
+            exceeded: 0,
         }
     }
 
@@ -203,8 +214,9 @@ impl Evidence {
         let (zp, za) = (oriented(z), oriented(self.average * (1.0 / EW_SD)));
         let s =
             fmax(self.point.surprise(zp), self.sustained.surprise(za)) - std::f32::consts::LOG10_2;
-        self.point.observe(zp);
-        self.sustained.observe(za);
+        let p = self.point.observe(zp, self.exceeded & 1 != 0);
+        let a = self.sustained.observe(za, self.exceeded & 2 != 0);
+        self.exceeded = u8::from(p) | (u8::from(a) << 1);
         self.episode = if s >= EPISODE_MIN {
             self.episode.saturating_add(1)
         } else {
@@ -260,7 +272,7 @@ mod tests {
         let before = c.surprise(5.0);
         for i in 0..5000 {
             // Every tenth point is a 4-sigma excursion.
-            c.observe(if i % 10 == 0 { 4.0 } else { 0.5 });
+            c.observe(if i % 10 == 0 { 4.0 } else { 0.5 }, false);
         }
         assert!(c.surprise(5.0) < before);
         assert!(calibrated(c.surprise(5.0), bonferroni(1), 5.0) < 0.5);

@@ -96,8 +96,7 @@ pub struct DetectorConfig {
     /// times as many samples, the old level is restored). Default 3.
     #[serde(default = "default_level_shift_after")]
     pub level_shift_after: u16,
-    /// Samples to learn from before scoring when there is no daily profile (values above
-    /// 65 534 count as 65 534). Default 48.
+    /// Samples to learn from before scoring when there is no daily profile. Default 48.
     #[serde(default = "default_min_points")]
     pub min_points: u32,
     /// Samples for which an anomalous episode keeps its full score; the score is then 0 until
@@ -212,9 +211,7 @@ impl DetectorConfig {
                     level_rate,
                     season_rate,
                     level_shift_after: self.level_shift_after,
-                    min_points: u16::try_from(self.min_points)
-                        .unwrap_or(u16::MAX)
-                        .min(u16::MAX - 1),
+                    min_points: self.min_points,
                     decades: self.decades as f32,
                     direction: self.direction,
                     hold: self.hold,
