@@ -35,7 +35,11 @@ pub fn text(o: &Outcome) -> String {
         if !e.targets.is_empty() {
             let _ = writeln!(s, "targets");
             for t in &e.targets {
-                let cmp = if t.name.starts_with("p99") || t.name.starts_with("mttd") { "≤" } else { "≥" };
+                let cmp = if t.name.starts_with("p99") || t.name.starts_with("mttd") {
+                    "≤"
+                } else {
+                    "≥"
+                };
                 let _ = writeln!(
                     s,
                     "  {:<15} {:>9.3}  target {cmp} {:<8} {}",
@@ -81,7 +85,11 @@ fn stats_line(r: &RunStats) -> String {
 pub fn write(o: &Outcome, intent: &MlIntent, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let report = o.report(&intent.targets);
-    let (json, html, full) = (dir.join("report.json"), dir.join("report.html"), dir.join("outcome.json"));
+    let (json, html, full) = (
+        dir.join("report.json"),
+        dir.join("report.html"),
+        dir.join("outcome.json"),
+    );
     report.write_json(&json)?;
     report.write_html(&html)?;
     let value = serde_json::json!({ "intent": intent, "outcome": o });
@@ -105,7 +113,11 @@ fn energy_page(name: &str, e: &ai4ict_energy::EnergyReport) -> String {
             p.policy, p.energy_kwh, p.saved_pct, p.unserved_pct, p.extra_unserved_pct, p.violation_minutes, p.wakeups
         );
     }
-    let plots: String = e.plots.iter().map(|p| format!("<figure>{}</figure>", p.svg(960.0, 260.0))).collect();
+    let plots: String = e
+        .plots
+        .iter()
+        .map(|p| format!("<figure>{}</figure>", p.svg(960.0, 260.0)))
+        .collect();
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{n}: energy saving</title><style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}td,th{{padding:2px 10px;text-align:right}}</style></head><body><h1>{n}: energy saving in closed loop</h1><p>{c} cells ({s} small), {st} intervals evaluated. Forecast policy saving = {r:.3} of the oracle's.</p><table><tr><th>policy</th><th>kWh</th><th>saved %</th><th>unserved %</th><th>extra unserved %</th><th>violation cell-min</th><th>wake-ups</th></tr>{rows}</table>{plots}</body></html>",
         n = ai4ict_eval::svg::escape(name),
@@ -122,7 +134,19 @@ pub fn level(o: &Outcome) -> String {
     let dims: Vec<String> = a
         .per_dimension
         .iter()
-        .map(|d| format!("{} {}→{}", d.dimension.name(), d.capability, d.level.number()))
+        .map(|d| {
+            format!(
+                "{} {}→{}",
+                d.dimension.name(),
+                d.capability,
+                d.level.number()
+            )
+        })
         .collect();
-    format!("intelligence level (Y.3173 §7.2): L{} — {} [{}]\n", a.overall.number(), a.overall.name(), dims.join(", "))
+    format!(
+        "intelligence level (Y.3173 §7.2): L{} — {} [{}]\n",
+        a.overall.number(),
+        a.overall.name(),
+        dims.join(", ")
+    )
 }

@@ -22,7 +22,12 @@ distribute:
 ";
 
 fn ai4ict(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).current_dir(dir).env("AI4ICT_HUB", dir.join("hub.db")).output().expect("the binary runs")
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("AI4ICT_HUB", dir.join("hub.db"))
+        .output()
+        .expect("the binary runs")
 }
 
 fn free_port_pair() -> u16 {
@@ -40,13 +45,22 @@ fn free_port_pair() -> u16 {
 #[test]
 fn validate_names_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.yaml"), "name: t\nuse_case: operations\nsource:\n  sandbox: {cells: -5}\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "name: t\nuse_case: operations\nsource:\n  sandbox: {cells: -5}\n",
+    )
+    .unwrap();
     let out = ai4ict(dir.path(), &["validate", "bad.yaml"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("line 4") && err.contains("source.sandbox.cells"), "{err}");
+    assert!(
+        err.contains("line 4") && err.contains("source.sandbox.cells"),
+        "{err}"
+    );
     std::fs::write(dir.path().join("good.yaml"), INTENT).unwrap();
-    assert!(ai4ict(dir.path(), &["validate", "good.yaml"]).status.success());
+    assert!(ai4ict(dir.path(), &["validate", "good.yaml"])
+        .status
+        .success());
 }
 
 #[test]
@@ -60,16 +74,34 @@ fn one_worker_two_workers_two_processes_agree() {
     };
     let one = run_in("one");
     let out = ai4ict(&one, &["run", "intent.yaml", "--quiet"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let two = run_in("two");
     let out = ai4ict(&two, &["run", "intent.yaml", "--quiet", "--workers", "2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let cluster = run_in("cluster");
     let port = free_port_pair().to_string();
     let spawn = |i: &str| {
         Command::new(BIN)
-            .args(["run", "intent.yaml", "--quiet", "--processes", "2", "--process", i, "--base-port", &port])
+            .args([
+                "run",
+                "intent.yaml",
+                "--quiet",
+                "--processes",
+                "2",
+                "--process",
+                i,
+                "--base-port",
+                &port,
+            ])
             .current_dir(&cluster)
             .env("AI4ICT_HUB", cluster.join("hub.db"))
             .stdout(std::process::Stdio::piped())
@@ -79,13 +111,27 @@ fn one_worker_two_workers_two_processes_agree() {
     };
     let p0 = spawn("0");
     let p1 = spawn("1");
-    let (o0, o1) = (p0.wait_with_output().unwrap(), p1.wait_with_output().unwrap());
-    assert!(o0.status.success(), "{}", String::from_utf8_lossy(&o0.stderr));
-    assert!(o1.status.success(), "{}", String::from_utf8_lossy(&o1.stderr));
+    let (o0, o1) = (
+        p0.wait_with_output().unwrap(),
+        p1.wait_with_output().unwrap(),
+    );
+    assert!(
+        o0.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o0.stderr)
+    );
+    assert!(
+        o1.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o1.stderr)
+    );
 
     let read = |d: &Path| std::fs::read_to_string(d.join("alerts.jsonl")).unwrap();
     let a1 = read(&one);
-    assert!(a1.lines().count() > 0, "the sandbox has incidents, so alerts are expected");
+    assert!(
+        a1.lines().count() > 0,
+        "the sandbox has incidents, so alerts are expected"
+    );
     assert_eq!(a1, read(&two), "1 vs 2 workers");
     assert_eq!(a1, read(&cluster), "1 worker vs 2 processes");
 }
@@ -93,8 +139,18 @@ fn one_worker_two_workers_two_processes_agree() {
 #[test]
 fn file_source_is_evaluated_in_the_sandbox_then_deployed() {
     let dir = tempfile::tempdir().unwrap();
-    let out = ai4ict(dir.path(), &["sandbox", "generate", "--cells", "12", "--days", "5", "--out", "net", "--format", "csv"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ai4ict(
+        dir.path(),
+        &[
+            "sandbox", "generate", "--cells", "12", "--days", "5", "--out", "net", "--format",
+            "csv",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A bad row in the middle: skipped and reported, nothing else lost.
     let csv = dir.path().join("net/telemetry.csv");
     let mut text = std::fs::read_to_string(&csv).unwrap();
@@ -113,10 +169,18 @@ distribute:
     std::fs::write(dir.path().join("intent.yaml"), intent).unwrap();
     let out = ai4ict(dir.path(), &["run", "intent.yaml", "--quiet", "--force"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("{rows_before} rows from net/telemetry.csv")), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{rows_before} rows from net/telemetry.csv")),
+        "{stdout}"
+    );
     assert!(dir.path().join("alerts.csv").exists());
-    let quarantined = std::fs::read_to_string(dir.path().join("net/telemetry.quarantine.csv")).unwrap();
+    let quarantined =
+        std::fs::read_to_string(dir.path().join("net/telemetry.quarantine.csv")).unwrap();
     assert!(quarantined.contains("not-a-time"), "{quarantined}");
     assert!(stdout.contains("1 bad rows quarantined"), "{stdout}");
     assert!(dir.path().join("out/file-demo/report.html").exists());
@@ -137,19 +201,54 @@ distribute: []
     std::fs::write(dir.path().join("intent.yaml"), intent).unwrap();
     let out = ai4ict(dir.path(), &["run", "intent.yaml", "--quiet"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("aliased `production`"), "{stdout}");
-    assert!(stdout.contains("use case `cell-kpi-anomaly` updated"), "{stdout}");
+    assert!(
+        stdout.contains("use case `cell-kpi-anomaly` updated"),
+        "{stdout}"
+    );
 
     let plain = "name: other\nuse_case: operations\nsource:\n  sandbox: { cells: 20, days: 9, quiet_days: 7, seed: 3 }\ndistribute: []\n";
     std::fs::write(dir.path().join("other.yaml"), plain).unwrap();
-    let out = ai4ict(dir.path(), &["run", "other.yaml", "--quiet", "--model-from-hub", "cell-kpi-anomaly@production"]);
+    let out = ai4ict(
+        dir.path(),
+        &[
+            "run",
+            "other.yaml",
+            "--quiet",
+            "--model-from-hub",
+            "cell-kpi-anomaly@production",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("model selected from the hub: cell-kpi-anomaly@"), "{stdout}");
-    assert!(stdout.contains("\"decades\":6.0"), "the pulled configuration is used: {stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("model selected from the hub: cell-kpi-anomaly@"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"decades\":6.0"),
+        "the pulled configuration is used: {stdout}"
+    );
 
-    let out = ai4ict(dir.path(), &["run", "other.yaml", "--quiet", "--model-from-hub", "nothing-here"]);
+    let out = ai4ict(
+        dir.path(),
+        &[
+            "run",
+            "other.yaml",
+            "--quiet",
+            "--model-from-hub",
+            "nothing-here",
+        ],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no model `nothing-here`"));
 }

@@ -33,7 +33,9 @@ fn default_limit() -> usize {
 
 impl Default for StdoutSinkConfig {
     fn default() -> Self {
-        Self { limit: default_limit() }
+        Self {
+            limit: default_limit(),
+        }
     }
 }
 
@@ -65,7 +67,9 @@ impl SinkConfig {
     /// Makes the sink (creating the file for a file sink).
     pub fn build(&self) -> Result<Box<dyn AlertSink>, ConnectorError> {
         match self {
-            Self::Stdout(cfg) => Ok(Box::new(TableSink::new("stdout", io::stdout()).with_limit(cfg.limit))),
+            Self::Stdout(cfg) => Ok(Box::new(
+                TableSink::new("stdout", io::stdout()).with_limit(cfg.limit),
+            )),
             Self::File(cfg) => {
                 let format = FileFormat::resolve(cfg.format, &cfg.path)?;
                 let name = cfg.path.display().to_string();
@@ -481,6 +485,11 @@ mod tests {
         sink.finish().unwrap();
         let text = String::from_utf8(sink.into_inner()).unwrap();
         assert_eq!(text.lines().count(), 4, "{text}");
-        assert!(text.ends_with("… 2 more alerts not shown (stdout limit 2; use a file sink for all of them)\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "… 2 more alerts not shown (stdout limit 2; use a file sink for all of them)\n"
+            ),
+            "{text}"
+        );
     }
 }

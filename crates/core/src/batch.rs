@@ -17,7 +17,10 @@ pub struct Batch {
 impl Batch {
     /// An empty batch whose rows have `width` fields.
     pub fn new(width: usize) -> Self {
-        Self { width, ..Self::default() }
+        Self {
+            width,
+            ..Self::default()
+        }
     }
 
     /// An empty batch with room for `rows` rows.
@@ -102,12 +105,15 @@ impl Batch {
             return vec![self];
         }
         let per = self.len() / peers + 1;
-        let mut parts: Vec<Batch> = (0..peers).map(|_| Batch::with_capacity(self.width, per)).collect();
+        let mut parts: Vec<Batch> = (0..peers)
+            .map(|_| Batch::with_capacity(self.width, per))
+            .collect();
         for i in 0..self.len() {
             let part = &mut parts[self.entities[i].owner(peers)];
             part.entities.push(self.entities[i].clone());
             part.times.push(self.times[i]);
-            part.values.extend_from_slice(&self.values[i * self.width..(i + 1) * self.width]);
+            part.values
+                .extend_from_slice(&self.values[i * self.width..(i + 1) * self.width]);
         }
         parts
     }

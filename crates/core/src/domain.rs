@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 /// The domains of ITU-T Resolution 101 (WTSA-24) in which AI is applied to telecom/ICT:
 /// an intent's `use_case`, a standard's domain, a use case's domain in the hub.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Domain {
     /// Network operations (fault, anomaly, performance).
@@ -87,7 +89,10 @@ impl FromStr for Domain {
     /// Accepts the snake_case name, with `-` or space in place of `_`, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let norm = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-        Self::ALL.into_iter().find(|d| d.as_str() == norm).ok_or_else(|| UnknownDomain(s.to_string()))
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str() == norm)
+            .ok_or_else(|| UnknownDomain(s.to_string()))
     }
 }
 
@@ -101,7 +106,10 @@ mod tests {
             assert_eq!(d.as_str().parse::<Domain>().unwrap(), d);
             assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{d}\""));
         }
-        assert_eq!("Networks-Protocols".parse::<Domain>().unwrap(), Domain::NetworksProtocols);
+        assert_eq!(
+            "Networks-Protocols".parse::<Domain>().unwrap(),
+            Domain::NetworksProtocols
+        );
         assert!("teleportation".parse::<Domain>().is_err());
     }
 }

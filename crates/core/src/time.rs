@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A point in event time: milliseconds since the Unix epoch, UTC.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -44,13 +46,21 @@ impl Timestamp {
         if s.is_empty() {
             return Err(TimestampError::Unrecognised(text.to_string()));
         }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-') && !s[1..].contains('-') {
+        if s.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+            && !s[1..].contains('-')
+        {
             return Self::parse_epoch(s);
         }
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
             return Self::checked(dt.timestamp_millis(), s);
         }
-        for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        for fmt in [
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M",
+        ] {
             if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
                 return Self::checked(dt.and_utc().timestamp_millis(), s);
             }
@@ -75,7 +85,9 @@ impl Timestamp {
     }
 
     fn parse_epoch(s: &str) -> Result<Self, TimestampError> {
-        let v: f64 = s.parse().map_err(|_| TimestampError::Unrecognised(s.to_string()))?;
+        let v: f64 = s
+            .parse()
+            .map_err(|_| TimestampError::Unrecognised(s.to_string()))?;
         if !v.is_finite() {
             return Err(TimestampError::Unrecognised(s.to_string()));
         }
@@ -115,7 +127,9 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match DateTime::<Utc>::from_timestamp_millis(self.0) {
-            Some(dt) if self.0 % 1000 == 0 => f.write_str(&dt.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            Some(dt) if self.0 % 1000 == 0 => {
+                f.write_str(&dt.to_rfc3339_opts(SecondsFormat::Secs, true))
+            }
             Some(dt) => f.write_str(&dt.to_rfc3339_opts(SecondsFormat::Millis, true)),
             None => write!(f, "{}ms", self.0),
         }
@@ -159,9 +173,9 @@ impl FromStr for Interval {
         let s = s.trim();
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
-        let n: i64 = num
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration; write a number and a unit, e.g. 15m, 1h, 1d"))?;
+        let n: i64 = num.parse().map_err(|_| {
+            format!("`{s}` is not a duration; write a number and a unit, e.g. 15m, 1h, 1d")
+        })?;
         let unit_ms = match unit {
             "ms" => 1,
             "s" => 1000,
@@ -169,12 +183,18 @@ impl FromStr for Interval {
             "h" => 3_600_000,
             "d" => 86_400_000,
             "w" => 7 * 86_400_000,
-            _ => return Err(format!("`{s}` has an unknown unit `{unit}`; use ms, s, m, h, d or w")),
+            _ => {
+                return Err(format!(
+                    "`{s}` has an unknown unit `{unit}`; use ms, s, m, h, d or w"
+                ))
+            }
         };
         if n <= 0 {
             return Err(format!("`{s}` must be longer than zero"));
         }
-        n.checked_mul(unit_ms).map(Self).ok_or_else(|| format!("`{s}` is too long"))
+        n.checked_mul(unit_ms)
+            .map(Self)
+            .ok_or_else(|| format!("`{s}` is too long"))
     }
 }
 
@@ -193,8 +213,14 @@ impl From<Interval> for String {
 
 impl fmt::Display for Interval {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [(i64, &str); 6] =
-            [(7 * 86_400_000, "w"), (86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s"), (1, "ms")];
+        const UNITS: [(i64, &str); 6] = [
+            (7 * 86_400_000, "w"),
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1000, "s"),
+            (1, "ms"),
+        ];
         for (ms, unit) in UNITS {
             if self.0 % ms == 0 {
                 return write!(f, "{}{unit}", self.0 / ms);
@@ -217,13 +243,22 @@ mod tests {
         let e = Timestamp::parse("2024-01-01T00:00:00Z").unwrap();
         assert!(a == b && b == c && c == d && d == e);
         assert_eq!(a.to_string(), "2024-01-01T00:00:00Z");
-        assert_eq!(Timestamp::parse("2024-01-01 00:00:00.500000").unwrap().0, a.0 + 500);
+        assert_eq!(
+            Timestamp::parse("2024-01-01 00:00:00.500000").unwrap().0,
+            a.0 + 500
+        );
     }
 
     #[test]
     fn bad_times_are_errors() {
-        assert!(matches!(Timestamp::parse("2024-13-45T99:00:00Z"), Err(TimestampError::Impossible(_))));
-        assert!(matches!(Timestamp::parse("yesterday"), Err(TimestampError::Unrecognised(_))));
+        assert!(matches!(
+            Timestamp::parse("2024-13-45T99:00:00Z"),
+            Err(TimestampError::Impossible(_))
+        ));
+        assert!(matches!(
+            Timestamp::parse("yesterday"),
+            Err(TimestampError::Unrecognised(_))
+        ));
         assert!(Timestamp::parse("").is_err());
         assert!(Timestamp::parse("1e400").is_err());
         assert!(Timestamp::parse("-5").is_err());
@@ -234,13 +269,19 @@ mod tests {
     fn calendar_helpers() {
         let t = Timestamp::parse("2024-01-01T10:20:00Z").unwrap(); // a Monday
         assert_eq!(t.weekday(), 0);
-        assert_eq!(t.floor(Interval::from_minutes(15)).to_string(), "2024-01-01T10:15:00Z");
+        assert_eq!(
+            t.floor(Interval::from_minutes(15)).to_string(),
+            "2024-01-01T10:15:00Z"
+        );
         assert_eq!(t.millis_of_day(), (10 * 60 + 20) * 60_000);
     }
 
     #[test]
     fn intervals() {
-        assert_eq!("15m".parse::<Interval>().unwrap(), Interval::from_minutes(15));
+        assert_eq!(
+            "15m".parse::<Interval>().unwrap(),
+            Interval::from_minutes(15)
+        );
         assert_eq!("1h".parse::<Interval>().unwrap().to_string(), "1h");
         assert_eq!(Interval::from_minutes(90).to_string(), "90m");
         assert!("0m".parse::<Interval>().is_err());

@@ -8,7 +8,9 @@ pub mod sla;
 
 pub use bench::{bench_forecast, BenchConfig, BenchReport, BenchRow};
 pub use power::{BsClass, PowerModel};
-pub use sim::{evaluate, CellPlot, EnergyConfig, EnergyReport, EnergySavingPolicy, GuardConfig, PolicyResult};
+pub use sim::{
+    evaluate, CellPlot, EnergyConfig, EnergyReport, EnergySavingPolicy, GuardConfig, PolicyResult,
+};
 pub use sla::{evaluate_sla, SlaConfig, SlaPolicy, SlaScores};
 
 /// Everything that can go wrong in the energy crate.

@@ -464,7 +464,11 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
             let small = c.kind == CellKind::Small;
             Unit {
                 small,
-                carriers: if small { 1 } else { config.policy.macro_carriers },
+                carriers: if small {
+                    1
+                } else {
+                    config.policy.macro_carriers
+                },
                 capacity: c.capacity_dl_mbps.max(1e-6),
                 neighbours: c
                     .neighbours
@@ -711,7 +715,10 @@ mod tests {
                 ..ScenarioConfig::default()
             },
             forecaster: ForecasterConfig::with_method(Method::Ets),
-            policy: EnergySavingPolicy { history_days: 2, ..EnergySavingPolicy::default() },
+            policy: EnergySavingPolicy {
+                history_days: 2,
+                ..EnergySavingPolicy::default()
+            },
             ..EnergyConfig::default()
         };
         let r = evaluate(&config).unwrap();
@@ -728,15 +735,24 @@ mod tests {
         assert!(!r.plots.is_empty() && r.plots[0].load.len() == r.steps);
         for bad in [
             EnergyConfig {
-                policy: EnergySavingPolicy { level: 1.0, ..config.policy.clone() },
+                policy: EnergySavingPolicy {
+                    level: 1.0,
+                    ..config.policy.clone()
+                },
                 ..config.clone()
             },
             EnergyConfig {
-                policy: EnergySavingPolicy { history_days: 4, ..config.policy.clone() },
+                policy: EnergySavingPolicy {
+                    history_days: 4,
+                    ..config.policy.clone()
+                },
                 ..config.clone()
             },
             EnergyConfig {
-                policy: EnergySavingPolicy { macro_carriers: 0, ..config.policy.clone() },
+                policy: EnergySavingPolicy {
+                    macro_carriers: 0,
+                    ..config.policy.clone()
+                },
                 ..config.clone()
             },
         ] {

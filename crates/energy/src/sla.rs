@@ -303,7 +303,11 @@ mod tests {
             .collect();
         let config = SlaConfig {
             forecaster: ForecasterConfig::with_method(Method::SeasonalNaive),
-            policy: SlaPolicy { history_days: 3, lead_steps: 2, ..SlaPolicy::default() },
+            policy: SlaPolicy {
+                history_days: 3,
+                lead_steps: 2,
+                ..SlaPolicy::default()
+            },
             ..SlaConfig::default()
         };
         let s = score("latency", &[y], &config, 20.0, per_day, 60.0);

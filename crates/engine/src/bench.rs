@@ -43,12 +43,23 @@ impl EngineBench {
 
 /// Runs the benchmark on `cells` sandbox cells over `days`, `reps` times each, with the
 /// default detector and policy of an intent.
-pub fn engine(cells: u32, days: u32, workers: usize, reps: usize) -> Result<EngineBench, EngineError> {
-    let scenario = ScenarioConfig { cells, days, ..ScenarioConfig::default() };
+pub fn engine(
+    cells: u32,
+    days: u32,
+    workers: usize,
+    reps: usize,
+) -> Result<EngineBench, EngineError> {
+    let scenario = ScenarioConfig {
+        cells,
+        days,
+        ..ScenarioConfig::default()
+    };
     let net = Network::new(&scenario).map_err(|e| EngineError::Plan(e.to_string()))?;
     let fields: Vec<String> = KPIS.iter().map(|s| s.to_string()).collect();
     let idx: Vec<usize> = (0..fields.len()).collect();
-    let batches: Vec<Batch> = (0..net.steps()).map(|s| net.batch(s, 0..net.cells().len(), &idx)).collect();
+    let batches: Vec<Batch> = (0..net.steps())
+        .map(|s| net.batch(s, 0..net.cells().len(), &idx))
+        .collect();
     let rows: u64 = batches.iter().map(|b| b.len() as u64).sum();
     // The defaults an intent gets when it names neither model nor policy.
     let detector = ai4ict_anomaly::DetectorConfig::default();
@@ -62,7 +73,10 @@ pub fn engine(cells: u32, days: u32, workers: usize, reps: usize) -> Result<Engi
         policy: policy.clone(),
         trace: Vec::new(),
     };
-    let cluster = Cluster { workers, ..Cluster::default() };
+    let cluster = Cluster {
+        workers,
+        ..Cluster::default()
+    };
     let (mut best_engine, mut best_loop) = (0.0f64, 0.0f64);
     let (mut engine_alerts, mut loop_alerts) = (0, 0);
     for _ in 0..reps.max(1) {

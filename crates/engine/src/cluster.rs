@@ -22,7 +22,13 @@ pub struct Cluster {
 
 impl Default for Cluster {
     fn default() -> Self {
-        Self { workers: 1, processes: 1, process: 0, hostfile: None, base_port: 2101 }
+        Self {
+            workers: 1,
+            processes: 1,
+            process: 0,
+            hostfile: None,
+            base_port: 2101,
+        }
     }
 }
 
@@ -35,7 +41,9 @@ impl Cluster {
     /// The timely configuration for this cluster.
     pub fn timely_config(&self) -> Result<timely::Config, EngineError> {
         if self.workers == 0 || self.processes == 0 {
-            return Err(EngineError::Cluster("workers and processes must be at least 1".into()));
+            return Err(EngineError::Cluster(
+                "workers and processes must be at least 1".into(),
+            ));
         }
         if self.process >= self.processes {
             return Err(EngineError::Cluster(format!(
@@ -80,6 +88,9 @@ impl Cluster {
         } else {
             timely::CommunicationConfig::Thread
         };
-        Ok(timely::Config { communication, worker: timely::WorkerConfig::default() })
+        Ok(timely::Config {
+            communication,
+            worker: timely::WorkerConfig::default(),
+        })
     }
 }

@@ -36,7 +36,8 @@ pub trait Feed {
 
 /// Makes the feed of worker `index` of `peers`. Each worker may read its own share (the
 /// sandbox generates the cells a worker owns) or one worker may read everything (a file).
-pub type FeedFactory = Arc<dyn Fn(usize, usize) -> Result<Box<dyn Feed>, EngineError> + Send + Sync>;
+pub type FeedFactory =
+    Arc<dyn Fn(usize, usize) -> Result<Box<dyn Feed>, EngineError> + Send + Sync>;
 
 /// Makes the sinks of the distributor (only worker 0 of process 0 builds them).
 pub type SinkFactory = Arc<dyn Fn() -> Result<Vec<Box<dyn AlertSink>>, EngineError> + Send + Sync>;
@@ -124,11 +125,21 @@ enum Out {
     Alert(Alert),
     Trace(Entity, TracePoint),
     Latency(f64),
-    Done { rows: u64, late: u64, filled: u64, suppressed: u64, entities: u64, state_bytes: u64 },
+    Done {
+        rows: u64,
+        late: u64,
+        filled: u64,
+        suppressed: u64,
+        entities: u64,
+        state_bytes: u64,
+    },
 }
 
 fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 /// Batches a worker may have in flight before its source waits for the pipeline.
@@ -153,7 +164,10 @@ pub fn run(
         // the same decisions (e.g. whether to deploy); only worker 0 writes to the sinks.
         let gathers = index % per_process == 0;
         let leaders: Vec<u32> = (0..peers).step_by(per_process).map(|w| w as u32).collect();
-        let out = Rc::new(RefCell::new(RunOutput { is_leader: gathers, ..RunOutput::default() }));
+        let out = Rc::new(RefCell::new(RunOutput {
+            is_leader: gathers,
+            ..RunOutput::default()
+        }));
         let mut input = timely::dataflow::InputHandle::new();
         let probe = ProbeHandle::new();
         let mut model_error = None;
@@ -193,7 +207,9 @@ pub fn run(
                             };
                             for container in data {
                                 for routed in container.drain(..) {
-                                    let Some(model) = model.as_mut() else { continue };
+                                    let Some(model) = model.as_mut() else {
+                                        continue;
+                                    };
                                     if routed.end {
                                         ends += 1;
                                         if ends < peers {
@@ -214,13 +230,20 @@ pub fn run(
                                     if !traced.is_empty() {
                                         for (i, (e, t, v)) in scored.batch.rows().enumerate() {
                                             if traced.contains(e) {
-                                                let p = TracePoint { time: t, values: v.to_vec(), score: scored.scores[i].value };
+                                                let p = TracePoint {
+                                                    time: t,
+                                                    values: v.to_vec(),
+                                                    score: scored.scores[i].value,
+                                                };
                                                 give(Out::Trace(e.clone(), p));
                                             }
                                         }
                                     }
                                     if !routed.end {
-                                        give(Out::Latency((now_us().saturating_sub(routed.sent_us)) as f64 / 1000.0));
+                                        give(Out::Latency(
+                                            (now_us().saturating_sub(routed.sent_us)) as f64
+                                                / 1000.0,
+                                        ));
                                     } else {
                                         give(Out::Done {
                                             rows,
@@ -241,68 +264,87 @@ pub fn run(
             let mut pending: BTreeMap<u64, Vec<(u32, Out)>> = BTreeMap::new();
             let mut built: Option<Vec<Box<dyn AlertSink>>> = None;
             let mut sink_failed = false;
-            results.probe_with(&probe).sink(Exchange::new(|o: &(u32, Out)| u64::from(o.0)), "D", move |(input, frontier)| {
-                input.for_each_stamp(|cap, data| {
-                    let Some(t) = cap.least().copied() else { return };
-                    let slot = pending.entry(t).or_default();
-                    for c in data {
-                        slot.append(c);
-                    }
-                });
-                if !gathers {
-                    return;
-                }
-                if index == 0 && built.is_none() && !sink_failed {
-                    match sinks() {
-                        Ok(s) => built = Some(s),
-                        Err(e) => {
-                            sink_failed = true;
-                            sink_out.borrow_mut().errors.push(e.to_string());
+            results.probe_with(&probe).sink(
+                Exchange::new(|o: &(u32, Out)| u64::from(o.0)),
+                "D",
+                move |(input, frontier)| {
+                    input.for_each_stamp(|cap, data| {
+                        let Some(t) = cap.least().copied() else {
+                            return;
+                        };
+                        let slot = pending.entry(t).or_default();
+                        for c in data {
+                            slot.append(c);
                         }
+                    });
+                    if !gathers {
+                        return;
                     }
-                }
-                let done: Vec<u64> = pending.keys().copied().filter(|t| !frontier.less_equal(t)).collect();
-                let mut out = sink_out.borrow_mut();
-                for t in done {
-                    let mut round_alerts = Vec::new();
-                    for (_, item) in pending.remove(&t).unwrap_or_default() {
-                        match item {
-                            Out::Alert(a) => round_alerts.push(a),
-                            Out::Trace(e, p) => out.traces.entry(e).or_default().push(p),
-                            Out::Latency(ms) => out.latencies_ms.push(ms),
-                            Out::Done { rows, late, filled, suppressed, entities, state_bytes } => {
-                                out.rows += rows;
-                                out.late += late;
-                                out.filled += filled;
-                                out.suppressed += suppressed;
-                                out.entities += entities;
-                                out.state_bytes += state_bytes;
+                    if index == 0 && built.is_none() && !sink_failed {
+                        match sinks() {
+                            Ok(s) => built = Some(s),
+                            Err(e) => {
+                                sink_failed = true;
+                                sink_out.borrow_mut().errors.push(e.to_string());
                             }
                         }
                     }
-                    round_alerts.sort_by(|a, b| (a.time, a.entity.name()).cmp(&(b.time, b.entity.name())));
-                    if let Some(sinks) = built.as_mut() {
-                        for s in sinks.iter_mut() {
-                            if let Err(e) = s.write(&round_alerts) {
-                                out.errors.push(format!("sink: {e}"));
+                    let done: Vec<u64> = pending
+                        .keys()
+                        .copied()
+                        .filter(|t| !frontier.less_equal(t))
+                        .collect();
+                    let mut out = sink_out.borrow_mut();
+                    for t in done {
+                        let mut round_alerts = Vec::new();
+                        for (_, item) in pending.remove(&t).unwrap_or_default() {
+                            match item {
+                                Out::Alert(a) => round_alerts.push(a),
+                                Out::Trace(e, p) => out.traces.entry(e).or_default().push(p),
+                                Out::Latency(ms) => out.latencies_ms.push(ms),
+                                Out::Done {
+                                    rows,
+                                    late,
+                                    filled,
+                                    suppressed,
+                                    entities,
+                                    state_bytes,
+                                } => {
+                                    out.rows += rows;
+                                    out.late += late;
+                                    out.filled += filled;
+                                    out.suppressed += suppressed;
+                                    out.entities += entities;
+                                    out.state_bytes += state_bytes;
+                                }
                             }
                         }
-                    }
-                    out.alerts.extend(round_alerts);
-                }
-                if frontier.is_empty() {
-                    if let Some(mut sinks) = built.take() {
-                        for s in sinks.iter_mut() {
-                            if let Err(e) = s.finish() {
-                                out.errors.push(format!("sink: {e}"));
+                        round_alerts.sort_by(|a, b| {
+                            (a.time, a.entity.name()).cmp(&(b.time, b.entity.name()))
+                        });
+                        if let Some(sinks) = built.as_mut() {
+                            for s in sinks.iter_mut() {
+                                if let Err(e) = s.write(&round_alerts) {
+                                    out.errors.push(format!("sink: {e}"));
+                                }
                             }
                         }
+                        out.alerts.extend(round_alerts);
                     }
-                    for v in out.traces.values_mut() {
-                        v.sort_by_key(|p| p.time);
+                    if frontier.is_empty() {
+                        if let Some(mut sinks) = built.take() {
+                            for s in sinks.iter_mut() {
+                                if let Err(e) = s.finish() {
+                                    out.errors.push(format!("sink: {e}"));
+                                }
+                            }
+                        }
+                        for v in out.traces.values_mut() {
+                            v.sort_by_key(|p| p.time);
+                        }
                     }
-                }
-            });
+                },
+            );
         });
 
         if let Some(e) = model_error {
@@ -330,14 +372,21 @@ pub fn run(
                 }
                 Some(Ok(b)) => b,
             };
-            progress.rows.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            progress
+                .rows
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
             if let Some(t) = batch.times().iter().max() {
                 progress.event_time.fetch_max(t.0, Ordering::Relaxed);
             }
             let sent_us = now_us();
             for (to, part) in batch.partition(peers).into_iter().enumerate() {
                 if !part.is_empty() {
-                    input.send(Routed { to: to as u32, sent_us, end: false, batch: part });
+                    input.send(Routed {
+                        to: to as u32,
+                        sent_us,
+                        end: false,
+                        batch: part,
+                    });
                 }
             }
             round += 1;
@@ -351,7 +400,12 @@ pub fn run(
         }
         let width = spec.fields.len();
         for to in 0..peers {
-            input.send(Routed { to: to as u32, sent_us: now_us(), end: true, batch: Batch::new(width) });
+            input.send(Routed {
+                to: to as u32,
+                sent_us: now_us(),
+                end: true,
+                batch: Batch::new(width),
+            });
         }
         input.close();
         while worker.step() {}

@@ -24,13 +24,23 @@ impl SandboxFeed {
         let cells = (0..net.cells().len())
             .filter(|&c| net.entity(c).is_some_and(|e| e.owner(peers) == index))
             .collect();
-        Self { net, cells, fields, step: 0 }
+        Self {
+            net,
+            cells,
+            fields,
+            step: 0,
+        }
     }
 
     /// A factory giving every worker its share.
     pub fn factory(net: Arc<Network>, fields: Vec<usize>) -> FeedFactory {
         Arc::new(move |index, peers| {
-            Ok(Box::new(SandboxFeed::new(Arc::clone(&net), fields.clone(), index, peers)) as Box<dyn Feed>)
+            Ok(Box::new(SandboxFeed::new(
+                Arc::clone(&net),
+                fields.clone(),
+                index,
+                peers,
+            )) as Box<dyn Feed>)
         })
     }
 }
@@ -40,7 +50,9 @@ impl Feed for SandboxFeed {
         if self.step >= self.net.steps() {
             return None;
         }
-        let b = self.net.batch(self.step, self.cells.iter().copied(), &self.fields);
+        let b = self
+            .net
+            .batch(self.step, self.cells.iter().copied(), &self.fields);
         self.step += 1;
         Some(Ok(b))
     }
@@ -62,7 +74,8 @@ impl FileFeed {
             if index != 0 {
                 return Ok(Box::new(Empty) as Box<dyn Feed>);
             }
-            let source = FileSource::open(&config, &fields).map_err(|e| EngineError::Source(e.to_string()))?;
+            let source = FileSource::open(&config, &fields)
+                .map_err(|e| EngineError::Source(e.to_string()))?;
             Ok(Box::new(FileFeed { source }) as Box<dyn Feed>)
         })
     }
@@ -104,8 +117,17 @@ impl MemoryFeed {
     pub fn factory(batches: Vec<Batch>) -> FeedFactory {
         let held = std::sync::Mutex::new(Some(batches));
         Arc::new(move |index, _peers| {
-            let mine = if index == 0 { held.lock().ok().and_then(|mut h| h.take()).unwrap_or_default() } else { Vec::new() };
-            Ok(Box::new(MemoryFeed { batches: mine.into_iter() }) as Box<dyn Feed>)
+            let mine = if index == 0 {
+                held.lock()
+                    .ok()
+                    .and_then(|mut h| h.take())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            Ok(Box::new(MemoryFeed {
+                batches: mine.into_iter(),
+            }) as Box<dyn Feed>)
         })
     }
 }

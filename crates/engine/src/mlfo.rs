@@ -66,7 +66,12 @@ impl std::fmt::Display for Plan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (i, n) in self.nodes.iter().enumerate() {
             let arrow = if i == 0 { "  " } else { "→ " };
-            writeln!(f, "{arrow}{:<4} {}", format!("{:?}", n.role).to_uppercase(), n.description)?;
+            writeln!(
+                f,
+                "{arrow}{:<4} {}",
+                format!("{:?}", n.role).to_uppercase(),
+                n.description
+            )?;
         }
         Ok(())
     }
@@ -288,18 +293,36 @@ impl Mlfo {
                 SourceConfig::File(f) => format!("file {}", f.path.display()),
             },
         ));
-        nodes.push(node(NodeRole::C, format!("{} fields every {}: {}", fields.len(), i.collect.interval, fields.join(", "))));
+        nodes.push(node(
+            NodeRole::C,
+            format!(
+                "{} fields every {}: {}",
+                fields.len(),
+                i.collect.interval,
+                fields.join(", ")
+            ),
+        ));
         let pp = if i.preprocess.is_empty() {
             "none".to_string()
         } else {
-            i.preprocess.iter().map(|s| serde_json::to_string(s).unwrap_or_default()).collect::<Vec<_>>().join(" → ")
+            i.preprocess
+                .iter()
+                .map(|s| serde_json::to_string(s).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" → ")
         };
         nodes.push(node(NodeRole::Pp, pp));
         nodes.push(node(
             NodeRole::M,
             match &i.model {
-                ModelConfig::Anomaly(d) => format!("anomaly detector {}", serde_json::to_string(d).unwrap_or_default()),
-                ModelConfig::Forecast(f) => format!("forecaster {}", serde_json::to_string(f).unwrap_or_default()),
+                ModelConfig::Anomaly(d) => format!(
+                    "anomaly detector {}",
+                    serde_json::to_string(d).unwrap_or_default()
+                ),
+                ModelConfig::Forecast(f) => format!(
+                    "forecaster {}",
+                    serde_json::to_string(f).unwrap_or_default()
+                ),
             },
         ));
         nodes.push(node(
@@ -320,11 +343,21 @@ impl Mlfo {
                 ),
             },
         ));
-        nodes.push(node(NodeRole::D, format!("{} sink(s), ordered by time", i.distribute.len())));
+        nodes.push(node(
+            NodeRole::D,
+            format!("{} sink(s), ordered by time", i.distribute.len()),
+        ));
         for d in &i.distribute {
-            nodes.push(node(NodeRole::Sink, serde_json::to_string(d).unwrap_or_default()));
+            nodes.push(node(
+                NodeRole::Sink,
+                serde_json::to_string(d).unwrap_or_default(),
+            ));
         }
-        Ok(Plan { fields, interval: i.collect.interval, nodes })
+        Ok(Plan {
+            fields,
+            interval: i.collect.interval,
+            nodes,
+        })
     }
 
     fn fields(&self) -> Result<Vec<String>, EngineError> {
@@ -334,9 +367,13 @@ impl Mlfo {
         match &self.intent.source {
             SourceConfig::Sandbox(_) => Ok(KPIS.iter().map(|s| s.to_string()).collect()),
             SourceConfig::File(f) => {
-                let schema = infer_schema(&f.path).map_err(|e| EngineError::Source(e.to_string()))?;
+                let schema =
+                    infer_schema(&f.path).map_err(|e| EngineError::Source(e.to_string()))?;
                 if schema.numeric.is_empty() {
-                    return Err(EngineError::Plan(format!("{} has no numeric columns", f.path.display())));
+                    return Err(EngineError::Plan(format!(
+                        "{} has no numeric columns",
+                        f.path.display()
+                    )));
                 }
                 Ok(schema.numeric)
             }
@@ -344,9 +381,12 @@ impl Mlfo {
     }
 
     fn spec(&self, plan: &Plan, trace: Vec<Entity>) -> Result<PipelineSpec, EngineError> {
-        let (ModelConfig::Anomaly(detector), PolicyConfig::Alert(policy)) = (&self.intent.model, &self.intent.policy)
+        let (ModelConfig::Anomaly(detector), PolicyConfig::Alert(policy)) =
+            (&self.intent.model, &self.intent.policy)
         else {
-            return Err(EngineError::Plan("a streaming pipeline needs an anomaly model and an alert policy".into()));
+            return Err(EngineError::Plan(
+                "a streaming pipeline needs an anomaly model and an alert policy".into(),
+            ));
         };
         Ok(PipelineSpec {
             fields: plan.fields.clone(),
@@ -427,14 +467,26 @@ impl Mlfo {
     fn evaluate(&self, outcome: &mut Outcome) -> Result<bool, EngineError> {
         let t = Instant::now();
         let fields = &outcome.plan.fields;
-        let unknown: Vec<&String> = fields.iter().filter(|f| !KPIS.contains(&f.as_str())).collect();
+        let unknown: Vec<&String> = fields
+            .iter()
+            .filter(|f| !KPIS.contains(&f.as_str()))
+            .collect();
         let Some(scenario) = self.scenario().filter(|_| unknown.is_empty()) else {
             let why = format!(
                 "the sandbox does not simulate {}; evaluation needs sandbox KPIs",
-                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             for stage in [Stage::Train, Stage::Evaluate] {
-                outcome.stages.push(StageRecord { stage, status: Status::Skipped, detail: why.clone(), seconds: 0.0 });
+                outcome.stages.push(StageRecord {
+                    stage,
+                    status: Status::Skipped,
+                    detail: why.clone(),
+                    seconds: 0.0,
+                });
             }
             return Ok(true);
         };
@@ -442,8 +494,10 @@ impl Mlfo {
         let warmup_end = Timestamp(net.start().0 + i64::from(scenario.quiet_days) * 86_400_000);
         let trace = pick_traced(net.incidents(), warmup_end);
         let spec = self.spec(&outcome.plan, trace)?;
-        let field_idx: Vec<usize> =
-            fields.iter().map(|f| KPIS.iter().position(|k| k == f).expect("checked above")).collect();
+        let field_idx: Vec<usize> = fields
+            .iter()
+            .map(|f| KPIS.iter().position(|k| k == f).expect("checked above"))
+            .collect();
         self.set_phase("train + evaluate (sandbox)");
         let run = dataflow::run(
             spec,
@@ -465,7 +519,12 @@ impl Mlfo {
             ),
             seconds,
         });
-        let alerts: Vec<_> = run.alerts.iter().filter(|a| a.time >= warmup_end).cloned().collect();
+        let alerts: Vec<_> = run
+            .alerts
+            .iter()
+            .filter(|a| a.time >= warmup_end)
+            .cloned()
+            .collect();
         // A stopped run is scored on the incidents that began before the last row it read.
         let read_until = if stopped {
             Timestamp(self.options.progress.event_time.load(Ordering::Relaxed))
@@ -482,7 +541,13 @@ impl Mlfo {
         let metrics = event_metrics(&alerts, &incidents, grace);
         let stats = stats(&run, seconds);
         let targets = self.check_targets(&metrics, &stats);
-        let evaluation = Evaluation { scenario, scored_from: warmup_end, metrics, targets, stats };
+        let evaluation = Evaluation {
+            scenario,
+            scored_from: warmup_end,
+            metrics,
+            targets,
+            stats,
+        };
         let passed = evaluation.passed();
         outcome.stages.push(StageRecord {
             stage: Stage::Evaluate,
@@ -497,7 +562,13 @@ impl Mlfo {
                 .targets
                 .iter()
                 .map(|c| {
-                    format!("{} {:.3} {} {}", c.name, c.measured, if c.passed { "meets" } else { "misses" }, c.target)
+                    format!(
+                        "{} {:.3} {} {}",
+                        c.name,
+                        c.measured,
+                        if c.passed { "meets" } else { "misses" },
+                        c.target
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join("; "),
@@ -513,9 +584,12 @@ impl Mlfo {
     /// Energy saving or SLA-breach prediction: forecasters train on the scenario's history
     /// days, then the policy acts on the simulated network in closed loop and is scored.
     fn closed_loop(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
-        let (ModelConfig::Forecast(forecaster), SourceConfig::Sandbox(scenario)) = (&self.intent.model, &self.intent.source)
+        let (ModelConfig::Forecast(forecaster), SourceConfig::Sandbox(scenario)) =
+            (&self.intent.model, &self.intent.source)
         else {
-            return Err(EngineError::Plan("a closed loop needs a forecast model and a sandbox source".into()));
+            return Err(EngineError::Plan(
+                "a closed loop needs a forecast model and a sandbox source".into(),
+            ));
         };
         let t = Instant::now();
         self.set_phase("closed loop (sandbox)");
@@ -523,8 +597,17 @@ impl Mlfo {
         let mut checks = Vec::new();
         let mut check = |name: &str, target: Option<f64>, measured: f64, higher_better: bool| {
             if let Some(target) = target {
-                let passed = if higher_better { measured >= target } else { measured <= target };
-                checks.push(TargetCheck { name: name.into(), target, measured, passed });
+                let passed = if higher_better {
+                    measured >= target
+                } else {
+                    measured <= target
+                };
+                checks.push(TargetCheck {
+                    name: name.into(),
+                    target,
+                    measured,
+                    passed,
+                });
             }
         };
         let (energy, sla, history, detail) = match &self.intent.policy {
@@ -535,11 +618,17 @@ impl Mlfo {
                     policy: policy.clone(),
                     ..Default::default()
                 };
-                let r = ai4ict_energy::evaluate(&config).map_err(|e| EngineError::Plan(e.to_string()))?;
+                let r = ai4ict_energy::evaluate(&config)
+                    .map_err(|e| EngineError::Plan(e.to_string()))?;
                 let f = r.policy("forecast").cloned();
                 let saved = f.as_ref().map_or(0.0, |f| f.saved_pct);
                 let extra = f.as_ref().map_or(f64::INFINITY, |f| f.extra_unserved_pct);
-                check("energy_saved_vs_oracle", targets.energy_saved_vs_oracle, r.saved_vs_oracle, true);
+                check(
+                    "energy_saved_vs_oracle",
+                    targets.energy_saved_vs_oracle,
+                    r.saved_vs_oracle,
+                    true,
+                );
                 check("max_unserved_pct", targets.max_unserved_pct, extra, false);
                 let detail = format!(
                     "forecast policy saved {saved:.2} % ({:.3} of the oracle's saving), extra unserved {extra:.4} %",
@@ -553,35 +642,71 @@ impl Mlfo {
                     forecaster: forecaster.clone(),
                     policy: policy.clone(),
                 };
-                let scores = ai4ict_energy::evaluate_sla(&config).map_err(|e| EngineError::Plan(e.to_string()))?;
-                let (alerts, true_alerts, breaches, warned) = scores
-                    .iter()
-                    .fold((0, 0, 0, 0), |a, s| (a.0 + s.alerts, a.1 + s.true_alerts, a.2 + s.breaches, a.3 + s.warned));
-                let precision = if alerts > 0 { true_alerts as f64 / alerts as f64 } else { 0.0 };
-                let recall = if breaches > 0 { warned as f64 / breaches as f64 } else { 1.0 };
+                let scores = ai4ict_energy::evaluate_sla(&config)
+                    .map_err(|e| EngineError::Plan(e.to_string()))?;
+                let (alerts, true_alerts, breaches, warned) =
+                    scores.iter().fold((0, 0, 0, 0), |a, s| {
+                        (
+                            a.0 + s.alerts,
+                            a.1 + s.true_alerts,
+                            a.2 + s.breaches,
+                            a.3 + s.warned,
+                        )
+                    });
+                let precision = if alerts > 0 {
+                    true_alerts as f64 / alerts as f64
+                } else {
+                    0.0
+                };
+                let recall = if breaches > 0 {
+                    warned as f64 / breaches as f64
+                } else {
+                    1.0
+                };
                 check("precision", targets.precision, precision, true);
                 check("recall", targets.recall, recall, true);
                 let detail = format!("{alerts} warnings, {breaches} breaches, precision {precision:.3}, recall {recall:.3}");
                 (None, scores, policy.history_days, detail)
             }
-            PolicyConfig::Alert(_) => unreachable!("closed_loop is only called for closed-loop policies"),
+            PolicyConfig::Alert(_) => {
+                unreachable!("closed_loop is only called for closed-loop policies")
+            }
         };
         let seconds = t.elapsed().as_secs_f64();
         outcome.stages.push(StageRecord {
             stage: Stage::Train,
             status: Status::Passed,
-            detail: format!("forecasters fitted on {history} days of sandbox history, refitted daily"),
+            detail: format!(
+                "forecasters fitted on {history} days of sandbox history, refitted daily"
+            ),
             seconds,
         });
-        let closed = ClosedLoop { scenario: scenario.clone(), energy, sla, targets: checks };
+        let closed = ClosedLoop {
+            scenario: scenario.clone(),
+            energy,
+            sla,
+            targets: checks,
+        };
         let passed = closed.passed();
         outcome.stages.push(StageRecord {
             stage: Stage::Evaluate,
-            status: if passed { Status::Passed } else { Status::Failed },
+            status: if passed {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
             detail: closed
                 .targets
                 .iter()
-                .map(|c| format!("{} {:.3} {} {}", c.name, c.measured, if c.passed { "meets" } else { "misses" }, c.target))
+                .map(|c| {
+                    format!(
+                        "{} {:.3} {} {}",
+                        c.name,
+                        c.measured,
+                        if c.passed { "meets" } else { "misses" },
+                        c.target
+                    )
+                })
                 .chain(std::iter::once(detail))
                 .collect::<Vec<_>>()
                 .join("; "),
@@ -602,15 +727,29 @@ impl Mlfo {
         let mut out = Vec::new();
         let mut check = |name: &str, target: Option<f64>, measured: f64, higher_better: bool| {
             if let Some(target) = target {
-                let passed = if higher_better { measured >= target } else { measured <= target };
-                out.push(TargetCheck { name: name.into(), target, measured, passed });
+                let passed = if higher_better {
+                    measured >= target
+                } else {
+                    measured <= target
+                };
+                out.push(TargetCheck {
+                    name: name.into(),
+                    target,
+                    measured,
+                    passed,
+                });
             }
         };
         check("precision", t.precision, m.precision, true);
         check("recall", t.recall, m.recall, true);
         check("p99_latency_ms", t.p99_latency_ms, s.latency_p99_ms, false);
         let mttd = m.mean_ttd_ms.map_or(f64::INFINITY, |ms| ms / 60_000.0);
-        check("mttd_minutes", t.mttd.map(|i| i.millis() as f64 / 60_000.0), mttd, false);
+        check(
+            "mttd_minutes",
+            t.mttd.map(|i| i.millis() as f64 / 60_000.0),
+            mttd,
+            false,
+        );
         out
     }
 
@@ -621,10 +760,19 @@ impl Mlfo {
         let (feeds, target) = match &self.intent.source {
             SourceConfig::Sandbox(s) => {
                 let net = Arc::new(Network::new(s).map_err(|e| EngineError::Plan(e.to_string()))?);
-                let idx = fields.iter().filter_map(|f| KPIS.iter().position(|k| k == f)).collect();
-                (SandboxFeed::factory(net, idx), "the sandbox network".to_string())
+                let idx = fields
+                    .iter()
+                    .filter_map(|f| KPIS.iter().position(|k| k == f))
+                    .collect();
+                (
+                    SandboxFeed::factory(net, idx),
+                    "the sandbox network".to_string(),
+                )
             }
-            SourceConfig::File(f) => (FileFeed::factory(f.clone(), fields), f.path.display().to_string()),
+            SourceConfig::File(f) => (
+                FileFeed::factory(f.clone(), fields),
+                f.path.display().to_string(),
+            ),
         };
         self.set_phase("deploy");
         let distribute = self.intent.distribute.clone();
@@ -634,7 +782,13 @@ impl Mlfo {
                 .map(|d| d.build().map_err(|e| EngineError::Output(e.to_string())))
                 .collect::<Result<Vec<Box<dyn AlertSink>>, _>>()
         });
-        let run = dataflow::run(spec, &self.options.cluster, feeds, sinks, Arc::clone(&self.options.progress))?;
+        let run = dataflow::run(
+            spec,
+            &self.options.cluster,
+            feeds,
+            sinks,
+            Arc::clone(&self.options.progress),
+        )?;
         let seconds = t.elapsed().as_secs_f64();
         let status = if run.stopped {
             Status::Stopped
@@ -651,8 +805,15 @@ impl Mlfo {
                 run.rows,
                 run.alerts.len(),
                 self.intent.distribute.len(),
-                run.source_notes.iter().map(|n| format!("; source: {n}")).collect::<String>(),
-                if run.errors.is_empty() { String::new() } else { format!("; errors: {}", run.errors.join("; ")) }
+                run.source_notes
+                    .iter()
+                    .map(|n| format!("; source: {n}"))
+                    .collect::<String>(),
+                if run.errors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; errors: {}", run.errors.join("; "))
+                }
             ),
             seconds,
         });
@@ -668,18 +829,32 @@ fn no_sinks() -> SinkFactory {
 fn stats(run: &RunOutput, seconds: f64) -> RunStats {
     let mut lat = run.latencies_ms.clone();
     lat.sort_by(f64::total_cmp);
-    let pct = |q: f64| if lat.is_empty() { 0.0 } else { lat[((lat.len() - 1) as f64 * q).round() as usize] };
+    let pct = |q: f64| {
+        if lat.is_empty() {
+            0.0
+        } else {
+            lat[((lat.len() - 1) as f64 * q).round() as usize]
+        }
+    };
     RunStats {
         rows: run.rows,
         entities: run.entities,
         alerts: run.alerts.len(),
-        rows_per_second: if seconds > 0.0 { run.rows as f64 / seconds } else { 0.0 },
+        rows_per_second: if seconds > 0.0 {
+            run.rows as f64 / seconds
+        } else {
+            0.0
+        },
         latency_p50_ms: pct(0.5),
         latency_p99_ms: pct(0.99),
         late: run.late,
         filled: run.filled,
         suppressed: run.suppressed,
-        state_bytes_per_entity: if run.entities > 0 { run.state_bytes as f64 / run.entities as f64 } else { 0.0 },
+        state_bytes_per_entity: if run.entities > 0 {
+            run.state_bytes as f64 / run.entities as f64
+        } else {
+            0.0
+        },
         seconds,
         errors: run.errors.clone(),
     }
@@ -690,7 +865,10 @@ fn pick_traced(incidents: &[Incident], from: Timestamp) -> Vec<Entity> {
     let mut out: Vec<Entity> = Vec::new();
     let mut kinds: Vec<IncidentKind> = Vec::new();
     for pass in 0..2 {
-        for i in incidents.iter().filter(|i| i.start >= from && i.kind.actionable()) {
+        for i in incidents
+            .iter()
+            .filter(|i| i.start >= from && i.kind.actionable())
+        {
             if out.len() >= TRACED_ENTITIES {
                 return out;
             }

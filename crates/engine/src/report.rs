@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use ai4ict_eval::level::{Capabilities, Capability};
-use ai4ict_eval::report::{Latency, PlotSeries, Report, Stage as ReportStage, StageStatus, Targets};
+use ai4ict_eval::report::{
+    Latency, PlotSeries, Report, Stage as ReportStage, StageStatus, Targets,
+};
 
 use crate::mlfo::{NodeRole, Outcome, Status};
 
@@ -22,13 +24,24 @@ use crate::mlfo::{NodeRole, Outcome, Status};
 ///   applies its sleep actions itself in every scenario of the use case → system.
 pub fn capabilities(outcome: &Outcome) -> Capabilities {
     let learned_model = outcome.plan.nodes.iter().any(|n| n.role == NodeRole::M);
-    let acts = outcome.closed_loop.as_ref().is_some_and(|c| c.energy.is_some());
+    let acts = outcome
+        .closed_loop
+        .as_ref()
+        .is_some_and(|c| c.energy.is_some());
     Capabilities {
         demand_mapping: Capability::HumanSystem,
         data_collection: Capability::HumanSystem,
-        analysis: if learned_model { Capability::System } else { Capability::Human },
+        analysis: if learned_model {
+            Capability::System
+        } else {
+            Capability::Human
+        },
         decision: Capability::HumanSystem,
-        action_implementation: if acts { Capability::System } else { Capability::Human },
+        action_implementation: if acts {
+            Capability::System
+        } else {
+            Capability::Human
+        },
     }
 }
 
@@ -60,7 +73,10 @@ impl Outcome {
         if let Some(e) = &self.evaluation {
             r.records = e.stats.rows;
             r.throughput_per_s = e.stats.rows_per_second;
-            r.latency = Some(Latency { p50_ms: e.stats.latency_p50_ms, p99_ms: e.stats.latency_p99_ms });
+            r.latency = Some(Latency {
+                p50_ms: e.stats.latency_p50_ms,
+                p99_ms: e.stats.latency_p99_ms,
+            });
             r.metrics = Some(e.metrics.clone());
             r.notes.push(format!(
                 "Evaluated in the sandbox: {} network, {} cells, {} days, seed {}; metrics count alerts and incidents from {} on, after the warm-up.",
@@ -104,7 +120,10 @@ impl Outcome {
                     entity,
                     fields.get(field).cloned().unwrap_or_default(),
                     points.iter().map(|p| p.time).collect(),
-                    points.iter().map(|p| p.values.get(field).copied().unwrap_or(f64::NAN)).collect(),
+                    points
+                        .iter()
+                        .map(|p| p.values.get(field).copied().unwrap_or(f64::NAN))
+                        .collect(),
                 )
                 .with_scores(points.iter().map(|p| p.score).collect())
                 .with_ground_truth(&self.eval_alerts, &self.incidents)
@@ -127,7 +146,10 @@ pub fn closed_loop_lines(c: &crate::mlfo::ClosedLoop) -> Vec<String> {
                 p.policy, p.energy_kwh, p.saved_pct, p.unserved_pct, p.extra_unserved_pct, p.violation_minutes, p.wakeups
             ));
         }
-        out.push(format!("forecast policy's saving = {:.3} of the oracle's", e.saved_vs_oracle));
+        out.push(format!(
+            "forecast policy's saving = {:.3} of the oracle's",
+            e.saved_vs_oracle
+        ));
     }
     for s in &c.sla {
         out.push(format!(
@@ -136,7 +158,13 @@ pub fn closed_loop_lines(c: &crate::mlfo::ClosedLoop) -> Vec<String> {
         ));
     }
     for t in &c.targets {
-        out.push(format!("target {}: {:.3} against {} — {}", t.name, t.measured, t.target, if t.passed { "met" } else { "missed" }));
+        out.push(format!(
+            "target {}: {:.3} against {} — {}",
+            t.name,
+            t.measured,
+            t.target,
+            if t.passed { "met" } else { "missed" }
+        ));
     }
     out
 }

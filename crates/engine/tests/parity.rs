@@ -9,7 +9,12 @@ use ai4ict_intent::{AlertPolicy, FillMethod, PreprocessStep};
 use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
 
 fn run(workers: usize) -> Vec<ai4ict_core::Alert> {
-    let scenario = ScenarioConfig { cells: 40, days: 8, quiet_days: 3, ..ScenarioConfig::default() };
+    let scenario = ScenarioConfig {
+        cells: 40,
+        days: 8,
+        quiet_days: 3,
+        ..ScenarioConfig::default()
+    };
     let net = Arc::new(Network::new(&scenario).unwrap());
     let fields: Vec<String> = KPIS.iter().map(|s| s.to_string()).collect();
     let spec = PipelineSpec {
@@ -20,7 +25,10 @@ fn run(workers: usize) -> Vec<ai4ict_core::Alert> {
         policy: AlertPolicy::default(),
         trace: Vec::new(),
     };
-    let cluster = Cluster { workers, ..Cluster::default() };
+    let cluster = Cluster {
+        workers,
+        ..Cluster::default()
+    };
     let out = dataflow::run(
         spec,
         &cluster,
@@ -37,6 +45,9 @@ fn run(workers: usize) -> Vec<ai4ict_core::Alert> {
 #[test]
 fn one_and_three_workers_agree() {
     let one = run(1);
-    assert!(!one.is_empty(), "the sandbox has incidents, so some alerts are expected");
+    assert!(
+        !one.is_empty(),
+        "the sandbox has incidents, so some alerts are expected"
+    );
     assert_eq!(one, run(3));
 }

@@ -93,7 +93,9 @@ pub fn builtin_use_cases() -> Result<Vec<UseCase>> {
         let uc = UseCase {
             name: field(0).into(),
             intent: field(1).into(),
-            domain: field(2).parse().map_err(|e: ai4ict_core::UnknownDomain| err(e.to_string()))?,
+            domain: field(2)
+                .parse()
+                .map_err(|e: ai4ict_core::UnknownDomain| err(e.to_string()))?,
             sdgs,
             standards: list(4),
             description: field(5).into(),

@@ -6,7 +6,7 @@ mod spec;
 
 pub use error::{IntentError, Problem};
 pub use spec::{
-    Origin,
-    AlertPolicy, CollectConfig, FillMethod, LatencyClass, MlIntent, ModelConfig, PolicyConfig,
-    PreprocessStep, QuietHours, RollingStat, SeverityBands, SourceConfig, Targets, Timing, UseCase,
+    AlertPolicy, CollectConfig, FillMethod, LatencyClass, MlIntent, ModelConfig, Origin,
+    PolicyConfig, PreprocessStep, QuietHours, RollingStat, SeverityBands, SourceConfig, Targets,
+    Timing, UseCase,
 };

@@ -6,8 +6,11 @@ pub(crate) fn path_at(text: &str, line: usize, column: usize) -> Option<String> 
     let lines: Vec<&str> = text.lines().collect();
     let here = lines.get(line.checked_sub(1)?)?;
     let mut path = block_parents(&lines, line - 1);
-    let inline: Vec<String> =
-        keys_with_columns(here).into_iter().filter(|(_, c)| *c <= column.max(1)).map(|(k, _)| k).collect();
+    let inline: Vec<String> = keys_with_columns(here)
+        .into_iter()
+        .filter(|(_, c)| *c <= column.max(1))
+        .map(|(k, _)| k)
+        .collect();
     if inline.is_empty() {
         return (!path.is_empty()).then(|| path.join("."));
     }
@@ -35,8 +38,16 @@ pub(crate) fn find(text: &str, path: &str) -> Option<(usize, usize)> {
 }
 
 fn prefix_match(want: &[&str], have: &[String]) -> usize {
-    let have: Vec<&str> = have.iter().map(String::as_str).filter(|s| s.parse::<usize>().is_err()).collect();
-    let want: Vec<&str> = want.iter().copied().filter(|s| s.parse::<usize>().is_err()).collect();
+    let have: Vec<&str> = have
+        .iter()
+        .map(String::as_str)
+        .filter(|s| s.parse::<usize>().is_err())
+        .collect();
+    let want: Vec<&str> = want
+        .iter()
+        .copied()
+        .filter(|s| s.parse::<usize>().is_err())
+        .collect();
     if have.len() > want.len() || have.iter().zip(&want).any(|(a, b)| a != b) {
         return 0;
     }
@@ -126,7 +137,9 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -141,8 +154,14 @@ mod tests {
 
     #[test]
     fn path_of_flow_key() {
-        assert_eq!(path_at(TEXT, 4, 19).as_deref(), Some("source.sandbox.cells"));
-        assert_eq!(path_at(TEXT, 7, 5).as_deref(), Some("model.anomaly.detector"));
+        assert_eq!(
+            path_at(TEXT, 4, 19).as_deref(),
+            Some("source.sandbox.cells")
+        );
+        assert_eq!(
+            path_at(TEXT, 7, 5).as_deref(),
+            Some("model.anomaly.detector")
+        );
         assert_eq!(path_at(TEXT, 1, 1).as_deref(), Some("name"));
     }
 
@@ -156,7 +175,10 @@ mod tests {
 
     #[test]
     fn hints() {
-        assert_eq!(did_you_mean("modle", &["name", "model", "policy"]), Some("model"));
+        assert_eq!(
+            did_you_mean("modle", &["name", "model", "policy"]),
+            Some("model")
+        );
         assert_eq!(did_you_mean("zzzzzz", &["name", "model"]), None);
     }
 }

@@ -91,7 +91,10 @@ fn default_interval() -> Interval {
 
 impl Default for CollectConfig {
     fn default() -> Self {
-        Self { fields: Vec::new(), interval: default_interval() }
+        Self {
+            fields: Vec::new(),
+            interval: default_interval(),
+        }
     }
 }
 
@@ -253,7 +256,10 @@ fn default_critical() -> f64 {
 
 impl Default for SeverityBands {
     fn default() -> Self {
-        Self { major: default_major(), critical: default_critical() }
+        Self {
+            major: default_major(),
+            critical: default_critical(),
+        }
     }
 }
 
@@ -336,8 +342,10 @@ const MAX_INTENT_BYTES: usize = 1 << 20;
 impl MlIntent {
     /// Parses and validates an intent read from `path`.
     pub fn from_file(path: &Path) -> Result<Self, IntentError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| IntentError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| IntentError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::parse(&text, &path.display().to_string(), Origin::Local)
     }
 
@@ -348,13 +356,19 @@ impl MlIntent {
 
     /// Parses and validates YAML `text`; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str, trust: Origin) -> Result<Self, IntentError> {
-        let syntax = |problem| IntentError::Syntax { origin: origin.to_string(), problem: Box::new(problem) };
+        let syntax = |problem| IntentError::Syntax {
+            origin: origin.to_string(),
+            problem: Box::new(problem),
+        };
         if text.len() > MAX_INTENT_BYTES {
             return Err(syntax(Problem {
                 line: None,
                 column: None,
                 field: None,
-                message: format!("the intent is {} bytes; at most {MAX_INTENT_BYTES} are accepted", text.len()),
+                message: format!(
+                    "the intent is {} bytes; at most {MAX_INTENT_BYTES} are accepted",
+                    text.len()
+                ),
                 hint: None,
             }));
         }
@@ -368,22 +382,39 @@ impl MlIntent {
             .into_iter()
             .map(|(field, message, hint)| {
                 let at = locate::find(text, &field);
-                Problem { line: at.map(|a| a.0), column: at.map(|a| a.1), field: Some(field), message, hint }
+                Problem {
+                    line: at.map(|a| a.0),
+                    column: at.map(|a| a.1),
+                    field: Some(field),
+                    message,
+                    hint,
+                }
             })
             .collect();
-        Err(IntentError::Invalid { origin: origin.to_string(), problems })
+        Err(IntentError::Invalid {
+            origin: origin.to_string(),
+            problems,
+        })
     }
 
     /// Semantic checks: (field path, message, hint) for each problem.
     fn check(&self, trust: Origin) -> Vec<(String, String, Option<String>)> {
         let mut out = Vec::new();
-        let mut bad = |f: &str, m: String, h: Option<&str>| out.push((f.to_string(), m, h.map(str::to_string)));
+        let mut bad = |f: &str, m: String, h: Option<&str>| {
+            out.push((f.to_string(), m, h.map(str::to_string)))
+        };
         if self.name.trim().is_empty() {
-            bad("name", "must not be empty".into(), Some("give the application a short name"));
+            bad(
+                "name",
+                "must not be empty".into(),
+                Some("give the application a short name"),
+            );
         }
         match &self.source {
             SourceConfig::Sandbox(s) => {
-                if let Err(ai4ict_sandbox::SandboxError::InvalidConfig { field, message }) = s.validate() {
+                if let Err(ai4ict_sandbox::SandboxError::InvalidConfig { field, message }) =
+                    s.validate()
+                {
                     bad(&format!("source.sandbox.{field}"), message, None);
                 }
                 for f in &self.collect.fields {
@@ -407,7 +438,9 @@ impl MlIntent {
             }
         }
         if let Some(s) = &self.sandbox {
-            if let Err(ai4ict_sandbox::SandboxError::InvalidConfig { field, message }) = s.validate() {
+            if let Err(ai4ict_sandbox::SandboxError::InvalidConfig { field, message }) =
+                s.validate()
+            {
                 bad(&format!("sandbox.{field}"), message, None);
             }
         }
@@ -421,18 +454,30 @@ impl MlIntent {
             match step {
                 PreprocessStep::Clip { field, min, max } => {
                     if min.is_none() && max.is_none() {
-                        bad(&format!("preprocess.{i}.clip"), "needs `min` or `max`".into(), None);
+                        bad(
+                            &format!("preprocess.{i}.clip"),
+                            "needs `min` or `max`".into(),
+                            None,
+                        );
                     }
                     if let (Some(a), Some(b)) = (min, max) {
                         if a > b {
-                            bad(&format!("preprocess.{i}.clip.min"), format!("min {a} is above max {b}"), None);
+                            bad(
+                                &format!("preprocess.{i}.clip.min"),
+                                format!("min {a} is above max {b}"),
+                                None,
+                            );
                         }
                     }
                     self.check_field(field, &format!("preprocess.{i}.clip.field"), &mut bad);
                 }
                 PreprocessStep::Rolling { field, window, .. } => {
                     if *window == 0 {
-                        bad(&format!("preprocess.{i}.rolling.window"), "must be at least 1".into(), None);
+                        bad(
+                            &format!("preprocess.{i}.rolling.window"),
+                            "must be at least 1".into(),
+                            None,
+                        );
                     }
                     self.check_field(field, &format!("preprocess.{i}.rolling.field"), &mut bad);
                 }
@@ -442,12 +487,23 @@ impl MlIntent {
         let closed_loop = !matches!(self.policy, PolicyConfig::Alert(_));
         match (&self.model, &self.policy) {
             (ModelConfig::Anomaly(_), PolicyConfig::Alert(_)) => {}
-            (ModelConfig::Forecast(_), PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_)) => {}
+            (
+                ModelConfig::Forecast(_),
+                PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_),
+            ) => {}
             (ModelConfig::Anomaly(_), _) => {
-                bad("policy", "this policy acts on forecasts".into(), Some("use `model: {forecast: {…}}`"));
+                bad(
+                    "policy",
+                    "this policy acts on forecasts".into(),
+                    Some("use `model: {forecast: {…}}`"),
+                );
             }
             (ModelConfig::Forecast(_), _) => {
-                bad("policy", "an alert policy acts on anomaly scores".into(), Some("use `model: {anomaly: {…}}`"));
+                bad(
+                    "policy",
+                    "an alert policy acts on anomaly scores".into(),
+                    Some("use `model: {anomaly: {…}}`"),
+                );
             }
         }
         if closed_loop && !matches!(self.source, SourceConfig::Sandbox(_)) {
@@ -462,29 +518,52 @@ impl MlIntent {
             PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_) => AlertPolicy::default(),
         };
         if !(p.score_above > 0.0 && p.score_above <= 1.0) {
-            bad("policy.alert.score_above", format!("{} is not in (0, 1]", p.score_above), None);
+            bad(
+                "policy.alert.score_above",
+                format!("{} is not in (0, 1]", p.score_above),
+                None,
+            );
         }
         if p.for_intervals == 0 {
-            bad("policy.alert.for", "must be at least 1 interval".into(), None);
+            bad(
+                "policy.alert.for",
+                "must be at least 1 interval".into(),
+                None,
+            );
         }
         if p.severity.major.is_nan() || p.severity.major > p.severity.critical {
-            bad("policy.alert.severity", "major must not be above critical".into(), None);
+            bad(
+                "policy.alert.severity",
+                "major must not be above critical".into(),
+                None,
+            );
         }
         if let Some(q) = &p.quiet_hours {
             if q.from > 23 || q.to > 23 {
                 bad("policy.alert.quiet_hours", "hours are 0 to 23".into(), None);
             }
         }
-        for (name, v) in [("precision", self.targets.precision), ("recall", self.targets.recall)] {
+        for (name, v) in [
+            ("precision", self.targets.precision),
+            ("recall", self.targets.recall),
+        ] {
             if let Some(v) = v {
                 if !(0.0..=1.0).contains(&v) {
-                    bad(&format!("targets.{name}"), format!("{v} is not in [0, 1]"), None);
+                    bad(
+                        &format!("targets.{name}"),
+                        format!("{v} is not in [0, 1]"),
+                        None,
+                    );
                 }
             }
         }
         if let Some(v) = self.targets.p99_latency_ms {
             if v.is_nan() || v <= 0.0 {
-                bad("targets.p99_latency_ms", format!("{v} must be positive"), None);
+                bad(
+                    "targets.p99_latency_ms",
+                    format!("{v} must be positive"),
+                    None,
+                );
             }
         }
         for (i, d) in self.distribute.iter().enumerate() {
@@ -571,7 +650,13 @@ fn yaml_problem(text: &str, e: &serde_saphyr::Error) -> Problem {
     };
     let field = line.and_then(|l| locate::path_at(text, l, column.unwrap_or(1)));
     let hint = hint_for(&message);
-    Problem { line, column, field, message, hint }
+    Problem {
+        line,
+        column,
+        field,
+        message,
+        hint,
+    }
 }
 
 fn hint_for(message: &str) -> Option<String> {
@@ -587,7 +672,11 @@ fn hint_for(message: &str) -> Option<String> {
         None => Vec::new(),
     };
     if message.contains("unknown field") {
-        let cands = if expected.is_empty() { TOP_FIELDS.to_vec() } else { expected };
+        let cands = if expected.is_empty() {
+            TOP_FIELDS.to_vec()
+        } else {
+            expected
+        };
         return Some(match locate::did_you_mean(first, &cands) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("allowed here: {}", cands.join(", ")),

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use ai4ict_intent::{IntentError, MlIntent, Origin};
 
 fn shared(name: &str) -> Option<String> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/bad-input").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/bad-input")
+        .join(name);
     match std::fs::read_to_string(&p) {
         Ok(t) => Some(t),
         Err(_) => {
@@ -17,12 +19,17 @@ fn shared(name: &str) -> Option<String> {
 }
 
 fn first_problem(e: &IntentError) -> String {
-    e.problems().first().map(|p| p.to_string()).unwrap_or_else(|| e.to_string())
+    e.problems()
+        .first()
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| e.to_string())
 }
 
 #[test]
 fn unknown_field_names_line_and_suggests() {
-    let Some(text) = shared("intent_unknown_field.yaml") else { return };
+    let Some(text) = shared("intent_unknown_field.yaml") else {
+        return;
+    };
     let e = MlIntent::from_yaml(&text).unwrap_err();
     let p = e.problems()[0].clone();
     assert_eq!(p.line, Some(5), "{e}");
@@ -32,17 +39,25 @@ fn unknown_field_names_line_and_suggests() {
 
 #[test]
 fn bad_enum_names_the_use_case() {
-    let Some(text) = shared("intent_bad_enum.yaml") else { return };
+    let Some(text) = shared("intent_bad_enum.yaml") else {
+        return;
+    };
     let e = MlIntent::from_yaml(&text).unwrap_err();
     let p = e.problems()[0].clone();
     assert_eq!(p.line, Some(2), "{e}");
     assert_eq!(p.field.as_deref(), Some("use_case"), "{e}");
-    assert!(p.hint.clone().unwrap_or_default().contains("operations"), "{}", first_problem(&e));
+    assert!(
+        p.hint.clone().unwrap_or_default().contains("operations"),
+        "{}",
+        first_problem(&e)
+    );
 }
 
 #[test]
 fn negative_count_names_cells() {
-    let Some(text) = shared("intent_negative_count.yaml") else { return };
+    let Some(text) = shared("intent_negative_count.yaml") else {
+        return;
+    };
     let e = MlIntent::from_yaml(&text).unwrap_err();
     let p = e.problems()[0].clone();
     assert_eq!(p.line, Some(4), "{e}");
@@ -51,21 +66,27 @@ fn negative_count_names_cells() {
 
 #[test]
 fn broken_yaml_names_a_line() {
-    let Some(text) = shared("intent_broken_yaml.yaml") else { return };
+    let Some(text) = shared("intent_broken_yaml.yaml") else {
+        return;
+    };
     let e = MlIntent::from_yaml(&text).unwrap_err();
     assert!(e.problems()[0].line.is_some(), "{e}");
 }
 
 #[test]
 fn alias_bomb_is_refused_quickly() {
-    let Some(text) = shared("intent_alias_bomb.yaml") else { return };
+    let Some(text) = shared("intent_alias_bomb.yaml") else {
+        return;
+    };
     let e = MlIntent::from_yaml(&text).unwrap_err();
     assert!(!e.to_string().is_empty());
 }
 
 #[test]
 fn path_escape_refused_remotely_allowed_locally() {
-    let Some(text) = shared("intent_path_escape.yaml") else { return };
+    let Some(text) = shared("intent_path_escape.yaml") else {
+        return;
+    };
     let e = MlIntent::parse(&text, "http", Origin::Remote).unwrap_err();
     let p = e.problems()[0].clone();
     assert_eq!(p.field.as_deref(), Some("source.file.path"), "{e}");
@@ -95,7 +116,10 @@ fn semantic_errors_are_located() {
     assert_eq!(problems.len(), 2, "{e}");
     assert_eq!(problems[0].field.as_deref(), Some("collect.fields"));
     assert_eq!(problems[0].line, Some(6));
-    assert_eq!(problems[1].field.as_deref(), Some("policy.alert.score_above"));
+    assert_eq!(
+        problems[1].field.as_deref(),
+        Some("policy.alert.score_above")
+    );
     assert_eq!(problems[1].line, Some(9));
 }
 

@@ -36,7 +36,10 @@ enum Command {
     /// their environment.
     Forecast {
         /// NAB's nyc_taxi.csv.
-        #[arg(long, default_value = "../shared/data/nab/data/realKnownCause/nyc_taxi.csv")]
+        #[arg(
+            long,
+            default_value = "../shared/data/nab/data/realKnownCause/nyc_taxi.csv"
+        )]
         nyc_taxi: std::path::PathBuf,
         /// Sandbox cells whose traffic is forecast.
         #[arg(long, default_value_t = 4)]
@@ -58,7 +61,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Anomaly(a) => return super::bench_anomaly::run(a),
         Command::Nab(a) => return super::bench_nab::run(a),
-        Command::Forecast { nyc_taxi, cells, windows } => {
+        Command::Forecast {
+            nyc_taxi,
+            cells,
+            windows,
+        } => {
             let config = ai4ict_energy::BenchConfig {
                 nyc_taxi,
                 sandbox_cells: cells,
@@ -68,7 +75,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             print!("{}", ai4ict_energy::bench_forecast(&config)?);
         }
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
-        Command::Engine { cells, days, workers, reps } => {
+        Command::Engine {
+            cells,
+            days,
+            workers,
+            reps,
+        } => {
             if cfg!(debug_assertions) {
                 eprintln!("note: this is a debug build; measure with `cargo run --release -- bench engine`");
             }
@@ -77,8 +89,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "bench engine: {} rows × {} fields, {} entities, default detector and policy, best of {reps}",
                 b.rows, b.fields, b.entities
             );
-            println!("  plain loop (same nodes, no dataflow): {:>12.0} rows/s", b.loop_rows_per_second);
-            println!("  engine, {} worker(s):                  {:>12.0} rows/s", b.workers, b.engine_rows_per_second);
+            println!(
+                "  plain loop (same nodes, no dataflow): {:>12.0} rows/s",
+                b.loop_rows_per_second
+            );
+            println!(
+                "  engine, {} worker(s):                  {:>12.0} rows/s",
+                b.workers, b.engine_rows_per_second
+            );
             println!(
                 "  engine / loop = {:.3}  (overhead {:+.1} %)",
                 b.engine_rows_per_second / b.loop_rows_per_second,

@@ -18,7 +18,10 @@ enum Command {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
-        Command::Schema => println!("{}", serde_json::to_string_pretty(&MlIntent::json_schema())?),
+        Command::Schema => println!(
+            "{}",
+            serde_json::to_string_pretty(&MlIntent::json_schema())?
+        ),
     }
     Ok(())
 }

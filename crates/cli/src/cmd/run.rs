@@ -92,14 +92,22 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
         base_port: rt.base_port,
     };
     let leader = cluster.process == 0;
-    let options = RunOptions { cluster, force: rt.force, ..RunOptions::default() };
+    let options = RunOptions {
+        cluster,
+        force: rt.force,
+        ..RunOptions::default()
+    };
     let stop = Arc::clone(&options.progress);
     // Ctrl-C stops the sources; the pipeline drains and the partial report is written.
     let _ = ctrlc::set_handler(move || stop.stop.store(true, Ordering::Relaxed));
     let mlfo = Mlfo::new(intent.clone(), options.clone());
     let plan = mlfo.plan()?;
     if leader {
-        println!("ML intent `{}` ({}) — pipeline planned by the MLFO (Y.3172):", intent.name, intent.use_case.as_str());
+        println!(
+            "ML intent `{}` ({}) — pipeline planned by the MLFO (Y.3172):",
+            intent.name,
+            intent.use_case.as_str()
+        );
         print!("{plan}");
     }
     let bar = (!rt.quiet && leader).then(|| progress_bar(&options));
@@ -110,12 +118,19 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
     }
     let outcome = outcome?;
     if !leader {
-        println!("process {} finished; the report is written by process 0", rt.process);
+        println!(
+            "process {} finished; the report is written by process 0",
+            rt.process
+        );
         return Ok(());
     }
     print!("{}", report::text(&outcome));
-    let dir = rt.out.clone().unwrap_or_else(|| Path::new("out").join(&intent.name));
-    let files = report::write(&outcome, &intent, &dir).with_context(|| format!("writing reports to {}", dir.display()))?;
+    let dir = rt
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&intent.name));
+    let files = report::write(&outcome, &intent, &dir)
+        .with_context(|| format!("writing reports to {}", dir.display()))?;
     for f in files {
         println!("report: {}", f.display());
     }
@@ -134,8 +149,15 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
 
 fn progress_bar(options: &RunOptions) -> (ProgressBar, std::thread::JoinHandle<()>) {
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
-    let (b, progress, phase) = (bar.clone(), Arc::clone(&options.progress), Arc::clone(&options.phase));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let (b, progress, phase) = (
+        bar.clone(),
+        Arc::clone(&options.progress),
+        Arc::clone(&options.phase),
+    );
     let handle = std::thread::spawn(move || {
         let mut last = (std::time::Instant::now(), 0u64);
         let mut rate = 0.0;
@@ -149,7 +171,10 @@ fn progress_bar(options: &RunOptions) -> (ProgressBar, std::thread::JoinHandle<(
             last = (std::time::Instant::now(), rows);
             let t = ai4ict_core::Timestamp(progress.event_time.load(Ordering::Relaxed));
             let phase = phase.lock().map(|p| p.clone()).unwrap_or_default();
-            b.set_message(format!("{phase}: {rows} records, {:.0} records/s, event time {t}", rate));
+            b.set_message(format!(
+                "{phase}: {rows} records, {:.0} records/s, event time {t}",
+                rate
+            ));
             b.tick();
         }
     });
@@ -158,7 +183,12 @@ fn progress_bar(options: &RunOptions) -> (ProgressBar, std::thread::JoinHandle<(
 
 /// Records the run in the hub: the Y.3173 level of the pipeline, and — for a built-in intent —
 /// the evaluation metrics as evidence of its AI-for-Good use case.
-fn record_in_hub(outcome: &Outcome, intent: &MlIntent, db: Option<String>, dir: &Path) -> anyhow::Result<Option<String>> {
+fn record_in_hub(
+    outcome: &Outcome,
+    intent: &MlIntent,
+    db: Option<String>,
+    dir: &Path,
+) -> anyhow::Result<Option<String>> {
     let (mut metrics, scenario, passed) = match (&outcome.evaluation, &outcome.closed_loop) {
         (Some(e), _) => (
             serde_json::json!({
@@ -180,10 +210,16 @@ fn record_in_hub(outcome: &Outcome, intent: &MlIntent, db: Option<String>, dir: 
             if let Some(f) = c.energy.as_ref().and_then(|e| e.policy("forecast")) {
                 m.insert("energy_saved_pct".into(), serde_json::json!(f.saved_pct));
                 m.insert("energy_saved_kwh".into(), serde_json::json!(f.saved_kwh));
-                m.insert("extra_unserved_pct".into(), serde_json::json!(f.extra_unserved_pct));
+                m.insert(
+                    "extra_unserved_pct".into(),
+                    serde_json::json!(f.extra_unserved_pct),
+                );
             }
             for sla in &c.sla {
-                m.insert(format!("{}_precision", sla.sla), serde_json::json!(sla.precision));
+                m.insert(
+                    format!("{}_precision", sla.sla),
+                    serde_json::json!(sla.precision),
+                );
                 m.insert(format!("{}_recall", sla.sla), serde_json::json!(sla.recall));
             }
             (serde_json::Value::Object(m), &c.scenario, c.passed())
@@ -192,14 +228,28 @@ fn record_in_hub(outcome: &Outcome, intent: &MlIntent, db: Option<String>, dir: 
     };
     let mut hub = super::hub::open(db)?;
     let level = ai4ict_engine::capabilities(outcome).assess();
-    hub.record_level(&intent.name, level.overall.number(), &serde_json::to_value(&level)?)?;
+    hub.record_level(
+        &intent.name,
+        level.overall.number(),
+        &serde_json::to_value(&level)?,
+    )?;
     let Some(mut use_case) = ai4ict_hub::usecase::builtin(&intent.name) else {
-        return Ok(Some(format!("hub: recorded intelligence level L{} for `{}`", level.overall.number(), intent.name)));
+        return Ok(Some(format!(
+            "hub: recorded intelligence level L{} for `{}`",
+            level.overall.number(),
+            intent.name
+        )));
     };
     if let Some(m) = metrics.as_object_mut() {
         m.insert("targets_met".into(), serde_json::json!(passed));
-        m.insert("intelligence_level".into(), serde_json::json!(level.overall.number()));
-        m.insert("report".into(), serde_json::json!(dir.join("report.json").display().to_string()));
+        m.insert(
+            "intelligence_level".into(),
+            serde_json::json!(level.overall.number()),
+        );
+        m.insert(
+            "report".into(),
+            serde_json::json!(dir.join("report.json").display().to_string()),
+        );
     }
     let at = chrono::Utc::now();
     use_case.evidence = Some(ai4ict_hub::usecase::Evidence {
@@ -219,7 +269,10 @@ fn record_in_hub(outcome: &Outcome, intent: &MlIntent, db: Option<String>, dir: 
         Some(e) => format!("; {}", publish_model(&mut hub, outcome, intent, e)?),
         None => String::new(),
     };
-    Ok(Some(format!("hub: use case `{}` updated with this run as evidence{published}", use_case.name)))
+    Ok(Some(format!(
+        "hub: use case `{}` updated with this run as evidence{published}",
+        use_case.name
+    )))
 }
 
 /// Model_Push (Y.3176) of an evaluated anomaly model: the artifact is the model's
@@ -241,13 +294,18 @@ fn publish_model(
         "interval": outcome.plan.interval.to_string(),
     }))?;
     let version = chrono::Utc::now().format("%Y%m%d.%H%M%S").to_string();
-    let mut meta = ai4ict_hub::models::ModelMetadata::new(&intent.name, &version, "ai4ict MLFO", "Apache-2.0");
+    let mut meta =
+        ai4ict_hub::models::ModelMetadata::new(&intent.name, &version, "ai4ict MLFO", "Apache-2.0");
     meta.description = intent.description.clone();
     meta.inputs = outcome
         .plan
         .fields
         .iter()
-        .map(|f| ai4ict_hub::models::Port { name: f.clone(), kind: "f64".into(), description: String::new() })
+        .map(|f| ai4ict_hub::models::Port {
+            name: f.clone(),
+            kind: "f64".into(),
+            description: String::new(),
+        })
         .collect();
     meta.outputs = vec![ai4ict_hub::models::Port {
         name: "score".into(),
@@ -266,41 +324,70 @@ fn publish_model(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    meta.standards = vec!["ITU-T Y.3172".into(), "ITU-T Y.3176".into(), "ITU-T Y.3181".into()];
+    meta.standards = vec![
+        "ITU-T Y.3172".into(),
+        "ITU-T Y.3176".into(),
+        "ITU-T Y.3181".into(),
+    ];
     meta.domain = Some(intent.use_case);
     hub.publish_model(&meta, &artifact)?;
     if evaluation.passed() {
         hub.set_model_alias(&intent.name, "production", &version)?;
-        Ok(format!("model {}@{version} published and aliased `production`", intent.name))
+        Ok(format!(
+            "model {}@{version} published and aliased `production`",
+            intent.name
+        ))
     } else {
-        Ok(format!("model {}@{version} published (targets missed: not aliased `production`)", intent.name))
+        Ok(format!(
+            "model {}@{version} published (targets missed: not aliased `production`)",
+            intent.name
+        ))
     }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Model_Selection and Model_Pull (Y.3176) for the MLFO: the detector configuration of a
 /// published model, its integrity checked by the hub.
-fn select_from_hub(spec: &str, db: Option<String>) -> anyhow::Result<(ai4ict_anomaly::DetectorConfig, String)> {
+fn select_from_hub(
+    spec: &str,
+    db: Option<String>,
+) -> anyhow::Result<(ai4ict_anomaly::DetectorConfig, String)> {
     let mut hub = super::hub::open(db)?;
     let record = match spec.split_once('@') {
         Some((name, version)) => hub.model(name, version)?,
         None => hub.select_model(&ai4ict_hub::models::ModelSelection {
-            query: ai4ict_hub::models::ModelQuery { name: Some(spec.to_string()), ..Default::default() },
+            query: ai4ict_hub::models::ModelQuery {
+                name: Some(spec.to_string()),
+                ..Default::default()
+            },
             metric: Some("f1".into()),
             higher_is_better: true,
         })?,
     }
     .with_context(|| format!("no model `{spec}` in the hub"))?;
-    let (name, version) = (record.metadata.name.clone(), record.metadata.version.clone());
+    let (name, version) = (
+        record.metadata.name.clone(),
+        record.metadata.version.clone(),
+    );
     let (_, artifact) = hub
         .pull_model(&name, &version)?
         .with_context(|| format!("model {name}@{version} has no artifact"))?;
-    let value: serde_json::Value = serde_json::from_slice(&artifact).context("the model artifact is not JSON")?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&artifact).context("the model artifact is not JSON")?;
     let detector = serde_json::from_value(value.get("detector").cloned().unwrap_or_default())
         .context("the model artifact holds no anomaly detector configuration")?;
-    Ok((detector, format!("model selected from the hub: {name}@{version} (sha256 {})", record.metadata.sha256)))
+    Ok((
+        detector,
+        format!(
+            "model selected from the hub: {name}@{version} (sha256 {})",
+            record.metadata.sha256
+        ),
+    ))
 }

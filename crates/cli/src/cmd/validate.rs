@@ -18,7 +18,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut bad = 0;
     for f in &args.files {
         match MlIntent::from_file(f) {
-            Ok(i) => println!("{}: ok ({}, use case {})", f.display(), i.name, i.use_case.as_str()),
+            Ok(i) => println!(
+                "{}: ok ({}, use case {})",
+                f.display(),
+                i.name,
+                i.use_case.as_str()
+            ),
             Err(e) => {
                 bad += 1;
                 let problems = e.problems();

@@ -25,9 +25,20 @@ pub struct ModelNode {
 impl ModelNode {
     /// Builds the node; fails when the detector configuration cannot be built for
     /// `width` fields at `interval`.
-    pub fn new(config: &DetectorConfig, width: usize, interval: Interval) -> Result<Self, EngineError> {
-        config.build(width, interval).map_err(|e| EngineError::Plan(format!("model.anomaly: {e}")))?;
-        Ok(Self { config: config.clone(), width, interval, detectors: EntityMap::default() })
+    pub fn new(
+        config: &DetectorConfig,
+        width: usize,
+        interval: Interval,
+    ) -> Result<Self, EngineError> {
+        config
+            .build(width, interval)
+            .map_err(|e| EngineError::Plan(format!("model.anomaly: {e}")))?;
+        Ok(Self {
+            config: config.clone(),
+            width,
+            interval,
+            detectors: EntityMap::default(),
+        })
     }
 
     /// Entities seen so far.
@@ -48,7 +59,9 @@ impl ModelNode {
             let det = match self.detectors.get_mut(entity) {
                 Some(d) => d,
                 None => self.detectors.entry(entity.clone()).or_insert_with(|| {
-                    self.config.build(self.width, self.interval).expect("configuration checked in ModelNode::new")
+                    self.config
+                        .build(self.width, self.interval)
+                        .expect("configuration checked in ModelNode::new")
                 }),
             };
             out.scores.push(det.update(time, values));

@@ -56,7 +56,11 @@ impl PolicyNode {
     fn quiet(&self, t: Timestamp) -> Option<Severity> {
         let q = self.policy.quiet_hours.as_ref()?;
         let h = (t.millis_of_day() / 3_600_000) as u8;
-        let inside = if q.from <= q.to { h >= q.from && h < q.to } else { h >= q.from || h < q.to };
+        let inside = if q.from <= q.to {
+            h >= q.from && h < q.to
+        } else {
+            h >= q.from || h < q.to
+        };
         inside.then_some(q.min_severity)
     }
 
@@ -112,7 +116,10 @@ impl PolicyNode {
                 onset,
                 score: max,
                 severity,
-                field: field.and_then(|f| self.fields.get(f)).cloned().unwrap_or_default(),
+                field: field
+                    .and_then(|f| self.fields.get(f))
+                    .cloned()
+                    .unwrap_or_default(),
             });
         }
     }
@@ -130,7 +137,16 @@ mod tests {
         for (i, _) in values.iter().enumerate() {
             batch.push(Entity::new("a"), Timestamp(i as i64 * 900_000), &[0.0]);
         }
-        Scored { batch, scores: values.iter().map(|v| Score { value: *v, field: Some(0) }).collect() }
+        Scored {
+            batch,
+            scores: values
+                .iter()
+                .map(|v| Score {
+                    value: *v,
+                    field: Some(0),
+                })
+                .collect(),
+        }
     }
 
     fn run(policy: AlertPolicy, values: &[f64]) -> Vec<Alert> {
@@ -142,7 +158,10 @@ mod tests {
 
     #[test]
     fn needs_consecutive_intervals_and_alerts_once_per_run() {
-        let alerts = run(AlertPolicy::default(), &[0.95, 0.1, 0.95, 0.96, 0.99, 0.97, 0.2]);
+        let alerts = run(
+            AlertPolicy::default(),
+            &[0.95, 0.1, 0.95, 0.96, 0.99, 0.97, 0.2],
+        );
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].onset, Timestamp(2 * 900_000));
         assert_eq!(alerts[0].time, Timestamp(3 * 900_000));
@@ -151,17 +170,31 @@ mod tests {
 
     #[test]
     fn suppression_window_holds_repeat_alerts() {
-        let p = AlertPolicy { for_intervals: 1, suppress: Interval::from_minutes(60), ..AlertPolicy::default() };
+        let p = AlertPolicy {
+            for_intervals: 1,
+            suppress: Interval::from_minutes(60),
+            ..AlertPolicy::default()
+        };
         // runs at 0, 2 (30 min later: suppressed) and 6 (90 min after the first alert)
         let alerts = run(p, &[0.95, 0.0, 0.95, 0.0, 0.0, 0.0, 0.95]);
-        assert_eq!(alerts.iter().map(|a| a.time.0 / 900_000).collect::<Vec<_>>(), vec![0, 6]);
+        assert_eq!(
+            alerts
+                .iter()
+                .map(|a| a.time.0 / 900_000)
+                .collect::<Vec<_>>(),
+            vec![0, 6]
+        );
     }
 
     #[test]
     fn quiet_hours_keep_only_severe_alerts() {
         let p = AlertPolicy {
             for_intervals: 1,
-            quiet_hours: Some(QuietHours { from: 0, to: 6, min_severity: Severity::Critical }),
+            quiet_hours: Some(QuietHours {
+                from: 0,
+                to: 6,
+                min_severity: Severity::Critical,
+            }),
             ..AlertPolicy::default()
         };
         assert!(run(p.clone(), &[0.95]).is_empty());

@@ -53,7 +53,12 @@ impl Preprocessor {
         let mut p = Self {
             width: fields.len(),
             resample: false,
-            steps: Steps { interval, fill: FillMethod::None, clips: Vec::new(), rolling: Vec::new() },
+            steps: Steps {
+                interval,
+                fill: FillMethod::None,
+                clips: Vec::new(),
+                rolling: Vec::new(),
+            },
             state: EntityMap::default(),
             counts: Counts::default(),
         };
@@ -63,11 +68,18 @@ impl Preprocessor {
                 PreprocessStep::FillGaps(m) => p.steps.fill = *m,
                 PreprocessStep::Clip { field, min, max } => {
                     if let Some(i) = idx(field) {
-                        let bounds = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
+                        let bounds = (
+                            min.unwrap_or(f64::NEG_INFINITY),
+                            max.unwrap_or(f64::INFINITY),
+                        );
                         p.steps.clips.push((i, bounds.0, bounds.1));
                     }
                 }
-                PreprocessStep::Rolling { field, window, stat } => {
+                PreprocessStep::Rolling {
+                    field,
+                    window,
+                    stat,
+                } => {
                     if let Some(i) = idx(field) {
                         p.steps.rolling.push((i, (*window).max(1) as usize, *stat));
                     }
@@ -89,7 +101,10 @@ impl Preprocessor {
 
     /// True when the node changes nothing (no steps), so the engine can skip it.
     pub fn is_identity(&self) -> bool {
-        !self.resample && self.steps.fill == FillMethod::None && self.steps.clips.is_empty() && self.steps.rolling.is_empty()
+        !self.resample
+            && self.steps.fill == FillMethod::None
+            && self.steps.clips.is_empty()
+            && self.steps.rolling.is_empty()
     }
 
     /// Processes one batch into `out` (cleared first).
@@ -118,14 +133,24 @@ impl Preprocessor {
                 }
                 let fresh = (
                     t,
-                    values.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect(),
+                    values
+                        .iter()
+                        .map(|v| if v.is_finite() { *v } else { 0.0 })
+                        .collect(),
                     values.iter().map(|v| u32::from(v.is_finite())).collect(),
                 );
-                let Some((closed_t, sums, counts)) = st.open.replace(fresh) else { continue };
+                let Some((closed_t, sums, counts)) = st.open.replace(fresh) else {
+                    continue;
+                };
                 for k in 0..self.width {
-                    row[k] = if counts[k] > 0 { sums[k] / f64::from(counts[k]) } else { f64::NAN };
+                    row[k] = if counts[k] > 0 {
+                        sums[k] / f64::from(counts[k])
+                    } else {
+                        f64::NAN
+                    };
                 }
-                self.steps.emit(&mut self.counts, st, entity, closed_t, &row, out);
+                self.steps
+                    .emit(&mut self.counts, st, entity, closed_t, &row, out);
             } else {
                 row.copy_from_slice(values);
                 self.steps.emit(&mut self.counts, st, entity, t, &row, out);
@@ -145,7 +170,13 @@ impl Preprocessor {
             let st = self.state.get_mut(&entity).expect("key just listed");
             if let Some((t, sums, counts)) = st.open.take() {
                 let row: Vec<f64> = (0..self.width)
-                    .map(|k| if counts[k] > 0 { sums[k] / f64::from(counts[k]) } else { f64::NAN })
+                    .map(|k| {
+                        if counts[k] > 0 {
+                            sums[k] / f64::from(counts[k])
+                        } else {
+                            f64::NAN
+                        }
+                    })
                     .collect();
                 self.steps.emit(&mut self.counts, st, &entity, t, &row, out);
             }
@@ -172,7 +203,8 @@ impl Steps {
                 return;
             }
             let missing = (t.0 - last.0) / step - 1;
-            if fill != FillMethod::None && missing > 0 && missing <= MAX_FILL && !st.last.is_empty() {
+            if fill != FillMethod::None && missing > 0 && missing <= MAX_FILL && !st.last.is_empty()
+            {
                 let mut row = vec![0.0; values.len()];
                 for k in 1..=missing {
                     let frac = k as f64 / (missing + 1) as f64;
@@ -224,11 +256,17 @@ impl Steps {
             for (w, &(i, len, stat)) in rolling.iter().enumerate() {
                 let buf = &mut st.windows[w];
                 buf[st.cursor % longest] = row[i];
-                let recent = (0..len).map(|k| buf[(st.cursor + longest - k) % longest]).filter(|v| v.is_finite());
+                let recent = (0..len)
+                    .map(|k| buf[(st.cursor + longest - k) % longest])
+                    .filter(|v| v.is_finite());
                 row[i] = match stat {
                     RollingStat::Mean => {
                         let (s, n) = recent.fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
-                        if n > 0 { s / f64::from(n) } else { f64::NAN }
+                        if n > 0 {
+                            s / f64::from(n)
+                        } else {
+                            f64::NAN
+                        }
                     }
                     RollingStat::Min => recent.fold(f64::NAN, f64::min),
                     RollingStat::Max => recent.fold(f64::NAN, f64::max),
@@ -256,9 +294,21 @@ mod tests {
     #[test]
     fn linear_fill_and_late_rows() {
         let fields = vec!["x".to_string()];
-        let mut p = Preprocessor::new(&[PreprocessStep::FillGaps(FillMethod::Linear)], &fields, Interval::from_minutes(15));
+        let mut p = Preprocessor::new(
+            &[PreprocessStep::FillGaps(FillMethod::Linear)],
+            &fields,
+            Interval::from_minutes(15),
+        );
         let mut out = Batch::new(1);
-        p.process(&batch(&[("a", 0, 0.0), ("a", 45, 3.0), ("a", 30, 9.0), ("a", 45, 9.0)]), &mut out);
+        p.process(
+            &batch(&[
+                ("a", 0, 0.0),
+                ("a", 45, 3.0),
+                ("a", 30, 9.0),
+                ("a", 45, 9.0),
+            ]),
+            &mut out,
+        );
         let got: Vec<(i64, f64)> = out.rows().map(|(_, t, v)| (t.0 / 60_000, v[0])).collect();
         assert_eq!(got, vec![(0, 0.0), (15, 1.0), (30, 2.0), (45, 3.0)]);
         assert_eq!(p.late(), 2);
@@ -268,24 +318,51 @@ mod tests {
     #[test]
     fn resample_averages_and_flushes() {
         let fields = vec!["x".to_string()];
-        let mut p = Preprocessor::new(&[PreprocessStep::Resample {}], &fields, Interval::from_minutes(15));
+        let mut p = Preprocessor::new(
+            &[PreprocessStep::Resample {}],
+            &fields,
+            Interval::from_minutes(15),
+        );
         let mut out = Batch::new(1);
-        p.process(&batch(&[("a", 1, 1.0), ("a", 5, 3.0), ("a", 16, 10.0)]), &mut out);
-        assert_eq!(out.rows().map(|(_, _, v)| v[0]).collect::<Vec<_>>(), vec![2.0]);
+        p.process(
+            &batch(&[("a", 1, 1.0), ("a", 5, 3.0), ("a", 16, 10.0)]),
+            &mut out,
+        );
+        assert_eq!(
+            out.rows().map(|(_, _, v)| v[0]).collect::<Vec<_>>(),
+            vec![2.0]
+        );
         p.flush(&mut out);
-        assert_eq!(out.rows().map(|(_, t, v)| (t.0, v[0])).collect::<Vec<_>>(), vec![(15 * 60_000, 10.0)]);
+        assert_eq!(
+            out.rows().map(|(_, t, v)| (t.0, v[0])).collect::<Vec<_>>(),
+            vec![(15 * 60_000, 10.0)]
+        );
     }
 
     #[test]
     fn clip_and_rolling_mean() {
         let fields = vec!["x".to_string()];
         let steps = [
-            PreprocessStep::Clip { field: "x".into(), min: Some(0.0), max: Some(10.0) },
-            PreprocessStep::Rolling { field: "x".into(), window: 2, stat: RollingStat::Mean },
+            PreprocessStep::Clip {
+                field: "x".into(),
+                min: Some(0.0),
+                max: Some(10.0),
+            },
+            PreprocessStep::Rolling {
+                field: "x".into(),
+                window: 2,
+                stat: RollingStat::Mean,
+            },
         ];
         let mut p = Preprocessor::new(&steps, &fields, Interval::from_minutes(15));
         let mut out = Batch::new(1);
-        p.process(&batch(&[("a", 0, 4.0), ("a", 15, 100.0), ("a", 30, -5.0)]), &mut out);
-        assert_eq!(out.rows().map(|(_, _, v)| v[0]).collect::<Vec<_>>(), vec![4.0, 7.0, 5.0]);
+        p.process(
+            &batch(&[("a", 0, 4.0), ("a", 15, 100.0), ("a", 30, -5.0)]),
+            &mut out,
+        );
+        assert_eq!(
+            out.rows().map(|(_, _, v)| v[0]).collect::<Vec<_>>(),
+            vec![4.0, 7.0, 5.0]
+        );
     }
 }
