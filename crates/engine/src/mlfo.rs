@@ -133,6 +133,24 @@ pub struct TargetCheck {
     pub passed: bool,
 }
 
+impl TargetCheck {
+    /// The check of `measured` against an optional `target` (none when there is no target).
+    fn new(name: &str, target: Option<f64>, measured: f64, higher_better: bool) -> Option<Self> {
+        let target = target?;
+        let passed = if higher_better {
+            measured >= target
+        } else {
+            measured <= target
+        };
+        Some(Self {
+            name: name.into(),
+            target,
+            measured,
+            passed,
+        })
+    }
+}
+
 /// Runtime figures of one pipeline run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunStats {
@@ -596,19 +614,7 @@ impl Mlfo {
         let targets = &self.intent.targets;
         let mut checks = Vec::new();
         let mut check = |name: &str, target: Option<f64>, measured: f64, higher_better: bool| {
-            if let Some(target) = target {
-                let passed = if higher_better {
-                    measured >= target
-                } else {
-                    measured <= target
-                };
-                checks.push(TargetCheck {
-                    name: name.into(),
-                    target,
-                    measured,
-                    passed,
-                });
-            }
+            checks.extend(TargetCheck::new(name, target, measured, higher_better));
         };
         let (energy, sla, history, detail) = match &self.intent.policy {
             PolicyConfig::EnergySaving(policy) => {
@@ -726,19 +732,7 @@ impl Mlfo {
         let t = &self.intent.targets;
         let mut out = Vec::new();
         let mut check = |name: &str, target: Option<f64>, measured: f64, higher_better: bool| {
-            if let Some(target) = target {
-                let passed = if higher_better {
-                    measured >= target
-                } else {
-                    measured <= target
-                };
-                out.push(TargetCheck {
-                    name: name.into(),
-                    target,
-                    measured,
-                    passed,
-                });
-            }
+            out.extend(TargetCheck::new(name, target, measured, higher_better));
         };
         check("precision", t.precision, m.precision, true);
         check("recall", t.recall, m.recall, true);
