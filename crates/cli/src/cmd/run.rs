@@ -144,6 +144,9 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
     if outcome.stages.iter().any(|s| s.status == Status::Stopped) {
         println!("stopped by the operator: the report covers what ran");
     }
+    if let Some(failed) = outcome.stages.iter().find(|s| s.status == Status::Failed) {
+        anyhow::bail!("the {:?} stage failed: {}", failed.stage, failed.detail);
+    }
     Ok(())
 }
 
