@@ -33,11 +33,6 @@ impl Default for Cluster {
 }
 
 impl Cluster {
-    /// Total workers over all processes.
-    pub fn peers(&self) -> usize {
-        self.workers * self.processes
-    }
-
     /// The timely configuration for this cluster.
     pub fn timely_config(&self) -> Result<timely::Config, EngineError> {
         if self.workers == 0 || self.processes == 0 {
