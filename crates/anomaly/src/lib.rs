@@ -2,6 +2,8 @@
 
 mod bench;
 mod calibrate;
+mod ewma;
+mod holt_winters;
 mod seasonal;
 
 use ai4ict_core::{Interval, Timestamp};
@@ -9,6 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use bench::{bench_throughput, BenchResult};
+pub use ewma::Ewma;
+pub use holt_winters::HoltWinters;
 pub use seasonal::RobustSeasonal;
 
 /// A calibrated anomaly score.
@@ -45,6 +49,12 @@ pub enum DetectorKind {
     Auto,
     /// Time-of-day (and weekday/weekend) profile with a robust level and scale per field.
     RobustSeasonal,
+    /// Exponentially weighted mean and mean absolute deviation per field (no season): cheapest,
+    /// for series without a daily pattern.
+    Ewma,
+    /// Additive Holt-Winters (level, damped trend and daily season) per field, scored on its
+    /// one-step forecast residual.
+    HoltWinters,
 }
 
 /// Which deviations from normal count as anomalous.
@@ -218,6 +228,31 @@ impl DetectorConfig {
                 };
                 Ok(Box::new(RobustSeasonal::new(width, params)))
             }
+            DetectorKind::Ewma => Ok(Box::new(Ewma::new(
+                width,
+                ewma::EwmaParams {
+                    level_rate,
+                    level_shift_after: self.level_shift_after,
+                    min_points: self.min_points,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                    hold: self.hold,
+                },
+            ))),
+            DetectorKind::HoltWinters => Ok(Box::new(HoltWinters::new(
+                width,
+                holt_winters::HoltWintersParams::for_interval(
+                    interval,
+                    self.max_slots,
+                    level_rate,
+                    season_rate,
+                    self.level_shift_after,
+                    self.min_points,
+                    self.decades as f32,
+                    self.direction,
+                    self.hold,
+                ),
+            ))),
         }
     }
 }

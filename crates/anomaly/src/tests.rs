@@ -5,17 +5,28 @@ use proptest::prelude::*;
 
 use crate::{DetectorConfig, DetectorKind};
 
-const KINDS: [DetectorKind; 2] = [DetectorKind::Auto, DetectorKind::RobustSeasonal];
-const STEP: Interval = Interval::from_minutes(15);
+const KINDS: [DetectorKind; 3] = [
+    DetectorKind::Auto,
+    DetectorKind::RobustSeasonal,
+    DetectorKind::HoltWinters,
+];
+/// Every kind, for the no-panic property.
+const ALL_KINDS: [DetectorKind; 4] = [
+    DetectorKind::Auto,
+    DetectorKind::RobustSeasonal,
+    DetectorKind::Ewma,
+    DetectorKind::HoltWinters,
+];
+pub(crate) const STEP: Interval = Interval::from_minutes(15);
 const DAY: usize = 96;
 
-fn time(i: usize) -> Timestamp {
+pub(crate) fn time(i: usize) -> Timestamp {
     // 2024-01-04, a Thursday, at midnight.
     Timestamp(1_704_326_400_000 + i as i64 * STEP.millis())
 }
 
 /// Deterministic noise in [-0.5, 0.5).
-fn noise(i: usize) -> f64 {
+pub(crate) fn noise(i: usize) -> f64 {
     let mut z = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
@@ -136,7 +147,7 @@ proptest! {
         width in 1usize..4,
         interval_min in prop::sample::select(vec![1i64, 5, 15, 60, 1440]),
     ) {
-        for kind in KINDS {
+        for kind in ALL_KINDS {
             let config = DetectorConfig { detector: kind, ..DetectorConfig::default() };
             let mut d = config.build(width, Interval::from_minutes(interval_min)).unwrap();
             let before = d.state_bytes();
