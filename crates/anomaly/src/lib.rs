@@ -4,6 +4,7 @@ mod bench;
 mod calibrate;
 mod ewma;
 mod holt_winters;
+mod hst;
 mod seasonal;
 
 use ai4ict_core::{Interval, Timestamp};
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use bench::{bench_throughput, BenchResult};
 pub use ewma::Ewma;
 pub use holt_winters::HoltWinters;
+pub use hst::{HalfSpaceTrees, DEPTH as HST_DEPTH, TREES as HST_TREES};
 pub use seasonal::RobustSeasonal;
 
 /// A calibrated anomaly score.
@@ -55,6 +57,10 @@ pub enum DetectorKind {
     /// Additive Holt-Winters (level, damped trend and daily season) per field, scored on its
     /// one-step forecast residual.
     HoltWinters,
+    /// Streaming half-space trees (Tan, Ting & Liu 2011) over the entity's normalised fields:
+    /// the multivariate detector, scoring points that fall where the recent joint distribution
+    /// of the fields has little mass. Windows of `min_points` samples (at least 16).
+    HalfSpaceTrees,
 }
 
 /// Which deviations from normal count as anomalous.
@@ -252,6 +258,17 @@ impl DetectorConfig {
                     self.direction,
                     self.hold,
                 ),
+            ))),
+            DetectorKind::HalfSpaceTrees => Ok(Box::new(HalfSpaceTrees::new(
+                width,
+                hst::HstParams {
+                    window: self.min_points,
+                    level_rate,
+                    level_shift_after: self.level_shift_after,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                    hold: self.hold,
+                },
             ))),
         }
     }

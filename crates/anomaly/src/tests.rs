@@ -11,11 +11,12 @@ const KINDS: [DetectorKind; 3] = [
     DetectorKind::HoltWinters,
 ];
 /// Every kind, for the no-panic property.
-const ALL_KINDS: [DetectorKind; 4] = [
+const ALL_KINDS: [DetectorKind; 5] = [
     DetectorKind::Auto,
     DetectorKind::RobustSeasonal,
     DetectorKind::Ewma,
     DetectorKind::HoltWinters,
+    DetectorKind::HalfSpaceTrees,
 ];
 pub(crate) const STEP: Interval = Interval::from_minutes(15);
 const DAY: usize = 96;
