@@ -19,17 +19,9 @@
 
 use ai4ict_core::Timestamp;
 
-use crate::calibrate::{bonferroni, calibrated, fmax, fmin, Evidence};
+use crate::calibrate::{bonferroni, calibrated, fmax, Evidence};
+use crate::robust::RobustLevel;
 use crate::{Detector, Direction, Score};
-
-/// Residuals beyond this many scales are winsorised before they update the state.
-const CLIP: f32 = 3.0;
-/// Fraction of the mean absolute step between points below which the scale never falls.
-const DIFF_FLOOR: f32 = 0.1;
-/// Slowest learning rate of the deviation and the step.
-const SCALE_RATE: f32 = 0.01;
-/// Learning rate of the mean while it follows a level shift.
-const SHIFT_RATE: f32 = 0.25;
 
 /// Tuning of [`Ewma`], resolved from the user's config.
 #[derive(Clone, Copy, Debug)]
@@ -50,15 +42,7 @@ pub(crate) struct EwmaParams {
 
 #[derive(Clone, Debug)]
 struct Field {
-    mean: f32,
-    /// Mean absolute (winsorised) deviation from the mean.
-    dev: f32,
-    /// Mean absolute change between consecutive values (a floor for the scale).
-    diff: f32,
-    last: f32,
-    n: u32,
-    /// Signed count of consecutive out-of-band residuals.
-    run: i16,
+    level: RobustLevel,
     cal: Evidence,
 }
 
@@ -74,68 +58,13 @@ pub struct Ewma {
 impl Ewma {
     pub(crate) fn new(width: usize, p: EwmaParams) -> Self {
         let field = Field {
-            mean: 0.0,
-            dev: 0.0,
-            diff: 0.0,
-            last: f32::NAN,
-            n: 0,
-            run: 0,
+            level: RobustLevel::new(),
             cal: Evidence::new(),
         };
         Self {
             p,
             bonferroni: bonferroni(width),
             fields: vec![field; width],
-        }
-    }
-
-    /// Signed raw z-score of one field, learning from the value; `None` while warming up.
-    #[inline]
-    fn step(p: &EwmaParams, f: &mut Field, x: f32) -> Option<f32> {
-        f.n = f.n.saturating_add(1);
-        if f.n == 1 {
-            f.mean = x;
-            f.last = x;
-            return None;
-        }
-        let floor = fmax(DIFF_FLOOR * f.diff, 1e-6 * f.mean.abs()) + 1e-12;
-        let scale = fmax(1.25 * f.dev, floor);
-        let r = x - f.mean;
-        let z = fmin(fmax(r / scale, -1e6), 1e6);
-        let warm = f.n > p.min_points;
-
-        let out = warm && z.abs() > CLIP;
-        f.run = match (out, z > 0.0) {
-            (false, _) => 0,
-            (true, true) => f.run.max(0).saturating_add(1),
-            (true, false) => f.run.min(0).saturating_sub(1),
-        };
-        let shifting = f.run.unsigned_abs() >= p.level_shift_after;
-        let c = if warm && !shifting {
-            fmin(fmax(r, -CLIP * scale), CLIP * scale)
-        } else {
-            r
-        };
-        let inv_n = 1.0 / f.n as f32;
-        let rate = if shifting {
-            fmax(p.level_rate, SHIFT_RATE)
-        } else {
-            fmax(inv_n, p.level_rate)
-        };
-        f.mean += rate * c;
-        if !out {
-            f.dev += fmax(inv_n, SCALE_RATE) * (c.abs() - f.dev);
-        }
-        let step = (x - f.last).abs();
-        if step.is_finite() {
-            f.diff +=
-                fmax(inv_n, SCALE_RATE) * (fmin(step, CLIP * 4.0 * fmax(f.diff, scale)) - f.diff);
-        }
-        f.last = x;
-        if warm {
-            Some(z)
-        } else {
-            None
         }
     }
 }
@@ -150,7 +79,10 @@ impl Detector for Ewma {
             if !x.is_finite() {
                 continue;
             }
-            if let Some(z) = Self::step(&p, f, x) {
+            let z = f
+                .level
+                .step(x, p.min_points, p.level_rate, p.level_shift_after);
+            if let Some(z) = z.filter(|_| f.level.warm(p.min_points)) {
                 let s = f.cal.surprise(z, p.direction, p.hold);
                 if s > best_surprise || best.field.is_none() {
                     best_surprise = fmax(s, best_surprise);

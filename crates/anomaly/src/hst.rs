@@ -33,6 +33,7 @@
 use ai4ict_core::Timestamp;
 
 use crate::calibrate::{calibrated, fmax, fmin, Evidence};
+use crate::robust::{RobustLevel, CLIP, SCALE_RATE};
 use crate::{Detector, Direction, Score};
 
 /// Trees in the ensemble.
@@ -45,14 +46,6 @@ const LEAVES: usize = 1 << DEPTH;
 const NODES: usize = 2 * LEAVES;
 /// Normalised deviations are clipped to ±this many scales.
 const Z_CLIP: f32 = 8.0;
-/// Residuals beyond this many scales are winsorised before they update the normaliser.
-const CLIP: f32 = 3.0;
-/// Fraction of the mean absolute step between points below which a field's scale never falls.
-const DIFF_FLOOR: f32 = 0.1;
-/// Slowest learning rate of the scales.
-const SCALE_RATE: f32 = 0.01;
-/// Learning rate of a field's mean while it follows a level shift.
-const SHIFT_RATE: f32 = 0.25;
 /// Floor of the scale of the raw score (in `ln` mass units).
 const RAW_SCALE_FLOOR: f32 = 0.05;
 /// Points of raw score learned before scoring, after the first window.
@@ -77,64 +70,6 @@ pub(crate) struct HstParams {
     pub direction: Direction,
     /// Points an episode keeps its score before it goes quiet (0 = never).
     pub hold: u16,
-}
-
-/// Online normaliser of one field.
-#[derive(Clone, Debug)]
-struct Norm {
-    mean: f32,
-    dev: f32,
-    diff: f32,
-    last: f32,
-    n: u32,
-    run: i16,
-}
-
-impl Norm {
-    /// Signed normalised deviation of `x` (before learning from it), then learns.
-    #[inline]
-    fn step(&mut self, p: &HstParams, x: f32) -> f32 {
-        self.n = self.n.saturating_add(1);
-        if self.n == 1 {
-            self.mean = x;
-            self.last = x;
-            return 0.0;
-        }
-        let floor = fmax(DIFF_FLOOR * self.diff, 1e-6 * self.mean.abs()) + 1e-12;
-        let scale = fmax(1.25 * self.dev, floor);
-        let r = x - self.mean;
-        let z = fmin(fmax(r / scale, -1e6), 1e6);
-        let warm = self.n > p.window;
-        let out = warm && z.abs() > CLIP;
-        self.run = match (out, z > 0.0) {
-            (false, _) => 0,
-            (true, true) => self.run.max(0).saturating_add(1),
-            (true, false) => self.run.min(0).saturating_sub(1),
-        };
-        let shifting = self.run.unsigned_abs() >= p.level_shift_after;
-        let c = if warm && !shifting {
-            fmin(fmax(r, -CLIP * scale), CLIP * scale)
-        } else {
-            r
-        };
-        let inv_n = 1.0 / self.n as f32;
-        let rate = if shifting {
-            fmax(p.level_rate, SHIFT_RATE)
-        } else {
-            fmax(inv_n, p.level_rate)
-        };
-        self.mean += rate * c;
-        if !out {
-            self.dev += fmax(inv_n, SCALE_RATE) * (c.abs() - self.dev);
-        }
-        let step = (x - self.last).abs();
-        if step.is_finite() {
-            self.diff += fmax(inv_n, SCALE_RATE)
-                * (fmin(step, CLIP * 4.0 * fmax(self.diff, scale)) - self.diff);
-        }
-        self.last = x;
-        fmin(fmax(z, -Z_CLIP), Z_CLIP)
-    }
 }
 
 /// One level of one tree: which field it splits and that field's work range in this tree.
@@ -169,7 +104,7 @@ fn unit(state: &mut u64) -> f32 {
 #[derive(Clone, Debug)]
 pub struct HalfSpaceTrees {
     p: HstParams,
-    fields: Vec<Norm>,
+    fields: Vec<RobustLevel>,
     /// Normalised deviations of the current point (scratch, one per field).
     z: Vec<f32>,
     /// `TREES * DEPTH` levels.
@@ -223,14 +158,7 @@ impl HalfSpaceTrees {
                 levels.push(level);
             }
         }
-        let norm = Norm {
-            mean: 0.0,
-            dev: 0.0,
-            diff: 0.0,
-            last: f32::NAN,
-            n: 0,
-            run: 0,
-        };
+        let norm = RobustLevel::new();
         Self {
             size_limit: (p.window / 10).max(1) as u16,
             p,
@@ -303,7 +231,10 @@ impl Detector for HalfSpaceTrees {
                 continue;
             }
             any = true;
-            *z = f.step(&p, x);
+            let raw = f
+                .step(x, p.window, p.level_rate, p.level_shift_after)
+                .unwrap_or(0.0);
+            *z = fmin(fmax(raw, -Z_CLIP), Z_CLIP);
             if z.abs() > best_abs {
                 best_abs = z.abs();
                 best_field = Some(i);
@@ -358,7 +289,7 @@ impl Detector for HalfSpaceTrees {
 
     fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.fields.capacity() * std::mem::size_of::<Norm>()
+            + self.fields.capacity() * std::mem::size_of::<RobustLevel>()
             + self.z.capacity() * std::mem::size_of::<f32>()
             + self.levels.capacity() * std::mem::size_of::<Level>()
             + (self.reference.capacity() + self.latest.capacity()) * std::mem::size_of::<u16>()

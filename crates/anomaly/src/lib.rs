@@ -5,6 +5,7 @@ mod calibrate;
 mod ewma;
 mod holt_winters;
 mod hst;
+mod robust;
 mod seasonal;
 
 use ai4ict_core::{Interval, Timestamp};
