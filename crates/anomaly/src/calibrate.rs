@@ -231,6 +231,34 @@ impl Evidence {
 }
 
 /// Calibrated value up to which the scale is linear in surprise.
+/// The most surprising field of one row: detectors offer each field's surprise and turn the
+/// strongest into the row's calibrated [`Score`](crate::Score).
+#[derive(Default)]
+pub(crate) struct Strongest {
+    surprise: f32,
+    field: Option<usize>,
+}
+
+impl Strongest {
+    /// Offers field `i`'s surprise.
+    #[inline]
+    pub(crate) fn offer(&mut self, i: usize, surprise: f32) {
+        if surprise > self.surprise || self.field.is_none() {
+            self.surprise = fmax(surprise, self.surprise);
+            self.field = Some(i);
+        }
+    }
+
+    /// The calibrated score of the strongest field.
+    #[inline]
+    pub(crate) fn score(self, bonferroni: f32, decades: f32) -> crate::Score {
+        crate::Score {
+            value: calibrated(self.surprise, bonferroni, decades),
+            field: self.field,
+        }
+    }
+}
+
 const KNEE: f64 = 0.9;
 
 /// `log10` of the number of fields, the Bonferroni correction that [`calibrated`] takes.

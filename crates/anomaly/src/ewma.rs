@@ -19,7 +19,7 @@
 
 use ai4ict_core::Timestamp;
 
-use crate::calibrate::{bonferroni, calibrated, fmax, Evidence};
+use crate::calibrate::{bonferroni, Evidence, Strongest};
 use crate::robust::RobustLevel;
 use crate::{Detector, Direction, Score};
 
@@ -71,8 +71,7 @@ impl Ewma {
 
 impl Detector for Ewma {
     fn update(&mut self, _time: Timestamp, values: &[f64]) -> Score {
-        let mut best = Score::default();
-        let mut best_surprise = 0.0f32;
+        let mut best = Strongest::default();
         let p = self.p;
         for (i, f) in self.fields.iter_mut().enumerate() {
             let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
@@ -84,14 +83,10 @@ impl Detector for Ewma {
                 .step(x, p.min_points, p.level_rate, p.level_shift_after);
             if let Some(z) = z.filter(|_| f.level.warm(p.min_points)) {
                 let s = f.cal.surprise(z, p.direction, p.hold);
-                if s > best_surprise || best.field.is_none() {
-                    best_surprise = fmax(s, best_surprise);
-                    best.field = Some(i);
-                }
+                best.offer(i, s);
             }
         }
-        best.value = calibrated(best_surprise, self.bonferroni, self.p.decades);
-        best
+        best.score(self.bonferroni, self.p.decades)
     }
 
     fn state_bytes(&self) -> usize {

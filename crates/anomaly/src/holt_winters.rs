@@ -25,19 +25,12 @@
 
 use ai4ict_core::{Interval, Timestamp};
 
-use crate::calibrate::{bonferroni, calibrated, fmax, fmin, Evidence};
+use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
+use crate::robust::{CLIP, DIFF_FLOOR, SCALE_RATE, SHIFT_RATE};
 use crate::seasonal::SeasonalParams;
 use crate::{Detector, Direction, Score};
 
 const DAY_MS: i64 = 86_400_000;
-/// Residuals beyond this many scales are winsorised before they update the state.
-const CLIP: f32 = 3.0;
-/// Fraction of the mean absolute step between points below which the scale never falls.
-const DIFF_FLOOR: f32 = 0.1;
-/// Slowest learning rate of the scale and the step.
-const SCALE_RATE: f32 = 0.01;
-/// Learning rate of the level while it follows a level shift.
-const SHIFT_RATE: f32 = 0.25;
 /// Trend gain relative to the level gain.
 const TREND_GAIN: f32 = 0.1;
 /// Damping of the trend per point.
@@ -256,8 +249,7 @@ impl Detector for HoltWinters {
         let s0 = (fl as i64).rem_euclid(slots as i64) as usize;
         let s1 = (s0 + 1) % slots;
         let width = self.fields.len();
-        let mut best = Score::default();
-        let mut best_surprise = 0.0f32;
+        let mut best = Strongest::default();
         for i in 0..width {
             let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
             if !x.is_finite() {
@@ -267,14 +259,10 @@ impl Detector for HoltWinters {
                 let s = self.fields[i]
                     .cal
                     .surprise(z, self.p.direction, self.p.hold);
-                if s > best_surprise || best.field.is_none() {
-                    best_surprise = fmax(s, best_surprise);
-                    best.field = Some(i);
-                }
+                best.offer(i, s);
             }
         }
-        best.value = calibrated(best_surprise, self.bonferroni, self.p.decades);
-        best
+        best.score(self.bonferroni, self.p.decades)
     }
 
     fn state_bytes(&self) -> usize {

@@ -12,11 +12,11 @@ use crate::calibrate::{fmax, fmin};
 /// Residuals beyond this many scales are winsorised before they update the state.
 pub(crate) const CLIP: f32 = 3.0;
 /// Fraction of the mean absolute step between points below which the scale never falls.
-const DIFF_FLOOR: f32 = 0.1;
+pub(crate) const DIFF_FLOOR: f32 = 0.1;
 /// Slowest learning rate of the deviation and the step.
 pub(crate) const SCALE_RATE: f32 = 0.01;
 /// Learning rate of the level while it follows a level shift.
-const SHIFT_RATE: f32 = 0.25;
+pub(crate) const SHIFT_RATE: f32 = 0.25;
 
 /// The state of one field (see the module docs).
 #[derive(Clone, Debug)]

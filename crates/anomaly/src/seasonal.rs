@@ -25,7 +25,7 @@
 
 use ai4ict_core::{Interval, Timestamp};
 
-use crate::calibrate::{bonferroni, calibrated, fmax, fmin, Evidence};
+use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
 use crate::{Detector, Direction, Score};
 
 const DAY_MS: i64 = 86_400_000;
@@ -362,8 +362,7 @@ impl Detector for RobustSeasonal {
             }
         }
         std::hint::black_box(touch);
-        let mut best = Score::default();
-        let mut best_surprise = 0.0f32;
+        let mut best = Strongest::default();
         for i in 0..width {
             let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
             if !x.is_finite() {
@@ -373,14 +372,10 @@ impl Detector for RobustSeasonal {
                 let s = self.fields[i]
                     .cal
                     .surprise(z, self.p.direction, self.p.hold);
-                if s > best_surprise || best.field.is_none() {
-                    best_surprise = fmax(s, best_surprise);
-                    best.field = Some(i);
-                }
+                best.offer(i, s);
             }
         }
-        best.value = calibrated(best_surprise, self.bonferroni, self.p.decades);
-        best
+        best.score(self.bonferroni, self.p.decades)
     }
 
     fn state_bytes(&self) -> usize {
