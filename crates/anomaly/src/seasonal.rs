@@ -300,8 +300,14 @@ impl RobustSeasonal {
                     };
                 }
             }
-            if days >= 1 && !out {
-                let gs = fmax(1.0 / f32::from(days), p.season_rate);
+            if days >= 1 {
+                // Out-of-band points teach the slot's scale slowly (winsorised): a deviation that
+                // comes back at the same time every day becomes part of that slot's normal.
+                let gs = if out {
+                    0.25 * p.season_rate
+                } else {
+                    fmax(1.0 / f32::from(days), p.season_rate)
+                };
                 let a = c.abs();
                 self.profile[a0].scale += gs * (1.0 - w) * (a - self.profile[a0].scale);
                 self.profile[a1].scale += gs * w * (a - self.profile[a1].scale);
