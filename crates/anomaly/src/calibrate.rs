@@ -281,6 +281,20 @@ pub(crate) fn calibrated(surprise: f32, bonferroni: f32, decades: f32) -> f64 {
     }
 }
 
+/// The inverse of [`calibrated`] with no Bonferroni correction: the surprise, in decades, of
+/// a calibrated value (exact below 1; a value of 1 reads as the surprise at which the scale
+/// is within `f32` precision of 1).
+pub(crate) fn uncalibrated(value: f64, decades: f32) -> f32 {
+    let d = f64::from(decades);
+    let v = value.clamp(0.0, 1.0);
+    let surprise = if v <= KNEE {
+        v * d
+    } else {
+        KNEE * d - d * ((1.0 - v) / (1.0 - KNEE)).max(1e-7).ln()
+    };
+    surprise as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +318,13 @@ mod tests {
         }
         assert!(c.surprise(5.0) < before);
         assert!(calibrated(c.surprise(5.0), bonferroni(1), 5.0) < 0.5);
+    }
+
+    #[test]
+    fn uncalibrated_inverts_calibrated() {
+        for s in [0.0f32, 1.0, 4.4, 4.6, 7.0, 12.0] {
+            let back = uncalibrated(calibrated(s, 0.0, 5.0), 5.0);
+            assert!((back - s).abs() < 1e-3, "{s} came back as {back}");
+        }
     }
 }

@@ -1,10 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+mod auto;
 mod bench;
 mod calibrate;
+mod ensemble;
 mod ewma;
 mod holt_winters;
 mod hst;
+mod novelty;
 mod robust;
 mod seasonal;
 
@@ -12,10 +15,13 @@ use ai4ict_core::{Interval, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use auto::{Auto, PERIODIC_ACF};
 pub use bench::{bench_throughput, BenchResult};
+pub use ensemble::Ensemble;
 pub use ewma::Ewma;
 pub use holt_winters::HoltWinters;
 pub use hst::{HalfSpaceTrees, DEPTH as HST_DEPTH, TREES as HST_TREES};
+pub use novelty::Novelty;
 pub use seasonal::RobustSeasonal;
 
 /// A calibrated anomaly score.
@@ -47,7 +53,9 @@ pub trait Detector: Send {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectorKind {
-    /// Pick a detector from the sampling interval and the data (currently `robust_seasonal`).
+    /// Pick by the data: `robust_seasonal` alone for streams with a daily rhythm (the first
+    /// two days' time-of-day profiles correlate by at least 0.5), otherwise an ensemble of
+    /// `robust_seasonal` and `novelty`.
     #[default]
     Auto,
     /// Time-of-day (and weekday/weekend) profile with a robust level and scale per field.
@@ -62,6 +70,32 @@ pub enum DetectorKind {
     /// the multivariate detector, scoring points that fall where the recent joint distribution
     /// of the fields has little mass. Windows of `min_points` samples (at least 16).
     HalfSpaceTrees,
+    /// Long-memory pattern novelty per field: a prototype memory of (value, recent level)
+    /// pairs with a vigilance radius, as in adaptive resonance theory (Carpenter & Grossberg
+    /// 1987); a pattern never seen before scores, once. For series without a daily profile
+    /// whose anomalies are new values or levels, and in the `ensemble`.
+    Novelty,
+    /// Several detectors on the same stream, the most surprised one speaking (less
+    /// `log10(members)` decades): `members` (default `robust_seasonal` and `novelty`).
+    Ensemble,
+}
+
+/// Members of an `ensemble` whose config names none.
+const DEFAULT_MEMBERS: [DetectorKind; 2] = [DetectorKind::RobustSeasonal, DetectorKind::Novelty];
+
+impl DetectorKind {
+    /// The name used in intents (`robust_seasonal`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::RobustSeasonal => "robust_seasonal",
+            Self::Ewma => "ewma",
+            Self::HoltWinters => "holt_winters",
+            Self::HalfSpaceTrees => "half_space_trees",
+            Self::Novelty => "novelty",
+            Self::Ensemble => "ensemble",
+        }
+    }
 }
 
 /// Which deviations from normal count as anomalous.
@@ -121,6 +155,10 @@ pub struct DetectorConfig {
     /// still lets a policy ask for two consecutive high scores.
     #[serde(default = "default_hold")]
     pub hold: u16,
+    /// Members of an `ensemble` (each with the rest of this config); default
+    /// `[robust_seasonal, novelty]`. Ignored by the other detectors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<DetectorKind>,
 }
 
 fn default_decades() -> f64 {
@@ -158,6 +196,7 @@ impl Default for DetectorConfig {
             level_shift_after: default_level_shift_after(),
             min_points: default_min_points(),
             hold: default_hold(),
+            members: Vec::new(),
         }
     }
 }
@@ -220,7 +259,23 @@ impl DetectorConfig {
         let level_rate = check_rate("level_rate", self.level_rate)?;
         let season_rate = check_rate("season_rate", self.season_rate)?;
         match self.detector {
-            DetectorKind::Auto | DetectorKind::RobustSeasonal => {
+            DetectorKind::Auto => {
+                let member = |detector| {
+                    Self {
+                        detector,
+                        ..self.clone()
+                    }
+                    .build(width, interval)
+                };
+                Ok(Box::new(Auto::new(
+                    member(DetectorKind::RobustSeasonal)?,
+                    member(DetectorKind::Novelty)?,
+                    width,
+                    interval,
+                    self.decades as f32,
+                )))
+            }
+            DetectorKind::RobustSeasonal => {
                 let slots = seasonal::SeasonalParams::slots_for(interval, self.max_slots);
                 let params = seasonal::SeasonalParams {
                     slots,
@@ -259,6 +314,42 @@ impl DetectorConfig {
                     self.direction,
                     self.hold,
                 ),
+            ))),
+            DetectorKind::Ensemble => {
+                let kinds = if self.members.is_empty() {
+                    &DEFAULT_MEMBERS[..]
+                } else {
+                    &self.members[..]
+                };
+                let members = kinds
+                    .iter()
+                    .map(|&kind| match kind {
+                        DetectorKind::Auto | DetectorKind::Ensemble => {
+                            Err(AnomalyError::InvalidConfig {
+                                field: "members",
+                                problem: format!(
+                                    "`{}` cannot be a member of an ensemble",
+                                    kind.name()
+                                ),
+                            })
+                        }
+                        _ => Self {
+                            detector: kind,
+                            ..self.clone()
+                        }
+                        .build(width, interval),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Box::new(Ensemble::new(members, self.decades as f32)))
+            }
+            DetectorKind::Novelty => Ok(Box::new(Novelty::new(
+                width,
+                novelty::NoveltyParams {
+                    min_points: self.min_points,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                    hold: self.hold,
+                },
             ))),
             DetectorKind::HalfSpaceTrees => Ok(Box::new(HalfSpaceTrees::new(
                 width,

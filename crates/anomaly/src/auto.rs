@@ -1,0 +1,190 @@
+//! `auto`: picks the detector by the daily periodicity of the first two days of data.
+//!
+//! From the first point, `robust_seasonal` and `novelty` both run. Meanwhile a probe keeps the
+//! mean of every field in each of (at most) 48 time-of-day buckets of the first two days.
+//! At the end of the second day the probe measures, per field, the correlation between the two
+//! days' bucket profiles (the autocorrelation at a lag of one day). If the median field
+//! correlates by at least [`PERIODIC_ACF`], the stream is *periodic*: `robust_seasonal` models
+//! it alone (a new pattern there is usually just a new hour of the week, so novelty would cry
+//! wolf), and the novelty detector is dropped. Otherwise the two go on as an
+//! [`ensemble`](crate::Ensemble): series without a daily rhythm (CPU, request counts, sensor
+//! readings) have anomalies that are new values or levels, which the novelty memory sees and a
+//! profile does not. Until the decision the score is that of `robust_seasonal`.
+//!
+//! With fewer than 4 samples a day (no daily profile to compare) the stream is taken as
+//! aperiodic at once.
+//!
+//! The ACF at one day is computed by us rather than with augurs-seasons: its periodogram
+//! detector needs many periods to resolve a daily one (on NAB's 5-minute series it reported
+//! 127 or 256 samples, not 288, from two days of data) and would need the raw points kept.
+//!
+//! Memory: both detectors until the decision, then one or both; the probe holds
+//! `2 * buckets` means and counts per field (576 bytes per field at 48 buckets) and is freed at
+//! the decision. Time: the members' time, plus O(fields × buckets) once.
+
+use ai4ict_core::{Interval, Timestamp};
+
+use crate::ensemble::strongest_of;
+use crate::{Detector, Score};
+
+/// Day-to-day correlation of the probe profiles above which a stream is periodic.
+pub const PERIODIC_ACF: f64 = 0.5;
+/// Most buckets per day in the probe.
+const MAX_BUCKETS: usize = 48;
+const DAY_MS: i64 = 86_400_000;
+
+/// Two days of bucket means per field, from the first point's day on.
+struct Probe {
+    /// Time of the first point.
+    start: Option<Timestamp>,
+    buckets: usize,
+    /// Per field, `2 * buckets` sums and counts.
+    sums: Vec<f64>,
+    counts: Vec<u16>,
+    width: usize,
+}
+
+impl Probe {
+    fn new(width: usize, samples_per_day: usize) -> Self {
+        let buckets = samples_per_day.min(MAX_BUCKETS);
+        Self {
+            start: None,
+            buckets,
+            sums: vec![0.0; 2 * buckets * width],
+            counts: vec![0; 2 * buckets * width],
+            width,
+        }
+    }
+
+    /// Adds a point; returns `true` once the point is past the probe's two days.
+    fn add(&mut self, time: Timestamp, values: &[f64]) -> bool {
+        let start = *self.start.get_or_insert(time);
+        let since = time.0.saturating_sub(start.0).max(0);
+        if since >= 2 * DAY_MS {
+            return true;
+        }
+        let day = usize::from(since >= DAY_MS);
+        let bucket = ((since % DAY_MS) * self.buckets as i64 / DAY_MS) as usize;
+        let b = (day * self.buckets + bucket.min(self.buckets - 1)) * self.width;
+        for (i, v) in values.iter().take(self.width).enumerate() {
+            if v.is_finite() {
+                self.sums[b + i] += v;
+                self.counts[b + i] = self.counts[b + i].saturating_add(1);
+            }
+        }
+        false
+    }
+
+    /// Whether the median field's day-one and day-two profiles correlate by `PERIODIC_ACF`.
+    fn periodic(&self) -> bool {
+        let mut acfs: Vec<f64> = (0..self.width).map(|i| self.acf(i)).collect();
+        acfs.sort_by(f64::total_cmp);
+        acfs.get(acfs.len() / 2)
+            .is_some_and(|acf| *acf >= PERIODIC_ACF)
+    }
+
+    /// Correlation of field `i` between the buckets both days filled (0 when undefined).
+    fn acf(&self, i: usize) -> f64 {
+        let mean = |day: usize, b: usize| {
+            let k = (day * self.buckets + b) * self.width + i;
+            (self.counts[k] > 0).then(|| self.sums[k] / f64::from(self.counts[k]))
+        };
+        let pairs: Vec<(f64, f64)> = (0..self.buckets)
+            .filter_map(|b| Some((mean(0, b)?, mean(1, b)?)))
+            .collect();
+        if pairs.len() < 4 {
+            return 0.0;
+        }
+        let n = pairs.len() as f64;
+        let (mx, my) = pairs
+            .iter()
+            .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+        let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+        for (x, y) in &pairs {
+            sxy += (x - mx) * (y - my);
+            sxx += (x - mx) * (x - mx);
+            syy += (y - my) * (y - my);
+        }
+        if sxx <= 0.0 || syy <= 0.0 {
+            return 0.0;
+        }
+        sxy / (sxx * syy).sqrt()
+    }
+
+    fn bytes(&self) -> usize {
+        self.sums.capacity() * 8 + self.counts.capacity() * 2
+    }
+}
+
+/// The `auto` detector (see the module docs).
+pub struct Auto {
+    seasonal: Box<dyn Detector>,
+    /// The novelty member, until the stream proves periodic.
+    novelty: Option<Box<dyn Detector>>,
+    /// Until the decision; `None` after it.
+    probe: Option<Probe>,
+    /// Whether the choice is made.
+    decided: bool,
+    decades: f32,
+}
+
+impl Auto {
+    pub(crate) fn new(
+        seasonal: Box<dyn Detector>,
+        novelty: Box<dyn Detector>,
+        width: usize,
+        interval: Interval,
+        decades: f32,
+    ) -> Self {
+        let samples_per_day = usize::try_from(DAY_MS / interval.millis().max(1)).unwrap_or(0);
+        Self {
+            seasonal,
+            novelty: Some(novelty),
+            // Allocated up front, so that the state never grows (it shrinks at the decision).
+            probe: (samples_per_day >= 4).then(|| Probe::new(width, samples_per_day)),
+            decided: samples_per_day < 4,
+            decades,
+        }
+    }
+
+    /// Feeds the probe and makes the choice once it is complete.
+    fn probe(&mut self, time: Timestamp, values: &[f64]) {
+        let Some(probe) = self.probe.as_mut() else {
+            self.decided = true;
+            return;
+        };
+        if !probe.add(time, values) {
+            return;
+        }
+        if probe.periodic() {
+            self.novelty = None;
+        }
+        self.decided = true;
+        self.probe = None;
+    }
+}
+
+impl Detector for Auto {
+    fn update(&mut self, time: Timestamp, values: &[f64]) -> Score {
+        if !self.decided {
+            self.probe(time, values);
+        }
+        let s = self.seasonal.update(time, values);
+        let Some(novelty) = self.novelty.as_mut() else {
+            return s;
+        };
+        let n = novelty.update(time, values);
+        if self.decided {
+            strongest_of(&[s, n], self.decades)
+        } else {
+            s
+        }
+    }
+
+    fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.seasonal.state_bytes()
+            + self.novelty.as_ref().map_or(0, |n| n.state_bytes())
+            + self.probe.as_ref().map_or(0, Probe::bytes)
+    }
+}
