@@ -5,6 +5,7 @@ mod calibrate;
 mod ewma;
 mod holt_winters;
 mod hst;
+mod rcf;
 mod robust;
 mod seasonal;
 
@@ -16,6 +17,10 @@ pub use bench::{bench_throughput, BenchResult};
 pub use ewma::Ewma;
 pub use holt_winters::HoltWinters;
 pub use hst::{HalfSpaceTrees, DEPTH as HST_DEPTH, TREES as HST_TREES};
+pub use rcf::{
+    RandomCutForest, DECAY_POINTS as RCF_DECAY_POINTS, SAMPLES as RCF_SAMPLES,
+    SHINGLE as RCF_SHINGLE, TREES as RCF_TREES,
+};
 pub use seasonal::RobustSeasonal;
 
 /// A calibrated anomaly score.
@@ -62,6 +67,11 @@ pub enum DetectorKind {
     /// the multivariate detector, scoring points that fall where the recent joint distribution
     /// of the fields has little mass. Windows of `min_points` samples (at least 16).
     HalfSpaceTrees,
+    /// Streaming robust random cut forest (Guha, Mishra, Roy & Schrijvers, ICML 2016, "Robust
+    /// random cut forest based anomaly detection on streams") over shingles of the last 4
+    /// samples of the normalised fields: scores the collusive displacement of each new point
+    /// against time-decayed samples of recent points. Multivariate, with temporal context.
+    RandomCutForest,
 }
 
 /// Which deviations from normal count as anomalous.
@@ -264,6 +274,17 @@ impl DetectorConfig {
                 width,
                 hst::HstParams {
                     window: self.min_points,
+                    level_rate,
+                    level_shift_after: self.level_shift_after,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                    hold: self.hold,
+                },
+            ))),
+            DetectorKind::RandomCutForest => Ok(Box::new(RandomCutForest::new(
+                width,
+                rcf::RcfParams {
+                    min_points: self.min_points,
                     level_rate,
                     level_shift_after: self.level_shift_after,
                     decades: self.decades as f32,

@@ -11,12 +11,13 @@ const KINDS: [DetectorKind; 3] = [
     DetectorKind::HoltWinters,
 ];
 /// Every kind, for the no-panic property.
-const ALL_KINDS: [DetectorKind; 5] = [
+const ALL_KINDS: [DetectorKind; 6] = [
     DetectorKind::Auto,
     DetectorKind::RobustSeasonal,
     DetectorKind::Ewma,
     DetectorKind::HoltWinters,
     DetectorKind::HalfSpaceTrees,
+    DetectorKind::RandomCutForest,
 ];
 pub(crate) const STEP: Interval = Interval::from_minutes(15);
 const DAY: usize = 96;
