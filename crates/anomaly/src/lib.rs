@@ -8,6 +8,7 @@ mod ewma;
 mod holt_winters;
 mod hst;
 mod novelty;
+mod rcf;
 mod robust;
 mod seasonal;
 
@@ -22,6 +23,10 @@ pub use ewma::Ewma;
 pub use holt_winters::HoltWinters;
 pub use hst::{HalfSpaceTrees, DEPTH as HST_DEPTH, TREES as HST_TREES};
 pub use novelty::Novelty;
+pub use rcf::{
+    RandomCutForest, DECAY_POINTS as RCF_DECAY_POINTS, SAMPLES as RCF_SAMPLES,
+    SHINGLE as RCF_SHINGLE, TREES as RCF_TREES,
+};
 pub use seasonal::RobustSeasonal;
 
 /// A calibrated anomaly score.
@@ -78,6 +83,11 @@ pub enum DetectorKind {
     /// Several detectors on the same stream, the most surprised one speaking (less
     /// `log10(members)` decades): `members` (default `robust_seasonal` and `novelty`).
     Ensemble,
+    /// Streaming robust random cut forest (Guha, Mishra, Roy & Schrijvers, ICML 2016, "Robust
+    /// random cut forest based anomaly detection on streams") over shingles of the last 4
+    /// samples of the normalised fields: scores the collusive displacement of each new point
+    /// against time-decayed samples of recent points. Multivariate, with temporal context.
+    RandomCutForest,
 }
 
 /// Members of an `ensemble` whose config names none.
@@ -94,6 +104,7 @@ impl DetectorKind {
             Self::HalfSpaceTrees => "half_space_trees",
             Self::Novelty => "novelty",
             Self::Ensemble => "ensemble",
+            Self::RandomCutForest => "random_cut_forest",
         }
     }
 }
@@ -355,6 +366,17 @@ impl DetectorConfig {
                 width,
                 hst::HstParams {
                     window: self.min_points,
+                    level_rate,
+                    level_shift_after: self.level_shift_after,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                    hold: self.hold,
+                },
+            ))),
+            DetectorKind::RandomCutForest => Ok(Box::new(RandomCutForest::new(
+                width,
+                rcf::RcfParams {
+                    min_points: self.min_points,
                     level_rate,
                     level_shift_after: self.level_shift_after,
                     decades: self.decades as f32,

@@ -11,7 +11,7 @@ const KINDS: [DetectorKind; 3] = [
     DetectorKind::HoltWinters,
 ];
 /// Every kind, for the no-panic property.
-const ALL_KINDS: [DetectorKind; 7] = [
+const ALL_KINDS: [DetectorKind; 8] = [
     DetectorKind::Auto,
     DetectorKind::RobustSeasonal,
     DetectorKind::Ewma,
@@ -19,6 +19,7 @@ const ALL_KINDS: [DetectorKind; 7] = [
     DetectorKind::HalfSpaceTrees,
     DetectorKind::Novelty,
     DetectorKind::Ensemble,
+    DetectorKind::RandomCutForest,
 ];
 pub(crate) const STEP: Interval = Interval::from_minutes(15);
 const DAY: usize = 96;
