@@ -22,8 +22,9 @@ pub struct GuardConfig {
     /// Smallest share of a sleeping cell's coverage area that awake overlapping cells must
     /// cover (union of the sandbox's pairwise overlaps, taken as independent).
     pub min_coverage: f64,
-    /// Shortest sleep, in intervals: shorter planned sleeps are dropped (each wake-up costs
-    /// signalling and risk). Policies that cannot see ahead (reactive) ignore it.
+    /// Shortest sleep, in intervals (each wake-up costs signalling and risk): the forecast
+    /// policy starts a sleep only if its forecast keeps the unit asleep this long, the oracle
+    /// drops shorter sleeps, the reactive baseline (which cannot see ahead) ignores it.
     pub min_sleep_steps: usize,
 }
 
@@ -212,8 +213,9 @@ struct Unit {
 type Plan = Vec<Vec<u32>>;
 
 /// Plans one step from estimated demand (Mbit/s per cell): small cells first (lowest demand
-/// first) hand their traffic to awake overlapping cells if coverage and headroom allow, then
-/// each macro sector keeps the fewest carriers that hold its demand under the headroom.
+/// first) hand their traffic to awake overlapping cells if coverage and headroom allow and the
+/// network then draws less power (EARTH), then each macro sector keeps the fewest carriers
+/// that hold its demand under the headroom.
 fn plan_step(
     units: &[Unit],
     est: &[f64],
@@ -244,7 +246,19 @@ fn plan_step(
         let fits = receivers.iter().all(|&(j, ov)| {
             demand[j] + demand[c] * ov / total_ov <= guard.headroom * units[j].capacity
         });
-        if fits {
+        // EARTH: the receivers' extra load (and any capacity carrier it keeps awake) may cost
+        // more than the small cell's sleep saves; such a sleep only adds risk.
+        let saves = fits && {
+            let u = &units[c];
+            let mut delta = u.model.sleep_w() - awake_power(u, demand[c], guard.headroom);
+            for &(j, ov) in &receivers {
+                let extra = demand[c] * ov / total_ov;
+                delta += awake_power(&units[j], demand[j] + extra, guard.headroom)
+                    - awake_power(&units[j], demand[j], guard.headroom);
+            }
+            delta < 0.0
+        };
+        if saves {
             for &(j, ov) in &receivers {
                 demand[j] += demand[c] * ov / total_ov;
             }
@@ -264,6 +278,84 @@ fn plan_step(
         }
     }
     asleep
+}
+
+/// Power, W, an awake unit draws carrying `demand` (Mbit/s) on the fewest carriers that hold
+/// it under `headroom`, the others asleep (EARTH model).
+fn awake_power(u: &Unit, demand: f64, headroom: f64) -> f64 {
+    let per_carrier = u.capacity / f64::from(u.carriers);
+    let active = ((demand / (headroom * per_carrier)).ceil() as u32).clamp(1, u.carriers);
+    f64::from(active) * u.model.active_w(demand / (f64::from(active) * per_carrier))
+        + f64::from(u.carriers - active) * u.model.sleep_w()
+}
+
+/// The forecast policy's plan, decided step by step on what is known at each step: the
+/// day-ahead band issued at midnight (its upper bound, rescaled by the observed/forecast ratio
+/// of the last `correction_steps`) floored by the last observed load. A unit goes to sleep
+/// only if the plan on these estimates keeps it asleep for `min_sleep_steps` (or to the end of
+/// the forecast day), so wake-ups stay few; once asleep it stays asleep only while the guard
+/// passes on the current estimate, so load seen above plan in the last interval (a surge, in
+/// the cell or in the cells taking its traffic) wakes it at the next step, as early as the
+/// reactive baseline would: the dwell never overrides the QoS guard. `observed[c]` starts one
+/// step before the first planned step.
+fn forecast_plan(
+    units: &[Unit],
+    bands: &[[Vec<f64>; 3]],
+    observed: &[&[f64]],
+    policy: &EnergySavingPolicy,
+    per_day: usize,
+) -> Plan {
+    let steps = bands.first().map_or(0, |b| b[2].len());
+    let g = &policy.guard;
+    let all = |_: usize, _: f64| true;
+    let mut plan: Plan = Vec::with_capacity(steps);
+    for t in 0..steps {
+        // observed[c][t] is the last interval seen before step t.
+        let k = policy.correction_steps.min(t);
+        let est_for = |s: usize| -> Vec<f64> {
+            (0..units.len())
+                .map(|c| {
+                    let seen: f64 = observed[c][t + 1 - k..=t].iter().sum();
+                    let expected: f64 = bands[c][0][t - k..t].iter().sum();
+                    let ratio = if k > 0 && expected > 0.0 {
+                        (seen / expected).clamp(0.7, 1.5)
+                    } else {
+                        1.0
+                    };
+                    let bound = (bands[c][2][s] * ratio).max(0.0);
+                    if policy.floor_last_observed {
+                        bound.max(observed[c][t])
+                    } else {
+                        bound
+                    }
+                })
+                .collect()
+        };
+        let now = plan_step(units, &est_for(t), g, &all);
+        let horizon = (t + g.min_sleep_steps)
+            .min((t / per_day + 1) * per_day)
+            .min(steps);
+        let ahead: Vec<Vec<u32>> = (t + 1..horizon)
+            .map(|s| plan_step(units, &est_for(s), g, &all))
+            .collect();
+        let row = now
+            .iter()
+            .enumerate()
+            .map(|(c, &a)| {
+                let asleep = plan.last().map_or(0, |p: &Vec<u32>| p[c]);
+                // Staying asleep (at most as deep as before) needs only the guard now;
+                // going (deeper) to sleep needs it for the whole dwell.
+                let entering = ahead.iter().fold(a, |m, r| m.min(r[c]));
+                if a <= asleep {
+                    a
+                } else {
+                    entering.max(asleep)
+                }
+            })
+            .collect();
+        plan.push(row);
+    }
+    plan
 }
 
 /// Drops sleeps shorter than `min` steps (per cell, per sleep level).
@@ -417,9 +509,9 @@ fn forecasts(
 
 /// Runs the energy-saving evaluation: builds the sandbox network, forecasts each cell's
 /// load day-ahead, plans sleeps under the QoS guard with four policies (always-on; reactive:
-/// sleep when the last observed load is low; forecast: sleep when the forecast interval's
-/// upper bound, and the last observed load, pass the guard; oracle: the guard on the actual
-/// future load), applies each plan in closed loop against the actual demand and reports
+/// sleep when the last observed load is low; forecast: [`forecast_plan`], sleep when the
+/// forecast interval's upper bound and the last observed load pass the guard, wake as soon as
+/// they do not; oracle: the guard on the actual future load), applies each plan in closed loop against the actual demand and reports
 /// energy (EARTH power model), unserved traffic, violations and wake-ups.
 pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
     if !(config.policy.level > 0.0 && config.policy.level < 1.0) {
@@ -512,34 +604,8 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
         .collect();
     enforce_min_sleep(&mut oracle, g.min_sleep_steps);
     let last = |c: usize, t: usize| demand[c][first + t - 1];
-    let mut forecast: Plan = (0..steps)
-        .map(|t| {
-            let est: Vec<f64> = (0..n)
-                .map(|c| {
-                    let k = config.policy.correction_steps.min(t);
-                    let ratio = if k == 0 {
-                        1.0
-                    } else {
-                        let seen: f64 = actual[c][t - k..t].iter().sum();
-                        let expected: f64 = bands[c][0][t - k..t].iter().sum();
-                        if expected > 0.0 {
-                            (seen / expected).clamp(0.7, 1.5)
-                        } else {
-                            1.0
-                        }
-                    };
-                    let bound = bands[c][2][t] * ratio;
-                    if config.policy.floor_last_observed {
-                        bound.max(last(c, t)).max(0.0)
-                    } else {
-                        bound.max(0.0)
-                    }
-                })
-                .collect();
-            plan_step(&units, &est, g, &none)
-        })
-        .collect();
-    enforce_min_sleep(&mut forecast, g.min_sleep_steps);
+    let observed: Vec<&[f64]> = demand.iter().map(|d| &d[first - 1..]).collect();
+    let forecast = forecast_plan(&units, &bands, &observed, &config.policy, per_day);
     let threshold = config.policy.reactive_threshold;
     let low = move |_: usize, load: f64| load < threshold;
     let reactive: Plan = (0..steps)
@@ -678,6 +744,96 @@ mod tests {
             plan_step(&u, &[5.0, 20.0, 20.0], &g, &|_, _| false),
             vec![0, 0, 0]
         );
+    }
+
+    #[test]
+    fn a_small_cell_sleeps_only_if_the_network_draws_less() {
+        let u = units();
+        let g = GuardConfig::default();
+        // Busy small cell: its traffic fits on the macros, but would wake their capacity
+        // carriers (80 + 43 > 0.85 · 100 Mbit/s per carrier) and cost more than it saves.
+        assert_eq!(
+            plan_step(&u, &[80.0, 80.0, 80.0], &g, &|_, _| true),
+            vec![0, 1, 1]
+        );
+    }
+
+    /// Bands (mean = lower = upper) and observations for [`units`] over `steps`, with the
+    /// observation before step 0 first.
+    fn scenario(upper: [f64; 3], observed: [Vec<f64>; 3]) -> (Vec<[Vec<f64>; 3]>, [Vec<f64>; 3]) {
+        let steps = observed[0].len() - 1;
+        let bands = upper
+            .iter()
+            .map(|&v| [vec![v; steps], vec![v; steps], vec![v; steps]])
+            .collect();
+        (bands, observed)
+    }
+
+    #[test]
+    fn a_surge_seen_while_asleep_wakes_the_units_at_the_next_step() {
+        let u = units();
+        // Macro 1 surges to 1.3× its capacity in step 3, while its capacity carrier sleeps
+        // and it carries the sleeping small cell's traffic; no forecast saw it coming.
+        let surge = vec![20.0, 20.0, 20.0, 20.0, 260.0, 260.0, 260.0];
+        let (bands, obs) = scenario([5.0, 20.0, 20.0], [vec![5.0; 7], surge, vec![20.0; 7]]);
+        let observed: Vec<&[f64]> = obs.iter().map(Vec::as_slice).collect();
+        let policy = EnergySavingPolicy {
+            correction_steps: 0,
+            guard: GuardConfig {
+                min_sleep_steps: 2,
+                ..GuardConfig::default()
+            },
+            ..EnergySavingPolicy::default()
+        };
+        let plan = forecast_plan(&u, &bands, &observed, &policy, 96);
+        assert_eq!(plan[..4], vec![vec![1, 1, 1]; 4]);
+        // Seen in step 3, acted on in step 4: the carrier and the small cell wake.
+        assert_eq!(plan[4..], vec![vec![0, 0, 1]; 2]);
+        // Without the guard on observed load both sleep through the surge, which loses more.
+        let blind = EnergySavingPolicy {
+            floor_last_observed: false,
+            ..policy
+        };
+        let blind_plan = forecast_plan(&u, &bands, &observed, &blind, 96);
+        assert_eq!(blind_plan, vec![vec![1, 1, 1]; 6]);
+        let actual: Vec<Vec<f64>> = obs.iter().map(|o| o[1..].to_vec()).collect();
+        let guarded = simulate(&u, &actual, &plan, 0.25).unserved;
+        let unguarded = simulate(&u, &actual, &blind_plan, 0.25).unserved;
+        assert!(guarded + 100.0 < unguarded, "{guarded} vs {unguarded}");
+    }
+
+    #[test]
+    fn a_sleep_starts_only_if_the_forecast_keeps_it_for_the_dwell() {
+        let u = units();
+        // The macros are forecast busy from step 1: the small cell could sleep in step 0 only.
+        let (mut bands, obs) = scenario(
+            [5.0, 20.0, 20.0],
+            [vec![5.0; 5], vec![20.0; 5], vec![20.0; 5]],
+        );
+        for b in &mut bands[1..] {
+            for v in b.iter_mut() {
+                v[1..].fill(169.0);
+            }
+        }
+        let observed: Vec<&[f64]> = obs.iter().map(Vec::as_slice).collect();
+        let policy = |min_sleep_steps| EnergySavingPolicy {
+            correction_steps: 0,
+            guard: GuardConfig {
+                min_sleep_steps,
+                ..GuardConfig::default()
+            },
+            ..EnergySavingPolicy::default()
+        };
+        assert_eq!(
+            forecast_plan(&u, &bands, &observed, &policy(1), 96)[0][0],
+            1
+        );
+        assert_eq!(
+            forecast_plan(&u, &bands, &observed, &policy(3), 96)[0][0],
+            0
+        );
+        // The dwell looks no further than the forecast day (here one step long).
+        assert_eq!(forecast_plan(&u, &bands, &observed, &policy(3), 1)[0][0], 1);
     }
 
     #[test]
