@@ -230,7 +230,6 @@ impl Evidence {
     }
 }
 
-/// Calibrated value up to which the scale is linear in surprise.
 /// The most surprising field of one row: detectors offer each field's surprise and turn the
 /// strongest into the row's calibrated [`Score`](crate::Score).
 #[derive(Default)]
@@ -259,6 +258,7 @@ impl Strongest {
     }
 }
 
+/// Calibrated value up to which the scale is linear in surprise.
 const KNEE: f64 = 0.9;
 
 /// `log10` of the number of fields, the Bonferroni correction that [`calibrated`] takes.
