@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod bayesian_changepoint;
 mod bench;
 mod calibrate;
 mod ewma;
@@ -7,16 +8,19 @@ mod holt_winters;
 mod hst;
 mod robust;
 mod seasonal;
+mod spectral_residual;
 
 use ai4ict_core::{Interval, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use bayesian_changepoint::BayesianChangepoint;
 pub use bench::{bench_throughput, BenchResult};
 pub use ewma::Ewma;
 pub use holt_winters::HoltWinters;
 pub use hst::{HalfSpaceTrees, DEPTH as HST_DEPTH, TREES as HST_TREES};
 pub use seasonal::RobustSeasonal;
+pub use spectral_residual::SpectralResidual;
 
 /// A calibrated anomaly score.
 ///
@@ -62,6 +66,14 @@ pub enum DetectorKind {
     /// the multivariate detector, scoring points that fall where the recent joint distribution
     /// of the fields has little mass. Windows of `min_points` samples (at least 16).
     HalfSpaceTrees,
+    /// Spectral residual (Ren et al., KDD 2019, "Time-Series Anomaly Detection Service at
+    /// Microsoft") per field: the saliency of the newest point in an FFT of the last 59 values
+    /// (extended by 5 estimated ones), scored against a robust level of recent saliency.
+    SpectralResidual,
+    /// Bayesian online changepoint detection (Adams & MacKay 2007) per field: a Normal model of
+    /// unknown mean and variance over the online-standardised values, constant hazard, run-length
+    /// posterior over at most 64 runs; scored on the point's predictive surprise.
+    BayesianChangepoint,
 }
 
 /// Which deviations from normal count as anomalous.
@@ -266,6 +278,28 @@ impl DetectorConfig {
                     window: self.min_points,
                     level_rate,
                     level_shift_after: self.level_shift_after,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                    hold: self.hold,
+                },
+            ))),
+            DetectorKind::SpectralResidual => Ok(Box::new(SpectralResidual::new(
+                width,
+                spectral_residual::SrParams {
+                    level_rate,
+                    level_shift_after: self.level_shift_after,
+                    min_points: self.min_points,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                    hold: self.hold,
+                },
+            ))),
+            DetectorKind::BayesianChangepoint => Ok(Box::new(BayesianChangepoint::new(
+                width,
+                bayesian_changepoint::BocpdParams {
+                    level_rate,
+                    level_shift_after: self.level_shift_after,
+                    min_points: self.min_points,
                     decades: self.decades as f32,
                     direction: self.direction,
                     hold: self.hold,

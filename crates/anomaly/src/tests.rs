@@ -11,12 +11,14 @@ const KINDS: [DetectorKind; 3] = [
     DetectorKind::HoltWinters,
 ];
 /// Every kind, for the no-panic property.
-const ALL_KINDS: [DetectorKind; 5] = [
+const ALL_KINDS: [DetectorKind; 7] = [
     DetectorKind::Auto,
     DetectorKind::RobustSeasonal,
     DetectorKind::Ewma,
     DetectorKind::HoltWinters,
     DetectorKind::HalfSpaceTrees,
+    DetectorKind::SpectralResidual,
+    DetectorKind::BayesianChangepoint,
 ];
 pub(crate) const STEP: Interval = Interval::from_minutes(15);
 const DAY: usize = 96;
