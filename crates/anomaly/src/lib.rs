@@ -67,7 +67,7 @@ pub enum DetectorKind {
     /// of the fields has little mass. Windows of `min_points` samples (at least 16).
     HalfSpaceTrees,
     /// Spectral residual (Ren et al., KDD 2019, "Time-Series Anomaly Detection Service at
-    /// Microsoft") per field: the saliency of the newest point in an FFT of the last 59 values
+    /// Microsoft") per field: the saliency of the newest point in an FFT of the last 123 values
     /// (extended by 5 estimated ones), scored against a robust level of recent saliency.
     SpectralResidual,
     /// Bayesian online changepoint detection (Adams & MacKay 2007) per field: a Normal model of
