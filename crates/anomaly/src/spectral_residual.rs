@@ -24,7 +24,7 @@
 //! Memory per field: 492 bytes of window (`f32`) plus 68 bytes of position, saliency normaliser
 //! and calibrator state, 560 in all, and 48 bytes per entity (608 for one field); a shared
 //! 1 KiB twiddle table. Time per field per point: one 128-point FFT, 68 logarithms and 64
-//! exponentials, about 4 microseconds; no allocation. (A 256-point transform scored 43 against
+//! exponentials, 2 to 4 microseconds; no allocation. (A 256-point transform scored 43 against
 //! 40 on NAB's standard profile for twice the time and memory; 64 points scored 32.)
 
 use std::sync::OnceLock;
