@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod auto;
+mod bayesian_changepoint;
 mod bench;
 mod calibrate;
 mod ensemble;
@@ -11,12 +12,14 @@ mod novelty;
 mod rcf;
 mod robust;
 mod seasonal;
+mod spectral_residual;
 
 use ai4ict_core::{Interval, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use auto::{Auto, PERIODIC_ACF};
+pub use bayesian_changepoint::BayesianChangepoint;
 pub use bench::{bench_throughput, BenchResult};
 pub use ensemble::Ensemble;
 pub use ewma::Ewma;
@@ -28,6 +31,7 @@ pub use rcf::{
     SHINGLE as RCF_SHINGLE, TREES as RCF_TREES,
 };
 pub use seasonal::RobustSeasonal;
+pub use spectral_residual::SpectralResidual;
 
 /// A calibrated anomaly score.
 ///
@@ -88,6 +92,14 @@ pub enum DetectorKind {
     /// samples of the normalised fields: scores the collusive displacement of each new point
     /// against time-decayed samples of recent points. Multivariate, with temporal context.
     RandomCutForest,
+    /// Spectral residual (Ren et al., KDD 2019, "Time-Series Anomaly Detection Service at
+    /// Microsoft") per field: the saliency of the newest point in an FFT of the last 123 values
+    /// (extended by 5 estimated ones), scored against a robust level of recent saliency.
+    SpectralResidual,
+    /// Bayesian online changepoint detection (Adams & MacKay 2007) per field: a Normal model of
+    /// unknown mean and variance over the online-standardised values, constant hazard, run-length
+    /// posterior over at most 64 runs; scored on the point's predictive surprise.
+    BayesianChangepoint,
 }
 
 /// Members of an `ensemble` whose config names none.
@@ -105,6 +117,8 @@ impl DetectorKind {
             Self::Novelty => "novelty",
             Self::Ensemble => "ensemble",
             Self::RandomCutForest => "random_cut_forest",
+            Self::SpectralResidual => "spectral_residual",
+            Self::BayesianChangepoint => "bayesian_changepoint",
         }
     }
 }
@@ -379,6 +393,28 @@ impl DetectorConfig {
                     min_points: self.min_points,
                     level_rate,
                     level_shift_after: self.level_shift_after,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                    hold: self.hold,
+                },
+            ))),
+            DetectorKind::SpectralResidual => Ok(Box::new(SpectralResidual::new(
+                width,
+                spectral_residual::SrParams {
+                    level_rate,
+                    level_shift_after: self.level_shift_after,
+                    min_points: self.min_points,
+                    decades: self.decades as f32,
+                    direction: self.direction,
+                    hold: self.hold,
+                },
+            ))),
+            DetectorKind::BayesianChangepoint => Ok(Box::new(BayesianChangepoint::new(
+                width,
+                bayesian_changepoint::BocpdParams {
+                    level_rate,
+                    level_shift_after: self.level_shift_after,
+                    min_points: self.min_points,
                     decades: self.decades as f32,
                     direction: self.direction,
                     hold: self.hold,

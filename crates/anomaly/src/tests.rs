@@ -11,7 +11,7 @@ const KINDS: [DetectorKind; 3] = [
     DetectorKind::HoltWinters,
 ];
 /// Every kind, for the no-panic property.
-const ALL_KINDS: [DetectorKind; 8] = [
+const ALL_KINDS: [DetectorKind; 10] = [
     DetectorKind::Auto,
     DetectorKind::RobustSeasonal,
     DetectorKind::Ewma,
@@ -20,6 +20,8 @@ const ALL_KINDS: [DetectorKind; 8] = [
     DetectorKind::Novelty,
     DetectorKind::Ensemble,
     DetectorKind::RandomCutForest,
+    DetectorKind::SpectralResidual,
+    DetectorKind::BayesianChangepoint,
 ];
 pub(crate) const STEP: Interval = Interval::from_minutes(15);
 const DAY: usize = 96;
