@@ -130,6 +130,16 @@ fn auto_keeps_a_daily_rhythm_to_the_seasonal_profile() {
 }
 
 #[test]
+fn default_detector_fits_in_2_kib() {
+    // The budget for the default detector: at most 2 KiB per one-field entity, also
+    // while `auto` still runs both detectors and its probe.
+    let d = DetectorConfig::default()
+        .build(1, Interval::from_minutes(5))
+        .unwrap();
+    assert!(d.state_bytes() <= 2048, "{} bytes", d.state_bytes());
+}
+
+#[test]
 fn auto_adds_novelty_without_a_daily_rhythm() {
     // Noise around a level has no daily rhythm: `auto` runs the ensemble with novelty, so its
     // scores differ from `robust_seasonal`'s, and it still finds a new level.
