@@ -96,6 +96,12 @@ pub struct EnergySavingPolicy {
     /// Reactive baseline: a unit may sleep only while its last observed load is below this
     /// fraction of capacity (and the guard passes on last observed loads).
     pub reactive_threshold: f64,
+    /// Price of unserved traffic, J per Mbit (W per Mbit/s), for the forecast policy's
+    /// surge-risk check: a macro capacity carrier (3GPP TS 38.300 §16.20 carrier switch-off)
+    /// sleeps only while the power it saves exceeds this price times the traffic it is
+    /// expected to leave unserved if a surge hits within the interval (see [`SurgeRisk`]);
+    /// 0 turns the check off.
+    pub unserved_price: f64,
 }
 
 impl Default for EnergySavingPolicy {
@@ -110,6 +116,7 @@ impl Default for EnergySavingPolicy {
             correction_steps: 8,
             floor_last_observed: true,
             reactive_threshold: 0.3,
+            unserved_price: 0.0,
         }
     }
 }
@@ -212,16 +219,16 @@ struct Unit {
 /// Units asleep per cell, per step: small cells 0 or 1, macro sectors 0..carriers−1.
 type Plan = Vec<Vec<u32>>;
 
+/// A policy's own condition on a sleep, on top of the guard: `allow(cell, load, keep)` with
+/// `load` the cell's estimated load (fraction of its capacity) and `keep` the carriers it
+/// would keep awake (0 for a small cell).
+type Allow<'a> = &'a dyn Fn(usize, f64, u32) -> bool;
+
 /// Plans one step from estimated demand (Mbit/s per cell): small cells first (lowest demand
 /// first) hand their traffic to awake overlapping cells if coverage and headroom allow and the
 /// network then draws less power (EARTH), then each macro sector keeps the fewest carriers
-/// that hold its demand under the headroom.
-fn plan_step(
-    units: &[Unit],
-    est: &[f64],
-    guard: &GuardConfig,
-    allow: &dyn Fn(usize, f64) -> bool,
-) -> Vec<u32> {
+/// that hold its demand under the headroom (or more, if `allow` refuses the deeper sleep).
+fn plan_step(units: &[Unit], est: &[f64], guard: &GuardConfig, allow: Allow) -> Vec<u32> {
     let n = units.len();
     let mut asleep = vec![0u32; n];
     let mut demand: Vec<f64> = est.to_vec();
@@ -229,7 +236,7 @@ fn plan_step(
     order.sort_by(|&a, &b| est[a].total_cmp(&est[b]));
     for c in order {
         let load = est[c] / units[c].capacity;
-        if !allow(c, load) {
+        if !allow(c, load, 0) {
             continue;
         }
         let receivers: Vec<(usize, f64)> = units[c]
@@ -273,8 +280,9 @@ fn plan_step(
         let per_carrier = u.capacity / u.carriers as f64;
         let needed =
             ((demand[c] / (guard.headroom * per_carrier)).ceil() as u32).clamp(1, u.carriers);
-        if needed < u.carriers && allow(c, demand[c] / u.capacity) {
-            asleep[c] = u.carriers - needed;
+        let load = demand[c] / u.capacity;
+        if let Some(keep) = (needed..u.carriers).find(|&keep| allow(c, load, keep)) {
+            asleep[c] = u.carriers - keep;
         }
     }
     asleep
@@ -285,8 +293,76 @@ fn plan_step(
 fn awake_power(u: &Unit, demand: f64, headroom: f64) -> f64 {
     let per_carrier = u.capacity / f64::from(u.carriers);
     let active = ((demand / (headroom * per_carrier)).ceil() as u32).clamp(1, u.carriers);
+    carrier_power(u, demand, active)
+}
+
+/// Power, W, a unit draws carrying `demand` (Mbit/s) on `active` carriers, the others asleep.
+fn carrier_power(u: &Unit, demand: f64, active: u32) -> f64 {
+    let per_carrier = u.capacity / f64::from(u.carriers);
     f64::from(active) * u.model.active_w(demand / (f64::from(active) * per_carrier))
         + f64::from(u.carriers - active) * u.model.sleep_w()
+}
+
+/// The surge risk of sleeping macro capacity carriers, learned from observed history only.
+/// Sandbox surges (and real crowds) lift a cell's demand past its full capacity within one
+/// interval; a sector with carriers asleep then loses the sleeping carriers' capacity until the
+/// surge is seen and they wake (3GPP TS 38.300 §16.20 lets the gNB switch carriers off on its
+/// own decision, so that decision has to weigh the risk). For each hour of day and each number
+/// of carriers kept awake `a` (capacity share κ = a/N), this keeps the mean, over the macro
+/// one-interval transitions that started at a load the guard would let sleep at κ
+/// (≤ headroom·κ), of the shortfall `(min(next load, 1) − κ)⁺`: the extra unserved traffic,
+/// as a fraction of capacity, that keeping only κ awake would have cost. Warm-started on the
+/// training days, then updated with every interval observed; pooled over macro cells and read
+/// over the hour and its two neighbours, since surges are too rare for per-cell or per-hour
+/// rates (a noisy rate also flips sleeps hour by hour and costs wake-ups).
+struct SurgeRisk {
+    /// J per Mbit; see [`EnergySavingPolicy::unserved_price`].
+    price: f64,
+    headroom: f64,
+    carriers: u32,
+    /// Per hour of day, per carriers kept awake − 1: (sum of shortfalls, transitions).
+    stats: Vec<Vec<(f64, f64)>>,
+}
+
+impl SurgeRisk {
+    fn new(policy: &EnergySavingPolicy) -> Self {
+        let carriers = policy.macro_carriers.max(1);
+        Self {
+            price: policy.unserved_price,
+            headroom: policy.guard.headroom,
+            carriers,
+            stats: vec![vec![(0.0, 0.0); carriers as usize - 1]; 24],
+        }
+    }
+
+    /// Records one observed transition of a macro cell's load (fractions of its capacity)
+    /// into an interval starting at `hour` of day.
+    fn observe(&mut self, hour: usize, from: f64, to: f64) {
+        let n = f64::from(self.carriers);
+        for (a, (sum, count)) in self.stats[hour % 24].iter_mut().enumerate() {
+            let kept = (a + 1) as f64 / n;
+            if from <= self.headroom * kept {
+                *sum += (to.min(1.0) - kept).max(0.0);
+                *count += 1.0;
+            }
+        }
+    }
+
+    /// Whether macro `u` at `load` may keep only `keep` carriers awake through an interval
+    /// starting at `hour`: the power saved must exceed the price of the expected extra
+    /// unserved traffic, `price · capacity · shortfall` (shortfall over hours `hour` ± 1).
+    fn allows(&self, u: &Unit, hour: usize, load: f64, keep: u32) -> bool {
+        let Some(a) = keep.checked_sub(1).map(|a| a as usize) else {
+            return true;
+        };
+        let (sum, count) = (hour + 23..=hour + 25)
+            .filter_map(|h| self.stats[h % 24].get(a))
+            .fold((0.0, 0.0), |(s, n), &(ds, dn)| (s + ds, n + dn));
+        let shortfall = if count > 0.0 { sum / count } else { 0.0 };
+        let demand = load * u.capacity;
+        let saved = carrier_power(u, demand, u.carriers) - carrier_power(u, demand, keep);
+        saved > self.price * u.capacity * shortfall
+    }
 }
 
 /// The forecast policy's plan, decided step by step on what is known at each step: the
@@ -296,20 +372,34 @@ fn awake_power(u: &Unit, demand: f64, headroom: f64) -> f64 {
 /// the forecast day), so wake-ups stay few; once asleep it stays asleep only while the guard
 /// passes on the current estimate, so load seen above plan in the last interval (a surge, in
 /// the cell or in the cells taking its traffic) wakes it at the next step, as early as the
-/// reactive baseline would: the dwell never overrides the QoS guard. `observed[c]` starts one
-/// step before the first planned step.
+/// reactive baseline would: the dwell never overrides the QoS guard. A macro sector also keeps
+/// a carrier awake in any interval whose surge risk, priced by `risk`, outweighs its saving;
+/// `risk` learns from each interval as it is observed. `observed[c]` starts one step before
+/// the first planned step; `hours[t]` is the hour of day of step `t`.
 fn forecast_plan(
     units: &[Unit],
     bands: &[[Vec<f64>; 3]],
     observed: &[&[f64]],
     policy: &EnergySavingPolicy,
-    per_day: usize,
+    (per_day, hours): (usize, &[usize]),
+    mut risk: SurgeRisk,
 ) -> Plan {
     let steps = bands.first().map_or(0, |b| b[2].len());
     let g = &policy.guard;
-    let all = |_: usize, _: f64| true;
     let mut plan: Plan = Vec::with_capacity(steps);
     for t in 0..steps {
+        if t > 0 {
+            for (c, u) in units.iter().enumerate().filter(|(_, u)| !u.small) {
+                let (from, to) = (observed[c][t - 1], observed[c][t]);
+                risk.observe(hours[t - 1], from / u.capacity, to / u.capacity);
+            }
+        }
+        let risk = &risk;
+        let priced = |s: usize| {
+            move |c: usize, load: f64, keep: u32| {
+                units[c].small || risk.allows(&units[c], hours[s], load, keep)
+            }
+        };
         // observed[c][t] is the last interval seen before step t.
         let k = policy.correction_steps.min(t);
         let est_for = |s: usize| -> Vec<f64> {
@@ -331,12 +421,12 @@ fn forecast_plan(
                 })
                 .collect()
         };
-        let now = plan_step(units, &est_for(t), g, &all);
+        let now = plan_step(units, &est_for(t), g, &priced(t));
         let horizon = (t + g.min_sleep_steps)
             .min((t / per_day + 1) * per_day)
             .min(steps);
         let ahead: Vec<Vec<u32>> = (t + 1..horizon)
-            .map(|s| plan_step(units, &est_for(s), g, &all))
+            .map(|s| plan_step(units, &est_for(s), g, &priced(s)))
             .collect();
         let row = now
             .iter()
@@ -594,7 +684,7 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
         }
     }
 
-    let none = |_: usize, _: f64| true;
+    let none = |_: usize, _: f64, _: u32| true;
     let always_on: Plan = vec![vec![0; n]; steps];
     let mut oracle: Plan = (0..steps)
         .map(|t| {
@@ -605,9 +695,24 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
     enforce_min_sleep(&mut oracle, g.min_sleep_steps);
     let last = |c: usize, t: usize| demand[c][first + t - 1];
     let observed: Vec<&[f64]> = demand.iter().map(|d| &d[first - 1..]).collect();
-    let forecast = forecast_plan(&units, &bands, &observed, &config.policy, per_day);
+    let hour = |t: usize| (net.time(t).millis_of_day() / 3_600_000) as usize;
+    let mut risk = SurgeRisk::new(&config.policy);
+    for (d, u) in demand.iter().zip(&units).filter(|(_, u)| !u.small) {
+        for t in 1..first {
+            risk.observe(hour(t), d[t - 1] / u.capacity, d[t] / u.capacity);
+        }
+    }
+    let eval_hours: Vec<usize> = (first..steps_all).map(hour).collect();
+    let forecast = forecast_plan(
+        &units,
+        &bands,
+        &observed,
+        &config.policy,
+        (per_day, &eval_hours),
+        risk,
+    );
     let threshold = config.policy.reactive_threshold;
-    let low = move |_: usize, load: f64| load < threshold;
+    let low = move |_: usize, load: f64, _: u32| load < threshold;
     let reactive: Plan = (0..steps)
         .map(|t| {
             let est: Vec<f64> = (0..n).map(|c| last(c, t)).collect();
@@ -728,7 +833,7 @@ mod tests {
     fn plan_respects_the_guard() {
         let u = units();
         let g = GuardConfig::default();
-        let all = |_: usize, _: f64| true;
+        let all = |_: usize, _: f64, _: u32| true;
         // Night: the small cell sleeps, both macros drop their capacity carrier.
         assert_eq!(plan_step(&u, &[5.0, 20.0, 20.0], &g, &all), vec![1, 1, 1]);
         // Busy macro 1: no room to take the small cell's traffic, and it keeps both carriers.
@@ -741,7 +846,7 @@ mod tests {
         assert_eq!(plan_step(&u, &[5.0, 20.0, 20.0], &strict, &all)[0], 0);
         // A policy that allows nothing sleeps nothing.
         assert_eq!(
-            plan_step(&u, &[5.0, 20.0, 20.0], &g, &|_, _| false),
+            plan_step(&u, &[5.0, 20.0, 20.0], &g, &|_, _, _| false),
             vec![0, 0, 0]
         );
     }
@@ -753,7 +858,7 @@ mod tests {
         // Busy small cell: its traffic fits on the macros, but would wake their capacity
         // carriers (80 + 43 > 0.85 · 100 Mbit/s per carrier) and cost more than it saves.
         assert_eq!(
-            plan_step(&u, &[80.0, 80.0, 80.0], &g, &|_, _| true),
+            plan_step(&u, &[80.0, 80.0, 80.0], &g, &|_, _, _| true),
             vec![0, 1, 1]
         );
     }
@@ -767,6 +872,19 @@ mod tests {
             .map(|&v| [vec![v; steps], vec![v; steps], vec![v; steps]])
             .collect();
         (bands, observed)
+    }
+
+    /// The forecast plan at hour 0 throughout, its surge risk learned from nothing.
+    fn forecast_plan_at_0h(
+        u: &[Unit],
+        bands: &[[Vec<f64>; 3]],
+        observed: &[&[f64]],
+        policy: &EnergySavingPolicy,
+        per_day: usize,
+    ) -> Plan {
+        let hours = vec![0; observed[0].len()];
+        let risk = SurgeRisk::new(policy);
+        forecast_plan(u, bands, observed, policy, (per_day, &hours), risk)
     }
 
     #[test]
@@ -785,7 +903,7 @@ mod tests {
             },
             ..EnergySavingPolicy::default()
         };
-        let plan = forecast_plan(&u, &bands, &observed, &policy, 96);
+        let plan = forecast_plan_at_0h(&u, &bands, &observed, &policy, 96);
         assert_eq!(plan[..4], vec![vec![1, 1, 1]; 4]);
         // Seen in step 3, acted on in step 4: the carrier and the small cell wake.
         assert_eq!(plan[4..], vec![vec![0, 0, 1]; 2]);
@@ -794,7 +912,7 @@ mod tests {
             floor_last_observed: false,
             ..policy
         };
-        let blind_plan = forecast_plan(&u, &bands, &observed, &blind, 96);
+        let blind_plan = forecast_plan_at_0h(&u, &bands, &observed, &blind, 96);
         assert_eq!(blind_plan, vec![vec![1, 1, 1]; 6]);
         let actual: Vec<Vec<f64>> = obs.iter().map(|o| o[1..].to_vec()).collect();
         let guarded = simulate(&u, &actual, &plan, 0.25).unserved;
@@ -825,15 +943,52 @@ mod tests {
             ..EnergySavingPolicy::default()
         };
         assert_eq!(
-            forecast_plan(&u, &bands, &observed, &policy(1), 96)[0][0],
+            forecast_plan_at_0h(&u, &bands, &observed, &policy(1), 96)[0][0],
             1
         );
         assert_eq!(
-            forecast_plan(&u, &bands, &observed, &policy(3), 96)[0][0],
+            forecast_plan_at_0h(&u, &bands, &observed, &policy(3), 96)[0][0],
             0
         );
         // The dwell looks no further than the forecast day (here one step long).
-        assert_eq!(forecast_plan(&u, &bands, &observed, &policy(3), 1)[0][0], 1);
+        assert_eq!(
+            forecast_plan_at_0h(&u, &bands, &observed, &policy(3), 1)[0][0],
+            1
+        );
+    }
+
+    #[test]
+    fn a_priced_surge_risk_keeps_carriers_awake_in_the_risky_hour_only() {
+        let u = units();
+        let (bands, obs) = scenario(
+            [5.0, 20.0, 20.0],
+            [vec![5.0; 5], vec![20.0; 5], vec![20.0; 5]],
+        );
+        let observed: Vec<&[f64]> = obs.iter().map(Vec::as_slice).collect();
+        let hours = [0, 0, 12, 12];
+        let run = |unserved_price| {
+            let policy = EnergySavingPolicy {
+                correction_steps: 0,
+                unserved_price,
+                guard: GuardConfig {
+                    min_sleep_steps: 1,
+                    ..GuardConfig::default()
+                },
+                ..EnergySavingPolicy::default()
+            };
+            let mut risk = SurgeRisk::new(&policy);
+            // Training days: at 12 h, one macro transition in ten jumped past full capacity.
+            for i in 0..10 {
+                risk.observe(12, 0.1, if i == 0 { 1.5 } else { 0.1 });
+            }
+            forecast_plan(&u, &bands, &observed, &policy, (96, &hours), risk)
+        };
+        // Unpriced, the carriers sleep throughout; priced, they stay awake at 12 h, where the
+        // expected shortfall (200 Mbit/s · 0.5 / 11) costs more than the carrier saves.
+        assert_eq!(run(0.0), vec![vec![1, 1, 1]; 4]);
+        let priced = run(1000.0);
+        assert_eq!(priced[..2], vec![vec![1, 1, 1]; 2]);
+        assert_eq!(priced[2..], vec![vec![1, 0, 0]; 2]);
     }
 
     #[test]
