@@ -9,16 +9,43 @@ use crate::{Fitted, Forecast, ForecastError, Forecaster};
 /// MASE, since the scale is the series' own), then refits it on the whole series. A
 /// candidate that cannot fit a window is skipped; if none can, the error of the last one
 /// tried is returned.
+///
+/// The same windows calibrate the chosen method's intervals (split conformal, scaled): the
+/// errors of its backtest forecasts, in units of their 80 % half-widths, have an empirical
+/// 80 % quantile `c`, and every interval it predicts is scaled by `c` about its mean
+/// (clamped to [`MIN_SCALE`, `MAX_SCALE`]). Model-based intervals assume independent
+/// residuals; on autocorrelated traffic they are too narrow (MSTL covered 54 % of sandbox
+/// traffic with nominal 80 % intervals).
 #[derive(Clone, Debug, Default)]
 pub struct Auto {
     /// Settings of the candidates and of the choice.
     pub config: ForecasterConfig,
 }
 
-/// The method `auto` chose, fitted on the whole series.
+/// Least interval scale the calibration may set.
+pub const MIN_SCALE: f64 = 0.5;
+/// Largest interval scale the calibration may set.
+pub const MAX_SCALE: f64 = 4.0;
+/// Level of the backtest intervals the calibration measures.
+const CALIBRATION_LEVEL: f64 = 0.8;
+
+/// The method `auto` chose, fitted on the whole series, with its interval scale.
 #[derive(Debug)]
 pub struct FittedAuto {
     inner: Box<dyn Fitted>,
+    scale: f64,
+}
+
+/// The empirical `CALIBRATION_LEVEL` quantile of errors in half-width units, clamped; 1 when
+/// there are none.
+fn interval_scale(mut ratios: Vec<f64>) -> f64 {
+    ratios.retain(|r| r.is_finite());
+    if ratios.is_empty() {
+        return 1.0;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let k = ((ratios.len() as f64 * CALIBRATION_LEVEL).ceil() as usize).clamp(1, ratios.len());
+    ratios[k - 1].clamp(MIN_SCALE, MAX_SCALE)
 }
 
 impl Forecaster for Auto {
@@ -49,9 +76,11 @@ impl Forecaster for Auto {
         }
         let windows = a.windows.max(1);
         let mut scores = Vec::with_capacity(candidates.len());
+        let mut ratios: Vec<Vec<f64>> = Vec::with_capacity(candidates.len());
         for &method in &candidates {
             let mut err = 0.0;
             let mut count = 0usize;
+            let mut r = Vec::new();
             for w in (1..=windows).rev() {
                 let Some(origin) = y.len().checked_sub(w * horizon) else {
                     continue;
@@ -60,15 +89,21 @@ impl Forecaster for Auto {
                 let f: Result<Forecast, ForecastError> = self
                     .config
                     .fit_method(method, &y[..origin], season)
-                    .and_then(|m| m.predict(h, 0.8));
+                    .and_then(|m| m.predict(h, CALIBRATION_LEVEL));
                 match f {
                     Ok(f) => {
-                        err += f
-                            .mean
-                            .iter()
-                            .zip(&y[origin..origin + h])
-                            .map(|(p, v)| (p - v).abs())
-                            .sum::<f64>();
+                        for (i, v) in y[origin..origin + h].iter().enumerate() {
+                            let e = v - f.mean[i];
+                            err += e.abs();
+                            let half = if e > 0.0 {
+                                f.upper[i] - f.mean[i]
+                            } else {
+                                f.mean[i] - f.lower[i]
+                            };
+                            if half > 0.0 {
+                                r.push(e.abs() / half);
+                            }
+                        }
                         count += h;
                     }
                     Err(_) => {
@@ -82,14 +117,18 @@ impl Forecaster for Auto {
             } else {
                 f64::INFINITY
             };
-            scores.push((method, score));
+            scores.push((method, score, ratios.len()));
+            ratios.push(r);
         }
         let mut order = scores;
         order.sort_by(|a, b| a.1.total_cmp(&b.1));
         let mut last_err = ForecastError::FitFailed("auto: no candidate could be fitted".into());
-        for (method, _) in order {
+        for (method, _, i) in order {
             match self.config.fit_method(method, &y, season) {
-                Ok(inner) => return Ok(Box::new(FittedAuto { inner })),
+                Ok(inner) => {
+                    let scale = interval_scale(std::mem::take(&mut ratios[i]));
+                    return Ok(Box::new(FittedAuto { inner, scale }));
+                }
                 Err(e) => last_err = e,
             }
         }
@@ -99,11 +138,20 @@ impl Forecaster for Auto {
 
 impl Fitted for FittedAuto {
     fn predict(&self, horizon: usize, level: f64) -> Result<Forecast, ForecastError> {
-        self.inner.predict(horizon, level)
+        let mut f = self.inner.predict(horizon, level)?;
+        for ((m, l), u) in f.mean.iter().zip(&mut f.lower).zip(&mut f.upper) {
+            *l = m - self.scale * (m - *l);
+            *u = m + self.scale * (*u - m);
+        }
+        Ok(f)
     }
 
     fn describe(&self) -> String {
-        format!("auto→{}", self.inner.describe())
+        format!(
+            "auto→{} (intervals ×{:.2})",
+            self.inner.describe(),
+            self.scale
+        )
     }
 }
 
@@ -122,6 +170,15 @@ mod tests {
             f.describe()
         );
         assert_eq!(f.predict(24, 0.9).unwrap().len(), 24);
+    }
+
+    #[test]
+    fn interval_scale_is_the_clamped_quantile() {
+        assert_eq!(interval_scale(vec![]), 1.0);
+        let r: Vec<f64> = (1..=10).map(|i| f64::from(i) * 0.2).collect();
+        assert_eq!(interval_scale(r), 1.6);
+        assert_eq!(interval_scale(vec![10.0; 5]), MAX_SCALE);
+        assert_eq!(interval_scale(vec![0.0, f64::NAN]), MIN_SCALE);
     }
 
     #[test]
