@@ -51,7 +51,13 @@ pub(crate) fn strongest_of(scores: &[Score], decades: f32) -> Score {
         }
     }
     let (strongest, field) = best.unwrap_or((0.0, None));
-    let surprise = fmax(fisher(total, scores.len()), strongest);
+    // Fisher's reading can only beat the strongest member when another member adds to it
+    // (rare: most points surprise no one), so the logarithm is paid only then.
+    let surprise = if total > strongest {
+        fmax(fisher(total, scores.len()), strongest)
+    } else {
+        strongest
+    };
     Score {
         value: calibrated(surprise, (scores.len().max(1) as f32).log10(), decades),
         field,
