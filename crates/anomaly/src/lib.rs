@@ -84,8 +84,9 @@ pub enum DetectorKind {
     /// 1987); a pattern never seen before scores, once. For series without a daily profile
     /// whose anomalies are new values or levels, and in the `ensemble`.
     Novelty,
-    /// Several detectors on the same stream, the most surprised one speaking (less
-    /// `log10(members)` decades): `members` (default `robust_seasonal` and `novelty`).
+    /// Several detectors on the same stream: the most surprised one speaks, or all of them
+    /// together (Fisher's method) when several are surprised at once, less `log10(members)`
+    /// decades: `members` (default `robust_seasonal` and `novelty`).
     Ensemble,
     /// Streaming robust random cut forest (Guha, Mishra, Roy & Schrijvers, ICML 2016, "Robust
     /// random cut forest based anomaly detection on streams") over shingles of the last 4
