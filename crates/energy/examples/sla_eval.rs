@@ -1,5 +1,6 @@
 //! Runs the SLA-breach prediction on the default sandbox scenario and prints its scores.
-//! Usage: `sla_eval ['{"latency_limit_ms": 30}']` (an `SlaConfig` in JSON).
+//! Usage: `sla_eval ['{"sandbox": {"days": 28, "seed": 11}, "policy": {…}}']` (an
+//! `SlaConfig` in JSON; a `sandbox` block replaces the default 28-day scenario as a whole).
 fn main() {
     let config: ai4ict_energy::SlaConfig = match std::env::args().nth(1) {
         Some(json) => match serde_json::from_str(&json) {
