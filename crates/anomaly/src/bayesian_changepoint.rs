@@ -33,7 +33,7 @@ use ai4ict_core::Timestamp;
 
 use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
 use crate::robust::RobustLevel;
-use crate::{Detector, Direction, Score};
+use crate::{Detector, Score, Tuning};
 
 /// Most runs kept.
 const R: usize = 64;
@@ -55,24 +55,6 @@ const BETA0: f32 = 1.0;
 const NORM_RATE: f32 = 0.1;
 /// Values update the run statistics clipped to this many standard units.
 const Y_CLIP: f32 = 6.0;
-
-/// Tuning of [`BayesianChangepoint`], resolved from the user's config.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct BocpdParams {
-    /// Learning rate per point of the level the normaliser would follow on its own (it follows
-    /// at `NORM_RATE` times this).
-    pub level_rate: f32,
-    /// Points out of band with one sign before the normalising level is let go.
-    pub level_shift_after: u16,
-    /// Points before scoring.
-    pub min_points: u32,
-    /// Decades of surprise that map to a score of 1.
-    pub decades: f32,
-    /// Which deviations count.
-    pub direction: Direction,
-    /// Points an episode keeps its score before it goes quiet (0 = never).
-    pub hold: u16,
-}
 
 /// `alpha` of a run that has seen `n` observations.
 #[inline]
@@ -232,14 +214,14 @@ impl Field {
 /// The Bayesian online changepoint detector (see the module docs).
 #[derive(Clone, Debug)]
 pub struct BayesianChangepoint {
-    p: BocpdParams,
+    p: Tuning,
     /// `log10` of the number of fields (the Bonferroni correction of the score).
     bonferroni: f32,
     fields: Vec<Field>,
 }
 
 impl BayesianChangepoint {
-    pub(crate) fn new(width: usize, p: BocpdParams) -> Self {
+    pub(crate) fn new(width: usize, p: Tuning) -> Self {
         Self {
             p,
             bonferroni: bonferroni(width),

@@ -21,24 +21,7 @@ use ai4ict_core::Timestamp;
 
 use crate::calibrate::{bonferroni, Evidence, Strongest};
 use crate::robust::RobustLevel;
-use crate::{Detector, Direction, Score};
-
-/// Tuning of [`Ewma`], resolved from the user's config.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct EwmaParams {
-    /// Mean learning rate per point.
-    pub level_rate: f32,
-    /// Points out of band with one sign before the mean is let go.
-    pub level_shift_after: u16,
-    /// Points before scoring.
-    pub min_points: u32,
-    /// Decades of surprise that map to a score of 1.
-    pub decades: f32,
-    /// Which deviations count.
-    pub direction: Direction,
-    /// Points an episode keeps its score before it goes quiet (0 = never).
-    pub hold: u16,
-}
+use crate::{Detector, Score, Tuning};
 
 #[derive(Clone, Debug)]
 struct Field {
@@ -49,14 +32,14 @@ struct Field {
 /// The robust EWMA detector (see the module docs).
 #[derive(Clone, Debug)]
 pub struct Ewma {
-    p: EwmaParams,
+    p: Tuning,
     /// `log10` of the number of fields (the Bonferroni correction of the score).
     bonferroni: f32,
     fields: Vec<Field>,
 }
 
 impl Ewma {
-    pub(crate) fn new(width: usize, p: EwmaParams) -> Self {
+    pub(crate) fn new(width: usize, p: Tuning) -> Self {
         let field = Field {
             level: RobustLevel::new(),
             cal: Evidence::new(),

@@ -34,7 +34,7 @@ use ai4ict_core::Timestamp;
 
 use crate::calibrate::{calibrated, fmax, fmin, Evidence};
 use crate::robust::{RobustLevel, CLIP, SCALE_RATE};
-use crate::{Detector, Direction, Score};
+use crate::{Detector, Direction, Score, Tuning};
 
 /// Trees in the ensemble.
 pub const TREES: usize = 16;
@@ -54,23 +54,6 @@ const RAW_WARM: u32 = 16;
 const MIN_WINDOW: u32 = 16;
 /// Seed of the tree construction.
 const SEED: u64 = 0x4149_3449_4354_4853;
-
-/// Tuning of [`HalfSpaceTrees`], resolved from the user's config.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct HstParams {
-    /// Points per mass-profile window (also the warm-up).
-    pub window: u32,
-    /// Mean learning rate of the field normalisers.
-    pub level_rate: f32,
-    /// Points out of band with one sign before a field's mean is let go.
-    pub level_shift_after: u16,
-    /// Decades of surprise that map to a score of 1.
-    pub decades: f32,
-    /// Which deviations count.
-    pub direction: Direction,
-    /// Points an episode keeps its score before it goes quiet (0 = never).
-    pub hold: u16,
-}
 
 /// One level of one tree: which field it splits and that field's work range in this tree.
 #[derive(Clone, Copy, Debug)]
@@ -103,7 +86,7 @@ fn unit(state: &mut u64) -> f32 {
 /// The streaming half-space-trees detector (see the module docs).
 #[derive(Clone, Debug)]
 pub struct HalfSpaceTrees {
-    p: HstParams,
+    p: Tuning,
     fields: Vec<RobustLevel>,
     /// Normalised deviations of the current point (scratch, one per field).
     z: Vec<f32>,
@@ -126,8 +109,8 @@ pub struct HalfSpaceTrees {
 }
 
 impl HalfSpaceTrees {
-    pub(crate) fn new(width: usize, mut p: HstParams) -> Self {
-        p.window = p.window.clamp(MIN_WINDOW, u32::from(u16::MAX));
+    pub(crate) fn new(width: usize, mut p: Tuning) -> Self {
+        p.min_points = p.min_points.clamp(MIN_WINDOW, u32::from(u16::MAX));
         let width = width.max(1);
         let mut state = SEED;
         let mut levels = Vec::with_capacity(TREES * DEPTH);
@@ -160,7 +143,7 @@ impl HalfSpaceTrees {
         }
         let norm = RobustLevel::new();
         Self {
-            size_limit: (p.window / 10).max(1) as u16,
+            size_limit: (p.min_points / 10).max(1) as u16,
             p,
             fields: vec![norm; width],
             z: vec![0.0; width],
@@ -232,7 +215,7 @@ impl Detector for HalfSpaceTrees {
             }
             any = true;
             let raw = f
-                .step(x, p.window, p.level_rate, p.level_shift_after)
+                .step(x, p.min_points, p.level_rate, p.level_shift_after)
                 .unwrap_or(0.0);
             *z = fmin(fmax(raw, -Z_CLIP), Z_CLIP);
             if z.abs() > best_abs {
@@ -248,7 +231,7 @@ impl Detector for HalfSpaceTrees {
         let raw = self.descend();
         let raw = if scoring { Some(raw) } else { None };
         self.filled += 1;
-        if self.filled >= p.window {
+        if self.filled >= p.min_points {
             self.swap();
         }
         let Some(raw) = raw else {

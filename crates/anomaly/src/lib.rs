@@ -227,6 +227,23 @@ impl Default for DetectorConfig {
     }
 }
 
+/// The tuning the streaming detectors share, resolved from a [`DetectorConfig`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tuning {
+    /// Learning rate of a level per point.
+    pub level_rate: f32,
+    /// Points out of band with one sign before a level is let go.
+    pub level_shift_after: u16,
+    /// Points before scoring (for `half_space_trees`, the window).
+    pub min_points: u32,
+    /// Decades of surprise that map to a score of 1.
+    pub decades: f32,
+    /// Which deviations count.
+    pub direction: Direction,
+    /// Points an episode keeps its score before it goes quiet (0 = never).
+    pub hold: u16,
+}
+
 /// Why a detector could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AnomalyError {
@@ -284,6 +301,14 @@ impl DetectorConfig {
         }
         let level_rate = check_rate("level_rate", self.level_rate)?;
         let season_rate = check_rate("season_rate", self.season_rate)?;
+        let tuning = Tuning {
+            level_rate,
+            level_shift_after: self.level_shift_after,
+            min_points: self.min_points,
+            decades: self.decades as f32,
+            direction: self.direction,
+            hold: self.hold,
+        };
         match self.detector {
             DetectorKind::Auto => {
                 let member = |detector| {
@@ -316,17 +341,7 @@ impl DetectorConfig {
                 };
                 Ok(Box::new(RobustSeasonal::new(width, params)))
             }
-            DetectorKind::Ewma => Ok(Box::new(Ewma::new(
-                width,
-                ewma::EwmaParams {
-                    level_rate,
-                    level_shift_after: self.level_shift_after,
-                    min_points: self.min_points,
-                    decades: self.decades as f32,
-                    direction: self.direction,
-                    hold: self.hold,
-                },
-            ))),
+            DetectorKind::Ewma => Ok(Box::new(Ewma::new(width, tuning))),
             DetectorKind::HoltWinters => Ok(Box::new(HoltWinters::new(
                 width,
                 holt_winters::HoltWintersParams::for_interval(
@@ -368,59 +383,13 @@ impl DetectorConfig {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Box::new(Ensemble::new(members, self.decades as f32)))
             }
-            DetectorKind::Novelty => Ok(Box::new(Novelty::new(
-                width,
-                novelty::NoveltyParams {
-                    min_points: self.min_points,
-                    decades: self.decades as f32,
-                    direction: self.direction,
-                    hold: self.hold,
-                },
-            ))),
-            DetectorKind::HalfSpaceTrees => Ok(Box::new(HalfSpaceTrees::new(
-                width,
-                hst::HstParams {
-                    window: self.min_points,
-                    level_rate,
-                    level_shift_after: self.level_shift_after,
-                    decades: self.decades as f32,
-                    direction: self.direction,
-                    hold: self.hold,
-                },
-            ))),
-            DetectorKind::RandomCutForest => Ok(Box::new(RandomCutForest::new(
-                width,
-                rcf::RcfParams {
-                    min_points: self.min_points,
-                    level_rate,
-                    level_shift_after: self.level_shift_after,
-                    decades: self.decades as f32,
-                    direction: self.direction,
-                    hold: self.hold,
-                },
-            ))),
-            DetectorKind::SpectralResidual => Ok(Box::new(SpectralResidual::new(
-                width,
-                spectral_residual::SrParams {
-                    level_rate,
-                    level_shift_after: self.level_shift_after,
-                    min_points: self.min_points,
-                    decades: self.decades as f32,
-                    direction: self.direction,
-                    hold: self.hold,
-                },
-            ))),
-            DetectorKind::BayesianChangepoint => Ok(Box::new(BayesianChangepoint::new(
-                width,
-                bayesian_changepoint::BocpdParams {
-                    level_rate,
-                    level_shift_after: self.level_shift_after,
-                    min_points: self.min_points,
-                    decades: self.decades as f32,
-                    direction: self.direction,
-                    hold: self.hold,
-                },
-            ))),
+            DetectorKind::Novelty => Ok(Box::new(Novelty::new(width, tuning))),
+            DetectorKind::HalfSpaceTrees => Ok(Box::new(HalfSpaceTrees::new(width, tuning))),
+            DetectorKind::RandomCutForest => Ok(Box::new(RandomCutForest::new(width, tuning))),
+            DetectorKind::SpectralResidual => Ok(Box::new(SpectralResidual::new(width, tuning))),
+            DetectorKind::BayesianChangepoint => {
+                Ok(Box::new(BayesianChangepoint::new(width, tuning)))
+            }
         }
     }
 }

@@ -37,7 +37,7 @@
 use ai4ict_core::Timestamp;
 
 use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
-use crate::{Detector, Direction, Score};
+use crate::{Detector, Score, Tuning};
 
 /// Recent values averaged into the level feature.
 pub const WINDOW: usize = 8;
@@ -47,19 +47,6 @@ pub const PROTOTYPES: usize = 32;
 pub const VIGILANCE: f32 = 0.05;
 /// Raw score at the vigilance radius (the calibrator's threshold).
 const RAW_AT_VIGILANCE: f32 = 2.5;
-
-/// Tuning of [`Novelty`], resolved from the user's config.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct NoveltyParams {
-    /// Points before scoring.
-    pub min_points: u32,
-    /// Decades of surprise that map to a score of 1.
-    pub decades: f32,
-    /// Which deviations count.
-    pub direction: Direction,
-    /// Points an episode keeps its score before it goes quiet (0 = never).
-    pub hold: u16,
-}
 
 /// The state of one field.
 #[derive(Clone, Debug)]
@@ -156,14 +143,14 @@ impl Field {
 /// The pattern-novelty detector (see the module docs).
 #[derive(Clone, Debug)]
 pub struct Novelty {
-    p: NoveltyParams,
+    p: Tuning,
     /// `log10` of the number of fields (the Bonferroni correction of the score).
     bonferroni: f32,
     fields: Vec<Field>,
 }
 
 impl Novelty {
-    pub(crate) fn new(width: usize, p: NoveltyParams) -> Self {
+    pub(crate) fn new(width: usize, p: Tuning) -> Self {
         Self {
             p,
             bonferroni: bonferroni(width),

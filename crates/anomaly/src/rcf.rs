@@ -41,7 +41,7 @@ use ai4ict_core::Timestamp;
 
 use crate::calibrate::{calibrated, fmax, fmin, Evidence};
 use crate::robust::{RobustLevel, SCALE_RATE};
-use crate::{Detector, Direction, Score};
+use crate::{Detector, Direction, Score, Tuning};
 
 /// Trees in the forest.
 pub const TREES: usize = 32;
@@ -65,23 +65,6 @@ const Z_CLIP: f32 = 8.0;
 const RAW_WARM: u32 = 16;
 /// Seed of the random cuts and sampling.
 const SEED: u64 = 0x5243_4634_4943_5421;
-
-/// Tuning of [`RandomCutForest`], resolved from the user's config.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct RcfParams {
-    /// Shingles seen before scoring.
-    pub min_points: u32,
-    /// Mean learning rate of the field normalisers.
-    pub level_rate: f32,
-    /// Points out of band with one sign before a field's mean is let go.
-    pub level_shift_after: u16,
-    /// Decades of surprise that map to a score of 1.
-    pub decades: f32,
-    /// Which deviations count.
-    pub direction: Direction,
-    /// Points an episode keeps its score before it goes quiet (0 = never).
-    pub hold: u16,
-}
 
 /// splitmix64.
 #[derive(Clone, Debug)]
@@ -449,7 +432,7 @@ impl Tree {
 /// The streaming random cut forest detector (see the module docs).
 #[derive(Clone, Debug)]
 pub struct RandomCutForest {
-    p: RcfParams,
+    p: Tuning,
     fields: Vec<RobustLevel>,
     /// Normalised deviations of the current sample (scratch, one per field).
     z: Vec<f32>,
@@ -466,7 +449,7 @@ pub struct RandomCutForest {
 }
 
 impl RandomCutForest {
-    pub(crate) fn new(width: usize, mut p: RcfParams) -> Self {
+    pub(crate) fn new(width: usize, mut p: Tuning) -> Self {
         p.min_points = p.min_points.max(SHINGLE as u32);
         let width = width.max(1);
         let dims = width * SHINGLE;

@@ -33,7 +33,7 @@ use ai4ict_core::Timestamp;
 
 use crate::calibrate::{bonferroni, fmax, Evidence, Strongest};
 use crate::robust::RobustLevel;
-use crate::{Detector, Direction, Score};
+use crate::{Detector, Score, Tuning};
 
 /// Transform length (a power of two).
 const N: usize = 128;
@@ -45,23 +45,6 @@ const W: usize = N - EXT;
 const AVG_HALF: usize = 4;
 /// `log2(N)`.
 const LOG2_N: u32 = N.trailing_zeros();
-
-/// Tuning of [`SpectralResidual`], resolved from the user's config.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SrParams {
-    /// Learning rate of the saliency level per point.
-    pub level_rate: f32,
-    /// Points out of band with one sign before the saliency level is let go.
-    pub level_shift_after: u16,
-    /// Points scored after the window fills, before the score counts.
-    pub min_points: u32,
-    /// Decades of surprise that map to a score of 1.
-    pub decades: f32,
-    /// Which deviations count.
-    pub direction: Direction,
-    /// Points an episode keeps its score before it goes quiet (0 = never).
-    pub hold: u16,
-}
 
 #[derive(Clone, Debug)]
 struct Field {
@@ -76,7 +59,7 @@ struct Field {
 /// The spectral residual detector (see the module docs).
 #[derive(Clone, Debug)]
 pub struct SpectralResidual {
-    p: SrParams,
+    p: Tuning,
     /// `log10` of the number of fields (the Bonferroni correction of the score).
     bonferroni: f32,
     fields: Vec<Field>,
@@ -172,7 +155,7 @@ fn saliency(x: &mut [f32; N]) -> f32 {
 
 impl Field {
     /// Pushes `x`; returns the signed raw score once the window is full.
-    fn push(&mut self, x: f32, p: &SrParams) -> Option<f32> {
+    fn push(&mut self, x: f32, p: &Tuning) -> Option<f32> {
         let head = usize::from(self.head);
         self.window[head] = x;
         self.head = ((head + 1) % W) as u8;
@@ -203,7 +186,7 @@ impl Field {
 }
 
 impl SpectralResidual {
-    pub(crate) fn new(width: usize, p: SrParams) -> Self {
+    pub(crate) fn new(width: usize, p: Tuning) -> Self {
         let field = Field {
             window: [0.0; W],
             head: 0,
