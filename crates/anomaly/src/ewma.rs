@@ -81,27 +81,12 @@ impl Detector for Ewma {
 mod tests {
     use ai4ict_core::Interval;
 
-    use crate::tests::{noise, time, STEP};
+    use crate::tests::{flat, scores, time};
     use crate::{DetectorConfig, DetectorKind};
-
-    fn run(n: usize, value: impl Fn(usize) -> f64) -> Vec<f64> {
-        let config = DetectorConfig {
-            detector: DetectorKind::Ewma,
-            ..DetectorConfig::default()
-        };
-        let mut d = config.build(1, STEP).unwrap();
-        (0..n)
-            .map(|i| d.update(time(i), &[value(i)]).value)
-            .collect()
-    }
-
-    fn flat(i: usize) -> f64 {
-        50.0 + 4.0 * noise(i)
-    }
 
     #[test]
     fn quiet_on_clean_noise() {
-        let s = run(5000, flat);
+        let s = scores(DetectorKind::Ewma, 5000, flat);
         assert!(s.iter().all(|v| (0.0..=1.0).contains(v)));
         let loud = s.iter().filter(|v| **v >= 0.9).count();
         assert!(loud <= 2, "{loud} loud points");
@@ -109,7 +94,9 @@ mod tests {
 
     #[test]
     fn finds_a_spike() {
-        let s = run(600, |i| flat(i) + if i == 500 { 40.0 } else { 0.0 });
+        let s = scores(DetectorKind::Ewma, 600, |i| {
+            flat(i) + if i == 500 { 40.0 } else { 0.0 }
+        });
         assert!(s[500] >= 0.9, "spike scored {}", s[500]);
         assert!(s[..48].iter().all(|v| *v == 0.0), "scored during warm-up");
     }
@@ -117,7 +104,9 @@ mod tests {
     #[test]
     fn finds_a_level_shift_and_settles() {
         let at = 800;
-        let s = run(2000, |i| flat(i) + if i >= at { 20.0 } else { 0.0 });
+        let s = scores(DetectorKind::Ewma, 2000, |i| {
+            flat(i) + if i >= at { 20.0 } else { 0.0 }
+        });
         assert!(s[at..at + 4].iter().any(|v| *v >= 0.9), "missed the shift");
         let late = &s[at + 200..];
         assert!(late.iter().filter(|v| **v >= 0.9).count() <= 2);
@@ -145,7 +134,7 @@ mod tests {
         let s = d.update(time(500), &[]);
         assert_eq!(s.value, 0.0);
         // Constant, then a change.
-        let s = run(300, |i| if i < 200 { 7.0 } else { 9.0 });
+        let s = scores(DetectorKind::Ewma, 300, |i| if i < 200 { 7.0 } else { 9.0 });
         assert!(s[..200].iter().all(|v| *v == 0.0));
         assert!(s[200] >= 0.9);
     }

@@ -185,19 +185,8 @@ impl Detector for Novelty {
 
 #[cfg(test)]
 mod tests {
-    use crate::tests::{noise, time, STEP};
+    use crate::tests::{noise, scores, time, STEP};
     use crate::{DetectorConfig, DetectorKind};
-
-    fn run(n: usize, value: impl Fn(usize) -> f64) -> Vec<f64> {
-        let config = DetectorConfig {
-            detector: DetectorKind::Novelty,
-            ..DetectorConfig::default()
-        };
-        let mut d = config.build(1, STEP).unwrap();
-        (0..n)
-            .map(|i| d.update(time(i), &[value(i)]).value)
-            .collect()
-    }
 
     /// Noise around a level that wanders slowly between two values: no daily rhythm, the
     /// kind of stream `auto` gives this detector.
@@ -208,7 +197,7 @@ mod tests {
 
     #[test]
     fn quiet_once_the_pattern_is_known() {
-        let s = run(96 * 30, wave);
+        let s = scores(DetectorKind::Novelty, 96 * 30, wave);
         assert!(s.iter().all(|v| (0.0..=1.0).contains(v)));
         let loud = s[96 * 5..].iter().filter(|v| **v >= 0.9).count();
         assert!(loud == 0, "{loud} loud points");
@@ -217,7 +206,9 @@ mod tests {
     #[test]
     fn a_new_level_is_news_once() {
         let at = 96 * 10;
-        let s = run(96 * 20, |i| wave(i) + if i >= at { 120.0 } else { 0.0 });
+        let s = scores(DetectorKind::Novelty, 96 * 20, |i| {
+            wave(i) + if i >= at { 120.0 } else { 0.0 }
+        });
         assert!(
             s[at..at + 3].iter().any(|v| *v >= 0.9),
             "missed the new level"
@@ -232,7 +223,9 @@ mod tests {
     #[test]
     fn a_spike_beyond_the_range_scores() {
         let at = 96 * 8 + 13;
-        let s = run(96 * 9, |i| wave(i) + if i == at { 200.0 } else { 0.0 });
+        let s = scores(DetectorKind::Novelty, 96 * 9, |i| {
+            wave(i) + if i == at { 200.0 } else { 0.0 }
+        });
         assert!(s[at] >= 0.9, "spike scored {}", s[at]);
         assert!(s[..48].iter().all(|v| *v == 0.0), "scored during warm-up");
     }

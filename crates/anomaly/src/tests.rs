@@ -38,12 +38,18 @@ pub(crate) fn noise(i: usize) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
 }
 
+/// Noise around a constant level.
+pub(crate) fn flat(i: usize) -> f64 {
+    50.0 + 4.0 * noise(i)
+}
+
 fn seasonal(i: usize) -> f64 {
     let phase = (i % DAY) as f64 / DAY as f64 * std::f64::consts::TAU;
     100.0 + 40.0 * phase.sin() + 3.0 * noise(i)
 }
 
-fn scores(kind: DetectorKind, n: usize, value: impl Fn(usize) -> f64) -> Vec<f64> {
+/// Scores of a one-field stream under `kind`'s default configuration, 15-minute samples.
+pub(crate) fn scores(kind: DetectorKind, n: usize, value: impl Fn(usize) -> f64) -> Vec<f64> {
     let config = DetectorConfig {
         detector: kind,
         ..DetectorConfig::default()
