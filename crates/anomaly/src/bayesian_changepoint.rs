@@ -263,11 +263,9 @@ impl Detector for BayesianChangepoint {
 
 #[cfg(test)]
 mod tests {
-    use ai4ict_core::Interval;
-
+    // Behaviour tests shared with the other plain detectors: `plain_detectors_*` in src/tests.rs.
     use super::*;
-    use crate::tests::{flat, noise, scores, time};
-    use crate::{DetectorConfig, DetectorKind};
+    use crate::tests::noise;
 
     #[test]
     fn log_norm_matches_the_normal_limit() {
@@ -294,68 +292,5 @@ mod tests {
             assert!((total - 1.0).abs() < 1e-3, "{i}: {total}");
         }
         assert_eq!(usize::from(f.len), R);
-    }
-
-    #[test]
-    fn quiet_on_clean_noise() {
-        let s = scores(DetectorKind::BayesianChangepoint, 5000, flat);
-        assert!(s.iter().all(|v| (0.0..=1.0).contains(v)));
-        let loud = s.iter().filter(|v| **v >= 0.9).count();
-        assert!(loud <= 2, "{loud} loud points");
-    }
-
-    #[test]
-    fn finds_a_spike() {
-        let s = scores(DetectorKind::BayesianChangepoint, 600, |i| {
-            flat(i) + if i == 500 { 40.0 } else { 0.0 }
-        });
-        assert!(s[500] >= 0.9, "spike scored {}", s[500]);
-        assert!(s[..48].iter().all(|v| *v == 0.0), "scored during warm-up");
-    }
-
-    #[test]
-    fn finds_a_level_shift_and_settles() {
-        let at = 800;
-        let s = scores(DetectorKind::BayesianChangepoint, 2000, |i| {
-            flat(i) + if i >= at { 20.0 } else { 0.0 }
-        });
-        assert!(s[at..at + 4].iter().any(|v| *v >= 0.9), "missed the shift");
-        let late = &s[at + 200..];
-        assert!(late.iter().filter(|v| **v >= 0.9).count() <= 2);
-    }
-
-    #[test]
-    fn no_panic_on_bad_input() {
-        let config = DetectorConfig {
-            detector: DetectorKind::BayesianChangepoint,
-            ..DetectorConfig::default()
-        };
-        let mut d = config.build(2, Interval::from_minutes(1)).unwrap();
-        let bad = [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::MAX,
-            -1e300,
-            0.0,
-            3e38,
-            -3e38,
-        ];
-        for i in 0..500 {
-            let s = d.update(time(i), &[bad[i % bad.len()], 3.0]);
-            assert!((0.0..=1.0).contains(&s.value));
-        }
-        let s = d.update(time(500), &[]);
-        assert_eq!(s.value, 0.0);
-        // Constant, then a change.
-        let s = scores(DetectorKind::BayesianChangepoint, 300, |i| {
-            if i < 200 {
-                7.0
-            } else {
-                9.0
-            }
-        });
-        assert!(s[..200].iter().all(|v| *v == 0.0));
-        assert!(s[200] >= 0.9);
     }
 }

@@ -33,7 +33,7 @@
 use ai4ict_core::Timestamp;
 
 use crate::calibrate::{calibrated, fmax, fmin, Evidence};
-use crate::robust::{RobustLevel, CLIP, SCALE_RATE};
+use crate::robust::{normalise_row, RobustLevel, CLIP, SCALE_RATE};
 use crate::{Detector, Direction, Score, Tuning};
 
 /// Trees in the ensemble.
@@ -45,7 +45,6 @@ const LEAVES: usize = 1 << DEPTH;
 /// Node slots per tree in the heap layout (index 0 unused, root at 1).
 const NODES: usize = 2 * LEAVES;
 /// Normalised deviations are clipped to ±this many scales.
-const Z_CLIP: f32 = 8.0;
 /// Floor of the scale of the raw score (in `ln` mass units).
 const RAW_SCALE_FLOOR: f32 = 0.05;
 /// Points of raw score learned before scoring, after the first window.
@@ -204,26 +203,8 @@ impl HalfSpaceTrees {
 impl Detector for HalfSpaceTrees {
     fn update(&mut self, _time: Timestamp, values: &[f64]) -> Score {
         let p = self.p;
-        let mut any = false;
-        let mut best_field = None;
-        let mut best_abs = -1.0f32;
-        for (i, (f, z)) in self.fields.iter_mut().zip(self.z.iter_mut()).enumerate() {
-            let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
-            if !x.is_finite() {
-                *z = 0.0;
-                continue;
-            }
-            any = true;
-            let raw = f
-                .step(x, p.min_points, p.level_rate, p.level_shift_after)
-                .unwrap_or(0.0);
-            *z = fmin(fmax(raw, -Z_CLIP), Z_CLIP);
-            if z.abs() > best_abs {
-                best_abs = z.abs();
-                best_field = Some(i);
-            }
-        }
-        if !any {
+        let best_field = normalise_row(&mut self.fields, &mut self.z, values, &p);
+        if best_field.is_none() {
             return Score::default();
         }
         let scoring = self.has_reference;

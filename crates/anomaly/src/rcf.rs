@@ -40,7 +40,7 @@
 use ai4ict_core::Timestamp;
 
 use crate::calibrate::{calibrated, fmax, fmin, Evidence};
-use crate::robust::{RobustLevel, SCALE_RATE};
+use crate::robust::{normalise_row, RobustLevel, SCALE_RATE};
 use crate::{Detector, Direction, Score, Tuning};
 
 /// Trees in the forest.
@@ -60,7 +60,6 @@ const NIL: u16 = u16::MAX;
 /// Sampling clock value at which the priority keys are rebased.
 const REBASE: f32 = 64.0;
 /// Normalised deviations are clipped to ±this many scales.
-const Z_CLIP: f32 = 8.0;
 /// Raw scores learned before scoring.
 const RAW_WARM: u32 = 16;
 /// Seed of the random cuts and sampling.
@@ -501,26 +500,8 @@ impl RandomCutForest {
 impl Detector for RandomCutForest {
     fn update(&mut self, _time: Timestamp, values: &[f64]) -> Score {
         let p = self.p;
-        let mut any = false;
-        let mut best_field = None;
-        let mut best_abs = -1.0f32;
-        for (i, (f, z)) in self.fields.iter_mut().zip(self.z.iter_mut()).enumerate() {
-            let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
-            if !x.is_finite() {
-                *z = 0.0;
-                continue;
-            }
-            any = true;
-            let raw = f
-                .step(x, p.min_points, p.level_rate, p.level_shift_after)
-                .unwrap_or(0.0);
-            *z = fmin(fmax(raw, -Z_CLIP), Z_CLIP);
-            if z.abs() > best_abs {
-                best_abs = z.abs();
-                best_field = Some(i);
-            }
-        }
-        if !any {
+        let best_field = normalise_row(&mut self.fields, &mut self.z, values, &p);
+        if best_field.is_none() {
             return Score::default();
         }
         let width = self.z.len();

@@ -8,6 +8,7 @@
 //! points. Memory: 24 bytes. Time: O(1) per point.
 
 use crate::calibrate::{fmax, fmin};
+use crate::Tuning;
 
 /// Residuals beyond this many scales are winsorised before they update the state.
 pub(crate) const CLIP: f32 = 3.0;
@@ -101,4 +102,34 @@ impl RobustLevel {
         self.last = x;
         Some(z)
     }
+}
+
+/// Normalised deviations are clipped to ±this many scales by [`normalise_row`].
+pub(crate) const Z_CLIP: f32 = 8.0;
+
+/// Normalises one row of an entity's fields into z-scores clipped to ±[`Z_CLIP`] (0 for a
+/// missing field), learning each field's level as it goes: the input of the multivariate
+/// detectors. Returns the most deviating field, or `None` when the row has no finite value.
+pub(crate) fn normalise_row(
+    levels: &mut [RobustLevel],
+    z: &mut [f32],
+    values: &[f64],
+    t: &Tuning,
+) -> Option<usize> {
+    let mut best: Option<(usize, f32)> = None;
+    for (i, (level, z)) in levels.iter_mut().zip(z.iter_mut()).enumerate() {
+        let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
+        if !x.is_finite() {
+            *z = 0.0;
+            continue;
+        }
+        let raw = level
+            .step(x, t.min_points, t.level_rate, t.level_shift_after)
+            .unwrap_or(0.0);
+        *z = fmin(fmax(raw, -Z_CLIP), Z_CLIP);
+        if best.is_none_or(|(_, b)| z.abs() > b) {
+            best = Some((i, z.abs()));
+        }
+    }
+    best.map(|(i, _)| i)
 }

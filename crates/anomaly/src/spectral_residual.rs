@@ -40,7 +40,7 @@ const N: usize = 128;
 /// Estimated points appended after the newest one.
 const EXT: usize = 5;
 /// Points of history per field.
-const W: usize = N - EXT;
+pub(crate) const W: usize = N - EXT;
 /// Half width of the moving average of the log spectrum.
 const AVG_HALF: usize = 4;
 /// `log2(N)`.
@@ -227,11 +227,9 @@ impl Detector for SpectralResidual {
 
 #[cfg(test)]
 mod tests {
-    use ai4ict_core::Interval;
-
+    // Behaviour tests shared with the other plain detectors: `plain_detectors_*` in src/tests.rs.
     use super::*;
-    use crate::tests::{flat, noise, scores, time};
-    use crate::{DetectorConfig, DetectorKind};
+    use crate::tests::noise;
 
     #[test]
     fn fft_matches_a_direct_dft() {
@@ -248,71 +246,5 @@ mod tests {
             assert!((f64::from(re[k]) - dr).abs() < 1e-4, "re {k}");
             assert!((f64::from(im[k]) - di).abs() < 1e-4, "im {k}");
         }
-    }
-
-    #[test]
-    fn quiet_on_clean_noise() {
-        let s = scores(DetectorKind::SpectralResidual, 5000, flat);
-        assert!(s.iter().all(|v| (0.0..=1.0).contains(v)));
-        let loud = s.iter().filter(|v| **v >= 0.9).count();
-        assert!(loud <= 2, "{loud} loud points");
-    }
-
-    #[test]
-    fn finds_a_spike() {
-        let s = scores(DetectorKind::SpectralResidual, 600, |i| {
-            flat(i) + if i == 500 { 40.0 } else { 0.0 }
-        });
-        assert!(s[500] >= 0.9, "spike scored {}", s[500]);
-        assert!(
-            s[..W + 48].iter().all(|v| *v == 0.0),
-            "scored during warm-up"
-        );
-    }
-
-    #[test]
-    fn finds_a_level_shift_and_settles() {
-        let at = 800;
-        let s = scores(DetectorKind::SpectralResidual, 2000, |i| {
-            flat(i) + if i >= at { 20.0 } else { 0.0 }
-        });
-        assert!(s[at..at + 4].iter().any(|v| *v >= 0.9), "missed the shift");
-        let late = &s[at + 200..];
-        assert!(late.iter().filter(|v| **v >= 0.9).count() <= 2);
-    }
-
-    #[test]
-    fn no_panic_on_bad_input() {
-        let config = DetectorConfig {
-            detector: DetectorKind::SpectralResidual,
-            ..DetectorConfig::default()
-        };
-        let mut d = config.build(2, Interval::from_minutes(1)).unwrap();
-        let bad = [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::MAX,
-            -1e300,
-            0.0,
-            3e38,
-            -3e38,
-        ];
-        for i in 0..500 {
-            let s = d.update(time(i), &[bad[i % bad.len()], 3.0]);
-            assert!((0.0..=1.0).contains(&s.value));
-        }
-        let s = d.update(time(500), &[]);
-        assert_eq!(s.value, 0.0);
-        // Constant, then a change.
-        let s = scores(DetectorKind::SpectralResidual, 300, |i| {
-            if i < 200 {
-                7.0
-            } else {
-                9.0
-            }
-        });
-        assert!(s[..200].iter().all(|v| *v == 0.0));
-        assert!(s[200] >= 0.9);
     }
 }

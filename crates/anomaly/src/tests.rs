@@ -120,6 +120,83 @@ fn constant_series_then_change() {
     }
 }
 
+/// Detectors without a daily profile, with the points each stays silent for at the start.
+const PLAIN: [(DetectorKind, usize); 3] = [
+    (DetectorKind::Ewma, 48),
+    (
+        DetectorKind::SpectralResidual,
+        crate::spectral_residual::W + 48,
+    ),
+    (DetectorKind::BayesianChangepoint, 48),
+];
+
+#[test]
+fn plain_detectors_are_quiet_on_clean_noise() {
+    for (kind, _) in PLAIN {
+        let s = scores(kind, 5000, flat);
+        let loud = s.iter().filter(|v| **v >= 0.9).count();
+        assert!(loud <= 2, "{kind:?}: {loud} loud points");
+    }
+}
+
+#[test]
+fn plain_detectors_find_a_spike_after_warming_up() {
+    for (kind, warm) in PLAIN {
+        let s = scores(kind, 600, |i| flat(i) + if i == 500 { 40.0 } else { 0.0 });
+        assert!(s[500] >= 0.9, "{kind:?}: spike scored {}", s[500]);
+        assert!(
+            s[..warm].iter().all(|v| *v == 0.0),
+            "{kind:?}: scored while warming up"
+        );
+    }
+}
+
+#[test]
+fn plain_detectors_find_a_level_shift_and_settle() {
+    let at = 800;
+    for (kind, _) in PLAIN {
+        let s = scores(kind, 2000, |i| flat(i) + if i >= at { 20.0 } else { 0.0 });
+        assert!(
+            s[at..at + 4].iter().any(|v| *v >= 0.9),
+            "{kind:?}: missed the shift"
+        );
+        let late = s[at + 200..].iter().filter(|v| **v >= 0.9).count();
+        assert!(late <= 2, "{kind:?}: {late} loud points after the shift");
+    }
+}
+
+#[test]
+fn plain_detectors_survive_extreme_values_and_see_a_change_of_a_constant() {
+    let bad = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MAX,
+        -1e300,
+        0.0,
+        3e38,
+        -3e38,
+    ];
+    for (kind, _) in PLAIN {
+        let config = DetectorConfig {
+            detector: kind,
+            ..DetectorConfig::default()
+        };
+        let mut d = config.build(2, Interval::from_minutes(1)).unwrap();
+        for i in 0..500 {
+            let s = d.update(time(i), &[bad[i % bad.len()], 3.0]);
+            assert!((0.0..=1.0).contains(&s.value), "{kind:?}");
+        }
+        assert_eq!(d.update(time(500), &[]).value, 0.0);
+        let s = scores(kind, 300, |i| if i < 200 { 7.0 } else { 9.0 });
+        assert!(
+            s[..200].iter().all(|v| *v == 0.0),
+            "{kind:?}: noise on a constant"
+        );
+        assert!(s[200] >= 0.9, "{kind:?}: missed the change");
+    }
+}
+
 #[test]
 fn names_are_the_intent_names() {
     for kind in ALL_KINDS {
