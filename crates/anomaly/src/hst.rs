@@ -32,9 +32,9 @@
 
 use ai4ict_core::Timestamp;
 
-use crate::calibrate::{calibrated, fmax, fmin, Evidence};
-use crate::robust::{normalise_row, RobustLevel, CLIP, SCALE_RATE};
-use crate::{Detector, Direction, Score, Tuning};
+use crate::calibrate::{fmax, fmin, Evidence};
+use crate::robust::{joint_score, normalise_row, RobustLevel, CLIP, SCALE_RATE};
+use crate::{Detector, Score, Tuning};
 
 /// Trees in the ensemble.
 pub const TREES: usize = 16;
@@ -222,7 +222,7 @@ impl Detector for HalfSpaceTrees {
         self.raw_n = self.raw_n.saturating_add(1);
         let scale = fmax(1.25 * self.raw_dev, RAW_SCALE_FLOOR);
         let r = self.raw_mean - raw;
-        let mut z = r / scale;
+        let z = r / scale;
         let rate = fmax(1.0 / self.raw_n as f32, SCALE_RATE);
         let out = self.raw_n > RAW_WARM && z.abs() > CLIP;
         let c = fmin(fmax(r, -CLIP * scale), CLIP * scale);
@@ -233,22 +233,7 @@ impl Detector for HalfSpaceTrees {
         if self.raw_n <= RAW_WARM {
             return Score::default();
         }
-        if let Some(f) = best_field {
-            let sign = self.z[f];
-            let agrees = match p.direction {
-                Direction::Both => true,
-                Direction::Up => sign > 0.0,
-                Direction::Down => sign < 0.0,
-            };
-            if !agrees {
-                z = fmin(z, 0.0);
-            }
-        }
-        let s = self.cal.surprise(z, Direction::Up, p.hold);
-        Score {
-            value: calibrated(s, 0.0, p.decades),
-            field: best_field,
-        }
+        joint_score(&mut self.cal, z, &self.z, best_field, &p)
     }
 
     fn state_bytes(&self) -> usize {

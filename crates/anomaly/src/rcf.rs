@@ -39,9 +39,9 @@
 
 use ai4ict_core::Timestamp;
 
-use crate::calibrate::{calibrated, fmax, fmin, Evidence};
-use crate::robust::{normalise_row, RobustLevel, SCALE_RATE};
-use crate::{Detector, Direction, Score, Tuning};
+use crate::calibrate::{fmax, fmin, Evidence};
+use crate::robust::{joint_score, normalise_row, RobustLevel, SCALE_RATE};
+use crate::{Detector, Score, Tuning};
 
 /// Trees in the forest.
 pub const TREES: usize = 32;
@@ -523,25 +523,10 @@ impl Detector for RandomCutForest {
         };
         // High displacement is positive; the level never jumps to follow a run of it.
         let z = self.raw.step(codisp.sqrt(), RAW_WARM, SCALE_RATE, u16::MAX);
-        let Some(mut z) = z.filter(|_| self.raw.warm(RAW_WARM)) else {
+        let Some(z) = z.filter(|_| self.raw.warm(RAW_WARM)) else {
             return Score::default();
         };
-        if let Some(f) = best_field {
-            let sign = self.z[f];
-            let agrees = match p.direction {
-                Direction::Both => true,
-                Direction::Up => sign > 0.0,
-                Direction::Down => sign < 0.0,
-            };
-            if !agrees {
-                z = fmin(z, 0.0);
-            }
-        }
-        let s = self.cal.surprise(z, Direction::Up, p.hold);
-        Score {
-            value: calibrated(s, 0.0, p.decades),
-            field: best_field,
-        }
+        joint_score(&mut self.cal, z, &self.z, best_field, &p)
     }
 
     fn state_bytes(&self) -> usize {

@@ -7,8 +7,8 @@
 //! the mean absolute winsorised deviation, never below a tenth of the typical step between
 //! points. Memory: 24 bytes. Time: O(1) per point.
 
-use crate::calibrate::{fmax, fmin};
-use crate::Tuning;
+use crate::calibrate::{calibrated, fmax, fmin, Evidence};
+use crate::{Direction, Score, Tuning};
 
 /// Residuals beyond this many scales are winsorised before they update the state.
 pub(crate) const CLIP: f32 = 3.0;
@@ -132,4 +132,31 @@ pub(crate) fn normalise_row(
         }
     }
     best.map(|(i, _)| i)
+}
+
+/// The score of a multivariate detector's raw z-like score `z` for a row normalised by
+/// [`normalise_row`]: counted only when the most deviating field deviates the way `direction`
+/// asks, calibrated as one field.
+pub(crate) fn joint_score(
+    cal: &mut Evidence,
+    mut z: f32,
+    row: &[f32],
+    best_field: Option<usize>,
+    t: &Tuning,
+) -> Score {
+    if let Some(&sign) = best_field.and_then(|f| row.get(f)) {
+        let agrees = match t.direction {
+            Direction::Both => true,
+            Direction::Up => sign > 0.0,
+            Direction::Down => sign < 0.0,
+        };
+        if !agrees {
+            z = fmin(z, 0.0);
+        }
+    }
+    let s = cal.surprise(z, Direction::Up, t.hold);
+    Score {
+        value: calibrated(s, 0.0, t.decades),
+        field: best_field,
+    }
 }
