@@ -29,11 +29,10 @@
 
 use std::sync::OnceLock;
 
-use ai4ict_core::Timestamp;
-
-use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
+use crate::calibrate::{fmax, fmin, Evidence};
+use crate::per_field::{FieldModel, PerField};
 use crate::robust::RobustLevel;
-use crate::{Detector, Score, Tuning};
+use crate::Tuning;
 
 /// Most runs kept.
 const R: usize = 64;
@@ -99,7 +98,7 @@ fn log_norm() -> &'static [f32; N_CAP as usize + 1] {
 
 /// The run-length posterior of one field.
 #[derive(Clone, Debug)]
-struct Field {
+pub(crate) struct Field {
     norm: RobustLevel,
     cal: Evidence,
     /// Live runs.
@@ -211,55 +210,29 @@ impl Field {
     }
 }
 
+impl FieldModel for Field {
+    fn fresh() -> Self {
+        Self::new()
+    }
+
+    fn raw(&mut self, x: f32, t: &Tuning) -> Option<f32> {
+        let y = self.norm.step(
+            x,
+            t.min_points,
+            NORM_RATE * t.level_rate,
+            t.level_shift_after,
+        )?;
+        let z = self.step(y);
+        self.norm.warm(t.min_points).then_some(z)
+    }
+
+    fn evidence(&mut self) -> &mut Evidence {
+        &mut self.cal
+    }
+}
+
 /// The Bayesian online changepoint detector (see the module docs).
-#[derive(Clone, Debug)]
-pub struct BayesianChangepoint {
-    p: Tuning,
-    /// `log10` of the number of fields (the Bonferroni correction of the score).
-    bonferroni: f32,
-    fields: Vec<Field>,
-}
-
-impl BayesianChangepoint {
-    pub(crate) fn new(width: usize, p: Tuning) -> Self {
-        Self {
-            p,
-            bonferroni: bonferroni(width),
-            fields: vec![Field::new(); width],
-        }
-    }
-}
-
-impl Detector for BayesianChangepoint {
-    fn update(&mut self, _time: Timestamp, values: &[f64]) -> Score {
-        let mut best = Strongest::default();
-        let p = self.p;
-        for (i, f) in self.fields.iter_mut().enumerate() {
-            let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
-            if !x.is_finite() {
-                continue;
-            }
-            let Some(y) = f.norm.step(
-                x,
-                p.min_points,
-                NORM_RATE * p.level_rate,
-                p.level_shift_after,
-            ) else {
-                continue;
-            };
-            let z = f.step(y);
-            if f.norm.warm(p.min_points) {
-                let s = f.cal.surprise(z, p.direction, p.hold);
-                best.offer(i, s);
-            }
-        }
-        best.score(self.bonferroni, self.p.decades)
-    }
-
-    fn state_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.fields.capacity() * std::mem::size_of::<Field>()
-    }
-}
+pub(crate) type BayesianChangepoint = PerField<Field>;
 
 #[cfg(test)]
 mod tests {

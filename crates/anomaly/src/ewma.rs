@@ -17,64 +17,38 @@
 //! arithmetic operations and one division, no allocation, and no logarithm or exponential but
 //! for the rare raw score above the calibrators' threshold.
 
-use ai4ict_core::Timestamp;
-
-use crate::calibrate::{bonferroni, Evidence, Strongest};
+use crate::calibrate::Evidence;
+use crate::per_field::{FieldModel, PerField};
 use crate::robust::RobustLevel;
-use crate::{Detector, Score, Tuning};
+use crate::Tuning;
 
 #[derive(Clone, Debug)]
-struct Field {
+pub(crate) struct Field {
     level: RobustLevel,
     cal: Evidence,
 }
 
-/// The robust EWMA detector (see the module docs).
-#[derive(Clone, Debug)]
-pub struct Ewma {
-    p: Tuning,
-    /// `log10` of the number of fields (the Bonferroni correction of the score).
-    bonferroni: f32,
-    fields: Vec<Field>,
-}
-
-impl Ewma {
-    pub(crate) fn new(width: usize, p: Tuning) -> Self {
-        let field = Field {
+impl FieldModel for Field {
+    fn fresh() -> Self {
+        Self {
             level: RobustLevel::new(),
             cal: Evidence::new(),
-        };
-        Self {
-            p,
-            bonferroni: bonferroni(width),
-            fields: vec![field; width],
         }
+    }
+
+    fn raw(&mut self, x: f32, t: &Tuning) -> Option<f32> {
+        let z = self
+            .level
+            .step(x, t.min_points, t.level_rate, t.level_shift_after);
+        z.filter(|_| self.level.warm(t.min_points))
+    }
+
+    fn evidence(&mut self) -> &mut Evidence {
+        &mut self.cal
     }
 }
 
-impl Detector for Ewma {
-    fn update(&mut self, _time: Timestamp, values: &[f64]) -> Score {
-        let mut best = Strongest::default();
-        let p = self.p;
-        for (i, f) in self.fields.iter_mut().enumerate() {
-            let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
-            if !x.is_finite() {
-                continue;
-            }
-            let z = f
-                .level
-                .step(x, p.min_points, p.level_rate, p.level_shift_after);
-            if let Some(z) = z.filter(|_| f.level.warm(p.min_points)) {
-                let s = f.cal.surprise(z, p.direction, p.hold);
-                best.offer(i, s);
-            }
-        }
-        best.score(self.bonferroni, self.p.decades)
-    }
-
-    fn state_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.fields.capacity() * std::mem::size_of::<Field>()
-    }
-}
+/// The robust EWMA detector (see the module docs).
+pub(crate) type Ewma = PerField<Field>;
 
 // Behaviour tests: `plain_detectors_*` in src/tests.rs.

@@ -9,6 +9,7 @@ mod ewma;
 mod holt_winters;
 mod hst;
 mod novelty;
+mod per_field;
 mod rcf;
 mod robust;
 mod seasonal;
@@ -19,19 +20,15 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use auto::{Auto, PERIODIC_ACF};
-pub use bayesian_changepoint::BayesianChangepoint;
 pub use bench::{bench_throughput, BenchResult};
 pub use ensemble::Ensemble;
-pub use ewma::Ewma;
 pub use holt_winters::HoltWinters;
 pub use hst::{HalfSpaceTrees, DEPTH as HST_DEPTH, TREES as HST_TREES};
-pub use novelty::Novelty;
 pub use rcf::{
     RandomCutForest, DECAY_POINTS as RCF_DECAY_POINTS, SAMPLES as RCF_SAMPLES,
     SHINGLE as RCF_SHINGLE, TREES as RCF_TREES,
 };
 pub use seasonal::RobustSeasonal;
-pub use spectral_residual::SpectralResidual;
 
 /// A calibrated anomaly score.
 ///
@@ -341,7 +338,7 @@ impl DetectorConfig {
                 };
                 Ok(Box::new(RobustSeasonal::new(width, params)))
             }
-            DetectorKind::Ewma => Ok(Box::new(Ewma::new(width, tuning))),
+            DetectorKind::Ewma => Ok(Box::new(ewma::Ewma::new(width, tuning))),
             DetectorKind::HoltWinters => Ok(Box::new(HoltWinters::new(
                 width,
                 holt_winters::HoltWintersParams::for_interval(
@@ -383,13 +380,15 @@ impl DetectorConfig {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Box::new(Ensemble::new(members, self.decades as f32)))
             }
-            DetectorKind::Novelty => Ok(Box::new(Novelty::new(width, tuning))),
+            DetectorKind::Novelty => Ok(Box::new(novelty::Novelty::new(width, tuning))),
             DetectorKind::HalfSpaceTrees => Ok(Box::new(HalfSpaceTrees::new(width, tuning))),
             DetectorKind::RandomCutForest => Ok(Box::new(RandomCutForest::new(width, tuning))),
-            DetectorKind::SpectralResidual => Ok(Box::new(SpectralResidual::new(width, tuning))),
-            DetectorKind::BayesianChangepoint => {
-                Ok(Box::new(BayesianChangepoint::new(width, tuning)))
-            }
+            DetectorKind::SpectralResidual => Ok(Box::new(
+                spectral_residual::SpectralResidual::new(width, tuning),
+            )),
+            DetectorKind::BayesianChangepoint => Ok(Box::new(
+                bayesian_changepoint::BayesianChangepoint::new(width, tuning),
+            )),
         }
     }
 }

@@ -21,7 +21,7 @@
 //! Warm-up: a field scores 0 for its first `min_points` points.
 //!
 //! Memory per field: 256 bytes of prototypes, 128 of refresh stamps, 32 of recent values and
-//! 64 of range, counters and calibrator; 516 bytes for a one-field entity. Time per field per
+//! 64 of range, counters and calibrator; 524 bytes for a one-field entity. Time per field per
 //! point: O(`PROTOTYPES`) = 32 distance evaluations (two subtractions and a max each), no
 //! allocation; about 10 million points per second on one core.
 //!
@@ -34,10 +34,9 @@
 //! better than 16, 24 or 64 (49.0 against 41.6, 45.1 and 42.9 standard), the one setting chosen
 //! there.
 
-use ai4ict_core::Timestamp;
-
-use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
-use crate::{Detector, Score, Tuning};
+use crate::calibrate::{fmax, fmin, Evidence};
+use crate::per_field::{FieldModel, PerField};
+use crate::Tuning;
 
 /// Recent values averaged into the level feature.
 pub const WINDOW: usize = 8;
@@ -50,7 +49,7 @@ const RAW_AT_VIGILANCE: f32 = 2.5;
 
 /// The state of one field.
 #[derive(Clone, Debug)]
-struct Field {
+pub(crate) struct Field {
     /// Smallest and largest value seen.
     lo: f32,
     hi: f32,
@@ -140,48 +139,24 @@ impl Field {
     }
 }
 
+impl FieldModel for Field {
+    fn fresh() -> Self {
+        Self::new()
+    }
+
+    fn raw(&mut self, x: f32, t: &Tuning) -> Option<f32> {
+        let novelty = self.step(x)?;
+        // Only novelty beyond the vigilance radius is evidence; the sign says which way.
+        (self.n > t.min_points).then_some(RAW_AT_VIGILANCE * novelty)
+    }
+
+    fn evidence(&mut self) -> &mut Evidence {
+        &mut self.cal
+    }
+}
+
 /// The pattern-novelty detector (see the module docs).
-#[derive(Clone, Debug)]
-pub struct Novelty {
-    p: Tuning,
-    /// `log10` of the number of fields (the Bonferroni correction of the score).
-    bonferroni: f32,
-    fields: Vec<Field>,
-}
-
-impl Novelty {
-    pub(crate) fn new(width: usize, p: Tuning) -> Self {
-        Self {
-            p,
-            bonferroni: bonferroni(width),
-            fields: vec![Field::new(); width],
-        }
-    }
-}
-
-impl Detector for Novelty {
-    fn update(&mut self, _time: Timestamp, values: &[f64]) -> Score {
-        let mut best = Strongest::default();
-        let p = self.p;
-        for (i, f) in self.fields.iter_mut().enumerate() {
-            let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
-            if !x.is_finite() {
-                continue;
-            }
-            let Some(novelty) = f.step(x) else { continue };
-            if f.n > p.min_points {
-                // Only novelty beyond the vigilance radius is evidence; the sign says which way.
-                let z = RAW_AT_VIGILANCE * novelty;
-                best.offer(i, f.cal.surprise(z, p.direction, p.hold));
-            }
-        }
-        best.score(self.bonferroni, p.decades)
-    }
-
-    fn state_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.fields.capacity() * std::mem::size_of::<Field>()
-    }
-}
+pub(crate) type Novelty = PerField<Field>;
 
 #[cfg(test)]
 mod tests {

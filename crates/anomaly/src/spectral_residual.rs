@@ -29,11 +29,10 @@
 
 use std::sync::OnceLock;
 
-use ai4ict_core::Timestamp;
-
-use crate::calibrate::{bonferroni, fmax, Evidence, Strongest};
+use crate::calibrate::{fmax, Evidence};
+use crate::per_field::{FieldModel, PerField};
 use crate::robust::RobustLevel;
-use crate::{Detector, Score, Tuning};
+use crate::Tuning;
 
 /// Transform length (a power of two).
 const N: usize = 128;
@@ -47,22 +46,13 @@ const AVG_HALF: usize = 4;
 const LOG2_N: u32 = N.trailing_zeros();
 
 #[derive(Clone, Debug)]
-struct Field {
+pub(crate) struct Field {
     /// Ring buffer of the last `W` values; `head` is the oldest.
     window: [f32; W],
     head: u8,
     filled: u8,
     saliency: RobustLevel,
     cal: Evidence,
-}
-
-/// The spectral residual detector (see the module docs).
-#[derive(Clone, Debug)]
-pub struct SpectralResidual {
-    p: Tuning,
-    /// `log10` of the number of fields (the Bonferroni correction of the score).
-    bonferroni: f32,
-    fields: Vec<Field>,
 }
 
 /// `(cos, sin)` of `2 pi j / N` for `j < N`.
@@ -185,45 +175,29 @@ impl Field {
     }
 }
 
-impl SpectralResidual {
-    pub(crate) fn new(width: usize, p: Tuning) -> Self {
-        let field = Field {
+impl FieldModel for Field {
+    fn fresh() -> Self {
+        Self {
             window: [0.0; W],
             head: 0,
             filled: 0,
             saliency: RobustLevel::new(),
             cal: Evidence::new(),
-        };
-        Self {
-            p,
-            bonferroni: bonferroni(width),
-            fields: vec![field; width],
         }
+    }
+
+    fn raw(&mut self, x: f32, t: &Tuning) -> Option<f32> {
+        let z = self.push(x, t);
+        z.filter(|_| self.saliency.warm(t.min_points))
+    }
+
+    fn evidence(&mut self) -> &mut Evidence {
+        &mut self.cal
     }
 }
 
-impl Detector for SpectralResidual {
-    fn update(&mut self, _time: Timestamp, values: &[f64]) -> Score {
-        let mut best = Strongest::default();
-        let p = self.p;
-        for (i, f) in self.fields.iter_mut().enumerate() {
-            let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
-            if !x.is_finite() {
-                continue;
-            }
-            let z = f.push(x, &p);
-            if let Some(z) = z.filter(|_| f.saliency.warm(p.min_points)) {
-                let s = f.cal.surprise(z, p.direction, p.hold);
-                best.offer(i, s);
-            }
-        }
-        best.score(self.bonferroni, self.p.decades)
-    }
-
-    fn state_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.fields.capacity() * std::mem::size_of::<Field>()
-    }
-}
+/// The spectral residual detector (see the module docs).
+pub(crate) type SpectralResidual = PerField<Field>;
 
 #[cfg(test)]
 mod tests {
