@@ -30,7 +30,7 @@
 //! field, 4 456 for eight. Time per point: O(fields + trees × depth) = 80 node steps and 16 `ln`s, no allocation;
 //! every `window` points an O(trees × 2^depth) swap (1 024 additions).
 
-use ai4ict_core::Timestamp;
+use ai4ict_core::{SplitMix64, Timestamp};
 
 use crate::calibrate::{fmax, fmin, Evidence};
 use crate::robust::{joint_score, normalise_row, RobustLevel, CLIP, SCALE_RATE};
@@ -68,18 +68,9 @@ struct Level {
     cells: u16,
 }
 
-/// splitmix64 step.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Uniform in [0, 1).
-fn unit(state: &mut u64) -> f32 {
-    (splitmix64(state) >> 40) as f32 / (1u64 << 24) as f32
+/// Uniform in [0, 1), 24 bits.
+fn unit(rng: &mut SplitMix64) -> f32 {
+    (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32
 }
 
 /// The streaming half-space-trees detector (see the module docs).
@@ -111,12 +102,12 @@ impl HalfSpaceTrees {
     pub(crate) fn new(width: usize, mut p: Tuning) -> Self {
         p.min_points = p.min_points.clamp(MIN_WINDOW, u32::from(u16::MAX));
         let width = width.max(1);
-        let mut state = SEED;
+        let mut state = SplitMix64::new(SEED);
         let mut levels = Vec::with_capacity(TREES * DEPTH);
         for _ in 0..TREES {
             let first = levels.len();
             for l in 0..DEPTH {
-                let field = (splitmix64(&mut state) % width.min(1 << 16) as u64) as u16;
+                let field = (state.next_u64() % width.min(1 << 16) as u64) as u16;
                 let centre = -2.0 + 4.0 * unit(&mut state);
                 let w = 10.0 + 6.0 * unit(&mut state);
                 let earlier: Vec<&Level> = levels[first..first + l]

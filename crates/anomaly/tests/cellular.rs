@@ -3,24 +3,12 @@
 //! "alert when the score is at least 0.9 for 2 consecutive intervals".
 
 use ai4ict_anomaly::{DetectorConfig, DetectorKind};
-use ai4ict_core::{Interval, Timestamp};
+use ai4ict_core::{Interval, SplitMix64, Timestamp};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform().max(1e-12), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
+/// Standard normal (Box–Muller) from two uniform draws.
+fn normal(rng: &mut SplitMix64) -> f64 {
+    let (u, v) = (rng.unit().max(1e-12), rng.unit());
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,19 +38,19 @@ fn demand(step: usize) -> f64 {
 }
 
 fn simulate(cell: u64, days: usize, incidents: &[Incident]) -> Vec<[f64; 8]> {
-    let mut rng = Rng(cell * 7919 + 13);
-    let size = 0.6 + 0.8 * rng.uniform();
+    let mut rng = SplitMix64::new(cell * 7919 + 13);
+    let size = 0.6 + 0.8 * rng.unit();
     (0..days * DAY)
         .map(|t| {
             let d = demand(t) * size;
-            let mut users = 80.0 * d * (1.0 + 0.08 * rng.normal());
-            let mut volume = 4.0 * users * (1.0 + 0.08 * rng.normal());
-            let mut prb = (0.75 * d * (1.0 + 0.06 * rng.normal())).clamp(0.0, 1.0);
-            let mut thr = 40.0 * (1.0 - 0.5 * prb) * (1.0 + 0.07 * rng.normal());
-            let mut rrc = (0.995 - 0.003 * rng.normal().abs()).min(1.0);
-            let mut drop = (0.005 * (1.0 + 0.3 * rng.normal())).max(0.0);
-            let mut interf = -105.0 + 1.0 * rng.normal();
-            let mut cqi = 10.0 + 0.4 * rng.normal();
+            let mut users = 80.0 * d * (1.0 + 0.08 * normal(&mut rng));
+            let mut volume = 4.0 * users * (1.0 + 0.08 * normal(&mut rng));
+            let mut prb = (0.75 * d * (1.0 + 0.06 * normal(&mut rng))).clamp(0.0, 1.0);
+            let mut thr = 40.0 * (1.0 - 0.5 * prb) * (1.0 + 0.07 * normal(&mut rng));
+            let mut rrc = (0.995 - 0.003 * normal(&mut rng).abs()).min(1.0);
+            let mut drop = (0.005 * (1.0 + 0.3 * normal(&mut rng))).max(0.0);
+            let mut interf = -105.0 + 1.0 * normal(&mut rng);
+            let mut cqi = 10.0 + 0.4 * normal(&mut rng);
             for inc in incidents.iter().filter(|i| (i.start..i.end).contains(&t)) {
                 match inc.kind {
                     Kind::Outage => {
@@ -109,12 +97,12 @@ fn robust_seasonal_finds_cell_incidents() {
     let (mut events, mut true_events, mut found, mut total) = (0usize, 0usize, 0usize, 0usize);
     let mut missed = Vec::new();
     for cell in 0..40u64 {
-        let mut rng = Rng(cell + 1000);
+        let mut rng = SplitMix64::new(cell + 1000);
         // One or two incidents per cell after a 3-day warm-up, 2 to 8 hours long.
         let mut incidents = Vec::new();
         for k in 0..(1 + cell as usize % 2) {
-            let start = (3 + k * 5) * DAY + (rng.uniform() * 4.0 * DAY as f64) as usize;
-            let len = 8 + (rng.uniform() * 24.0) as usize;
+            let start = (3 + k * 5) * DAY + (rng.unit() * 4.0 * DAY as f64) as usize;
+            let len = 8 + (rng.unit() * 24.0) as usize;
             incidents.push(Incident {
                 kind: kinds[(cell as usize + k) % 4],
                 start,

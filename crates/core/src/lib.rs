@@ -5,6 +5,7 @@ mod batch;
 mod domain;
 mod entity;
 mod incident;
+mod rng;
 mod time;
 
 pub use alert::{Alert, Severity};
@@ -12,4 +13,5 @@ pub use batch::Batch;
 pub use domain::{Domain, UnknownDomain};
 pub use entity::Entity;
 pub use incident::{Incident, IncidentKind};
+pub use rng::SplitMix64;
 pub use time::{Interval, Timestamp, TimestampError};

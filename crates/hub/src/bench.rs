@@ -6,6 +6,8 @@
 
 use std::time::Instant;
 
+use ai4ict_core::SplitMix64;
+
 use serde::Serialize;
 
 use crate::coop::{cooperation_map, CoopOptions};
@@ -146,26 +148,16 @@ const BODIES: &[&str] = &[
     "ITU-T", "ISO/IEC", "IEEE", "ETSI", "3GPP", "O-RAN", "IETF", "TM Forum",
 ];
 
-/// A small seeded generator (SplitMix64), enough for synthetic catalogues.
-struct Rng(u64);
+/// The seeded draws a synthetic catalogue needs.
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
     /// Index in 0..n, skewed towards small values.
     fn skewed(&mut self, n: usize) -> usize {
-        ((self.unit().powi(2) * n as f64) as usize).min(n - 1)
+        ((self.0.unit().powi(2) * n as f64) as usize).min(n - 1)
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.0.next_u64() % n as u64) as usize
     }
 }
 
@@ -181,7 +173,7 @@ fn word(rng: &mut Rng) -> String {
 
 /// Generates `n` synthetic standards, repeatable for a given `seed`.
 pub fn synthetic_standards(n: usize, seed: u64) -> Vec<Standard> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng(SplitMix64::new(seed));
     (0..n)
         .map(|i| {
             let body = BODIES[rng.below(BODIES.len())];
@@ -261,7 +253,7 @@ pub fn run(store: Store, n: usize, queries: usize, seed: u64) -> Result<BenchRep
     let index = SearchIndex::build(loaded);
     let index_ms = t.elapsed().as_secs_f64() * 1e3;
 
-    let mut rng = Rng(seed ^ 0x5EED);
+    let mut rng = Rng(SplitMix64::new(seed ^ 0x5EED));
     let qs: Vec<String> = (0..queries.max(1))
         .map(|_| {
             (0..1 + rng.below(3))

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use ai4ict_anomaly::Detector;
+use ai4ict_core::SplitMix64;
 use ai4ict_core::{Interval, Timestamp};
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -39,28 +40,15 @@ pub struct Args {
     no_peers: bool,
 }
 
-/// A small deterministic generator (SplitMix64), so every run sees the same stream.
-struct SplitMix(u64);
+/// Uniform in (0, 1] (never 0, so its logarithm is finite).
+fn uniform(rng: &mut SplitMix64) -> f64 {
+    ((rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+}
 
-impl SplitMix {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
+/// Standard normal (Box–Muller).
+fn normal(rng: &mut SplitMix64) -> f64 {
+    let (u, v) = (uniform(rng), uniform(rng));
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
 /// One row of the stream: entity index, time, value.
@@ -69,15 +57,16 @@ type Point = (usize, Timestamp, f64);
 /// A KPI-like stream: per entity a level, a daily cycle, noise and rare spikes; entities
 /// interleaved in time order, as a collector delivers them.
 fn stream(points: usize, entities: usize) -> Vec<Point> {
-    let mut rng = SplitMix(42);
+    let mut rng = SplitMix64::new(42);
     let per_day = 86_400_000 / INTERVAL.millis();
     (0..points)
         .map(|i| {
             let (step, e) = (i / entities, i % entities);
             let phase = (step as i64 % per_day) as f64 / per_day as f64;
             let level = 50.0 + 10.0 * e as f64;
-            let mut v = level + 20.0 * (std::f64::consts::TAU * phase).sin() + 2.0 * rng.normal();
-            if rng.uniform() < 0.001 {
+            let mut v =
+                level + 20.0 * (std::f64::consts::TAU * phase).sin() + 2.0 * normal(&mut rng);
+            if uniform(&mut rng) < 0.001 {
                 v += 40.0;
             }
             let t = Timestamp(START_MS + step as i64 * INTERVAL.millis());
