@@ -28,7 +28,7 @@ use ai4ict_core::{Interval, Timestamp};
 use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
 use crate::robust::{CLIP, DIFF_FLOOR, SCALE_RATE, SHIFT_RATE};
 use crate::seasonal::SeasonalParams;
-use crate::{Detector, Direction, Score};
+use crate::{Detector, Score, Tuning};
 
 const DAY_MS: i64 = 86_400_000;
 /// Trend gain relative to the level gain.
@@ -43,47 +43,26 @@ pub(crate) struct HoltWintersParams {
     pub slots: usize,
     /// Points per day at the sampling interval (at least 1).
     pub per_day: u32,
-    /// Level learning rate per point.
-    pub level_rate: f32,
     /// Slowest season learning rate per visit of a slot (about once a day).
     pub season_rate: f32,
-    /// Points out of band with one sign before the level is let go.
-    pub level_shift_after: u16,
-    /// Points before scoring.
-    pub min_points: u32,
-    /// Decades of surprise that map to a score of 1.
-    pub decades: f32,
-    /// Which deviations count.
-    pub direction: Direction,
-    /// Points an episode keeps its score before it goes quiet (0 = never).
-    pub hold: u16,
+    /// The tuning shared with the other detectors.
+    pub tuning: Tuning,
 }
 
 impl HoltWintersParams {
     /// Parameters for a sampling interval, with the season's slots as for `robust_seasonal`.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn for_interval(
         interval: Interval,
         max_slots: usize,
-        level_rate: f32,
         season_rate: f32,
-        level_shift_after: u16,
-        min_points: u32,
-        decades: f32,
-        direction: Direction,
-        hold: u16,
+        tuning: Tuning,
     ) -> Self {
         let per_day = (DAY_MS / interval.millis().max(1)).clamp(1, i64::from(u32::MAX));
         Self {
             slots: SeasonalParams::slots_for(interval, max_slots),
             per_day: per_day as u32,
-            level_rate,
             season_rate,
-            level_shift_after,
-            min_points,
-            decades,
-            direction,
-            hold,
+            tuning,
         }
     }
 }
@@ -160,7 +139,7 @@ impl HoltWinters {
         let scale = fmax(1.25 * f.scale, floor);
         let r = x - (f.level + f.trend + season);
         let z = fmin(fmax(r / scale, -1e6), 1e6);
-        let warm = !first_day && f.n > p.min_points;
+        let warm = !first_day && f.n > p.tuning.min_points;
 
         let out = warm && z.abs() > CLIP;
         f.run = match (out, z > 0.0) {
@@ -168,7 +147,7 @@ impl HoltWinters {
             (true, true) => f.run.max(0).saturating_add(1),
             (true, false) => f.run.min(0).saturating_sub(1),
         };
-        let shifting = f.run.unsigned_abs() >= p.level_shift_after;
+        let shifting = f.run.unsigned_abs() >= p.tuning.level_shift_after;
         let c = if warm && !shifting {
             fmin(fmax(r, -CLIP * scale), CLIP * scale)
         } else {
@@ -186,14 +165,14 @@ impl HoltWinters {
                 old + 0.5 * (target - old)
             };
         } else if shifting {
-            f.level += fmax(p.level_rate, SHIFT_RATE) * c;
+            f.level += fmax(p.tuning.level_rate, SHIFT_RATE) * c;
         } else {
             // Early on (no season, or the first days after it) the level learns faster.
             let days = f.n / p.per_day.max(1);
             let a = if daily {
-                p.level_rate
+                p.tuning.level_rate
             } else {
-                fmax(inv_n, p.level_rate)
+                fmax(inv_n, p.tuning.level_rate)
             };
             f.level += f.trend + a * c;
             f.trend = DAMPING * f.trend + TREND_GAIN * a * c;
@@ -258,11 +237,11 @@ impl Detector for HoltWinters {
             if let Some(z) = self.step(i, x, s0 * width + i, s1 * width + i, w) {
                 let s = self.fields[i]
                     .cal
-                    .surprise(z, self.p.direction, self.p.hold);
+                    .surprise(z, self.p.tuning.direction, self.p.tuning.hold);
                 best.offer(i, s);
             }
         }
-        best.score(self.bonferroni, self.p.decades)
+        best.score(self.bonferroni, self.p.tuning.decades)
     }
 
     fn state_bytes(&self) -> usize {

@@ -328,13 +328,8 @@ impl DetectorConfig {
                 let params = seasonal::SeasonalParams {
                     slots,
                     weekly: self.weekly.unwrap_or(interval.millis() <= 3_600_000) && slots > 1,
-                    level_rate,
                     season_rate,
-                    level_shift_after: self.level_shift_after,
-                    min_points: self.min_points,
-                    decades: self.decades as f32,
-                    direction: self.direction,
-                    hold: self.hold,
+                    tuning,
                 };
                 Ok(Box::new(RobustSeasonal::new(width, params)))
             }
@@ -344,13 +339,8 @@ impl DetectorConfig {
                 holt_winters::HoltWintersParams::for_interval(
                     interval,
                     self.max_slots,
-                    level_rate,
                     season_rate,
-                    self.level_shift_after,
-                    self.min_points,
-                    self.decades as f32,
-                    self.direction,
-                    self.hold,
+                    tuning,
                 ),
             ))),
             DetectorKind::Ensemble => {

@@ -26,7 +26,7 @@
 use ai4ict_core::{Interval, Timestamp};
 
 use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
-use crate::{Detector, Direction, Score};
+use crate::{Detector, Score, Tuning};
 
 const DAY_MS: i64 = 86_400_000;
 /// Residuals beyond this many scales are winsorised before they update the state.
@@ -55,20 +55,11 @@ pub(crate) struct SeasonalParams {
     pub slots: usize,
     /// Separate weekday and weekend profiles.
     pub weekly: bool,
-    /// Level learning rate per point.
-    pub level_rate: f32,
     /// Slowest profile learning rate per day.
     pub season_rate: f32,
-    /// Points out of band with one sign before the level is let go.
-    pub level_shift_after: u16,
-    /// Points before scoring when there is no daily profile.
-    pub min_points: u32,
-    /// Decades of surprise that map to a score of 1.
-    pub decades: f32,
-    /// Which deviations count.
-    pub direction: Direction,
-    /// Points an episode keeps its score before it goes quiet (0 = never).
-    pub hold: u16,
+    /// The tuning shared with the other detectors (`min_points`: points before scoring when
+    /// there is no daily profile).
+    pub tuning: Tuning,
 }
 
 impl SeasonalParams {
@@ -229,7 +220,11 @@ impl RobustSeasonal {
         let floor = fmax(DIFF_FLOOR * f.diff, 1e-6 * (f.level.abs() + season.abs())) + 1e-12;
         let scale = fmax(fmax(1.25 * shrunk, 0.3 * 1.25 * f.scale), floor);
 
-        let warm = if daily { days >= 1 } else { f.n > p.min_points };
+        let warm = if daily {
+            days >= 1
+        } else {
+            f.n > p.tuning.min_points
+        };
         // After a level shift, a return to the old level is a recovery: snap back to it.
         if f.anchor.is_finite() {
             f.since_shift = f.since_shift.saturating_add(1);
@@ -237,7 +232,7 @@ impl RobustSeasonal {
                 f.level = f.anchor;
                 f.anchor = f32::NAN;
                 f.run = 0;
-            } else if f.since_shift > p.level_shift_after.saturating_mul(4) {
+            } else if f.since_shift > p.tuning.level_shift_after.saturating_mul(4) {
                 f.anchor = f32::NAN;
             }
         }
@@ -251,8 +246,8 @@ impl RobustSeasonal {
             (true, true) => f.run.max(0).saturating_add(1),
             (true, false) => f.run.min(0).saturating_sub(1),
         };
-        let shifting = f.run.unsigned_abs() >= p.level_shift_after;
-        if f.run.unsigned_abs() == p.level_shift_after && f.anchor.is_nan() {
+        let shifting = f.run.unsigned_abs() >= p.tuning.level_shift_after;
+        if f.run.unsigned_abs() == p.tuning.level_shift_after && f.anchor.is_nan() {
             f.anchor = f.level;
             f.since_shift = 0;
         }
@@ -264,9 +259,9 @@ impl RobustSeasonal {
             r
         };
         let level_rate = if shifting {
-            fmax(p.level_rate, 0.25)
+            fmax(p.tuning.level_rate, 0.25)
         } else {
-            p.level_rate
+            p.tuning.level_rate
         };
         if warm || !daily {
             // While a profile learns its first day, the level stays put: the profile takes it all.
@@ -377,11 +372,11 @@ impl Detector for RobustSeasonal {
             if let Some(z) = self.step(i, x, base0 + i, base1 + i, w) {
                 let s = self.fields[i]
                     .cal
-                    .surprise(z, self.p.direction, self.p.hold);
+                    .surprise(z, self.p.tuning.direction, self.p.tuning.hold);
                 best.offer(i, s);
             }
         }
-        best.score(self.bonferroni, self.p.decades)
+        best.score(self.bonferroni, self.p.tuning.decades)
     }
 
     fn state_bytes(&self) -> usize {
