@@ -255,7 +255,7 @@ impl Detector for HoltWinters {
 mod tests {
     use ai4ict_core::Interval;
 
-    use crate::tests::{noise, time, STEP};
+    use crate::tests::{noise, time, BAD_VALUES, STEP};
     use crate::{DetectorConfig, DetectorKind};
 
     fn run(interval: Interval, n: usize, value: impl Fn(usize) -> f64) -> Vec<f64> {
@@ -322,15 +322,7 @@ mod tests {
         };
         for minutes in [1, 15, 1440] {
             let mut d = config.build(2, Interval::from_minutes(minutes)).unwrap();
-            let bad = [
-                f64::NAN,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::MAX,
-                -1e300,
-                0.0,
-                3e38,
-            ];
+            let bad = BAD_VALUES;
             for i in 0..3000 {
                 let s = d.update(time(i), &[bad[i % bad.len()], 3.0]);
                 assert!((0.0..=1.0).contains(&s.value));

@@ -23,6 +23,17 @@ const ALL_KINDS: [DetectorKind; 10] = [
     DetectorKind::SpectralResidual,
     DetectorKind::BayesianChangepoint,
 ];
+/// Values every detector must take without panicking or leaving [0, 1].
+pub(crate) const BAD_VALUES: [f64; 8] = [
+    f64::NAN,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::MAX,
+    -1e300,
+    0.0,
+    3e38,
+    -3e38,
+];
 pub(crate) const STEP: Interval = Interval::from_minutes(15);
 const DAY: usize = 96;
 
@@ -167,16 +178,7 @@ fn plain_detectors_find_a_level_shift_and_settle() {
 
 #[test]
 fn plain_detectors_survive_extreme_values_and_see_a_change_of_a_constant() {
-    let bad = [
-        f64::NAN,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::MAX,
-        -1e300,
-        0.0,
-        3e38,
-        -3e38,
-    ];
+    let bad = BAD_VALUES;
     for (kind, _) in PLAIN {
         let config = DetectorConfig {
             detector: kind,
