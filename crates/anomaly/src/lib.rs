@@ -11,6 +11,7 @@ mod hst;
 mod novelty;
 mod per_field;
 mod rcf;
+mod resonance;
 mod robust;
 mod seasonal;
 mod spectral_residual;
@@ -59,9 +60,9 @@ pub trait Detector: Send {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectorKind {
-    /// Pick by the data: `robust_seasonal` alone for streams with a daily rhythm (the first
-    /// two days' time-of-day profiles correlate by at least 0.5), otherwise an ensemble of
-    /// `robust_seasonal` and `novelty`.
+    /// Pick by the data: `robust_seasonal` for streams with a daily rhythm (the first two
+    /// days' time-of-day profiles correlate by at least 0.5), otherwise `resonance`. Scores 0
+    /// for the first two days, while it decides.
     #[default]
     Auto,
     /// Time-of-day (and weekday/weekend) profile with a robust level and scale per field.
@@ -98,6 +99,11 @@ pub enum DetectorKind {
     /// unknown mean and variance over the online-standardised values, constant hazard, run-length
     /// posterior over at most 64 runs; scored on the point's predictive surprise.
     BayesianChangepoint,
+    /// Pattern novelty by dual-vigilance fuzzy ART per field, after ARTime (Hampton 2022):
+    /// windows of downsampled values are learned as categories; a window that resonates with
+    /// none starts a new cluster and is reported once (later ones are masked for a while).
+    /// Streaming: the range seen so far replaces ARTime's look at the whole series.
+    Resonance,
 }
 
 /// Members of an `ensemble` whose config names none.
@@ -117,6 +123,7 @@ impl DetectorKind {
             Self::RandomCutForest => "random_cut_forest",
             Self::SpectralResidual => "spectral_residual",
             Self::BayesianChangepoint => "bayesian_changepoint",
+            Self::Resonance => "resonance",
         }
     }
 }
@@ -308,19 +315,18 @@ impl DetectorConfig {
         };
         match self.detector {
             DetectorKind::Auto => {
-                let member = |detector| {
-                    Self {
-                        detector,
-                        ..self.clone()
-                    }
-                    .build(width, interval)
+                let member = |detector| Self {
+                    detector,
+                    ..self.clone()
                 };
+                let seasonal = member(DetectorKind::RobustSeasonal);
+                // Checked now, built once the stream proves periodic.
+                seasonal.build(width, interval)?;
                 Ok(Box::new(Auto::new(
-                    member(DetectorKind::RobustSeasonal)?,
-                    member(DetectorKind::Novelty)?,
+                    seasonal,
+                    member(DetectorKind::Resonance).build(width, interval)?,
                     width,
                     interval,
-                    self.decades as f32,
                 )))
             }
             DetectorKind::RobustSeasonal => {
@@ -379,6 +385,9 @@ impl DetectorConfig {
             DetectorKind::BayesianChangepoint => Ok(Box::new(
                 bayesian_changepoint::BayesianChangepoint::new(width, tuning),
             )),
+            DetectorKind::Resonance => {
+                Ok(Box::new(resonance::Resonance::new(width, interval, tuning)))
+            }
         }
     }
 }

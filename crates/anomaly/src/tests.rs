@@ -11,7 +11,7 @@ const KINDS: [DetectorKind; 3] = [
     DetectorKind::HoltWinters,
 ];
 /// Every kind, for the no-panic property.
-const ALL_KINDS: [DetectorKind; 10] = [
+const ALL_KINDS: [DetectorKind; 11] = [
     DetectorKind::Auto,
     DetectorKind::RobustSeasonal,
     DetectorKind::Ewma,
@@ -22,6 +22,7 @@ const ALL_KINDS: [DetectorKind; 10] = [
     DetectorKind::RandomCutForest,
     DetectorKind::SpectralResidual,
     DetectorKind::BayesianChangepoint,
+    DetectorKind::Resonance,
 ];
 /// Values every detector must take without panicking or leaving [0, 1].
 pub(crate) const BAD_VALUES: [f64; 8] = [
@@ -208,16 +209,26 @@ fn names_are_the_intent_names() {
 
 #[test]
 fn auto_keeps_a_daily_rhythm_to_the_seasonal_profile() {
-    // A clean daily wave is periodic: `auto` scores exactly as `robust_seasonal` does.
+    // A clean daily wave is periodic: after its two-day probe `auto` scores exactly as a
+    // `robust_seasonal` started then does.
     let a = scores(DetectorKind::Auto, 6 * DAY, seasonal);
-    let r = scores(DetectorKind::RobustSeasonal, 6 * DAY, seasonal);
-    assert_eq!(a, r);
+    let mut r = DetectorConfig {
+        detector: DetectorKind::RobustSeasonal,
+        ..DetectorConfig::default()
+    }
+    .build(1, STEP)
+    .unwrap();
+    let later: Vec<f64> = (2 * DAY..6 * DAY)
+        .map(|i| r.update(time(i), &[seasonal(i)]).value)
+        .collect();
+    assert_eq!(a[2 * DAY..], later[..]);
+    assert!(a[..2 * DAY].iter().all(|v| *v == 0.0));
 }
 
 #[test]
 fn default_detector_fits_in_2_kib() {
     // The budget for the default detector: at most 2 KiB per one-field entity, also
-    // while `auto` still runs both detectors and its probe.
+    // while `auto` still runs its probe.
     let d = DetectorConfig::default()
         .build(1, Interval::from_minutes(5))
         .unwrap();
@@ -225,14 +236,18 @@ fn default_detector_fits_in_2_kib() {
 }
 
 #[test]
-fn auto_adds_novelty_without_a_daily_rhythm() {
-    // Noise around a level has no daily rhythm: `auto` runs the ensemble with novelty, so its
-    // scores differ from `robust_seasonal`'s, and it still finds a new level.
+fn auto_reports_new_patterns_without_a_daily_rhythm() {
+    // Noise around a level has no daily rhythm: `auto` keeps `resonance`, whose scores differ
+    // from `robust_seasonal`'s, and reports a new level as it starts.
     let value = |i: usize| 50.0 + 4.0 * noise(i) + if i >= 5 * DAY { 30.0 } else { 0.0 };
     let a = scores(DetectorKind::Auto, 7 * DAY, value);
-    let r = scores(DetectorKind::RobustSeasonal, 7 * DAY, value);
-    assert_ne!(a, r);
-    assert!(a[5 * DAY..5 * DAY + 4].iter().any(|v| *v >= 0.9));
+    let r = scores(DetectorKind::Resonance, 7 * DAY, value);
+    assert_eq!(a, r);
+    assert!(
+        a[5 * DAY..5 * DAY + 4].iter().any(|v| *v >= 0.9),
+        "{:?}",
+        &a[5 * DAY..5 * DAY + 8]
+    );
 }
 
 #[test]

@@ -29,6 +29,12 @@ pub struct Args {
     /// `final_results.json` and `thresholds.json`).
     #[arg(long, default_value = "out/nab")]
     out: PathBuf,
+    /// Samples a detection keeps its score (the detectors' `hold`). NAB charges every flagged
+    /// row and rewards only the first in a window, so a detector that reports an anomaly once
+    /// (1) is what it measures; intents default to 2, the least a "two consecutive intervals"
+    /// alert policy needs.
+    #[arg(long, default_value_t = 1)]
+    hold: u16,
 }
 
 /// Finds the NAB folder: the one given, or a default location.
@@ -87,15 +93,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = data_dir(args.data)?;
     let kinds = detectors::select(&args.detector)?;
     println!(
-        "bench nab: {} detector(s) on {} with each detector's default configuration \
-         (one for the whole corpus), {} threads",
+        "bench nab: {} detector(s) on {} with each detector's default configuration and \
+         hold {} (one configuration for the whole corpus), {} threads",
         kinds.len(),
         dir.display(),
+        args.hold,
         rayon::current_num_threads()
     );
     let mut scores: Vec<NabScore> = Vec::new();
     for (name, kind) in kinds {
-        let config = detectors::config(kind);
+        let config = ai4ict_anomaly::DetectorConfig {
+            hold: args.hold,
+            ..detectors::config(kind)
+        };
         // Check the configuration once, so a failure is reported rather than scored as 0.
         config
             .build(1, FALLBACK_INTERVAL)
