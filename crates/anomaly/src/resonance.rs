@@ -35,8 +35,9 @@
 //!    never below the mean similarity of reported anomalies.
 //!
 //! The warm-up is three days of samples, at least 100 and at most 750 (ARTime's probationary
-//! period on long series); in it patterns are learned and nothing is reported, and at its end
-//! both vigilances start at the mean similarity seen.
+//! period on long series); in it patterns are learned (at vigilance 0.8) and nothing is
+//! reported, and at its end both vigilances start at the mean similarity of its second half,
+//! when the memory has settled.
 //!
 //! Score: a report of confidence `c` in [0, 1] scores `0.85 + 0.15 c` (an alert at the usual
 //! 0.9 for a confidence of a third or more), every other point 0; on several fields, the most
@@ -45,7 +46,7 @@
 //! are reported. `hold` does not apply: a report is one point.
 //!
 //! Memory per field: at most [`CATEGORIES`] categories of 16 one-byte bounds each side and a
-//! stamp (36 bytes), the window and about 200 bytes of state: 1 400 bytes for one field,
+//! stamp (36 bytes), the window and about 200 bytes of state: 1 408 bytes for one field,
 //! allocated up front. Time per field per point: O(1), and O(`CATEGORIES` × 16) every `step`
 //! points. When the memory is full, the category used least recently makes room.
 
@@ -178,6 +179,9 @@ struct Field {
     /// Masking after a new cluster or update, and steps since the last new cluster.
     mask_after_cluster: bool,
     since_cluster: u32,
+    /// Sum and count of the best-match similarity in the second half of the warm-up.
+    settled_sum: f32,
+    settled_n: u32,
 }
 
 impl Field {
@@ -207,6 +211,8 @@ impl Field {
             last_update: 0,
             mask_after_cluster: false,
             since_cluster: 0,
+            settled_sum: 0.0,
+            settled_n: 0,
         }
     }
 
@@ -290,11 +296,20 @@ impl Field {
         let (similarity, newest_similarity, cluster) = self.resonate(&x);
         self.track(similarity);
         if self.steps < p.warm_steps {
+            if self.steps >= p.warm_steps / 2 {
+                self.settled_sum += similarity;
+                self.settled_n += 1;
+            }
             return None;
         }
         if self.steps == p.warm_steps {
-            // End of the warm-up: both vigilances start at the mean similarity.
-            let rho = fmin(self.mean_sim, MAX_RHO);
+            // End of the warm-up: both vigilances start at the settled mean similarity.
+            let settled = if self.settled_n > 0 {
+                self.settled_sum / self.settled_n as f32
+            } else {
+                self.mean_sim
+            };
+            let rho = fmin(settled, MAX_RHO);
             (self.rho_lb, self.rho_ub) = (rho, rho);
             self.last_update = self.steps;
             return None;
