@@ -443,7 +443,8 @@ impl Field {
             let below_ub = ((1.0 - s) - (1.0 - self.rho_ub)) / (1.0 - s);
             let below_lb = ((1.0 - s) - (1.0 - self.rho_lb)) / (1.0 - s);
             let c = 0.35 * below_ub + 0.65 * below_lb + 1.5 * (1.0 - newest_similarity);
-            confidence = Some(c.clamp(0.0, 1.0));
+            // (A NaN from garbage input reads as 0.)
+            confidence = Some(fmin(fmax(c, 0.0), 1.0));
             self.anomaly_sim_sum += similarity;
             self.anomaly_n = self.anomaly_n.saturating_add(1);
             self.anomaly_sim_last = similarity;
@@ -694,6 +695,23 @@ mod tests {
         // The default `hold` of 2: the report and the next sample.
         assert_eq!(s[first + 1], s[first]);
         assert!(s[first + 2] < s[first]);
+    }
+
+    #[test]
+    fn survives_extreme_values() {
+        let mut d = DetectorConfig {
+            detector: DetectorKind::Resonance,
+            ..DetectorConfig::default()
+        }
+        .build(2, ai4ict_core::Interval::from_minutes(1))
+        .unwrap();
+        let bad = crate::tests::BAD_VALUES;
+        for i in 0..3000 {
+            let row = [bad[i % bad.len()], wave(i)];
+            let s = d.update(time(i), &row);
+            assert!((0.0..=1.0).contains(&s.value), "{s:?} at {i}");
+        }
+        assert_eq!(d.update(time(3000), &[]).value, 0.0);
     }
 
     #[test]
