@@ -35,7 +35,16 @@ pub struct Args {
     /// alert policy needs.
     #[arg(long, default_value_t = 1)]
     hold: u16,
+    /// Also score each detector with every series started 1, 2, …, N rows later (the rows
+    /// left out lie in NAB's probationary period, which is not scored) and print the spread:
+    /// how much of a score is owed to where the series happen to begin. At most 100.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=MAX_SHIFT as i64))]
+    shifts: u16,
 }
+
+/// Largest `--shifts`: below the probationary period of NAB's shortest series (1 127 rows,
+/// 169 probationary).
+const MAX_SHIFT: u16 = 100;
 
 /// Finds the NAB folder: the one given, or a default location.
 fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -54,9 +63,11 @@ fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 /// Scores one file with a fresh detector of `config`, built for the file's median sampling
-/// interval. Build errors go to `error` (the first one is kept) and the file scores 0.
+/// interval, that sees the series from row `start` on (earlier rows score 0). Build errors go
+/// to `error` (the first one is kept) and the file scores 0.
 fn score_series(
     series: &NabSeries,
+    start: usize,
     config: &ai4ict_anomaly::DetectorConfig,
     error: &Mutex<Option<String>>,
 ) -> Vec<f64> {
@@ -70,19 +81,68 @@ fn score_series(
             return vec![0.0; series.len()];
         }
     };
-    series
-        .timestamps
-        .iter()
-        .zip(&series.values)
-        .map(|(&t, &v)| {
-            let s = det.update(t, &[v]).value;
-            if s.is_finite() {
-                s.clamp(0.0, 1.0)
-            } else {
-                0.0
-            }
+    let start = start.min(series.len());
+    let mut scores = vec![0.0; start];
+    scores.extend(
+        series.timestamps[start..]
+            .iter()
+            .zip(&series.values[start..])
+            .map(|(&t, &v)| {
+                let s = det.update(t, &[v]).value;
+                if s.is_finite() {
+                    s.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                }
+            }),
+    );
+    scores
+}
+
+/// One detector's normalised scores per profile over the shifted starts: (profile, score
+/// with no shift, least, mean, greatest).
+type Spread = Vec<(String, f64, f64, f64, f64)>;
+
+/// Scores `config` with each series started 1..=`shifts` rows later, beside the unshifted
+/// `base` score.
+fn shift_spread(
+    dir: &Path,
+    nab_name: &str,
+    config: &ai4ict_anomaly::DetectorConfig,
+    shifts: u16,
+    base: &NabScore,
+) -> anyhow::Result<Spread> {
+    let mut all: Vec<Vec<f64>> = base.profiles.iter().map(|p| vec![p.normalized]).collect();
+    for shift in 1..=usize::from(shifts) {
+        let error = Mutex::new(None);
+        let run = nab::run_corpus(dir, nab_name, |s| {
+            score_series(s, shift.min(s.probationary_len()), config, &error)
         })
-        .collect()
+        .with_context(|| format!("running `{nab_name}` shifted by {shift} rows"))?;
+        if let Some(e) = error.into_inner().ok().flatten() {
+            bail!("detector `{nab_name}`: {e}");
+        }
+        for (scores, p) in all.iter_mut().zip(&run.score.profiles) {
+            scores.push(p.normalized);
+        }
+    }
+    Ok(base
+        .profiles
+        .iter()
+        .zip(&all)
+        .map(|(p, s)| {
+            let least = s.iter().copied().fold(f64::INFINITY, f64::min);
+            let greatest = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mean = s.iter().sum::<f64>() / s.len() as f64;
+            (
+                p.profile.name.to_string(),
+                p.normalized,
+                least,
+                mean,
+                greatest,
+            )
+        })
+        .collect())
 }
 
 /// Runs the benchmark.
@@ -101,6 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rayon::current_num_threads()
     );
     let mut scores: Vec<NabScore> = Vec::new();
+    let mut spreads: Vec<(String, Spread)> = Vec::new();
     for (name, kind) in kinds {
         let config = ai4ict_anomaly::DetectorConfig {
             hold: args.hold,
@@ -113,7 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let nab_name = format!("ai4ict_{name}");
         let error = Mutex::new(None);
         let t = Instant::now();
-        let run = nab::run_corpus(&dir, &nab_name, |s| score_series(s, &config, &error))
+        let run = nab::run_corpus(&dir, &nab_name, |s| score_series(s, 0, &config, &error))
             .with_context(|| format!("running `{name}` on {}", dir.display()))?;
         let secs = t.elapsed().as_secs_f64();
         if let Some(e) = error.into_inner().ok().flatten() {
@@ -136,6 +197,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             s.rows as f64 / secs.max(1e-9),
             thresholds.join(", ")
         );
+        if args.shifts > 0 {
+            let spread = shift_spread(&dir, &nab_name, &config, args.shifts, &run.score)?;
+            spreads.push((nab_name, spread));
+        }
         scores.push(run.score);
     }
     println!();
@@ -144,6 +209,116 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "\nNAB v1.1 normalised scores (null detector 0, perfect 100); rows marked * are ours, \
          measured now; the others are NAB's published scoreboard."
     );
+    if !spreads.is_empty() {
+        println!(
+            "\nSensitivity to where the series begin: each series started 0..={} rows later \
+             (rows of the probationary period, not scored); normalised score",
+            args.shifts
+        );
+        println!(
+            "  {:<28} {:<20} {:>8} {:>8} {:>8} {:>8}",
+            "detector", "profile", "shift 0", "least", "mean", "greatest"
+        );
+        for (name, spread) in &spreads {
+            for (profile, zero, least, mean, greatest) in spread {
+                println!(
+                    "  {name:<28} {profile:<20} {zero:>8.2} {least:>8.2} {mean:>8.2} {greatest:>8.2}"
+                );
+            }
+        }
+    }
     println!("results in NAB's format: {}", args.out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use ai4ict_anomaly::DetectorKind;
+    use ai4ict_eval::nab::NabCorpus;
+
+    use super::*;
+
+    /// Two 5-minute series of 600 rows (90 probationary), each with a level shift in its window.
+    fn corpus(dir: &Path) -> NabCorpus {
+        let data = dir.join("data").join("cat");
+        fs::create_dir_all(&data).unwrap();
+        let t = |i: usize| {
+            let m = i * 5;
+            format!(
+                "2020-01-{:02} {:02}:{:02}:00",
+                1 + m / 1440,
+                m / 60 % 24,
+                m % 60
+            )
+        };
+        let mut windows = serde_json::Map::new();
+        for (name, at) in [("a.csv", 400), ("b.csv", 450)] {
+            let mut text = String::from("timestamp,value\n");
+            for i in 0..600 {
+                let v = 10.0 + (i % 7) as f64 + if i >= at { 40.0 } else { 0.0 };
+                text.push_str(&format!("{},{v}\n", t(i)));
+            }
+            fs::write(data.join(name), text).unwrap();
+            windows.insert(
+                format!("cat/{name}"),
+                serde_json::json!([[t(at - 20), t(at + 20)]]),
+            );
+        }
+        fs::create_dir_all(dir.join("labels")).unwrap();
+        fs::write(
+            dir.join("labels/combined_windows.json"),
+            serde_json::Value::Object(windows).to_string(),
+        )
+        .unwrap();
+        NabCorpus::load(dir).unwrap()
+    }
+
+    #[test]
+    fn a_shifted_series_is_the_detector_on_the_later_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = corpus(dir.path());
+        let series = &corpus.series[0];
+        let config = detectors::config(DetectorKind::Ewma);
+        let error = Mutex::new(None);
+        let shifted = score_series(series, 5, &config, &error);
+        assert_eq!(shifted.len(), series.len());
+        assert!(shifted[..5].iter().all(|s| *s == 0.0));
+        let mut det = config.build(1, Interval::from_minutes(5)).unwrap();
+        let rows = series.timestamps.iter().zip(&series.values);
+        for (i, ((t, v), got)) in rows.zip(&shifted).enumerate().skip(5) {
+            let expected = det.update(*t, &[*v]).value;
+            assert_eq!(*got, expected.clamp(0.0, 1.0), "row {i}");
+        }
+        assert!(error.into_inner().unwrap().is_none());
+        // A start past the end scores every row 0 rather than failing.
+        let past = score_series(series, 10_000, &config, &Mutex::new(None));
+        assert_eq!(past, vec![0.0; series.len()]);
+    }
+
+    #[test]
+    fn the_spread_brackets_the_unshifted_score() {
+        let dir = tempfile::tempdir().unwrap();
+        corpus(dir.path());
+        let config = detectors::config(DetectorKind::Ewma);
+        let error = Mutex::new(None);
+        let base = nab::run_corpus(dir.path(), "t", |s| score_series(s, 0, &config, &error))
+            .unwrap()
+            .score;
+        let spread = shift_spread(dir.path(), "t", &config, 4, &base).unwrap();
+        assert_eq!(spread.len(), base.profiles.len());
+        for ((profile, zero, least, mean, greatest), p) in spread.iter().zip(&base.profiles) {
+            assert_eq!(*profile, p.profile.name);
+            assert_eq!(*zero, p.normalized);
+            assert!(
+                least <= zero && zero <= greatest,
+                "{profile}: {least} {zero} {greatest}"
+            );
+            assert!(
+                least <= mean && mean <= greatest,
+                "{profile}: {least} {mean} {greatest}"
+            );
+        }
+    }
 }
