@@ -202,8 +202,14 @@ impl Evidence {
     /// its surprise for `hold` points and then scores 0 until it ends: what is still unusual
     /// after that is no longer news (the policy has already alerted on it).
     pub(crate) fn surprise(&mut self, z: f32, direction: Direction, hold: u16) -> f32 {
+        self.surprises(z, direction, hold).0
+    }
+
+    /// [`surprise`](Self::surprise), and the surprise before the episode's hold applies (what
+    /// the point alone says, reported or not).
+    pub(crate) fn surprises(&mut self, z: f32, direction: Direction, hold: u16) -> (f32, f32) {
         if !z.is_finite() {
-            return 0.0;
+            return (0.0, 0.0);
         }
         self.average += EW_ALPHA * (fmin(fmax(z, -EW_CAP), EW_CAP) - self.average);
         let oriented = |v: f32| match direction {
@@ -222,11 +228,12 @@ impl Evidence {
         } else {
             0
         };
+        let s = fmax(s, 0.0);
         if hold > 0 && self.episode > hold {
             // The episode has been reported: quiet until the data come back to normal.
-            return 0.0;
+            return (0.0, s);
         }
-        fmax(s, 0.0)
+        (s, s)
     }
 }
 

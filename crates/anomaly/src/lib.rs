@@ -20,7 +20,7 @@ use ai4ict_core::{Interval, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use auto::{Auto, PERIODIC_ACF};
+pub use auto::{Auto, CORROBORATION, PERIODIC_ACF};
 pub use bench::{bench_throughput, BenchResult};
 pub use ensemble::Ensemble;
 pub use holt_winters::HoltWinters;
@@ -313,31 +313,22 @@ impl DetectorConfig {
             direction: self.direction,
             hold: self.hold,
         };
+        let slots = seasonal::SeasonalParams::slots_for(interval, self.max_slots);
+        let seasonal_params = seasonal::SeasonalParams {
+            slots,
+            weekly: self.weekly.unwrap_or(interval.millis() <= 3_600_000) && slots > 1,
+            season_rate,
+            tuning,
+        };
         match self.detector {
-            DetectorKind::Auto => {
-                let member = |detector| Self {
-                    detector,
-                    ..self.clone()
-                };
-                let seasonal = member(DetectorKind::RobustSeasonal);
-                // Checked now, built once the stream proves periodic.
-                seasonal.build(width, interval)?;
-                Ok(Box::new(Auto::new(
-                    seasonal,
-                    member(DetectorKind::Resonance).build(width, interval)?,
-                    width,
-                    interval,
-                )))
-            }
+            DetectorKind::Auto => Ok(Box::new(Auto::new(
+                seasonal_params,
+                resonance::Resonance::new(width, interval, tuning),
+                width,
+                interval,
+            ))),
             DetectorKind::RobustSeasonal => {
-                let slots = seasonal::SeasonalParams::slots_for(interval, self.max_slots);
-                let params = seasonal::SeasonalParams {
-                    slots,
-                    weekly: self.weekly.unwrap_or(interval.millis() <= 3_600_000) && slots > 1,
-                    season_rate,
-                    tuning,
-                };
-                Ok(Box::new(RobustSeasonal::new(width, params)))
+                Ok(Box::new(RobustSeasonal::new(width, seasonal_params)))
             }
             DetectorKind::Ewma => Ok(Box::new(ewma::Ewma::new(width, tuning))),
             DetectorKind::HoltWinters => Ok(Box::new(HoltWinters::new(

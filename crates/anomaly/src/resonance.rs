@@ -170,6 +170,8 @@ struct Field {
     /// Steps (downsampled values) so far.
     steps: u32,
     categories: Vec<Category>,
+    /// Most categories kept (at most [`CATEGORIES`]).
+    limit: u8,
     rho_lb: f32,
     rho_ub: f32,
     /// Mean best-match similarity so far.
@@ -206,6 +208,7 @@ impl Field {
             window: [0.0; WINDOW],
             steps: 0,
             categories: Vec::with_capacity(CATEGORIES),
+            limit: CATEGORIES as u8,
             rho_lb: INITIAL_RHO,
             rho_ub: INITIAL_RHO,
             mean_sim: 0.0,
@@ -400,7 +403,7 @@ impl Field {
                 hi: q,
                 used: self.steps,
             };
-            if used < CATEGORIES {
+            if used < usize::from(self.limit) {
                 self.categories.push(new);
             } else if let Some(oldest) = self.categories.iter_mut().min_by_key(|c| c.used) {
                 *oldest = new;
@@ -500,6 +503,16 @@ impl Field {
         self.mask_after_cluster = true;
     }
 
+    /// Keeps the `limit` categories used most recently, and at most that many from now on.
+    fn keep(&mut self, limit: usize) {
+        let limit = limit.clamp(1, CATEGORIES);
+        self.categories
+            .sort_unstable_by_key(|c| std::cmp::Reverse(c.used));
+        self.categories.truncate(limit);
+        self.categories.shrink_to(limit);
+        self.limit = limit as u8;
+    }
+
     fn bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.categories.capacity() * std::mem::size_of::<Category>()
     }
@@ -551,6 +564,15 @@ impl Resonance {
             held: (Score::default(), 0),
             // Each with its own full capacity (a clone would not copy it).
             fields: (0..width).map(|_| Field::new()).collect(),
+        }
+    }
+
+    /// Keeps, per field, the `categories` (at least 1, at most [`CATEGORIES`]) used most
+    /// recently, and at most that many from now on: less memory, at the price of forgetting
+    /// patterns sooner.
+    pub(crate) fn keep(&mut self, categories: usize) {
+        for f in &mut self.fields {
+            f.keep(categories);
         }
     }
 }

@@ -25,7 +25,7 @@
 
 use ai4ict_core::{Interval, Timestamp};
 
-use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
+use crate::calibrate::{bonferroni, calibrated, fmax, fmin, Evidence, Strongest};
 use crate::{Detector, Score, Tuning};
 
 const DAY_MS: i64 = 86_400_000;
@@ -329,8 +329,11 @@ impl RobustSeasonal {
     }
 }
 
-impl Detector for RobustSeasonal {
-    fn update(&mut self, time: Timestamp, values: &[f64]) -> Score {
+impl RobustSeasonal {
+    /// Scores one observation and learns from it, as [`Detector::update`]; also returns the
+    /// score before the episode's hold (how unusual the point is, even within an episode
+    /// already reported).
+    pub(crate) fn update_unheld(&mut self, time: Timestamp, values: &[f64]) -> (Score, f64) {
         self.roll_day(time);
         let slots = self.p.slots;
         // Slot `k` sits at `k * 24h / slots`, so with one slot per sample there is no interpolation.
@@ -364,19 +367,32 @@ impl Detector for RobustSeasonal {
         }
         std::hint::black_box(touch);
         let mut best = Strongest::default();
+        let mut unheld = 0.0f32;
         for i in 0..width {
             let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
             if !x.is_finite() {
                 continue;
             }
             if let Some(z) = self.step(i, x, base0 + i, base1 + i, w) {
-                let s = self.fields[i]
-                    .cal
-                    .surprise(z, self.p.tuning.direction, self.p.tuning.hold);
+                let (s, u) =
+                    self.fields[i]
+                        .cal
+                        .surprises(z, self.p.tuning.direction, self.p.tuning.hold);
                 best.offer(i, s);
+                unheld = fmax(unheld, u);
             }
         }
-        best.score(self.bonferroni, self.p.tuning.decades)
+        let (bonferroni, decades) = (self.bonferroni, self.p.tuning.decades);
+        (
+            best.score(bonferroni, decades),
+            calibrated(unheld, bonferroni, decades),
+        )
+    }
+}
+
+impl Detector for RobustSeasonal {
+    fn update(&mut self, time: Timestamp, values: &[f64]) -> Score {
+        self.update_unheld(time, values).0
     }
 
     fn state_bytes(&self) -> usize {

@@ -210,7 +210,7 @@ fn names_are_the_intent_names() {
 #[test]
 fn auto_keeps_a_daily_rhythm_to_the_seasonal_profile() {
     // A clean daily wave is periodic: after its two-day probe `auto` scores exactly as a
-    // `robust_seasonal` started then does.
+    // `robust_seasonal` started then does (nothing new for `resonance` to corroborate).
     let a = scores(DetectorKind::Auto, 6 * DAY, seasonal);
     let mut r = DetectorConfig {
         detector: DetectorKind::RobustSeasonal,
@@ -233,6 +233,56 @@ fn default_detector_fits_in_2_kib() {
         .build(1, Interval::from_minutes(5))
         .unwrap();
     assert!(d.state_bytes() <= 2048, "{} bytes", d.state_bytes());
+    // And after it, with the profile and a smaller pattern memory on a periodic stream.
+    let mut d = DetectorConfig::default()
+        .build(1, Interval::from_minutes(5))
+        .unwrap();
+    for i in 0..3 * 288 {
+        let t = Timestamp(time(0).0 + i as i64 * 300_000);
+        d.update(t, &[seasonal(i / 3)]);
+    }
+    assert!(d.state_bytes() <= 2048, "{} bytes", d.state_bytes());
+}
+
+#[test]
+fn auto_reports_a_new_pattern_the_profile_corroborates() {
+    // A daily wave whose afternoon rises a little from day 5, then far more: with `hold: 1`
+    // the profile reports the episode's first point and stays quiet while it lasts; the far
+    // larger rise is a new pattern as well as a departure from the hour's usual value, so
+    // `auto` reports it.
+    let value = |i: usize| {
+        let (day, slot) = (i / DAY, i % DAY);
+        let afternoon = (52..76).contains(&slot) && day == 5;
+        seasonal(i)
+            + if afternoon { 25.0 } else { 0.0 }
+            + if afternoon && slot >= 60 { 150.0 } else { 0.0 }
+    };
+    let config = |detector| DetectorConfig {
+        detector,
+        hold: 1,
+        ..DetectorConfig::default()
+    };
+    // `auto`, and the profile as `auto` starts it, after the two-day probe.
+    let run = |detector, from| {
+        let mut d = config(detector).build(1, STEP).unwrap();
+        let mut s = vec![0.0; from];
+        s.extend((from..7 * DAY).map(|i| d.update(time(i), &[value(i)]).value));
+        s
+    };
+    let (a, r) = (
+        run(DetectorKind::Auto, 0),
+        run(DetectorKind::RobustSeasonal, 2 * DAY),
+    );
+    let episode = 5 * DAY + 52..5 * DAY + 76;
+    assert!(r[episode].iter().filter(|v| **v > 0.0).count() <= 1);
+    let later = 5 * DAY + 60..5 * DAY + 76;
+    assert!(
+        later.clone().any(|i| a[i] >= 0.9 && a[i] > r[i]),
+        "{:?}",
+        &a[later]
+    );
+    // Elsewhere the profile's scores stand.
+    assert_eq!(a[2 * DAY..5 * DAY], r[2 * DAY..5 * DAY]);
 }
 
 #[test]
