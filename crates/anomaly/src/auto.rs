@@ -28,9 +28,9 @@
 //! categories: to keep a one-field entity within the 2 KiB budget; the profile has days to
 //! learn before the first incident. Measured: `ai4ict bench nab --shifts 7` (mean over the 8
 //! alignments, standard profile) 62.0 → 64.5 against `robust_seasonal` alone on periodic
-//! streams, better on both halves of the corpus (59.9 → 62.3, 66.7 → 67.8); the sandbox network's
-//! precision and recall are unchanged on all five seeds (the policy's two-interval alerts
-//! already come from the profile). Uncorroborated, `resonance` beside the profile costs the
+//! streams, better on both halves of the corpus (59.9 → 62.3, 66.7 → 67.8); the sandbox
+//! network's precision and recall are unchanged on all five seeds (the policy's two-interval
+//! alerts already come from the profile). Uncorroborated, `resonance` beside the profile costs the
 //! sandbox's precision (0.971 → 0.82 on seed 7).
 //!
 //! Memory: `resonance` and the probe until the decision (`2 * buckets` sums and counts per
