@@ -99,9 +99,15 @@ fn score_series(
     scores
 }
 
-/// One detector's normalised scores per profile over the shifted starts: (profile, score
-/// with no shift, least, mean, greatest).
-type Spread = Vec<(String, f64, f64, f64, f64)>;
+/// One profile's normalised score over the shifted starts.
+struct ProfileSpread {
+    profile: String,
+    /// With no shift.
+    unshifted: f64,
+    least: f64,
+    mean: f64,
+    greatest: f64,
+}
 
 /// Scores `config` with each series started 1..=`shifts` rows later, beside the unshifted
 /// `base` score.
@@ -111,7 +117,7 @@ fn shift_spread(
     config: &ai4ict_anomaly::DetectorConfig,
     shifts: u16,
     base: &NabScore,
-) -> anyhow::Result<Spread> {
+) -> anyhow::Result<Vec<ProfileSpread>> {
     let mut all: Vec<Vec<f64>> = base.profiles.iter().map(|p| vec![p.normalized]).collect();
     for shift in 1..=usize::from(shifts) {
         let error = Mutex::new(None);
@@ -134,13 +140,13 @@ fn shift_spread(
             let least = s.iter().copied().fold(f64::INFINITY, f64::min);
             let greatest = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mean = s.iter().sum::<f64>() / s.len() as f64;
-            (
-                p.profile.name.to_string(),
-                p.normalized,
+            ProfileSpread {
+                profile: p.profile.name.to_string(),
+                unshifted: p.normalized,
                 least,
                 mean,
                 greatest,
-            )
+            }
         })
         .collect())
 }
@@ -161,7 +167,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rayon::current_num_threads()
     );
     let mut scores: Vec<NabScore> = Vec::new();
-    let mut spreads: Vec<(String, Spread)> = Vec::new();
+    let mut spreads: Vec<(String, Vec<ProfileSpread>)> = Vec::new();
     for (name, kind) in kinds {
         let config = ai4ict_anomaly::DetectorConfig {
             hold: args.hold,
@@ -220,7 +226,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "detector", "profile", "shift 0", "least", "mean", "greatest"
         );
         for (name, spread) in &spreads {
-            for (profile, zero, least, mean, greatest) in spread {
+            for ProfileSpread {
+                profile,
+                unshifted: zero,
+                least,
+                mean,
+                greatest,
+            } in spread
+            {
                 println!(
                     "  {name:<28} {profile:<20} {zero:>8.2} {least:>8.2} {mean:>8.2} {greatest:>8.2}"
                 );
@@ -308,7 +321,9 @@ mod tests {
             .score;
         let spread = shift_spread(dir.path(), "t", &config, 4, &base).unwrap();
         assert_eq!(spread.len(), base.profiles.len());
-        for ((profile, zero, least, mean, greatest), p) in spread.iter().zip(&base.profiles) {
+        for (s, p) in spread.iter().zip(&base.profiles) {
+            let (profile, zero, least, mean, greatest) =
+                (&s.profile, &s.unshifted, &s.least, &s.mean, &s.greatest);
             assert_eq!(*profile, p.profile.name);
             assert_eq!(*zero, p.normalized);
             assert!(
