@@ -39,10 +39,12 @@
 //! periodic one. Time: the detectors' time, plus O(fields × buckets) once.
 
 use ai4ict_core::{Interval, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::resonance::Resonance;
 use crate::seasonal::{RobustSeasonal, SeasonalParams};
-use crate::{Detector, Score};
+use crate::registry::{Build, BuildContext};
+use crate::{AnomalyError, Detector, Score};
 
 /// Day-to-day correlation of the probe profiles above which a stream is periodic.
 ///
@@ -61,6 +63,7 @@ const MAX_BUCKETS: usize = 24;
 const DAY_MS: i64 = 86_400_000;
 
 /// Two days of bucket means per field, from the first point's day on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Probe {
     /// Time of the first point.
     start: Option<Timestamp>,
@@ -144,6 +147,7 @@ impl Probe {
 }
 
 /// The `auto` detector (see the module docs).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Auto {
     /// How to build `robust_seasonal`, should the stream prove periodic.
     seasonal_params: SeasonalParams,
@@ -192,6 +196,17 @@ impl Auto {
             )));
         }
         self.probe = None;
+    }
+}
+
+impl Build for Auto {
+    fn build(ctx: &BuildContext<'_>) -> Result<Self, AnomalyError> {
+        Ok(Self::new(
+            ctx.seasonal,
+            Resonance::new(ctx.width, ctx.interval, ctx.tuning),
+            ctx.width,
+            ctx.interval,
+        ))
     }
 }
 

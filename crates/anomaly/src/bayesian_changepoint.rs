@@ -27,6 +27,8 @@
 //! log-gamma terms. Time per field per point: O(R), one logarithm and one exponential per live
 //! run (64 of each at steady state, 1 to 2 microseconds); no allocation.
 
+use serde::{Deserialize, Serialize};
+use serde_big_array::BigArray;
 use std::sync::OnceLock;
 
 use crate::calibrate::{fmax, fmin, Evidence};
@@ -97,16 +99,21 @@ fn log_norm() -> &'static [f32; N_CAP as usize + 1] {
 }
 
 /// The run-length posterior of one field.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Field {
     norm: RobustLevel,
     cal: Evidence,
     /// Live runs.
     len: u8,
+    #[serde(with = "BigArray")]
     weight: [f32; R],
+    #[serde(with = "BigArray")]
     mean: [f32; R],
+    #[serde(with = "BigArray")]
     beta: [f32; R],
+    #[serde(with = "BigArray")]
     ln_beta: [f32; R],
+    #[serde(with = "BigArray")]
     count: [u8; R],
 }
 

@@ -13,6 +13,7 @@
 //! Memory: 16 bytes. Time: O(1) per point; a logarithm and an exponential only when the raw
 //! score exceeds the threshold.
 
+use serde::{Deserialize, Serialize};
 use crate::Direction;
 
 /// `ln(10)`.
@@ -26,7 +27,7 @@ const LN10: f32 = std::f32::consts::LN_10;
 /// once `rate` has reached its floor and a short series before), and the mean excess alongside
 /// its slope `1 / (m ln 10)`. Only an exceedance (about one point in a hundred) pays for an
 /// `exp` and a `log10`. 16 bytes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct TailCalibrator {
     /// `log10` of the exceedance rate above `U` (floored at `LOG_RHO_MIN`).
     log_rho: f32,
@@ -171,7 +172,7 @@ const EW_CAP: f32 = 6.0;
 ///
 /// Memory: 40 bytes. Time: O(1), no logarithm or exponential unless a raw score exceeds the
 /// calibrators' threshold.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Evidence {
     point: TailCalibrator,
     sustained: TailCalibrator,

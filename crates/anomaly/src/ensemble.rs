@@ -24,18 +24,40 @@
 
 use ai4ict_core::Timestamp;
 
+use serde::{Deserialize, Serialize};
+
 use crate::calibrate::{calibrated, fmax, uncalibrated};
-use crate::{Detector, Score};
+use crate::registry::{AnyDetector, Build, BuildContext, DEFAULT_MEMBERS};
+use crate::{AnomalyError, Detector, DetectorKind, Score};
 
 /// The ensemble detector (see the module docs).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Ensemble {
-    members: Vec<Box<dyn Detector>>,
+    members: Vec<AnyDetector>,
     decades: f32,
 }
 
-impl Ensemble {
-    pub(crate) fn new(members: Vec<Box<dyn Detector>>, decades: f32) -> Self {
-        Self { members, decades }
+impl Build for Ensemble {
+    fn build(ctx: &BuildContext<'_>) -> Result<Self, AnomalyError> {
+        let kinds = if ctx.config.members.is_empty() {
+            &DEFAULT_MEMBERS[..]
+        } else {
+            &ctx.config.members[..]
+        };
+        let members = kinds
+            .iter()
+            .map(|&kind| match kind {
+                DetectorKind::Auto | DetectorKind::Ensemble => Err(AnomalyError::InvalidConfig {
+                    field: "members",
+                    problem: format!("`{}` cannot be a member of an ensemble", kind.name()),
+                }),
+                _ => AnyDetector::build(kind, ctx),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            members,
+            decades: ctx.tuning.decades,
+        })
     }
 }
 
@@ -93,7 +115,7 @@ impl Detector for Ensemble {
             + self
                 .members
                 .iter()
-                .map(|m| m.state_bytes() + std::mem::size_of::<Box<dyn Detector>>())
+                .map(|m| m.state_bytes() + std::mem::size_of::<AnyDetector>())
                 .sum::<usize>()
     }
 }

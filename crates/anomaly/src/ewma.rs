@@ -17,12 +17,13 @@
 //! arithmetic operations and one division, no allocation, and no logarithm or exponential but
 //! for the rare raw score above the calibrators' threshold.
 
+use serde::{Deserialize, Serialize};
 use crate::calibrate::Evidence;
 use crate::per_field::{FieldModel, PerField};
 use crate::robust::RobustLevel;
 use crate::Tuning;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Field {
     level: RobustLevel,
     cal: Evidence,

@@ -23,12 +23,14 @@
 //! no allocation, and no logarithm or exponential but for the rare raw score above the
 //! calibrators' threshold.
 
+use serde::{Deserialize, Serialize};
 use ai4ict_core::{Interval, Timestamp};
 
 use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
 use crate::robust::{CLIP, DIFF_FLOOR, SCALE_RATE, SHIFT_RATE};
 use crate::seasonal::SeasonalParams;
-use crate::{Detector, Score, Tuning};
+use crate::registry::{Build, BuildContext};
+use crate::{AnomalyError, Detector, Score, Tuning};
 
 const DAY_MS: i64 = 86_400_000;
 /// Trend gain relative to the level gain.
@@ -37,7 +39,7 @@ const TREND_GAIN: f32 = 0.1;
 const DAMPING: f32 = 0.98;
 
 /// Tuning of [`HoltWinters`], resolved from the user's config.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub(crate) struct HoltWintersParams {
     /// Season slots per day (1 = no season).
     pub slots: usize,
@@ -67,7 +69,7 @@ impl HoltWintersParams {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Field {
     level: f32,
     trend: f32,
@@ -83,7 +85,7 @@ struct Field {
 }
 
 /// The robust additive Holt-Winters detector (see the module docs).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HoltWinters {
     p: HoltWintersParams,
     /// `log10` of the number of fields (the Bonferroni correction of the score).
@@ -216,6 +218,20 @@ impl HoltWinters {
         } else {
             None
         }
+    }
+}
+
+impl Build for HoltWinters {
+    fn build(ctx: &BuildContext<'_>) -> Result<Self, AnomalyError> {
+        Ok(Self::new(
+            ctx.width,
+            HoltWintersParams::for_interval(
+                ctx.interval,
+                ctx.config.max_slots,
+                ctx.seasonal.season_rate,
+                ctx.tuning,
+            ),
+        ))
     }
 }
 

@@ -30,11 +30,13 @@
 //! field, 4 456 for eight. Time per point: O(fields + trees × depth) = 80 node steps and 16 `ln`s, no allocation;
 //! every `window` points an O(trees × 2^depth) swap (1 024 additions).
 
+use serde::{Deserialize, Serialize};
 use ai4ict_core::{SplitMix64, Timestamp};
 
 use crate::calibrate::{fmax, fmin, Evidence};
 use crate::robust::{joint_score, normalise_row, RobustLevel, CLIP, SCALE_RATE};
-use crate::{Detector, Score, Tuning};
+use crate::registry::{Build, BuildContext};
+use crate::{AnomalyError, Detector, Score, Tuning};
 
 /// Trees in the ensemble.
 pub const TREES: usize = 16;
@@ -55,7 +57,7 @@ const MIN_WINDOW: u32 = 16;
 const SEED: u64 = 0x4149_3449_4354_4853;
 
 /// One level of one tree: which field it splits and that field's work range in this tree.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Level {
     /// Lower end of the field's work range, in normalised units.
     lo: f32,
@@ -74,7 +76,7 @@ fn unit(rng: &mut SplitMix64) -> f32 {
 }
 
 /// The streaming half-space-trees detector (see the module docs).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HalfSpaceTrees {
     p: Tuning,
     fields: Vec<RobustLevel>,
@@ -191,6 +193,12 @@ impl HalfSpaceTrees {
     }
 }
 
+impl Build for HalfSpaceTrees {
+    fn build(ctx: &BuildContext<'_>) -> Result<Self, AnomalyError> {
+        Ok(Self::new(ctx.width, ctx.tuning))
+    }
+}
+
 impl Detector for HalfSpaceTrees {
     fn update(&mut self, _time: Timestamp, values: &[f64]) -> Score {
         let p = self.p;
@@ -239,9 +247,9 @@ impl Detector for HalfSpaceTrees {
 #[cfg(test)]
 mod tests {
     use crate::tests::{noise, time, BAD_VALUES, STEP};
-    use crate::{Detector, DetectorConfig, DetectorKind};
+    use crate::{DetectorConfig, DetectorKind};
 
-    fn build(width: usize) -> Box<dyn Detector> {
+    fn build(width: usize) -> crate::AnyDetector {
         let config = DetectorConfig {
             detector: DetectorKind::HalfSpaceTrees,
             ..DetectorConfig::default()

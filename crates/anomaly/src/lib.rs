@@ -11,6 +11,7 @@ mod hst;
 mod novelty;
 mod per_field;
 mod rcf;
+mod registry;
 mod resonance;
 mod robust;
 mod seasonal;
@@ -29,6 +30,7 @@ pub use rcf::{
     RandomCutForest, DECAY_POINTS as RCF_DECAY_POINTS, SAMPLES as RCF_SAMPLES,
     SHINGLE as RCF_SHINGLE, TREES as RCF_TREES,
 };
+pub use registry::{AnyDetector, DetectorKind};
 pub use seasonal::RobustSeasonal;
 
 /// A calibrated anomaly score.
@@ -54,78 +56,6 @@ pub trait Detector: Send {
     fn update(&mut self, time: Timestamp, values: &[f64]) -> Score;
     /// Bytes of state this detector holds (heap included).
     fn state_bytes(&self) -> usize;
-}
-
-/// Which detector to run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DetectorKind {
-    /// Pick by the data: `robust_seasonal` for streams with a daily rhythm (the first two
-    /// days' time-of-day profiles correlate by at least 0.5), otherwise `resonance`. Scores 0
-    /// for the first two days, while it decides.
-    #[default]
-    Auto,
-    /// Time-of-day (and weekday/weekend) profile with a robust level and scale per field.
-    RobustSeasonal,
-    /// Exponentially weighted mean and mean absolute deviation per field (no season): cheapest,
-    /// for series without a daily pattern.
-    Ewma,
-    /// Additive Holt-Winters (level, damped trend and daily season) per field, scored on its
-    /// one-step forecast residual.
-    HoltWinters,
-    /// Streaming half-space trees (Tan, Ting & Liu 2011) over the entity's normalised fields:
-    /// the multivariate detector, scoring points that fall where the recent joint distribution
-    /// of the fields has little mass. Windows of `min_points` samples (at least 16).
-    HalfSpaceTrees,
-    /// Long-memory pattern novelty per field: a prototype memory of (value, recent level)
-    /// pairs with a vigilance radius, as in adaptive resonance theory (Carpenter & Grossberg
-    /// 1987); a pattern never seen before scores, once. For series without a daily profile
-    /// whose anomalies are new values or levels, and in the `ensemble`.
-    Novelty,
-    /// Several detectors on the same stream: the most surprised one speaks, or all of them
-    /// together (Fisher's method) when several are surprised at once, less `log10(members)`
-    /// decades: `members` (default `robust_seasonal` and `novelty`).
-    Ensemble,
-    /// Streaming robust random cut forest (Guha, Mishra, Roy & Schrijvers, ICML 2016, "Robust
-    /// random cut forest based anomaly detection on streams") over shingles of the last 4
-    /// samples of the normalised fields: scores the collusive displacement of each new point
-    /// against time-decayed samples of recent points. Multivariate, with temporal context.
-    RandomCutForest,
-    /// Spectral residual (Ren et al., KDD 2019, "Time-Series Anomaly Detection Service at
-    /// Microsoft") per field: the saliency of the newest point in an FFT of the last 123 values
-    /// (extended by 5 estimated ones), scored against a robust level of recent saliency.
-    SpectralResidual,
-    /// Bayesian online changepoint detection (Adams & MacKay 2007) per field: a Normal model of
-    /// unknown mean and variance over the online-standardised values, constant hazard, run-length
-    /// posterior over at most 64 runs; scored on the point's predictive surprise.
-    BayesianChangepoint,
-    /// Pattern novelty by dual-vigilance fuzzy ART per field, after ARTime (Hampton 2022):
-    /// windows of downsampled values are learned as categories; a window that resonates with
-    /// none starts a new cluster and is reported once (later ones are masked for a while).
-    /// Streaming: the range seen so far replaces ARTime's look at the whole series.
-    Resonance,
-}
-
-/// Members of an `ensemble` whose config names none.
-const DEFAULT_MEMBERS: [DetectorKind; 2] = [DetectorKind::RobustSeasonal, DetectorKind::Novelty];
-
-impl DetectorKind {
-    /// The name used in intents (`robust_seasonal`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::RobustSeasonal => "robust_seasonal",
-            Self::Ewma => "ewma",
-            Self::HoltWinters => "holt_winters",
-            Self::HalfSpaceTrees => "half_space_trees",
-            Self::Novelty => "novelty",
-            Self::Ensemble => "ensemble",
-            Self::RandomCutForest => "random_cut_forest",
-            Self::SpectralResidual => "spectral_residual",
-            Self::BayesianChangepoint => "bayesian_changepoint",
-            Self::Resonance => "resonance",
-        }
-    }
 }
 
 /// Which deviations from normal count as anomalous.
@@ -232,7 +162,7 @@ impl Default for DetectorConfig {
 }
 
 /// The tuning the streaming detectors share, resolved from a [`DetectorConfig`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub(crate) struct Tuning {
     /// Learning rate of a level per point.
     pub level_rate: f32,
@@ -277,11 +207,7 @@ fn check_rate(field: &'static str, v: f64) -> Result<f32, AnomalyError> {
 
 impl DetectorConfig {
     /// Builds the per-entity detector for a stream of `width` fields sampled every `interval`.
-    pub fn build(
-        &self,
-        width: usize,
-        interval: Interval,
-    ) -> Result<Box<dyn Detector>, AnomalyError> {
+    pub fn build(&self, width: usize, interval: Interval) -> Result<AnyDetector, AnomalyError> {
         if width == 0 {
             return Err(AnomalyError::NoFields);
         }
@@ -314,72 +240,20 @@ impl DetectorConfig {
             hold: self.hold,
         };
         let slots = seasonal::SeasonalParams::slots_for(interval, self.max_slots);
-        let seasonal_params = seasonal::SeasonalParams {
+        let seasonal = seasonal::SeasonalParams {
             slots,
             weekly: self.weekly.unwrap_or(interval.millis() <= 3_600_000) && slots > 1,
             season_rate,
             tuning,
         };
-        match self.detector {
-            DetectorKind::Auto => Ok(Box::new(Auto::new(
-                seasonal_params,
-                resonance::Resonance::new(width, interval, tuning),
-                width,
-                interval,
-            ))),
-            DetectorKind::RobustSeasonal => {
-                Ok(Box::new(RobustSeasonal::new(width, seasonal_params)))
-            }
-            DetectorKind::Ewma => Ok(Box::new(ewma::Ewma::new(width, tuning))),
-            DetectorKind::HoltWinters => Ok(Box::new(HoltWinters::new(
-                width,
-                holt_winters::HoltWintersParams::for_interval(
-                    interval,
-                    self.max_slots,
-                    season_rate,
-                    tuning,
-                ),
-            ))),
-            DetectorKind::Ensemble => {
-                let kinds = if self.members.is_empty() {
-                    &DEFAULT_MEMBERS[..]
-                } else {
-                    &self.members[..]
-                };
-                let members = kinds
-                    .iter()
-                    .map(|&kind| match kind {
-                        DetectorKind::Auto | DetectorKind::Ensemble => {
-                            Err(AnomalyError::InvalidConfig {
-                                field: "members",
-                                problem: format!(
-                                    "`{}` cannot be a member of an ensemble",
-                                    kind.name()
-                                ),
-                            })
-                        }
-                        _ => Self {
-                            detector: kind,
-                            ..self.clone()
-                        }
-                        .build(width, interval),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Box::new(Ensemble::new(members, self.decades as f32)))
-            }
-            DetectorKind::Novelty => Ok(Box::new(novelty::Novelty::new(width, tuning))),
-            DetectorKind::HalfSpaceTrees => Ok(Box::new(HalfSpaceTrees::new(width, tuning))),
-            DetectorKind::RandomCutForest => Ok(Box::new(RandomCutForest::new(width, tuning))),
-            DetectorKind::SpectralResidual => Ok(Box::new(
-                spectral_residual::SpectralResidual::new(width, tuning),
-            )),
-            DetectorKind::BayesianChangepoint => Ok(Box::new(
-                bayesian_changepoint::BayesianChangepoint::new(width, tuning),
-            )),
-            DetectorKind::Resonance => {
-                Ok(Box::new(resonance::Resonance::new(width, interval, tuning)))
-            }
-        }
+        let ctx = registry::BuildContext {
+            config: self,
+            width,
+            interval,
+            tuning,
+            seasonal,
+        };
+        AnyDetector::build(self.detector, &ctx)
     }
 }
 

@@ -34,6 +34,7 @@
 //! better than 16, 24 or 64 (49.0 against 41.6, 45.1 and 42.9 standard), the one setting chosen
 //! there.
 
+use serde::{Deserialize, Serialize};
 use crate::calibrate::{fmax, fmin, Evidence};
 use crate::per_field::{FieldModel, PerField};
 use crate::Tuning;
@@ -48,7 +49,7 @@ pub const VIGILANCE: f32 = 0.05;
 const RAW_AT_VIGILANCE: f32 = 2.5;
 
 /// The state of one field.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Field {
     /// Smallest and largest value seen.
     lo: f32,

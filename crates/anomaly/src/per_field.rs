@@ -4,10 +4,12 @@
 //! surprising field, less the Bonferroni correction for the number of fields, is the row's
 //! score. [`PerField`] is that shape; each detector only provides its [`FieldModel`].
 
+use serde::{Deserialize, Serialize};
 use ai4ict_core::Timestamp;
 
 use crate::calibrate::{bonferroni, Evidence, Strongest};
-use crate::{Detector, Score, Tuning};
+use crate::registry::{Build, BuildContext};
+use crate::{AnomalyError, Detector, Score, Tuning};
 
 /// One field's model in a [`PerField`] detector.
 pub(crate) trait FieldModel: Clone + Send {
@@ -24,7 +26,7 @@ pub(crate) trait FieldModel: Clone + Send {
 ///
 /// Memory: `size_of::<F>()` per field plus about 50 bytes. Time: the models' time; NaN and
 /// infinite values are skipped.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct PerField<F> {
     t: Tuning,
     /// `log10` of the number of fields (the Bonferroni correction of the score).
@@ -39,6 +41,12 @@ impl<F: FieldModel> PerField<F> {
             bonferroni: bonferroni(width),
             fields: vec![F::fresh(); width],
         }
+    }
+}
+
+impl<F: FieldModel> Build for PerField<F> {
+    fn build(ctx: &BuildContext<'_>) -> Result<Self, AnomalyError> {
+        Ok(Self::new(ctx.width, ctx.tuning))
     }
 }
 

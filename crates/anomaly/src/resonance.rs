@@ -64,10 +64,12 @@
 //! `auto` runs it beside the seasonal profile on periodic streams with 16 categories per field
 //! ([`Resonance::keep`]).
 
+use serde::{Deserialize, Serialize};
 use ai4ict_core::{Interval, Timestamp};
 
 use crate::calibrate::{bonferroni, calibrated, fmax, fmin};
-use crate::{Detector, Direction, Score, Tuning};
+use crate::registry::{Build, BuildContext};
+use crate::{AnomalyError, Detector, Direction, Score, Tuning};
 
 /// Downsampled values in a pattern.
 pub const WINDOW: usize = 8;
@@ -96,7 +98,7 @@ const INITIAL_RHO: f32 = 0.8;
 const REPORT_SURPRISE: (f32, f32) = (3.0, 5.0);
 
 /// A category: a box in feature space, bounds quantised to bytes (`/ 255`).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Category {
     lo: [u8; FEATURES],
     hi: [u8; FEATURES],
@@ -139,7 +141,7 @@ fn haar(x: &[f32; WINDOW]) -> [f32; WINDOW] {
 }
 
 /// How the vigilance adapts: the similarities of the current and the previous period.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Period {
     /// Least best-match similarity.
     min_sim: f32,
@@ -157,7 +159,7 @@ impl Period {
 }
 
 /// The state of one field.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Field {
     /// Current block: sum, extremes, count.
     block_sum: f32,
@@ -525,7 +527,7 @@ impl Field {
 }
 
 /// Block length and warm-up of a stream, from its sampling interval.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Params {
     /// Samples per downsampled value.
     step: usize,
@@ -546,7 +548,7 @@ impl Params {
 }
 
 /// The resonance detector (see the module docs).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Resonance {
     p: Params,
     direction: Direction,
@@ -580,6 +582,12 @@ impl Resonance {
         for f in &mut self.fields {
             f.keep(categories);
         }
+    }
+}
+
+impl Build for Resonance {
+    fn build(ctx: &BuildContext<'_>) -> Result<Self, AnomalyError> {
+        Ok(Self::new(ctx.width, ctx.interval, ctx.tuning))
     }
 }
 

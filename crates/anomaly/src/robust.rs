@@ -7,6 +7,7 @@
 //! the mean absolute winsorised deviation, never below a tenth of the typical step between
 //! points. Memory: 24 bytes. Time: O(1) per point.
 
+use serde::{Deserialize, Serialize};
 use crate::calibrate::{calibrated, fmax, fmin, Evidence};
 use crate::{Direction, Score, Tuning};
 
@@ -20,7 +21,7 @@ pub(crate) const SCALE_RATE: f32 = 0.01;
 pub(crate) const SHIFT_RATE: f32 = 0.25;
 
 /// The state of one field (see the module docs).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct RobustLevel {
     mean: f32,
     /// Mean absolute (winsorised) deviation from the mean.

@@ -23,10 +23,12 @@
 //! space; see [`TailCalibrator`](crate::calibrate)) but for the rare raw score above the
 //! calibrators' threshold and the one `exp` per point of a score above 0.9.
 
+use serde::{Deserialize, Serialize};
 use ai4ict_core::{Interval, Timestamp};
 
 use crate::calibrate::{bonferroni, calibrated, fmax, fmin, Evidence, Strongest};
-use crate::{Detector, Score, Tuning};
+use crate::registry::{Build, BuildContext};
+use crate::{AnomalyError, Detector, Score, Tuning};
 
 const DAY_MS: i64 = 86_400_000;
 /// Residuals beyond this many scales are winsorised before they update the state.
@@ -49,7 +51,7 @@ const INV_SHRINK: [f32; SLOT_DAYS_CAP as usize + 1] = {
 };
 
 /// Tuning of [`RobustSeasonal`], resolved from the user's config.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub(crate) struct SeasonalParams {
     /// Profile slots per day (1 = no daily profile).
     pub slots: usize,
@@ -75,7 +77,7 @@ impl SeasonalParams {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Field {
     level: f32,
     /// Global (all-slot) mean absolute residual.
@@ -98,7 +100,7 @@ struct Field {
 }
 
 /// What a profile learns per slot and field.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Slot {
     /// Expected offset from the level (NaN until learned).
     loc: f32,
@@ -107,7 +109,7 @@ struct Slot {
 }
 
 /// The robust seasonal baseline detector (see the module docs).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RobustSeasonal {
     p: SeasonalParams,
     /// `log10` of the number of fields (the Bonferroni correction of the score).
@@ -387,6 +389,12 @@ impl RobustSeasonal {
             best.score(bonferroni, decades),
             calibrated(unheld, bonferroni, decades),
         )
+    }
+}
+
+impl Build for RobustSeasonal {
+    fn build(ctx: &BuildContext<'_>) -> Result<Self, AnomalyError> {
+        Ok(Self::new(ctx.width, ctx.seasonal))
     }
 }
 

@@ -27,6 +27,8 @@
 //! exponentials, 2 to 4 microseconds; no allocation. (A 256-point transform scored 43 against
 //! 40 on NAB's standard profile for twice the time and memory; 64 points scored 32.)
 
+use serde::{Deserialize, Serialize};
+use serde_big_array::BigArray;
 use std::sync::OnceLock;
 
 use crate::calibrate::{fmax, Evidence};
@@ -45,9 +47,10 @@ const AVG_HALF: usize = 4;
 /// `log2(N)`.
 const LOG2_N: u32 = N.trailing_zeros();
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Field {
     /// Ring buffer of the last `W` values; `head` is the oldest.
+    #[serde(with = "BigArray")]
     window: [f32; W],
     head: u8,
     filled: u8,

@@ -4,7 +4,7 @@
 /// SplitMix64 (Steele, Lea & Flood 2014): 8 bytes of state, one addition and three
 /// multiply-xorshifts per draw. For reproducible simulation and model randomness, not for
 /// cryptography.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SplitMix64(u64);
 
 impl SplitMix64 {

@@ -91,7 +91,7 @@ fn measure_once(
     entities: usize,
 ) -> anyhow::Result<(f64, f64)> {
     let config = detectors::config(kind);
-    let mut dets: Vec<Box<dyn Detector>> = (0..entities)
+    let mut dets: Vec<ai4ict_anomaly::AnyDetector> = (0..entities)
         .map(|_| config.build(1, INTERVAL))
         .collect::<Result<_, _>>()
         .with_context(|| format!("detector `{name}`"))?;

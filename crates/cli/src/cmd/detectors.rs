@@ -5,46 +5,13 @@ use ai4ict_anomaly::{DetectorConfig, DetectorKind};
 use ai4ict_core::{Interval, Timestamp};
 use anyhow::bail;
 
-/// Every detector kind the anomaly crate offers, by the name an intent uses for it (`auto`,
-/// `robust_seasonal`, …), in the crate's order. Read from the crate's JSON schema, so a kind
-/// added there shows up here without a change.
+/// Every detector kind the anomaly crate registers, by the name an intent uses for it
+/// (`auto`, `robust_seasonal`, …), in the registry's order.
 pub fn all() -> Vec<(String, DetectorKind)> {
-    let schema = serde_json::to_value(schemars::schema_for!(DetectorKind)).unwrap_or_default();
-    let mut names = Vec::new();
-    collect_names(&schema, &mut names);
-    let mut out: Vec<(String, DetectorKind)> = Vec::new();
-    for name in names {
-        if let Ok(kind) = serde_json::from_value::<DetectorKind>(serde_json::json!(name)) {
-            if !out.iter().any(|(n, _)| *n == name) {
-                out.push((name, kind));
-            }
-        }
-    }
-    if out.is_empty() {
-        out.push(("auto".into(), DetectorKind::Auto));
-    }
-    out
-}
-
-/// String values an enum schema allows (`enum: [...]` or `oneOf: [{const: ...}]`), in order.
-fn collect_names(v: &serde_json::Value, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::Object(map) => {
-            if let Some(s) = map.get("const").and_then(|c| c.as_str()) {
-                out.push(s.to_string());
-            }
-            if let Some(values) = map.get("enum").and_then(|e| e.as_array()) {
-                out.extend(values.iter().filter_map(|e| e.as_str().map(str::to_string)));
-            }
-            for (key, child) in map {
-                if key != "const" && key != "enum" {
-                    collect_names(child, out);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_names(i, out)),
-        _ => {}
-    }
+    DetectorKind::ALL
+        .iter()
+        .map(|&k| (k.name().to_string(), k))
+        .collect()
 }
 
 /// The kinds `name` asks for: one kind by name, or every kind for `all`.
@@ -101,7 +68,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kinds_come_from_the_schema_and_parse_back() {
+    fn kinds_come_from_the_registry_and_parse_back() {
         let kinds = all();
         assert!(kinds
             .iter()
