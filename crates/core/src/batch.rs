@@ -99,6 +99,20 @@ impl Batch {
         self.times.iter().copied().min()
     }
 
+    /// The rows with `from <= time < until`, in order (the batch itself when all are).
+    pub fn within(self, from: Timestamp, until: Timestamp) -> Batch {
+        if self.times.iter().all(|t| *t >= from && *t < until) {
+            return self;
+        }
+        let mut out = Batch::with_capacity(self.width, self.len());
+        for (e, t, v) in self.rows() {
+            if t >= from && t < until {
+                out.push(e.clone(), t, v);
+            }
+        }
+        out
+    }
+
     /// Splits the rows by owning worker (`Entity::owner`); keeps row order within each part.
     pub fn partition(self, peers: usize) -> Vec<Batch> {
         if peers <= 1 {

@@ -21,6 +21,7 @@ use timely::dataflow::ProbeHandle;
 
 use crate::cluster::Cluster;
 use crate::nodes::{ModelNode, PolicyNode, Preprocessor, Scored};
+use crate::state::{EntityState, PipelineState, Span};
 use crate::EngineError;
 
 /// Where a worker's observations come from: batches in time order (per entity).
@@ -57,6 +58,8 @@ pub struct PipelineSpec {
     pub policy: AlertPolicy,
     /// Entities whose fields and scores are traced for plots.
     pub trace: Vec<Entity>,
+    /// The part of the stream to run, the state to start from, whether to end with one.
+    pub span: Span,
 }
 
 /// Live counters a progress display can read while the pipeline runs.
@@ -110,6 +113,8 @@ pub struct RunOutput {
     pub source_notes: Vec<String>,
     /// True for the first worker of a process, which gathers every worker's results.
     pub is_leader: bool,
+    /// The nodes' state at the end, when the spec asked for a snapshot.
+    pub state: Option<PipelineState>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -125,6 +130,7 @@ enum Out {
     Alert(Alert),
     Trace(Entity, TracePoint),
     Latency(f64),
+    State(Vec<EntityState>),
     Done {
         rows: u64,
         late: u64,
@@ -186,6 +192,10 @@ pub fn run(
                 }
             };
             let mut policy = PolicyNode::new(&spec.policy, &spec.fields, spec.interval);
+            if let (Some(start), Some(model)) = (&spec.span.start, model.as_mut()) {
+                restore(start, index, peers, &spec, &mut pre, model, &mut policy);
+            }
+            let snapshot = spec.span.snapshot;
             let traced: HashSet<Entity> = spec.trace.iter().cloned().collect();
             let mut ends = 0usize;
             let mut rows = 0u64;
@@ -215,7 +225,11 @@ pub fn run(
                                         if ends < peers {
                                             continue;
                                         }
-                                        pre.flush(&mut buf);
+                                        if snapshot {
+                                            buf = Batch::new(width);
+                                        } else {
+                                            pre.flush(&mut buf);
+                                        }
                                     } else if pre.is_identity() {
                                         buf = routed.batch;
                                     } else {
@@ -245,6 +259,9 @@ pub fn run(
                                                 / 1000.0,
                                         ));
                                     } else {
+                                        if snapshot {
+                                            give(Out::State(states(&pre, model, &policy)));
+                                        }
                                         give(Out::Done {
                                             rows,
                                             late: pre.late(),
@@ -264,6 +281,8 @@ pub fn run(
             let mut pending: BTreeMap<u64, Vec<(u32, Out)>> = BTreeMap::new();
             let mut built: Option<Vec<Box<dyn AlertSink>>> = None;
             let mut sink_failed = false;
+            let mut snapshot_parts: Vec<EntityState> = Vec::new();
+            let sink_spec = Arc::clone(&spec);
             results.probe_with(&probe).sink(
                 Exchange::new(|o: &(u32, Out)| u64::from(o.0)),
                 "D",
@@ -302,6 +321,7 @@ pub fn run(
                                 Out::Alert(a) => round_alerts.push(a),
                                 Out::Trace(e, p) => out.traces.entry(e).or_default().push(p),
                                 Out::Latency(ms) => out.latencies_ms.push(ms),
+                                Out::State(states) => snapshot_parts.extend(states),
                                 Out::Done {
                                     rows,
                                     late,
@@ -342,6 +362,18 @@ pub fn run(
                         for v in out.traces.values_mut() {
                             v.sort_by_key(|p| p.time);
                         }
+                        if sink_spec.span.snapshot {
+                            let mut entities = std::mem::take(&mut snapshot_parts);
+                            entities.sort_by(|a, b| a.entity.cmp(&b.entity));
+                            out.state = Some(PipelineState {
+                                fields: sink_spec.fields.clone(),
+                                interval: sink_spec.interval,
+                                preprocess: sink_spec.preprocess.clone(),
+                                detector: sink_spec.detector.clone(),
+                                until: sink_spec.span.until,
+                                entities,
+                            });
+                        }
                     }
                 },
             );
@@ -352,6 +384,11 @@ pub fn run(
         }
         // SRC → C: read this worker's feed, route rows to their owners.
         let mut round = 0u64;
+        let (from, until) = (
+            spec.span.from.unwrap_or(Timestamp(i64::MIN)),
+            spec.span.until.unwrap_or(Timestamp(i64::MAX)),
+        );
+        let bounded = spec.span.from.is_some() || spec.span.until.is_some();
         let mut feed = match feeds(index, peers) {
             Ok(f) => Some(f),
             Err(e) => {
@@ -370,6 +407,7 @@ pub fn run(
                     out.borrow_mut().errors.push(e.to_string());
                     break;
                 }
+                Some(Ok(b)) if bounded => b.within(from, until),
                 Some(Ok(b)) => b,
             };
             progress
@@ -433,4 +471,47 @@ pub fn run(
     out.errors.extend(errors);
     out.source_notes.extend(notes);
     Ok(out)
+}
+
+/// Starts worker `index` of `peers` from the entities of `start` that it owns.
+fn restore(
+    start: &PipelineState,
+    index: usize,
+    peers: usize,
+    spec: &PipelineSpec,
+    pre: &mut Preprocessor,
+    model: &mut ModelNode,
+    policy: &mut PolicyNode,
+) {
+    let with_pp = start.restores_preprocess(&spec.preprocess);
+    for e in start.entities.iter().filter(|e| e.entity.owner(peers) == index) {
+        if let (Some(s), true) = (&e.preprocess, with_pp) {
+            pre.restore(e.entity.clone(), s.clone());
+        }
+        if let Some(d) = &e.model {
+            model.restore(e.entity.clone(), d.clone());
+        }
+        if let Some(p) = &e.policy {
+            policy.restore(e.entity.clone(), p.clone());
+        }
+    }
+}
+
+/// Every entity's state in this worker's nodes.
+fn states(pre: &Preprocessor, model: &ModelNode, policy: &PolicyNode) -> Vec<EntityState> {
+    fn slot<'a>(map: &'a mut BTreeMap<Entity, EntityState>, e: &Entity) -> &'a mut EntityState {
+        map.entry(e.clone())
+            .or_insert_with(|| EntityState::new(e.clone()))
+    }
+    let mut map: BTreeMap<Entity, EntityState> = BTreeMap::new();
+    for (e, s) in pre.states() {
+        slot(&mut map, e).preprocess = Some(s.clone());
+    }
+    for (e, d) in model.states() {
+        slot(&mut map, e).model = Some(d.clone());
+    }
+    for (e, r) in policy.states() {
+        slot(&mut map, e).policy = Some(r.clone());
+    }
+    map.into_values().collect()
 }

@@ -10,6 +10,9 @@ pub enum EngineError {
     /// The cluster could not be formed or a worker failed.
     #[error("cluster: {0}")]
     Cluster(String),
+    /// A model state could not be read or does not fit the pipeline.
+    #[error("model state: {0}")]
+    State(#[from] crate::state::StateError),
     /// Writing a report or output failed.
     #[error("output: {0}")]
     Output(String),

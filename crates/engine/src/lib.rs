@@ -4,15 +4,16 @@ mod cluster;
 pub mod dataflow;
 mod error;
 pub mod nodes;
+pub mod state;
 
 pub use cluster::Cluster;
 pub use dataflow::{Feed, FeedFactory, PipelineSpec, Progress, RunOutput, SinkFactory, TracePoint};
 pub use error::EngineError;
+pub use state::{PipelineState, Span, StateError};
 pub mod feeds;
 pub mod mlfo;
 
 pub use mlfo::{Mlfo, Outcome, Plan, RunOptions};
-pub mod bench;
 mod report;
 
 pub use report::{capabilities, closed_loop_lines};

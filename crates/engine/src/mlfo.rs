@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::dataflow::{self, PipelineSpec, Progress, RunOutput, SinkFactory};
 use crate::feeds::{FileFeed, SandboxFeed};
+use crate::state::{PipelineState, Span};
 use crate::{Cluster, EngineError};
 
 /// Roles of the logical nodes of an ML pipeline (Y.3172 §8.1 item 1).
@@ -229,6 +230,10 @@ pub struct Outcome {
     pub traces: std::collections::BTreeMap<Entity, Vec<dataflow::TracePoint>>,
     /// Closed-loop evaluation (energy saving, SLA-breach prediction), when the intent has one.
     pub closed_loop: Option<ClosedLoop>,
+    /// The trained model (Y.3176 artefact): the pipeline's state at the end of training, which
+    /// evaluation and deployment resumed from.
+    #[serde(skip)]
+    pub trained: Option<Arc<PipelineState>>,
 }
 
 /// A closed-loop evaluation in the sandbox: the policy's actions are applied to the simulated
@@ -263,6 +268,8 @@ pub struct RunOptions {
     pub progress: Arc<Progress>,
     /// Name of the current phase, for progress displays.
     pub phase: Arc<Mutex<String>>,
+    /// A trained model to start from instead of training (e.g. pulled from the hub).
+    pub model: Option<Arc<PipelineState>>,
 }
 
 impl Default for RunOptions {
@@ -272,6 +279,7 @@ impl Default for RunOptions {
             force: false,
             progress: Arc::new(Progress::default()),
             phase: Arc::new(Mutex::new(String::new())),
+            model: None,
         }
     }
 }
@@ -398,7 +406,7 @@ impl Mlfo {
         }
     }
 
-    fn spec(&self, plan: &Plan, trace: Vec<Entity>) -> Result<PipelineSpec, EngineError> {
+    fn spec(&self, plan: &Plan, trace: Vec<Entity>, span: Span) -> Result<PipelineSpec, EngineError> {
         let (ModelConfig::Anomaly(detector), PolicyConfig::Alert(policy)) =
             (&self.intent.model, &self.intent.policy)
         else {
@@ -413,7 +421,18 @@ impl Mlfo {
             detector: detector.clone(),
             policy: policy.clone(),
             trace,
+            span,
         })
+    }
+
+    /// The anomaly model of the intent.
+    fn detector(&self) -> Result<ai4ict_anomaly::DetectorConfig, EngineError> {
+        match &self.intent.model {
+            ModelConfig::Anomaly(d) => Ok(d.clone()),
+            ModelConfig::Forecast(_) => Err(EngineError::Plan(
+                "a streaming pipeline needs an anomaly model".into(),
+            )),
+        }
     }
 
     fn set_phase(&self, phase: &str) {
@@ -451,6 +470,7 @@ impl Mlfo {
             eval_alerts: Vec::new(),
             traces: Default::default(),
             closed_loop: None,
+            trained: None,
         };
         if !matches!(self.intent.policy, PolicyConfig::Alert(_)) {
             self.closed_loop(&mut outcome)?;
@@ -511,32 +531,85 @@ impl Mlfo {
         let net = Arc::new(Network::new(&scenario).map_err(|e| EngineError::Plan(e.to_string()))?);
         let warmup_end = Timestamp(net.start().0 + i64::from(scenario.quiet_days) * 86_400_000);
         let trace = pick_traced(net.incidents(), warmup_end);
-        let spec = self.spec(&outcome.plan, trace)?;
         let field_idx: Vec<usize> = fields
             .iter()
             .map(|f| KPIS.iter().position(|k| k == f).expect("checked above"))
             .collect();
-        self.set_phase("train + evaluate (sandbox)");
+        let feed = || SandboxFeed::factory(Arc::clone(&net), field_idx.clone());
+        // Train: the warm-up history, ending in a snapshot of every entity's state — or the
+        // trained model the MLFO was given.
+        self.set_phase("train (sandbox)");
+        let (trained, mut traces, train_detail) = match &self.options.model {
+            Some(model) => {
+                model.check(fields, outcome.plan.interval, &self.detector()?)?;
+                let detail = format!(
+                    "trained model given: {} entities, trained until {}, {} model state bytes per entity",
+                    model.entities.len(),
+                    model.until.map_or("the end of its stream".into(), |t| t.to_string()),
+                    model.model_bytes().checked_div(model.entities.len()).unwrap_or(0)
+                );
+                (Arc::clone(model), Default::default(), detail)
+            }
+            None => {
+                let span = Span {
+                    until: Some(warmup_end),
+                    snapshot: true,
+                    ..Span::default()
+                };
+                let run = dataflow::run(
+                    self.spec(&outcome.plan, trace.clone(), span)?,
+                    &self.options.cluster,
+                    feed(),
+                    no_sinks(),
+                    Arc::clone(&self.options.progress),
+                )?;
+                let state = match run.state {
+                    Some(state) if !run.stopped => state,
+                    _ => {
+                        outcome.stages.push(StageRecord {
+                            stage: Stage::Train,
+                            status: Status::Stopped,
+                            detail: format!("stopped after {} rows of warm-up history", run.rows),
+                            seconds: t.elapsed().as_secs_f64(),
+                        });
+                        return Ok(false);
+                    }
+                };
+                let detail = format!(
+                    "{} entities warmed up on {} quiet days of sandbox history ({} state bytes per entity); snapshot taken",
+                    run.entities,
+                    scenario.quiet_days,
+                    run.state_bytes.checked_div(run.entities).unwrap_or(0)
+                );
+                (Arc::new(state), run.traces, detail)
+            }
+        };
+        outcome.stages.push(StageRecord {
+            stage: Stage::Train,
+            status: Status::Passed,
+            detail: train_detail,
+            seconds: t.elapsed().as_secs_f64(),
+        });
+        outcome.trained = Some(Arc::clone(&trained));
+        // Evaluate: resume from the snapshot where training stopped.
+        let t = Instant::now();
+        self.set_phase("evaluate (sandbox)");
+        let from = trained.until.unwrap_or(warmup_end);
+        let span = Span {
+            start: Some(trained),
+            from: Some(from),
+            ..Span::default()
+        };
         let run = dataflow::run(
-            spec,
+            self.spec(&outcome.plan, trace, span)?,
             &self.options.cluster,
-            SandboxFeed::factory(Arc::clone(&net), field_idx),
+            feed(),
             no_sinks(),
             Arc::clone(&self.options.progress),
         )?;
         let seconds = t.elapsed().as_secs_f64();
         let stopped = run.stopped;
-        outcome.stages.push(StageRecord {
-            stage: Stage::Train,
-            status: if stopped { Status::Stopped } else { Status::Passed },
-            detail: format!(
-                "{} entities warmed up on {} quiet days of sandbox history ({} state bytes per entity)",
-                run.entities,
-                scenario.quiet_days,
-                run.state_bytes.checked_div(run.entities).unwrap_or(0)
-            ),
-            seconds,
-        });
+        let warmup_end = warmup_end.max(from);
         let alerts: Vec<_> = run
             .alerts
             .iter()
@@ -594,7 +667,10 @@ impl Mlfo {
         });
         outcome.incidents = incidents;
         outcome.eval_alerts = alerts;
-        outcome.traces = run.traces;
+        for (entity, points) in run.traces {
+            traces.entry(entity).or_default().extend(points);
+        }
+        outcome.traces = traces;
         outcome.evaluation = Some(evaluation);
         Ok(passed && !stopped)
     }
@@ -749,7 +825,22 @@ impl Mlfo {
 
     fn deploy(&self, outcome: &mut Outcome) -> Result<(), EngineError> {
         let t = Instant::now();
-        let spec = self.spec(&outcome.plan, Vec::new())?;
+        // The deployed pipeline resumes from the trained model: on the sandbox it was trained
+        // on, from where training stopped; on a file, from a given model's entities.
+        let span = match (&self.intent.source, &outcome.trained) {
+            (SourceConfig::Sandbox(_), Some(trained)) => Span {
+                start: Some(Arc::clone(trained)),
+                from: trained.until,
+                ..Span::default()
+            },
+            (SourceConfig::File(_), Some(_)) if self.options.model.is_some() => Span {
+                start: outcome.trained.clone(),
+                ..Span::default()
+            },
+            _ => Span::default(),
+        };
+        let resumed = span.start.as_ref().map(|s| s.entities.len());
+        let spec = self.spec(&outcome.plan, Vec::new(), span)?;
         let fields = outcome.plan.fields.clone();
         let (feeds, target) = match &self.intent.source {
             SourceConfig::Sandbox(s) => {
@@ -795,8 +886,9 @@ impl Mlfo {
             stage: Stage::Deploy,
             status,
             detail: format!(
-                "{} rows from {target}, {} alerts delivered to {} sink(s){}{}",
+                "{} rows from {target}{}, {} alerts delivered to {} sink(s){}{}",
                 run.rows,
+                resumed.map_or(String::new(), |n| format!(" (resumed from the trained state of {n} entities)")),
                 run.alerts.len(),
                 self.intent.distribute.len(),
                 run.source_notes

@@ -24,6 +24,7 @@ fn run(workers: usize) -> Vec<ai4ict_core::Alert> {
         detector: Default::default(),
         policy: AlertPolicy::default(),
         trace: Vec::new(),
+        span: Default::default(),
     };
     let cluster = Cluster {
         workers,

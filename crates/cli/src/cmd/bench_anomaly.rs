@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use ai4ict_anomaly::Detector;
 use ai4ict_core::SplitMix64;
 use ai4ict_core::{Interval, Timestamp};
 use anyhow::{bail, Context};

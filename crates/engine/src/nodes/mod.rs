@@ -7,8 +7,8 @@ mod policy;
 mod preprocess;
 
 pub use model::{ModelNode, Scored};
-pub use policy::PolicyNode;
-pub use preprocess::Preprocessor;
+pub use policy::{PolicyNode, Run as PolicyState};
+pub use preprocess::{EntityState as PreprocessState, Preprocessor};
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -1,5 +1,5 @@
-use ai4ict_anomaly::{Detector, DetectorConfig, Score};
-use ai4ict_core::{Batch, Interval};
+use ai4ict_anomaly::{AnyDetector, DetectorConfig, Score};
+use ai4ict_core::{Batch, Entity, Interval};
 
 use super::EntityMap;
 use crate::EngineError;
@@ -19,7 +19,7 @@ pub struct ModelNode {
     config: DetectorConfig,
     width: usize,
     interval: Interval,
-    detectors: EntityMap<Box<dyn Detector>>,
+    detectors: EntityMap<AnyDetector>,
 }
 
 impl ModelNode {
@@ -39,6 +39,17 @@ impl ModelNode {
             interval,
             detectors: EntityMap::default(),
         })
+    }
+
+    /// Each entity's detector, for a snapshot.
+    pub fn states(&self) -> impl Iterator<Item = (&Entity, &AnyDetector)> {
+        self.detectors.iter()
+    }
+
+    /// Starts `entity` from a snapshot's detector (of the configured kind: checked by
+    /// [`PipelineState::check`](crate::state::PipelineState::check)).
+    pub fn restore(&mut self, entity: Entity, detector: AnyDetector) {
+        self.detectors.insert(entity, detector);
     }
 
     /// Entities seen so far.

@@ -1,4 +1,5 @@
-use ai4ict_core::{Alert, Interval, Severity, Timestamp};
+use ai4ict_core::{Alert, Entity, Interval, Severity, Timestamp};
+use serde::{Deserialize, Serialize};
 use ai4ict_intent::AlertPolicy;
 
 use super::{EntityMap, Scored};
@@ -15,8 +16,10 @@ pub struct PolicyNode {
     suppressed: u64,
 }
 
-#[derive(Default)]
-struct Run {
+/// The policy's memory of one entity (the current run of high scores, the last alert); part
+/// of a pipeline's snapshot.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Run {
     len: u32,
     onset: Timestamp,
     max: f64,
@@ -36,6 +39,16 @@ impl PolicyNode {
             state: EntityMap::default(),
             suppressed: 0,
         }
+    }
+
+    /// Each entity's state, for a snapshot.
+    pub fn states(&self) -> impl Iterator<Item = (&Entity, &Run)> {
+        self.state.iter()
+    }
+
+    /// Starts `entity` from a snapshot's state.
+    pub fn restore(&mut self, entity: Entity, state: Run) {
+        self.state.insert(entity, state);
     }
 
     /// Alerts withheld by the suppression window or quiet hours.

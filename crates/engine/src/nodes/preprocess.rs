@@ -1,4 +1,5 @@
-use ai4ict_core::{Batch, Interval, Timestamp};
+use ai4ict_core::{Batch, Entity, Interval, Timestamp};
+use serde::{Deserialize, Serialize};
 use ai4ict_intent::{FillMethod, PreprocessStep, RollingStat};
 
 use super::EntityMap;
@@ -35,8 +36,10 @@ struct Counts {
     filled: u64,
 }
 
-#[derive(Default)]
-struct EntityState {
+/// What the preprocessor keeps per entity (last row, open resampling interval, rolling
+/// windows); part of a pipeline's snapshot.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct EntityState {
     last_time: Option<Timestamp>,
     last: Vec<f64>,
     /// Resampling: sums and counts of the open interval.
@@ -158,6 +161,16 @@ impl Preprocessor {
         }
     }
 
+    /// Each entity's state, for a snapshot.
+    pub fn states(&self) -> impl Iterator<Item = (&Entity, &EntityState)> {
+        self.state.iter()
+    }
+
+    /// Starts `entity` from a snapshot's state.
+    pub fn restore(&mut self, entity: Entity, state: EntityState) {
+        self.state.insert(entity, state);
+    }
+
     /// Closes every entity's open resampling interval (end of stream).
     pub fn flush(&mut self, out: &mut Batch) {
         *out = Batch::new(self.width);
@@ -190,7 +203,7 @@ impl Steps {
         &self,
         counts: &mut Counts,
         st: &mut EntityState,
-        entity: &ai4ict_core::Entity,
+        entity: &Entity,
         t: Timestamp,
         values: &[f64],
         out: &mut Batch,
@@ -237,7 +250,7 @@ impl Steps {
     fn finish_row(
         &self,
         st: &mut EntityState,
-        entity: &ai4ict_core::Entity,
+        entity: &Entity,
         t: Timestamp,
         row: &mut [f64],
         out: &mut Batch,
