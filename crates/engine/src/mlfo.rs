@@ -459,6 +459,12 @@ impl Mlfo {
 
         let proceed = self.evaluate(&mut outcome)?;
         if self.options.progress.stop.load(Ordering::Relaxed) {
+            outcome.stages.push(StageRecord {
+                stage: Stage::Deploy,
+                status: Status::Skipped,
+                detail: "the run was stopped by the operator; nothing deployed".into(),
+                seconds: 0.0,
+            });
             return Ok(outcome);
         }
         if !proceed && !self.options.force {
@@ -576,20 +582,28 @@ impl Mlfo {
             } else {
                 Status::Failed
             },
-            detail: evaluation
-                .targets
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{} {:.3} {} {}",
-                        c.name,
-                        c.measured,
-                        if c.passed { "meets" } else { "misses" },
-                        c.target
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
+            detail: format!(
+                "{}{}",
+                if stopped {
+                    "stopped early; partial measurements, not a verdict: "
+                } else {
+                    ""
+                },
+                evaluation
+                    .targets
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} {:.3} {} {}",
+                            c.name,
+                            c.measured,
+                            if c.passed { "meets" } else { "misses" },
+                            c.target
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
             seconds: 0.0,
         });
         outcome.incidents = incidents;

@@ -72,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 windows,
                 ..ai4ict_energy::BenchConfig::default()
             };
-            print!("{}", ai4ict_energy::bench_forecast(&config)?);
+            out!("{}", ai4ict_energy::bench_forecast(&config)?);
         }
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine {
@@ -85,24 +85,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 eprintln!("note: this is a debug build; measure with `cargo run --release -- bench engine`");
             }
             let b = bench::engine(cells, days, workers, reps)?;
-            println!(
+            outln!(
                 "bench engine: {} rows × {} fields, {} entities, default detector and policy, best of {reps}",
                 b.rows, b.fields, b.entities
             );
-            println!(
+            outln!(
                 "  plain loop (same nodes, no dataflow): {:>12.0} rows/s",
                 b.loop_rows_per_second
             );
-            println!(
+            outln!(
                 "  engine, {} worker(s):                  {:>12.0} rows/s",
                 b.workers, b.engine_rows_per_second
             );
-            println!(
+            outln!(
                 "  engine / loop = {:.3}  (overhead {:+.1} %)",
                 b.engine_rows_per_second / b.loop_rows_per_second,
                 100.0 * b.overhead()
             );
-            println!("  alerts: engine {}, loop {}", b.alerts.0, b.alerts.1);
+            outln!("  alerts: engine {}, loop {}", b.alerts.0, b.alerts.1);
         }
     }
     Ok(())
