@@ -165,7 +165,9 @@ fn check_interrupted(signal: &str) {
     };
     assert_eq!(status("evaluate").as_deref(), Some("stopped"), "{report}");
     assert!(
-        stages.iter().all(|s| s["status"] != "done" || s["name"] == "validate" || s["name"] == "plan"),
+        stages
+            .iter()
+            .all(|s| s["status"] != "done" || s["name"] == "validate" || s["name"] == "plan"),
         "no stage after the interruption may say done: {report}"
     );
     assert_eq!(report["passed"], false, "{report}");
@@ -201,7 +203,10 @@ fn help_documents_exit_codes() {
     let out = ai4ict(Path::new("."), &["--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
     for code in ["0 ", "1 ", "2 ", "3 ", "130 "] {
-        assert!(help.contains(&format!("\n  {code}")), "exit code {code}: {help}");
+        assert!(
+            help.contains(&format!("\n  {code}")),
+            "exit code {code}: {help}"
+        );
     }
 }
 
@@ -239,8 +244,7 @@ fn a_closed_stdout_is_no_panic() {
     let out = ai4ict(
         d,
         &[
-            "sandbox", "generate", "--cells", "3", "--days", "3", "--out", "net", "--format",
-            "csv",
+            "sandbox", "generate", "--cells", "3", "--days", "3", "--out", "net", "--format", "csv",
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
@@ -286,7 +290,10 @@ fn file_sinks_refuse_existing_files_unless_told() {
     let write = |mode: &str| {
         std::fs::write(
             d.join("intent.yaml"),
-            small_intent("{}", &format!("[ {{ file: {{ path: alerts.jsonl{mode} }} }} ]")),
+            small_intent(
+                "{}",
+                &format!("[ {{ file: {{ path: alerts.jsonl{mode} }} }} ]"),
+            ),
         )
         .unwrap();
     };
@@ -357,12 +364,19 @@ fn hub_refuses_a_foreign_database() {
     ] {
         std::fs::write(dir.path().join("intent.yaml"), small_intent("{}", "[]")).unwrap();
         let mut args = args.to_vec();
-        args.extend([if args[0] == "run" { "--hub" } else { "--db" }, db.to_str().unwrap()]);
+        args.extend([
+            if args[0] == "run" { "--hub" } else { "--db" },
+            db.to_str().unwrap(),
+        ]);
         let out = ai4ict(dir.path(), &args);
         let all = text(&out);
         assert!(all.contains("not an ai4ict hub"), "{args:?}: {all}");
     }
-    assert_eq!(std::fs::read(&db).unwrap(), before, "the foreign database is untouched");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "the foreign database is untouched"
+    );
 }
 
 #[test]
@@ -370,7 +384,12 @@ fn read_only_hub_commands_do_not_write() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hub.db");
     let out = ai4ict(dir.path(), &["hub", "usecases", "list"]);
-    assert!(!db.exists(), "a read-only command created {}: {}", db.display(), text(&out));
+    assert!(
+        !db.exists(),
+        "a read-only command created {}: {}",
+        db.display(),
+        text(&out)
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // A hub made by a writing command, then put in rollback-journal mode by its owner.
     let out = ai4ict(dir.path(), &["hub", "review-due", "--set-cycle", "ITU-T=4"]);
@@ -389,7 +408,10 @@ fn read_only_hub_commands_do_not_write() {
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(mode, "delete", "a read-only command switched the journal mode");
+    assert_eq!(
+        mode, "delete",
+        "a read-only command switched the journal mode"
+    );
 }
 
 #[test]

@@ -53,9 +53,8 @@ impl ReadReport {
         if self.out_of_order == 0 && self.duplicate_times == 0 {
             return None;
         }
-        let plural = |n: u64, one: &str, many: &str| {
-            format!("{n} {}", if n == 1 { one } else { many })
-        };
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut worst: Vec<(&String, &OrderCounts)> = self.order_by_entity.iter().collect();
         worst.sort_by_key(|(name, c)| {
             (

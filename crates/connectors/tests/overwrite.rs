@@ -40,7 +40,10 @@ fn a_file_sink_refuses_an_existing_file_by_default() {
     std::fs::write(&path, "precious\n").unwrap();
     let cfg = sink(&path, WriteMode::default());
     for err in [cfg.check().unwrap_err(), deliver(&cfg).unwrap_err()] {
-        assert!(matches!(err, ConnectorError::Exists { option: "mode", .. }), "{err}");
+        assert!(
+            matches!(err, ConnectorError::Exists { option: "mode", .. }),
+            "{err}"
+        );
         let msg = err.to_string();
         assert!(
             msg.contains(&path.display().to_string()) && msg.contains("`mode: append`"),
@@ -82,7 +85,9 @@ fn mode_reads_from_the_config_and_defaults_to_create() {
     let cfg: SinkConfig =
         serde_json::from_str(r#"{"file":{"path":"a.csv","mode":"append"}}"#).unwrap();
     assert!(matches!(&cfg, SinkConfig::File(f) if f.mode == WriteMode::Append));
-    assert!(serde_json::from_str::<SinkConfig>(r#"{"file":{"path":"a","mode":"clobber"}}"#).is_err());
+    assert!(
+        serde_json::from_str::<SinkConfig>(r#"{"file":{"path":"a","mode":"clobber"}}"#).is_err()
+    );
     let src: FileSourceConfig =
         serde_json::from_str(r#"{"path":"x.csv","quarantine_mode":"overwrite"}"#).unwrap();
     assert_eq!(src.quarantine_mode, WriteMode::Overwrite);
@@ -115,7 +120,10 @@ fn a_quarantine_file_is_not_overwritten_silently() {
     let first = std::fs::read_to_string(&quarantine).unwrap();
 
     // A second run over the same input: refused before reading, naming the file and option.
-    for err in [cfg.check_quarantine().unwrap_err(), read_all(&cfg).unwrap_err()] {
+    for err in [
+        cfg.check_quarantine().unwrap_err(),
+        read_all(&cfg).unwrap_err(),
+    ] {
         let msg = err.to_string();
         assert!(
             msg.contains("kpis.quarantine.csv") && msg.contains("`quarantine_mode: append`"),
@@ -127,7 +135,11 @@ fn a_quarantine_file_is_not_overwritten_silently() {
     cfg.quarantine_mode = WriteMode::Append;
     assert_eq!(read_all(&cfg).unwrap(), 1);
     let appended = std::fs::read_to_string(&quarantine).unwrap();
-    assert_eq!(appended.lines().count(), 3, "one header, two bad rows: {appended}");
+    assert_eq!(
+        appended.lines().count(),
+        3,
+        "one header, two bad rows: {appended}"
+    );
 
     cfg.quarantine_mode = WriteMode::Overwrite;
     assert_eq!(read_all(&cfg).unwrap(), 1);

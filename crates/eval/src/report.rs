@@ -372,7 +372,10 @@ impl Report {
         let mut h = String::with_capacity(64 * 1024);
         let title = format!("ai4ict report: {}", self.intent);
         let verdict = if self.stopped() {
-            ("warn", "stopped by the operator: partial run, not a verdict")
+            (
+                "warn",
+                "stopped by the operator: partial run, not a verdict",
+            )
         } else if self.passed() {
             ("pass", "all targets met")
         } else {
@@ -797,7 +800,10 @@ mod tests {
             duration_ms: None,
             detail: "stopped early".into(),
         });
-        assert!(r.checks().iter().all(|c| c.pass), "the partial numbers look fine");
+        assert!(
+            r.checks().iter().all(|c| c.pass),
+            "the partial numbers look fine"
+        );
         assert!(r.stopped() && !r.passed());
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!((&v["passed"], &v["stopped"]), (&false.into(), &true.into()));

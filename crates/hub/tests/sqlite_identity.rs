@@ -44,8 +44,11 @@ fn a_foreign_database_is_refused_and_left_untouched() {
         .pragma_update(None, "application_id", 42)
         .unwrap();
     let text = dir.path().join("notes.txt");
-    std::fs::write(&text, "not a database, but long enough to have a header of sorts\n".repeat(20))
-        .unwrap();
+    std::fs::write(
+        &text,
+        "not a database, but long enough to have a header of sorts\n".repeat(20),
+    )
+    .unwrap();
     for path in [&other, &tagged, &text] {
         let before = std::fs::read(path).unwrap();
         let loc = path.to_str().unwrap();
@@ -73,15 +76,20 @@ fn a_read_only_open_writes_nothing() {
     assert!(!db.exists());
 
     drop(Hub::open(loc).unwrap());
-    sqlite(&db).pragma_update(None, "journal_mode", "DELETE").unwrap();
+    sqlite(&db)
+        .pragma_update(None, "journal_mode", "DELETE")
+        .unwrap();
     let before = std::fs::read(&db).unwrap();
     let mut hub = Hub::open_read_only(loc).unwrap();
-    assert!(!hub.search_standards("machine learning", &Default::default(), 5).unwrap().is_empty());
+    assert!(!hub
+        .search_standards("machine learning", &Default::default(), 5)
+        .unwrap()
+        .is_empty());
     hub.use_cases().unwrap();
-    assert!(matches!(
-        hub.set_review_cycle("ITU-T", 4),
-        Err(HubError::Sqlite(_))
-    ), "a read-only hub refuses writes");
+    assert!(
+        matches!(hub.set_review_cycle("ITU-T", 4), Err(HubError::Sqlite(_))),
+        "a read-only hub refuses writes"
+    );
     drop(hub);
     assert_eq!(std::fs::read(&db).unwrap(), before);
     let mode: String = sqlite(&db)

@@ -95,7 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
             outln!(
                 "  engine, {} worker(s):                  {:>12.0} rows/s",
-                b.workers, b.engine_rows_per_second
+                b.workers,
+                b.engine_rows_per_second
             );
             outln!(
                 "  engine / loop = {:.3}  (overhead {:+.1} %)",

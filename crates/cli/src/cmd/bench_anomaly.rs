@@ -284,7 +284,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     outln!(
         "\n  {:<24} {:>14} {:>14} {:>14} {:>14}",
-        "detector", "points/s", "B/entity", "ours/river", "ours/pyod"
+        "detector",
+        "points/s",
+        "B/entity",
+        "ours/river",
+        "ours/pyod"
     );
     for o in &ours {
         outln!(
@@ -301,7 +305,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             match (&r.error, r.points_per_second()) {
                 (None, Some(pps)) => outln!(
                     "  {:<24} {:>14.0} {:>14.0}   ({})",
-                    r.name, pps, r.state_bytes_per_entity, r.protocol
+                    r.name,
+                    pps,
+                    r.state_bytes_per_entity,
+                    r.protocol
                 ),
                 (Some(e), _) => outln!("  {:<24} failed: {e}", r.name),
                 (None, None) => outln!("  {:<24} no timing reported", r.name),

@@ -223,7 +223,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         outln!(
             "  {:<28} {:<20} {:>8} {:>8} {:>8} {:>8}",
-            "detector", "profile", "shift 0", "least", "mean", "greatest"
+            "detector",
+            "profile",
+            "shift 0",
+            "least",
+            "mean",
+            "greatest"
         );
         for (name, spread) in &spreads {
             for ProfileSpread {

@@ -97,7 +97,12 @@ fn print_outcome(o: &Outcome) {
     );
     outln!(
         "  {:<24} {:>10} {:>9} {:>9} {:>8} {:>10}",
-        "incident kind", "actionable", "incidents", "detected", "recall", "MTTD min"
+        "incident kind",
+        "actionable",
+        "incidents",
+        "detected",
+        "recall",
+        "MTTD min"
     );
     for k in &m.per_kind {
         outln!(
@@ -156,7 +161,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if outcomes.len() > 1 {
         outln!(
             "\n  {:<24} {:>9} {:>9} {:>9} {:>8} {:>10}",
-            "detector", "precision", "recall", "F1", "alerts", "MTTD min"
+            "detector",
+            "precision",
+            "recall",
+            "F1",
+            "alerts",
+            "MTTD min"
         );
         for o in &outcomes {
             let m = &o.metrics;

@@ -15,8 +15,7 @@ use std::time::Instant;
 
 use ai4ict_connectors::{
     FileFormat, FileSinkConfig, FileSource, FileSourceConfig, OnError, ReadReport, ScoreWriter,
-    WriteMode,
-    SinkConfig,
+    SinkConfig, WriteMode,
 };
 use ai4ict_core::{Alert, Batch, Entity, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
@@ -508,9 +507,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // Nothing to score; read on anyway so that unreadable lines are reported.
         while let Ok(Some(_)) = next(&mut opened) {}
         print_errors(opened.source.report(), &opened.rename);
-    if let Some(note) = opened.source.report().order_note() {
-        outln!("  note: {}", Rename::fix(&opened.rename, note));
-    }
+        if let Some(note) = opened.source.report().order_note() {
+            outln!("  note: {}", Rename::fix(&opened.rename, note));
+        }
         if opened.source.report().errors_total > 0 {
             bail!("{}: no readable rows", args.input.display());
         }
@@ -539,9 +538,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if head_rows == 0 {
         print_errors(opened.source.report(), &opened.rename);
-    if let Some(note) = opened.source.report().order_note() {
-        outln!("  note: {}", Rename::fix(&opened.rename, note));
-    }
+        if let Some(note) = opened.source.report().order_note() {
+            outln!("  note: {}", Rename::fix(&opened.rename, note));
+        }
         if let Some(e) = read_error {
             return Err(e);
         }
