@@ -418,12 +418,37 @@ fn read_only_hub_commands_do_not_write() {
 fn out_of_order_rows_are_noted() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/bad-input/csv_out_of_order_duplicates.csv");
-    std::fs::copy(corpus, d.join("kpis.csv")).unwrap();
+    // As in the shared bad-input corpus's csv_out_of_order_duplicates.csv.
+    std::fs::write(
+        d.join("kpis.csv"),
+        "entity,time,prb_util\ncell-1,2024-01-01T00:30:00Z,0.5\n\
+         cell-1,2024-01-01T00:00:00Z,0.4\ncell-1,2024-01-01T00:00:00Z,0.6\n",
+    )
+    .unwrap();
     let out = ai4ict(d, &["detect", "--input", "kpis.csv"]);
     let all = text(&out);
     assert!(all.contains("1 row out of order"), "{all}");
     assert!(all.contains("1 duplicate time"), "{all}");
     assert!(all.contains("cell-1"), "{all}");
+
+    // The run's deploy stage notes them too.
+    std::fs::write(
+        d.join("intent.yaml"),
+        "name: disorder
+use_case: operations
+source:
+  file: { path: kpis.csv }
+collect: { fields: [prb_util], interval: 15m }
+sandbox: { cells: 4, days: 3, quiet_days: 1 }
+distribute: []
+",
+    )
+    .unwrap();
+    let out = ai4ict(d, &["run", "intent.yaml", "--quiet", "--no-hub"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("source: 3 rows read; 1 row out of order (time going backwards) and 1 duplicate time in 1 entity: \"cell-1\""),
+        "{all}"
+    );
 }
