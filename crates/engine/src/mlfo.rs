@@ -582,30 +582,26 @@ impl Mlfo {
             } else {
                 Status::Failed
             },
-            detail: format!(
-                "{}{}",
-                if stopped {
-                    "stopped early; partial measurements, not a verdict: "
-                } else {
-                    ""
-                },
-                evaluation
-                    .targets
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{} {:.3} {} {}",
-                            c.name,
-                            c.measured,
-                            if c.passed { "meets" } else { "misses" },
-                            c.target
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
+            detail: evaluation
+                .targets
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {:.3} {} {}",
+                        c.name,
+                        c.measured,
+                        if c.passed { "meets" } else { "misses" },
+                        c.target
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
             seconds: 0.0,
         });
+        if let Some(s) = outcome.stages.last_mut().filter(|_| stopped) {
+            s.detail
+                .insert_str(0, "stopped early; partial measurements, not a verdict: ");
+        }
         outcome.incidents = incidents;
         outcome.eval_alerts = alerts;
         outcome.traces = run.traces;
