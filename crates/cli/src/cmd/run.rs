@@ -164,20 +164,12 @@ fn verdict(outcome: &Outcome, stopped: bool) -> anyhow::Result<()> {
     if stopped {
         return Err(exit::Verdict::Interrupted.into());
     }
-    let failed = |stage| {
-        outcome
-            .stages
-            .iter()
-            .find(|s| s.stage == stage && s.status == Status::Failed)
-    };
-    if let Some(f) = outcome
-        .stages
-        .iter()
-        .find(|s| s.status == Status::Failed && s.stage != Stage::Evaluate)
-    {
+    let failed = outcome.stages.iter().filter(|s| s.status == Status::Failed);
+    // A failed deployment (or any stage but the evaluation) is an error, before missed targets.
+    if let Some(f) = failed.clone().find(|s| s.stage != Stage::Evaluate) {
         anyhow::bail!("the {:?} stage failed: {}", f.stage, f.detail);
     }
-    if let Some(f) = failed(Stage::Evaluate) {
+    if let Some(f) = failed.find(|s| s.stage == Stage::Evaluate) {
         return Err(exit::Verdict::TargetsMissed(f.detail.clone()).into());
     }
     Ok(())
