@@ -164,7 +164,7 @@ fn verdict(outcome: &Outcome, stopped: bool) -> anyhow::Result<()> {
     if stopped {
         return Err(exit::Verdict::Interrupted.into());
     }
-    let failed = outcome.stages.iter().filter(|s| s.status == Status::Failed);
+    let mut failed = outcome.stages.iter().filter(|s| s.status == Status::Failed);
     // A failed deployment (or any stage but the evaluation) is an error, before missed targets.
     if let Some(f) = failed.clone().find(|s| s.stage != Stage::Evaluate) {
         anyhow::bail!("the {:?} stage failed: {}", f.stage, f.detail);
