@@ -1,15 +1,44 @@
 //! The `ai4ict` command: a thin layer over the library crates. Each subcommand lives in
 //! `cmd/<name>.rs` with its clap `Args` struct and a `run` function.
 
+/// Writes a line to standard output through [`out::print`]: a closed pipe
+/// (`ai4ict … | head -1`) stops the printing, not the program.
+macro_rules! outln {
+    () => { $crate::out::print(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::out::print(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+/// Writes to standard output through [`out::print`] (see `outln!`).
+macro_rules! out {
+    ($($t:tt)*) => { $crate::out::print(format_args!($($t)*)) };
+}
+
 mod cmd;
+mod exit;
+mod out;
 mod report;
 
 use clap::{Parser, Subcommand};
 
+/// The exit statuses, as `--help` shows them (the README has the same list).
+const EXIT_STATUS: &str = "Exit status:
+  0    success
+  1    error (bad input, a file that cannot be read or written, a failed stage)
+  2    usage: unknown command or option, missing argument
+  3    the sandbox evaluation missed a target of the intent (the report says which)
+  130  interrupted (Ctrl-C or SIGTERM): the partial report is written, nothing is
+       published, aliased or recorded as evidence in the hub";
+
 /// AI for telecom/ICT networks, the ITU-T way: ML intents run as Y.3172 pipelines,
 /// evaluated in a sandbox, shared through a hub.
 #[derive(Parser)]
-#[command(name = "ai4ict", version, about, propagate_version = true)]
+#[command(
+    name = "ai4ict",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXIT_STATUS
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,11 +77,18 @@ fn main() -> std::process::ExitCode {
         Command::Sandbox(a) => cmd::sandbox::run(a),
         Command::Validate(a) => cmd::validate::run(a),
     };
+    let result = result.and_then(|()| out::finished());
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<exit::Verdict>() {
+            Some(v) => {
+                eprintln!("{v}");
+                std::process::ExitCode::from(v.code())
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        },
     }
 }

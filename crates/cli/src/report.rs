@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use ai4ict_engine::mlfo::RunStats;
+use ai4ict_engine::mlfo::{RunStats, Stage, Status};
 use ai4ict_engine::Outcome;
 use ai4ict_intent::MlIntent;
 
@@ -33,7 +33,19 @@ pub fn text(o: &Outcome) -> String {
         );
         let _ = write!(s, "{}", e.metrics);
         if !e.targets.is_empty() {
-            let _ = writeln!(s, "targets");
+            let partial = o
+                .stages
+                .iter()
+                .any(|st| st.stage == Stage::Evaluate && st.status == Status::Stopped);
+            let _ = writeln!(
+                s,
+                "targets{}",
+                if partial {
+                    " (the evaluation was stopped early: partial numbers, not a verdict)"
+                } else {
+                    ""
+                }
+            );
             for t in &e.targets {
                 let cmp = if t.name.starts_with("p99") || t.name.starts_with("mttd") {
                     "≤"
@@ -67,7 +79,7 @@ pub fn text(o: &Outcome) -> String {
 
 fn stats_line(r: &RunStats) -> String {
     format!(
-        "{} rows from {} entities in {:.2}s ({:.0} rows/s), batch latency p50 {:.2} ms p99 {:.2} ms, {} alerts, {:.0} B detector state per entity{}",
+        "{} rows from {} entities in {:.2}s ({:.0} rows/s), batch latency p50 {:.2} ms p99 {:.2} ms, {} alerts, {:.0} B detector state per entity{}{}",
         r.rows,
         r.entities,
         r.seconds,
@@ -76,6 +88,11 @@ fn stats_line(r: &RunStats) -> String {
         r.latency_p99_ms,
         r.alerts,
         r.state_bytes_per_entity,
+        if r.late > 0 {
+            format!(", {} rows dropped as late or duplicate", r.late)
+        } else {
+            String::new()
+        },
         if r.errors.is_empty() { String::new() } else { format!(", errors: {}", r.errors.join("; ")) }
     )
 }

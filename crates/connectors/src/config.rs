@@ -65,6 +65,71 @@ pub enum OnError {
     Quarantine,
 }
 
+/// What to do when an output file (an alert sink, a quarantine file) exists already.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteMode {
+    /// Refuse an existing file with an error naming it (the default): nothing is overwritten
+    /// silently.
+    #[default]
+    Create,
+    /// Add to the end of an existing file (created when missing).
+    Append,
+    /// Replace an existing file.
+    Overwrite,
+}
+
+impl WriteMode {
+    /// True for [`WriteMode::Create`], the default (configs leave it out when serialised).
+    pub fn is_create(&self) -> bool {
+        *self == Self::Create
+    }
+
+    /// Fails with [`ConnectorError::Exists`] when this mode is `create` and `path` exists;
+    /// `option` is the config key that sets the mode, for the message.
+    pub fn check(self, path: &Path, option: &'static str) -> Result<(), ConnectorError> {
+        if self == Self::Create && std::fs::symlink_metadata(path).is_ok() {
+            return Err(ConnectorError::Exists {
+                path: path.display().to_string(),
+                option,
+            });
+        }
+        Ok(())
+    }
+
+    /// Opens `path` for writing in this mode, creating missing parent folders. Returns the
+    /// file and whether it already held data (so a CSV header is not written twice). Under
+    /// `create` an existing file is refused atomically, even one made since [`Self::check`].
+    pub fn open(
+        self,
+        path: &Path,
+        option: &'static str,
+    ) -> Result<(std::fs::File, bool), ConnectorError> {
+        let io = |e| ConnectorError::io(path.display(), e);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        match self {
+            Self::Create => options.write(true).create_new(true),
+            Self::Append => options.append(true).create(true),
+            Self::Overwrite => options.write(true).create(true).truncate(true),
+        };
+        let file = options.open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                ConnectorError::Exists {
+                    path: path.display().to_string(),
+                    option,
+                }
+            } else {
+                io(e)
+            }
+        })?;
+        let has_data = self == Self::Append && file.metadata().map_err(io)?.len() > 0;
+        Ok((file, has_data))
+    }
+}
+
 /// Reads observations from a CSV or JSON-lines file (Y.3172 SRC node).
 ///
 /// Each row holds an entity (cell, host, link…), a time and numeric fields. Columns are found
@@ -99,6 +164,10 @@ pub struct FileSourceConfig {
     /// `<name>.quarantine.<ext>` (`cells.csv` → `cells.quarantine.csv`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<PathBuf>,
+    /// When the quarantine file exists already: `create` (default) refuses it, `append` adds
+    /// to it, `overwrite` replaces it.
+    #[serde(default, skip_serializing_if = "WriteMode::is_create")]
+    pub quarantine_mode: WriteMode,
 }
 
 impl FileSourceConfig {
@@ -112,6 +181,7 @@ impl FileSourceConfig {
             fields: BTreeMap::new(),
             on_error: OnError::default(),
             quarantine: None,
+            quarantine_mode: WriteMode::Create,
         }
     }
 
@@ -125,6 +195,17 @@ impl FileSourceConfig {
             format,
             &self.path.display().to_string(),
         )
+    }
+
+    /// Under `on_error: quarantine`, fails when the quarantine file exists and
+    /// `quarantine_mode` is `create` (checked before a run, so it fails before any work).
+    pub fn check_quarantine(&self) -> Result<(), ConnectorError> {
+        if self.on_error != OnError::Quarantine {
+            return Ok(());
+        }
+        let format = FileFormat::resolve(self.format, &self.path)?;
+        self.quarantine_mode
+            .check(&self.quarantine_path(format), "quarantine_mode")
     }
 
     /// The quarantine file this config writes to (given or default).

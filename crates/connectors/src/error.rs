@@ -92,6 +92,14 @@ pub enum ConnectorError {
         /// What is wrong.
         message: String,
     },
+    /// An output file exists and its config does not say to append to it or replace it.
+    #[error("{path} exists already and is not overwritten: set `{option}: append` or `{option}: overwrite` for it in the intent, or run with --force to replace it")]
+    Exists {
+        /// The file.
+        path: String,
+        /// The config key that sets the write mode (`mode`, `quarantine_mode`).
+        option: &'static str,
+    },
     /// A bad row under `on_error: fail`, or a header that cannot be read.
     #[error("{0}")]
     Row(RowError),

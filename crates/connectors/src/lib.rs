@@ -8,12 +8,12 @@ mod schema;
 mod sink;
 mod source;
 
-pub use config::{FileFormat, FileSourceConfig, OnError};
+pub use config::{FileFormat, FileSourceConfig, OnError, WriteMode};
 pub use error::{ConnectorError, RowError};
 pub use lines::MAX_LINE_BYTES;
 pub use schema::{infer_schema, FileSchema, SAMPLE_ROWS};
 pub use sink::{
-    AlertSink, CsvSink, FileSinkConfig, JsonlSink, ScoreWriter, SinkConfig, StdoutSinkConfig,
-    TableSink,
+    AlertSink, CsvSink, FileSinkConfig, JsonlSink, PipeStdout, ScoreWriter, SinkConfig,
+    StdoutSinkConfig, TableSink,
 };
-pub use source::{read_bytes, FileSource, ReadReport, MAX_KEPT_ERRORS};
+pub use source::{read_bytes, FileSource, OrderCounts, ReadReport, MAX_KEPT_ERRORS};

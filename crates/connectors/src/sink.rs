@@ -1,12 +1,64 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ai4ict_core::{Alert, Entity, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{ConnectorError, FileFormat};
+use crate::{ConnectorError, FileFormat, WriteMode};
+
+/// Set once a write to standard output found the pipe closed.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Standard output that a closed pipe does not turn into an error: once the reader has gone
+/// (`ai4ict … | head -1`), writes succeed without printing anything, so the program goes on
+/// with its other work (reports, files) and exits normally. Other errors are returned.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PipeStdout;
+
+impl PipeStdout {
+    /// True once a write found the pipe closed.
+    pub fn closed() -> bool {
+        STDOUT_CLOSED.load(Ordering::Relaxed)
+    }
+
+    /// `r`, with a closed pipe noted and turned into `Ok(done)`.
+    fn closed_pipe<T>(r: io::Result<T>, done: T) -> io::Result<T> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                STDOUT_CLOSED.store(true, Ordering::Relaxed);
+                Ok(done)
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for PipeStdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if Self::closed() {
+            return Ok(buf.len());
+        }
+        Self::closed_pipe(io::stdout().write(buf), buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if Self::closed() {
+            return Ok(());
+        }
+        // One lock for the whole buffer, so lines from several threads do not interleave.
+        Self::closed_pipe(io::stdout().lock().write_all(buf), ())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if Self::closed() {
+            return Ok(());
+        }
+        Self::closed_pipe(io::stdout().flush(), ())
+    }
+}
 
 /// Where alerts go (Y.3172 SINK, fed by the distributor D).
 ///
@@ -43,11 +95,15 @@ impl Default for StdoutSinkConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSinkConfig {
-    /// The file to write (replaced if it exists; missing parent folders are created).
+    /// The file to write (missing parent folders are created).
     pub path: PathBuf,
     /// `jsonl` or `csv`; by default taken from the file extension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<FileFormat>,
+    /// When the file exists already: `create` (default) refuses it with an error, `append`
+    /// adds to it (a CSV header is not repeated), `overwrite` replaces it.
+    #[serde(default, skip_serializing_if = "WriteMode::is_create")]
+    pub mode: WriteMode,
 }
 
 /// A destination for alerts, as written in an intent's `distribute` list:
@@ -64,20 +120,34 @@ pub enum SinkConfig {
 }
 
 impl SinkConfig {
-    /// Makes the sink (creating the file for a file sink).
+    /// Makes the sink (opening the file of a file sink in its `mode`: an existing file is
+    /// refused under `create`). The stdout sink stops printing quietly when the pipe closes.
     pub fn build(&self) -> Result<Box<dyn AlertSink>, ConnectorError> {
         match self {
             Self::Stdout(cfg) => Ok(Box::new(
-                TableSink::new("stdout", io::stdout()).with_limit(cfg.limit),
+                TableSink::new("stdout", PipeStdout).with_limit(cfg.limit),
             )),
             Self::File(cfg) => {
                 let format = FileFormat::resolve(cfg.format, &cfg.path)?;
                 let name = cfg.path.display().to_string();
-                let out = create(&cfg.path)?;
+                let (file, has_data) = cfg.mode.open(&cfg.path, "mode")?;
+                let out = BufWriter::new(file);
                 Ok(match format {
                     FileFormat::Jsonl => Box::new(JsonlSink::new(name, out)),
-                    FileFormat::Csv => Box::new(CsvSink::new(name, out)),
+                    FileFormat::Csv => Box::new(CsvSink::new(name, out).with_header(!has_data)),
                 })
+            }
+        }
+    }
+
+    /// Fails when this is a file sink in `create` mode whose file exists: the check a run
+    /// makes before any work, so it does not fail only when it comes to deliver.
+    pub fn check(&self) -> Result<(), ConnectorError> {
+        match self {
+            Self::Stdout(_) => Ok(()),
+            Self::File(cfg) => {
+                FileFormat::resolve(cfg.format, &cfg.path)?;
+                cfg.mode.check(&cfg.path, "mode")
             }
         }
     }
@@ -249,6 +319,12 @@ impl<W: Write + Send> CsvSink<W> {
             out: csv::Writer::from_writer(out),
             header_done: false,
         }
+    }
+
+    /// Whether to write the header line (not when appending to a file that has one).
+    pub fn with_header(mut self, header: bool) -> Self {
+        self.header_done = !header;
+        self
     }
 
     /// The underlying writer, flushed.
@@ -435,6 +511,7 @@ mod tests {
             let cfg = SinkConfig::File(FileSinkConfig {
                 path: path.clone(),
                 format,
+                mode: WriteMode::Create,
             });
             let json = serde_json::to_string(&cfg).unwrap();
             assert_eq!(serde_json::from_str::<SinkConfig>(&json).unwrap(), cfg);
@@ -447,6 +524,7 @@ mod tests {
         let bad = SinkConfig::File(FileSinkConfig {
             path: dir.path().join("x.parquet"),
             format: None,
+            mode: WriteMode::Create,
         });
         assert!(matches!(
             bad.build(),

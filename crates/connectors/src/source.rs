@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::csvline::{self, Fields};
 use crate::lines::{is_blank, Line, LineReader, MAX_LINE_BYTES};
 use crate::schema::{infer_from_reader, read_header, FileSchema};
-use crate::{ConnectorError, FileFormat, FileSourceConfig, OnError, RowError};
+use crate::{ConnectorError, FileFormat, FileSourceConfig, OnError, RowError, WriteMode};
 
 /// How many row errors a [`ReadReport`] keeps (the rest are only counted).
 pub const MAX_KEPT_ERRORS: usize = 100;
@@ -28,6 +28,72 @@ pub struct ReadReport {
     pub errors: Vec<RowError>,
     /// How many row errors there were in all (including those not kept).
     pub errors_total: u64,
+    /// Rows whose time is earlier than their entity's previous row (time going backwards).
+    /// They are delivered as they are; the pipeline's preprocessor drops them as late.
+    pub out_of_order: u64,
+    /// Rows whose time equals their entity's previous row.
+    pub duplicate_times: u64,
+    /// Those counts per entity, for the first [`MAX_KEPT_ERRORS`] entities that have any.
+    pub order_by_entity: BTreeMap<String, OrderCounts>,
+}
+
+/// Rows of one entity that are out of order or repeat a time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OrderCounts {
+    /// Rows earlier than the entity's previous row.
+    pub out_of_order: u64,
+    /// Rows at the same time as the entity's previous row.
+    pub duplicate_times: u64,
+}
+
+impl ReadReport {
+    /// A line about time going backwards and duplicate times, naming the entities with the
+    /// most; `None` when every entity's rows were in strictly increasing time.
+    pub fn order_note(&self) -> Option<String> {
+        if self.out_of_order == 0 && self.duplicate_times == 0 {
+            return None;
+        }
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut worst: Vec<(&String, &OrderCounts)> = self.order_by_entity.iter().collect();
+        worst.sort_by_key(|(name, c)| {
+            (
+                std::cmp::Reverse(c.out_of_order + c.duplicate_times),
+                name.as_str(),
+            )
+        });
+        const SHOWN: usize = 5;
+        let mut shown: Vec<String> = worst
+            .iter()
+            .take(SHOWN)
+            .map(|(name, c)| {
+                format!(
+                    "{} ({} out of order, {} duplicate)",
+                    shown(name),
+                    c.out_of_order,
+                    c.duplicate_times
+                )
+            })
+            .collect();
+        if self.order_by_entity.len() > SHOWN {
+            shown.push("…".into());
+        }
+        Some(format!(
+            "{} (time going backwards) and {} in {}: {}",
+            plural(self.out_of_order, "row out of order", "rows out of order"),
+            plural(self.duplicate_times, "duplicate time", "duplicate times"),
+            plural(
+                self.order_by_entity.len() as u64,
+                "entity",
+                if self.order_by_entity.len() < MAX_KEPT_ERRORS {
+                    "entities"
+                } else {
+                    "or more entities"
+                }
+            ),
+            shown.join(", ")
+        ))
+    }
 }
 
 /// A problem with one row, before it is tied to a file and line.
@@ -73,6 +139,7 @@ enum Plan {
 struct Quarantine {
     path: PathBuf,
     format: FileFormat,
+    mode: WriteMode,
     out: Option<BufWriter<File>>,
 }
 
@@ -80,8 +147,9 @@ impl Quarantine {
     fn write(&mut self, error: &RowError, raw: &[u8]) -> Result<(), ConnectorError> {
         let io = |e| ConnectorError::io(self.path.display(), e);
         if self.out.is_none() {
-            let mut out = BufWriter::new(File::create(&self.path).map_err(io)?);
-            if self.format == FileFormat::Csv {
+            let (file, has_data) = self.mode.open(&self.path, "quarantine_mode")?;
+            let mut out = BufWriter::new(file);
+            if self.format == FileFormat::Csv && !has_data {
                 out.write_all(b"line,reason,raw\n").map_err(io)?;
             }
             self.out = Some(out);
@@ -133,6 +201,7 @@ pub struct FileSource {
     scratch: Fields,
     values: Vec<f64>,
     last_entity: Option<Entity>,
+    last_time: HashMap<Entity, Timestamp>,
 }
 
 impl std::fmt::Debug for FileSource {
@@ -165,6 +234,7 @@ impl FileSource {
         let quarantine = (cfg.on_error == OnError::Quarantine).then(|| Quarantine {
             path: cfg.quarantine_path(format),
             format,
+            mode: cfg.quarantine_mode,
             out: None,
         });
         if let Some(q) = &quarantine {
@@ -178,6 +248,7 @@ impl FileSource {
                             .into(),
                 });
             }
+            q.mode.check(&q.path, "quarantine_mode")?;
         }
         Self::build(
             name,
@@ -313,7 +384,38 @@ impl FileSource {
             done: false,
             scratch,
             last_entity: None,
+            last_time: HashMap::new(),
         })
+    }
+
+    /// Counts a row whose time goes backwards or repeats, against its entity's previous row.
+    fn note_order(&mut self, entity: &Entity, time: Timestamp) {
+        let Some(last) = self.last_time.insert(entity.clone(), time) else {
+            return;
+        };
+        let r = &mut self.report;
+        let backwards = time < last;
+        if backwards {
+            r.out_of_order += 1;
+        } else if time == last {
+            r.duplicate_times += 1;
+        } else {
+            return;
+        }
+        if r.order_by_entity.len() >= MAX_KEPT_ERRORS
+            && !r.order_by_entity.contains_key(entity.name())
+        {
+            return;
+        }
+        let counts = r
+            .order_by_entity
+            .entry(entity.name().to_string())
+            .or_default();
+        if backwards {
+            counts.out_of_order += 1;
+        } else {
+            counts.duplicate_times += 1;
+        }
     }
 
     /// The pipeline fields each batch row carries, in order.
@@ -370,6 +472,7 @@ impl FileSource {
             };
             match result {
                 Ok(Some((entity, time))) => {
+                    self.note_order(&entity, time);
                     batch.push(entity, time, &self.values);
                     self.report.rows_ok += 1;
                 }

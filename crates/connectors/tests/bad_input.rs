@@ -245,6 +245,15 @@ fn csv_out_of_order_duplicates_pass_through_in_file_order() {
             rows.rows().map(|r| r.2[0]).collect::<Vec<_>>(),
             [0.5, 0.4, 0.6]
         );
+        // Delivered as they are, but counted per entity and reported.
+        assert_eq!((report.out_of_order, report.duplicate_times), (1, 1));
+        let cell = report.order_by_entity["cell-1"];
+        assert_eq!((cell.out_of_order, cell.duplicate_times), (1, 1));
+        assert_eq!(
+            report.order_note().unwrap(),
+            "1 row out of order (time going backwards) and 1 duplicate time in 1 entity: \
+             \"cell-1\" (1 out of order, 1 duplicate)"
+        );
     }
 }
 

@@ -102,6 +102,9 @@ impl Feed for FileFeed {
         if let Some(first) = r.errors.first() {
             s.push_str(&format!(" (first: {first})"));
         }
+        if let Some(note) = r.order_note() {
+            s.push_str(&format!("; {note}"));
+        }
         Some(s)
     }
 }

@@ -479,6 +479,12 @@ impl Mlfo {
 
         let proceed = self.evaluate(&mut outcome)?;
         if self.options.progress.stop.load(Ordering::Relaxed) {
+            outcome.stages.push(StageRecord {
+                stage: Stage::Deploy,
+                status: Status::Skipped,
+                detail: "the run was stopped by the operator; nothing deployed".into(),
+                seconds: 0.0,
+            });
             return Ok(outcome);
         }
         if !proceed && !self.options.force {
@@ -665,6 +671,10 @@ impl Mlfo {
                 .join("; "),
             seconds: 0.0,
         });
+        if let Some(s) = outcome.stages.last_mut().filter(|_| stopped) {
+            s.detail
+                .insert_str(0, "stopped early; partial measurements, not a verdict: ");
+        }
         outcome.incidents = incidents;
         outcome.eval_alerts = alerts;
         for (entity, points) in run.traces {

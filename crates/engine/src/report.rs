@@ -58,7 +58,7 @@ impl Outcome {
                     Status::Passed => StageStatus::Done,
                     Status::Failed => StageStatus::Failed,
                     Status::Skipped => StageStatus::Skipped,
-                    Status::Stopped => StageStatus::Warning,
+                    Status::Stopped => StageStatus::Stopped,
                 },
                 duration_ms: Some(s.seconds * 1000.0),
                 detail: s.detail.clone(),

@@ -31,6 +31,8 @@ pub enum StageStatus {
     Skipped,
     /// Still running when the report was made.
     Running,
+    /// Stopped by the operator before the end: what it measured is partial, not a verdict.
+    Stopped,
 }
 
 impl fmt::Display for StageStatus {
@@ -41,6 +43,7 @@ impl fmt::Display for StageStatus {
             Self::Failed => "failed",
             Self::Skipped => "skipped",
             Self::Running => "running",
+            Self::Stopped => "stopped",
         })
     }
 }
@@ -254,6 +257,7 @@ struct ReportJson<'a> {
     report: &'a Report,
     checks: Vec<TargetCheck>,
     passed: bool,
+    stopped: bool,
 }
 
 impl Report {
@@ -315,10 +319,28 @@ impl Report {
         out
     }
 
-    /// True when every target is met and no stage failed.
+    /// True when every target is met and no stage failed or was stopped (a partial run
+    /// passes nothing).
     pub fn passed(&self) -> bool {
-        self.checks().iter().all(|c| c.pass)
+        !self.stopped()
+            && self.checks().iter().all(|c| c.pass)
             && self.stages.iter().all(|s| s.status != StageStatus::Failed)
+    }
+
+    /// True when a stage was stopped by the operator: the report covers a partial run.
+    pub fn stopped(&self) -> bool {
+        self.stages.iter().any(|s| s.status == StageStatus::Stopped)
+    }
+
+    /// `PASS`, `FAIL` or `STOPPED`.
+    fn verdict(&self) -> &'static str {
+        if self.stopped() {
+            "STOPPED"
+        } else if self.passed() {
+            "PASS"
+        } else {
+            "FAIL"
+        }
     }
 
     /// The report as pretty JSON, with the target checks and the overall verdict added.
@@ -327,6 +349,7 @@ impl Report {
             report: self,
             checks: self.checks(),
             passed: self.passed(),
+            stopped: self.stopped(),
         };
         // Serializing plain data to a string cannot fail except on non-string map keys, which
         // the report has none of.
@@ -348,7 +371,12 @@ impl Report {
     pub fn to_html(&self) -> String {
         let mut h = String::with_capacity(64 * 1024);
         let title = format!("ai4ict report: {}", self.intent);
-        let verdict = if self.passed() {
+        let verdict = if self.stopped() {
+            (
+                "warn",
+                "stopped by the operator: partial run, not a verdict",
+            )
+        } else if self.passed() {
             ("pass", "all targets met")
         } else {
             ("fail", "targets not met")
@@ -580,11 +608,7 @@ impl fmt::Display for Report {
         for n in &self.notes {
             writeln!(f, "  note: {n}")?;
         }
-        writeln!(
-            f,
-            "  verdict: {}",
-            if self.passed() { "PASS" } else { "FAIL" }
-        )
+        writeln!(f, "  verdict: {}", self.verdict())
     }
 }
 
@@ -761,5 +785,30 @@ mod tests {
         r.write_json(&dir.path().join("r.json")).unwrap();
         r.write_html(&dir.path().join("r.html")).unwrap();
         assert!(r.write_json(&dir.path().join("missing/r.json")).is_err());
+    }
+
+    #[test]
+    fn a_stopped_stage_passes_nothing() {
+        let mut r = Report::new("partial", "operations");
+        r.targets.precision = Some(0.5);
+        let mut m = event_metrics(&[], &[], 0);
+        m.precision = 0.9;
+        r.metrics = Some(m);
+        r.stages.push(Stage {
+            name: "evaluate".into(),
+            status: StageStatus::Stopped,
+            duration_ms: None,
+            detail: "stopped early".into(),
+        });
+        assert!(
+            r.checks().iter().all(|c| c.pass),
+            "the partial numbers look fine"
+        );
+        assert!(r.stopped() && !r.passed());
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!((&v["passed"], &v["stopped"]), (&false.into(), &true.into()));
+        assert_eq!(v["stages"][0]["status"], "stopped");
+        assert!(r.to_string().contains("verdict: STOPPED"));
+        assert!(r.to_html().contains("partial run, not a verdict"));
     }
 }

@@ -13,6 +13,23 @@ pub enum HubError {
     /// A location names PostgreSQL but the `postgres` feature was not built in.
     #[error("PostgreSQL storage needs ai4ict-hub built with the `postgres` feature: {0}")]
     PostgresNotBuilt(String),
+    /// The database is not a hub (another program's SQLite database, or not SQLite at all);
+    /// it is left as it is.
+    #[error("{location} is not an ai4ict hub: {reason}; it was left untouched (point --db, --hub or AI4ICT_HUB at a hub, or at a new file to create one)")]
+    NotAHub {
+        /// The database.
+        location: String,
+        /// What it is instead.
+        reason: String,
+    },
+    /// A read-only command found a hub whose schema is older than this program's.
+    #[error("the hub at {location} needs schema migration {migration}, which a read-only command does not apply; run a command that writes to the hub once to upgrade it")]
+    NeedsUpgrade {
+        /// The database.
+        location: String,
+        /// The first migration missing.
+        migration: String,
+    },
     /// A stored value had an unexpected shape (a corrupt or foreign database).
     #[error("stored data: {0}")]
     Corrupt(String),

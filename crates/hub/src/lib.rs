@@ -61,6 +61,19 @@ impl Hub {
         Hub::with_store(Store::open(location)?)
     }
 
+    /// Opens the hub at `location` for reading only (see [`Store::open_read_only`]): nothing
+    /// is written, created or migrated. A SQLite file that does not exist yet reads as a new
+    /// hub would (the shipped catalogue, in memory), and is not created.
+    pub fn open_read_only(location: &str) -> Result<Hub> {
+        let missing = !store::is_postgres_location(location)
+            && location != ":memory:"
+            && !std::path::Path::new(location).exists();
+        if missing {
+            return Hub::in_memory();
+        }
+        Ok(Hub::empty(Store::open_read_only(location)?))
+    }
+
     /// A seeded hub in memory.
     pub fn in_memory() -> Result<Hub> {
         Hub::with_store(Store::in_memory()?)

@@ -158,10 +158,55 @@ pub fn is_postgres_location(location: &str) -> bool {
         || (l.contains('=') && (l.contains("host=") || l.contains("dbname=")))
 }
 
+/// `PRAGMA application_id` of a SQLite hub (`ai4i` in ASCII), set when the hub is created,
+/// so that a SQLite database of another program is never taken for a hub and changed.
+pub const APPLICATION_ID: i32 = 0x6169_3469;
+
+/// Tables every hub has; an older hub made before [`APPLICATION_ID`] is known by them.
+const HUB_TABLES: [&str; 2] = ["schema_migrations", "standards"];
+
+/// Checks, writing nothing, that the SQLite database behind `conn` is a hub: it has the hub's
+/// application id, or no tables yet (a new or empty file), or the hub's tables (a hub made
+/// before the id was set; [`Store::open`] then marks it).
+fn identify(conn: &rusqlite::Connection, location: &str) -> Result<()> {
+    let not_a_hub = |reason: String| HubError::NotAHub {
+        location: location.to_string(),
+        reason,
+    };
+    let id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => not_a_hub("not a SQLite database".into()),
+            _ => e.into(),
+        })?;
+    if id == APPLICATION_ID {
+        return Ok(());
+    }
+    if id != 0 {
+        return Err(not_a_hub(format!(
+            "a SQLite database of another program (application id {id:#x})"
+        )));
+    }
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if tables.is_empty() || HUB_TABLES.iter().all(|t| tables.iter().any(|x| x == t)) {
+        Ok(())
+    } else {
+        Err(not_a_hub(format!(
+            "a SQLite database with other tables ({})",
+            tables.join(", ")
+        )))
+    }
+}
+
 impl Store {
     /// Opens the database at `location`: a PostgreSQL connection string (see
     /// [`is_postgres_location`]), `:memory:`, or a SQLite file path (created with its parent
-    /// folder when missing). Applies pending migrations.
+    /// folder when missing). Applies pending migrations. A SQLite database that is not a hub
+    /// (another program's, or not SQLite at all) is refused with [`HubError::NotAHub`] before
+    /// anything is written to it.
     pub fn open(location: &str) -> Result<Store> {
         if is_postgres_location(location) {
             #[cfg(feature = "postgres")]
@@ -181,8 +226,52 @@ impl Store {
             std::fs::create_dir_all(parent)?;
         }
         let conn = rusqlite::Connection::open(path)?;
+        identify(&conn, location)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         Store::from_sqlite(conn)
+    }
+
+    /// Opens an existing hub for reading only: nothing is created, migrated or switched (no
+    /// journal mode change, no application id). Fails when the hub's schema is older than this
+    /// program's (open it once with [`Store::open`] to upgrade it) and, for SQLite, when the
+    /// database is not a hub or the file does not exist.
+    pub fn open_read_only(location: &str) -> Result<Store> {
+        let mut store = if is_postgres_location(location) {
+            #[cfg(feature = "postgres")]
+            {
+                Store {
+                    backend: Backend::Postgres(Box::new(postgres::Client::connect(
+                        location,
+                        postgres::NoTls,
+                    )?)),
+                }
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                return Err(HubError::PostgresNotBuilt(location.to_string()));
+            }
+        } else if location == ":memory:" {
+            return Store::in_memory();
+        } else {
+            use rusqlite::OpenFlags;
+            let conn = rusqlite::Connection::open_with_flags(
+                location,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            identify(&conn, location)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            Store {
+                backend: Backend::Sqlite(conn),
+            }
+        };
+        let applied = store.schema_versions().unwrap_or_default();
+        if let Some(m) = MIGRATIONS.iter().find(|m| !applied.contains(&m.version)) {
+            return Err(HubError::NeedsUpgrade {
+                location: location.to_string(),
+                migration: format!("{} ({})", m.version, m.name),
+            });
+        }
+        Ok(store)
     }
 
     /// A fresh SQLite database in memory (tests, benchmarks).
@@ -269,6 +358,12 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        match &self.backend {
+            // Marks the database as a hub: new ones, and older hubs made before the id.
+            Backend::Sqlite(c) => c.pragma_update(None, "application_id", APPLICATION_ID)?,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => {}
+        }
         self.batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (\
                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",

@@ -339,14 +339,55 @@ pub enum Origin {
 
 const MAX_INTENT_BYTES: usize = 1 << 20;
 
+/// The error for an intent of `len` bytes, over [`MAX_INTENT_BYTES`].
+fn too_large(origin: &str, len: u64) -> IntentError {
+    IntentError::Syntax {
+        origin: origin.to_string(),
+        problem: Box::new(Problem {
+            line: None,
+            column: None,
+            field: None,
+            message: format!("the intent is {len} bytes; at most {MAX_INTENT_BYTES} are accepted"),
+            hint: None,
+        }),
+    }
+}
+
 impl MlIntent {
     /// Parses and validates an intent read from `path`.
     pub fn from_file(path: &Path) -> Result<Self, IntentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| IntentError::Io {
-            path: path.display().to_string(),
+        use std::io::{Error, ErrorKind, Read};
+        let origin = path.display().to_string();
+        let io = |source| IntentError::Io {
+            path: origin.clone(),
             source,
-        })?;
-        Self::parse(&text, &path.display().to_string(), Origin::Local)
+        };
+        // Checked before opening: opening a FIFO would wait for a writer.
+        let not_a_file = || {
+            io(Error::new(
+                ErrorKind::InvalidInput,
+                "not a regular file (a device, pipe or folder); an intent is a YAML file",
+            ))
+        };
+        if !std::fs::metadata(path).map_err(io)?.is_file() {
+            return Err(not_a_file());
+        }
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len > MAX_INTENT_BYTES as u64 {
+            return Err(too_large(&origin, len));
+        }
+        // The size is checked while reading too: the file may grow after the check.
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.take(MAX_INTENT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() > MAX_INTENT_BYTES {
+            return Err(too_large(&origin, bytes.len() as u64));
+        }
+        let text =
+            String::from_utf8(bytes).map_err(|e| io(Error::new(ErrorKind::InvalidData, e)))?;
+        Self::parse(&text, &origin, Origin::Local)
     }
 
     /// Parses and validates an intent given as YAML text from the local user.
@@ -361,16 +402,7 @@ impl MlIntent {
             problem: Box::new(problem),
         };
         if text.len() > MAX_INTENT_BYTES {
-            return Err(syntax(Problem {
-                line: None,
-                column: None,
-                field: None,
-                message: format!(
-                    "the intent is {} bytes; at most {MAX_INTENT_BYTES} are accepted",
-                    text.len()
-                ),
-                hint: None,
-            }));
+            return Err(too_large(origin, text.len() as u64));
         }
         let intent: MlIntent = serde_saphyr::from_str_with_options(text, yaml_options())
             .map_err(|e| syntax(yaml_problem(text, &e)))?;

@@ -130,3 +130,24 @@ fn schema_lists_top_level_fields() {
         assert!(s.contains(f), "{f}");
     }
 }
+
+#[test]
+fn from_file_refuses_devices_and_oversized_files_without_reading_them() {
+    let started = std::time::Instant::now();
+    let err = MlIntent::from_file(std::path::Path::new("/dev/zero")).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    assert!(MlIntent::from_file(dir.path())
+        .unwrap_err()
+        .to_string()
+        .contains("not a regular file"));
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
+    let err = MlIntent::from_file(&big).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("is 1048577 bytes; at most 1048576 are accepted"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

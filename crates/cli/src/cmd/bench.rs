@@ -58,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 windows,
                 ..ai4ict_energy::BenchConfig::default()
             };
-            print!("{}", ai4ict_energy::bench_forecast(&config)?);
+            out!("{}", ai4ict_energy::bench_forecast(&config)?);
         }
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine(a) => return super::bench_engine::run(a),

@@ -216,7 +216,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let kinds = detectors::select(&args.detector)?;
     let data = stream(args.points, args.entities);
-    println!(
+    outln!(
         "bench anomaly: {} points ({} entities × {}, 1 field every {INTERVAL}, daily cycle, \
          noise, rare spikes), one core, each detector's default configuration, best of {}",
         data.len(),
@@ -281,12 +281,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let (river, pyod) = (rate("river.HalfSpaceTrees"), rate("pyod.IForest"));
 
-    println!(
+    outln!(
         "\n  {:<24} {:>14} {:>14} {:>14} {:>14}",
-        "detector", "points/s", "B/entity", "ours/river", "ours/pyod"
+        "detector",
+        "points/s",
+        "B/entity",
+        "ours/river",
+        "ours/pyod"
     );
     for o in &ours {
-        println!(
+        outln!(
             "  {:<24} {:>14.0} {:>14.0} {:>14} {:>14}",
             o.name,
             o.points_per_second,
@@ -298,16 +302,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(p) = &peers {
         for r in &p.results {
             match (&r.error, r.points_per_second()) {
-                (None, Some(pps)) => println!(
+                (None, Some(pps)) => outln!(
                     "  {:<24} {:>14.0} {:>14.0}   ({})",
-                    r.name, pps, r.state_bytes_per_entity, r.protocol
+                    r.name,
+                    pps,
+                    r.state_bytes_per_entity,
+                    r.protocol
                 ),
-                (Some(e), _) => println!("  {:<24} failed: {e}", r.name),
-                (None, None) => println!("  {:<24} no timing reported", r.name),
+                (Some(e), _) => outln!("  {:<24} failed: {e}", r.name),
+                (None, None) => outln!("  {:<24} no timing reported", r.name),
             }
         }
         let versions: Vec<String> = p.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!(
+        outln!(
             "\n  peers: {}; their state is the pickled model's size",
             versions.join(", ")
         );

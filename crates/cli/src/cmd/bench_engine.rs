@@ -112,7 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("  rep {}: engine done", rep + 1);
     }
     let width = fields.len() as f64;
-    println!(
+    outln!(
         "bench engine: {rows} rows × {} fields, {} entities, the shipped intent's chain \
          (PP {}, M {}, P, D, JSON-lines file sink), best of {}",
         fields.len(),
@@ -126,18 +126,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         detector.detector.name(),
         args.reps.max(1)
     );
-    println!(
+    outln!(
         "  plain loop (same nodes and sink, no dataflow): {:>11.0} rows/s  {:>12.0} KPI values/s",
         best_loop,
         best_loop * width
     );
-    println!(
+    outln!(
         "  engine, {} worker(s):                           {:>11.0} rows/s  {:>12.0} KPI values/s",
         args.workers,
         best_engine,
         best_engine * width
     );
-    println!(
+    outln!(
         "  engine / loop = {:.3}  (overhead {:+.1} %)",
         best_engine / best_loop,
         100.0 * (best_loop / best_engine - 1.0)
@@ -149,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             loop_alerts.len()
         );
     }
-    println!(
+    outln!(
         "  alerts: {} from each, identical in content and order",
         engine_alerts.len()
     );
@@ -160,6 +160,7 @@ fn sink_config(dir: &Path, side: &str, rep: usize) -> SinkConfig {
     SinkConfig::File(FileSinkConfig {
         path: dir.join(format!("{side}-{rep}.jsonl")),
         format: None,
+        mode: Default::default(),
     })
 }
 

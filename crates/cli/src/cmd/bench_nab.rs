@@ -158,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let dir = data_dir(args.data)?;
     let kinds = detectors::select(&args.detector)?;
-    println!(
+    outln!(
         "bench nab: {} detector(s) on {} with each detector's default configuration and \
          hold {} (one configuration for the whole corpus), {} threads",
         kinds.len(),
@@ -194,7 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|p| format!("{} {:.4}", p.profile.name, p.threshold))
             .collect();
-        println!(
+        outln!(
             "  {nab_name:<28} {} files, {} rows, {} windows in {secs:.2} s wall \
              ({:.0} rows/s, loading and scoring included); thresholds: {}",
             s.files,
@@ -209,21 +209,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         scores.push(run.score);
     }
-    println!();
-    print!("{}", nab::scoreboard_table(&scores));
-    println!(
+    outln!();
+    out!("{}", nab::scoreboard_table(&scores));
+    outln!(
         "\nNAB v1.1 normalised scores (null detector 0, perfect 100); rows marked * are ours, \
          measured now; the others are NAB's published scoreboard."
     );
     if !spreads.is_empty() {
-        println!(
+        outln!(
             "\nSensitivity to where the series begin: each series started 0..={} rows later \
              (rows of the probationary period, not scored); normalised score",
             args.shifts
         );
-        println!(
+        outln!(
             "  {:<28} {:<20} {:>8} {:>8} {:>8} {:>8}",
-            "detector", "profile", "shift 0", "least", "mean", "greatest"
+            "detector",
+            "profile",
+            "shift 0",
+            "least",
+            "mean",
+            "greatest"
         );
         for (name, spread) in &spreads {
             for ProfileSpread {
@@ -234,13 +239,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 greatest,
             } in spread
             {
-                println!(
+                outln!(
                     "  {name:<28} {profile:<20} {zero:>8.2} {least:>8.2} {mean:>8.2} {greatest:>8.2}"
                 );
             }
         }
     }
-    println!("results in NAB's format: {}", args.out.display());
+    outln!("results in NAB's format: {}", args.out.display());
     Ok(())
 }
 

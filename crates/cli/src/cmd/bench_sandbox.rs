@@ -78,7 +78,7 @@ fn minutes(ms: Option<f64>) -> String {
 /// Prints one detector's table.
 fn print_outcome(o: &Outcome) {
     let m = &o.metrics;
-    println!(
+    outln!(
         "\n{}: precision {:.3}, recall {:.3}, F1 {:.3}; {} alerts ({} true, {} false); \
          {} of {} actionable incidents detected; MTTD {} min (median {} min); \
          {:.0} B of state per cell",
@@ -95,12 +95,17 @@ fn print_outcome(o: &Outcome) {
         minutes(m.median_ttd_ms),
         o.state_bytes_per_cell
     );
-    println!(
+    outln!(
         "  {:<24} {:>10} {:>9} {:>9} {:>8} {:>10}",
-        "incident kind", "actionable", "incidents", "detected", "recall", "MTTD min"
+        "incident kind",
+        "actionable",
+        "incidents",
+        "detected",
+        "recall",
+        "MTTD min"
     );
     for k in &m.per_kind {
-        println!(
+        outln!(
             "  {:<24} {:>10} {:>9} {:>9} {:>8.3} {:>10}",
             k.kind.as_str(),
             if k.actionable { "yes" } else { "no" },
@@ -131,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let rows: usize = batches.iter().map(Batch::len).sum();
     let interval = net.interval();
     let grace_ms = i64::from(args.grace) * interval.millis();
-    println!(
+    outln!(
         "bench sandbox: {} cells × {} days at {interval} ({rows} rows × {} KPIs), {} quiet days, \
          seed {}; {} incidents; default policy (score ≥ {} for {} intervals, suppress {}); \
          an alert counts up to {} intervals after an incident ends",
@@ -154,13 +159,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         print_outcome(o);
     }
     if outcomes.len() > 1 {
-        println!(
+        outln!(
             "\n  {:<24} {:>9} {:>9} {:>9} {:>8} {:>10}",
-            "detector", "precision", "recall", "F1", "alerts", "MTTD min"
+            "detector",
+            "precision",
+            "recall",
+            "F1",
+            "alerts",
+            "MTTD min"
         );
         for o in &outcomes {
             let m = &o.metrics;
-            println!(
+            outln!(
                 "  {:<24} {:>9.3} {:>9.3} {:>9.3} {:>8} {:>10}",
                 o.name,
                 m.precision,

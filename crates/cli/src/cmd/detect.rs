@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use ai4ict_connectors::{
     FileFormat, FileSinkConfig, FileSource, FileSourceConfig, OnError, ReadReport, ScoreWriter,
-    SinkConfig,
+    SinkConfig, WriteMode,
 };
 use ai4ict_core::{Alert, Batch, Entity, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
@@ -79,6 +79,9 @@ pub struct Args {
     /// Most entities plotted (those with the most alerts first).
     #[arg(long, default_value_t = 12)]
     plots: usize,
+    /// Replace an existing quarantine file (by default it is refused, never overwritten).
+    #[arg(long)]
+    force: bool,
 }
 
 /// `--on-error` values.
@@ -212,6 +215,9 @@ fn open(args: &Args) -> anyhow::Result<Opened> {
     cfg.entity.clone_from(&args.entity);
     cfg.time.clone_from(&args.time);
     cfg.on_error = args.on_error.into();
+    if args.force {
+        cfg.quarantine_mode = WriteMode::Overwrite;
+    }
     let schema = cfg
         .infer_schema()
         .with_context(|| format!("reading {}", input.display()))?;
@@ -501,6 +507,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // Nothing to score; read on anyway so that unreadable lines are reported.
         while let Ok(Some(_)) = next(&mut opened) {}
         print_errors(opened.source.report(), &opened.rename);
+        if let Some(note) = opened.source.report().order_note() {
+            outln!("  note: {}", Rename::fix(&opened.rename, note));
+        }
         if opened.source.report().errors_total > 0 {
             bail!("{}: no readable rows", args.input.display());
         }
@@ -529,6 +538,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if head_rows == 0 {
         print_errors(opened.source.report(), &opened.rename);
+        if let Some(note) = opened.source.report().order_note() {
+            outln!("  note: {}", Rename::fix(&opened.rename, note));
+        }
         if let Some(e) = read_error {
             return Err(e);
         }
@@ -574,6 +586,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut sink = SinkConfig::File(FileSinkConfig {
         path: alerts_path.clone(),
         format: Some(FileFormat::Csv),
+        // The command's own output folder, like scores.csv and plot.html: replaced each run.
+        mode: WriteMode::Overwrite,
     })
     .build()?;
     sink.write(&collected.alerts)?;
@@ -609,7 +623,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     std::fs::write(&plot_path, page).with_context(|| format!("writing {}", plot_path.display()))?;
 
-    println!("detect {input}: {summary}");
+    outln!("detect {input}: {summary}");
     let mut per_entity: HashMap<&str, usize> = HashMap::new();
     for a in &collected.alerts {
         *per_entity.entry(a.entity.name()).or_default() += 1;
@@ -622,10 +636,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .take(5)
             .map(|(e, n)| format!("{} ({n})", shorten(e)))
             .collect();
-        println!("  most alerts: {}", shown.join(", "));
+        outln!("  most alerts: {}", shown.join(", "));
     }
     for a in collected.alerts.iter().take(10) {
-        println!(
+        outln!(
             "  alert {} {} score {:.3} {} onset {}",
             a.time,
             shorten(a.entity.name()),
@@ -635,13 +649,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     if collected.alerts.len() > 10 {
-        println!(
+        outln!(
             "  … {} more in {}",
             collected.alerts.len() - 10,
             alerts_path.display()
         );
     }
-    println!(
+    outln!(
         "  wrote {}, {}, {} in {:.2} s",
         scores_path.display(),
         alerts_path.display(),
@@ -649,6 +663,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     print_errors(opened.source.report(), &opened.rename);
+    if let Some(note) = opened.source.report().order_note() {
+        outln!("  note: {}", Rename::fix(&opened.rename, note));
+    }
     match read_error {
         Some(e) => Err(e.context(
             "reading stopped at a bad row (--on-error fail); the rows before it were scored",

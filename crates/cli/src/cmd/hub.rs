@@ -10,22 +10,6 @@ use ai4ict_hub::{
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Writes a line to stdout; a closed pipe (`ai4ict hub … | head`) ends the program quietly.
-macro_rules! outln {
-    () => { out!("\n") };
-    ($($t:tt)*) => { out!("{}\n", format_args!($($t)*)) };
-}
-
-/// Writes to stdout; a closed pipe ends the program quietly.
-macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        if let Err(e) = write!(std::io::stdout(), $($t)*) {
-            std::process::exit(if e.kind() == std::io::ErrorKind::BrokenPipe { 0 } else { 1 });
-        }
-    }};
-}
-
 /// Share what works: AI standards catalogue with review cycles and cooperation map, AI-for-Good
 /// use cases with evidence, model marketplace (ITU-T Y.3176), adoption guidance.
 #[derive(Parser, Debug)]
@@ -444,6 +428,21 @@ pub(crate) fn open(db: Option<String>) -> anyhow::Result<Hub> {
     Hub::open(&loc).with_context(|| format!("opening hub database {loc}"))
 }
 
+/// Opens the hub for a command that only reads: nothing is created, migrated or switched.
+pub(crate) fn open_read_only(db: Option<String>) -> anyhow::Result<Hub> {
+    let loc = db_location(db)?;
+    Hub::open_read_only(&loc).with_context(|| format!("opening hub database {loc} to read"))
+}
+
+/// Opens the hub to write when `writes`, else to read only.
+fn open_for(db: Option<String>, writes: bool) -> anyhow::Result<Hub> {
+    if writes {
+        open(db)
+    } else {
+        open_read_only(db)
+    }
+}
+
 fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -473,7 +472,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             set_cycle,
             json,
         } => {
-            let mut hub = open(db)?;
+            let mut hub = open_for(db, !set_cycle.is_empty())?;
             for c in &set_cycle {
                 let Some((body, years)) = c.rsplit_once('=') else {
                     bail!("--set-cycle '{c}': expected BODY=YEARS");
@@ -532,7 +531,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             min_score,
             json,
         } => {
-            let mut hub = open(db)?;
+            let mut hub = open_read_only(db)?;
             let map = hub.cooperation_map(&CoopOptions {
                 limit,
                 min_score,
@@ -572,7 +571,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             min_standards,
             json,
         } => {
-            let mut hub = open(db)?;
+            let mut hub = open_read_only(db)?;
             let gaps = hub.gaps(min_standards)?;
             if json {
                 return print_json(&gaps);
@@ -600,7 +599,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         HubCommand::Usecases { command } => usecases(db, command),
         HubCommand::Models { command } => models(db, command),
         HubCommand::Levels { json } => {
-            let levels = open(db)?.levels()?;
+            let levels = open_read_only(db)?.levels()?;
             if json {
                 return print_json(&levels);
             }
@@ -721,7 +720,11 @@ fn print_standard(s: &Standard) {
 }
 
 fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()> {
-    let mut hub = open(db)?;
+    let writes = matches!(
+        command,
+        StandardsCommand::Add(_) | StandardsCommand::Edit(_)
+    );
+    let mut hub = open_for(db, writes)?;
     match command {
         StandardsCommand::Search {
             query,
@@ -873,7 +876,8 @@ fn standards(db: Option<String>, command: StandardsCommand) -> anyhow::Result<()
 }
 
 fn usecases(db: Option<String>, command: UsecaseCommand) -> anyhow::Result<()> {
-    let mut hub = open(db)?;
+    let writes = matches!(command, UsecaseCommand::Register(_));
+    let mut hub = open_for(db, writes)?;
     match command {
         UsecaseCommand::List { json } => {
             let list = hub.use_cases()?;
@@ -958,7 +962,11 @@ fn print_model(m: &ai4ict_hub::ModelRecord) -> anyhow::Result<()> {
 }
 
 fn models(db: Option<String>, command: ModelCommand) -> anyhow::Result<()> {
-    let mut hub = open(db)?;
+    let writes = matches!(
+        command,
+        ModelCommand::Publish { .. } | ModelCommand::Alias { .. } | ModelCommand::Pull { .. }
+    );
+    let mut hub = open_for(db, writes)?;
     match command {
         ModelCommand::Publish { meta, artifact } => {
             let meta: ModelMetadata = read_json(&meta)?;
@@ -1087,7 +1095,7 @@ fn guidance(db: Option<String>, g: GuidanceArgs) -> anyhow::Result<()> {
             a.domains.push(d);
         }
     }
-    let report = open(db)?.guidance(&a)?;
+    let report = open_read_only(db)?.guidance(&a)?;
     let text = match g.format {
         Format::Markdown => report.to_markdown(),
         Format::Html => report.to_html(),

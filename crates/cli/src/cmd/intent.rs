@@ -18,7 +18,7 @@ enum Command {
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
-        Command::Schema => println!(
+        Command::Schema => outln!(
             "{}",
             serde_json::to_string_pretty(&MlIntent::json_schema())?
         ),

@@ -5,13 +5,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ai4ict_engine::mlfo::Status;
+use ai4ict_connectors::{SinkConfig, WriteMode};
+use ai4ict_engine::mlfo::{Stage, Status};
 use ai4ict_engine::{Cluster, Mlfo, Outcome, RunOptions};
-use ai4ict_intent::MlIntent;
+use ai4ict_intent::{MlIntent, SourceConfig};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::report;
+use crate::{exit, report};
 
 /// Run an ML intent: plan the pipeline, train and evaluate it in the sandbox, deploy it.
 #[derive(clap::Args)]
@@ -43,7 +44,8 @@ pub struct Runtime {
     /// Folder for the reports (default: out/<intent name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Deploy even if the sandbox evaluation misses a target.
+    /// Deploy even if the sandbox evaluation misses a target, and replace existing sink and
+    /// quarantine files (the intent's `mode: create` refuses them).
     #[arg(long)]
     pub force: bool,
     /// No progress bar.
@@ -82,7 +84,7 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
     if let Some(spec) = &rt.model_from_hub {
         let (model, note) = select_from_hub(spec, rt.hub.clone())?;
         intent.model = ai4ict_intent::ModelConfig::Anomaly(model);
-        println!("{note}");
+        outln!("{note}");
     }
     let cluster = Cluster {
         workers: rt.workers,
@@ -92,23 +94,32 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
         base_port: rt.base_port,
     };
     let leader = cluster.process == 0;
+    if rt.force {
+        overwrite_outputs(&mut intent);
+    }
+    check_outputs(&intent)?;
     let options = RunOptions {
         cluster,
         force: rt.force,
         ..RunOptions::default()
     };
     let stop = Arc::clone(&options.progress);
-    // Ctrl-C stops the sources; the pipeline drains and the partial report is written.
-    let _ = ctrlc::set_handler(move || stop.stop.store(true, Ordering::Relaxed));
+    // Ctrl-C or SIGTERM stops the sources; the pipeline drains and the partial report is
+    // written. A second one ends the process at once.
+    let _ = ctrlc::set_handler(move || {
+        if stop.stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(exit::INTERRUPTED));
+        }
+    });
     let mlfo = Mlfo::new(intent.clone(), options.clone());
     let plan = mlfo.plan()?;
     if leader {
-        println!(
+        outln!(
             "ML intent `{}` ({}) — pipeline planned by the MLFO (Y.3172):",
             intent.name,
             intent.use_case.as_str()
         );
-        print!("{plan}");
+        out!("{plan}");
     }
     let bar = (!rt.quiet && leader).then(|| progress_bar(&options));
     let outcome = mlfo.run();
@@ -117,14 +128,17 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
         let _ = handle.join();
     }
     let outcome = outcome?;
+    // Anything stopped early is partial: reported, never published nor taken as evidence.
+    let stopped = options.progress.stop.load(Ordering::SeqCst)
+        || outcome.stages.iter().any(|s| s.status == Status::Stopped);
     if !leader {
-        println!(
+        outln!(
             "process {} finished; the report is written by process 0",
             rt.process
         );
-        return Ok(());
+        return verdict(&outcome, stopped);
     }
-    print!("{}", report::text(&outcome));
+    out!("{}", report::text(&outcome));
     let dir = rt
         .out
         .clone()
@@ -132,20 +146,58 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
     let files = report::write(&outcome, &intent, &dir)
         .with_context(|| format!("writing reports to {}", dir.display()))?;
     for f in files {
-        println!("report: {}", f.display());
+        outln!("report: {}", f.display());
     }
-    if !rt.no_hub {
+    if !rt.no_hub && !stopped {
         match record_in_hub(&outcome, &intent, rt.hub.clone(), &dir) {
-            Ok(Some(note)) => println!("{note}"),
+            Ok(Some(note)) => outln!("{note}"),
             Ok(None) => {}
             Err(e) => eprintln!("warning: the run was not recorded in the hub: {e:#}"),
         }
     }
-    if outcome.stages.iter().any(|s| s.status == Status::Stopped) {
-        println!("stopped by the operator: the report covers what ran");
+    verdict(&outcome, stopped)
+}
+
+/// The exit of a finished run: interrupted (130), a failed stage other than the evaluation
+/// (1), targets missed (3), or success.
+fn verdict(outcome: &Outcome, stopped: bool) -> anyhow::Result<()> {
+    if stopped {
+        return Err(exit::Verdict::Interrupted.into());
     }
-    if let Some(failed) = outcome.stages.iter().find(|s| s.status == Status::Failed) {
-        anyhow::bail!("the {:?} stage failed: {}", failed.stage, failed.detail);
+    let mut failed = outcome.stages.iter().filter(|s| s.status == Status::Failed);
+    // A failed deployment (or any stage but the evaluation) is an error, before missed targets.
+    if let Some(f) = failed.clone().find(|s| s.stage != Stage::Evaluate) {
+        anyhow::bail!("the {:?} stage failed: {}", f.stage, f.detail);
+    }
+    if let Some(f) = failed.find(|s| s.stage == Stage::Evaluate) {
+        return Err(exit::Verdict::TargetsMissed(f.detail.clone()).into());
+    }
+    Ok(())
+}
+
+/// `--force`: every file sink and quarantine file left at `mode: create` is replaced.
+fn overwrite_outputs(intent: &mut MlIntent) {
+    for d in &mut intent.distribute {
+        if let SinkConfig::File(f) = d {
+            if f.mode == WriteMode::Create {
+                f.mode = WriteMode::Overwrite;
+            }
+        }
+    }
+    if let SourceConfig::File(f) = &mut intent.source {
+        if f.quarantine_mode == WriteMode::Create {
+            f.quarantine_mode = WriteMode::Overwrite;
+        }
+    }
+}
+
+/// Refuses, before any work, output files that exist and may not be overwritten.
+fn check_outputs(intent: &MlIntent) -> anyhow::Result<()> {
+    for d in &intent.distribute {
+        d.check()?;
+    }
+    if let SourceConfig::File(f) = &intent.source {
+        f.check_quarantine()?;
     }
     Ok(())
 }
@@ -362,7 +414,7 @@ fn select_from_hub(
     spec: &str,
     db: Option<String>,
 ) -> anyhow::Result<(ai4ict_anomaly::DetectorConfig, String)> {
-    let mut hub = super::hub::open(db)?;
+    let mut hub = super::hub::open_read_only(db)?;
     let record = match spec.split_once('@') {
         Some((name, version)) => hub.model(name, version)?,
         None => hub.select_model(&ai4ict_hub::models::ModelSelection {

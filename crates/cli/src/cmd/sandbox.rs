@@ -110,13 +110,13 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
     let mut rows = 0;
     if matches!(a.format, Format::Csv | Format::Both) {
         let n = ai4ict_sandbox::write_csv(&net, out).context("writing the CSV telemetry")?;
-        println!("wrote {}: {n} rows", out.join("telemetry.csv").display());
+        outln!("wrote {}: {n} rows", out.join("telemetry.csv").display());
         rows = n;
     }
     if matches!(a.format, Format::Jsonl | Format::Both) {
         let n =
             ai4ict_sandbox::write_jsonl(&net, out).context("writing the JSON-lines telemetry")?;
-        println!("wrote {}: {n} rows", out.join("telemetry.jsonl").display());
+        outln!("wrote {}: {n} rows", out.join("telemetry.jsonl").display());
         rows = n;
     }
     ai4ict_sandbox::write_labels(&net, out).context("writing labels and topology")?;
@@ -125,7 +125,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         *by_kind.entry(i.kind).or_default() += 1;
     }
     let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    println!(
+    outln!(
         "wrote {}: {} incidents ({})",
         out.join("labels.json").display(),
         net.incidents().len(),
@@ -135,7 +135,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
             kinds.join(", ")
         }
     );
-    println!(
+    outln!(
         "wrote {}: {} cells, {} sites, {} links",
         out.join("topology.json").display(),
         net.cells().len(),
@@ -144,7 +144,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
     );
     let possible = (net.cells().len() * net.steps()) as u64;
     let missing = 100.0 * possible.saturating_sub(rows) as f64 / possible.max(1) as f64;
-    println!(
+    outln!(
         "{} network, {} cells × {} intervals of {} from {}, seed {}: {missing:.2}% readings missing",
         config.scenario,
         net.cells().len(),
@@ -153,6 +153,6 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         config.start,
         config.seed
     );
-    println!("done in {:.1} s", began.elapsed().as_secs_f64());
+    outln!("done in {:.1} s", began.elapsed().as_secs_f64());
     Ok(())
 }

@@ -18,7 +18,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut bad = 0;
     for f in &args.files {
         match MlIntent::from_file(f) {
-            Ok(i) => println!(
+            Ok(i) => outln!(
                 "{}: ok ({}, use case {})",
                 f.display(),
                 i.name,
