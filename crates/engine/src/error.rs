@@ -10,6 +10,15 @@ pub enum EngineError {
     /// The cluster could not be formed or a worker failed.
     #[error("cluster: {0}")]
     Cluster(String),
+    /// A series could not be forecast.
+    #[error("{series}: {source}")]
+    Forecast {
+        /// The series, as `entity/field`.
+        series: String,
+        /// Why.
+        #[source]
+        source: ai4ict_forecast::ForecastError,
+    },
     /// Writing a report or output failed.
     #[error("output: {0}")]
     Output(String),

@@ -9,10 +9,11 @@ pub use cluster::Cluster;
 pub use dataflow::{Feed, FeedFactory, PipelineSpec, Progress, RunOutput, SinkFactory, TracePoint};
 pub use error::EngineError;
 pub mod feeds;
+pub mod forecast_run;
 pub mod mlfo;
 
 pub use mlfo::{Mlfo, Outcome, Plan, RunOptions};
 pub mod bench;
 mod report;
 
-pub use report::{capabilities, closed_loop_lines};
+pub use report::{capabilities, closed_loop_lines, forecast_lines};

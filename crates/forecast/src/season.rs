@@ -46,6 +46,8 @@ pub enum SeasonSource {
     Peak,
     /// No period stands out: the series is treated as having no season (period 1).
     None,
+    /// Set by the user, not found from the data.
+    Given,
 }
 
 /// The seasonal period of a series as [`detect_season`] found it.
@@ -53,7 +55,8 @@ pub enum SeasonSource {
 pub struct Season {
     /// The period in samples; 1 when the series has no season.
     pub period: usize,
-    /// The autocorrelation at the period (linear trend removed); 0 when there is none.
+    /// The autocorrelation at the period (linear trend removed); 0 when there is none, NaN
+    /// when the period was given.
     pub acf: f64,
     /// How it was found.
     pub source: SeasonSource,
@@ -67,6 +70,7 @@ impl fmt::Display for Season {
             }
             SeasonSource::Peak => write!(f, "{} (ACF peak {:.2})", self.period, self.acf),
             SeasonSource::None => f.write_str("none"),
+            SeasonSource::Given => write!(f, "{} (given)", self.period),
         }
     }
 }
@@ -229,7 +233,12 @@ mod tests {
                 ar[t] = 0.8 * ar[t - 1] + e[t];
                 walk[t] = walk[t - 1] + e[t];
             }
-            for (what, y) in [("noise", &e), ("trend", &trend), ("ar", &ar), ("walk", &walk)] {
+            for (what, y) in [
+                ("noise", &e),
+                ("trend", &trend),
+                ("ar", &ar),
+                ("walk", &walk),
+            ] {
                 for interval in [None, Some(Interval::from_minutes(15))] {
                     let s = detect_season(y, interval).unwrap();
                     assert_eq!(s.period, 1, "{what} seed {seed} {interval:?}: {s}");
