@@ -212,3 +212,18 @@ fn bad_input_never_panics_and_names_the_file() {
         }
     }
 }
+
+#[test]
+fn the_shipped_forecast_intent_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(BIN)
+        .args(["run", "intents/traffic-forecast.yaml", "--no-hub"])
+        .current_dir(&root)
+        .output()
+        .expect("the binary runs");
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("max_mase") && t.contains("meets"), "{t}");
+    let csv = std::fs::read_to_string(root.join("out/traffic-forecast/forecast.csv")).unwrap();
+    assert_eq!(check_bounds(&csv), 3 * 24);
+}
