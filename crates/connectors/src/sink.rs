@@ -399,7 +399,7 @@ pub const FORECAST_COLUMNS: [&str; 8] = [
 ];
 
 enum ForecastOut<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Jsonl(W),
 }
 
@@ -441,7 +441,7 @@ impl<W: Write> ForecastWriter<W> {
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(FORECAST_COLUMNS)
                     .map_err(|e| ConnectorError::io(&name, e.into()))?;
-                ForecastOut::Csv(w)
+                ForecastOut::Csv(Box::new(w))
             }
             FileFormat::Jsonl => ForecastOut::Jsonl(out),
         };

@@ -173,13 +173,13 @@ struct Dataset {
     series: Vec<(String, Vec<f64>)>,
 }
 
+/// A file's values and the median gap between their times (unknown without a time column).
+type FileSeries = (Vec<f64>, Option<Interval>);
+
 /// Reads column `field` (by default `value`, else the only column besides the time) of a
 /// `time,value…` CSV with a header, and the median gap between its times. `Ok(None)` when the
 /// file does not exist; a line that cannot be read is an error naming it.
-fn read_file_series(
-    path: &Path,
-    field: Option<&str>,
-) -> Result<Option<(Vec<f64>, Option<Interval>)>, EnergyError> {
+fn read_file_series(path: &Path, field: Option<&str>) -> Result<Option<FileSeries>, EnergyError> {
     let bad = |message: String| EnergyError::Data {
         path: path.display().to_string(),
         message,
