@@ -53,6 +53,9 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Detect anomalies in a CSV or JSON-lines file: scores, alerts and a plot page.
     Detect(cmd::detect::Args),
+    /// Forecast the series of a CSV or JSON-lines file: backtest against seasonal naive,
+    /// forecasts with intervals, and a plot page.
+    Forecast(cmd::forecast::Args),
     /// Share what works: standards catalogue, cooperation map, use cases, model marketplace.
     Hub(cmd::hub::Args),
     /// Work with the ML intent format.
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Detect(a) => cmd::detect::run(a),
+        Command::Forecast(a) => cmd::forecast::run(a),
         Command::Hub(a) => cmd::hub::run(a),
         Command::Intent(a) => cmd::intent::run(a),
         Command::Run(a) => cmd::run::run(a),

@@ -73,6 +73,12 @@ pub fn text(o: &Outcome) -> String {
             let _ = writeln!(s, "  {line}");
         }
     }
+    if let Some(f) = &o.forecast {
+        let _ = writeln!(s);
+        for line in ai4ict_engine::forecast_lines(f) {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
     s.push_str(&level(o));
     s
 }

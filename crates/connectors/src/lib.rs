@@ -13,7 +13,7 @@ pub use error::{ConnectorError, RowError};
 pub use lines::MAX_LINE_BYTES;
 pub use schema::{infer_schema, FileSchema, SAMPLE_ROWS};
 pub use sink::{
-    AlertSink, CsvSink, FileSinkConfig, JsonlSink, PipeStdout, ScoreWriter, SinkConfig,
-    StdoutSinkConfig, TableSink,
+    AlertSink, CsvSink, FileSinkConfig, ForecastRow, ForecastWriter, JsonlSink, PipeStdout,
+    ScoreWriter, SinkConfig, StdoutSinkConfig, TableSink, FORECAST_COLUMNS,
 };
 pub use source::{read_bytes, FileSource, OrderCounts, ReadReport, MAX_KEPT_ERRORS};

@@ -1,3 +1,4 @@
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -117,6 +118,11 @@ pub enum SinkConfig {
     /// milliseconds since the epoch, so the file reads back as alerts); CSV has the columns
     /// `time,entity,severity,score,field,onset` with RFC 3339 times.
     File(FileSinkConfig),
+    /// Forecasts with their prediction intervals, for an intent with a forecast model: one
+    /// [`ForecastRow`] per entity, field and step ahead, as CSV
+    /// (`entity,field,time,step,forecast,lower,upper,level`, RFC 3339 times) or JSON lines
+    /// (the same keys, times in milliseconds since the epoch). See [`ForecastWriter`].
+    Forecast(FileSinkConfig),
 }
 
 impl SinkConfig {
@@ -137,6 +143,12 @@ impl SinkConfig {
                     FileFormat::Csv => Box::new(CsvSink::new(name, out).with_header(!has_data)),
                 })
             }
+            Self::Forecast(cfg) => Err(ConnectorError::BadConfig {
+                path: cfg.path.display().to_string(),
+                message: "a forecast sink takes forecasts, not alerts; use it with \
+                          `model: {forecast: …}` and `policy: {forecast: …}`"
+                    .into(),
+            }),
         }
     }
 
@@ -145,7 +157,7 @@ impl SinkConfig {
     pub fn check(&self) -> Result<(), ConnectorError> {
         match self {
             Self::Stdout(_) => Ok(()),
-            Self::File(cfg) => {
+            Self::File(cfg) | Self::Forecast(cfg) => {
                 FileFormat::resolve(cfg.format, &cfg.path)?;
                 cfg.mode.check(&cfg.path, "mode")
             }
@@ -435,6 +447,123 @@ impl<W: Write> ScoreWriter<W> {
     }
 }
 
+/// One step of one forecast, as a forecast sink writes it (Y.3172 SINK of a forecast
+/// pipeline): the point forecast and its central prediction interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastRow {
+    /// The entity (cell, link, …).
+    pub entity: String,
+    /// The forecast field.
+    pub field: String,
+    /// The time forecast.
+    pub time: Timestamp,
+    /// Steps ahead of the last observation (1 = the next interval).
+    pub step: usize,
+    /// Point forecast.
+    pub forecast: f64,
+    /// Lower interval bound.
+    pub lower: f64,
+    /// Upper interval bound.
+    pub upper: f64,
+    /// Nominal probability that the interval holds the value, in (0, 1).
+    pub level: f64,
+}
+
+/// The column names of a forecast CSV file.
+pub const FORECAST_COLUMNS: [&str; 8] = [
+    "entity", "field", "time", "step", "forecast", "lower", "upper", "level",
+];
+
+enum ForecastOut<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    Jsonl(W),
+}
+
+/// Writes [`ForecastRow`]s as CSV (header [`FORECAST_COLUMNS`], RFC 3339 times) or JSON lines
+/// (times in milliseconds since the epoch).
+pub struct ForecastWriter<W: Write = BufWriter<File>> {
+    name: String,
+    out: ForecastOut<W>,
+}
+
+impl<W: Write> fmt::Debug for ForecastWriter<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ForecastWriter")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ForecastWriter {
+    /// Opens the file a forecast sink names in its `mode` (an existing file is refused unless
+    /// the mode says `append` or `overwrite`), with missing parent folders; the format is the
+    /// config's or the file extension's.
+    pub fn create(cfg: &FileSinkConfig) -> Result<Self, ConnectorError> {
+        let format = FileFormat::resolve(cfg.format, &cfg.path)?;
+        let (file, _) = cfg.mode.open(&cfg.path, "mode")?;
+        Self::new(cfg.path.display().to_string(), BufWriter::new(file), format)
+    }
+}
+
+impl<W: Write> ForecastWriter<W> {
+    /// Rows written to `out` in `format`; `name` is used in errors. A CSV header is written
+    /// at once.
+    pub fn new(
+        name: impl Into<String>,
+        out: W,
+        format: FileFormat,
+    ) -> Result<Self, ConnectorError> {
+        let name = name.into();
+        let out = match format {
+            FileFormat::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record(FORECAST_COLUMNS)
+                    .map_err(|e| ConnectorError::io(&name, e.into()))?;
+                ForecastOut::Csv(Box::new(w))
+            }
+            FileFormat::Jsonl => ForecastOut::Jsonl(out),
+        };
+        Ok(Self { name, out })
+    }
+
+    /// Writes one row.
+    pub fn write(&mut self, row: &ForecastRow) -> Result<(), ConnectorError> {
+        let io = |e: std::io::Error| ConnectorError::io(&self.name, e);
+        match &mut self.out {
+            ForecastOut::Csv(w) => w
+                .write_record([
+                    row.entity.clone(),
+                    row.field.clone(),
+                    row.time.to_string(),
+                    row.step.to_string(),
+                    row.forecast.to_string(),
+                    row.lower.to_string(),
+                    row.upper.to_string(),
+                    row.level.to_string(),
+                ])
+                .map_err(|e| io(e.into())),
+            ForecastOut::Jsonl(w) => {
+                serde_json::to_writer(&mut *w, row).map_err(|e| io(e.into()))?;
+                w.write_all(b"\n").map_err(io)
+            }
+        }
+    }
+
+    /// The underlying writer, flushed.
+    pub fn into_inner(self) -> Result<W, ConnectorError> {
+        let name = self.name;
+        match self.out {
+            ForecastOut::Csv(w) => w
+                .into_inner()
+                .map_err(|e| ConnectorError::io(name, e.into_error())),
+            ForecastOut::Jsonl(mut w) => {
+                w.flush().map_err(|e| ConnectorError::io(name, e))?;
+                Ok(w)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ai4ict_core::Severity;
@@ -569,5 +698,37 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn forecast_rows_as_csv_and_jsonl() {
+        let row = ForecastRow {
+            entity: "cell, 1".into(),
+            field: "load".into(),
+            time: Timestamp::parse("2024-01-01T01:00:00Z").unwrap(),
+            step: 1,
+            forecast: 2.5,
+            lower: 1.0,
+            upper: 4.0,
+            level: 0.9,
+        };
+        let mut w = ForecastWriter::new("t", Vec::new(), FileFormat::Csv).unwrap();
+        w.write(&row).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "entity,field,time,step,forecast,lower,upper,level\n\
+             \"cell, 1\",load,2024-01-01T01:00:00Z,1,2.5,1,4,0.9\n"
+        );
+        let mut w = ForecastWriter::new("t", Vec::new(), FileFormat::Jsonl).unwrap();
+        w.write(&row).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let back: ForecastRow = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(back, row);
+        let sink = SinkConfig::Forecast(FileSinkConfig {
+            path: "f.csv".into(),
+            format: None,
+        });
+        assert!(sink.build().is_err(), "a forecast sink is no alert sink");
     }
 }

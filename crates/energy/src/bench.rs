@@ -7,8 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use ai4ict_core::{Interval, Timestamp};
 use ai4ict_eval::backtest::{rolling_origin, RollingOrigin, WindowForecast};
-use ai4ict_forecast::{Forecaster, ForecasterConfig, Method};
+use ai4ict_forecast::{detect_season, Forecaster, ForecasterConfig, Method};
 use ai4ict_sandbox::{Network, ScenarioConfig};
 use serde::{Deserialize, Serialize};
 
@@ -17,8 +18,11 @@ use crate::EnergyError;
 /// What to benchmark.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchConfig {
-    /// NAB's nyc_taxi.csv (30-minute taxi demand); skipped when absent.
+    /// NAB's nyc_taxi.csv (30-minute taxi demand), or another `time,value…` CSV; skipped when
+    /// absent. Its season is found from the data.
     pub nyc_taxi: PathBuf,
+    /// The column of that file to forecast; by default `value`, else its only numeric column.
+    pub field: Option<String>,
     /// Sandbox cells whose offered load is benchmarked (0 skips the sandbox).
     pub sandbox_cells: u32,
     /// Days of sandbox traffic.
@@ -46,6 +50,7 @@ impl Default for BenchConfig {
             .unwrap_or_else(|| home.join(".cache/ai4ict/peers-forecast"));
         Self {
             nyc_taxi: PathBuf::from("../shared/data/nab/data/realKnownCause/nyc_taxi.csv"),
+            field: None,
             sandbox_cells: 4,
             sandbox_days: 21,
             windows: 2,
@@ -67,8 +72,10 @@ impl Default for BenchConfig {
 /// averaged over its windows), fit time summed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchRow {
-    /// `nyc_taxi` or `sandbox`.
+    /// The file's name (`nyc_taxi`) or `sandbox`.
     pub dataset: String,
+    /// Seasonal period in samples (found from the data for a file; one day for the sandbox).
+    pub season: usize,
     /// Method name (ours, or `statsforecast.AutoETS` / `statsforecast.MSTL`).
     pub method: String,
     /// Series scored.
@@ -119,8 +126,9 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
-            "{:<9} {:<22} {:>6} {:>7} {:>7} {:>10} {:>6} {:>7} {:>9} {:>8}",
+            "{:<9} {:>4} {:<22} {:>6} {:>7} {:>7} {:>10} {:>6} {:>7} {:>9} {:>8}",
             "dataset",
+            "m",
             "method",
             "series",
             "MASE",
@@ -141,8 +149,9 @@ impl fmt::Display for BenchReport {
             };
             writeln!(
                 f,
-                "{:<9} {:<22} {:>6} {:>7.3} {:>7.2} {:>10.2} {:>6.3} {:>7.2} {:>9.3} {:>8}",
+                "{:<9} {:>4} {:<22} {:>6} {:>7.3} {:>7.2} {:>10.2} {:>6.3} {:>7.2} {:>9.3} {:>8}",
                 r.dataset,
+                r.season,
                 r.method,
                 r.series,
                 r.mase,
@@ -159,25 +168,95 @@ impl fmt::Display for BenchReport {
 }
 
 struct Dataset {
-    name: &'static str,
+    name: String,
     season: usize,
     series: Vec<(String, Vec<f64>)>,
 }
 
-/// Reads a NAB CSV (`timestamp,value`); rows whose value does not parse are skipped.
-fn read_nab(path: &Path) -> Option<Vec<f64>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let v: Vec<f64> = text
+/// A file's values and the median gap between their times (unknown without a time column).
+type FileSeries = (Vec<f64>, Option<Interval>);
+
+/// Reads column `field` (by default `value`, else the only column besides the time) of a
+/// `time,value…` CSV with a header, and the median gap between its times. `Ok(None)` when the
+/// file does not exist; a line that cannot be read is an error naming it.
+fn read_file_series(path: &Path, field: Option<&str>) -> Result<Option<FileSeries>, EnergyError> {
+    let bad = |message: String| EnergyError::Data {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    let mut lines = text
         .lines()
-        .skip(1)
-        .filter_map(|l| l.rsplit(',').next()?.trim().parse().ok())
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        return Err(bad("the file is empty".into()));
+    };
+    let columns: Vec<&str> = header
+        .trim_start_matches('\u{feff}')
+        .split(',')
+        .map(str::trim)
         .collect();
-    (!v.is_empty()).then_some(v)
+    let time = columns.iter().position(|c| {
+        ["timestamp", "time", "ts", "date"].contains(&c.to_ascii_lowercase().as_str())
+    });
+    let others: Vec<usize> = (0..columns.len()).filter(|&i| Some(i) != time).collect();
+    let col = match field {
+        Some(f) => columns.iter().position(|c| *c == f),
+        None => columns
+            .iter()
+            .position(|c| *c == "value")
+            .or_else(|| (others.len() == 1).then(|| others[0])),
+    }
+    .ok_or_else(|| {
+        bad(format!(
+            "{}; its columns are [{}]",
+            match field {
+                Some(f) => format!("no column `{f}`"),
+                None => "no column `value` and more than one other column: choose one with --field"
+                    .into(),
+            },
+            columns.join(", ")
+        ))
+    })?;
+    let mut values = Vec::new();
+    let mut gaps = Vec::new();
+    let mut last: Option<Timestamp> = None;
+    for (i, line) in lines {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        let at = |c: usize| cells.get(c).copied().unwrap_or("");
+        let v: f64 = at(col).parse().map_err(|_| {
+            bad(format!(
+                "line {}: column `{}`: {:?} is not a number",
+                i + 1,
+                columns[col],
+                at(col)
+            ))
+        })?;
+        values.push(v);
+        if let Some(t) = time.and_then(|c| Timestamp::parse(at(c)).ok()) {
+            if let Some(prev) = last.filter(|p| t.0 > p.0) {
+                gaps.push(t.0 - prev.0);
+            }
+            last = Some(t);
+        }
+    }
+    if values.is_empty() {
+        return Err(bad("no rows after the header".into()));
+    }
+    gaps.sort_unstable();
+    let interval = gaps.get(gaps.len() / 2).map(|&g| Interval::from_millis(g));
+    Ok(Some((values, interval)))
 }
 
+/// Windows of one season ahead (24 steps without a season), scaled by the season.
 fn spec(season: usize, windows: usize, level: f64) -> RollingOrigin {
     RollingOrigin {
-        horizon: season,
+        horizon: if season > 1 { season } else { 24 },
         windows,
         step: 0,
         season,
@@ -187,6 +266,7 @@ fn spec(season: usize, windows: usize, level: f64) -> RollingOrigin {
 
 fn aggregate(
     dataset: &str,
+    season: usize,
     method: &str,
     scores: &[ai4ict_eval::backtest::BacktestScores],
 ) -> BenchRow {
@@ -200,6 +280,7 @@ fn aggregate(
     };
     BenchRow {
         dataset: dataset.into(),
+        season,
         method: method.into(),
         series: ok.len(),
         windows: ok.iter().map(|s| s.windows).sum(),
@@ -253,7 +334,7 @@ fn run_peers(config: &BenchConfig, sets: &[Dataset]) -> Result<PeerOutput, Strin
             let origins: Vec<usize> = (0..s.windows).map(|w| first + w * s.horizon).collect();
             series.push(serde_json::json!({
                 "name": format!("{}/{}", d.name, name), "values": values, "season": d.season,
-                "horizon": d.season, "origins": origins,
+                "horizon": s.horizon, "origins": origins,
             }));
         }
     }
@@ -291,7 +372,8 @@ fn run_peers(config: &BenchConfig, sets: &[Dataset]) -> Result<PeerOutput, Strin
 
 /// Runs the forecast benchmark: each of our methods, then the peers (statsforecast AutoETS
 /// and MSTL, when the peer environment exists), on the same rolling-origin windows of
-/// nyc_taxi (season 48) and of sandbox cells' offered load (season one day), scored with the
+/// nyc_taxi (or another file, its season found from the data) and of sandbox cells' offered
+/// load (season one day), scored with the
 /// same metrics (MASE, sMAPE, RMSE, coverage, MSIS) and timed in the same run.
 pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> {
     if !(config.level > 0.0 && config.level < 1.0) || config.windows == 0 {
@@ -300,11 +382,21 @@ pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> 
         ));
     }
     let mut sets = Vec::new();
-    if let Some(v) = read_nab(&config.nyc_taxi) {
+    if let Some((v, interval)) = read_file_series(&config.nyc_taxi, config.field.as_deref())? {
+        let name = config
+            .nyc_taxi
+            .file_stem()
+            .map_or("file".into(), |s| s.to_string_lossy().into_owned());
+        let season = detect_season(&v, interval)
+            .map_err(|e| EnergyError::Data {
+                path: config.nyc_taxi.display().to_string(),
+                message: e.to_string(),
+            })?
+            .period;
         sets.push(Dataset {
-            name: "nyc_taxi",
-            season: 48,
-            series: vec![("nyc_taxi".into(), v)],
+            series: vec![(name.clone(), v)],
+            name,
+            season,
         });
     }
     if config.sandbox_cells > 0 {
@@ -323,7 +415,7 @@ pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> 
             })
             .collect();
         sets.push(Dataset {
-            name: "sandbox",
+            name: "sandbox".into(),
             season: per_day,
             series,
         });
@@ -348,7 +440,7 @@ pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> 
                     .ok()
                 })
                 .collect();
-            rows.push(aggregate(d.name, method.as_str(), &scores));
+            rows.push(aggregate(&d.name, d.season, method.as_str(), &scores));
         }
     }
     let peer = match run_peers(config, &sets) {
@@ -388,7 +480,7 @@ pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> 
                         }
                     }
                     if !scores.is_empty() {
-                        rows.push(aggregate(d.name, method, &scores));
+                        rows.push(aggregate(&d.name, d.season, method, &scores));
                     }
                 }
             }

@@ -22,4 +22,12 @@ pub enum EnergyError {
     /// The sandbox could not build the scenario.
     #[error(transparent)]
     Sandbox(#[from] ai4ict_sandbox::SandboxError),
+    /// A benchmark data file cannot be used; the message names the line or column at fault.
+    #[error("{path}: {message}")]
+    Data {
+        /// The file.
+        path: String,
+        /// What is wrong, and where.
+        message: String,
+    },
 }

@@ -13,6 +13,15 @@ pub enum EngineError {
     /// A model state could not be read or does not fit the pipeline.
     #[error("model state: {0}")]
     State(#[from] crate::state::StateError),
+    /// A series could not be forecast.
+    #[error("{series}: {source}")]
+    Forecast {
+        /// The series, as `entity/field`.
+        series: String,
+        /// Why.
+        #[source]
+        source: ai4ict_forecast::ForecastError,
+    },
     /// Writing a report or output failed.
     #[error("output: {0}")]
     Output(String),

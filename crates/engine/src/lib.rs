@@ -11,9 +11,10 @@ pub use dataflow::{Feed, FeedFactory, PipelineSpec, Progress, RunOutput, SinkFac
 pub use error::EngineError;
 pub use state::{PipelineState, Span, StateError};
 pub mod feeds;
+pub mod forecast_run;
 pub mod mlfo;
 
 pub use mlfo::{Mlfo, Outcome, Plan, RunOptions};
 mod report;
 
-pub use report::{capabilities, closed_loop_lines};
+pub use report::{capabilities, closed_loop_lines, forecast_lines};

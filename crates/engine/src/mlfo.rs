@@ -136,7 +136,12 @@ pub struct TargetCheck {
 
 impl TargetCheck {
     /// The check of `measured` against an optional `target` (none when there is no target).
-    fn new(name: &str, target: Option<f64>, measured: f64, higher_better: bool) -> Option<Self> {
+    pub(crate) fn new(
+        name: &str,
+        target: Option<f64>,
+        measured: f64,
+        higher_better: bool,
+    ) -> Option<Self> {
         let target = target?;
         let passed = if higher_better {
             measured >= target
@@ -234,6 +239,8 @@ pub struct Outcome {
     /// evaluation and deployment resumed from.
     #[serde(skip)]
     pub trained: Option<Arc<PipelineState>>,
+    /// Forecasts of a file's series and their backtest, for a forecast policy.
+    pub forecast: Option<crate::forecast_run::ForecastEvaluation>,
 }
 
 /// A closed-loop evaluation in the sandbox: the policy's actions are applied to the simulated
@@ -367,6 +374,17 @@ impl Mlfo {
                     "SLA breach warning {} intervals ahead (latency > {} ms, link utilisation > {})",
                     p.lead_steps, p.latency_limit_ms, p.link_utilisation_limit
                 ),
+                PolicyConfig::Forecast(p) => format!(
+                    "forecast {} with {:.0}% intervals, season {}, after a {}-window backtest against seasonal naive",
+                    if p.horizon == 0 {
+                        "one season ahead".to_string()
+                    } else {
+                        format!("{} steps ahead", p.horizon)
+                    },
+                    p.level * 100.0,
+                    p.season.map_or("from the data".to_string(), |m| m.to_string()),
+                    p.backtest_windows
+                ),
             },
         ));
         nodes.push(node(
@@ -471,7 +489,13 @@ impl Mlfo {
             traces: Default::default(),
             closed_loop: None,
             trained: None,
+            forecast: None,
         };
+        if matches!(self.intent.policy, PolicyConfig::Forecast(_)) {
+            self.set_phase("forecast");
+            crate::forecast_run::run_intent(&self.intent, self.options.force, &mut outcome)?;
+            return Ok(outcome);
+        }
         if !matches!(self.intent.policy, PolicyConfig::Alert(_)) {
             self.closed_loop(&mut outcome)?;
             return Ok(outcome);
@@ -760,7 +784,7 @@ impl Mlfo {
                 let detail = format!("{alerts} warnings, {breaches} breaches, precision {precision:.3}, recall {recall:.3}");
                 (None, scores, policy.history_days, detail)
             }
-            PolicyConfig::Alert(_) => {
+            PolicyConfig::Alert(_) | PolicyConfig::Forecast(_) => {
                 unreachable!("closed_loop is only called for closed-loop policies")
             }
         };

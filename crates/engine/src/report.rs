@@ -96,6 +96,9 @@ impl Outcome {
         if let Some(c) = &self.closed_loop {
             r.notes.extend(closed_loop_lines(c));
         }
+        if let Some(f) = &self.forecast {
+            r.notes.extend(forecast_lines(f));
+        }
         r.level = Some(capabilities(self).assess());
         r.plots = self.plots();
         r
@@ -130,6 +133,29 @@ impl Outcome {
             })
             .collect()
     }
+}
+
+/// The forecast results as report lines: the backtest means, then one line per series.
+pub fn forecast_lines(f: &crate::forecast_run::ForecastEvaluation) -> Vec<String> {
+    let mut out = vec![format!("Forecast, interval {}: {}.", f.interval, f.line())];
+    for s in &f.series {
+        out.push(match &s.backtest {
+            Some(b) => format!(
+                "{}/{}: season {}, {}; MASE {:.3} vs seasonal naive {:.3} (ratio {:.3}), coverage {:.3} over {} windows of {}",
+                s.entity, s.field, s.season, s.model, b.model.mase, b.naive.mase, b.mase_ratio(), b.model.coverage, b.windows, b.horizon
+            ),
+            None => format!(
+                "{}/{}: season {}, {}; {}",
+                s.entity,
+                s.field,
+                s.season,
+                s.model,
+                s.note.as_deref().unwrap_or("no backtest")
+            ),
+        });
+    }
+    out.extend(f.failed.iter().map(|e| format!("not forecast: {e}")));
+    out
 }
 
 /// The closed-loop results as report lines.

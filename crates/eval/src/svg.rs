@@ -128,6 +128,23 @@ impl Svg {
         self.body.push_str("</rect>");
     }
 
+    /// A filled polygon through `points` (nothing for fewer than three points).
+    pub fn area(&mut self, points: &[(f64, f64)], fill: &str, opacity: f64) {
+        if points.len() < 3 {
+            return;
+        }
+        let mut pts = String::with_capacity(points.len() * 12);
+        for (x, y) in points {
+            let _ = write!(pts, "{x:.1},{y:.1} ");
+        }
+        let _ = write!(
+            self.body,
+            r#"<polygon fill="{}" fill-opacity="{opacity}" stroke="none" points="{}"/>"#,
+            escape(fill),
+            pts.trim_end()
+        );
+    }
+
     /// A small downward triangle with its tip at (x, y), with a tooltip title.
     pub fn marker(&mut self, (x, y): (f64, f64), fill: &str, title: &str) {
         let _ = write!(
@@ -492,6 +509,158 @@ pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
 }
 
 /// A tick label: short, without trailing zeros.
+/// A series' recent history and its forecast with a prediction interval, for
+/// [`forecast_chart`].
+#[derive(Clone, Copy, Debug)]
+pub struct ForecastPlot<'a> {
+    /// Chart title, e.g. `entity — field`.
+    pub title: &'a str,
+    /// Times of the observed values.
+    pub times: &'a [Timestamp],
+    /// Observed values (NaN: a gap).
+    pub values: &'a [f64],
+    /// Times of the forecast steps.
+    pub forecast_times: &'a [Timestamp],
+    /// Point forecasts.
+    pub mean: &'a [f64],
+    /// Lower interval bounds.
+    pub lower: &'a [f64],
+    /// Upper interval bounds.
+    pub upper: &'a [f64],
+    /// Nominal interval level, in (0, 1).
+    pub level: f64,
+}
+
+/// An SVG chart of observed values (blue) followed by the point forecast (orange) in its
+/// shaded prediction interval, with value and time axes and a legend.
+pub fn forecast_chart(plot: &ForecastPlot<'_>, width: f64, height: f64) -> String {
+    const FORECAST_COLOUR: &str = "#e6550d";
+    let (left, right, top, bottom) = (64.0, 20.0, 26.0, 56.0);
+    let (pw, ph) = (
+        (width - left - right).max(10.0),
+        (height - top - bottom).max(10.0),
+    );
+    let mut svg = Svg::new(width, height);
+    let all_times = plot.times.iter().chain(plot.forecast_times).copied();
+    let tmin = all_times.clone().min().unwrap_or(Timestamp(0));
+    let tmax = all_times
+        .max()
+        .unwrap_or(Timestamp(1))
+        .max(Timestamp(tmin.0 + 1));
+    let x_of = |t: Timestamp| left + (t.0 - tmin.0) as f64 / (tmax.0 - tmin.0) as f64 * pw;
+    let (mut vmin, mut vmax) = plot
+        .values
+        .iter()
+        .chain(plot.lower)
+        .chain(plot.upper)
+        .chain(plot.mean)
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    if vmin > vmax {
+        (vmin, vmax) = (0.0, 1.0);
+    }
+    if vmax - vmin < 1e-12 {
+        (vmin, vmax) = (vmin - 1.0, vmax + 1.0);
+    }
+    let pad = (vmax - vmin) * 0.05;
+    let (vmin, vmax) = (vmin - pad, vmax + pad);
+    let y_of = |v: f64| top + (vmax - v) / (vmax - vmin) * ph;
+    svg.rect((left, top), (pw, ph), "#ffffff", 1.0, "");
+    for v in nice_ticks(vmin, vmax, 5) {
+        let y = y_of(v);
+        svg.line((left, y), (left + pw, y), "#e5e5e5", 1.0, None);
+        svg.text(
+            (left - 6.0, y + 4.0),
+            &fmt_number(v),
+            11.0,
+            Anchor::End,
+            "#333",
+        );
+    }
+    let (ticks, fmt) = time_ticks(tmin, tmax, ((pw / 110.0) as usize).max(2));
+    for t in ticks {
+        let x = x_of(t);
+        svg.line((x, top + ph), (x, top + ph + 5.0), "#333", 1.0, None);
+        svg.text(
+            (x, top + ph + 18.0),
+            &fmt_time(t, fmt),
+            11.0,
+            Anchor::Middle,
+            "#333",
+        );
+    }
+    svg.line((left, top), (left, top + ph), "#333", 1.0, None);
+    svg.line((left, top + ph), (left + pw, top + ph), "#333", 1.0, None);
+    svg.text((left, top - 10.0), plot.title, 12.0, Anchor::Start, "#222");
+    // The band: upper bounds forward, lower bounds back.
+    let finite = |i: &usize| {
+        plot.lower.get(*i).is_some_and(|v| v.is_finite())
+            && plot.upper.get(*i).is_some_and(|v| v.is_finite())
+    };
+    let idx: Vec<usize> = (0..plot.forecast_times.len()).filter(finite).collect();
+    let band: Vec<(f64, f64)> = idx
+        .iter()
+        .map(|&i| (x_of(plot.forecast_times[i]), y_of(plot.upper[i])))
+        .chain(
+            idx.iter()
+                .rev()
+                .map(|&i| (x_of(plot.forecast_times[i]), y_of(plot.lower[i]))),
+        )
+        .collect();
+    svg.area(&band, FORECAST_COLOUR, 0.2);
+    let xs: Vec<f64> = plot.times.iter().map(|&t| x_of(t)).collect();
+    let ys: Vec<f64> = plot
+        .values
+        .iter()
+        .map(|&v| if v.is_finite() { y_of(v) } else { f64::NAN })
+        .collect();
+    for seg in decimate(&xs, &ys, pw as usize) {
+        svg.polyline(&seg, KPI_COLOUR, 1.3, None);
+    }
+    let mean: Vec<(f64, f64)> = plot
+        .forecast_times
+        .iter()
+        .zip(plot.mean)
+        .filter(|(_, v)| v.is_finite())
+        .map(|(&t, &v)| (x_of(t), y_of(v)))
+        .collect();
+    svg.polyline(&mean, FORECAST_COLOUR, 1.5, None);
+    let ly = height - 12.0;
+    svg.line(
+        (left, ly - 4.0),
+        (left + 18.0, ly - 4.0),
+        KPI_COLOUR,
+        2.0,
+        None,
+    );
+    svg.text((left + 22.0, ly), "observed", 11.0, Anchor::Start, "#333");
+    svg.line(
+        (left + 100.0, ly - 4.0),
+        (left + 118.0, ly - 4.0),
+        FORECAST_COLOUR,
+        2.0,
+        None,
+    );
+    svg.text((left + 122.0, ly), "forecast", 11.0, Anchor::Start, "#333");
+    svg.rect(
+        (left + 200.0, ly - 10.0),
+        (18.0, 10.0),
+        FORECAST_COLOUR,
+        0.2,
+        "",
+    );
+    svg.text(
+        (left + 222.0, ly),
+        &format!("{:.0} % interval", plot.level * 100.0),
+        11.0,
+        Anchor::Start,
+        "#333",
+    );
+    svg.finish(plot.title)
+}
+
 fn fmt_number(v: f64) -> String {
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e6).contains(&a) {
@@ -510,6 +679,44 @@ fn fmt_number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forecast_chart_draws_history_band_and_mean() {
+        let times: Vec<Timestamp> = (0..10).map(|i| Timestamp(i * 60_000)).collect();
+        let ft: Vec<Timestamp> = (10..13).map(|i| Timestamp(i * 60_000)).collect();
+        let values = [1.0, 2.0, f64::NAN, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0];
+        let svg = forecast_chart(
+            &ForecastPlot {
+                title: "cell <1> — load",
+                times: &times,
+                values: &values,
+                forecast_times: &ft,
+                mean: &[2.0, 2.5, 3.0],
+                lower: &[1.0, 1.5, 2.0],
+                upper: &[3.0, 3.5, 4.0],
+                level: 0.9,
+            },
+            600.0,
+            240.0,
+        );
+        assert!(svg.starts_with("<svg") && svg.contains("<polygon"), "{svg}");
+        assert!(svg.contains("cell &lt;1&gt;") && svg.contains("90 % interval"));
+        let empty = forecast_chart(
+            &ForecastPlot {
+                title: "empty",
+                times: &[],
+                values: &[],
+                forecast_times: &[],
+                mean: &[],
+                lower: &[],
+                upper: &[],
+                level: 0.5,
+            },
+            100.0,
+            50.0,
+        );
+        assert!(empty.starts_with("<svg"));
+    }
 
     #[test]
     fn escaping() {

@@ -6,6 +6,7 @@ mod ets;
 mod linear;
 mod mstl;
 mod naive;
+mod season;
 pub mod stats;
 
 use std::fmt::Debug;
@@ -21,6 +22,10 @@ pub use ets::Ets;
 pub use linear::Linear;
 pub use mstl::Mstl;
 pub use naive::SeasonalNaive;
+pub use season::{
+    calendar_periods, detect_season, Season, SeasonSource, MAX_SEARCH_LAG, MIN_CYCLES,
+    MIN_SEASON_ACF, MIN_SEASON_PROMINENCE,
+};
 
 /// Why a series could not be fitted or forecast. Input never panics a forecaster: every
 /// problem with the data or the settings comes back as one of these.

@@ -183,6 +183,9 @@ pub enum PolicyConfig {
     EnergySaving(ai4ict_energy::EnergySavingPolicy),
     /// Warn ahead of forecast SLA breaches on cells and backhaul links (ITU-T Y.3170).
     SlaBreach(ai4ict_energy::SlaPolicy),
+    /// Publish forecasts with prediction intervals of a file's series to `forecast` sinks,
+    /// after a rolling-origin backtest against seasonal naive.
+    Forecast(ForecastPolicy),
 }
 
 impl Default for PolicyConfig {
@@ -190,6 +193,49 @@ impl Default for PolicyConfig {
         Self::Alert(AlertPolicy::default())
     }
 }
+
+/// What a forecast pipeline publishes (the policy node of Y.3172 §8.1 for forecasts): how far
+/// ahead, with which interval, at which season, and how the MLFO checks it before deploying
+/// (a rolling-origin backtest against seasonal naive, Y.3181 §8.2.1.2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastPolicy {
+    /// Steps ahead, in collect intervals; 0 (the default): one season, or 24 steps when the
+    /// series has none.
+    #[serde(default)]
+    pub horizon: usize,
+    /// Probability that the prediction interval holds the value, strictly between 0 and 1.
+    #[serde(default = "default_forecast_level")]
+    pub level: f64,
+    /// Seasonal period in collect intervals (1: none); absent: found from the data (a day or
+    /// a week of the interval, else the autocorrelation peak).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub season: Option<usize>,
+    /// Forecast origins of the backtest, one horizon apart at the end of each series.
+    #[serde(default = "default_backtest_windows")]
+    pub backtest_windows: usize,
+}
+
+fn default_forecast_level() -> f64 {
+    0.9
+}
+fn default_backtest_windows() -> usize {
+    4
+}
+
+impl Default for ForecastPolicy {
+    fn default() -> Self {
+        Self {
+            horizon: 0,
+            level: default_forecast_level(),
+            season: None,
+            backtest_windows: default_backtest_windows(),
+        }
+    }
+}
+
+/// Most steps a forecast may look ahead.
+pub const MAX_FORECAST_HORIZON: usize = 100_000;
 
 /// Alert when the score stays above a threshold for `for` consecutive intervals.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -304,6 +350,10 @@ pub struct Targets {
     /// Energy saving: most unserved traffic added over always-on, percent of offered traffic.
     #[serde(default)]
     pub max_unserved_pct: Option<f64>,
+    /// Forecasts: most backtest MASE, the mean over series (1 = as accurate as the in-sample
+    /// seasonal naive forecast).
+    #[serde(default)]
+    pub max_mase: Option<f64>,
 }
 
 /// The application's latency class (Y.3172 REQ-ML-SPEC-002 NOTE 2).
@@ -516,12 +566,17 @@ impl MlIntent {
                 PreprocessStep::Resample {} | PreprocessStep::FillGaps(_) => {}
             }
         }
-        let closed_loop = !matches!(self.policy, PolicyConfig::Alert(_));
+        let closed_loop = matches!(
+            self.policy,
+            PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_)
+        );
         match (&self.model, &self.policy) {
             (ModelConfig::Anomaly(_), PolicyConfig::Alert(_)) => {}
             (
                 ModelConfig::Forecast(_),
-                PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_),
+                PolicyConfig::EnergySaving(_)
+                | PolicyConfig::SlaBreach(_)
+                | PolicyConfig::Forecast(_),
             ) => {}
             (ModelConfig::Anomaly(_), _) => {
                 bad(
@@ -534,7 +589,7 @@ impl MlIntent {
                 bad(
                     "policy",
                     "an alert policy acts on anomaly scores".into(),
-                    Some("use `model: {anomaly: {…}}`"),
+                    Some("use `model: {anomaly: {…}}`, or `policy: {forecast: {horizon: …}}` to publish forecasts"),
                 );
             }
         }
@@ -542,12 +597,68 @@ impl MlIntent {
             bad(
                 "source",
                 "energy saving and SLA-breach prediction run in the sandbox's closed loop".into(),
-                Some("use `source: {sandbox: {…}}`"),
+                Some("use `source: {sandbox: {…}}`, or `policy: {forecast: {…}}` to forecast the file"),
             );
+        }
+        let forecasts = matches!(self.policy, PolicyConfig::Forecast(_));
+        if let PolicyConfig::Forecast(f) = &self.policy {
+            if !matches!(self.source, SourceConfig::File(_)) {
+                bad(
+                    "source",
+                    "a forecast policy forecasts a file's series".into(),
+                    Some("use `source: {file: {path: …}}` (`ai4ict sandbox generate` writes one)"),
+                );
+            }
+            if !(f.level > 0.0 && f.level < 1.0) {
+                bad(
+                    "policy.forecast.level",
+                    format!("{} is not strictly between 0 and 1", f.level),
+                    Some("e.g. 0.9 for 90 % intervals"),
+                );
+            }
+            if f.horizon > MAX_FORECAST_HORIZON {
+                bad(
+                    "policy.forecast.horizon",
+                    format!("{} steps is more than {MAX_FORECAST_HORIZON}", f.horizon),
+                    None,
+                );
+            }
+            if f.backtest_windows == 0 {
+                bad(
+                    "policy.forecast.backtest_windows",
+                    "must be at least 1".into(),
+                    None,
+                );
+            }
+            if f.season == Some(0) {
+                bad(
+                    "policy.forecast.season",
+                    "must be at least 1 (1: no season); leave it out to find it from the data"
+                        .into(),
+                    None,
+                );
+            }
+        }
+        for (i, d) in self.distribute.iter().enumerate() {
+            match d {
+                SinkConfig::Forecast(_) if !forecasts => bad(
+                    &format!("distribute.{i}.forecast"),
+                    "a forecast sink needs `policy: {forecast: {…}}`".into(),
+                    Some("alerts go to `file` or `stdout` sinks"),
+                ),
+                SinkConfig::File(_) if forecasts => bad(
+                    &format!("distribute.{i}.file"),
+                    "a `file` sink takes alerts; forecasts go to a `forecast` sink".into(),
+                    Some("write `forecast: {path: forecast.csv}`"),
+                ),
+                _ => {}
+            }
         }
         let p = match &self.policy {
             PolicyConfig::Alert(p) => p.clone(),
-            PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_) => AlertPolicy::default(),
+            PolicyConfig::EnergySaving(_)
+            | PolicyConfig::SlaBreach(_)
+            | PolicyConfig::Forecast(_) => AlertPolicy::default(),
         };
         if !(p.score_above > 0.0 && p.score_above <= 1.0) {
             bad(
@@ -575,6 +686,11 @@ impl MlIntent {
                 bad("policy.alert.quiet_hours", "hours are 0 to 23".into(), None);
             }
         }
+        if let Some(v) = self.targets.max_mase {
+            if v.is_nan() || v <= 0.0 {
+                bad("targets.max_mase", format!("{v} must be positive"), None);
+            }
+        }
         for (name, v) in [
             ("precision", self.targets.precision),
             ("recall", self.targets.recall),
@@ -599,11 +715,14 @@ impl MlIntent {
             }
         }
         for (i, d) in self.distribute.iter().enumerate() {
-            if let SinkConfig::File(f) = d {
-                if trust == Origin::Remote && escapes(&f.path) {
-                    let msg = format!("`{}` leaves the working directory", f.path.display());
-                    bad(&format!("distribute.{i}.file.path"), msg, None);
-                }
+            let (kind, file) = match d {
+                SinkConfig::File(f) => ("file", f),
+                SinkConfig::Forecast(f) => ("forecast", f),
+                SinkConfig::Stdout(_) => continue,
+            };
+            if trust == Origin::Remote && escapes(&file.path) {
+                let msg = format!("`{}` leaves the working directory", file.path.display());
+                bad(&format!("distribute.{i}.{kind}.path"), msg, None);
             }
         }
         out

@@ -21,12 +21,17 @@ enum Command {
     /// AutoETS and MSTL measured in the same run when `scripts/peer-venv-forecast.sh` has made
     /// their environment.
     Forecast {
-        /// NAB's nyc_taxi.csv.
+        /// A `time,value…` CSV: NAB's nyc_taxi.csv by default. Its season is found from the
+        /// data (a day or a week of its interval, else the autocorrelation peak).
         #[arg(
             long,
             default_value = "../shared/data/nab/data/realKnownCause/nyc_taxi.csv"
         )]
         nyc_taxi: std::path::PathBuf,
+        /// The column of that file to forecast; by default `value`, else its only other
+        /// column (a file with several must name one).
+        #[arg(long)]
+        field: Option<String>,
         /// Sandbox cells whose traffic is forecast.
         #[arg(long, default_value_t = 4)]
         cells: u32,
@@ -49,11 +54,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Nab(a) => return super::bench_nab::run(a),
         Command::Forecast {
             nyc_taxi,
+            field,
             cells,
             windows,
         } => {
             let config = ai4ict_energy::BenchConfig {
                 nyc_taxi,
+                field,
                 sandbox_cells: cells,
                 windows,
                 ..ai4ict_energy::BenchConfig::default()
