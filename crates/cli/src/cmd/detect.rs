@@ -205,9 +205,7 @@ struct Opened {
 /// Opens the input, giving a CSV file without an entity column one entity named after it.
 fn open(args: &Args) -> anyhow::Result<Opened> {
     let input = &args.input;
-    if !input.is_file() {
-        bail!("{}: no such file", input.display());
-    }
+    super::files::regular_file(input)?;
     let mut cfg = FileSourceConfig::new(input);
     cfg.entity.clone_from(&args.entity);
     cfg.time.clone_from(&args.time);
