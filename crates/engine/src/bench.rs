@@ -42,13 +42,16 @@ impl EngineBench {
 }
 
 /// Runs the benchmark on `cells` sandbox cells over `days`, `reps` times each, with the
-/// default detector and policy of an intent.
+/// default detector and policy of an intent. `on_step` is told of each finished step (the
+/// network generated, each repetition of the loop and of the engine) as a line of text.
 pub fn engine(
     cells: u32,
     days: u32,
     workers: usize,
     reps: usize,
+    on_step: &mut dyn FnMut(&str),
 ) -> Result<EngineBench, EngineError> {
+    let began = Instant::now();
     let scenario = ScenarioConfig {
         cells,
         days,
@@ -61,6 +64,10 @@ pub fn engine(
         .map(|s| net.batch(s, 0..net.cells().len(), &idx))
         .collect();
     let rows: u64 = batches.iter().map(|b| b.len() as u64).sum();
+    on_step(&format!(
+        "sandbox network: {rows} rows generated in {:.1} s",
+        began.elapsed().as_secs_f64()
+    ));
     // The defaults an intent gets when it names neither model nor policy.
     let detector = ai4ict_anomaly::DetectorConfig::default();
     let policy = AlertPolicy::default();
@@ -79,12 +86,15 @@ pub fn engine(
     };
     let (mut best_engine, mut best_loop) = (0.0f64, 0.0f64);
     let (mut engine_alerts, mut loop_alerts) = (0, 0);
-    for _ in 0..reps.max(1) {
+    let reps = reps.max(1);
+    for rep in 1..=reps {
         // Baseline: the same nodes, called directly.
         let copy = batches.clone();
         let t = Instant::now();
         let alerts = plain_loop(copy, &detector, &policy, &fields, interval)?;
-        best_loop = best_loop.max(rows as f64 / t.elapsed().as_secs_f64());
+        let rate = rows as f64 / t.elapsed().as_secs_f64();
+        on_step(&format!("repetition {rep}/{reps}: plain loop {rate:.0} rows/s"));
+        best_loop = best_loop.max(rate);
         loop_alerts = alerts;
 
         let copy = batches.clone();
@@ -96,7 +106,9 @@ pub fn engine(
             Arc::new(|| Ok(Vec::new())),
             Arc::new(Progress::default()),
         )?;
-        best_engine = best_engine.max(rows as f64 / t.elapsed().as_secs_f64());
+        let rate = rows as f64 / t.elapsed().as_secs_f64();
+        on_step(&format!("repetition {rep}/{reps}: engine {rate:.0} rows/s"));
+        best_engine = best_engine.max(rate);
         engine_alerts = out.alerts.len();
     }
     Ok(EngineBench {

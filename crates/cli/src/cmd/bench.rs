@@ -84,7 +84,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if cfg!(debug_assertions) {
                 eprintln!("note: this is a debug build; measure with `cargo run --release -- bench engine`");
             }
-            let b = bench::engine(cells, days, workers, reps)?;
+            eprintln!("bench engine: {cells} cells × {days} days, {reps} repetition(s)");
+            let b = bench::engine(cells, days, workers, reps, &mut |step| {
+                eprintln!("  {step}");
+            })?;
             println!(
                 "bench engine: {} rows × {} fields, {} entities, default detector and policy, best of {reps}",
                 b.rows, b.fields, b.entities
