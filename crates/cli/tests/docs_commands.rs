@@ -41,7 +41,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "ai4ict hub serve",
         "a server: it runs until stopped (crates/server has its tests)",
     ),
-    ("ai4ict bench ", "a long benchmark (minutes in a release build)"),
+    (
+        "ai4ict bench ",
+        "a long benchmark (minutes in a release build)",
+    ),
     (
         "ai4ict hub bench",
         "a benchmark on 10,000 generated standards",
@@ -131,7 +134,10 @@ fn run(cmd: &str, dir: &Path, bin: &Path) -> Result<(), String> {
     let mut child = Command::new("bash")
         .args(["-o", "pipefail", "-c", cmd])
         .current_dir(dir)
-        .env("PATH", std::env::join_paths(paths).map_err(|e| e.to_string())?)
+        .env(
+            "PATH",
+            std::env::join_paths(paths).map_err(|e| e.to_string())?,
+        )
         .env("HOME", dir.join("home"))
         .env("AI4ICT_HUB", dir.join("hub.db"))
         .env_remove("XDG_DATA_HOME")
@@ -181,7 +187,11 @@ fn every_documented_command_runs() {
     let began = Instant::now();
     let (mut ran, mut used, mut failures) = (0, vec![false; SKIPPED.len()], Vec::new());
     for doc in documents(&root) {
-        let name = doc.strip_prefix(&root).unwrap_or(&doc).display().to_string();
+        let name = doc
+            .strip_prefix(&root)
+            .unwrap_or(&doc)
+            .display()
+            .to_string();
         let text = std::fs::read_to_string(&doc).unwrap();
         for cmd in commands(&name, &text) {
             if let Some(i) = SKIPPED.iter().position(|(s, _)| cmd.text.starts_with(s)) {

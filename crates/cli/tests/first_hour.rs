@@ -47,14 +47,25 @@ fn man_pages_to_stdout_or_one_per_subcommand_without_overwriting() {
     assert!(out.status.success(), "{}", stderr(&out));
     let page = String::from_utf8_lossy(&out.stdout);
     assert!(page.contains(".TH ai4ict 1"), "{page}");
-    assert!(page.contains("ai4ict\\-run(1)"), "the subcommands are listed: {page}");
+    assert!(
+        page.contains("ai4ict\\-run(1)"),
+        "the subcommands are listed: {page}"
+    );
 
     let man = dir.path().join("man1");
     let out = ai4ict(dir.path(), &["man", "--out", "man1"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    for name in ["ai4ict.1", "ai4ict-run.1", "ai4ict-hub-guidance.1", "ai4ict-man.1"] {
+    for name in [
+        "ai4ict.1",
+        "ai4ict-run.1",
+        "ai4ict-hub-guidance.1",
+        "ai4ict-man.1",
+    ] {
         let text = std::fs::read_to_string(man.join(name)).unwrap();
-        assert!(text.starts_with(".ie") || text.contains(".TH"), "{name}: {text}");
+        assert!(
+            text.starts_with(".ie") || text.contains(".TH"),
+            "{name}: {text}"
+        );
     }
     let run_page = std::fs::read_to_string(man.join("ai4ict-run.1")).unwrap();
     assert!(run_page.contains("workers"), "{run_page}");
@@ -88,7 +99,10 @@ fn a_wrong_path_is_named_as_such() {
         let out = ai4ict(dir.path(), args);
         assert!(!out.status.success(), "{args:?}");
         let err = stderr(&out);
-        assert!(err.contains("missing.yaml: no such file"), "{args:?}: {err}");
+        assert!(
+            err.contains("missing.yaml: no such file"),
+            "{args:?}: {err}"
+        );
         assert!(!err.contains("not a valid intent"), "{args:?}: {err}");
     }
     for args in [

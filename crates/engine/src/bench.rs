@@ -93,7 +93,9 @@ pub fn engine(
         let t = Instant::now();
         let alerts = plain_loop(copy, &detector, &policy, &fields, interval)?;
         let rate = rows as f64 / t.elapsed().as_secs_f64();
-        on_step(&format!("repetition {rep}/{reps}: plain loop {rate:.0} rows/s"));
+        on_step(&format!(
+            "repetition {rep}/{reps}: plain loop {rate:.0} rows/s"
+        ));
         best_loop = best_loop.max(rate);
         loop_alerts = alerts;
 

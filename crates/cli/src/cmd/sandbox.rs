@@ -80,7 +80,10 @@ impl Progress {
         let watched = Arc::clone(&writing);
         let size = move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
             let path = watched.lock().ok().and_then(|p| p.clone());
-            if let Some(len) = path.and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len()) {
+            if let Some(len) = path
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+            {
                 let _ = write!(w, ": {:.1} MB", len as f64 / 1e6);
             }
         };
@@ -172,7 +175,9 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         let path = out.join("telemetry.csv");
         progress.step(format!("writing {}", path.display()), Some(path.clone()));
         let n = ai4ict_sandbox::write_csv(&net, out).context("writing the CSV telemetry")?;
-        progress.bar.suspend(|| println!("wrote {}: {n} rows", path.display()));
+        progress
+            .bar
+            .suspend(|| println!("wrote {}: {n} rows", path.display()));
         rows = n;
     }
     if matches!(a.format, Format::Jsonl | Format::Both) {
@@ -180,7 +185,9 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         progress.step(format!("writing {}", path.display()), Some(path.clone()));
         let n =
             ai4ict_sandbox::write_jsonl(&net, out).context("writing the JSON-lines telemetry")?;
-        progress.bar.suspend(|| println!("wrote {}: {n} rows", path.display()));
+        progress
+            .bar
+            .suspend(|| println!("wrote {}: {n} rows", path.display()));
         rows = n;
     }
     progress.step("writing labels and topology".into(), None);
