@@ -3,6 +3,9 @@
 //! reported per incident kind (Y.3181 evaluation plug-in KPIs: precision, recall, time to
 //! detect).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
 use ai4ict_core::{Alert, Batch, Interval};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
 use ai4ict_eval::metrics::{event_metrics, EventMetrics};
@@ -151,9 +154,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         AlertPolicy::default().suppress,
         args.grace
     );
+    // One line on stderr per finished detector: the whole run takes minutes.
+    let (began, finished) = (Instant::now(), AtomicUsize::new(0));
     let outcomes: Vec<Outcome> = kinds
         .par_iter()
-        .map(|(name, kind)| run_one(name, *kind, &batches, &fields, interval, &net, grace_ms))
+        .map(|(name, kind)| {
+            let outcome = run_one(name, *kind, &batches, &fields, interval, &net, grace_ms);
+            eprintln!(
+                "  {name} finished ({} of {}, {:.0} s)",
+                finished.fetch_add(1, Ordering::Relaxed) + 1,
+                kinds.len(),
+                began.elapsed().as_secs_f64()
+            );
+            outcome
+        })
         .collect::<anyhow::Result<_>>()?;
     for o in &outcomes {
         print_outcome(o);

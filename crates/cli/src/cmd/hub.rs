@@ -83,7 +83,8 @@ enum HubCommand {
         json: bool,
     },
     /// Readiness self-assessment (ITU AI Ready factors) → recommended intents, standards to
-    /// read and next steps.
+    /// read and next steps. Without --file or a factor flag it asks for each rating on a
+    /// terminal, and refuses to guess elsewhere.
     Guidance(GuidanceArgs),
     /// Serve the hub over HTTP (catalogue, use cases, marketplace API).
     Serve {
@@ -1069,22 +1070,83 @@ fn models(db: Option<String>, command: ModelCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn guidance(db: Option<String>, g: GuidanceArgs) -> anyhow::Result<()> {
-    let mut a: Assessment = match &g.file {
-        Some(f) => read_json(f)?,
-        None => Assessment::default(),
-    };
-    if let Some(org) = g.org {
-        a.organisation = org;
+/// The flag that rates each factor, as `hub guidance` spells it.
+fn factor_flag(f: Factor) -> &'static str {
+    match f {
+        Factor::OpenData => "--open-data",
+        Factor::Research => "--research",
+        Factor::Deployment => "--deployment",
+        Factor::Standards => "--standards",
+        Factor::OpenSource => "--open-source",
+        Factor::Sandbox => "--sandbox",
     }
-    for (f, v) in [
+}
+
+/// Asks for a rating of every factor on `output`, reading answers from `input`; an answer that
+/// is not 0 to 4 is asked again.
+fn ask_factors(
+    input: &mut impl std::io::BufRead,
+    output: &mut impl std::io::Write,
+) -> anyhow::Result<std::collections::BTreeMap<Factor, u8>> {
+    writeln!(
+        output,
+        "Rate each factor from 0 (none) to 4 (leading); the flags in brackets do the same \
+         without asking."
+    )?;
+    let mut ratings = std::collections::BTreeMap::new();
+    for f in Factor::ALL {
+        loop {
+            write!(output, "{} ({}): ", f.label(), factor_flag(f))?;
+            output.flush()?;
+            let mut line = String::new();
+            if input.read_line(&mut line)? == 0 {
+                bail!("the input ended before every factor was rated");
+            }
+            match line.trim().parse::<u8>() {
+                Ok(v) if v <= 4 => {
+                    ratings.insert(f, v);
+                    break;
+                }
+                _ => writeln!(output, "  a whole number from 0 to 4, please")?,
+            }
+        }
+    }
+    Ok(ratings)
+}
+
+fn guidance(db: Option<String>, g: GuidanceArgs) -> anyhow::Result<()> {
+    let flags = [
         (Factor::OpenData, g.open_data),
         (Factor::Research, g.research),
         (Factor::Deployment, g.deployment),
         (Factor::Standards, g.standards),
         (Factor::OpenSource, g.open_source),
         (Factor::Sandbox, g.sandbox),
-    ] {
+    ];
+    let mut a: Assessment = match &g.file {
+        Some(f) => read_json(f)?,
+        None if flags.iter().all(|(_, v)| v.is_none()) => {
+            use std::io::IsTerminal;
+            if !std::io::stdin().is_terminal() {
+                let names: Vec<&str> = Factor::ALL.into_iter().map(factor_flag).collect();
+                bail!(
+                    "no ratings given, and standard input is not a terminal to ask them on: \
+                     pass --file ASSESSMENT.json, or rate the factors from 0 (none) to 4 \
+                     (leading) with {} (a factor left out counts as 0)",
+                    names.join(", ")
+                );
+            }
+            Assessment {
+                factors: ask_factors(&mut std::io::stdin().lock(), &mut std::io::stderr())?,
+                ..Assessment::default()
+            }
+        }
+        None => Assessment::default(),
+    };
+    if let Some(org) = g.org {
+        a.organisation = org;
+    }
+    for (f, v) in flags {
         if let Some(v) = v {
             a.factors.insert(f, v);
         }
@@ -1114,6 +1176,21 @@ fn guidance(db: Option<String>, g: GuidanceArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    #[test]
+    fn guidance_asks_again_until_each_factor_is_rated() {
+        let mut answers: &[u8] = b"3\n\n7\n2\n0\n4\nx\n1\n2\n";
+        let mut shown = Vec::new();
+        let ratings = super::ask_factors(&mut answers, &mut shown).unwrap();
+        let shown = String::from_utf8(shown).unwrap();
+        let values: Vec<u8> = ratings.values().copied().collect();
+        assert_eq!(values, [3, 2, 0, 4, 1, 2], "{shown}");
+        assert_eq!(shown.matches("0 to 4, please").count(), 3, "{shown}");
+        assert!(shown.contains("Open source (--open-source): "), "{shown}");
+        let mut short: &[u8] = b"1\n";
+        let err = super::ask_factors(&mut short, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("ended before"), "{err}");
+    }
 
     #[test]
     fn arguments_are_consistent() {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use ai4ict_connectors::{FileFormat, FileSource, FileSourceConfig, OnError, ReadReport, WriteMode};
 use ai4ict_core::Batch;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::ValueEnum;
 
 /// Rows per batch read from the file.
@@ -139,9 +139,7 @@ pub struct Opened {
 /// Opens the input, giving a CSV file without an entity column one entity named after it.
 pub fn open(args: &Spec) -> anyhow::Result<Opened> {
     let input = args.input;
-    if !input.is_file() {
-        bail!("{}: no such file", input.display());
-    }
+    super::files::regular_file(input)?;
     let mut cfg = FileSourceConfig::new(input);
     cfg.entity = args.entity.map(str::to_string);
     cfg.time = args.time.map(str::to_string);

@@ -67,8 +67,10 @@ pub struct Runtime {
 
 /// Parses and runs the intent file.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    super::files::regular_file(&args.intent)?;
     let intent = match MlIntent::from_file(&args.intent) {
         Ok(i) => i,
+        Err(e) if e.problems().is_empty() => return Err(e.into()),
         Err(e) => {
             for p in e.problems() {
                 eprintln!("{}:{p}", args.intent.display());

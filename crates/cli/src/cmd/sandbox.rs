@@ -2,13 +2,16 @@
 //! `ai4ict-sandbox`) as files that any tool can read.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ai4ict_core::{Interval, Timestamp};
 use ai4ict_sandbox::{Network, Scenario, ScenarioConfig};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 /// The ML sandbox's simulated network (ITU-T Y.3181): seeded cells with KPIs and ground truth.
 #[derive(Parser, Debug)]
@@ -59,6 +62,58 @@ struct GenerateArgs {
     /// Telemetry file format.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     format: Format,
+    /// No progress display (it is shown on stderr only when stderr is a terminal).
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// A spinner on stderr with the elapsed time, the step under way and the size of the file
+/// being written; hidden unless stderr is a terminal.
+struct Progress {
+    bar: ProgressBar,
+    writing: Arc<Mutex<Option<PathBuf>>>,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        let writing: Arc<Mutex<Option<PathBuf>>> = Arc::default();
+        let watched = Arc::clone(&writing);
+        let size = move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let path = watched.lock().ok().and_then(|p| p.clone());
+            if let Some(len) = path
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+            {
+                let _ = write!(w, ": {:.1} MB", len as f64 / 1e6);
+            }
+        };
+        let bar = if quiet || !std::io::stderr().is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let bar = ProgressBar::new_spinner();
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}{size}") {
+                bar.set_style(style.with_key("size", size));
+            }
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        };
+        Self { bar, writing }
+    }
+
+    /// Shows `step`; `file` is the file it writes, whose size is shown as it grows.
+    fn step(&self, step: String, file: Option<PathBuf>) {
+        if let Ok(mut w) = self.writing.lock() {
+            *w = file;
+        }
+        self.bar.set_message(step);
+    }
+}
+
+impl Drop for Progress {
+    /// Clears the spinner, also when generation fails and the error is printed.
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -105,21 +160,39 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         gap_rate: a.gap_rate.unwrap_or(d.gap_rate),
     };
     let began = Instant::now();
+    let progress = Progress::new(a.quiet);
+    progress.step(
+        format!(
+            "simulating {} cells over {} days",
+            config.cells, config.days
+        ),
+        None,
+    );
     let net = Network::new(&config)?;
     let out = &a.out;
     let mut rows = 0;
     if matches!(a.format, Format::Csv | Format::Both) {
+        let path = out.join("telemetry.csv");
+        progress.step(format!("writing {}", path.display()), Some(path.clone()));
         let n = ai4ict_sandbox::write_csv(&net, out).context("writing the CSV telemetry")?;
-        outln!("wrote {}: {n} rows", out.join("telemetry.csv").display());
+        progress
+            .bar
+            .suspend(|| outln!("wrote {}: {n} rows", path.display()));
         rows = n;
     }
     if matches!(a.format, Format::Jsonl | Format::Both) {
+        let path = out.join("telemetry.jsonl");
+        progress.step(format!("writing {}", path.display()), Some(path.clone()));
         let n =
             ai4ict_sandbox::write_jsonl(&net, out).context("writing the JSON-lines telemetry")?;
-        outln!("wrote {}: {n} rows", out.join("telemetry.jsonl").display());
+        progress
+            .bar
+            .suspend(|| outln!("wrote {}: {n} rows", path.display()));
         rows = n;
     }
+    progress.step("writing labels and topology".into(), None);
     ai4ict_sandbox::write_labels(&net, out).context("writing labels and topology")?;
+    drop(progress);
     let mut by_kind: BTreeMap<_, usize> = BTreeMap::new();
     for i in net.incidents() {
         *by_kind.entry(i.kind).or_default() += 1;

@@ -17,6 +17,11 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut bad = 0;
     for f in &args.files {
+        if let Err(e) = super::files::regular_file(f) {
+            bad += 1;
+            eprintln!("{e:#}");
+            continue;
+        }
         match MlIntent::from_file(f) {
             Ok(i) => outln!(
                 "{}: ok ({}, use case {})",
