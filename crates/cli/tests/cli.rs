@@ -196,7 +196,7 @@ source:
   sandbox: { cells: 20, days: 9, quiet_days: 7, seed: 3 }
 model:
   anomaly: { detector: robust_seasonal, decades: 6 }
-distribute: []
+distribute: [ { file: { path: published.jsonl } } ]
 ";
     std::fs::write(dir.path().join("intent.yaml"), intent).unwrap();
     let out = ai4ict(dir.path(), &["run", "intent.yaml", "--quiet"]);
@@ -212,7 +212,7 @@ distribute: []
         "{stdout}"
     );
 
-    let plain = "name: other\nuse_case: operations\nsource:\n  sandbox: { cells: 20, days: 9, quiet_days: 7, seed: 3 }\ndistribute: []\n";
+    let plain = "name: other\nuse_case: operations\nsource:\n  sandbox: { cells: 20, days: 9, quiet_days: 7, seed: 3 }\ndistribute: [ { file: { path: pulled.jsonl } } ]\n";
     std::fs::write(dir.path().join("other.yaml"), plain).unwrap();
     let out = ai4ict(
         dir.path(),
@@ -238,6 +238,14 @@ distribute: []
         stdout.contains("\"decades\":6.0"),
         "the pulled configuration is used: {stdout}"
     );
+    assert!(
+        stdout.contains("trained model given: 20 entities"),
+        "the pulled model is its trained state: {stdout}"
+    );
+    // The pulled model resumes where the published one stopped learning: same alerts.
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    assert!(!read("published.jsonl").is_empty(), "the run raised alerts");
+    assert_eq!(read("pulled.jsonl"), read("published.jsonl"));
 
     let out = ai4ict(
         dir.path(),

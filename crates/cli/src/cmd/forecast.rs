@@ -328,13 +328,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.level * 100.0,
         args.windows
     );
-    println!("forecast {input}: {summary}");
+    outln!("forecast {input}: {summary}");
     let table = table(&forecasts);
     print!("{table}");
     let mean = BacktestSummary::of(&forecasts);
     if mean.series > 0 {
         let ratio = mean.mase / mean.naive_mase;
-        println!(
+        outln!(
             "  {}: MASE {:.3} against seasonal naive's {:.3} on the same windows, ratio {ratio:.3} ({}); {:.0} % interval coverage {:.3} (seasonal naive {:.3})",
             if mean.series == 1 {
                 "backtest".to_string()
@@ -355,7 +355,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     for f in &forecasts {
         if let Some(note) = &f.note {
-            println!("  {}/{}: {note}", f.entity, f.field);
+            outln!("  {}/{}: {note}", f.entity, f.field);
         }
     }
     for e in &failed {
@@ -390,7 +390,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &pairs,
     );
     std::fs::write(&plot_path, html).with_context(|| format!("writing {}", plot_path.display()))?;
-    println!(
+    outln!(
         "  wrote {} ({written} rows: forecast with lower and upper bounds) and {} in {:.2} s",
         data_path.display(),
         plot_path.display(),

@@ -67,6 +67,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let path = dir.join(name);
         std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
     }
-    println!("wrote {} manual pages to {}", all.len(), dir.display());
+    outln!("wrote {} manual pages to {}", all.len(), dir.display());
     Ok(())
 }

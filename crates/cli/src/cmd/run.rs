@@ -83,10 +83,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Runs a parsed intent and writes its reports.
 pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
+    let mut trained = None;
     if let Some(spec) = &rt.model_from_hub {
         let (model, note) = select_from_hub(spec, rt.hub.clone())?;
-        intent.model = ai4ict_intent::ModelConfig::Anomaly(model);
+        intent.model = ai4ict_intent::ModelConfig::Anomaly(model.detector.clone());
         outln!("{note}");
+        trained = Some(Arc::new(model));
     }
     let cluster = Cluster {
         workers: rt.workers,
@@ -103,6 +105,7 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
     let options = RunOptions {
         cluster,
         force: rt.force,
+        model: trained,
         ..RunOptions::default()
     };
     let stop = Arc::clone(&options.progress);
@@ -342,14 +345,11 @@ fn publish_model(
     intent: &MlIntent,
     evaluation: &ai4ict_engine::mlfo::Evaluation,
 ) -> anyhow::Result<String> {
-    let ai4ict_intent::ModelConfig::Anomaly(detector) = &intent.model else {
-        return Ok("no anomaly model to publish".into());
+    let Some(trained) = &outcome.trained else {
+        return Ok("no trained model to publish".into());
     };
-    let artifact = serde_json::to_vec_pretty(&serde_json::json!({
-        "detector": detector,
-        "fields": outcome.plan.fields,
-        "interval": outcome.plan.interval.to_string(),
-    }))?;
+    // The artefact is the trained state itself: pulling it pulls the model, not a recipe.
+    let artifact = trained.to_bytes()?;
     let version = chrono::Utc::now().format("%Y%m%d.%H%M%S").to_string();
     let mut meta =
         ai4ict_hub::models::ModelMetadata::new(&intent.name, &version, "ai4ict MLFO", "Apache-2.0");
@@ -369,9 +369,21 @@ fn publish_model(
         kind: "f64".into(),
         description: "calibrated anomaly score in [0, 1]".into(),
     }];
-    meta.runtime = format!("ai4ict-anomaly {}", env!("CARGO_PKG_VERSION"));
+    meta.runtime = format!(
+        "ai4ict {} model state format {} (detector `{}`, {} entities)",
+        env!("CARGO_PKG_VERSION"),
+        ai4ict_engine::state::STATE_FORMAT,
+        trained.detector.detector.name(),
+        trained.entities.len()
+    );
     let scenario = serde_json::to_vec(&evaluation.scenario)?;
-    meta.training_data = format!("sandbox scenario sha256:{}", sha256_hex(&scenario));
+    meta.training_data = format!(
+        "sandbox scenario sha256:{}, learned until {}",
+        sha256_hex(&scenario),
+        trained
+            .until
+            .map_or_else(|| "the end of the stream".to_string(), |t| t.to_string())
+    );
     meta.metrics = [
         ("precision", evaluation.metrics.precision),
         ("recall", evaluation.metrics.recall),
@@ -410,12 +422,12 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Model_Selection and Model_Pull (Y.3176) for the MLFO: the detector configuration of a
-/// published model, its integrity checked by the hub.
+/// Model_Selection and Model_Pull (Y.3176) for the MLFO: the trained state of a published
+/// model, its integrity checked by the hub.
 fn select_from_hub(
     spec: &str,
     db: Option<String>,
-) -> anyhow::Result<(ai4ict_anomaly::DetectorConfig, String)> {
+) -> anyhow::Result<(ai4ict_engine::PipelineState, String)> {
     let mut hub = super::hub::open_read_only(db)?;
     let record = match spec.split_once('@') {
         Some((name, version)) => hub.model(name, version)?,
@@ -436,12 +448,11 @@ fn select_from_hub(
     let (_, artifact) = hub
         .pull_model(&name, &version)?
         .with_context(|| format!("model {name}@{version} has no artifact"))?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&artifact).context("the model artifact is not JSON")?;
-    let detector = serde_json::from_value(value.get("detector").cloned().unwrap_or_default())
-        .context("the model artifact holds no anomaly detector configuration")?;
+    let state = ai4ict_engine::PipelineState::from_bytes(&artifact).with_context(|| {
+        format!("model {name}@{version} holds no trained state this build can run (published by an older ai4ict? run the intent again to publish one)")
+    })?;
     Ok((
-        detector,
+        state,
         format!(
             "model selected from the hub: {name}@{version} (sha256 {})",
             record.metadata.sha256
