@@ -728,6 +728,7 @@ mod tests {
         let sink = SinkConfig::Forecast(FileSinkConfig {
             path: "f.csv".into(),
             format: None,
+            mode: WriteMode::Create,
         });
         assert!(sink.build().is_err(), "a forecast sink is no alert sink");
     }

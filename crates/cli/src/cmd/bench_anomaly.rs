@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, default_value_t = 10)]
     entities: usize,
     /// Detector to run, or `all`.
-    #[arg(long, default_value = "all")]
+    #[arg(long, default_value = "all", ignore_case = true, value_parser = super::detectors::choices(true))]
     detector: String,
     /// Repetitions of our detectors (the best is reported).
     #[arg(long, default_value_t = 3)]

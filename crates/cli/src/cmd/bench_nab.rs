@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Detector to run, or `all`.
-    #[arg(long, default_value = "all")]
+    #[arg(long, default_value = "all", ignore_case = true, value_parser = super::detectors::choices(true))]
     detector: String,
     /// Folder for results in NAB's `results/` layout (one sub-folder per detector, plus
     /// `final_results.json` and `thresholds.json`).

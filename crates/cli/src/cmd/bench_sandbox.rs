@@ -20,7 +20,7 @@ use super::detectors;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Detector to run, or `all`.
-    #[arg(long, default_value = "all")]
+    #[arg(long, default_value = "all", ignore_case = true, value_parser = super::detectors::choices(true))]
     detector: String,
     /// Cells to simulate.
     #[arg(long, default_value_t = 200)]

@@ -37,8 +37,8 @@ pub struct Args {
     /// with only a time and numeric columns (NAB style; the file is then one entity).
     #[arg(long)]
     input: PathBuf,
-    /// Detector (see `ai4ict bench anomaly` for the list).
-    #[arg(long, default_value = "auto")]
+    /// Detector (each is described in `ai4ict intent schema` and crates/anomaly/README.md).
+    #[arg(long, default_value = "auto", ignore_case = true, value_parser = super::detectors::choices(false))]
     detector: String,
     /// Alert when the score is at or above this, in (0, 1].
     #[arg(long, default_value_t = 0.9)]

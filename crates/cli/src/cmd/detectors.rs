@@ -14,6 +14,14 @@ pub fn all() -> Vec<(String, DetectorKind)> {
         .collect()
 }
 
+/// The registry's detector names as the choices of a `--detector` option (and `all` where the
+/// command runs every detector); `--help` lists them.
+pub fn choices(with_all: bool) -> clap::builder::PossibleValuesParser {
+    let names = DetectorKind::ALL.iter().map(|k| k.name());
+    let all = with_all.then_some("all");
+    clap::builder::PossibleValuesParser::new(names.chain(all))
+}
+
 /// The kinds `name` asks for: one kind by name, or every kind for `all`.
 pub fn select(name: &str) -> anyhow::Result<Vec<(String, DetectorKind)>> {
     let kinds = all();
