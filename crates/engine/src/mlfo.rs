@@ -602,6 +602,12 @@ impl Mlfo {
                             detail: format!("stopped after {} rows of warm-up history", run.rows),
                             seconds: t.elapsed().as_secs_f64(),
                         });
+                        outcome.stages.push(StageRecord {
+                            stage: Stage::Evaluate,
+                            status: Status::Stopped,
+                            detail: "not reached: the run was stopped during training".into(),
+                            seconds: 0.0,
+                        });
                         return Ok(false);
                     }
                 };

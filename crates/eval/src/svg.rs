@@ -358,18 +358,7 @@ pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
         .max(Timestamp(tmin.0 + 1));
     let x_of = |t: i64| left + (t - tmin.0) as f64 / (tmax.0 - tmin.0) as f64 * pw;
 
-    let finite = plot.values.iter().copied().filter(|v| v.is_finite());
-    let (mut vmin, mut vmax) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        (a.min(v), b.max(v))
-    });
-    if vmin > vmax {
-        (vmin, vmax) = (0.0, 1.0);
-    }
-    if vmax - vmin < 1e-12 {
-        (vmin, vmax) = (vmin - 1.0, vmax + 1.0);
-    }
-    let pad = (vmax - vmin) * 0.05;
-    let (vmin, vmax) = (vmin - pad, vmax + pad);
+    let (vmin, vmax) = value_range(plot.values.iter().copied());
     let y_of = |v: f64| top + (vmax - v) / (vmax - vmin) * ph;
     let s_of = |s: f64| top + (1.0 - s.clamp(0.0, 1.0)) * ph;
 
@@ -548,24 +537,14 @@ pub fn forecast_chart(plot: &ForecastPlot<'_>, width: f64, height: f64) -> Strin
         .unwrap_or(Timestamp(1))
         .max(Timestamp(tmin.0 + 1));
     let x_of = |t: Timestamp| left + (t.0 - tmin.0) as f64 / (tmax.0 - tmin.0) as f64 * pw;
-    let (mut vmin, mut vmax) = plot
-        .values
-        .iter()
-        .chain(plot.lower)
-        .chain(plot.upper)
-        .chain(plot.mean)
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    if vmin > vmax {
-        (vmin, vmax) = (0.0, 1.0);
-    }
-    if vmax - vmin < 1e-12 {
-        (vmin, vmax) = (vmin - 1.0, vmax + 1.0);
-    }
-    let pad = (vmax - vmin) * 0.05;
-    let (vmin, vmax) = (vmin - pad, vmax + pad);
+    let (vmin, vmax) = value_range(
+        plot.values
+            .iter()
+            .chain(plot.lower)
+            .chain(plot.upper)
+            .chain(plot.mean)
+            .copied(),
+    );
     let y_of = |v: f64| top + (vmax - v) / (vmax - vmin) * ph;
     svg.rect((left, top), (pw, ph), "#ffffff", 1.0, "");
     for v in nice_ticks(vmin, vmax, 5) {
@@ -674,6 +653,24 @@ fn fmt_number(v: f64) -> String {
             s.into()
         }
     }
+}
+
+/// The y range of a chart: the finite values' span (at least 2 wide when they are all equal,
+/// [0, 1] when there are none) padded by 5 % on each side.
+fn value_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut vmin, mut vmax) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if vmin > vmax {
+        (vmin, vmax) = (0.0, 1.0);
+    }
+    if vmax - vmin < 1e-12 {
+        (vmin, vmax) = (vmin - 1.0, vmax + 1.0);
+    }
+    let pad = (vmax - vmin) * 0.05;
+    (vmin - pad, vmax + pad)
 }
 
 #[cfg(test)]
