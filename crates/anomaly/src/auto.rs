@@ -41,9 +41,9 @@
 use ai4ict_core::{Interval, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::registry::{Build, BuildContext};
 use crate::resonance::Resonance;
 use crate::seasonal::{RobustSeasonal, SeasonalParams};
-use crate::registry::{Build, BuildContext};
 use crate::{AnomalyError, Detector, Score};
 
 /// Day-to-day correlation of the probe profiles above which a stream is periodic.

@@ -13,8 +13,8 @@
 //! Memory: 16 bytes. Time: O(1) per point; a logarithm and an exponential only when the raw
 //! score exceeds the threshold.
 
-use serde::{Deserialize, Serialize};
 use crate::Direction;
+use serde::{Deserialize, Serialize};
 
 /// `ln(10)`.
 const LN10: f32 = std::f32::consts::LN_10;

@@ -17,11 +17,11 @@
 //! arithmetic operations and one division, no allocation, and no logarithm or exponential but
 //! for the rare raw score above the calibrators' threshold.
 
-use serde::{Deserialize, Serialize};
 use crate::calibrate::Evidence;
 use crate::per_field::{FieldModel, PerField};
 use crate::robust::RobustLevel;
 use crate::Tuning;
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Field {

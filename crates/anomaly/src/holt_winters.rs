@@ -23,13 +23,13 @@
 //! no allocation, and no logarithm or exponential but for the rare raw score above the
 //! calibrators' threshold.
 
-use serde::{Deserialize, Serialize};
 use ai4ict_core::{Interval, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{bonferroni, fmax, fmin, Evidence, Strongest};
+use crate::registry::{Build, BuildContext};
 use crate::robust::{CLIP, DIFF_FLOOR, SCALE_RATE, SHIFT_RATE};
 use crate::seasonal::SeasonalParams;
-use crate::registry::{Build, BuildContext};
 use crate::{AnomalyError, Detector, Score, Tuning};
 
 const DAY_MS: i64 = 86_400_000;

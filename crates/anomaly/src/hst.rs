@@ -30,12 +30,12 @@
 //! field, 4 456 for eight. Time per point: O(fields + trees × depth) = 80 node steps and 16 `ln`s, no allocation;
 //! every `window` points an O(trees × 2^depth) swap (1 024 additions).
 
-use serde::{Deserialize, Serialize};
 use ai4ict_core::{SplitMix64, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{fmax, fmin, Evidence};
-use crate::robust::{joint_score, normalise_row, RobustLevel, CLIP, SCALE_RATE};
 use crate::registry::{Build, BuildContext};
+use crate::robust::{joint_score, normalise_row, RobustLevel, CLIP, SCALE_RATE};
 use crate::{AnomalyError, Detector, Score, Tuning};
 
 /// Trees in the ensemble.

@@ -34,10 +34,10 @@
 //! better than 16, 24 or 64 (49.0 against 41.6, 45.1 and 42.9 standard), the one setting chosen
 //! there.
 
-use serde::{Deserialize, Serialize};
 use crate::calibrate::{fmax, fmin, Evidence};
 use crate::per_field::{FieldModel, PerField};
 use crate::Tuning;
+use serde::{Deserialize, Serialize};
 
 /// Recent values averaged into the level feature.
 pub const WINDOW: usize = 8;

@@ -4,8 +4,8 @@
 //! surprising field, less the Bonferroni correction for the number of fields, is the row's
 //! score. [`PerField`] is that shape; each detector only provides its [`FieldModel`].
 
-use serde::{Deserialize, Serialize};
 use ai4ict_core::Timestamp;
+use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{bonferroni, Evidence, Strongest};
 use crate::registry::{Build, BuildContext};

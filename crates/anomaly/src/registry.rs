@@ -167,6 +167,9 @@ detectors! {
     Resonance = "resonance" => crate::resonance::Resonance,
 }
 
+// Written out: the registry macro gives every variant the same attributes, so it cannot mark
+// one `#[default]`.
+#[allow(clippy::derivable_impls)]
 impl Default for DetectorKind {
     fn default() -> Self {
         Self::Auto

@@ -64,8 +64,8 @@
 //! `auto` runs it beside the seasonal profile on periodic streams with 16 categories per field
 //! ([`Resonance::keep`]).
 
-use serde::{Deserialize, Serialize};
 use ai4ict_core::{Interval, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{bonferroni, calibrated, fmax, fmin};
 use crate::registry::{Build, BuildContext};

@@ -7,9 +7,9 @@
 //! the mean absolute winsorised deviation, never below a tenth of the typical step between
 //! points. Memory: 24 bytes. Time: O(1) per point.
 
-use serde::{Deserialize, Serialize};
 use crate::calibrate::{calibrated, fmax, fmin, Evidence};
 use crate::{Direction, Score, Tuning};
+use serde::{Deserialize, Serialize};
 
 /// Residuals beyond this many scales are winsorised before they update the state.
 pub(crate) const CLIP: f32 = 3.0;

@@ -23,8 +23,8 @@
 //! space; see [`TailCalibrator`](crate::calibrate)) but for the rare raw score above the
 //! calibrators' threshold and the one `exp` per point of a score above 0.9.
 
-use serde::{Deserialize, Serialize};
 use ai4ict_core::{Interval, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{bonferroni, calibrated, fmax, fmin, Evidence, Strongest};
 use crate::registry::{Build, BuildContext};

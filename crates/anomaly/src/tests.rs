@@ -191,7 +191,10 @@ fn names_are_the_intent_names() {
     for &kind in DetectorKind::ALL {
         assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
         assert_eq!(DetectorKind::from_name(kind.name()), Some(kind));
-        assert!(!kind.doc().trim().is_empty(), "{kind:?} has no documentation");
+        assert!(
+            !kind.doc().trim().is_empty(),
+            "{kind:?} has no documentation"
+        );
     }
 }
 
@@ -207,13 +210,20 @@ fn every_detector_resumes_exactly_from_its_snapshot() {
     // with an incident before and after the cut: the restored detector scores every later
     // point exactly as the one that never stopped.
     let value = |i: usize, f: usize| {
-        let incident = if (6 * DAY + 5..6 * DAY + 9).contains(&i) || i == 3 * DAY { 80.0 } else { 0.0 };
+        let incident = if (6 * DAY + 5..6 * DAY + 9).contains(&i) || i == 3 * DAY {
+            80.0
+        } else {
+            0.0
+        };
         seasonal(i + 7 * f) + incident
     };
     for &kind in DetectorKind::ALL {
         for width in [1, 3] {
             for cut in [DAY / 2, 2 * DAY + 1, 5 * DAY] {
-                let config = DetectorConfig { detector: kind, ..DetectorConfig::default() };
+                let config = DetectorConfig {
+                    detector: kind,
+                    ..DetectorConfig::default()
+                };
                 let mut d = config.build(width, STEP).unwrap();
                 let row = |i: usize| (0..width).map(|f| value(i, f)).collect::<Vec<_>>();
                 for i in 0..cut {

@@ -7,18 +7,30 @@ use std::process::Command;
 use ai4ict_anomaly::DetectorKind;
 
 fn registry() -> BTreeSet<String> {
-    DetectorKind::ALL.iter().map(|k| k.name().to_string()).collect()
+    DetectorKind::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect()
 }
 
 /// Names between `detector:` and the next `,` of the intent reference's model row.
 fn in_docs() -> BTreeSet<String> {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/intents.md"))
-        .unwrap();
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/intents.md"
+    ))
+    .unwrap();
     let row = docs
         .lines()
         .find(|l| l.starts_with("| `model` |"))
         .expect("docs/intents.md has the model row");
-    let list = row.split("detector:").nth(1).unwrap().split(',').next().unwrap();
+    let list = row
+        .split("detector:")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
     list.split("\\|").map(|n| n.trim().to_string()).collect()
 }
 

@@ -484,7 +484,11 @@ fn restore(
     policy: &mut PolicyNode,
 ) {
     let with_pp = start.restores_preprocess(&spec.preprocess);
-    for e in start.entities.iter().filter(|e| e.entity.owner(peers) == index) {
+    for e in start
+        .entities
+        .iter()
+        .filter(|e| e.entity.owner(peers) == index)
+    {
         if let (Some(s), true) = (&e.preprocess, with_pp) {
             pre.restore(e.entity.clone(), s.clone());
         }

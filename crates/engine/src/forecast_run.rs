@@ -747,7 +747,11 @@ mod tests {
 
     #[test]
     fn refuses_a_grid_too_large_or_an_unknown_interval() {
-        let b = rows("a", &[0, 1, 2, 3, 10_000_000_000], &[1.0, 2.0, 3.0, 4.0, 5.0]);
+        let b = rows(
+            "a",
+            &[0, 1, 2, 3, 10_000_000_000],
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
+        );
         let e = series_from_batches(&[b], &["x".into()], None).unwrap_err();
         assert!(e.to_string().contains("more than"), "{e}");
         let b = rows("a", &[5], &[1.0]);

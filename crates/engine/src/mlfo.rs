@@ -424,7 +424,12 @@ impl Mlfo {
         }
     }
 
-    fn spec(&self, plan: &Plan, trace: Vec<Entity>, span: Span) -> Result<PipelineSpec, EngineError> {
+    fn spec(
+        &self,
+        plan: &Plan,
+        trace: Vec<Entity>,
+        span: Span,
+    ) -> Result<PipelineSpec, EngineError> {
         let (ModelConfig::Anomaly(detector), PolicyConfig::Alert(policy)) =
             (&self.intent.model, &self.intent.policy)
         else {
@@ -928,7 +933,9 @@ impl Mlfo {
             detail: format!(
                 "{} rows from {target}{}, {} alerts delivered to {} sink(s){}{}",
                 run.rows,
-                resumed.map_or(String::new(), |n| format!(" (resumed from the trained state of {n} entities)")),
+                resumed.map_or(String::new(), |n| format!(
+                    " (resumed from the trained state of {n} entities)"
+                )),
                 run.alerts.len(),
                 self.intent.distribute.len(),
                 run.source_notes

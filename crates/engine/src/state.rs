@@ -30,7 +30,9 @@ pub enum StateError {
     #[error("not an ai4ict model state (no `AI4ICTps` header)")]
     NotAState,
     /// Written by a build with another format.
-    #[error("model state format {found} cannot be read by this build (it reads format {supported})")]
+    #[error(
+        "model state format {found} cannot be read by this build (it reads format {supported})"
+    )]
     Format {
         /// The format found.
         found: u32,
@@ -199,7 +201,9 @@ mod as_json {
             .serialize(s)
     }
 
-    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<T, D::Error> {
         serde_json::from_str(&String::deserialize(d)?).map_err(D::Error::custom)
     }
 }

@@ -79,7 +79,11 @@ fn split(net: &Arc<Network>, cut: Timestamp, first: usize, second: usize) -> Vec
 fn stop_snapshot_resume_equals_an_uninterrupted_run() {
     let net = network();
     let whole = run(&net, 1, Span::default()).alerts;
-    assert!(whole.len() > 5, "the sandbox has incidents: {} alerts", whole.len());
+    assert!(
+        whole.len() > 5,
+        "the sandbox has incidents: {} alerts",
+        whole.len()
+    );
     // Cut mid-warm-up, at `auto`'s decision, and in the scored period (mid-incident included).
     let day = 86_400_000;
     for (k, cut) in [day + 3 * 900_000, 2 * day, 5 * day + 7 * 900_000]

@@ -199,7 +199,6 @@ fn plain_loop(
     }
     pre.flush(&mut buf);
     step(buf, &mut alerts)?;
-    drop(step);
     sink.finish()?;
     Ok(all)
 }

@@ -1,6 +1,6 @@
 use ai4ict_core::{Alert, Entity, Interval, Severity, Timestamp};
-use serde::{Deserialize, Serialize};
 use ai4ict_intent::AlertPolicy;
+use serde::{Deserialize, Serialize};
 
 use super::{EntityMap, Scored};
 

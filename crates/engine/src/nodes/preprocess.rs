@@ -1,6 +1,6 @@
 use ai4ict_core::{Batch, Entity, Interval, Timestamp};
-use serde::{Deserialize, Serialize};
 use ai4ict_intent::{FillMethod, PreprocessStep, RollingStat};
+use serde::{Deserialize, Serialize};
 
 use super::EntityMap;
 
