@@ -38,6 +38,21 @@ pub enum NodeRole {
     Sink,
 }
 
+impl NodeRole {
+    /// The clause of Y.3172 that defines the role (§8.1 item 1 and its notes).
+    pub fn clause(self) -> &'static str {
+        match self {
+            Self::Src => "Y.3172 §8.1 NOTE 2",
+            Self::C => "Y.3172 §8.1 NOTE 3",
+            Self::Pp => "Y.3172 §8.1 item 1",
+            Self::M => "Y.3172 §8.1 NOTE 4",
+            Self::P => "Y.3172 §8.1 NOTE 5",
+            Self::D => "Y.3172 §8.1 NOTE 6",
+            Self::Sink => "Y.3172 §8.1 NOTE 7",
+        }
+    }
+}
+
 /// One node of the planned pipeline.
 #[derive(Clone, Debug, Serialize)]
 pub struct PlannedNode {
@@ -45,6 +60,12 @@ pub struct PlannedNode {
     pub role: NodeRole,
     /// What it does, in words.
     pub description: String,
+    /// The clause that defines its role.
+    pub clause: &'static str,
+    /// Why the runtime does not apply this node, when it does not (the closed loops read the
+    /// sandbox directly and report instead of delivering).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applied: Option<&'static str>,
 }
 
 /// The pipeline the MLFO built from an intent (Y.3172 §8.3 chaining).
@@ -67,12 +88,17 @@ impl std::fmt::Display for Plan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (i, n) in self.nodes.iter().enumerate() {
             let arrow = if i == 0 { "  " } else { "→ " };
-            writeln!(
+            write!(
                 f,
-                "{arrow}{:<4} {}",
+                "{arrow}{:<4} {}  [{}]",
                 format!("{:?}", n.role).to_uppercase(),
-                n.description
+                n.description,
+                n.clause
             )?;
+            match n.not_applied {
+                Some(why) => writeln!(f, " — not applied: {why}")?,
+                None => writeln!(f)?,
+            }
         }
         Ok(())
     }
@@ -312,7 +338,26 @@ impl Mlfo {
         let i = &self.intent;
         let fields = self.fields()?;
         let mut nodes = Vec::new();
-        let node = |role, description: String| PlannedNode { role, description };
+        // Energy saving and SLA-breach prediction run as closed loops in the sandbox (not yet on
+        // the dataflow): they read the simulated network directly and report their actions.
+        let closed_loop = matches!(
+            i.policy,
+            PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_)
+        );
+        let node = |role, description: String| PlannedNode {
+            role,
+            description,
+            clause: NodeRole::clause(role),
+            not_applied: match role {
+                NodeRole::C | NodeRole::Pp if closed_loop => {
+                    Some("the closed loop reads the sandbox's KPIs itself")
+                }
+                NodeRole::D | NodeRole::Sink if closed_loop => {
+                    Some("the closed loop's actions go to the report only")
+                }
+                _ => None,
+            },
+        };
         nodes.push(node(
             NodeRole::Src,
             match &i.source {
