@@ -180,6 +180,16 @@ impl Auto {
         }
     }
 
+    /// What `auto` chose for this stream, in words; `None` while it still probes the first
+    /// two days.
+    pub fn choice(&self) -> Option<&'static str> {
+        match (&self.probe, &self.seasonal) {
+            (Some(_), _) => None,
+            (None, Some(_)) => Some("robust_seasonal (daily rhythm), resonance corroborated"),
+            (None, None) => Some("resonance (no daily rhythm)"),
+        }
+    }
+
     /// Feeds the probe and makes the choice once it is complete.
     fn probe(&mut self, time: Timestamp, values: &[f64]) {
         let Some(probe) = self.probe.as_mut() else {

@@ -167,6 +167,17 @@ detectors! {
     Resonance = "resonance" => crate::resonance::Resonance,
 }
 
+impl AnyDetector {
+    /// What a detector that picks by the data (`auto`) chose for this stream, in words; `None`
+    /// for the others, and while `auto` still decides.
+    pub fn choice(&self) -> Option<&'static str> {
+        match &self.0 {
+            Kinds::Auto(a) => a.choice(),
+            _ => None,
+        }
+    }
+}
+
 // Written out: the registry macro gives every variant the same attributes, so it cannot mark
 // one `#[default]`.
 #[allow(clippy::derivable_impls)]

@@ -76,6 +76,13 @@ fn writes_scores_alerts_and_plot_for_every_entity() {
         t.contains("3 entities") && t.contains("interval 15m"),
         "{t}"
     );
+    // `auto` says what it chose: a daily wave is a daily rhythm.
+    assert!(
+        t.contains(
+            "auto chose: robust_seasonal (daily rhythm), resonance corroborated for 3 entities"
+        ),
+        "{t}"
+    );
 }
 
 #[test]

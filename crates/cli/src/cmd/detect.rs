@@ -398,6 +398,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(&plot_path, page).with_context(|| format!("writing {}", plot_path.display()))?;
 
     outln!("detect {input}: {summary}");
+    let choices = model.choices();
+    if !choices.is_empty() {
+        let said: Vec<String> = choices
+            .iter()
+            .map(|(choice, n)| {
+                format!(
+                    "{choice} for {n} entit{}",
+                    if *n == 1 { "y" } else { "ies" }
+                )
+            })
+            .collect();
+        outln!("  auto chose: {}", said.join("; "));
+    }
     let mut per_entity: HashMap<&str, usize> = HashMap::new();
     for a in &collected.alerts {
         *per_entity.entry(a.entity.name()).or_default() += 1;

@@ -52,6 +52,20 @@ impl ModelNode {
         self.detectors.insert(entity, detector);
     }
 
+    /// How many entities each choice of a detector that picks by the data (`auto`) went to;
+    /// entities still deciding count under "deciding". Empty for other detectors.
+    pub fn choices(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        if self.config.detector != ai4ict_anomaly::DetectorKind::Auto {
+            return out;
+        }
+        for d in self.detectors.values() {
+            *out.entry(d.choice().unwrap_or("deciding (under two days of data)"))
+                .or_default() += 1;
+        }
+        out
+    }
+
     /// Entities seen so far.
     pub fn entities(&self) -> usize {
         self.detectors.len()
