@@ -80,6 +80,15 @@ pub enum WriteMode {
 }
 
 impl WriteMode {
+    /// `overwrite` when the user forced it (`--force`), else the refusing default `create`.
+    pub fn forced(force: bool) -> Self {
+        if force {
+            Self::Overwrite
+        } else {
+            Self::Create
+        }
+    }
+
     /// True for [`WriteMode::Create`], the default (configs leave it out when serialised).
     pub fn is_create(&self) -> bool {
         *self == Self::Create

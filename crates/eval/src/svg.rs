@@ -399,18 +399,7 @@ pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
             SCORE_COLOUR,
         );
     }
-    let (ticks, fmt) = time_ticks(tmin, tmax, ((pw / 110.0) as usize).max(2));
-    for t in ticks {
-        let x = x_of(t.0);
-        svg.line((x, top + ph), (x, top + ph + 5.0), "#333", 1.0, None);
-        svg.text(
-            (x, top + ph + 18.0),
-            &fmt_time(t, fmt),
-            11.0,
-            Anchor::Middle,
-            "#333",
-        );
-    }
+    time_axis(&mut svg, tmin, tmax, |t| x_of(t.0), top + ph, pw);
     svg.line((left, top), (left, top + ph), "#333", 1.0, None);
     svg.line(
         (left + pw, top),
@@ -558,18 +547,7 @@ pub fn forecast_chart(plot: &ForecastPlot<'_>, width: f64, height: f64) -> Strin
             "#333",
         );
     }
-    let (ticks, fmt) = time_ticks(tmin, tmax, ((pw / 110.0) as usize).max(2));
-    for t in ticks {
-        let x = x_of(t);
-        svg.line((x, top + ph), (x, top + ph + 5.0), "#333", 1.0, None);
-        svg.text(
-            (x, top + ph + 18.0),
-            &fmt_time(t, fmt),
-            11.0,
-            Anchor::Middle,
-            "#333",
-        );
-    }
+    time_axis(&mut svg, tmin, tmax, x_of, top + ph, pw);
     svg.line((left, top), (left, top + ph), "#333", 1.0, None);
     svg.line((left, top + ph), (left + pw, top + ph), "#333", 1.0, None);
     svg.text((left, top - 10.0), plot.title, 12.0, Anchor::Start, "#222");
@@ -652,6 +630,29 @@ fn fmt_number(v: f64) -> String {
         } else {
             s.into()
         }
+    }
+}
+
+/// Date ticks and labels under a plot `width` wide whose bottom edge is at `bottom`.
+fn time_axis(
+    svg: &mut Svg,
+    tmin: Timestamp,
+    tmax: Timestamp,
+    x_of: impl Fn(Timestamp) -> f64,
+    bottom: f64,
+    width: f64,
+) {
+    let (ticks, fmt) = time_ticks(tmin, tmax, ((width / 110.0) as usize).max(2));
+    for t in ticks {
+        let x = x_of(t);
+        svg.line((x, bottom), (x, bottom + 5.0), "#333", 1.0, None);
+        svg.text(
+            (x, bottom + 18.0),
+            &fmt_time(t, fmt),
+            11.0,
+            Anchor::Middle,
+            "#333",
+        );
     }
 }
 

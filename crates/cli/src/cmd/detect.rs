@@ -269,11 +269,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         time: args.time.as_deref(),
         fields: &args.fields,
         on_error: args.on_error.into(),
-        quarantine_mode: if args.force {
-            WriteMode::Overwrite
-        } else {
-            WriteMode::Create
-        },
+        quarantine_mode: WriteMode::forced(args.force),
         hint: " (name columns with --entity, --time, --fields)",
     })?;
     let fields: Vec<String> = opened.source.fields().to_vec();

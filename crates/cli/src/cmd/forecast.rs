@@ -261,11 +261,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         time: args.time_column.as_deref(),
         fields: &args.fields,
         on_error: args.on_error.into(),
-        quarantine_mode: if args.force {
-            WriteMode::Overwrite
-        } else {
-            WriteMode::Create
-        },
+        quarantine_mode: WriteMode::forced(args.force),
         hint: " (name columns with --entity-column, --time-column, --field)",
     })?;
     let fields: Vec<String> = opened.source.fields().to_vec();
@@ -374,11 +370,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &FileSinkConfig {
             path: data_path.clone(),
             format: Some(format),
-            mode: if args.force {
-                WriteMode::Overwrite
-            } else {
-                WriteMode::Create
-            },
+            mode: WriteMode::forced(args.force),
         },
         &forecasts,
     )?;
