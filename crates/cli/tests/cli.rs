@@ -260,3 +260,28 @@ distribute: [ { file: { path: published.jsonl } } ]
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no model `nothing-here`"));
 }
+
+#[test]
+fn sandbox_generate_refuses_to_replace_earlier_files_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "sandbox", "generate", "--cells", "3", "--days", "2", "--out", "net", "--quiet",
+    ];
+    assert!(ai4ict(dir.path(), &args).status.success());
+    let labels = dir.path().join("net/labels.json");
+    std::fs::write(&labels, "kept").unwrap();
+
+    let out = ai4ict(dir.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a second run must refuse");
+    assert!(
+        stderr.contains("labels.json") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&labels).unwrap(), "kept");
+
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    assert!(ai4ict(dir.path(), &forced).status.success());
+    assert_ne!(std::fs::read_to_string(&labels).unwrap(), "kept");
+}

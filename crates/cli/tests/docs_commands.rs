@@ -1,7 +1,7 @@
 //! Every shell command in README.md and docs/*.md runs: each line of a ```sh block is run by
 //! bash, in order, in one scratch folder (so a command may use the files an earlier one
 //! wrote), with `ai4ict` on the PATH being the binary under test, HOME and the hub database
-//! in the scratch folder, and the repository's `intents/`, `scripts/` and `data/` linked in.
+//! in the scratch folder, and the repository's `intents/`, `scripts/`, `data/` and `docs/` linked in.
 //! A command fails the test when it exits non-zero or runs past `TIMEOUT`. Only commands in
 //! `SKIPPED` are not run, each with its reason printed; an entry that matches no command fails
 //! the test, so the list stays short and true.
@@ -18,7 +18,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Repository folders the documented commands read, linked into the scratch folder.
-const LINKED: &[&str] = &["intents", "scripts", "data"];
+const LINKED: &[&str] = &["intents", "scripts", "data", "docs"];
 
 /// Commands that are not run: (start of the command as written, why).
 const SKIPPED: &[(&str, &str)] = &[

@@ -65,6 +65,9 @@ struct GenerateArgs {
     /// No progress display (it is shown on stderr only when stderr is a terminal).
     #[arg(long)]
     quiet: bool,
+    /// Replace files already in `--out` (by default they are refused, never overwritten).
+    #[arg(long)]
+    force: bool,
 }
 
 /// A spinner on stderr with the elapsed time, the step under way and the size of the file
@@ -141,6 +144,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// Refuses, before simulating anything, to replace files of an earlier run unless `--force`.
+fn refuse_existing(a: &GenerateArgs) -> anyhow::Result<()> {
+    if a.force {
+        return Ok(());
+    }
+    let mut names = vec!["labels.json", "topology.json"];
+    if matches!(a.format, Format::Csv | Format::Both) {
+        names.push("telemetry.csv");
+    }
+    if matches!(a.format, Format::Jsonl | Format::Both) {
+        names.push("telemetry.jsonl");
+    }
+    let existing: Vec<String> = names
+        .iter()
+        .map(|n| a.out.join(n))
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        anyhow::bail!(
+            "{} exist(s) already: choose another --out, or --force to replace",
+            existing.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn generate(a: GenerateArgs) -> anyhow::Result<()> {
     let d = ScenarioConfig::default();
     let config = ScenarioConfig {
@@ -159,6 +189,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         incident_rate: a.incident_rate.unwrap_or(d.incident_rate),
         gap_rate: a.gap_rate.unwrap_or(d.gap_rate),
     };
+    refuse_existing(&a)?;
     let began = Instant::now();
     let progress = Progress::new(a.quiet);
     progress.step(
