@@ -43,8 +43,14 @@ else
          "For a static binary: rustup target add $musl; apt-get install musl-tools" >&2
 fi
 
-cargo build --release --locked -p ai4ict --target "$target"
-bin="target/$target/release/ai4ict"
+if [ "$target" = "$host" ]; then
+    # The host's own target builds into target/release, so a warm build is reused.
+    cargo build --release --locked -p ai4ict
+    bin="target/release/ai4ict"
+else
+    cargo build --release --locked -p ai4ict --target "$target"
+    bin="target/$target/release/ai4ict"
+fi
 
 name="ai4ict-$version-$target"
 stage=$(mktemp -d)
