@@ -1,12 +1,10 @@
 #![doc = include_str!("../README.md")]
 
-pub mod bench;
 mod plot;
 pub mod power;
 pub mod sim;
 pub mod sla;
 
-pub use bench::{bench_forecast, BenchConfig, BenchReport, BenchRow};
 pub use power::{BsClass, PowerModel};
 pub use sim::{
     evaluate, CellPlot, EnergyConfig, EnergyReport, EnergySavingPolicy, GuardConfig, PolicyResult,
@@ -22,12 +20,4 @@ pub enum EnergyError {
     /// The sandbox could not build the scenario.
     #[error(transparent)]
     Sandbox(#[from] ai4ict_sandbox::SandboxError),
-    /// A benchmark data file cannot be used; the message names the line or column at fault.
-    #[error("{path}: {message}")]
-    Data {
-        /// The file.
-        path: String,
-        /// What is wrong, and where.
-        message: String,
-    },
 }

@@ -12,6 +12,7 @@ pub use error::EngineError;
 pub use state::{PipelineState, Span, StateError};
 pub mod feeds;
 pub mod forecast_run;
+pub mod marketplace;
 pub mod mlfo;
 
 pub use mlfo::{Mlfo, Outcome, Plan, RunOptions};

@@ -58,14 +58,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             cells,
             windows,
         } => {
-            let config = ai4ict_energy::BenchConfig {
+            let config = super::bench_forecast::BenchConfig {
                 nyc_taxi,
                 field,
                 sandbox_cells: cells,
                 windows,
-                ..ai4ict_energy::BenchConfig::default()
+                ..super::bench_forecast::BenchConfig::default()
             };
-            out!("{}", ai4ict_energy::bench_forecast(&config)?);
+            out!("{}", super::bench_forecast::bench_forecast(&config)?);
         }
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine(a) => return super::bench_engine::run(a),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ai4ict_connectors::{SinkConfig, WriteMode};
+use ai4ict_engine::marketplace;
 use ai4ict_engine::mlfo::{Stage, Status};
 use ai4ict_engine::{Cluster, Mlfo, Outcome, RunOptions};
 use ai4ict_intent::{MlIntent, SourceConfig};
@@ -85,10 +86,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
     let mut trained = None;
     if let Some(spec) = &rt.model_from_hub {
-        let (model, note) = select_from_hub(spec, rt.hub.clone())?;
-        intent.model = ai4ict_intent::ModelConfig::Anomaly(model.detector.clone());
-        outln!("{note}");
-        trained = Some(Arc::new(model));
+        let mut hub = super::hub::open_read_only(rt.hub.clone())?;
+        let model = marketplace::select(&mut hub, spec, &intent)?;
+        intent.model = ai4ict_intent::ModelConfig::Anomaly(model.state.detector.clone());
+        outln!("{model}");
+        trained = Some(Arc::new(model.state));
     }
     let cluster = Cluster {
         workers: rt.workers,
@@ -241,221 +243,13 @@ fn progress_bar(options: &RunOptions) -> (ProgressBar, std::thread::JoinHandle<(
     (bar, handle)
 }
 
-/// Records the run in the hub: the Y.3173 level of the pipeline, and — for a built-in intent —
-/// the evaluation metrics as evidence of its AI-for-Good use case.
+/// Records the run in the hub (its level, its use case's evidence, its published model).
 fn record_in_hub(
     outcome: &Outcome,
     intent: &MlIntent,
     db: Option<String>,
     dir: &Path,
 ) -> anyhow::Result<Option<String>> {
-    let (mut metrics, scenario, passed) = match (&outcome.evaluation, &outcome.closed_loop) {
-        (Some(e), _) => (
-            serde_json::json!({
-                "precision": e.metrics.precision,
-                "recall": e.metrics.recall,
-                "f1": e.metrics.f1,
-                "mean_ttd_minutes": e.metrics.mean_ttd_ms.map(|ms| ms / 60_000.0),
-                "incidents": e.metrics.incidents,
-                "alerts": e.metrics.alerts,
-            }),
-            &e.scenario,
-            e.passed(),
-        ),
-        (None, Some(c)) => {
-            let mut m = serde_json::Map::new();
-            for t in &c.targets {
-                m.insert(t.name.clone(), serde_json::json!(t.measured));
-            }
-            if let Some(f) = c.energy.as_ref().and_then(|e| e.policy("forecast")) {
-                m.insert("energy_saved_pct".into(), serde_json::json!(f.saved_pct));
-                m.insert("energy_saved_kwh".into(), serde_json::json!(f.saved_kwh));
-                m.insert(
-                    "extra_unserved_pct".into(),
-                    serde_json::json!(f.extra_unserved_pct),
-                );
-            }
-            for sla in &c.sla {
-                m.insert(
-                    format!("{}_precision", sla.sla),
-                    serde_json::json!(sla.precision),
-                );
-                m.insert(format!("{}_recall", sla.sla), serde_json::json!(sla.recall));
-            }
-            (serde_json::Value::Object(m), &c.scenario, c.passed())
-        }
-        (None, None) => return Ok(None),
-    };
     let mut hub = super::hub::open(db)?;
-    let level = ai4ict_engine::capabilities(outcome).assess();
-    hub.record_level(
-        &intent.name,
-        level.overall.number(),
-        &serde_json::to_value(&level)?,
-    )?;
-    let Some(mut use_case) = ai4ict_hub::usecase::builtin(&intent.name) else {
-        return Ok(Some(format!(
-            "hub: recorded intelligence level L{} for `{}`",
-            level.overall.number(),
-            intent.name
-        )));
-    };
-    if let Some(m) = metrics.as_object_mut() {
-        m.insert("targets_met".into(), serde_json::json!(passed));
-        m.insert(
-            "intelligence_level".into(),
-            serde_json::json!(level.overall.number()),
-        );
-        m.insert(
-            "report".into(),
-            serde_json::json!(dir.join("report.json").display().to_string()),
-        );
-    }
-    let at = chrono::Utc::now();
-    use_case.evidence = Some(ai4ict_hub::usecase::Evidence {
-        run_id: format!("{}-{}", intent.name, at.format("%Y%m%dT%H%M%SZ")),
-        metrics,
-        source: format!(
-            "sandbox:{} cells={} days={} seed={}",
-            scenario.scenario.as_str(),
-            scenario.cells,
-            scenario.days,
-            scenario.seed
-        ),
-        at,
-    });
-    hub.register_use_case(&use_case)?;
-    let published = match &outcome.evaluation {
-        Some(e) => format!("; {}", publish_model(&mut hub, outcome, intent, e)?),
-        None => String::new(),
-    };
-    Ok(Some(format!(
-        "hub: use case `{}` updated with this run as evidence{published}",
-        use_case.name
-    )))
-}
-
-/// Model_Push (Y.3176) of an evaluated anomaly model: the artifact is the model's
-/// configuration (detector, fields, interval) as JSON; the metadata carries the sandbox
-/// metrics and a fingerprint of the training data. A model that met its targets becomes
-/// `production`.
-fn publish_model(
-    hub: &mut ai4ict_hub::Hub,
-    outcome: &Outcome,
-    intent: &MlIntent,
-    evaluation: &ai4ict_engine::mlfo::Evaluation,
-) -> anyhow::Result<String> {
-    let Some(trained) = &outcome.trained else {
-        return Ok("no trained model to publish".into());
-    };
-    // The artefact is the trained state itself: pulling it pulls the model, not a recipe.
-    let artifact = trained.to_bytes()?;
-    let version = chrono::Utc::now().format("%Y%m%d.%H%M%S").to_string();
-    let mut meta =
-        ai4ict_hub::models::ModelMetadata::new(&intent.name, &version, "ai4ict MLFO", "Apache-2.0");
-    meta.description = intent.description.clone();
-    meta.inputs = outcome
-        .plan
-        .fields
-        .iter()
-        .map(|f| ai4ict_hub::models::Port {
-            name: f.clone(),
-            kind: "f64".into(),
-            description: String::new(),
-        })
-        .collect();
-    meta.outputs = vec![ai4ict_hub::models::Port {
-        name: "score".into(),
-        kind: "f64".into(),
-        description: "calibrated anomaly score in [0, 1]".into(),
-    }];
-    meta.runtime = format!(
-        "ai4ict {} model state format {} (detector `{}`, {} entities)",
-        env!("CARGO_PKG_VERSION"),
-        ai4ict_engine::state::STATE_FORMAT,
-        trained.detector.detector.name(),
-        trained.entities.len()
-    );
-    let scenario = serde_json::to_vec(&evaluation.scenario)?;
-    meta.training_data = format!(
-        "sandbox scenario sha256:{}, learned until {}",
-        sha256_hex(&scenario),
-        trained
-            .until
-            .map_or_else(|| "the end of the stream".to_string(), |t| t.to_string())
-    );
-    meta.metrics = [
-        ("precision", evaluation.metrics.precision),
-        ("recall", evaluation.metrics.recall),
-        ("f1", evaluation.metrics.f1),
-        ("p99_latency_ms", evaluation.stats.latency_p99_ms),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    meta.standards = vec![
-        "ITU-T Y.3172".into(),
-        "ITU-T Y.3176".into(),
-        "ITU-T Y.3181".into(),
-    ];
-    meta.domain = Some(intent.use_case);
-    hub.publish_model(&meta, &artifact)?;
-    if evaluation.passed() {
-        hub.set_model_alias(&intent.name, "production", &version)?;
-        Ok(format!(
-            "model {}@{version} published and aliased `production`",
-            intent.name
-        ))
-    } else {
-        Ok(format!(
-            "model {}@{version} published (targets missed: not aliased `production`)",
-            intent.name
-        ))
-    }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Model_Selection and Model_Pull (Y.3176) for the MLFO: the trained state of a published
-/// model, its integrity checked by the hub.
-fn select_from_hub(
-    spec: &str,
-    db: Option<String>,
-) -> anyhow::Result<(ai4ict_engine::PipelineState, String)> {
-    let mut hub = super::hub::open_read_only(db)?;
-    let record = match spec.split_once('@') {
-        Some((name, version)) => hub.model(name, version)?,
-        None => hub.select_model(&ai4ict_hub::models::ModelSelection {
-            query: ai4ict_hub::models::ModelQuery {
-                name: Some(spec.to_string()),
-                ..Default::default()
-            },
-            metric: Some("f1".into()),
-            higher_is_better: true,
-        })?,
-    }
-    .with_context(|| format!("no model `{spec}` in the hub"))?;
-    let (name, version) = (
-        record.metadata.name.clone(),
-        record.metadata.version.clone(),
-    );
-    let (_, artifact) = hub
-        .pull_model(&name, &version)?
-        .with_context(|| format!("model {name}@{version} has no artifact"))?;
-    let state = ai4ict_engine::PipelineState::from_bytes(&artifact).with_context(|| {
-        format!("model {name}@{version} holds no trained state this build can run (published by an older ai4ict? run the intent again to publish one)")
-    })?;
-    Ok((
-        state,
-        format!(
-            "model selected from the hub: {name}@{version} (sha256 {})",
-            record.metadata.sha256
-        ),
-    ))
+    Ok(marketplace::record_run(&mut hub, outcome, intent, dir)?)
 }

@@ -13,7 +13,24 @@ use ai4ict_forecast::{detect_season, Forecaster, ForecasterConfig, Method};
 use ai4ict_sandbox::{Network, ScenarioConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::EnergyError;
+/// Why the forecast benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A setting is out of range.
+    #[error("invalid bench settings: {0}")]
+    InvalidConfig(String),
+    /// The sandbox could not build the scenario.
+    #[error(transparent)]
+    Sandbox(#[from] ai4ict_sandbox::SandboxError),
+    /// A benchmark data file cannot be used; the message names the line or column at fault.
+    #[error("{path}: {message}")]
+    Data {
+        /// The file.
+        path: String,
+        /// What is wrong, and where.
+        message: String,
+    },
+}
 
 /// What to benchmark.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -179,8 +196,8 @@ type FileSeries = (Vec<f64>, Option<Interval>);
 /// Reads column `field` (by default `value`, else the only column besides the time) of a
 /// `time,value…` CSV with a header, and the median gap between its times. `Ok(None)` when the
 /// file does not exist; a line that cannot be read is an error naming it.
-fn read_file_series(path: &Path, field: Option<&str>) -> Result<Option<FileSeries>, EnergyError> {
-    let bad = |message: String| EnergyError::Data {
+fn read_file_series(path: &Path, field: Option<&str>) -> Result<Option<FileSeries>, BenchError> {
+    let bad = |message: String| BenchError::Data {
         path: path.display().to_string(),
         message,
     };
@@ -375,9 +392,9 @@ fn run_peers(config: &BenchConfig, sets: &[Dataset]) -> Result<PeerOutput, Strin
 /// nyc_taxi (or another file, its season found from the data) and of sandbox cells' offered
 /// load (season one day), scored with the
 /// same metrics (MASE, sMAPE, RMSE, coverage, MSIS) and timed in the same run.
-pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> {
+pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, BenchError> {
     if !(config.level > 0.0 && config.level < 1.0) || config.windows == 0 {
-        return Err(EnergyError::InvalidConfig(
+        return Err(BenchError::InvalidConfig(
             "bench: level must be in (0, 1) and windows ≥ 1".into(),
         ));
     }
@@ -388,7 +405,7 @@ pub fn bench_forecast(config: &BenchConfig) -> Result<BenchReport, EnergyError> 
             .file_stem()
             .map_or("file".into(), |s| s.to_string_lossy().into_owned());
         let season = detect_season(&v, interval)
-            .map_err(|e| EnergyError::Data {
+            .map_err(|e| BenchError::Data {
                 path: config.nyc_taxi.display().to_string(),
                 message: e.to_string(),
             })?

@@ -1,0 +1,439 @@
+//! The run in the hub: Model_Push of a trained model with its model card, Model_Selection and
+//! Model_Pull for the MLFO (Y.3176 §7, the ML marketplace), and the run recorded as evidence
+//! of its use case and intelligence level.
+//!
+//! The artefact is the pipeline's trained state ([`PipelineState`] bytes): pulling a model
+//! pulls what it learned, not a recipe. It lives here, not in the hub crate, so that the hub
+//! (a catalogue and store also served over HTTP) stays free of the runtime.
+
+use std::path::Path;
+
+use ai4ict_hub::models::{sha256_hex, ModelMetadata, ModelQuery, ModelSelection, Port};
+use ai4ict_hub::{Hub, HubError};
+use ai4ict_intent::MlIntent;
+
+use crate::mlfo::{Evaluation, Mlfo, Outcome, RunOptions};
+use crate::state::{PipelineState, StateError, STATE_FORMAT};
+use crate::EngineError;
+
+/// The alias a model gets when it met its intent's targets.
+pub const PRODUCTION: &str = "production";
+
+/// Why a model could not be published or selected.
+#[derive(Debug, thiserror::Error)]
+pub enum MarketplaceError {
+    /// The hub refused or failed.
+    #[error("hub: {0}")]
+    Hub(#[from] HubError),
+    /// The trained state could not be written.
+    #[error("model state: {0}")]
+    State(#[from] StateError),
+    /// The intent the model is selected for cannot be planned.
+    #[error("{0}")]
+    Plan(#[from] EngineError),
+    /// A model card could not be encoded.
+    #[error("model card: {0}")]
+    Json(#[from] serde_json::Error),
+    /// No published model answers the selection.
+    #[error("no model `{0}` in the hub")]
+    NotFound(String),
+    /// The selected version has no artefact.
+    #[error("model {name}@{version} has no artifact")]
+    NoArtifact {
+        /// Model name.
+        name: String,
+        /// Version.
+        version: String,
+    },
+    /// The artefact is no state this build can run.
+    #[error("model {name}@{version} holds no trained state this build can run (published by an older ai4ict? run the intent again to publish one): {source}")]
+    Unreadable {
+        /// Model name.
+        name: String,
+        /// Version.
+        version: String,
+        /// Why.
+        #[source]
+        source: StateError,
+    },
+    /// The state was trained on other fields or at another interval than the intent's.
+    #[error("model {name}@{version} does not fit intent `{intent}`: {source}")]
+    Mismatch {
+        /// Model name.
+        name: String,
+        /// Version.
+        version: String,
+        /// The intent's name.
+        intent: String,
+        /// What differs.
+        #[source]
+        source: StateError,
+    },
+}
+
+/// A model chosen from the marketplace for an intent (Y.3176 Model_Selection + Model_Pull).
+#[derive(Debug)]
+pub struct Selected {
+    /// The trained state, checked against the hub's sha256 and the intent's fields and
+    /// interval.
+    pub state: PipelineState,
+    /// Model name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// The artefact's sha256 as published.
+    pub sha256: String,
+}
+
+impl std::fmt::Display for Selected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "model selected from the hub: {}@{} (sha256 {})",
+            self.name, self.version, self.sha256
+        )
+    }
+}
+
+/// Y.3176 Model_Selection and Model_Pull for the MLFO: `NAME` picks the version with the
+/// best F1, `NAME@ALIAS` or `NAME@VERSION` a given one. The pulled state must have been
+/// trained on the intent's fields at its interval.
+pub fn select(hub: &mut Hub, spec: &str, intent: &MlIntent) -> Result<Selected, MarketplaceError> {
+    let record = match spec.split_once('@') {
+        Some((name, version)) => hub.model(name, version)?,
+        None => hub.select_model(&ModelSelection {
+            query: ModelQuery {
+                name: Some(spec.to_string()),
+                ..Default::default()
+            },
+            metric: Some("f1".into()),
+            higher_is_better: true,
+        })?,
+    }
+    .ok_or_else(|| MarketplaceError::NotFound(spec.to_string()))?;
+    let (name, version) = (record.metadata.name, record.metadata.version);
+    let (_, artifact) =
+        hub.pull_model(&name, &version)?
+            .ok_or_else(|| MarketplaceError::NoArtifact {
+                name: name.clone(),
+                version: version.clone(),
+            })?;
+    let state = match PipelineState::from_bytes(&artifact) {
+        Ok(s) => s,
+        Err(source) => {
+            return Err(MarketplaceError::Unreadable {
+                name,
+                version,
+                source,
+            })
+        }
+    };
+    let plan = Mlfo::new(intent.clone(), RunOptions::default()).plan()?;
+    // The detector comes from the model itself; fields and interval come from the intent.
+    if let Err(source) = state.check(&plan.fields, plan.interval, &state.detector) {
+        return Err(MarketplaceError::Mismatch {
+            name,
+            version,
+            intent: intent.name.clone(),
+            source,
+        });
+    }
+    Ok(Selected {
+        state,
+        name,
+        version,
+        sha256: record.metadata.sha256,
+    })
+}
+
+/// Records a finished run in the hub: the Y.3173 level of its pipeline and — for a built-in
+/// intent — its metrics as evidence of the AI-for-Good use case; an evaluated anomaly model is
+/// also published. Returns what was recorded, or `None` for a run with nothing to record.
+pub fn record_run(
+    hub: &mut Hub,
+    outcome: &Outcome,
+    intent: &MlIntent,
+    report_dir: &Path,
+) -> Result<Option<String>, MarketplaceError> {
+    let (mut metrics, scenario, passed) = match (&outcome.evaluation, &outcome.closed_loop) {
+        (Some(e), _) => (
+            serde_json::json!({
+                "precision": e.metrics.precision,
+                "recall": e.metrics.recall,
+                "f1": e.metrics.f1,
+                "mean_ttd_minutes": e.metrics.mean_ttd_ms.map(|ms| ms / 60_000.0),
+                "incidents": e.metrics.incidents,
+                "alerts": e.metrics.alerts,
+            }),
+            &e.scenario,
+            e.passed(),
+        ),
+        (None, Some(c)) => {
+            let mut m = serde_json::Map::new();
+            for t in &c.targets {
+                m.insert(t.name.clone(), serde_json::json!(t.measured));
+            }
+            if let Some(f) = c.energy.as_ref().and_then(|e| e.policy("forecast")) {
+                m.insert("energy_saved_pct".into(), serde_json::json!(f.saved_pct));
+                m.insert("energy_saved_kwh".into(), serde_json::json!(f.saved_kwh));
+                m.insert(
+                    "extra_unserved_pct".into(),
+                    serde_json::json!(f.extra_unserved_pct),
+                );
+            }
+            for sla in &c.sla {
+                m.insert(
+                    format!("{}_precision", sla.sla),
+                    serde_json::json!(sla.precision),
+                );
+                m.insert(format!("{}_recall", sla.sla), serde_json::json!(sla.recall));
+            }
+            (serde_json::Value::Object(m), &c.scenario, c.passed())
+        }
+        (None, None) => return Ok(None),
+    };
+    let level = crate::capabilities(outcome).assess();
+    hub.record_level(
+        &intent.name,
+        level.overall.number(),
+        &serde_json::to_value(&level)?,
+    )?;
+    let Some(mut use_case) = ai4ict_hub::usecase::builtin(&intent.name) else {
+        return Ok(Some(format!(
+            "hub: recorded intelligence level L{} for `{}`",
+            level.overall.number(),
+            intent.name
+        )));
+    };
+    if let Some(m) = metrics.as_object_mut() {
+        m.insert("targets_met".into(), serde_json::json!(passed));
+        m.insert(
+            "intelligence_level".into(),
+            serde_json::json!(level.overall.number()),
+        );
+        m.insert(
+            "report".into(),
+            serde_json::json!(report_dir.join("report.json").display().to_string()),
+        );
+    }
+    let at = chrono::Utc::now();
+    use_case.evidence = Some(ai4ict_hub::usecase::Evidence {
+        run_id: format!("{}-{}", intent.name, at.format("%Y%m%dT%H%M%SZ")),
+        metrics,
+        source: format!(
+            "sandbox:{} cells={} days={} seed={}",
+            scenario.scenario.as_str(),
+            scenario.cells,
+            scenario.days,
+            scenario.seed
+        ),
+        at,
+    });
+    hub.register_use_case(&use_case)?;
+    let published = match (&outcome.evaluation, &outcome.trained) {
+        (Some(e), Some(trained)) => {
+            let version = at.format("%Y%m%d.%H%M%S").to_string();
+            let card = model_card(outcome, intent, e, trained, &version)?;
+            format!("; {}", push(hub, &card, trained, e.passed())?)
+        }
+        (Some(_), None) => "; no trained model to publish".to_string(),
+        (None, _) => String::new(),
+    };
+    Ok(Some(format!(
+        "hub: use case `{}` updated with this run as evidence{published}",
+        use_case.name
+    )))
+}
+
+/// The model card (Y.3176 model metadata) of an evaluated anomaly model: its inputs and
+/// output, the state format, a fingerprint of the training data, the sandbox metrics and the
+/// standards it implements.
+pub fn model_card(
+    outcome: &Outcome,
+    intent: &MlIntent,
+    evaluation: &Evaluation,
+    trained: &PipelineState,
+    version: &str,
+) -> Result<ModelMetadata, MarketplaceError> {
+    let mut meta = ModelMetadata::new(&intent.name, version, "ai4ict MLFO", "Apache-2.0");
+    meta.description = intent.description.clone();
+    meta.inputs = outcome
+        .plan
+        .fields
+        .iter()
+        .map(|f| Port {
+            name: f.clone(),
+            kind: "f64".into(),
+            description: String::new(),
+        })
+        .collect();
+    meta.outputs = vec![Port {
+        name: "score".into(),
+        kind: "f64".into(),
+        description: "calibrated anomaly score in [0, 1]".into(),
+    }];
+    meta.runtime = format!(
+        "ai4ict {} model state format {STATE_FORMAT} (detector `{}`, {} entities)",
+        env!("CARGO_PKG_VERSION"),
+        trained.detector.detector.name(),
+        trained.entities.len()
+    );
+    let scenario = serde_json::to_vec(&evaluation.scenario)?;
+    meta.training_data = format!(
+        "sandbox scenario sha256:{}, learned until {}",
+        sha256_hex(&scenario),
+        trained
+            .until
+            .map_or_else(|| "the end of the stream".to_string(), |t| t.to_string())
+    );
+    meta.metrics = [
+        ("precision", evaluation.metrics.precision),
+        ("recall", evaluation.metrics.recall),
+        ("f1", evaluation.metrics.f1),
+        ("p99_latency_ms", evaluation.stats.latency_p99_ms),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    meta.standards = vec![
+        "ITU-T Y.3172".into(),
+        "ITU-T Y.3176".into(),
+        "ITU-T Y.3181".into(),
+    ];
+    meta.domain = Some(intent.use_case);
+    Ok(meta)
+}
+
+/// Y.3176 Model_Push: publishes `state` under `card`; a model that met its targets becomes
+/// [`PRODUCTION`]. Returns what was done, in a sentence.
+pub fn push(
+    hub: &mut Hub,
+    card: &ModelMetadata,
+    state: &PipelineState,
+    passed: bool,
+) -> Result<String, MarketplaceError> {
+    hub.publish_model(card, &state.to_bytes()?)?;
+    let (name, version) = (&card.name, &card.version);
+    if passed {
+        hub.set_model_alias(name, PRODUCTION, version)?;
+        Ok(format!(
+            "model {name}@{version} published and aliased `{PRODUCTION}`"
+        ))
+    } else {
+        Ok(format!(
+            "model {name}@{version} published (targets missed: not aliased `{PRODUCTION}`)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::EntityState;
+    use ai4ict_core::{Entity, Interval};
+
+    fn state(fields: &[&str], minutes: i64, entities: usize) -> PipelineState {
+        PipelineState {
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            interval: Interval::from_minutes(minutes),
+            preprocess: Vec::new(),
+            detector: Default::default(),
+            until: None,
+            entities: (0..entities)
+                .map(|i| EntityState::new(Entity::new(format!("cell-{i:02}"))))
+                .collect(),
+        }
+    }
+
+    fn card(version: &str, f1: f64) -> ModelMetadata {
+        let mut m = ModelMetadata::new("kpi", version, "test", "Apache-2.0");
+        m.metrics = [("f1".to_string(), f1)].into_iter().collect();
+        m
+    }
+
+    fn intent(fields: &str, interval: &str) -> MlIntent {
+        MlIntent::from_yaml(&format!(
+            "name: user\nuse_case: operations\nsource:\n  sandbox: {{ cells: 4, days: 2, quiet_days: 1 }}\ncollect: {{ fields: [{fields}], interval: {interval} }}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn selects_the_best_f1_and_the_production_alias() {
+        let mut hub = Hub::in_memory().unwrap();
+        let fit = intent("prb_util, latency", "15m");
+        // Three versions: the best F1 is 2, the one that met its targets is 3.
+        assert!(push(
+            &mut hub,
+            &card("1", 0.5),
+            &state(&["prb_util", "latency"], 15, 1),
+            false
+        )
+        .is_ok());
+        assert!(push(
+            &mut hub,
+            &card("2", 0.9),
+            &state(&["prb_util", "latency"], 15, 2),
+            false
+        )
+        .is_ok());
+        let note = push(
+            &mut hub,
+            &card("3", 0.7),
+            &state(&["prb_util", "latency"], 15, 3),
+            true,
+        )
+        .unwrap();
+        assert!(note.contains("aliased `production`"), "{note}");
+
+        let best = select(&mut hub, "kpi", &fit).unwrap();
+        assert_eq!((best.version.as_str(), best.state.entities.len()), ("2", 2));
+        let prod = select(&mut hub, "kpi@production", &fit).unwrap();
+        assert_eq!((prod.version.as_str(), prod.state.entities.len()), ("3", 3));
+        let one = select(&mut hub, "kpi@1", &fit).unwrap();
+        assert_eq!(one.state.entities.len(), 1);
+        assert!(one.to_string().contains("kpi@1 (sha256 "), "{one}");
+    }
+
+    #[test]
+    fn refuses_a_state_trained_for_other_fields_or_interval() {
+        let mut hub = Hub::in_memory().unwrap();
+        push(
+            &mut hub,
+            &card("1", 0.9),
+            &state(&["prb_util", "latency"], 15, 1),
+            true,
+        )
+        .unwrap();
+        for (fields, interval, why) in [
+            ("prb_util, power", "15m", "fields"),
+            ("prb_util, latency", "5m", "interval"),
+        ] {
+            match select(&mut hub, "kpi", &intent(fields, interval)) {
+                Err(MarketplaceError::Mismatch { source, .. }) => {
+                    assert!(source.to_string().contains(why), "{source}")
+                }
+                other => panic!("expected a mismatch on {why}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_missing_models_and_artefacts_that_are_no_state() {
+        let mut hub = Hub::in_memory().unwrap();
+        let fit = intent("prb_util, latency", "15m");
+        assert!(matches!(
+            select(&mut hub, "kpi", &fit),
+            Err(MarketplaceError::NotFound(s)) if s == "kpi"
+        ));
+        hub.publish_model(&card("1", 0.9), b"{\"detector\":\"auto\"}")
+            .unwrap();
+        assert!(matches!(
+            select(&mut hub, "kpi@1", &fit),
+            Err(MarketplaceError::Unreadable {
+                source: StateError::NotAState,
+                ..
+            })
+        ));
+    }
+}
