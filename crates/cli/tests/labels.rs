@@ -229,6 +229,15 @@ fn run_evaluates_a_file_on_its_labels_and_the_targets_gate_deployment() {
     assert!(report["notes"]
         .to_string()
         .contains("Evaluated on the operator's labels"));
+    // The intent's detector is `auto`: what it chose covers the file's three cells.
+    let chosen: u64 = report["detector_choices"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report}"))
+        .iter()
+        .map(|c| c["entities"].as_u64().unwrap())
+        .sum();
+    assert_eq!(chosen, 3, "{report}");
+    assert!(said.contains("auto chose: "), "{said}");
     assert!(said.contains("alerts delivered"), "deployed: {said}");
 
     // A target the pipeline cannot meet: exit 3, nothing deployed.
