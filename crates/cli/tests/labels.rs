@@ -63,6 +63,8 @@ fn detect_scores_a_generated_file_on_its_labels_json() {
             "net/labels.json",
             "--out",
             "out",
+            "--plots",
+            "6",
         ],
     );
     let said = text(&out);
@@ -82,6 +84,14 @@ fn detect_scores_a_generated_file_on_its_labels_json() {
     assert!(json["metrics"]["per_kind"].as_array().unwrap().len() >= 2);
     let page = std::fs::read_to_string(dir.path().join("out/plot.html")).unwrap();
     assert!(page.contains("event precision"), "summary on the page");
+    // The user's own cells: four with the most alerts and labels, two quiet ones.
+    assert!(
+        page.contains("6 of 40 entities plotted: those with the most alerts and labelled incidents first, then 2 with neither"),
+        "{page}"
+    );
+    assert_eq!(page.matches("<h2>cell-").count(), 6);
+    let quiet = page.matches(" (0 alerts)</h2>").count();
+    assert!(quiet >= 2, "{quiet} plots without alerts");
 }
 
 /// Three cells of 15-minute data with a daily cycle; `cell-b` has a spike on day 9.

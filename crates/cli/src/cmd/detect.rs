@@ -31,6 +31,8 @@ const INTERVAL_SAMPLE_ROWS: usize = 10_000;
 /// Values (times, KPIs and scores) kept in memory for the plots, over all entities; past it,
 /// the plots stop growing.
 const PLOT_VALUE_LIMIT: usize = 8_000_000;
+/// Entities with neither alerts nor labels plotted beside the busy ones, for comparison.
+const QUIET_PLOTS: usize = 2;
 /// Interval used when no entity has two distinct times.
 const FALLBACK_INTERVAL: Interval = Interval::from_minutes(5);
 
@@ -71,7 +73,8 @@ pub struct Args {
     /// What to do with a bad row.
     #[arg(long, value_enum, default_value_t = OnErrorArg::Skip)]
     on_error: OnErrorArg,
-    /// Most entities plotted (those with the most alerts first).
+    /// Most entities plotted (those with the most alerts and labels first, then two quiet
+    /// ones to compare with).
     #[arg(long, default_value_t = 12)]
     plots: usize,
     /// Replace an existing quarantine file (by default it is refused, never overwritten).
@@ -221,12 +224,24 @@ fn plot_page(
     for a in &collected.alerts {
         alerts_of.entry(a.entity.name()).or_default().push(a);
     }
+    let mut labels_of: HashMap<&str, usize> = HashMap::new();
+    for l in labels {
+        *labels_of.entry(l.entity.name()).or_default() += 1;
+    }
+    let busy = |e: &Entity| {
+        alerts_of.get(e.name()).map_or(0, Vec::len) + labels_of.get(e.name()).copied().unwrap_or(0)
+    };
     let mut chosen: Vec<(&Entity, &PlotData)> = collected.plots.iter().collect();
-    chosen.sort_by_key(|(e, p)| {
-        let n = alerts_of.get(e.name()).map_or(0, Vec::len);
-        (std::cmp::Reverse(n), p.order)
-    });
-    chosen.truncate(max_plots);
+    chosen.sort_by_key(|(e, p)| (std::cmp::Reverse(busy(e)), p.order));
+    // The entities with the most alerts and labels, and a few quiet ones to compare with.
+    let quiet_at = chosen.partition_point(|(e, _)| busy(e) > 0);
+    let quiet = (chosen.len() - quiet_at)
+        .min(QUIET_PLOTS)
+        .min(max_plots / 2);
+    let shown_busy = quiet_at.min(max_plots - quiet);
+    let quiet_shown = (max_plots - shown_busy).min(chosen.len() - quiet_at);
+    chosen.drain(shown_busy..quiet_at);
+    chosen.truncate(shown_busy + quiet_shown);
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     h.push_str(&format!("<title>{}</title>", escape(title)));
@@ -245,9 +260,10 @@ fn plot_page(
     }
     if chosen.len() < collected.entities.len() {
         h.push_str(&format!(
-            "<p>{} of {} entities plotted, those with the most alerts first.</p>\n",
+            "<p>{} of {} entities plotted: those with the most alerts and labelled incidents first, then {} with neither, to compare with.</p>\n",
             chosen.len(),
-            collected.entities.len()
+            collected.entities.len(),
+            quiet_shown
         ));
     }
     for (entity, data) in chosen {
