@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-/// Exit status when the sandbox evaluation missed a target.
+/// Exit status when the evaluation (in the sandbox or on the file's labels) missed a target, or a
+/// pipeline that could not be evaluated was not deployed.
 pub const TARGETS_MISSED: u8 = 3;
 /// Exit status of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: u8 = 130;

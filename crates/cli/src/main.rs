@@ -25,7 +25,8 @@ const EXIT_STATUS: &str = "Exit status:
   0    success
   1    error (bad input, a file that cannot be read or written, a failed stage)
   2    usage: unknown command or option, missing argument
-  3    the sandbox evaluation missed a target of the intent (the report says which)
+  3    the evaluation (sandbox or labels) missed a target of the intent, or a file
+       source could not be evaluated and was not deployed (the report says which)
   130  interrupted (Ctrl-C or SIGTERM): the partial report is written, nothing is
        published, aliased or recorded as evidence in the hub";
 

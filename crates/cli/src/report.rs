@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use ai4ict_engine::mlfo::{RunStats, Stage, Status};
+use ai4ict_engine::mlfo::{RunStats, Stage, Status, TargetCheck};
 use ai4ict_engine::Outcome;
 use ai4ict_intent::MlIntent;
 
@@ -32,37 +32,31 @@ pub fn text(o: &Outcome) -> String {
             e.scored_from
         );
         let _ = write!(s, "{}", e.metrics);
-        if !e.targets.is_empty() {
-            let partial = o
-                .stages
-                .iter()
-                .any(|st| st.stage == Stage::Evaluate && st.status == Status::Stopped);
-            let _ = writeln!(
-                s,
-                "targets{}",
-                if partial {
-                    " (the evaluation was stopped early: partial numbers, not a verdict)"
-                } else {
-                    ""
-                }
-            );
-            for t in &e.targets {
-                let cmp = if t.name.starts_with("p99") || t.name.starts_with("mttd") {
-                    "≤"
-                } else {
-                    "≥"
-                };
-                let _ = writeln!(
-                    s,
-                    "  {:<15} {:>9.3}  target {cmp} {:<8} {}",
-                    t.name,
-                    t.measured,
-                    t.target,
-                    if t.passed { "met" } else { "MISSED" }
-                );
-            }
-        }
+        s.push_str(&targets(o, &e.targets));
         let _ = writeln!(s, "evaluation run: {}", stats_line(&e.stats));
+    }
+    if let Some(e) = &o.labelled {
+        let _ = writeln!(
+            s,
+            "\nevaluation on the labels of {}: {} labelled incidents, alerts on {} scored from its first row",
+            e.labels, e.scored_labels, e.source
+        );
+        let _ = write!(s, "{}", e.metrics);
+        s.push_str(&targets(o, &e.targets));
+        let _ = writeln!(s, "evaluation run: {}", stats_line(&e.stats));
+    }
+    if !o.auto_choices.is_empty() {
+        let said: Vec<String> = o
+            .auto_choices
+            .iter()
+            .map(|(choice, n)| {
+                format!(
+                    "{choice} for {n} entit{}",
+                    if *n == 1 { "y" } else { "ies" }
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "auto chose: {}", said.join("; "));
     }
     if let Some(d) = &o.deployment {
         let _ = writeln!(s, "deployment run: {}", stats_line(d));
@@ -80,6 +74,43 @@ pub fn text(o: &Outcome) -> String {
         }
     }
     s.push_str(&level(o));
+    s
+}
+
+/// The target checks of an evaluation, flagged as partial when it was stopped early.
+fn targets(o: &Outcome, checks: &[TargetCheck]) -> String {
+    let mut s = String::new();
+    if checks.is_empty() {
+        return s;
+    }
+    let partial = o
+        .stages
+        .iter()
+        .any(|st| st.stage == Stage::Evaluate && st.status == Status::Stopped);
+    let _ = writeln!(
+        s,
+        "targets{}",
+        if partial {
+            " (the evaluation was stopped early: partial numbers, not a verdict)"
+        } else {
+            ""
+        }
+    );
+    for t in checks {
+        let cmp = if t.name.starts_with("p99") || t.name.starts_with("mttd") {
+            "≤"
+        } else {
+            "≥"
+        };
+        let _ = writeln!(
+            s,
+            "  {:<15} {:>9.3}  target {cmp} {:<8} {}",
+            t.name,
+            t.measured,
+            t.target,
+            if t.passed { "met" } else { "MISSED" }
+        );
+    }
     s
 }
 

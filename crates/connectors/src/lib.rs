@@ -3,6 +3,7 @@
 mod config;
 mod csvline;
 mod error;
+mod labels;
 mod lines;
 mod schema;
 mod sink;
@@ -10,6 +11,7 @@ mod source;
 
 pub use config::{FileFormat, FileSourceConfig, OnError, WriteMode};
 pub use error::{ConnectorError, RowError};
+pub use labels::{read_labels, LabelError, MAX_LABELS_BYTES};
 pub use lines::MAX_LINE_BYTES;
 pub use schema::{infer_schema, FileSchema, SAMPLE_ROWS};
 pub use sink::{

@@ -9,7 +9,7 @@ use std::time::Instant;
 use ai4ict_connectors::{infer_schema, AlertSink};
 use ai4ict_core::{Entity, Incident, IncidentKind, Interval, Timestamp};
 use ai4ict_eval::{event_metrics, EventMetrics};
-use ai4ict_intent::{MlIntent, ModelConfig, PolicyConfig, SourceConfig};
+use ai4ict_intent::{EvaluateMode, MlIntent, ModelConfig, PolicyConfig, SourceConfig};
 use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
 use serde::Serialize;
 
@@ -17,6 +17,9 @@ use crate::dataflow::{self, PipelineSpec, Progress, RunOutput, SinkFactory};
 use crate::feeds::{FileFeed, SandboxFeed};
 use crate::state::{PipelineState, Span};
 use crate::{Cluster, EngineError};
+
+mod labelled;
+pub use labelled::LabelledEvaluation;
 
 /// Roles of the logical nodes of an ML pipeline (Y.3172 §8.1 item 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -248,6 +251,11 @@ pub struct Outcome {
     pub stages: Vec<StageRecord>,
     /// Sandbox evaluation, when one ran.
     pub evaluation: Option<Evaluation>,
+    /// Evaluation on the labels of a file source, when the intent gives them.
+    pub labelled: Option<LabelledEvaluation>,
+    /// What the `auto` detector chose, with the number of entities per choice, as the trained
+    /// (or, on labels, the evaluated) state holds it; empty for other detectors.
+    pub auto_choices: std::collections::BTreeMap<String, usize>,
     /// Deployment run figures, when it ran.
     pub deployment: Option<RunStats>,
     /// Ground truth of the evaluation (for reports).
@@ -533,6 +541,8 @@ impl Mlfo {
             plan,
             stages,
             evaluation: None,
+            labelled: None,
+            auto_choices: Default::default(),
             deployment: None,
             incidents: Vec::new(),
             eval_alerts: Vec::new(),
@@ -562,10 +572,17 @@ impl Mlfo {
             return Ok(outcome);
         }
         if !proceed && !self.options.force {
+            let detail = if outcome.labelled.is_some() {
+                "the evaluation on the labels missed a target; nothing deployed (use --force to deploy anyway)"
+            } else if outcome.evaluation.is_some() {
+                "the sandbox evaluation missed a target; nothing deployed (use --force to deploy anyway)"
+            } else {
+                "the pipeline was not evaluated; nothing deployed (give the file's `labels:`, or set `evaluate: skip` or use --force to deploy without an evaluation)"
+            };
             outcome.stages.push(StageRecord {
                 stage: Stage::Deploy,
                 status: Status::Skipped,
-                detail: "the sandbox evaluation missed a target; nothing deployed (use --force to deploy anyway)".into(),
+                detail: detail.into(),
                 seconds: 0.0,
             });
             return Ok(outcome);
@@ -583,6 +600,10 @@ impl Mlfo {
 
     /// Train (warm up on the sandbox's quiet history) and evaluate; returns whether to deploy.
     fn evaluate(&self, outcome: &mut Outcome) -> Result<bool, EngineError> {
+        if let (SourceConfig::File(file), Some(labels)) = (&self.intent.source, &self.intent.labels)
+        {
+            return self.evaluate_on_labels(outcome, file, labels);
+        }
         let t = Instant::now();
         let fields = &outcome.plan.fields;
         let unknown: Vec<&String> = fields
@@ -598,15 +619,7 @@ impl Mlfo {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            for stage in [Stage::Train, Stage::Evaluate] {
-                outcome.stages.push(StageRecord {
-                    stage,
-                    status: Status::Skipped,
-                    detail: why.clone(),
-                    seconds: 0.0,
-                });
-            }
-            return Ok(true);
+            return Ok(self.not_evaluated(outcome, &why));
         };
         let net = Arc::new(Network::new(&scenario).map_err(|e| EngineError::Plan(e.to_string()))?);
         let warmup_end = Timestamp(net.start().0 + i64::from(scenario.quiet_days) * 86_400_000);
@@ -676,6 +689,7 @@ impl Mlfo {
             detail: train_detail,
             seconds: t.elapsed().as_secs_f64(),
         });
+        outcome.auto_choices = crate::report::auto_choices(&trained);
         outcome.trained = Some(Arc::clone(&trained));
         // Evaluate: resume from the snapshot where training stopped.
         let t = Instant::now();
@@ -763,6 +777,35 @@ impl Mlfo {
         outcome.traces = traces;
         outcome.evaluation = Some(evaluation);
         Ok(passed && !stopped)
+    }
+
+    /// Records that no evaluation was possible; returns whether to deploy all the same (only
+    /// under `evaluate: skip`). Without it and without --force, Evaluate fails.
+    fn not_evaluated(&self, outcome: &mut Outcome, why: &str) -> bool {
+        let skip = self.intent.evaluate == EvaluateMode::Skip;
+        outcome.stages.push(StageRecord {
+            stage: Stage::Train,
+            status: Status::Skipped,
+            detail: format!("{why}; the detectors learn online from the source's first row"),
+            seconds: 0.0,
+        });
+        let (status, detail) = if skip {
+            (Status::Skipped, format!("the pipeline was not evaluated ({why}); deployed as the intent says `evaluate: skip`"))
+        } else if self.options.force {
+            (
+                Status::Skipped,
+                format!("the pipeline was not evaluated ({why}); deployed because of --force"),
+            )
+        } else {
+            (Status::Failed, format!("the pipeline was not evaluated ({why}): give the file's labelled incidents as `labels:`, or set `evaluate: skip` or use --force to deploy without an evaluation"))
+        };
+        outcome.stages.push(StageRecord {
+            stage: Stage::Evaluate,
+            status,
+            detail,
+            seconds: 0.0,
+        });
+        skip
     }
 
     /// Energy saving or SLA-breach prediction: forecasters train on the scenario's history

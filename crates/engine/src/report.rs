@@ -1,14 +1,34 @@
 //! From an MLFO outcome to the evaluation report (JSON, HTML, text) and the Y.3173
 //! intelligence level derived from what each node reports.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ai4ict_eval::level::{Capabilities, Capability};
 use ai4ict_eval::report::{
-    Latency, PlotSeries, Report, Stage as ReportStage, StageStatus, Targets,
+    DetectorChoice, Latency, PlotSeries, Report, Stage as ReportStage, StageStatus, Targets,
 };
 
-use crate::mlfo::{NodeRole, Outcome, Status};
+use crate::mlfo::{NodeRole, Outcome, Stage, Status};
+use crate::state::PipelineState;
+
+/// What a detector that picks by the data (`auto`) chose for the entities of `state`: each
+/// choice with its number of entities, those still deciding under their own entry. Empty for
+/// other detectors.
+pub(crate) fn auto_choices(state: &PipelineState) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    if state.detector.detector != ai4ict_anomaly::DetectorKind::Auto {
+        return out;
+    }
+    for e in &state.entities {
+        if let Some(model) = &e.model {
+            let choice = model
+                .choice()
+                .unwrap_or("deciding (under two days of data)");
+            *out.entry(choice.to_string()).or_default() += 1;
+        }
+    }
+    out
+}
 
 /// What each node of the pipeline reports about who does its part of the work, mapped to the
 /// Y.3173 §8 dimensions: demand mapping ← the intent given to the MLFO, data collection ← SRC
@@ -87,6 +107,33 @@ impl Outcome {
                 e.scored_from
             ));
         }
+        if let Some(e) = &self.labelled {
+            r.records = e.stats.rows;
+            r.throughput_per_s = e.stats.rows_per_second;
+            r.latency = Some(Latency {
+                p50_ms: e.stats.latency_p50_ms,
+                p99_ms: e.stats.latency_p99_ms,
+            });
+            r.metrics = Some(e.metrics.clone());
+            r.notes.push(format!(
+                "Evaluated on the operator's labels: {} labelled incidents of {} against the alerts on {}, scored from the file's first row (the detectors learn as they go); a label of an entity the file lacks counts as missed.",
+                e.scored_labels, e.labels, e.source
+            ));
+        }
+        if self.evaluation.is_none()
+            && self.labelled.is_none()
+            && self.closed_loop.is_none()
+            && self.forecast.is_none()
+        {
+            if let Some(s) = self.stages.iter().find(|s| s.stage == Stage::Evaluate) {
+                if s.status != Status::Stopped {
+                    r.notes.push(format!(
+                        "The pipeline was not evaluated: no precision, recall or time to detect was measured, and the targets were not checked. {}",
+                        s.detail
+                    ));
+                }
+            }
+        }
         if let Some(d) = &self.deployment {
             r.notes.push(format!(
                 "Deployed: {} rows, {} alerts, {:.0} rows/s, batch latency p99 {:.2} ms.",
@@ -99,6 +146,14 @@ impl Outcome {
         if let Some(f) = &self.forecast {
             r.notes.extend(forecast_lines(f));
         }
+        r.detector_choices = self
+            .auto_choices
+            .iter()
+            .map(|(choice, &entities)| DetectorChoice {
+                choice: choice.clone(),
+                entities,
+            })
+            .collect();
         r.level = Some(capabilities(self).assess());
         r.plots = self.plots();
         r

@@ -246,8 +246,21 @@ pub struct Report {
     pub level: Option<LevelAssessment>,
     /// Plots, one per entity shown.
     pub plots: Vec<PlotSeries>,
+    /// What a detector that picks by the data (`auto`) chose: each choice with its number of
+    /// entities. Empty for other detectors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detector_choices: Vec<DetectorChoice>,
     /// Free-form remarks.
     pub notes: Vec<String>,
+}
+
+/// One choice of the `auto` detector and how many entities it went to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DetectorChoice {
+    /// The choice, in words (e.g. `resonance (no daily rhythm)`).
+    pub choice: String,
+    /// Entities it went to.
+    pub entities: usize,
 }
 
 /// The JSON form: the report plus the target checks, so readers need not recompute them.
@@ -274,6 +287,7 @@ impl Report {
             targets: Targets::default(),
             level: None,
             plots: Vec::new(),
+            detector_choices: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -487,6 +501,19 @@ impl Report {
             h.push_str("</section>\n");
         }
 
+        if !self.detector_choices.is_empty() {
+            h.push_str("<section><h2>What <code>auto</code> chose</h2><table><tr><th>choice</th><th>entities</th></tr>");
+            for c in &self.detector_choices {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    escape(&c.choice),
+                    c.entities
+                );
+            }
+            h.push_str("</table></section>\n");
+        }
+
         if let Some(l) = &self.level {
             let _ = write!(
                 h,
@@ -601,6 +628,14 @@ impl fmt::Display for Report {
         }
         if let Some(m) = &self.metrics {
             write!(f, "{m}")?;
+        }
+        if !self.detector_choices.is_empty() {
+            let said: Vec<String> = self
+                .detector_choices
+                .iter()
+                .map(|c| format!("{} for {}", c.choice, c.entities))
+                .collect();
+            writeln!(f, "  auto chose: {}", said.join("; "))?;
         }
         if let Some(l) = &self.level {
             write!(f, "{l}")?;
@@ -785,6 +820,33 @@ mod tests {
         r.write_json(&dir.path().join("r.json")).unwrap();
         r.write_html(&dir.path().join("r.html")).unwrap();
         assert!(r.write_json(&dir.path().join("missing/r.json")).is_err());
+    }
+
+    #[test]
+    fn auto_choices_are_said_in_html_json_and_text() {
+        let mut r = Report::new("c", "operations");
+        assert!(!r.to_html().contains("auto</code> chose"));
+        assert!(!r.to_json().contains("detector_choices"));
+        r.detector_choices = vec![
+            DetectorChoice {
+                choice: "resonance (no daily rhythm)".into(),
+                entities: 3,
+            },
+            DetectorChoice {
+                choice: "robust_seasonal <daily>".into(),
+                entities: 9,
+            },
+        ];
+        let html = r.to_html();
+        assert!(
+            html.contains("<td>robust_seasonal &lt;daily&gt;</td><td>9</td>"),
+            "{html}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["detector_choices"][0]["entities"], 3);
+        assert!(r.to_string().contains(
+            "auto chose: resonance (no daily rhythm) for 3; robust_seasonal <daily> for 9"
+        ));
     }
 
     #[test]

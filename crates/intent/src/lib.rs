@@ -6,7 +6,7 @@ mod spec;
 
 pub use error::{IntentError, Problem};
 pub use spec::{
-    AlertPolicy, CollectConfig, FillMethod, ForecastPolicy, LatencyClass, MlIntent, ModelConfig,
-    Origin, PolicyConfig, PreprocessStep, QuietHours, RollingStat, SeverityBands, SourceConfig,
-    Targets, Timing, UseCase, MAX_FORECAST_HORIZON,
+    AlertPolicy, CollectConfig, EvaluateMode, FillMethod, ForecastPolicy, LatencyClass, MlIntent,
+    ModelConfig, Origin, PolicyConfig, PreprocessStep, QuietHours, RollingStat, SeverityBands,
+    SourceConfig, Targets, Timing, UseCase, MAX_FORECAST_HORIZON,
 };

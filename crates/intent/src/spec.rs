@@ -28,6 +28,18 @@ pub struct MlIntent {
     pub use_case: UseCase,
     /// Where the data comes from (the SRC node).
     pub source: SourceConfig,
+    /// Labelled incidents of a file source: labels.json as `ai4ict sandbox generate` writes
+    /// it, a CSV with the header `entity,start,end,kind`, or NAB's combined_windows.json. With
+    /// them, Evaluate runs the pipeline on the file and scores its alerts against them
+    /// (Y.3181 §8.2.1.2); the targets then gate deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub labels: Option<std::path::PathBuf>,
+    /// `skip` deploys a file source that can be evaluated neither on labels nor in the sandbox
+    /// (its fields are not sandbox KPIs); the report then says the pipeline was not evaluated.
+    /// By default such a pipeline is not deployed without `--force`.
+    #[serde(default, skip_serializing_if = "EvaluateMode::is_auto")]
+    pub evaluate: EvaluateMode,
     /// What the collector (C) gathers, and at which granularity.
     #[serde(default)]
     pub collect: CollectConfig,
@@ -57,6 +69,24 @@ pub struct MlIntent {
 
 fn default_distribute() -> Vec<SinkConfig> {
     vec![SinkConfig::Stdout(StdoutSinkConfig::default())]
+}
+
+/// Whether the MLFO must evaluate the pipeline before deploying it (`evaluate` in an intent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EvaluateMode {
+    /// On the labels when given, else in the sandbox; a pipeline that can be evaluated on
+    /// neither is not deployed without `--force`.
+    #[default]
+    Auto,
+    /// Deploy without an evaluation when none is possible; said in the report.
+    Skip,
+}
+
+impl EvaluateMode {
+    fn is_auto(&self) -> bool {
+        *self == Self::Auto
+    }
 }
 
 /// The Resolution 101 domain an application serves (`use_case` in an intent).
@@ -517,6 +547,22 @@ impl MlIntent {
                         Some("an intent submitted remotely may only read files below the working directory"),
                     );
                 }
+            }
+        }
+        if let Some(labels) = &self.labels {
+            if !matches!(self.source, SourceConfig::File(_)) {
+                bad(
+                    "labels",
+                    "labels are the ground truth of a file source; the sandbox has its own".into(),
+                    Some("remove `labels`, or use `source: {file: {path: …}}`"),
+                );
+            }
+            if trust == Origin::Remote && escapes(labels) {
+                bad(
+                    "labels",
+                    format!("`{}` leaves the working directory", labels.display()),
+                    Some("an intent submitted remotely may only read files below the working directory"),
+                );
             }
         }
         if let Some(s) = &self.sandbox {

@@ -5,15 +5,19 @@
 //! after the file), scores every row with one streaming detector per entity, raises alerts with
 //! the alerting policy of the pipelines (score at or above a threshold for k intervals), and
 //! writes `scores.csv`, `alerts.csv` and `plot.html`. Bad rows are skipped (or quarantined, or
-//! end the run) and reported with file and line.
+//! end the run) and reported with file and line. With `--labels`, the alerts are scored against
+//! the operator's labelled incidents (event precision, recall, F1 and time to detect per kind;
+//! Y.3181 §8.2.1.2 evaluation KPIs), printed and written to `evaluation.json`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use ai4ict_connectors::read_labels;
 use ai4ict_connectors::{FileFormat, FileSinkConfig, ScoreWriter, SinkConfig, WriteMode};
-use ai4ict_core::{Alert, Batch, Entity, Interval, Timestamp};
+use ai4ict_core::{Alert, Batch, Entity, Incident, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
+use ai4ict_eval::metrics::{event_metrics, EventMetrics};
 use ai4ict_eval::report::PlotSeries;
 use ai4ict_eval::svg::{escape, kpi_chart};
 use ai4ict_intent::AlertPolicy;
@@ -27,6 +31,8 @@ const INTERVAL_SAMPLE_ROWS: usize = 10_000;
 /// Values (times, KPIs and scores) kept in memory for the plots, over all entities; past it,
 /// the plots stop growing.
 const PLOT_VALUE_LIMIT: usize = 8_000_000;
+/// Entities with neither alerts nor labels plotted beside the busy ones, for comparison.
+const QUIET_PLOTS: usize = 2;
 /// Interval used when no entity has two distinct times.
 const FALLBACK_INTERVAL: Interval = Interval::from_minutes(5);
 
@@ -67,12 +73,57 @@ pub struct Args {
     /// What to do with a bad row.
     #[arg(long, value_enum, default_value_t = OnErrorArg::Skip)]
     on_error: OnErrorArg,
-    /// Most entities plotted (those with the most alerts first).
+    /// Most entities plotted (those with the most alerts and labels first, then two quiet
+    /// ones to compare with).
     #[arg(long, default_value_t = 12)]
     plots: usize,
     /// Replace an existing quarantine file (by default it is refused, never overwritten).
     #[arg(long)]
     force: bool,
+    /// Labelled incidents to score the alerts against: labels.json as `ai4ict sandbox
+    /// generate` writes it, a CSV with the header `entity,start,end,kind`, or NAB's
+    /// combined_windows.json for a file that is one series.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+}
+
+/// Grace after a labelled incident's end during which an alert still counts, in intervals (as
+/// the MLFO's evaluation).
+const GRACE_INTERVALS: i64 = 4;
+
+/// The alerts scored against the labels that concern the input: labels of entities the input
+/// has, overlapping the time it covers. Returns the metrics, the labels scored and a note on
+/// those left out.
+fn score_labels(
+    labels: &[Incident],
+    collected: &Collected,
+    interval: Interval,
+) -> (EventMetrics, Vec<Incident>, Option<String>) {
+    let (first, last) = (
+        collected.first.unwrap_or(Timestamp(i64::MAX)),
+        collected.last.unwrap_or(Timestamp(i64::MIN)),
+    );
+    let (scored, left): (Vec<Incident>, Vec<Incident>) = labels.iter().cloned().partition(|i| {
+        collected.entities.contains_key(&i.entity) && i.end >= first && i.start <= last
+    });
+    let metrics = event_metrics(
+        &collected.alerts,
+        &scored,
+        GRACE_INTERVALS * interval.millis(),
+    );
+    let note = (!left.is_empty()).then(|| {
+        let other_entity = left
+            .iter()
+            .filter(|i| !collected.entities.contains_key(&i.entity))
+            .count();
+        format!(
+            "{} of {} labels not scored: {other_entity} name an entity the input does not have, {} lie outside its time span",
+            left.len(),
+            labels.len(),
+            left.len() - other_entity
+        )
+    });
+    (metrics, scored, note)
 }
 
 /// One entity's data kept for its plot: times, one column per field, and scores.
@@ -165,6 +216,7 @@ fn plot_page(
     title: &str,
     summary: &str,
     collected: &Collected,
+    labels: &[Incident],
     fields: &[String],
     max_plots: usize,
 ) -> String {
@@ -172,12 +224,24 @@ fn plot_page(
     for a in &collected.alerts {
         alerts_of.entry(a.entity.name()).or_default().push(a);
     }
+    let mut labels_of: HashMap<&str, usize> = HashMap::new();
+    for l in labels {
+        *labels_of.entry(l.entity.name()).or_default() += 1;
+    }
+    let busy = |e: &Entity| {
+        alerts_of.get(e.name()).map_or(0, Vec::len) + labels_of.get(e.name()).copied().unwrap_or(0)
+    };
     let mut chosen: Vec<(&Entity, &PlotData)> = collected.plots.iter().collect();
-    chosen.sort_by_key(|(e, p)| {
-        let n = alerts_of.get(e.name()).map_or(0, Vec::len);
-        (std::cmp::Reverse(n), p.order)
-    });
-    chosen.truncate(max_plots);
+    chosen.sort_by_key(|(e, p)| (std::cmp::Reverse(busy(e)), p.order));
+    // The entities with the most alerts and labels, and a few quiet ones to compare with.
+    let quiet_at = chosen.partition_point(|(e, _)| busy(e) > 0);
+    let quiet = (chosen.len() - quiet_at)
+        .min(QUIET_PLOTS)
+        .min(max_plots / 2);
+    let shown_busy = quiet_at.min(max_plots - quiet);
+    let quiet_shown = (max_plots - shown_busy).min(chosen.len() - quiet_at);
+    chosen.drain(shown_busy..quiet_at);
+    chosen.truncate(shown_busy + quiet_shown);
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     h.push_str(&format!("<title>{}</title>", escape(title)));
@@ -196,9 +260,10 @@ fn plot_page(
     }
     if chosen.len() < collected.entities.len() {
         h.push_str(&format!(
-            "<p>{} of {} entities plotted, those with the most alerts first.</p>\n",
+            "<p>{} of {} entities plotted: those with the most alerts and labelled incidents first, then {} with neither, to compare with.</p>\n",
             chosen.len(),
-            collected.entities.len()
+            collected.entities.len(),
+            quiet_shown
         ));
     }
     for (entity, data) in chosen {
@@ -219,7 +284,7 @@ fn plot_page(
         let owned: Vec<Alert> = alerts.iter().map(|a| (*a).clone()).collect();
         let plot = PlotSeries::new(entity, name.clone(), data.times.clone(), values.clone())
             .with_scores(data.scores.clone())
-            .with_ground_truth(&owned, &[]);
+            .with_ground_truth(&owned, labels);
         h.push_str(&format!(
             "<h2>{} — {} ({} alert{})</h2>\n",
             escape(entity.name()),
@@ -272,6 +337,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         quarantine_mode: WriteMode::forced(args.force),
         hint: " (name columns with --entity, --time, --fields)",
     })?;
+    // Labels are read before any scoring, so that a bad label file fails at once.
+    let labels = match &args.labels {
+        Some(path) => Some(read_labels(path, opened.single_entity.as_deref())?),
+        None => None,
+    };
     let fields: Vec<String> = opened.source.fields().to_vec();
     if fields.is_empty() {
         // Nothing to score; read on anyway so that unreadable lines are reported.
@@ -384,10 +454,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         policy.suppress,
         collected.alerts.len()
     );
+    let evaluation = labels
+        .as_deref()
+        .map(|l| score_labels(l, &collected, interval));
+    let evaluation_path = args.out.join("evaluation.json");
+    let mut page_summary = summary.clone();
+    if let (Some((m, _, _)), Some(path)) = (&evaluation, &args.labels) {
+        page_summary.push_str(&format!(
+            ". On the labels of {}: event precision {:.3}, recall {:.3}, F1 {:.3} ({} of {} incidents detected, {} of {} alerts true)",
+            path.display(),
+            m.precision,
+            m.recall,
+            m.f1,
+            m.detected,
+            m.incidents,
+            m.true_alerts,
+            m.alerts
+        ));
+        let json = serde_json::json!({
+            "input": input,
+            "labels": path.display().to_string(),
+            "detector": args.detector,
+            "metrics": m,
+        });
+        std::fs::write(
+            &evaluation_path,
+            serde_json::to_string_pretty(&json)? + "\n",
+        )
+        .with_context(|| format!("writing {}", evaluation_path.display()))?;
+    }
     let page = plot_page(
         &format!("ai4ict detect: {input}"),
-        &summary,
+        &page_summary,
         &collected,
+        evaluation.as_ref().map_or(&[][..], |e| e.1.as_slice()),
         &fields,
         args.plots,
     );
@@ -437,6 +537,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             collected.alerts.len() - 10,
             alerts_path.display()
         );
+    }
+    if let (Some((m, _, note)), Some(path)) = (&evaluation, &args.labels) {
+        outln!(
+            "  on the labels of {} (scored from the first row: the detectors learn as they go)",
+            path.display()
+        );
+        for line in m.to_string().lines() {
+            outln!("  {line}");
+        }
+        if let Some(note) = note {
+            outln!("  note: {note}");
+        }
+        outln!("  wrote {}", evaluation_path.display());
     }
     outln!(
         "  wrote {}, {}, {} in {:.2} s",
