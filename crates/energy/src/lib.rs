@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod actuated;
 pub mod bench;
+mod controller;
+mod energy_loop;
 mod plot;
 pub mod power;
 pub mod sim;
@@ -8,9 +11,10 @@ pub mod sla;
 
 pub use bench::{bench_forecast, BenchConfig, BenchReport, BenchRow};
 pub use power::{BsClass, PowerModel};
-pub use sim::{
-    evaluate, CellPlot, EnergyConfig, EnergyReport, EnergySavingPolicy, GuardConfig, PolicyResult,
-};
+pub use actuated::SleepNetwork;
+pub use controller::{CellTrace, ClusterOutcome, SleepController};
+pub use energy_loop::{evaluate, CoverageCluster, EnergyLoop, Reference};
+pub use sim::{CellPlot, EnergyConfig, EnergyReport, EnergySavingPolicy, GuardConfig, PolicyResult};
 pub use sla::{evaluate_sla, SlaConfig, SlaPolicy, SlaScores};
 
 /// Everything that can go wrong in the energy crate.
