@@ -235,7 +235,11 @@ impl EnergyLoop {
         let first = self.first;
         let demand: Vec<Vec<f64>> = (0..n)
             .into_par_iter()
-            .map(|c| (0..steps_all).map(|t| self.net.demand(c, t).dl_mbps).collect())
+            .map(|c| {
+                (0..steps_all)
+                    .map(|t| self.net.demand(c, t).dl_mbps)
+                    .collect()
+            })
             .collect();
         let actual: Vec<Vec<f64>> = demand.iter().map(|d| d[first..].to_vec()).collect();
         let steps = steps_all - first;
@@ -321,19 +325,20 @@ impl EnergyLoop {
         let [on, re, or] = &reference.outcomes;
         let minutes = hours * 60.0;
         let offered = reference.offered.max(1e-9);
-        let result = |name: &str, energy_wh: f64, unserved: f64, violations: u64, wakeups, asleep| {
-            PolicyResult {
-                policy: name.to_string(),
-                energy_kwh: energy_wh / 1000.0,
-                saved_kwh: (on.energy_wh - energy_wh) / 1000.0,
-                saved_pct: 100.0 * (on.energy_wh - energy_wh) / on.energy_wh.max(1e-9),
-                unserved_pct: 100.0 * unserved / offered,
-                extra_unserved_pct: 100.0 * (unserved - on.unserved).max(0.0) / offered,
-                violation_minutes: violations as f64 * minutes,
-                wakeups,
-                mean_units_asleep: asleep / steps.max(1) as f64,
-            }
-        };
+        let result =
+            |name: &str, energy_wh: f64, unserved: f64, violations: u64, wakeups, asleep| {
+                PolicyResult {
+                    policy: name.to_string(),
+                    energy_kwh: energy_wh / 1000.0,
+                    saved_kwh: (on.energy_wh - energy_wh) / 1000.0,
+                    saved_pct: 100.0 * (on.energy_wh - energy_wh) / on.energy_wh.max(1e-9),
+                    unserved_pct: 100.0 * unserved / offered,
+                    extra_unserved_pct: 100.0 * (unserved - on.unserved).max(0.0) / offered,
+                    violation_minutes: violations as f64 * minutes,
+                    wakeups,
+                    mean_units_asleep: asleep / steps.max(1) as f64,
+                }
+            };
         let baseline = |name: &str, o: &Outcome| {
             let v = o
                 .unserved_steps
@@ -341,7 +346,14 @@ impl EnergyLoop {
                 .zip(&on.unserved_steps)
                 .map(|(a, b)| a.iter().zip(b).filter(|(x, y)| **x && !**y).count())
                 .sum::<usize>();
-            result(name, o.energy_wh, o.unserved, v as u64, o.wakeups, o.asleep_sum)
+            result(
+                name,
+                o.energy_wh,
+                o.unserved,
+                v as u64,
+                o.wakeups,
+                o.asleep_sum,
+            )
         };
         let policies = vec![
             baseline("always_on", on),
@@ -369,7 +381,12 @@ impl EnergyLoop {
             };
             plots.push(CellPlot {
                 cell: self.net.cells()[c].name.to_string(),
-                kind: if self.units[c].small { "small" } else { "macro" }.to_string(),
+                kind: if self.units[c].small {
+                    "small"
+                } else {
+                    "macro"
+                }
+                .to_string(),
                 load: trace.load.clone(),
                 forecast_mean: trace.mean.clone(),
                 forecast_lower: trace.lower.clone(),
@@ -392,12 +409,7 @@ impl EnergyLoop {
             forecast_rel_mae: abs_err / total.max(1e-9),
             forecast_failures: failures,
             forecast_seconds: seconds,
-            power_w: vec![
-                on.power.clone(),
-                re.power.clone(),
-                power,
-                or.power.clone(),
-            ],
+            power_w: vec![on.power.clone(), re.power.clone(), power, or.power.clone()],
             plots,
         })
     }
@@ -424,7 +436,10 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
     let reference = lp.reference();
     lp.report(
         &reference,
-        controllers.into_iter().map(SleepController::finish).collect(),
+        controllers
+            .into_iter()
+            .map(SleepController::finish)
+            .collect(),
     )
 }
 
@@ -432,8 +447,8 @@ pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
 mod tests {
     use super::*;
     use crate::EnergySavingPolicy;
-    use ai4ict_sandbox::ScenarioConfig;
     use ai4ict_forecast::{ForecasterConfig, Method};
+    use ai4ict_sandbox::ScenarioConfig;
 
     fn small() -> EnergyConfig {
         EnergyConfig {

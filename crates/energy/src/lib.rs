@@ -9,12 +9,14 @@ pub mod power;
 pub mod sim;
 pub mod sla;
 
-pub use bench::{bench_forecast, BenchConfig, BenchReport, BenchRow};
-pub use power::{BsClass, PowerModel};
 pub use actuated::SleepNetwork;
+pub use bench::{bench_forecast, BenchConfig, BenchReport, BenchRow};
 pub use controller::{CellTrace, ClusterOutcome, SleepController};
 pub use energy_loop::{evaluate, CoverageCluster, EnergyLoop, Reference};
-pub use sim::{CellPlot, EnergyConfig, EnergyReport, EnergySavingPolicy, GuardConfig, PolicyResult};
+pub use power::{BsClass, PowerModel};
+pub use sim::{
+    CellPlot, EnergyConfig, EnergyReport, EnergySavingPolicy, GuardConfig, PolicyResult,
+};
 pub use sla::{evaluate_sla, SlaConfig, SlaPolicy, SlaScores};
 
 /// Everything that can go wrong in the energy crate.

@@ -225,7 +225,12 @@ type Allow<'a> = &'a dyn Fn(usize, f64, u32) -> bool;
 /// first) hand their traffic to awake overlapping cells if coverage and headroom allow and the
 /// network then draws less power (EARTH), then each macro sector keeps the fewest carriers
 /// that hold its demand under the headroom (or more, if `allow` refuses the deeper sleep).
-pub(crate) fn plan_step(units: &[Unit], est: &[f64], guard: &GuardConfig, allow: Allow) -> Vec<u32> {
+pub(crate) fn plan_step(
+    units: &[Unit],
+    est: &[f64],
+    guard: &GuardConfig,
+    allow: Allow,
+) -> Vec<u32> {
     let n = units.len();
     let mut asleep = vec![0u32; n];
     let mut demand: Vec<f64> = est.to_vec();
@@ -558,7 +563,11 @@ mod tests {
             }
             let k = policy.correction_steps.min(t);
             let recent: Vec<Vec<(f64, f64)>> = (0..units.len())
-                .map(|c| (t - k..t).map(|i| (observed[c][i + 1], bands[c][0][i])).collect())
+                .map(|c| {
+                    (t - k..t)
+                        .map(|i| (observed[c][i + 1], bands[c][0][i]))
+                        .collect()
+                })
                 .collect();
             let horizon = (t + g.min_sleep_steps)
                 .min((t / per_day + 1) * per_day)
@@ -568,7 +577,12 @@ mod tests {
                 (0..units.len())
                     .map(|c| {
                         let last = observed[c][t];
-                        estimate(bands[c][2][t + i], &recent[c], last, policy.floor_last_observed)
+                        estimate(
+                            bands[c][2][t + i],
+                            &recent[c],
+                            last,
+                            policy.floor_last_observed,
+                        )
                     })
                     .collect()
             };
