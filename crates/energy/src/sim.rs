@@ -314,7 +314,8 @@ pub(crate) fn carrier_power(u: &Unit, demand: f64, active: u32) -> f64 {
 /// one-interval transitions that started at a load the guard would let sleep at κ
 /// (≤ headroom·κ), of the shortfall `(min(next load, 1) − κ)⁺`: the extra unserved traffic,
 /// as a fraction of capacity, that keeping only κ awake would have cost. Warm-started on the
-/// training days, then updated with every interval observed; pooled over macro cells and read
+/// training days, then updated with every interval observed; pooled over the macro cells of a
+/// coverage cluster (the loop's entity) and read
 /// over the hour and its two neighbours, since surges are too rare for per-cell or per-hour
 /// rates (a noisy rate also flips sleeps hour by hour and costs wake-ups).
 #[derive(Clone, Debug, Serialize, Deserialize)]

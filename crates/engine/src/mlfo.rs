@@ -478,7 +478,7 @@ impl Mlfo {
             .map(|s| serde_json::to_string(s).unwrap_or_default())
             .collect::<Vec<_>>()
             .join(" → ");
-        let nodes = vec![
+        let mut nodes = vec![
             node(
                 NodeRole::Src,
                 format!(
@@ -523,6 +523,14 @@ impl Mlfo {
                 "cluster outcomes to the first worker of every process, summed in cluster order, against always-on, reactive and oracle baselines (reference, beside the loop)".into(),
             ),
         ];
+        for d in &i.distribute {
+            nodes.push(PlannedNode {
+                not_applied: Some(
+                    "the loop's results go to the run's report; no alerts are written",
+                ),
+                ..node(NodeRole::Sink, serde_json::to_string(d).unwrap_or_default())
+            });
+        }
         Ok(Plan {
             fields,
             interval: i.collect.interval,
