@@ -186,7 +186,7 @@ impl SleepController {
         let per_day = lp.per_day;
         let steps = lp.steps() - lp.first;
         let t = next - lp.first;
-        if t % per_day == 0 {
+        if t.is_multiple_of(per_day) {
             self.refit(lp, next);
         }
         let p = &lp.config.policy;

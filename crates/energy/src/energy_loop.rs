@@ -123,7 +123,7 @@ impl EnergyLoop {
         let mut cluster_of = vec![usize::MAX; n];
         let mut clusters: Vec<CoverageCluster> = Vec::new();
         let mut by_root: HashMap<usize, usize> = HashMap::new();
-        for c in 0..n {
+        for (c, slot) in cluster_of.iter_mut().enumerate() {
             let r = root(&mut parent, c);
             let k = *by_root.entry(r).or_insert_with(|| {
                 clusters.push(CoverageCluster {
@@ -133,7 +133,7 @@ impl EnergyLoop {
                 });
                 clusters.len() - 1
             });
-            cluster_of[c] = k;
+            *slot = k;
             clusters[k].cells.push(c);
         }
         for cl in &mut clusters {
