@@ -285,3 +285,115 @@ fn sandbox_generate_refuses_to_replace_earlier_files_without_force() {
     assert!(ai4ict(dir.path(), &forced).status.success());
     assert_ne!(std::fs::read_to_string(&labels).unwrap(), "kept");
 }
+
+/// A small energy-saving intent: 40 cells, 2 days of history, 2 evaluated.
+const ENERGY_INTENT: &str = "name: energy-small
+use_case: energy
+source:
+  sandbox: { scenario: urban, cells: 40, days: 4, seed: 7 }
+collect:
+  fields: [dl_throughput]
+  interval: 15m
+model:
+  forecast: { method: ets }
+policy:
+  energy_saving: { history_days: 2 }
+distribute: []
+timing: { class: minutes }
+";
+
+#[test]
+fn energy_saving_agrees_on_one_worker_two_workers_two_processes() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = |name: &str| {
+        let d = root.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("intent.yaml"), ENERGY_INTENT).unwrap();
+        d
+    };
+    // The loop's result, without the timings.
+    let energy = |d: &Path| {
+        let text = std::fs::read_to_string(d.join("out/energy-small/outcome.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let loop_ = &v["outcome"]["closed_loop"];
+        let e = &loop_["energy"];
+        (
+            loop_["records"].clone(),
+            e["policies"].clone(),
+            e["power_w"].clone(),
+            e["plots"].clone(),
+            e["saved_vs_oracle"].clone(),
+        )
+    };
+    let one = dir("one");
+    let out = ai4ict(&one, &["run", "intent.yaml", "--quiet", "--no-hub"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("SINK actuator"), "{stdout}");
+    assert!(!stdout.contains("not applied: the closed loop"), "{stdout}");
+    let reference = energy(&one);
+    assert_eq!(reference.0, serde_json::json!(40 * 4 * 96));
+    assert!(reference.1.as_array().is_some_and(|p| p.len() == 4));
+
+    let two = dir("two");
+    let out = ai4ict(
+        &two,
+        &[
+            "run",
+            "intent.yaml",
+            "--quiet",
+            "--no-hub",
+            "--workers",
+            "2",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(reference, energy(&two), "1 vs 2 workers");
+
+    let cluster = dir("cluster");
+    let port = free_port_pair().to_string();
+    let spawn = |i: &str| {
+        Command::new(BIN)
+            .args([
+                "run",
+                "intent.yaml",
+                "--quiet",
+                "--no-hub",
+                "--processes",
+                "2",
+                "--process",
+                i,
+                "--base-port",
+                &port,
+            ])
+            .current_dir(&cluster)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (p0, p1) = (spawn("0"), spawn("1"));
+    let (o0, o1) = (
+        p0.wait_with_output().unwrap(),
+        p1.wait_with_output().unwrap(),
+    );
+    assert!(
+        o0.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o0.stderr)
+    );
+    assert!(
+        o1.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o1.stderr)
+    );
+    assert_eq!(reference, energy(&cluster), "1 worker vs 2 processes");
+}

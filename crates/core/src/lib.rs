@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod actuator;
 mod alert;
 mod batch;
 mod domain;
@@ -8,6 +9,7 @@ mod incident;
 mod rng;
 mod time;
 
+pub use actuator::{Action, Actuator, CellReport};
 pub use alert::{Alert, Severity};
 pub use batch::Batch;
 pub use domain::{Domain, UnknownDomain};

@@ -1,13 +1,19 @@
 #![doc = include_str!("../README.md")]
 
+mod actuated;
+mod controller;
+mod energy_loop;
 mod plot;
 pub mod power;
 pub mod sim;
 pub mod sla;
 
+pub use actuated::SleepNetwork;
+pub use controller::{CellTrace, ClusterOutcome, SleepController};
+pub use energy_loop::{evaluate, CoverageCluster, EnergyLoop, Reference};
 pub use power::{BsClass, PowerModel};
 pub use sim::{
-    evaluate, CellPlot, EnergyConfig, EnergyReport, EnergySavingPolicy, GuardConfig, PolicyResult,
+    CellPlot, EnergyConfig, EnergyReport, EnergySavingPolicy, GuardConfig, PolicyResult,
 };
 pub use sla::{evaluate_sla, SlaConfig, SlaPolicy, SlaScores};
 

@@ -1,16 +1,12 @@
 //! Closed-loop energy-saving simulation on the sandbox network (3GPP TS 38.300 §16.20:
 //! cell and carrier switch-off with traffic offloaded to overlapping cells).
 
-use std::time::Instant;
-
-use ai4ict_forecast::{forecast_many, Forecast, ForecastError, ForecasterConfig, Method};
-use ai4ict_sandbox::{CellKind, Network, ScenarioConfig};
-use rayon::prelude::*;
+use ai4ict_forecast::{ForecasterConfig, Method};
+use ai4ict_sandbox::ScenarioConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::power::{BsClass, PowerModel};
-use crate::EnergyError;
 
 /// The QoS guard every policy must pass before it puts a unit to sleep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -168,7 +164,7 @@ pub struct CellPlot {
     pub asleep_reactive: Vec<u32>,
 }
 
-/// The outcome of [`evaluate`]: per-policy results, forecast quality, plot series.
+/// The outcome of [`crate::evaluate`]: per-policy results, forecast quality, plot series.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnergyReport {
     /// Cells simulated.
@@ -208,16 +204,17 @@ impl EnergyReport {
 }
 
 /// One cell as the energy model sees it.
-struct Unit {
-    small: bool,
-    carriers: u32,
-    capacity: f64,
-    neighbours: Vec<(usize, f64)>,
-    model: PowerModel,
+#[derive(Clone, Debug)]
+pub(crate) struct Unit {
+    pub(crate) small: bool,
+    pub(crate) carriers: u32,
+    pub(crate) capacity: f64,
+    pub(crate) neighbours: Vec<(usize, f64)>,
+    pub(crate) model: PowerModel,
 }
 
 /// Units asleep per cell, per step: small cells 0 or 1, macro sectors 0..carriers−1.
-type Plan = Vec<Vec<u32>>;
+pub(crate) type Plan = Vec<Vec<u32>>;
 
 /// A policy's own condition on a sleep, on top of the guard: `allow(cell, load, keep)` with
 /// `load` the cell's estimated load (fraction of its capacity) and `keep` the carriers it
@@ -228,7 +225,12 @@ type Allow<'a> = &'a dyn Fn(usize, f64, u32) -> bool;
 /// first) hand their traffic to awake overlapping cells if coverage and headroom allow and the
 /// network then draws less power (EARTH), then each macro sector keeps the fewest carriers
 /// that hold its demand under the headroom (or more, if `allow` refuses the deeper sleep).
-fn plan_step(units: &[Unit], est: &[f64], guard: &GuardConfig, allow: Allow) -> Vec<u32> {
+pub(crate) fn plan_step(
+    units: &[Unit],
+    est: &[f64],
+    guard: &GuardConfig,
+    allow: Allow,
+) -> Vec<u32> {
     let n = units.len();
     let mut asleep = vec![0u32; n];
     let mut demand: Vec<f64> = est.to_vec();
@@ -290,14 +292,14 @@ fn plan_step(units: &[Unit], est: &[f64], guard: &GuardConfig, allow: Allow) -> 
 
 /// Power, W, an awake unit draws carrying `demand` (Mbit/s) on the fewest carriers that hold
 /// it under `headroom`, the others asleep (EARTH model).
-fn awake_power(u: &Unit, demand: f64, headroom: f64) -> f64 {
+pub(crate) fn awake_power(u: &Unit, demand: f64, headroom: f64) -> f64 {
     let per_carrier = u.capacity / f64::from(u.carriers);
     let active = ((demand / (headroom * per_carrier)).ceil() as u32).clamp(1, u.carriers);
     carrier_power(u, demand, active)
 }
 
 /// Power, W, a unit draws carrying `demand` (Mbit/s) on `active` carriers, the others asleep.
-fn carrier_power(u: &Unit, demand: f64, active: u32) -> f64 {
+pub(crate) fn carrier_power(u: &Unit, demand: f64, active: u32) -> f64 {
     let per_carrier = u.capacity / f64::from(u.carriers);
     f64::from(active) * u.model.active_w(demand / (f64::from(active) * per_carrier))
         + f64::from(u.carriers - active) * u.model.sleep_w()
@@ -312,10 +314,12 @@ fn carrier_power(u: &Unit, demand: f64, active: u32) -> f64 {
 /// one-interval transitions that started at a load the guard would let sleep at κ
 /// (≤ headroom·κ), of the shortfall `(min(next load, 1) − κ)⁺`: the extra unserved traffic,
 /// as a fraction of capacity, that keeping only κ awake would have cost. Warm-started on the
-/// training days, then updated with every interval observed; pooled over macro cells and read
+/// training days, then updated with every interval observed; pooled over the macro cells of a
+/// coverage cluster (the loop's entity) and read
 /// over the hour and its two neighbours, since surges are too rare for per-cell or per-hour
 /// rates (a noisy rate also flips sleeps hour by hour and costs wake-ups).
-struct SurgeRisk {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SurgeRisk {
     /// J per Mbit; see [`EnergySavingPolicy::unserved_price`].
     price: f64,
     headroom: f64,
@@ -325,7 +329,7 @@ struct SurgeRisk {
 }
 
 impl SurgeRisk {
-    fn new(policy: &EnergySavingPolicy) -> Self {
+    pub(crate) fn new(policy: &EnergySavingPolicy) -> Self {
         let carriers = policy.macro_carriers.max(1);
         Self {
             price: policy.unserved_price,
@@ -337,7 +341,7 @@ impl SurgeRisk {
 
     /// Records one observed transition of a macro cell's load (fractions of its capacity)
     /// into an interval starting at `hour` of day.
-    fn observe(&mut self, hour: usize, from: f64, to: f64) {
+    pub(crate) fn observe(&mut self, hour: usize, from: f64, to: f64) {
         let n = f64::from(self.carriers);
         for (a, (sum, count)) in self.stats[hour % 24].iter_mut().enumerate() {
             let kept = (a + 1) as f64 / n;
@@ -351,7 +355,7 @@ impl SurgeRisk {
     /// Whether macro `u` at `load` may keep only `keep` carriers awake through an interval
     /// starting at `hour`: the power saved must exceed the price of the expected extra
     /// unserved traffic, `price · capacity · shortfall` (shortfall over hours `hour` ± 1).
-    fn allows(&self, u: &Unit, hour: usize, load: f64, keep: u32) -> bool {
+    pub(crate) fn allows(&self, u: &Unit, hour: usize, load: f64, keep: u32) -> bool {
         let Some(a) = keep.checked_sub(1).map(|a| a as usize) else {
             return true;
         };
@@ -365,91 +369,73 @@ impl SurgeRisk {
     }
 }
 
-/// The forecast policy's plan, decided step by step on what is known at each step: the
-/// day-ahead band issued at midnight (its upper bound, rescaled by the observed/forecast ratio
-/// of the last `correction_steps`) floored by the last observed load. A unit goes to sleep
-/// only if the plan on these estimates keeps it asleep for `min_sleep_steps` (or to the end of
-/// the forecast day), so wake-ups stay few; once asleep it stays asleep only while the guard
-/// passes on the current estimate, so load seen above plan in the last interval (a surge, in
-/// the cell or in the cells taking its traffic) wakes it at the next step, as early as the
-/// reactive baseline would: the dwell never overrides the QoS guard. A macro sector also keeps
-/// a carrier awake in any interval whose surge risk, priced by `risk`, outweighs its saving;
-/// `risk` learns from each interval as it is observed. `observed[c]` starts one step before
-/// the first planned step; `hours[t]` is the hour of day of step `t`.
-fn forecast_plan(
+/// One step of the forecast policy, decided on what is known at that step: `est(i)` is the
+/// estimated demand per cell (Mbit/s) `i` steps ahead (0 = the step decided), from the
+/// day-ahead band's upper bound rescaled intraday and floored by the last observed load;
+/// `hours[i]` is the hour of day of that step, and `hours.len()` the dwell looked at
+/// (`min_sleep_steps`, or to the end of the forecast day). A unit goes to sleep only if the
+/// plan on these estimates keeps it asleep for the whole dwell, so wake-ups stay few; once
+/// asleep it stays asleep only while the guard passes on the current estimate, so load seen
+/// above plan in the last interval (a surge, in the cell or in the cells taking its traffic)
+/// wakes it at the next step, as early as the reactive baseline would: the dwell never
+/// overrides the QoS guard. A macro sector also keeps a carrier awake in any interval whose
+/// surge risk, priced by `risk`, outweighs its saving. `previous` is the row of the step
+/// before (none at the first step).
+pub(crate) fn forecast_step(
     units: &[Unit],
-    bands: &[[Vec<f64>; 3]],
-    observed: &[&[f64]],
-    policy: &EnergySavingPolicy,
-    (per_day, hours): (usize, &[usize]),
-    mut risk: SurgeRisk,
-) -> Plan {
-    let steps = bands.first().map_or(0, |b| b[2].len());
-    let g = &policy.guard;
-    let mut plan: Plan = Vec::with_capacity(steps);
-    for t in 0..steps {
-        if t > 0 {
-            for (c, u) in units.iter().enumerate().filter(|(_, u)| !u.small) {
-                let (from, to) = (observed[c][t - 1], observed[c][t]);
-                risk.observe(hours[t - 1], from / u.capacity, to / u.capacity);
-            }
+    guard: &GuardConfig,
+    risk: &SurgeRisk,
+    previous: Option<&[u32]>,
+    hours: &[usize],
+    est: &dyn Fn(usize) -> Vec<f64>,
+) -> Vec<u32> {
+    let priced = |i: usize| {
+        move |c: usize, load: f64, keep: u32| {
+            units[c].small || risk.allows(&units[c], hours[i], load, keep)
         }
-        let risk = &risk;
-        let priced = |s: usize| {
-            move |c: usize, load: f64, keep: u32| {
-                units[c].small || risk.allows(&units[c], hours[s], load, keep)
+    };
+    let now = plan_step(units, &est(0), guard, &priced(0));
+    let ahead: Vec<Vec<u32>> = (1..hours.len())
+        .map(|i| plan_step(units, &est(i), guard, &priced(i)))
+        .collect();
+    now.iter()
+        .enumerate()
+        .map(|(c, &a)| {
+            let asleep = previous.map_or(0, |p| p[c]);
+            // Staying asleep (at most as deep as before) needs only the guard now;
+            // going (deeper) to sleep needs it for the whole dwell.
+            let entering = ahead.iter().fold(a, |m, r| m.min(r[c]));
+            if a <= asleep {
+                a
+            } else {
+                entering.max(asleep)
             }
-        };
-        // observed[c][t] is the last interval seen before step t.
-        let k = policy.correction_steps.min(t);
-        let est_for = |s: usize| -> Vec<f64> {
-            (0..units.len())
-                .map(|c| {
-                    let seen: f64 = observed[c][t + 1 - k..=t].iter().sum();
-                    let expected: f64 = bands[c][0][t - k..t].iter().sum();
-                    let ratio = if k > 0 && expected > 0.0 {
-                        (seen / expected).clamp(0.7, 1.5)
-                    } else {
-                        1.0
-                    };
-                    let bound = (bands[c][2][s] * ratio).max(0.0);
-                    if policy.floor_last_observed {
-                        bound.max(observed[c][t])
-                    } else {
-                        bound
-                    }
-                })
-                .collect()
-        };
-        let now = plan_step(units, &est_for(t), g, &priced(t));
-        let horizon = (t + g.min_sleep_steps)
-            .min((t / per_day + 1) * per_day)
-            .min(steps);
-        let ahead: Vec<Vec<u32>> = (t + 1..horizon)
-            .map(|s| plan_step(units, &est_for(s), g, &priced(s)))
-            .collect();
-        let row = now
-            .iter()
-            .enumerate()
-            .map(|(c, &a)| {
-                let asleep = plan.last().map_or(0, |p: &Vec<u32>| p[c]);
-                // Staying asleep (at most as deep as before) needs only the guard now;
-                // going (deeper) to sleep needs it for the whole dwell.
-                let entering = ahead.iter().fold(a, |m, r| m.min(r[c]));
-                if a <= asleep {
-                    a
-                } else {
-                    entering.max(asleep)
-                }
-            })
-            .collect();
-        plan.push(row);
+        })
+        .collect()
+}
+
+/// The estimate of a cell's demand `ahead` steps past the last observation: the band's upper
+/// bound at that step, rescaled by the ratio of the `recent` (observed, forecast mean) pairs
+/// (clamped to [0.7, 1.5]; no rescaling without pairs), floored by the last observed load when
+/// `floor` is set.
+pub(crate) fn estimate(upper: f64, recent: &[(f64, f64)], last_observed: f64, floor: bool) -> f64 {
+    let seen: f64 = recent.iter().map(|p| p.0).sum();
+    let expected: f64 = recent.iter().map(|p| p.1).sum();
+    let ratio = if !recent.is_empty() && expected > 0.0 {
+        (seen / expected).clamp(0.7, 1.5)
+    } else {
+        1.0
+    };
+    let bound = (upper * ratio).max(0.0);
+    if floor {
+        bound.max(last_observed)
+    } else {
+        bound
     }
-    plan
 }
 
 /// Drops sleeps shorter than `min` steps (per cell, per sleep level).
-fn enforce_min_sleep(plan: &mut Plan, min: usize) {
+pub(crate) fn enforce_min_sleep(plan: &mut Plan, min: usize) {
     if min <= 1 || plan.is_empty() {
         return;
     }
@@ -474,17 +460,18 @@ fn enforce_min_sleep(plan: &mut Plan, min: usize) {
     }
 }
 
-struct Outcome {
-    energy_wh: f64,
-    unserved: f64,
-    unserved_steps: Vec<Vec<bool>>,
-    wakeups: u64,
-    asleep_sum: f64,
-    power: Vec<f64>,
+/// A plan applied to the actual demand.
+pub(crate) struct Outcome {
+    pub(crate) energy_wh: f64,
+    pub(crate) unserved: f64,
+    pub(crate) unserved_steps: Vec<Vec<bool>>,
+    pub(crate) wakeups: u64,
+    pub(crate) asleep_sum: f64,
+    pub(crate) power: Vec<f64>,
 }
 
 /// Applies a plan to the actual demand: offloads, capacity limits, power draw.
-fn simulate(units: &[Unit], actual: &[Vec<f64>], plan: &Plan, hours: f64) -> Outcome {
+pub(crate) fn simulate(units: &[Unit], actual: &[Vec<f64>], plan: &Plan, hours: f64) -> Outcome {
     let n = units.len();
     let mut out = Outcome {
         energy_wh: 0.0,
@@ -550,257 +537,62 @@ fn simulate(units: &[Unit], actual: &[Vec<f64>], plan: &Plan, hours: f64) -> Out
     out
 }
 
-/// Day-ahead forecasts of every cell's demand over the evaluated period: refitted at each
-/// midnight on the last `history_days`. Returns (mean, lower, upper) per cell and step, the
-/// number of failed fits, and the seconds spent.
-fn forecasts(
-    config: &EnergyConfig,
-    demand: &[Vec<f64>],
-    first: usize,
-    per_day: usize,
-) -> (Vec<[Vec<f64>; 3]>, usize, f64) {
-    let n = demand.len();
-    let steps = demand.first().map_or(0, Vec::len);
-    let history = config.policy.history_days as usize * per_day;
-    let mut bands: Vec<[Vec<f64>; 3]> = (0..n)
-        .map(|_| [Vec::new(), Vec::new(), Vec::new()])
-        .collect();
-    let mut failures = 0;
-    let started = Instant::now();
-    let mut origin = first;
-    while origin < steps {
-        let h = per_day.min(steps - origin);
-        let train: Vec<Vec<f64>> = demand
-            .iter()
-            .map(|d| d[origin - history..origin].to_vec())
-            .collect();
-        let results: Vec<Result<Forecast, ForecastError>> =
-            forecast_many(&config.forecaster, &train, per_day, h, config.policy.level);
-        for (c, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(f) => {
-                    bands[c][0].extend(f.mean);
-                    bands[c][1].extend(f.lower);
-                    bands[c][2].extend(f.upper);
-                }
-                Err(_) => {
-                    failures += 1;
-                    let last = &train[c][history - per_day..history - per_day + h];
-                    for b in bands[c].iter_mut() {
-                        b.extend_from_slice(last);
-                    }
-                }
-            }
-        }
-        origin += h;
-    }
-    (bands, failures, started.elapsed().as_secs_f64())
-}
-
-/// Runs the energy-saving evaluation: builds the sandbox network, forecasts each cell's
-/// load day-ahead, plans sleeps under the QoS guard with four policies (always-on; reactive:
-/// sleep when the last observed load is low; forecast: [`forecast_plan`], sleep when the
-/// forecast interval's upper bound and the last observed load pass the guard, wake as soon as
-/// they do not; oracle: the guard on the actual future load), applies each plan in closed loop against the actual demand and reports
-/// energy (EARTH power model), unserved traffic, violations and wake-ups.
-pub fn evaluate(config: &EnergyConfig) -> Result<EnergyReport, EnergyError> {
-    if !(config.policy.level > 0.0 && config.policy.level < 1.0) {
-        return Err(EnergyError::InvalidConfig(format!(
-            "level {} must lie strictly between 0 and 1",
-            config.policy.level
-        )));
-    }
-    let g = &config.policy.guard;
-    if !(g.headroom > 0.0 && g.headroom <= 1.0 && (0.0..=1.0).contains(&g.min_coverage)) {
-        return Err(EnergyError::InvalidConfig(
-            "guard.headroom must be in (0, 1] and guard.min_coverage in [0, 1]".into(),
-        ));
-    }
-    if config.policy.macro_carriers == 0 {
-        return Err(EnergyError::InvalidConfig(
-            "macro_carriers must be at least 1".into(),
-        ));
-    }
-    if config.policy.history_days == 0 || config.policy.history_days >= config.sandbox.days {
-        return Err(EnergyError::InvalidConfig(format!(
-            "history_days ({}) must be at least 1 and less than sandbox.days ({})",
-            config.policy.history_days, config.sandbox.days
-        )));
-    }
-    let net = Network::new(&config.sandbox)?;
-    let interval_ms = net.interval().millis();
-    let per_day = (86_400_000 / interval_ms.max(1)) as usize;
-    if per_day < 2 {
-        return Err(EnergyError::InvalidConfig(
-            "the sandbox interval must be shorter than half a day".into(),
-        ));
-    }
-    let first = config.policy.history_days as usize * per_day;
-    let steps_all = net.steps();
-    let steps = steps_all - first;
-    let hours = interval_ms as f64 / 3_600_000.0;
-    let units: Vec<Unit> = net
-        .cells()
-        .iter()
-        .map(|c| {
-            let small = c.kind == CellKind::Small;
-            Unit {
-                small,
-                carriers: if small {
-                    1
-                } else {
-                    config.policy.macro_carriers
-                },
-                capacity: c.capacity_dl_mbps.max(1e-6),
-                neighbours: c
-                    .neighbours
-                    .iter()
-                    .map(|n| (n.cell, n.overlap.clamp(0.0, 1.0)))
-                    .collect(),
-                model: PowerModel::earth(if small {
-                    config.policy.small_class
-                } else {
-                    config.policy.macro_class
-                }),
-            }
-        })
-        .collect();
-    let n = units.len();
-    let demand: Vec<Vec<f64>> = (0..n)
-        .into_par_iter()
-        .map(|c| (0..steps_all).map(|t| net.demand(c, t).dl_mbps).collect())
-        .collect();
-    let actual: Vec<Vec<f64>> = demand.iter().map(|d| d[first..].to_vec()).collect();
-    let (bands, forecast_failures, forecast_seconds) = forecasts(config, &demand, first, per_day);
-
-    // Forecast quality on the evaluated period.
-    let (mut inside, mut abs_err, mut total) = (0usize, 0.0, 0.0);
-    for c in 0..n {
-        for t in 0..steps {
-            let a = actual[c][t];
-            inside += usize::from(bands[c][1][t] <= a && a <= bands[c][2][t]);
-            abs_err += (bands[c][0][t] - a).abs();
-            total += a;
-        }
-    }
-
-    let none = |_: usize, _: f64, _: u32| true;
-    let always_on: Plan = vec![vec![0; n]; steps];
-    let mut oracle: Plan = (0..steps)
-        .map(|t| {
-            let est: Vec<f64> = (0..n).map(|c| actual[c][t]).collect();
-            plan_step(&units, &est, g, &none)
-        })
-        .collect();
-    enforce_min_sleep(&mut oracle, g.min_sleep_steps);
-    let last = |c: usize, t: usize| demand[c][first + t - 1];
-    let observed: Vec<&[f64]> = demand.iter().map(|d| &d[first - 1..]).collect();
-    let hour = |t: usize| (net.time(t).millis_of_day() / 3_600_000) as usize;
-    let mut risk = SurgeRisk::new(&config.policy);
-    for (d, u) in demand.iter().zip(&units).filter(|(_, u)| !u.small) {
-        for t in 1..first {
-            risk.observe(hour(t), d[t - 1] / u.capacity, d[t] / u.capacity);
-        }
-    }
-    let eval_hours: Vec<usize> = (first..steps_all).map(hour).collect();
-    let forecast = forecast_plan(
-        &units,
-        &bands,
-        &observed,
-        &config.policy,
-        (per_day, &eval_hours),
-        risk,
-    );
-    let threshold = config.policy.reactive_threshold;
-    let low = move |_: usize, load: f64, _: u32| load < threshold;
-    let reactive: Plan = (0..steps)
-        .map(|t| {
-            let est: Vec<f64> = (0..n).map(|c| last(c, t)).collect();
-            plan_step(&units, &est, g, &low)
-        })
-        .collect();
-
-    let plans = [
-        ("always_on", &always_on),
-        ("reactive", &reactive),
-        ("forecast", &forecast),
-        ("oracle", &oracle),
-    ];
-    let outcomes: Vec<Outcome> = plans
-        .par_iter()
-        .map(|(_, p)| simulate(&units, &actual, p, hours))
-        .collect();
-    let offered: f64 = actual.iter().flatten().sum();
-    let base = &outcomes[0];
-    let minutes = interval_ms as f64 / 60_000.0;
-    let policies: Vec<PolicyResult> = plans
-        .iter()
-        .zip(&outcomes)
-        .map(|((name, _), o)| {
-            let violations = o
-                .unserved_steps
-                .iter()
-                .zip(&base.unserved_steps)
-                .map(|(a, b)| a.iter().zip(b).filter(|(x, y)| **x && !**y).count())
-                .sum::<usize>();
-            PolicyResult {
-                policy: (*name).to_string(),
-                energy_kwh: o.energy_wh / 1000.0,
-                saved_kwh: (base.energy_wh - o.energy_wh) / 1000.0,
-                saved_pct: 100.0 * (base.energy_wh - o.energy_wh) / base.energy_wh.max(1e-9),
-                unserved_pct: 100.0 * o.unserved / offered.max(1e-9),
-                extra_unserved_pct: 100.0 * (o.unserved - base.unserved).max(0.0)
-                    / offered.max(1e-9),
-                violation_minutes: violations as f64 * minutes,
-                wakeups: o.wakeups,
-                mean_units_asleep: o.asleep_sum / steps.max(1) as f64,
-            }
-        })
-        .collect();
-    let saved_vs_oracle = policies[2].saved_kwh / policies[3].saved_kwh.max(1e-9);
-
-    let mut chosen: Vec<usize> = (0..n).filter(|&c| units[c].small).collect();
-    chosen.extend((0..n).filter(|&c| !units[c].small));
-    chosen.truncate(config.plot_cells);
-    let plots = chosen
-        .into_iter()
-        .map(|c| {
-            let cap = units[c].capacity;
-            let scale = |v: &[f64]| v.iter().map(|x| x / cap).collect::<Vec<f64>>();
-            CellPlot {
-                cell: net.cells()[c].name.to_string(),
-                kind: if units[c].small { "small" } else { "macro" }.to_string(),
-                load: scale(&actual[c]),
-                forecast_mean: scale(&bands[c][0]),
-                forecast_lower: scale(&bands[c][1]),
-                forecast_upper: scale(&bands[c][2]),
-                asleep_forecast: forecast.iter().map(|r| r[c]).collect(),
-                asleep_oracle: oracle.iter().map(|r| r[c]).collect(),
-                asleep_reactive: reactive.iter().map(|r| r[c]).collect(),
-            }
-        })
-        .collect();
-
-    Ok(EnergyReport {
-        cells: n,
-        small_cells: units.iter().filter(|u| u.small).count(),
-        steps,
-        interval_minutes: minutes,
-        start_ms: net.time(first).0,
-        policies,
-        saved_vs_oracle,
-        forecast_coverage: inside as f64 / (n * steps).max(1) as f64,
-        forecast_rel_mae: abs_err / total.max(1e-9),
-        forecast_failures,
-        forecast_seconds,
-        power_w: outcomes.into_iter().map(|o| o.power).collect(),
-        plots,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The forecast policy over a whole period, step by step as the closed loop decides it
+    /// ([`forecast_step`] on [`estimate`]s): `observed[c]` starts one step before the first
+    /// planned step; `hours[t]` is the hour of day of step `t`.
+    fn forecast_plan(
+        units: &[Unit],
+        bands: &[[Vec<f64>; 3]],
+        observed: &[&[f64]],
+        policy: &EnergySavingPolicy,
+        (per_day, hours): (usize, &[usize]),
+        mut risk: SurgeRisk,
+    ) -> Plan {
+        let steps = bands.first().map_or(0, |b| b[2].len());
+        let g = &policy.guard;
+        let mut plan: Plan = Vec::with_capacity(steps);
+        for t in 0..steps {
+            if t > 0 {
+                for (c, u) in units.iter().enumerate().filter(|(_, u)| !u.small) {
+                    let (from, to) = (observed[c][t - 1], observed[c][t]);
+                    risk.observe(hours[t - 1], from / u.capacity, to / u.capacity);
+                }
+            }
+            let k = policy.correction_steps.min(t);
+            let recent: Vec<Vec<(f64, f64)>> = (0..units.len())
+                .map(|c| {
+                    (t - k..t)
+                        .map(|i| (observed[c][i + 1], bands[c][0][i]))
+                        .collect()
+                })
+                .collect();
+            let horizon = (t + g.min_sleep_steps)
+                .min((t / per_day + 1) * per_day)
+                .min(steps)
+                .max(t + 1);
+            let est = |i: usize| -> Vec<f64> {
+                (0..units.len())
+                    .map(|c| {
+                        let last = observed[c][t];
+                        estimate(
+                            bands[c][2][t + i],
+                            &recent[c],
+                            last,
+                            policy.floor_last_observed,
+                        )
+                    })
+                    .collect()
+            };
+            let previous = plan.last().map(Vec::as_slice);
+            let row = forecast_step(units, g, &risk, previous, &hours[t..horizon], &est);
+            plan.push(row);
+        }
+        plan
+    }
 
     fn units() -> Vec<Unit> {
         // Cell 0: a small cell fully under macro 1 (and partly macro 2); macros with 2 carriers.
@@ -1015,59 +807,5 @@ mod tests {
         let on = simulate(&u, &actual, &vec![vec![0, 0, 0]; 2], 0.25);
         assert!(on.energy_wh > o.energy_wh);
         assert_eq!(on.unserved, 0.0);
-    }
-
-    #[test]
-    fn evaluates_a_small_scenario_and_refuses_bad_configs() {
-        let config = EnergyConfig {
-            sandbox: ScenarioConfig {
-                cells: 30,
-                days: 4,
-                ..ScenarioConfig::default()
-            },
-            forecaster: ForecasterConfig::with_method(Method::Ets),
-            policy: EnergySavingPolicy {
-                history_days: 2,
-                ..EnergySavingPolicy::default()
-            },
-            ..EnergyConfig::default()
-        };
-        let r = evaluate(&config).unwrap();
-        assert_eq!(r.policies.len(), 4);
-        let on = r.policy("always_on").unwrap();
-        let oracle = r.policy("oracle").unwrap();
-        assert_eq!(on.saved_kwh, 0.0);
-        assert!(oracle.saved_pct > 0.0);
-        assert!(r
-            .policies
-            .iter()
-            .all(|p| p.energy_kwh > 0.0 && p.unserved_pct >= 0.0));
-        assert_eq!(r.power_w[0].len(), r.steps);
-        assert!(!r.plots.is_empty() && r.plots[0].load.len() == r.steps);
-        for bad in [
-            EnergyConfig {
-                policy: EnergySavingPolicy {
-                    level: 1.0,
-                    ..config.policy.clone()
-                },
-                ..config.clone()
-            },
-            EnergyConfig {
-                policy: EnergySavingPolicy {
-                    history_days: 4,
-                    ..config.policy.clone()
-                },
-                ..config.clone()
-            },
-            EnergyConfig {
-                policy: EnergySavingPolicy {
-                    macro_carriers: 0,
-                    ..config.policy.clone()
-                },
-                ..config.clone()
-            },
-        ] {
-            assert!(matches!(evaluate(&bad), Err(EnergyError::InvalidConfig(_))));
-        }
     }
 }

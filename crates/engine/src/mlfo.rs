@@ -289,6 +289,10 @@ pub struct ClosedLoop {
     pub sla: Vec<ai4ict_energy::SlaScores>,
     /// Checks against the intent's targets.
     pub targets: Vec<TargetCheck>,
+    /// Reports (one per cell and interval) the loop read from the network.
+    pub records: u64,
+    /// Seconds the loop ran.
+    pub seconds: f64,
 }
 
 impl ClosedLoop {
@@ -346,26 +350,31 @@ impl Mlfo {
         let i = &self.intent;
         let fields = self.fields()?;
         let mut nodes = Vec::new();
-        // Energy saving and SLA-breach prediction run as closed loops in the sandbox (not yet on
-        // the dataflow): they read the simulated network directly and report their actions.
-        let closed_loop = matches!(
-            i.policy,
-            PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_)
-        );
+        // Energy saving runs as a closed loop on the dataflow (crate::closed_loop): the
+        // network's reports are its collected data and the actuator is its sink. SLA-breach
+        // prediction still runs beside it, in the sandbox.
+        let energy = matches!(i.policy, PolicyConfig::EnergySaving(_));
+        let sla = matches!(i.policy, PolicyConfig::SlaBreach(_));
         let node = |role, description: String| PlannedNode {
             role,
             description,
             clause: NodeRole::clause(role),
             not_applied: match role {
-                NodeRole::C | NodeRole::Pp if closed_loop => {
+                NodeRole::C | NodeRole::Pp if sla => {
                     Some("the closed loop reads the sandbox's KPIs itself")
                 }
-                NodeRole::D | NodeRole::Sink if closed_loop => {
+                NodeRole::Pp if energy => Some(
+                    "the actuator reports every cell every interval; there are no gaps to fill",
+                ),
+                NodeRole::D | NodeRole::Sink if sla => {
                     Some("the closed loop's actions go to the report only")
                 }
                 _ => None,
             },
         };
+        if energy {
+            return self.energy_plan(fields, &node);
+        }
         nodes.push(node(
             NodeRole::Src,
             match &i.source {
@@ -419,7 +428,7 @@ impl Mlfo {
                     p.score_above, p.for_intervals, p.suppress
                 ),
                 PolicyConfig::EnergySaving(p) => format!(
-                    "energy saving: sleep units when the {:.0}% forecast bound fits under headroom {} (closed loop in the sandbox)",
+                    "energy saving: sleep units when the {:.0}% forecast bound fits under headroom {}",
                     p.level * 100.0,
                     p.guard.headroom
                 ),
@@ -449,6 +458,86 @@ impl Mlfo {
                 NodeRole::Sink,
                 serde_json::to_string(d).unwrap_or_default(),
             ));
+        }
+        Ok(Plan {
+            fields,
+            interval: i.collect.interval,
+            nodes,
+        })
+    }
+
+    /// The graph energy saving runs on (`crate::closed_loop::run_energy`).
+    fn energy_plan(
+        &self,
+        fields: Vec<String>,
+        node: &dyn Fn(NodeRole, String) -> PlannedNode,
+    ) -> Result<Plan, EngineError> {
+        let i = &self.intent;
+        let (SourceConfig::Sandbox(s), ModelConfig::Forecast(f), PolicyConfig::EnergySaving(p)) =
+            (&i.source, &i.model, &i.policy)
+        else {
+            return Err(EngineError::Plan(
+                "energy saving needs a sandbox source and a forecast model".into(),
+            ));
+        };
+        let pp = i
+            .preprocess
+            .iter()
+            .map(|s| serde_json::to_string(s).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" → ");
+        let mut nodes = vec![
+            node(
+                NodeRole::Src,
+                format!(
+                    "sandbox: {} network, {} cells, {} days, seed {}; each worker reads the coverage clusters it owns (a small cell and every cell that may take its traffic)",
+                    s.scenario.as_str(),
+                    s.cells,
+                    s.days,
+                    s.seed
+                ),
+            ),
+            node(
+                NodeRole::C,
+                format!(
+                    "the network's report per cell every {}: offered load, power drawn, unserved traffic, carriers asleep and woken; exchanged by coverage cluster",
+                    i.collect.interval
+                ),
+            ),
+            node(NodeRole::Pp, if pp.is_empty() { "none".into() } else { pp }),
+            node(
+                NodeRole::M,
+                format!(
+                    "forecaster per cell, refitted each midnight on {} days for the day ahead: {}",
+                    p.history_days,
+                    serde_json::to_string(f).unwrap_or_default()
+                ),
+            ),
+            node(
+                NodeRole::P,
+                format!(
+                    "energy saving per coverage cluster: sleep units when the {:.0}% forecast bound fits under headroom {} for {} intervals",
+                    p.level * 100.0,
+                    p.guard.headroom,
+                    p.guard.min_sleep_steps
+                ),
+            ),
+            node(
+                NodeRole::Sink,
+                "actuator: the sandbox network puts carriers and small cells to sleep and wakes them; its reports are the next round's input".into(),
+            ),
+            node(
+                NodeRole::D,
+                "cluster outcomes to the first worker of every process, summed in cluster order, against always-on, reactive and oracle baselines (reference, beside the loop)".into(),
+            ),
+        ];
+        for d in &i.distribute {
+            nodes.push(PlannedNode {
+                not_applied: Some(
+                    "the loop's results go to the run's report; no alerts are written",
+                ),
+                ..node(NodeRole::Sink, serde_json::to_string(d).unwrap_or_default())
+            });
         }
         Ok(Plan {
             fields,
@@ -825,6 +914,8 @@ impl Mlfo {
         let mut check = |name: &str, target: Option<f64>, measured: f64, higher_better: bool| {
             checks.extend(TargetCheck::new(name, target, measured, higher_better));
         };
+        let mut records = 0;
+        let mut stopped = false;
         let (energy, sla, history, detail) = match &self.intent.policy {
             PolicyConfig::EnergySaving(policy) => {
                 let config = ai4ict_energy::EnergyConfig {
@@ -833,23 +924,41 @@ impl Mlfo {
                     policy: policy.clone(),
                     ..Default::default()
                 };
-                let r = ai4ict_energy::evaluate(&config)
-                    .map_err(|e| EngineError::Plan(e.to_string()))?;
-                let f = r.policy("forecast").cloned();
-                let saved = f.as_ref().map_or(0.0, |f| f.saved_pct);
-                let extra = f.as_ref().map_or(f64::INFINITY, |f| f.extra_unserved_pct);
-                check(
-                    "energy_saved_vs_oracle",
-                    targets.energy_saved_vs_oracle,
-                    r.saved_vs_oracle,
-                    true,
-                );
-                check("max_unserved_pct", targets.max_unserved_pct, extra, false);
-                let detail = format!(
-                    "forecast policy saved {saved:.2} % ({:.3} of the oracle's saving), extra unserved {extra:.4} %",
-                    r.saved_vs_oracle
-                );
-                (Some(r), Vec::new(), policy.history_days, detail)
+                let run = crate::closed_loop::run_energy(
+                    &config,
+                    &self.options.cluster,
+                    Arc::clone(&self.options.progress),
+                )?;
+                if let Some(e) = run.errors.first() {
+                    return Err(EngineError::Plan(format!("energy-saving loop: {e}")));
+                }
+                records = run.records;
+                stopped = run.stopped;
+                match run.energy {
+                    Some(r) => {
+                        let f = r.policy("forecast").cloned();
+                        let saved = f.as_ref().map_or(0.0, |f| f.saved_pct);
+                        let extra = f.as_ref().map_or(f64::INFINITY, |f| f.extra_unserved_pct);
+                        check(
+                            "energy_saved_vs_oracle",
+                            targets.energy_saved_vs_oracle,
+                            r.saved_vs_oracle,
+                            true,
+                        );
+                        check("max_unserved_pct", targets.max_unserved_pct, extra, false);
+                        let detail = format!(
+                            "forecast policy saved {saved:.2} % ({:.3} of the oracle's saving), extra unserved {extra:.4} %",
+                            r.saved_vs_oracle
+                        );
+                        (Some(r), Vec::new(), policy.history_days, detail)
+                    }
+                    None => (
+                        None,
+                        Vec::new(),
+                        policy.history_days,
+                        format!("stopped by the operator after {records} reports; no verdict"),
+                    ),
+                }
             }
             PolicyConfig::SlaBreach(policy) => {
                 let config = ai4ict_energy::SlaConfig {
@@ -901,11 +1010,15 @@ impl Mlfo {
             energy,
             sla,
             targets: checks,
+            records,
+            seconds,
         };
         let passed = closed.passed();
         outcome.stages.push(StageRecord {
             stage: Stage::Evaluate,
-            status: if passed {
+            status: if stopped {
+                Status::Stopped
+            } else if passed {
                 Status::Passed
             } else {
                 Status::Failed

@@ -141,6 +141,10 @@ impl Outcome {
             ));
         }
         if let Some(c) = &self.closed_loop {
+            r.records = c.records;
+            if c.seconds > 0.0 {
+                r.throughput_per_s = c.records as f64 / c.seconds;
+            }
             r.notes.extend(closed_loop_lines(c));
         }
         if let Some(f) = &self.forecast {
