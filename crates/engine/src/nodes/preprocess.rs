@@ -153,10 +153,11 @@ impl Preprocessor {
                     };
                 }
                 self.steps
-                    .emit(&mut self.counts, st, entity, closed_t, &row, out);
+                    .emit(&mut self.counts, st, entity, closed_t, &mut row, out);
             } else {
                 row.copy_from_slice(values);
-                self.steps.emit(&mut self.counts, st, entity, t, &row, out);
+                self.steps
+                    .emit(&mut self.counts, st, entity, t, &mut row, out);
             }
         }
     }
@@ -182,7 +183,7 @@ impl Preprocessor {
         for entity in entities {
             let st = self.state.get_mut(&entity).expect("key just listed");
             if let Some((t, sums, counts)) = st.open.take() {
-                let row: Vec<f64> = (0..self.width)
+                let mut row: Vec<f64> = (0..self.width)
                     .map(|k| {
                         if counts[k] > 0 {
                             sums[k] / f64::from(counts[k])
@@ -191,21 +192,23 @@ impl Preprocessor {
                         }
                     })
                     .collect();
-                self.steps.emit(&mut self.counts, st, &entity, t, &row, out);
+                self.steps
+                    .emit(&mut self.counts, st, &entity, t, &mut row, out);
             }
         }
     }
 }
 
 impl Steps {
-    /// Gap filling, then clipping and rolling features, for one row of one entity.
+    /// Gap filling, then clipping and rolling features, for one row of one entity; `values`
+    /// is the caller's scratch row, changed in place (no allocation per row).
     fn emit(
         &self,
         counts: &mut Counts,
         st: &mut EntityState,
         entity: &Entity,
         t: Timestamp,
-        values: &[f64],
+        values: &mut [f64],
         out: &mut Batch,
     ) {
         let step = self.interval.millis();
@@ -233,18 +236,17 @@ impl Steps {
                 }
             }
         }
-        let mut row = values.to_vec();
         if fill != FillMethod::None && !st.last.is_empty() {
-            for (j, v) in row.iter_mut().enumerate() {
+            for (v, last) in values.iter_mut().zip(&st.last) {
                 if !v.is_finite() {
-                    *v = st.last[j];
+                    *v = *last;
                 }
             }
         }
         st.last_time = Some(t);
         st.last.clear();
-        st.last.extend_from_slice(&row);
-        self.finish_row(st, entity, t, &mut row, out);
+        st.last.extend_from_slice(values);
+        self.finish_row(st, entity, t, values, out);
     }
 
     fn finish_row(
