@@ -46,17 +46,7 @@ pub fn text(o: &Outcome) -> String {
         let _ = writeln!(s, "evaluation run: {}", stats_line(&e.stats));
     }
     if !o.auto_choices.is_empty() {
-        let said: Vec<String> = o
-            .auto_choices
-            .iter()
-            .map(|(choice, n)| {
-                format!(
-                    "{choice} for {n} entit{}",
-                    if *n == 1 { "y" } else { "ies" }
-                )
-            })
-            .collect();
-        let _ = writeln!(s, "auto chose: {}", said.join("; "));
+        let _ = writeln!(s, "auto chose: {}", choices_said(&o.auto_choices));
     }
     if let Some(d) = &o.deployment {
         let _ = writeln!(s, "deployment run: {}", stats_line(d));
@@ -203,4 +193,20 @@ pub fn level(o: &Outcome) -> String {
         a.overall.name(),
         dims.join(", ")
     )
+}
+
+/// What `auto` chose, as `choice for N entities; …`.
+pub fn choices_said<K: std::fmt::Display>(
+    choices: &std::collections::BTreeMap<K, usize>,
+) -> String {
+    let said: Vec<String> = choices
+        .iter()
+        .map(|(choice, n)| {
+            format!(
+                "{choice} for {n} entit{}",
+                if *n == 1 { "y" } else { "ies" }
+            )
+        })
+        .collect();
+    said.join("; ")
 }

@@ -8,8 +8,19 @@ use ai4ict_eval::report::{
     DetectorChoice, Latency, PlotSeries, Report, Stage as ReportStage, StageStatus, Targets,
 };
 
-use crate::mlfo::{NodeRole, Outcome, Stage, Status};
+use crate::mlfo::{NodeRole, Outcome, RunStats, Stage, Status};
 use crate::state::PipelineState;
+
+/// The run figures and event metrics of an evaluation (in the sandbox or on labels).
+fn measured(r: &mut Report, stats: &RunStats, metrics: &ai4ict_eval::EventMetrics) {
+    r.records = stats.rows;
+    r.throughput_per_s = stats.rows_per_second;
+    r.latency = Some(Latency {
+        p50_ms: stats.latency_p50_ms,
+        p99_ms: stats.latency_p99_ms,
+    });
+    r.metrics = Some(metrics.clone());
+}
 
 /// What a detector that picks by the data (`auto`) chose for the entities of `state`: each
 /// choice with its number of entities, those still deciding under their own entry. Empty for
@@ -91,13 +102,7 @@ impl Outcome {
             mttd_ms: targets.mttd.map(|i| i.millis() as f64),
         };
         if let Some(e) = &self.evaluation {
-            r.records = e.stats.rows;
-            r.throughput_per_s = e.stats.rows_per_second;
-            r.latency = Some(Latency {
-                p50_ms: e.stats.latency_p50_ms,
-                p99_ms: e.stats.latency_p99_ms,
-            });
-            r.metrics = Some(e.metrics.clone());
+            measured(&mut r, &e.stats, &e.metrics);
             r.notes.push(format!(
                 "Evaluated in the sandbox: {} network, {} cells, {} days, seed {}; metrics count alerts and incidents from {} on, after the warm-up.",
                 e.scenario.scenario.as_str(),
@@ -108,13 +113,7 @@ impl Outcome {
             ));
         }
         if let Some(e) = &self.labelled {
-            r.records = e.stats.rows;
-            r.throughput_per_s = e.stats.rows_per_second;
-            r.latency = Some(Latency {
-                p50_ms: e.stats.latency_p50_ms,
-                p99_ms: e.stats.latency_p99_ms,
-            });
-            r.metrics = Some(e.metrics.clone());
+            measured(&mut r, &e.stats, &e.metrics);
             r.notes.push(format!(
                 "Evaluated on the operator's labels: {} labelled incidents of {} against the alerts on {}, scored from the file's first row (the detectors learn as they go); a label of an entity the file lacks counts as missed.",
                 e.scored_labels, e.labels, e.source

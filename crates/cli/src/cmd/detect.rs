@@ -496,16 +496,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     outln!("detect {input}: {summary}");
     let choices = model.choices();
     if !choices.is_empty() {
-        let said: Vec<String> = choices
-            .iter()
-            .map(|(choice, n)| {
-                format!(
-                    "{choice} for {n} entit{}",
-                    if *n == 1 { "y" } else { "ies" }
-                )
-            })
-            .collect();
-        outln!("  auto chose: {}", said.join("; "));
+        outln!("  auto chose: {}", crate::report::choices_said(&choices));
     }
     let mut per_entity: HashMap<&str, usize> = HashMap::new();
     for a in &collected.alerts {
