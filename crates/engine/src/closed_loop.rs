@@ -69,7 +69,7 @@ pub fn run_energy(
         let index = worker.index();
         let peers = worker.peers();
         let gathers = index % per_process == 0;
-        let leaders: Vec<u32> = (0..peers).step_by(per_process).map(|w| w as u32).collect();
+        let leaders = crate::cluster::leaders(peers, per_process);
         let network = Rc::new(RefCell::new(lp.network(lp.owned(index, peers))));
         let gathered: Rc<RefCell<(Vec<ClusterOutcome>, Vec<String>)>> = Rc::default();
         let mut input = timely::dataflow::InputHandle::new();

@@ -89,3 +89,12 @@ impl Cluster {
         })
     }
 }
+
+/// The first worker of every process (the ones that gather a run's results), among `peers`
+/// workers run `per_process` to a process.
+pub(crate) fn leaders(peers: usize, per_process: usize) -> Vec<u32> {
+    (0..peers)
+        .step_by(per_process.max(1))
+        .map(|w| w as u32)
+        .collect()
+}

@@ -169,7 +169,7 @@ pub fn run(
         // The first worker of every process gathers all results, so every process reaches
         // the same decisions (e.g. whether to deploy); only worker 0 writes to the sinks.
         let gathers = index % per_process == 0;
-        let leaders: Vec<u32> = (0..peers).step_by(per_process).map(|w| w as u32).collect();
+        let leaders = crate::cluster::leaders(peers, per_process);
         let out = Rc::new(RefCell::new(RunOutput {
             is_leader: gathers,
             ..RunOutput::default()
