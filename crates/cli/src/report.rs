@@ -128,7 +128,14 @@ fn stats_line(r: &RunStats) -> String {
 /// intent) into `dir`; returns the files written.
 pub fn write(o: &Outcome, intent: &MlIntent, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    let report = o.report(&intent.targets);
+    let mut report = o.report(&intent.targets);
+    let energy = o.closed_loop.as_ref().and_then(|c| c.energy.as_ref());
+    if energy.is_some() {
+        report.links.push(ai4ict_eval::report::ReportLink {
+            title: "Energy saving per cell: offered load, forecast and sleep periods".into(),
+            href: "energy.html".into(),
+        });
+    }
     let (json, html, full) = (
         dir.join("report.json"),
         dir.join("report.html"),
@@ -139,7 +146,7 @@ pub fn write(o: &Outcome, intent: &MlIntent, dir: &Path) -> anyhow::Result<Vec<P
     let value = serde_json::json!({ "intent": intent, "outcome": o });
     std::fs::write(&full, serde_json::to_string_pretty(&value)?)?;
     let mut files = vec![json, html, full];
-    if let Some(e) = o.closed_loop.as_ref().and_then(|c| c.energy.as_ref()) {
+    if let Some(e) = energy {
         let page = dir.join("energy.html");
         std::fs::write(&page, energy_page(&intent.name, e))?;
         files.push(page);
@@ -160,10 +167,20 @@ fn energy_page(name: &str, e: &ai4ict_energy::EnergyReport) -> String {
     let plots: String = e
         .plots
         .iter()
-        .map(|p| format!("<figure>{}</figure>", p.svg(960.0, 260.0)))
+        .map(|p| {
+            format!(
+                "<figure>{}</figure>",
+                p.svg(
+                    ai4ict_core::Timestamp(e.start_ms),
+                    (e.interval_minutes * 60_000.0) as i64,
+                    960.0,
+                    300.0
+                )
+            )
+        })
         .collect();
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{n}: energy saving</title><style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}td,th{{padding:2px 10px;text-align:right}}</style></head><body><h1>{n}: energy saving in closed loop</h1><p>{c} cells ({s} small), {st} intervals evaluated. Forecast policy saving = {r:.3} of the oracle's.</p><table><tr><th>policy</th><th>kWh</th><th>saved %</th><th>unserved %</th><th>extra unserved %</th><th>violation cell-min</th><th>wake-ups</th></tr>{rows}</table>{plots}</body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{n}: energy saving</title><style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 .6em}}td,th{{padding:2px 10px;text-align:right}}svg{{max-width:100%;height:auto}}table{{display:block;overflow-x:auto}}</style></head><body><p>← <a href=\"report.html\">the run's report</a></p><h1>{n}: energy saving in closed loop</h1><p>{c} cells ({s} small), {st} intervals evaluated. Forecast policy saving = {r:.3} of the oracle's.</p><table><tr><th>policy</th><th>kWh</th><th>saved %</th><th>unserved %</th><th>extra unserved %</th><th>violation cell-min</th><th>wake-ups</th></tr>{rows}</table>{plots}</body></html>",
         n = ai4ict_eval::svg::escape(name),
         c = e.cells,
         s = e.small_cells,

@@ -2,18 +2,19 @@
 //! pipeline, trains and evaluates it in the sandbox against the intent's targets, and deploys
 //! it on the intent's source only when the targets are met.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ai4ict_connectors::{infer_schema, AlertSink};
-use ai4ict_core::{Entity, Incident, IncidentKind, Interval, Timestamp};
+use ai4ict_core::{Entity, Incident, Interval, Timestamp};
 use ai4ict_eval::{event_metrics, EventMetrics};
 use ai4ict_intent::{EvaluateMode, MlIntent, ModelConfig, PolicyConfig, SourceConfig};
 use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
 use serde::Serialize;
 
-use crate::dataflow::{self, PipelineSpec, Progress, RunOutput, SinkFactory};
+use crate::dataflow::{self, FeedFactory, PipelineSpec, Progress, RunOutput, SinkFactory};
 use crate::feeds::{FileFeed, SandboxFeed};
 use crate::state::{PipelineState, Span};
 use crate::{Cluster, EngineError};
@@ -267,6 +268,9 @@ pub struct Outcome {
     /// Traced entities of the evaluation run (for plots).
     #[serde(skip)]
     pub traces: std::collections::BTreeMap<Entity, Vec<dataflow::TracePoint>>,
+    /// The alert policy's score threshold, drawn on plots.
+    #[serde(skip)]
+    pub alert_threshold: Option<f64>,
     /// Closed-loop evaluation (energy saving, SLA-breach prediction), when the intent has one.
     pub closed_loop: Option<ClosedLoop>,
     /// The trained model (Y.3176 artefact): the pipeline's state at the end of training, which
@@ -328,9 +332,6 @@ impl Default for RunOptions {
         }
     }
 }
-
-/// Entities traced for plots in an evaluation.
-const TRACED_ENTITIES: usize = 4;
 
 /// The ML function orchestrator for one intent.
 pub struct Mlfo {
@@ -590,6 +591,29 @@ impl Mlfo {
         })
     }
 
+    /// Replays `entities` alone over `feed` from `span`, tracing their fields and scores for
+    /// plots: each entity's nodes are independent of the others', so the traces are those of
+    /// the run that `span` repeats, at a fraction of its cost.
+    fn trace(
+        &self,
+        plan: &Plan,
+        feed: FeedFactory,
+        span: Span,
+        entities: Vec<Entity>,
+    ) -> Result<BTreeMap<Entity, Vec<dataflow::TracePoint>>, EngineError> {
+        if entities.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let run = dataflow::run(
+            self.spec(plan, entities.clone(), span)?,
+            &self.options.cluster,
+            crate::feeds::only(feed, entities),
+            no_sinks(),
+            Arc::new(Progress::default()),
+        )?;
+        Ok(run.traces)
+    }
+
     /// The anomaly model of the intent.
     fn detector(&self) -> Result<ai4ict_anomaly::DetectorConfig, EngineError> {
         match &self.intent.model {
@@ -636,6 +660,10 @@ impl Mlfo {
             incidents: Vec::new(),
             eval_alerts: Vec::new(),
             traces: Default::default(),
+            alert_threshold: match &self.intent.policy {
+                PolicyConfig::Alert(p) => Some(p.score_above),
+                _ => None,
+            },
             closed_loop: None,
             trained: None,
             forecast: None,
@@ -712,7 +740,6 @@ impl Mlfo {
         };
         let net = Arc::new(Network::new(&scenario).map_err(|e| EngineError::Plan(e.to_string()))?);
         let warmup_end = Timestamp(net.start().0 + i64::from(scenario.quiet_days) * 86_400_000);
-        let trace = pick_traced(net.incidents(), warmup_end);
         let field_idx: Vec<usize> = fields
             .iter()
             .map(|f| KPIS.iter().position(|k| k == f).expect("checked above"))
@@ -721,7 +748,7 @@ impl Mlfo {
         // Train: the warm-up history, ending in a snapshot of every entity's state — or the
         // trained model the MLFO was given.
         self.set_phase("train (sandbox)");
-        let (trained, mut traces, train_detail) = match &self.options.model {
+        let (trained, train_detail) = match &self.options.model {
             Some(model) => {
                 model.check(fields, outcome.plan.interval, &self.detector()?)?;
                 let detail = format!(
@@ -730,7 +757,7 @@ impl Mlfo {
                     model.until.map_or("the end of its stream".into(), |t| t.to_string()),
                     model.model_bytes().checked_div(model.entities.len()).unwrap_or(0)
                 );
-                (Arc::clone(model), Default::default(), detail)
+                (Arc::clone(model), detail)
             }
             None => {
                 let span = Span {
@@ -739,7 +766,7 @@ impl Mlfo {
                     ..Span::default()
                 };
                 let run = dataflow::run(
-                    self.spec(&outcome.plan, trace.clone(), span)?,
+                    self.spec(&outcome.plan, Vec::new(), span)?,
                     &self.options.cluster,
                     feed(),
                     no_sinks(),
@@ -769,7 +796,7 @@ impl Mlfo {
                     scenario.quiet_days,
                     run.state_bytes.checked_div(run.entities).unwrap_or(0)
                 );
-                (Arc::new(state), run.traces, detail)
+                (Arc::new(state), detail)
             }
         };
         outcome.stages.push(StageRecord {
@@ -789,8 +816,15 @@ impl Mlfo {
             from: Some(from),
             ..Span::default()
         };
+        // Plots replay a few entities from where this run's state began: the start of the
+        // history when trained here, the given model otherwise.
+        let replay = if self.options.model.is_some() {
+            span.clone()
+        } else {
+            Span::default()
+        };
         let run = dataflow::run(
-            self.spec(&outcome.plan, trace, span)?,
+            self.spec(&outcome.plan, Vec::new(), span)?,
             &self.options.cluster,
             feed(),
             no_sinks(),
@@ -858,12 +892,17 @@ impl Mlfo {
             s.detail
                 .insert_str(0, "stopped early; partial measurements, not a verdict: ");
         }
+        if !stopped {
+            let plotted = ai4ict_eval::report::plot_order(
+                &alerts,
+                &incidents,
+                grace,
+                crate::report::PLOTTED_ENTITIES,
+            );
+            outcome.traces = self.trace(&outcome.plan, feed(), replay, plotted)?;
+        }
         outcome.incidents = incidents;
         outcome.eval_alerts = alerts;
-        for (entity, points) in run.traces {
-            traces.entry(entity).or_default().extend(points);
-        }
-        outcome.traces = traces;
         outcome.evaluation = Some(evaluation);
         Ok(passed && !stopped)
     }
@@ -1192,26 +1231,4 @@ fn stats(run: &RunOutput, seconds: f64) -> RunStats {
         seconds,
         errors: run.errors.clone(),
     }
-}
-
-/// Up to four entities with scored incidents, of different kinds where possible.
-fn pick_traced(incidents: &[Incident], from: Timestamp) -> Vec<Entity> {
-    let mut out: Vec<Entity> = Vec::new();
-    let mut kinds: Vec<IncidentKind> = Vec::new();
-    for pass in 0..2 {
-        for i in incidents
-            .iter()
-            .filter(|i| i.start >= from && i.kind.actionable())
-        {
-            if out.len() >= TRACED_ENTITIES {
-                return out;
-            }
-            if out.contains(&i.entity) || (pass == 0 && kinds.contains(&i.kind)) {
-                continue;
-            }
-            kinds.push(i.kind);
-            out.push(i.entity.clone());
-        }
-    }
-    out
 }

@@ -5,11 +5,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use ai4ict_eval::level::{Capabilities, Capability};
 use ai4ict_eval::report::{
-    DetectorChoice, Latency, PlotSeries, Report, Stage as ReportStage, StageStatus, Targets,
+    plot_order, DetectorChoice, Latency, PlotSeries, Report, Stage as ReportStage, StageStatus,
+    Targets,
 };
 
 use crate::mlfo::{NodeRole, Outcome, RunStats, Stage, Status};
 use crate::state::PipelineState;
+
+/// Entities plotted in a report.
+pub(crate) const PLOTTED_ENTITIES: usize = 6;
 
 /// The run figures and event metrics of an evaluation (in the sandbox or on labels).
 fn measured(r: &mut Report, stats: &RunStats, metrics: &ai4ict_eval::EventMetrics) {
@@ -162,10 +166,18 @@ impl Outcome {
         r
     }
 
-    /// One plot per traced entity, of the field its alerts name most (else the first field).
+    /// One plot per traced entity, of the field its alerts name most (else the first field),
+    /// in the order of [`plot_order`]: what needs attention first.
     fn plots(&self) -> Vec<PlotSeries> {
         let fields = &self.plan.fields;
-        self.traces
+        let (grace, scored_from) = match (&self.evaluation, &self.labelled) {
+            (Some(e), _) => (e.metrics.grace_ms, Some(e.scored_from)),
+            (None, Some(l)) => (l.metrics.grace_ms, None),
+            (None, None) => (0, None),
+        };
+        let threshold = self.alert_threshold;
+        let mut plots: Vec<PlotSeries> = self
+            .traces
             .iter()
             .map(|(entity, points)| {
                 let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -177,19 +189,34 @@ impl Outcome {
                     .max_by_key(|(f, n)| (*n, std::cmp::Reverse(*f)))
                     .and_then(|(f, _)| fields.iter().position(|x| x == f))
                     .unwrap_or(0);
+                let name = fields.get(field).cloned().unwrap_or_default();
+                let unit = ai4ict_sandbox::kpi_unit(&name).unwrap_or_default();
+                // On a file the detector's own warm-up ends at its first score.
+                let scored_from =
+                    scored_from.or_else(|| points.iter().find(|p| p.score > 0.0).map(|p| p.time));
                 PlotSeries::new(
                     entity,
-                    fields.get(field).cloned().unwrap_or_default(),
+                    name,
                     points.iter().map(|p| p.time).collect(),
                     points
                         .iter()
                         .map(|p| p.values.get(field).copied().unwrap_or(f64::NAN))
                         .collect(),
                 )
+                .with_unit(unit)
                 .with_scores(points.iter().map(|p| p.score).collect())
-                .with_ground_truth(&self.eval_alerts, &self.incidents)
+                .with_scoring(scored_from, threshold)
+                .with_ground_truth(&self.eval_alerts, &self.incidents, grace)
             })
-            .collect()
+            .collect();
+        let order = plot_order(&self.eval_alerts, &self.incidents, grace, PLOTTED_ENTITIES);
+        plots.sort_by_key(|p| {
+            order
+                .iter()
+                .position(|e| e.name() == p.entity)
+                .unwrap_or(usize::MAX)
+        });
+        plots
     }
 }
 

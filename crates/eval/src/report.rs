@@ -3,6 +3,7 @@
 //! REQ-ML-SANDBOX "machine-readable outputs"), as one self-contained HTML page (inline CSS and
 //! SVG, no scripts, nothing fetched), and as plain text for the terminal.
 
+use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::fs;
 use std::path::Path;
@@ -140,6 +141,10 @@ pub struct PlotIncident {
     pub start: Timestamp,
     /// Last affected time.
     pub end: Timestamp,
+    /// Whether an alert found it within the grace period; `None` for a kind no alert is
+    /// wanted for (a counter reset).
+    #[serde(default)]
+    pub detected: Option<bool>,
 }
 
 /// One entity's data for a plot: a KPI over time, the anomaly score, alerts and incidents.
@@ -149,6 +154,9 @@ pub struct PlotSeries {
     pub entity: String,
     /// The KPI field plotted.
     pub field: String,
+    /// The field's unit (`ms`, `Mbit/s`, `fraction 0..1`), empty when unknown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit: String,
     /// Sample times.
     pub times: Vec<Timestamp>,
     /// KPI values, one per time (NaN: a gap; `null` in JSON).
@@ -159,8 +167,17 @@ pub struct PlotSeries {
     pub scores: Vec<f64>,
     /// When alerts were raised for this entity.
     pub alerts: Vec<Timestamp>,
+    /// The alerts no actionable incident covers (false alerts), a subset of `alerts`.
+    #[serde(default)]
+    pub false_alerts: Vec<Timestamp>,
     /// Ground-truth incidents of this entity.
     pub incidents: Vec<PlotIncident>,
+    /// Where scoring starts: before it the detector learns (training history or warm-up).
+    #[serde(default)]
+    pub scored_from: Option<Timestamp>,
+    /// The alert policy's score threshold.
+    #[serde(default)]
+    pub threshold: Option<f64>,
 }
 
 impl PlotSeries {
@@ -177,10 +194,70 @@ impl PlotSeries {
             field: field.into(),
             times,
             values,
+            unit: String::new(),
             scores: Vec::new(),
             alerts: Vec::new(),
+            false_alerts: Vec::new(),
             incidents: Vec::new(),
+            scored_from: None,
+            threshold: None,
         }
+    }
+
+    /// Sets the field's unit.
+    pub fn with_unit(mut self, unit: impl Into<String>) -> Self {
+        self.unit = unit.into();
+        self
+    }
+
+    /// Marks where scoring starts and the score threshold of the alert policy.
+    pub fn with_scoring(mut self, scored_from: Option<Timestamp>, threshold: Option<f64>) -> Self {
+        self.scored_from = scored_from;
+        self.threshold = threshold;
+        self
+    }
+
+    /// One line saying what the plot shows: the entity, the field, and what needs attention.
+    pub fn caption(&self) -> String {
+        let mut parts = Vec::new();
+        let missed = self.missed();
+        if missed > 0 {
+            parts.push(format!("{missed} missed incident{}", plural(missed)));
+        }
+        let f = self.false_alerts.len();
+        if f > 0 {
+            parts.push(format!("{f} false alert{}", plural(f)));
+        }
+        let found = self
+            .incidents
+            .iter()
+            .filter(|i| i.detected == Some(true))
+            .count();
+        if found > 0 {
+            parts.push(format!("{found} incident{} detected", plural(found)));
+        }
+        if parts.is_empty() {
+            parts.push(format!(
+                "{} alert{}",
+                self.alerts.len(),
+                plural(self.alerts.len())
+            ));
+        }
+        format!("{} — {}: {}", self.entity, self.field, parts.join(", "))
+    }
+
+    /// Incidents no alert found.
+    pub fn missed(&self) -> usize {
+        self.incidents
+            .iter()
+            .filter(|i| i.detected == Some(false))
+            .count()
+    }
+
+    /// What needs an operator's attention first: missed incidents, then false alerts (the
+    /// larger sorts first).
+    pub fn attention(&self) -> (usize, usize) {
+        (self.missed(), self.false_alerts.len())
     }
 
     /// Adds the anomaly score, one per time.
@@ -189,23 +266,143 @@ impl PlotSeries {
         self
     }
 
-    /// Adds the alerts and incidents of this plot's entity, picked out of all of them.
-    pub fn with_ground_truth(mut self, alerts: &[Alert], incidents: &[Incident]) -> Self {
+    /// Adds the alerts of this plot's entity, picked out of all of them, with no ground truth
+    /// to judge them by.
+    pub fn with_alerts(mut self, alerts: &[Alert]) -> Self {
         self.alerts = alerts
             .iter()
             .filter(|a| a.entity.name() == self.entity)
             .map(|a| a.time)
             .collect();
-        self.incidents = incidents
+        self
+    }
+
+    /// Adds the alerts and incidents of this plot's entity, picked out of all of them, and
+    /// matches them as [`crate::metrics::event_metrics`] does with the same `grace_ms`: an
+    /// incident is detected by an alert from its start to `grace_ms` after its end, and an
+    /// alert no actionable incident covers is false.
+    pub fn with_ground_truth(
+        mut self,
+        alerts: &[Alert],
+        incidents: &[Incident],
+        grace_ms: i64,
+    ) -> Self {
+        let mine: Vec<&Incident> = incidents
             .iter()
             .filter(|i| i.entity.name() == self.entity)
+            .collect();
+        self = self.with_alerts(alerts);
+        self.false_alerts = self
+            .alerts
+            .iter()
+            .copied()
+            .filter(|&t| {
+                !mine
+                    .iter()
+                    .any(|i| i.kind.actionable() && i.covers(t, grace_ms))
+            })
+            .collect();
+        self.incidents = mine
+            .iter()
             .map(|i| PlotIncident {
                 kind: i.kind,
                 start: i.start,
                 end: i.end,
+                detected: i
+                    .kind
+                    .actionable()
+                    .then(|| self.alerts.iter().any(|&t| i.covers(t, grace_ms))),
             })
             .collect();
         self
+    }
+}
+
+/// The entities to plot, up to `max`, what an operator inspects first before the rest: those with
+/// missed incidents (most first), then those with false alerts, then detections of as many
+/// incident kinds as fit in `max`. Matches alerts and incidents as the event
+/// metrics do (an alert from an incident's start to `grace_ms` after its end finds it).
+pub fn plot_order(
+    alerts: &[Alert],
+    incidents: &[Incident],
+    grace_ms: i64,
+    max: usize,
+) -> Vec<Entity> {
+    #[derive(Default)]
+    struct Seen {
+        missed: usize,
+        false_alerts: usize,
+        detected: Vec<IncidentKind>,
+    }
+    let mut by: BTreeMap<&Entity, Seen> = BTreeMap::new();
+    for i in incidents.iter().filter(|i| i.kind.actionable()) {
+        let found = alerts
+            .iter()
+            .any(|a| a.entity == i.entity && i.covers(a.time, grace_ms));
+        let seen = by.entry(&i.entity).or_default();
+        if found {
+            seen.detected.push(i.kind);
+        } else {
+            seen.missed += 1;
+        }
+    }
+    for a in alerts {
+        let covered = incidents
+            .iter()
+            .any(|i| i.kind.actionable() && i.entity == a.entity && i.covers(a.time, grace_ms));
+        if !covered {
+            by.entry(&a.entity).or_default().false_alerts += 1;
+        }
+    }
+    let ranked = |key: &dyn Fn(&Seen) -> usize| {
+        let mut v: Vec<(&Entity, usize)> = by
+            .iter()
+            .map(|(e, s)| (*e, key(s)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        v.into_iter().map(|(e, _)| e.clone()).collect::<Vec<_>>()
+    };
+    let (missed, false_alerts) = (ranked(&|s| s.missed), ranked(&|s| s.false_alerts));
+    let mut out: Vec<Entity> = Vec::new();
+    let add = |out: &mut Vec<Entity>, e: &Entity, cap: usize| {
+        if out.len() < cap && !out.contains(e) {
+            out.push(e.clone());
+        }
+    };
+    let third = max.div_ceil(3);
+    for e in &missed {
+        add(&mut out, e, third);
+    }
+    for e in &false_alerts {
+        add(&mut out, e, (2 * third).min(max));
+    }
+    let mut kinds: Vec<IncidentKind> = Vec::new();
+    for pass in 0..2 {
+        for (e, s) in &by {
+            if s.detected.is_empty() || (pass == 0 && s.detected.iter().all(|k| kinds.contains(k)))
+            {
+                continue;
+            }
+            let before = out.len();
+            add(&mut out, e, max);
+            if out.len() > before {
+                kinds.extend(&s.detected);
+            }
+        }
+    }
+    for e in missed.iter().chain(&false_alerts) {
+        add(&mut out, e, max);
+    }
+    out
+}
+
+/// `"s"` unless there is exactly one.
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 
@@ -252,6 +449,18 @@ pub struct Report {
     pub detector_choices: Vec<DetectorChoice>,
     /// Free-form remarks.
     pub notes: Vec<String>,
+    /// Pages beside this report (e.g. `energy.html`), linked from its head.
+    #[serde(default)]
+    pub links: Vec<ReportLink>,
+}
+
+/// A page beside the report, by its path relative to the report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportLink {
+    /// What the page shows.
+    pub title: String,
+    /// Its relative path.
+    pub href: String,
 }
 
 /// One choice of the `auto` detector and how many entities it went to.
@@ -289,6 +498,7 @@ impl Report {
             plots: Vec::new(),
             detector_choices: Vec::new(),
             notes: Vec::new(),
+            links: Vec::new(),
         }
     }
 
@@ -407,6 +617,14 @@ impl Report {
             verdict.0,
             verdict.1
         );
+        for l in &self.links {
+            let _ = writeln!(
+                h,
+                "<p class=\"sub\">→ <a href=\"{}\">{}</a></p>",
+                escape(&l.href),
+                escape(&l.title)
+            );
+        }
 
         let _ = write!(
             h,
@@ -535,14 +753,16 @@ impl Report {
 
         if !self.plots.is_empty() {
             h.push_str("<section><h2>Entities</h2>\n");
+            h.push_str(
+                "<p>Entities with missed incidents first, then those with false alerts, then \
+                 detections.</p>\n",
+            );
             for p in &self.plots {
                 let _ = writeln!(
                     h,
-                    "<figure>{}<figcaption>{} — {}: KPI (left axis), anomaly score (right axis), alerts \
-                     (triangles) and true incidents (bands)</figcaption></figure>",
-                    kpi_chart(p, 960.0, 300.0),
-                    escape(&p.entity),
-                    escape(&p.field)
+                    "<figure>{}<figcaption>{}</figcaption></figure>",
+                    kpi_chart(p, 960.0, 340.0),
+                    escape(&p.caption())
                 );
             }
             h.push_str("</section>\n");
@@ -732,7 +952,7 @@ mod tests {
                 .collect();
             let plot = PlotSeries::new(&Entity::new(e), "prb_util", times, values)
                 .with_scores(scores)
-                .with_ground_truth(&alerts, &incidents);
+                .with_ground_truth(&alerts, &incidents, H);
             r.plots.push(plot);
         }
         assert_eq!(
@@ -741,6 +961,49 @@ mod tests {
         );
         r.notes.push("scores <calibrated> & checked".into());
         r
+    }
+
+    #[test]
+    fn plots_put_missed_incidents_and_false_alerts_first() {
+        let r = sample();
+        let (detected, cell2) = (&r.plots[0], &r.plots[1]);
+        assert_eq!(detected.attention(), (0, 0));
+        assert_eq!(detected.incidents[0].detected, Some(true));
+        // The alert on the counter reset is false, the traffic surge was missed, and the
+        // counter reset is no incident to detect.
+        assert_eq!(cell2.attention(), (1, 1));
+        let found: Vec<_> = cell2.incidents.iter().map(|i| i.detected).collect();
+        assert_eq!(found, [None, Some(false)]);
+        assert_eq!(
+            cell2.caption(),
+            "cell-2 — prb_util: 1 missed incident, 1 false alert"
+        );
+        let svg = kpi_chart(cell2, 960.0, 340.0);
+        assert!(svg.contains("missed traffic_surge") && svg.contains("false alert"));
+        let with_unit = kpi_chart(&cell2.clone().with_unit("fraction 0..1"), 960.0, 340.0);
+        assert!(with_unit.contains("prb_util (fraction 0..1)"));
+
+        let t = |h: i64| Timestamp(h * H);
+        let inc = |e: &str, s: i64| Incident {
+            entity: Entity::new(e),
+            kind: IncidentKind::Outage,
+            start: t(s),
+            end: t(s + 1),
+        };
+        let alert = |e: &str, h: i64| Alert {
+            entity: Entity::new(e),
+            time: t(h),
+            onset: t(h),
+            score: 0.95,
+            severity: Severity::Critical,
+            field: "x".into(),
+        };
+        let incidents = [inc("found", 1), inc("missed", 1), inc("missed", 5)];
+        let alerts = [alert("found", 1), alert("noisy", 3), alert("noisy", 9)];
+        let order = plot_order(&alerts, &incidents, 0, 3);
+        let names: Vec<&str> = order.iter().map(Entity::name).collect();
+        assert_eq!(names, ["missed", "noisy", "found"]);
+        assert_eq!(plot_order(&alerts, &incidents, 0, 1).len(), 1);
     }
 
     #[test]

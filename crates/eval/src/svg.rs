@@ -172,6 +172,35 @@ impl Svg {
         );
     }
 
+    /// A text turned a quarter anticlockwise, centred on (x, y): a vertical axis title.
+    pub fn vtext(&mut self, (x, y): (f64, f64), text: &str, size: f64, fill: &str) {
+        let _ = write!(
+            self.body,
+            r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}" text-anchor="middle" fill="{}" transform="rotate(-90 {x:.1} {y:.1})">{}</text>"#,
+            escape(fill),
+            escape(text)
+        );
+    }
+
+    /// An unfilled rectangle; `dash` as for [`Svg::line`].
+    pub fn outline(
+        &mut self,
+        (x, y): (f64, f64),
+        (w, h): (f64, f64),
+        stroke: &str,
+        dash: Option<&str>,
+    ) {
+        let _ = write!(
+            self.body,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="none" stroke="{}" stroke-width="1.5"{}/>"#,
+            w.max(0.0),
+            h.max(0.0),
+            escape(stroke),
+            dash.map(|d| format!(r#" stroke-dasharray="{}""#, escape(d)))
+                .unwrap_or_default()
+        );
+    }
+
     /// The finished `<svg>` element, with an accessible title.
     pub fn finish(self, title: &str) -> String {
         format!(
@@ -272,6 +301,9 @@ pub fn kind_colour(kind: IncidentKind) -> &'static str {
 const KPI_COLOUR: &str = "#1f77b4";
 const SCORE_COLOUR: &str = "#2ca02c";
 const ALERT_COLOUR: &str = "#d62728";
+const FALSE_ALERT_COLOUR: &str = "#111111";
+/// Narrowest incident band drawn, px: an incident of one interval stays visible.
+pub const MIN_BAND_PX: f64 = 6.0;
 
 /// Reduces a long series to at most two points (min and max, in time order) per pixel column,
 /// keeping spikes visible; NaN values end a segment.
@@ -336,15 +368,95 @@ fn decimate(xs: &[f64], ys: &[f64], columns: usize) -> Vec<Vec<(f64, f64)>> {
     segments
 }
 
-/// Draws one entity's KPI over time (left axis), its anomaly score (right axis, 0 to 1),
-/// alert markers, and ground-truth incidents as shaded bands coloured by kind, with date ticks
-/// and a legend. Returns the `<svg>` element.
+/// How a legend entry is drawn.
+#[derive(Clone, Copy, Debug)]
+pub enum Key<'a> {
+    /// A line of this colour, width and dash.
+    Line(&'a str, f64, Option<&'a str>),
+    /// A filled box of this colour and opacity.
+    Fill(&'a str, f64),
+    /// An unfilled, dashed box of this colour.
+    Outline(&'a str),
+    /// A triangle marker of this colour.
+    Marker(&'a str),
+}
+
+/// Legend entries laid out left to right between two x positions, wrapping onto as many
+/// lines as they need.
+#[derive(Debug, Default)]
+pub struct Legend<'a> {
+    items: Vec<(String, Key<'a>)>,
+}
+
+impl<'a> Legend<'a> {
+    /// Line height, px.
+    pub const LINE: f64 = 16.0;
+
+    /// Adds an entry.
+    pub fn add(&mut self, label: impl Into<String>, key: Key<'a>) {
+        self.items.push((label.into(), key));
+    }
+
+    fn width(label: &str) -> f64 {
+        30.0 + 6.5 * label.chars().count() as f64
+    }
+
+    /// Each entry's (x, line) between `x0` and `x1`.
+    fn layout(&self, x0: f64, x1: f64) -> Vec<(f64, usize)> {
+        let (mut x, mut line) = (x0, 0);
+        self.items
+            .iter()
+            .map(|(label, _)| {
+                let w = Self::width(label);
+                if x > x0 && x + w > x1 {
+                    (x, line) = (x0, line + 1);
+                }
+                let at = (x, line);
+                x += w;
+                at
+            })
+            .collect()
+    }
+
+    /// Lines the legend takes between `x0` and `x1`.
+    pub fn lines(&self, x0: f64, x1: f64) -> usize {
+        self.layout(x0, x1).last().map_or(0, |&(_, l)| l + 1)
+    }
+
+    /// Draws it with its first line's centre at `y`.
+    pub fn draw(&self, svg: &mut Svg, x0: f64, x1: f64, y: f64) {
+        for ((label, key), (x, line)) in self.items.iter().zip(self.layout(x0, x1)) {
+            let ly = y + Self::LINE * line as f64;
+            match *key {
+                Key::Line(c, w, dash) => svg.line((x, ly), (x + 16.0, ly), c, w, dash),
+                Key::Fill(c, o) => svg.rect((x, ly - 5.0), (16.0, 10.0), c, o, ""),
+                Key::Outline(c) => svg.outline((x, ly - 5.0), (16.0, 10.0), c, Some("3 2")),
+                Key::Marker(c) => svg.marker((x + 8.0, ly + 4.0), c, label),
+            }
+            svg.text((x + 22.0, ly + 4.0), label, 11.0, Anchor::Start, "#333");
+        }
+    }
+}
+
+/// Draws one entity's KPI over time in a main panel (left axis titled with its unit) and
+/// its anomaly score in a small panel beneath (0 to 1, with the alert threshold), sharing one
+/// time axis. Ground-truth incidents are bands at least [`MIN_BAND_PX`] wide, labelled with
+/// their kind; a missed one is outlined in red. Alerts are triangles (false ones black), and
+/// the stretch before scoring starts is shaded as warm-up. Returns the `<svg>` element.
 pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
-    let (left, right, top, bottom) = (64.0, 56.0, 26.0, 64.0);
-    let (pw, ph) = (
-        (width - left - right).max(10.0),
-        (height - top - bottom).max(10.0),
-    );
+    let scored = plot.scores.len() == plot.times.len() && !plot.scores.is_empty();
+    let (left, right, top) = (70.0, 16.0, 30.0);
+    let pw = (width - left - right).max(10.0);
+    let legend = kpi_legend(plot, scored);
+    let bottom = 30.0 + Legend::LINE * legend.lines(left, left + pw) as f64;
+    let avail = (height - top - bottom).max(20.0);
+    let (kh, gap) = if scored {
+        (avail * 0.72, 10.0)
+    } else {
+        (avail, 0.0)
+    };
+    let (s_top, sh) = (top + kh + gap, (avail - kh - gap).max(0.0));
+    let bottom_edge = top + avail;
     let mut svg = Svg::new(width, height);
     let title = format!("{} — {}", plot.entity, plot.field);
 
@@ -357,28 +469,45 @@ pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
         .unwrap_or(Timestamp(1))
         .max(Timestamp(tmin.0 + 1));
     let x_of = |t: i64| left + (t - tmin.0) as f64 / (tmax.0 - tmin.0) as f64 * pw;
-
     let (vmin, vmax) = value_range(plot.values.iter().copied());
-    let y_of = |v: f64| top + (vmax - v) / (vmax - vmin) * ph;
-    let s_of = |s: f64| top + (1.0 - s.clamp(0.0, 1.0)) * ph;
+    let y_of = |v: f64| top + (vmax - v) / (vmax - vmin) * kh;
+    let s_of = |s: f64| s_top + (1.0 - s.clamp(0.0, 1.0)) * sh;
 
-    svg.rect((left, top), (pw, ph), "#ffffff", 1.0, "");
-    // Incident bands (drawn first, under the lines).
-    for inc in &plot.incidents {
-        let (x0, x1) = (x_of(inc.start.0.max(tmin.0)), x_of(inc.end.0.min(tmax.0)));
-        if inc.end < tmin || inc.start > tmax {
-            continue;
-        }
-        let tip = format!("{}: {} to {}", inc.kind, inc.start, inc.end);
+    svg.rect((left, top), (pw, kh), "#ffffff", 1.0, "");
+    // Warm-up: learning, not scored.
+    if let Some(from) = plot.scored_from.filter(|&f| f > tmin) {
+        let x1 = x_of(from.0.min(tmax.0));
         svg.rect(
-            (x0, top),
-            ((x1 - x0).max(2.0), ph),
-            kind_colour(inc.kind),
-            0.22,
-            &tip,
+            (left, top),
+            (x1 - left, avail),
+            "#000000",
+            0.06,
+            &format!("warm-up until {from}: the detector learns, nothing is scored"),
+        );
+        if x1 - left > 90.0 {
+            svg.text(
+                (left + 6.0, top + 14.0),
+                "warm-up (not scored)",
+                11.0,
+                Anchor::Start,
+                "#555",
+            );
+        }
+    }
+    // Time grid across both panels, then the value grid.
+    let (ticks, fmt) = time_ticks(tmin, tmax, ((pw / 80.0) as usize).max(2));
+    for &t in &ticks {
+        let x = x_of(t.0);
+        svg.line((x, top), (x, bottom_edge), "#eeeeee", 1.0, None);
+        svg.line((x, bottom_edge), (x, bottom_edge + 5.0), "#333", 1.0, None);
+        svg.text(
+            (x, bottom_edge + 18.0),
+            &fmt_time(t, fmt),
+            11.0,
+            Anchor::Middle,
+            "#333",
         );
     }
-    // Grid and axes.
     for v in nice_ticks(vmin, vmax, 5) {
         let y = y_of(v);
         svg.line((left, y), (left + pw, y), "#e5e5e5", 1.0, None);
@@ -390,43 +519,50 @@ pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
             "#333",
         );
     }
-    for s in [0.0, 0.5, 1.0] {
-        svg.text(
-            (left + pw + 6.0, s_of(s) + 4.0),
-            &format!("{s:.1}"),
-            11.0,
-            Anchor::Start,
-            SCORE_COLOUR,
-        );
+    // Incident bands under the lines, at least MIN_BAND_PX wide, labelled with their kind
+    // above the panel (a label that would overlap the previous one is left to the tooltip).
+    let mut incidents: Vec<_> = plot
+        .incidents
+        .iter()
+        .filter(|i| i.end >= tmin && i.start <= tmax)
+        .collect();
+    incidents.sort_by_key(|i| i.start);
+    let mut label_end = f64::NEG_INFINITY;
+    for inc in incidents {
+        let (x0, x1) = (x_of(inc.start.0.max(tmin.0)), x_of(inc.end.0.min(tmax.0)));
+        let w = (x1 - x0).max(MIN_BAND_PX);
+        let x0 = (x0 - (w - (x1 - x0)) / 2.0).max(left);
+        let missed = inc.detected == Some(false);
+        let label = if missed {
+            format!("missed {}", inc.kind)
+        } else {
+            inc.kind.to_string()
+        };
+        let tip = format!("{label}: {} to {}", inc.start, inc.end);
+        svg.rect((x0, top), (w, avail), kind_colour(inc.kind), 0.25, &tip);
+        if missed {
+            svg.outline((x0, top), (w, avail), ALERT_COLOUR, Some("3 2"));
+        }
+        if x0 > label_end {
+            svg.text(
+                (x0, top - 6.0),
+                &label,
+                10.0,
+                Anchor::Start,
+                if missed { ALERT_COLOUR } else { "#333" },
+            );
+            label_end = x0 + 6.0 * label.chars().count() as f64;
+        }
     }
-    time_axis(&mut svg, tmin, tmax, |t| x_of(t.0), top + ph, pw);
-    svg.line((left, top), (left, top + ph), "#333", 1.0, None);
-    svg.line(
-        (left + pw, top),
-        (left + pw, top + ph),
-        SCORE_COLOUR,
-        1.0,
-        None,
-    );
-    svg.line((left, top + ph), (left + pw, top + ph), "#333", 1.0, None);
-    svg.text(
-        (left, top - 10.0),
-        &plot.field,
-        11.0,
-        Anchor::Middle,
-        KPI_COLOUR,
-    );
-    if !plot.scores.is_empty() {
-        svg.text(
-            (left + pw, top - 10.0),
-            "score",
-            11.0,
-            Anchor::Middle,
-            SCORE_COLOUR,
-        );
-    }
+    let axis_title = if plot.unit.is_empty() {
+        plot.field.clone()
+    } else {
+        format!("{} ({})", plot.field, plot.unit)
+    };
+    svg.vtext((16.0, top + kh / 2.0), &axis_title, 11.0, KPI_COLOUR);
+    svg.line((left, top), (left, top + kh), "#333", 1.0, None);
+    svg.line((left, top + kh), (left + pw, top + kh), "#333", 1.0, None);
 
-    // KPI and score lines.
     let xs: Vec<f64> = plot.times.iter().map(|t| x_of(t.0)).collect();
     let ys: Vec<f64> = plot
         .values
@@ -436,54 +572,111 @@ pub fn kpi_chart(plot: &PlotSeries, width: f64, height: f64) -> String {
     for seg in decimate(&xs, &ys, pw as usize) {
         svg.polyline(&seg, KPI_COLOUR, 1.3, None);
     }
-    if plot.scores.len() == plot.times.len() {
+    for &a in &plot.alerts {
+        if a >= tmin && a <= tmax {
+            let false_alert = plot.false_alerts.contains(&a);
+            svg.marker(
+                (x_of(a.0), top + 10.0),
+                if false_alert {
+                    FALSE_ALERT_COLOUR
+                } else {
+                    ALERT_COLOUR
+                },
+                &format!(
+                    "{} at {a}",
+                    if false_alert { "false alert" } else { "alert" }
+                ),
+            );
+        }
+    }
+
+    // The score's own panel: an area, the threshold, three ticks.
+    if scored {
+        svg.rect((left, s_top), (pw, sh), "#ffffff", 0.0, "");
         let ss: Vec<f64> = plot
             .scores
             .iter()
             .map(|&s| if s.is_finite() { s_of(s) } else { f64::NAN })
             .collect();
         for seg in decimate(&xs, &ss, pw as usize) {
-            svg.polyline(&seg, SCORE_COLOUR, 1.0, Some("4 2"));
+            let mut area = seg.clone();
+            if let (Some(&(x0, _)), Some(&(x1, _))) = (seg.first(), seg.last()) {
+                area.push((x1, s_of(0.0)));
+                area.push((x0, s_of(0.0)));
+            }
+            svg.area(&area, SCORE_COLOUR, 0.3);
+            svg.polyline(&seg, SCORE_COLOUR, 0.8, None);
         }
-    }
-    for &a in &plot.alerts {
-        if a >= tmin && a <= tmax {
-            svg.marker(
-                (x_of(a.0), top + 10.0),
+        for s in [0.0, 0.5, 1.0] {
+            svg.text(
+                (left - 6.0, s_of(s) + 4.0),
+                &format!("{s:.1}"),
+                10.0,
+                Anchor::End,
+                "#333",
+            );
+        }
+        if let Some(th) = plot.threshold {
+            svg.line(
+                (left, s_of(th)),
+                (left + pw, s_of(th)),
                 ALERT_COLOUR,
-                &format!("alert at {a}"),
+                1.0,
+                Some("4 3"),
+            );
+        }
+        svg.vtext((16.0, s_top + sh / 2.0), "score", 11.0, SCORE_COLOUR);
+        svg.line((left, s_top), (left, s_top + sh), "#333", 1.0, None);
+        svg.line(
+            (left, s_top + sh),
+            (left + pw, s_top + sh),
+            "#333",
+            1.0,
+            None,
+        );
+    }
+
+    legend.draw(&mut svg, left, left + pw, bottom_edge + 34.0);
+    svg.finish(&title)
+}
+
+/// The legend of [`kpi_chart`]: KPI, score, threshold, alerts, warm-up, missed, then each
+/// incident kind present.
+fn kpi_legend(plot: &PlotSeries, scored: bool) -> Legend<'static> {
+    let mut legend = Legend::default();
+    legend.add(plot.field.clone(), Key::Line(KPI_COLOUR, 2.0, None));
+    if scored {
+        legend.add("anomaly score", Key::Fill(SCORE_COLOUR, 0.4));
+        if let Some(th) = plot.threshold {
+            legend.add(
+                format!("threshold {th}"),
+                Key::Line(ALERT_COLOUR, 1.0, Some("4 3")),
             );
         }
     }
-
-    // Legend: KPI, score, alert, then each incident kind present.
+    if !plot.alerts.is_empty() {
+        legend.add("alert", Key::Marker(ALERT_COLOUR));
+    }
+    if !plot.false_alerts.is_empty() {
+        legend.add("false alert", Key::Marker(FALSE_ALERT_COLOUR));
+    }
+    let tmin = plot.times.iter().copied().min();
+    if plot
+        .scored_from
+        .is_some_and(|f| tmin.is_some_and(|t| f > t))
+    {
+        legend.add("warm-up", Key::Fill("#000000", 0.12));
+    }
+    if plot.missed() > 0 {
+        legend.add("missed", Key::Outline(ALERT_COLOUR));
+    }
     let mut kinds: Vec<IncidentKind> = plot.incidents.iter().map(|i| i.kind).collect();
     kinds.sort();
     kinds.dedup();
-    let ly = height - 14.0;
-    let mut lx = left;
-    let mut item = |svg: &mut Svg, label: &str, draw: &dyn Fn(&mut Svg, f64)| {
-        draw(svg, lx);
-        svg.text((lx + 22.0, ly + 4.0), label, 11.0, Anchor::Start, "#333");
-        lx += 30.0 + 6.5 * label.chars().count() as f64;
-    };
-    item(&mut svg, &plot.field, &|s: &mut Svg, x| {
-        s.line((x, ly), (x + 16.0, ly), KPI_COLOUR, 2.0, None)
-    });
-    if !plot.scores.is_empty() {
-        item(&mut svg, "anomaly score", &|s: &mut Svg, x| {
-            s.line((x, ly), (x + 16.0, ly), SCORE_COLOUR, 2.0, Some("4 2"))
-        });
-    }
-    item(&mut svg, "alert", &|s: &mut Svg, x| {
-        s.marker((x + 8.0, ly + 4.0), ALERT_COLOUR, "alert")
-    });
     for k in kinds {
-        item(&mut svg, k.as_str(), &|s: &mut Svg, x| {
-            s.rect((x, ly - 6.0), (16.0, 12.0), kind_colour(k), 0.4, "")
-        });
+        legend.add(k.as_str(), Key::Fill(kind_colour(k), 0.4));
     }
-    svg.finish(&title)
+    legend
 }
 
 /// A tick label: short, without trailing zeros.
@@ -634,7 +827,7 @@ fn fmt_number(v: f64) -> String {
 }
 
 /// Date ticks and labels under a plot `width` wide whose bottom edge is at `bottom`.
-fn time_axis(
+pub fn time_axis(
     svg: &mut Svg,
     tmin: Timestamp,
     tmax: Timestamp,
@@ -642,7 +835,7 @@ fn time_axis(
     bottom: f64,
     width: f64,
 ) {
-    let (ticks, fmt) = time_ticks(tmin, tmax, ((width / 110.0) as usize).max(2));
+    let (ticks, fmt) = time_ticks(tmin, tmax, ((width / 80.0) as usize).max(2));
     for t in ticks {
         let x = x_of(t);
         svg.line((x, bottom), (x, bottom + 5.0), "#333", 1.0, None);

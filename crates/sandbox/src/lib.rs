@@ -8,7 +8,7 @@ mod topology;
 
 pub use config::{Scenario, ScenarioConfig};
 pub use export::{write_csv, write_jsonl, write_labels};
-pub use network::{Demand, Network, PlannedEvent, KPIS};
+pub use network::{kpi_unit, Demand, Network, PlannedEvent, KPIS};
 pub use topology::{Area, Cell, CellKind, Link, Neighbour, Profile, Site};
 
 use std::path::PathBuf;

@@ -35,6 +35,23 @@ pub const KPIS: [&str; 8] = [
     "power",
 ];
 
+/// The unit of each of [`KPIS`], as an axis title shows it.
+const KPI_UNITS: [&str; 8] = [
+    "fraction 0..1",
+    "users",
+    "Mbit/s",
+    "Mbit/s",
+    "fraction 0..1",
+    "fraction 0..1",
+    "ms",
+    "W",
+];
+
+/// The unit of the sandbox KPI `name` (see [`KPIS`]), `None` for another name.
+pub fn kpi_unit(name: &str) -> Option<&'static str> {
+    KPIS.iter().position(|k| *k == name).map(|i| KPI_UNITS[i])
+}
+
 const PRB: usize = 0;
 const USERS: usize = 1;
 const DL: usize = 2;

@@ -18,7 +18,7 @@ use ai4ict_connectors::{FileFormat, FileSinkConfig, ScoreWriter, SinkConfig, Wri
 use ai4ict_core::{Alert, Batch, Entity, Incident, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
 use ai4ict_eval::metrics::{event_metrics, EventMetrics};
-use ai4ict_eval::report::PlotSeries;
+use ai4ict_eval::report::{plot_order, PlotSeries};
 use ai4ict_eval::svg::{escape, kpi_chart};
 use ai4ict_intent::AlertPolicy;
 use anyhow::{bail, Context};
@@ -219,6 +219,7 @@ fn plot_page(
     labels: &[Incident],
     fields: &[String],
     max_plots: usize,
+    (threshold, grace_ms): (f64, i64),
 ) -> String {
     let mut alerts_of: HashMap<&str, Vec<&Alert>> = HashMap::new();
     for a in &collected.alerts {
@@ -231,8 +232,12 @@ fn plot_page(
     let busy = |e: &Entity| {
         alerts_of.get(e.name()).map_or(0, Vec::len) + labels_of.get(e.name()).copied().unwrap_or(0)
     };
+    // With labels, missed incidents and false alerts come first (what an operator inspects
+    // first), then the busiest entities.
+    let first = plot_order(&collected.alerts, labels, grace_ms, max_plots);
+    let rank = |e: &Entity| first.iter().position(|f| f == e).unwrap_or(usize::MAX);
     let mut chosen: Vec<(&Entity, &PlotData)> = collected.plots.iter().collect();
-    chosen.sort_by_key(|(e, p)| (std::cmp::Reverse(busy(e)), p.order));
+    chosen.sort_by_key(|(e, p)| (rank(e), std::cmp::Reverse(busy(e)), p.order));
     // The entities with the most alerts and labels, and a few quiet ones to compare with.
     let quiet_at = chosen.partition_point(|(e, _)| busy(e) > 0);
     let quiet = (chosen.len() - quiet_at)
@@ -282,17 +287,22 @@ fn plot_page(
             continue;
         };
         let owned: Vec<Alert> = alerts.iter().map(|a| (*a).clone()).collect();
+        let scored_from = data
+            .times
+            .iter()
+            .zip(&data.scores)
+            .find(|(_, s)| **s > 0.0)
+            .map(|(t, _)| *t);
         let plot = PlotSeries::new(entity, name.clone(), data.times.clone(), values.clone())
             .with_scores(data.scores.clone())
-            .with_ground_truth(&owned, labels);
-        h.push_str(&format!(
-            "<h2>{} — {} ({} alert{})</h2>\n",
-            escape(entity.name()),
-            escape(name),
-            alerts.len(),
-            if alerts.len() == 1 { "" } else { "s" }
-        ));
-        h.push_str(&kpi_chart(&plot, 1000.0, 320.0));
+            .with_scoring(scored_from, Some(threshold));
+        let plot = if labels.is_empty() {
+            plot.with_alerts(&owned)
+        } else {
+            plot.with_ground_truth(&owned, labels, grace_ms)
+        };
+        h.push_str(&format!("<h2>{}</h2>\n", escape(&plot.caption())));
+        h.push_str(&kpi_chart(&plot, 1000.0, 340.0));
         h.push('\n');
     }
     h.push_str("</body></html>\n");
@@ -490,6 +500,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         evaluation.as_ref().map_or(&[][..], |e| e.1.as_slice()),
         &fields,
         args.plots,
+        (args.threshold, GRACE_INTERVALS * interval.millis()),
     );
     std::fs::write(&plot_path, page).with_context(|| format!("writing {}", plot_path.display()))?;
 

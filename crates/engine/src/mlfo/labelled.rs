@@ -12,9 +12,7 @@ use ai4ict_core::{Incident, Timestamp};
 use ai4ict_eval::{event_metrics, EventMetrics};
 use serde::Serialize;
 
-use super::{
-    no_sinks, pick_traced, stats, Mlfo, Outcome, RunStats, Stage, StageRecord, Status, TargetCheck,
-};
+use super::{no_sinks, stats, Mlfo, Outcome, RunStats, Stage, StageRecord, Status, TargetCheck};
 use crate::dataflow;
 use crate::feeds::FileFeed;
 use crate::state::Span;
@@ -89,16 +87,20 @@ impl Mlfo {
             read.on_error = OnError::Skip;
         }
         // Ends in a snapshot only to tell what `auto` chose per entity.
+        let replay = Span {
+            start: start.clone(),
+            ..Span::default()
+        };
         let span = Span {
             start,
             snapshot: true,
             ..Span::default()
         };
-        let trace = pick_traced(&incidents, Timestamp(i64::MIN));
+        let feed = FileFeed::factory(read, outcome.plan.fields.clone());
         let run = dataflow::run(
-            self.spec(&outcome.plan, trace, span)?,
+            self.spec(&outcome.plan, Vec::new(), span)?,
             &self.options.cluster,
-            FileFeed::factory(read, outcome.plan.fields.clone()),
+            Arc::clone(&feed),
             no_sinks(),
             Arc::clone(&self.options.progress),
         )?;
@@ -113,11 +115,8 @@ impl Mlfo {
             .into_iter()
             .filter(|i| i.start <= read_until)
             .collect();
-        let metrics = event_metrics(
-            &run.alerts,
-            &scored,
-            GRACE_INTERVALS * outcome.plan.interval.millis(),
-        );
+        let grace = GRACE_INTERVALS * outcome.plan.interval.millis();
+        let metrics = event_metrics(&run.alerts, &scored, grace);
         let stats = stats(&run, seconds);
         let evaluation = LabelledEvaluation {
             source: file.path.display().to_string(),
@@ -160,9 +159,17 @@ impl Mlfo {
             detail,
             seconds,
         });
+        if !run.stopped {
+            let plotted = ai4ict_eval::report::plot_order(
+                &run.alerts,
+                &scored,
+                grace,
+                crate::report::PLOTTED_ENTITIES,
+            );
+            outcome.traces = self.trace(&outcome.plan, feed, replay, plotted)?;
+        }
         outcome.incidents = scored;
         outcome.eval_alerts = run.alerts;
-        outcome.traces = run.traces;
         if let Some(state) = &run.state {
             outcome.auto_choices = crate::report::auto_choices(state);
         }
