@@ -1,12 +1,13 @@
 //! A run stopped at time t, snapshotted and resumed raises exactly the alerts of a run that
 //! never stopped — on one worker, on two, and across a change of worker count (state follows
-//! the entity's owner). The snapshot also survives its byte format.
+//! the entity's owner). The snapshot also survives its byte format. A few entities replayed
+//! alone (for plots) get exactly their alerts and scores of the whole run.
 
 use std::sync::Arc;
 
-use ai4ict_core::{Alert, Timestamp};
+use ai4ict_core::{Alert, Entity, Timestamp};
 use ai4ict_engine::dataflow::{self, PipelineSpec, Progress, RunOutput};
-use ai4ict_engine::feeds::SandboxFeed;
+use ai4ict_engine::feeds::{self, SandboxFeed};
 use ai4ict_engine::{Cluster, PipelineState, Span, StateError};
 use ai4ict_intent::{AlertPolicy, FillMethod, PreprocessStep};
 use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
@@ -22,6 +23,11 @@ fn network() -> Arc<Network> {
 }
 
 fn run(net: &Arc<Network>, workers: usize, span: Span) -> RunOutput {
+    run_only(net, workers, span, None)
+}
+
+/// A run of every cell, or only of `only` (traced).
+fn run_only(net: &Arc<Network>, workers: usize, span: Span, only: Option<&[Entity]>) -> RunOutput {
     let fields: Vec<String> = KPIS.iter().map(|s| s.to_string()).collect();
     let spec = PipelineSpec {
         fields: fields.clone(),
@@ -29,9 +35,13 @@ fn run(net: &Arc<Network>, workers: usize, span: Span) -> RunOutput {
         preprocess: vec![PreprocessStep::FillGaps(FillMethod::Linear)],
         detector: Default::default(),
         policy: AlertPolicy::default(),
-        trace: Vec::new(),
+        trace: only.map(<[Entity]>::to_vec).unwrap_or_default(),
         span,
     };
+    let mut feed = SandboxFeed::factory(Arc::clone(net), (0..fields.len()).collect());
+    if let Some(only) = only {
+        feed = feeds::only(feed, only.to_vec());
+    }
     let cluster = Cluster {
         workers,
         ..Cluster::default()
@@ -39,7 +49,7 @@ fn run(net: &Arc<Network>, workers: usize, span: Span) -> RunOutput {
     let out = dataflow::run(
         spec,
         &cluster,
-        SandboxFeed::factory(Arc::clone(net), (0..fields.len()).collect()),
+        feed,
         Arc::new(|| Ok(Vec::new())),
         Arc::new(Progress::default()),
     )
@@ -139,4 +149,36 @@ fn a_damaged_or_foreign_state_is_refused() {
         state.check(&fields, net.interval(), &Default::default()),
         Err(StateError::Mismatch(_))
     ));
+}
+
+#[test]
+fn entities_replayed_alone_get_their_alerts_and_scores_of_the_whole_run() {
+    let net = network();
+    let whole = run(&net, 2, Span::default());
+    let mut picked: Vec<Entity> = whole.alerts.iter().map(|a| a.entity.clone()).collect();
+    picked.sort();
+    picked.dedup();
+    picked.truncate(3);
+    assert!(!picked.is_empty(), "the scenario raises alerts");
+    let traced = run_only(&net, 2, Span::default(), Some(&picked));
+    let theirs: Vec<&Alert> = whole
+        .alerts
+        .iter()
+        .filter(|a| picked.contains(&a.entity))
+        .collect();
+    assert_eq!(traced.alerts.iter().collect::<Vec<_>>(), theirs);
+    assert_eq!(traced.traces.len(), picked.len());
+    for a in &traced.alerts {
+        let point = traced.traces[&a.entity]
+            .iter()
+            .find(|p| p.time == a.time)
+            .expect("a traced point at every alert");
+        assert!(
+            point.score >= AlertPolicy::default().score_above,
+            "{} at {}: traced score {}",
+            a.entity,
+            a.time,
+            point.score
+        );
+    }
 }
