@@ -84,14 +84,31 @@ fn detect_scores_a_generated_file_on_its_labels_json() {
     assert!(json["metrics"]["per_kind"].as_array().unwrap().len() >= 2);
     let page = std::fs::read_to_string(dir.path().join("out/plot.html")).unwrap();
     assert!(page.contains("event precision"), "summary on the page");
-    // The user's own cells: four with the most alerts and labels, two quiet ones.
+    // The user's own cells: missed incidents and false alerts first, then the busiest, then
+    // two quiet ones.
     assert!(
-        page.contains("6 of 40 entities plotted: those with the most alerts and labelled incidents first, then 2 with neither"),
+        page.contains("6 of 40 entities plotted: those with missed incidents or false alerts first (when labels are given), then those with the most alerts and labelled incidents, then 2 with neither"),
         "{page}"
     );
-    assert_eq!(page.matches("<h2>cell-").count(), 6);
-    let quiet = page.matches(" (0 alerts)</h2>").count();
-    assert!(quiet >= 2, "{quiet} plots without alerts");
+    let captions: Vec<&str> = page
+        .split("<h2>")
+        .skip(1)
+        .map(|h| &h[..h.find("</h2>").unwrap()])
+        .collect();
+    assert_eq!(captions.len(), 6, "{captions:?}");
+    let quiet = captions
+        .iter()
+        .filter(|c| c.ends_with(": 0 alerts"))
+        .count();
+    assert!(quiet >= 2, "{quiet} plots without alerts: {captions:?}");
+    // What needs attention comes first: no plot with a missed incident or false alert after
+    // one with neither.
+    let attention = |c: &&str| c.contains("missed") || c.contains("false alert");
+    let first_calm = captions.iter().position(|c| !attention(c)).unwrap_or(6);
+    assert!(
+        captions[first_calm..].iter().all(|c| !attention(c)),
+        "{captions:?}"
+    );
 }
 
 /// Three cells of 15-minute data with a daily cycle; `cell-b` has a spike on day 9.

@@ -166,6 +166,11 @@ pub struct FileSourceConfig {
     /// fields. A field not listed reads the column of the same name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// The time zone of times written without a UTC offset (`2024-03-01 08:00`): an IANA
+    /// name such as `Europe/Berlin`, or `UTC` (the default). Times with an offset or `Z`, and
+    /// epoch numbers, are exact whatever this says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// What to do with rows that cannot be read: `fail`, `skip` (default) or `quarantine`.
     #[serde(default)]
     pub on_error: OnError,
@@ -188,6 +193,7 @@ impl FileSourceConfig {
             entity: None,
             time: None,
             fields: BTreeMap::new(),
+            timezone: None,
             on_error: OnError::default(),
             quarantine: None,
             quarantine_mode: WriteMode::Create,
@@ -215,6 +221,20 @@ impl FileSourceConfig {
         let format = FileFormat::resolve(self.format, &self.path)?;
         self.quarantine_mode
             .check(&self.quarantine_path(format), "quarantine_mode")
+    }
+
+    /// The time zone of times without an offset ([`FileSourceConfig::timezone`]): UTC
+    /// unless one is named; an unknown name is an error that says what is accepted.
+    pub fn zone(&self) -> Result<chrono_tz::Tz, ConnectorError> {
+        match self.timezone.as_deref().map(str::trim) {
+            None | Some("") => Ok(chrono_tz::Tz::UTC),
+            Some(name) => name.parse().map_err(|_| ConnectorError::BadConfig {
+                path: self.path.display().to_string(),
+                message: format!(
+                    "timezone: `{name}` is no time zone (an IANA name such as Europe/Berlin or America/New_York, or UTC)"
+                ),
+            }),
+        }
     }
 
     /// The quarantine file this config writes to (given or default).

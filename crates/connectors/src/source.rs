@@ -3,7 +3,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use ai4ict_core::{Batch, Entity, Timestamp};
+use ai4ict_core::{Batch, Entity, Timestamp, TimestampError};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -35,6 +35,10 @@ pub struct ReadReport {
     pub duplicate_times: u64,
     /// Those counts per entity, for the first [`MAX_KEPT_ERRORS`] entities that have any.
     pub order_by_entity: BTreeMap<String, OrderCounts>,
+    /// Rows whose time had no UTC offset and was read in [`ReadReport::zone`].
+    pub naive_times: u64,
+    /// The time zone such times were read in.
+    pub zone: String,
 }
 
 /// Rows of one entity that are out of order or repeat a time.
@@ -47,6 +51,28 @@ pub struct OrderCounts {
 }
 
 impl ReadReport {
+    /// A line on times read without a UTC offset: in which zone they were taken, and how to
+    /// name another; `None` when every time was exact.
+    pub fn time_note(&self) -> Option<String> {
+        if self.naive_times == 0 {
+            return None;
+        }
+        let n = self.naive_times;
+        Some(if self.zone == "UTC" {
+            format!(
+                "{n} time{} had no UTC offset and {} read as UTC; if they are local times, name their zone (--timezone Europe/Berlin, or `timezone:` in the intent's file source)",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "was" } else { "were" }
+            )
+        } else {
+            format!(
+                "{n} time{} without a UTC offset read as local time in {}",
+                if n == 1 { "" } else { "s" },
+                self.zone
+            )
+        })
+    }
+
     /// A line about time going backwards and duplicate times, naming the entities with the
     /// most; `None` when every entity's rows were in strictly increasing time.
     pub fn order_note(&self) -> Option<String> {
@@ -202,6 +228,7 @@ pub struct FileSource {
     values: Vec<f64>,
     last_entity: Option<Entity>,
     last_time: HashMap<Entity, Timestamp>,
+    zone: chrono_tz::Tz,
 }
 
 impl std::fmt::Debug for FileSource {
@@ -371,6 +398,7 @@ impl FileSource {
                 }
             }
         };
+        let zone = cfg.zone()?;
         Ok(Self {
             name,
             lines,
@@ -379,12 +407,16 @@ impl FileSource {
             fields,
             on_error: cfg.on_error,
             quarantine,
-            report: ReadReport::default(),
+            report: ReadReport {
+                zone: zone.name().to_string(),
+                ..ReadReport::default()
+            },
             pending: None,
             done: false,
             scratch,
             last_entity: None,
             last_time: HashMap::new(),
+            zone,
         })
     }
 
@@ -458,6 +490,7 @@ impl FileSource {
                 Line::Full(raw) => (
                     parse_row(
                         &self.plan,
+                        &self.zone,
                         raw,
                         &mut self.scratch,
                         &mut self.values,
@@ -471,7 +504,8 @@ impl FileSource {
                 ),
             };
             match result {
-                Ok(Some((entity, time))) => {
+                Ok(Some((entity, (time, naive)))) => {
+                    self.report.naive_times += u64::from(naive);
                     self.note_order(&entity, time);
                     batch.push(entity, time, &self.values);
                     self.report.rows_ok += 1;
@@ -579,8 +613,15 @@ fn number(text: &str, column: &str) -> Result<f64, Fault> {
     }
 }
 
-fn time(text: &str, column: &str) -> Result<Timestamp, Fault> {
-    Timestamp::parse(text).map_err(|e| {
+/// The time in `text` and whether it had no offset (read in `zone`).
+fn time(text: &str, column: &str, zone: &chrono_tz::Tz) -> Result<ReadTime, Fault> {
+    Timestamp::parse_in(text, zone).map_err(|e| {
+        if let TimestampError::Skipped(t) = &e {
+            return Fault::at(
+                column,
+                format!("`{t}` does not exist in {zone} (clocks jumped over it)"),
+            );
+        }
         if text.len() <= 100 {
             Fault::at(column, e.to_string())
         } else {
@@ -604,14 +645,18 @@ fn entity(text: &str, column: &str, last: &mut Option<Entity>) -> Result<Entity,
     }
 }
 
+/// A row's time, and whether it had no UTC offset.
+type ReadTime = (Timestamp, bool);
+
 /// Reads one non-blank line into `values`; `Ok(None)` for a line that holds no row.
 fn parse_row(
     plan: &Plan,
+    zone: &chrono_tz::Tz,
     raw: &[u8],
     scratch: &mut Fields,
     values: &mut Vec<f64>,
     last: &mut Option<Entity>,
-) -> Result<Option<(Entity, Timestamp)>, Fault> {
+) -> Result<Option<(Entity, ReadTime)>, Fault> {
     values.clear();
     match plan {
         Plan::Empty => Ok(None),
@@ -646,7 +691,7 @@ fn parse_row(
                 )));
             }
             let e = entity(utf8(scratch.get(*ei), &header[*ei])?, &header[*ei], last)?;
-            let t = time(utf8(scratch.get(*ti), &header[*ti])?, &header[*ti])?;
+            let t = time(utf8(scratch.get(*ti), &header[*ti])?, &header[*ti], zone)?;
             for &c in columns {
                 values.push(number(utf8(scratch.get(c), &header[c])?, &header[c])?);
             }
@@ -678,8 +723,8 @@ fn parse_row(
             };
             let t = match map.get(tk) {
                 None => return Err(Fault::at(tk, "missing")),
-                Some(Value::String(s)) => time(s, tk)?,
-                Some(Value::Number(n)) => time(&n.to_string(), tk)?,
+                Some(Value::String(s)) => time(s, tk, zone)?,
+                Some(Value::Number(n)) => time(&n.to_string(), tk, zone)?,
                 Some(v) => {
                     return Err(Fault::at(tk, format!("expected a time, found {}", kind(v))))
                 }

@@ -199,3 +199,72 @@ fn the_quarantine_file_cannot_be_the_input() {
         "entity,time,v\nc,bad,1\n"
     );
 }
+
+#[test]
+fn times_without_an_offset_are_read_in_the_zone_named_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "cell,time,load\n\
+                c1,2024-07-01 08:00,1\n\
+                c1,2024-07-01T06:15:00Z,2\n\
+                c1,2024-07-01 08:30:00,3\n";
+    let path = write(&dir, "local.csv", text);
+    let read = |zone: Option<&str>| {
+        let mut cfg = FileSourceConfig::new(&path);
+        cfg.timezone = zone.map(str::to_string);
+        let mut src = FileSource::open(&cfg, &strings(&["load"])).unwrap();
+        let b = src.next_batch(10).unwrap().unwrap();
+        let times: Vec<String> = (0..b.len()).map(|i| b.time(i).to_string()).collect();
+        (times, src.report().time_note().unwrap_or_default())
+    };
+    // UTC by default, said in a note that tells how to name the zone.
+    let (utc, note) = read(None);
+    assert_eq!(utc[0], "2024-07-01T08:00:00Z");
+    assert!(
+        note.starts_with("2 times had no UTC offset and were read as UTC"),
+        "{note}"
+    );
+    assert!(note.contains("--timezone"), "{note}");
+    // Berlin in summer is UTC+2; the time with `Z` stays exact.
+    let (berlin, note) = read(Some("Europe/Berlin"));
+    assert_eq!(
+        berlin,
+        [
+            "2024-07-01T06:00:00Z",
+            "2024-07-01T06:15:00Z",
+            "2024-07-01T06:30:00Z"
+        ]
+    );
+    assert_eq!(
+        note,
+        "2 times without a UTC offset read as local time in Europe/Berlin"
+    );
+}
+
+#[test]
+fn an_unknown_zone_and_a_skipped_local_time_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "dst.csv",
+        "cell,time,load\nc1,2024-03-31 01:45,1\nc1,2024-03-31 02:30,2\nc1,2024-03-31 03:15,3\n",
+    );
+    let mut cfg = FileSourceConfig::new(&path);
+    cfg.timezone = Some("Mars/Olympus".into());
+    let err = FileSource::open(&cfg, &strings(&["load"])).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("timezone: `Mars/Olympus` is no time zone"),
+        "{err}"
+    );
+    // 02:30 on the last Sunday of March does not exist in Berlin: that row alone is bad.
+    cfg.timezone = Some("Europe/Berlin".into());
+    let mut src = FileSource::open(&cfg, &strings(&["load"])).unwrap();
+    let b = src.next_batch(10).unwrap().unwrap();
+    assert_eq!(b.len(), 2);
+    let e = &src.report().errors[0];
+    assert!(
+        e.to_string()
+            .contains("`2024-03-31 02:30` does not exist in Europe/Berlin"),
+        "{e}"
+    );
+}

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A point in event time: milliseconds since the Unix epoch, UTC.
@@ -20,6 +20,9 @@ pub enum TimestampError {
     /// The text looks like a date but names an impossible one.
     #[error("`{0}` is not a valid date and time")]
     Impossible(String),
+    /// A local time skipped in its time zone (the hour clocks jump over in spring).
+    #[error("`{0}` does not exist in the time zone given (clocks jumped over it)")]
+    Skipped(String),
     /// Epoch number outside the years 1970..=2200.
     #[error("`{0}` is outside the supported range (years 1970 to 2200)")]
     OutOfRange(String),
@@ -42,6 +45,14 @@ impl Timestamp {
     /// RFC 3339 with `Z` or an offset, `YYYY-MM-DD HH:MM:SS[.fff]` or with `T` (taken as UTC),
     /// a bare date, epoch seconds, or epoch milliseconds (numbers of 12 digits or more).
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        Self::parse_in(text, &Utc).map(|(t, _)| t)
+    }
+
+    /// As [`Timestamp::parse`], reading a time written without an offset (`2024-03-01
+    /// 08:00`, a bare date) as local time in `zone`; also says whether the text had no
+    /// offset. A local time that occurs twice (clocks set back) is its first occurrence; one
+    /// that never occurs (clocks set forward) is an error.
+    pub fn parse_in<Tz: TimeZone>(text: &str, zone: &Tz) -> Result<(Self, bool), TimestampError> {
         let s = text.trim();
         if s.is_empty() {
             return Err(TimestampError::Unrecognised(text.to_string()));
@@ -50,11 +61,17 @@ impl Timestamp {
             .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
             && !s[1..].contains('-')
         {
-            return Self::parse_epoch(s);
+            return Self::parse_epoch(s).map(|t| (t, false));
         }
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-            return Self::checked(dt.timestamp_millis(), s);
+            return Self::checked(dt.timestamp_millis(), s).map(|t| (t, false));
         }
+        let local = |dt: NaiveDateTime| match zone.from_local_datetime(&dt) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
+                Self::checked(t.timestamp_millis(), s).map(|t| (t, true))
+            }
+            LocalResult::None => Err(TimestampError::Skipped(s.to_string())),
+        };
         for fmt in [
             "%Y-%m-%d %H:%M:%S%.f",
             "%Y-%m-%dT%H:%M:%S%.f",
@@ -62,17 +79,16 @@ impl Timestamp {
             "%Y-%m-%dT%H:%M",
         ] {
             if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
-                return Self::checked(dt.and_utc().timestamp_millis(), s);
+                return local(dt);
             }
         }
         for fmt in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%z"] {
             if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
-                return Self::checked(dt.timestamp_millis(), s);
+                return Self::checked(dt.timestamp_millis(), s).map(|t| (t, false));
             }
         }
         if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            let dt = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-            return Self::checked(dt.and_utc().timestamp_millis(), s);
+            return local(d.and_hms_opt(0, 0, 0).expect("midnight exists"));
         }
         let looks_like_date = s.len() >= 10
             && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)

@@ -31,7 +31,12 @@ fn main() {
                         r.plots.iter().try_for_each(|p| {
                             std::fs::write(
                                 dir.join(format!("{}.svg", p.cell)),
-                                p.svg(1200.0, 320.0),
+                                p.svg(
+                                    ai4ict_core::Timestamp(r.start_ms),
+                                    (r.interval_minutes * 60_000.0) as i64,
+                                    1200.0,
+                                    320.0,
+                                ),
                             )
                         })
                     });

@@ -103,7 +103,7 @@ impl Feed for FileFeed {
         if let Some(first) = r.errors.first() {
             s.push_str(&format!(" (first: {first})"));
         }
-        if let Some(note) = r.order_note() {
+        for note in [r.order_note(), r.time_note()].into_iter().flatten() {
             s.push_str(&format!("; {note}"));
         }
         Some(s)

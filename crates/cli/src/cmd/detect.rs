@@ -24,7 +24,7 @@ use ai4ict_intent::AlertPolicy;
 use anyhow::{bail, Context};
 
 use super::detectors;
-use super::input::{next, open, print_errors, OnErrorArg, Rename, Spec};
+use super::input::{next, open, print_errors, print_notes, OnErrorArg, Spec};
 
 /// Rows read before the sampling interval is estimated and scoring starts.
 const INTERVAL_SAMPLE_ROWS: usize = 10_000;
@@ -67,6 +67,10 @@ pub struct Args {
     /// The time column; by default inferred.
     #[arg(long)]
     time: Option<String>,
+    /// Time zone of times written without a UTC offset (`2024-03-01 08:00`): an IANA name
+    /// such as Europe/Berlin, or UTC (the default). Times with an offset are exact.
+    #[arg(long)]
+    timezone: Option<String>,
     /// Sampling interval (e.g. 5m); by default the median gap between an entity's rows.
     #[arg(long)]
     interval: Option<Interval>,
@@ -265,7 +269,7 @@ fn plot_page(
     }
     if chosen.len() < collected.entities.len() {
         h.push_str(&format!(
-            "<p>{} of {} entities plotted: those with the most alerts and labelled incidents first, then {} with neither, to compare with.</p>\n",
+            "<p>{} of {} entities plotted: those with missed incidents or false alerts first (when labels are given), then those with the most alerts and labelled incidents, then {} with neither, to compare with.</p>\n",
             chosen.len(),
             collected.entities.len(),
             quiet_shown
@@ -342,6 +346,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         input: &args.input,
         entity: args.entity.as_deref(),
         time: args.time.as_deref(),
+        timezone: args.timezone.as_deref(),
         fields: &args.fields,
         on_error: args.on_error.into(),
         quarantine_mode: WriteMode::forced(args.force),
@@ -357,9 +362,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // Nothing to score; read on anyway so that unreadable lines are reported.
         while let Ok(Some(_)) = next(&mut opened) {}
         print_errors(opened.source.report(), &opened.rename);
-        if let Some(note) = opened.source.report().order_note() {
-            outln!("  note: {}", Rename::fix(&opened.rename, note));
-        }
+        print_notes(&opened);
         if opened.source.report().errors_total > 0 {
             bail!("{}: no readable rows", args.input.display());
         }
@@ -388,9 +391,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if head_rows == 0 {
         print_errors(opened.source.report(), &opened.rename);
-        if let Some(note) = opened.source.report().order_note() {
-            outln!("  note: {}", Rename::fix(&opened.rename, note));
-        }
+        print_notes(&opened);
         if let Some(e) = read_error {
             return Err(e);
         }
@@ -561,9 +562,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     print_errors(opened.source.report(), &opened.rename);
-    if let Some(note) = opened.source.report().order_note() {
-        outln!("  note: {}", Rename::fix(&opened.rename, note));
-    }
+    print_notes(&opened);
     match read_error {
         Some(e) => Err(e.context(
             "reading stopped at a bad row (--on-error fail); the rows before it were scored",

@@ -21,7 +21,7 @@ use ai4ict_intent::{ForecastPolicy, MAX_FORECAST_HORIZON};
 use anyhow::{bail, Context};
 use clap::ValueEnum;
 
-use super::input::{next, open, print_errors, OnErrorArg, Spec};
+use super::input::{next, open, print_errors, print_notes, OnErrorArg, Spec};
 
 /// Observed points shown before the forecast in each plot, in horizons.
 const PLOT_HORIZONS: usize = 6;
@@ -42,6 +42,10 @@ pub struct Args {
     /// The time column; by default inferred.
     #[arg(long)]
     time_column: Option<String>,
+    /// Time zone of times written without a UTC offset (`2024-03-01 08:00`): an IANA name
+    /// such as Europe/Berlin, or UTC (the default). Times with an offset are exact.
+    #[arg(long)]
+    timezone: Option<String>,
     /// Steps ahead; by default one season (24 when the series has none).
     #[arg(long, default_value_t = 0)]
     horizon: usize,
@@ -259,6 +263,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         input: &args.input,
         entity: args.entity_column.as_deref(),
         time: args.time_column.as_deref(),
+        timezone: args.timezone.as_deref(),
         fields: &args.fields,
         on_error: args.on_error.into(),
         quarantine_mode: WriteMode::forced(args.force),
@@ -278,6 +283,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     print_errors(opened.source.report(), &opened.rename);
+    print_notes(&opened);
     if let Some(e) = read_error {
         return Err(e.context("reading stopped at a bad row (--on-error fail)"));
     }

@@ -27,6 +27,8 @@ pub struct Spec<'a> {
     pub time: Option<&'a str>,
     /// Fields to read; empty: every numeric column.
     pub fields: &'a [String],
+    /// The time zone of times without an offset; UTC when `None`.
+    pub timezone: Option<&'a str>,
     /// What to do with a bad row.
     pub on_error: OnError,
     /// What to do when the quarantine file exists already.
@@ -143,6 +145,7 @@ pub fn open(args: &Spec) -> anyhow::Result<Opened> {
     let mut cfg = FileSourceConfig::new(input);
     cfg.entity = args.entity.map(str::to_string);
     cfg.time = args.time.map(str::to_string);
+    cfg.timezone = args.timezone.map(str::to_string);
     cfg.on_error = args.on_error;
     cfg.quarantine_mode = args.quarantine_mode;
     let schema = cfg
@@ -233,6 +236,15 @@ pub fn next(opened: &mut Opened) -> anyhow::Result<Option<Batch>> {
         .source
         .next_batch(BATCH_ROWS)
         .map_err(|e| anyhow::anyhow!("{}", Rename::fix(&opened.rename, e.to_string())))
+}
+
+/// Prints what the reader noticed: times going backwards or repeating, times read without
+/// a UTC offset.
+pub fn print_notes(opened: &Opened) {
+    let r = opened.source.report();
+    for note in [r.order_note(), r.time_note()].into_iter().flatten() {
+        outln!("  note: {}", Rename::fix(&opened.rename, note));
+    }
 }
 
 /// Prints the bad rows (the first few) to standard error.
