@@ -27,6 +27,21 @@ pub enum ServerError {
         /// The error message it gave.
         message: String,
     },
+    /// A write token could not be read, made or accepted.
+    #[error("token: {0}")]
+    Token(String),
+    /// The other hub answered for something else than what was asked.
+    #[error("{url} answered {field} '{got}' for '{asked}'")]
+    Mismatch {
+        /// The URL requested.
+        url: String,
+        /// The field that differs (`name`, `version`).
+        field: &'static str,
+        /// What was asked for.
+        asked: String,
+        /// What came back.
+        got: String,
+    },
     /// A pulled or pushed artifact did not match its sha256.
     #[error("integrity check failed for {what}: expected sha256 {expected}, got {actual}")]
     Integrity {
