@@ -9,7 +9,7 @@
 //! | `POST /models` | Model_Push | body [`PushBody`]; the hub checks the sha256 |
 //! | `PUT /models/{name}/aliases/{alias}` | — | body `{"version": "…"}` |
 //!
-//! And for the rest of the hub: `GET /health`, `GET /standards?q=&body=&domain=&limit=`,
+//! And for the rest of the hub: `GET /health` (store kind, `writable`, `max_body_bytes`), `GET /standards?q=&body=&domain=&limit=`,
 //! `GET /standard?key=`, `GET /review-due?at=`, `GET /coop?limit=&min_score=`,
 //! `GET /gaps?min_standards=`, `GET /usecases`, `GET /usecases/{name}`, `POST /usecases`,
 //! `GET /levels`. Errors are JSON `{"error": "…"}` with a 4xx status for bad input (400),
@@ -244,10 +244,19 @@ fn domain(s: &Option<String>) -> ApiResult<Option<Domain>> {
         .map_err(|e| ApiError::from(ai4ict_hub::HubError::from(e)))
 }
 
+/// What `GET /health` tells clients about how the hub is served.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Served {
+    /// Whether writes are taken (a token is configured).
+    pub(crate) writable: bool,
+    /// Largest request body taken.
+    pub(crate) max_body_bytes: u64,
+}
+
 /// The routes over shared hubs, without guards (see [`crate::router`]).
-pub(crate) fn router(hub: Shared) -> Router {
+pub(crate) fn router(hub: Shared, served: Served) -> Router {
     Router::new()
-        .route("/health", get(health))
+        .route("/health", get(move |state| health(state, served)))
         .route("/standards", get(standards))
         .route("/standard", get(standard))
         .route("/review-due", get(review_due))
@@ -265,9 +274,14 @@ pub(crate) fn router(hub: Shared) -> Router {
         .with_state(hub)
 }
 
-async fn health(State(hub): State<Shared>) -> ApiResult<Json<serde_json::Value>> {
+async fn health(State(hub): State<Shared>, served: Served) -> ApiResult<Json<serde_json::Value>> {
     let kind = read(&hub, |h| Ok(h.store().kind())).await?;
-    Ok(Json(serde_json::json!({ "status": "ok", "store": kind })))
+    Ok(Json(serde_json::json!({
+        "status": "ok",
+        "store": kind,
+        "writable": served.writable,
+        "max_body_bytes": served.max_body_bytes,
+    })))
 }
 
 #[derive(Deserialize)]

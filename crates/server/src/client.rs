@@ -117,6 +117,16 @@ impl Client {
             url: url.into(),
             message: e.to_string(),
         })?;
+        self.send_bytes(method, url, &bytes, write)
+    }
+
+    fn send_bytes<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        url: &str,
+        bytes: &[u8],
+        write: bool,
+    ) -> Result<T> {
         let mut req = match method {
             "PUT" => self.agent.put(url),
             _ => self.agent.post(url),
@@ -126,9 +136,7 @@ impl Client {
                 req = req.header("authorization", &format!("Bearer {}", t.secret()));
             }
         }
-        let resp = req
-            .header("content-type", "application/json")
-            .send(&bytes[..]);
+        let resp = req.header("content-type", "application/json").send(bytes);
         let mut resp = self.check(url, resp)?;
         let bytes = read(url, &mut resp, 64 << 20)?;
         serde_json::from_slice(&bytes).map_err(|e| ServerError::Http {
@@ -251,6 +259,7 @@ impl Client {
     }
 
     /// Model_Push: publishes metadata and artifact on the remote hub, which checks the sha256.
+    /// A push larger than the hub's body limit (from `GET /health`) is refused unsent.
     pub fn push(&self, meta: &ModelMetadata, artifact: &[u8]) -> Result<ModelRecord> {
         let mut metadata = meta.clone();
         metadata.sha256 = sha256_hex(artifact);
@@ -258,7 +267,26 @@ impl Client {
             metadata,
             artifact_base64: base64::engine::general_purpose::STANDARD.encode(artifact),
         };
-        self.send_json("POST", &format!("{}/models", self.base), &body, true)
+        let url = format!("{}/models", self.base);
+        let bytes = serde_json::to_vec(&body).map_err(|e| ServerError::Http {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        drop(body);
+        // A hub refuses a body over its limit without reading it, which the sender sees as
+        // a broken connection: ask for the limit first and say so plainly.
+        let limit = self
+            .health()?
+            .get("max_body_bytes")
+            .and_then(|v| v.as_u64());
+        if let Some(limit) = limit.filter(|l| bytes.len() as u64 > *l) {
+            return Err(ServerError::TooLarge {
+                url,
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+        self.send_bytes("POST", &url, &bytes, true)
     }
 
     /// Points an alias of a model on the remote hub at a version.

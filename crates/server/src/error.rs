@@ -42,6 +42,16 @@ pub enum ServerError {
         /// What came back.
         got: String,
     },
+    /// A request is larger than the other hub takes; it was not sent.
+    #[error("{url} takes requests of at most {limit} bytes; this one would be {size} (serve that hub with a larger --max-body-mib)")]
+    TooLarge {
+        /// The URL of the request.
+        url: String,
+        /// Its size, encoded.
+        size: u64,
+        /// The other hub's limit.
+        limit: u64,
+    },
     /// A pulled or pushed artifact did not match its sha256.
     #[error("integrity check failed for {what}: expected sha256 {expected}, got {actual}")]
     Integrity {

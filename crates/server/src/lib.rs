@@ -141,7 +141,11 @@ pub struct Peer(pub SocketAddr);
 
 /// The HTTP routes of a hub with their guards and limits (see [`api`]).
 pub fn router(hubs: Arc<Hubs>, config: &Config) -> Result<axum::Router> {
-    guard::wrap(api::router(hubs), config)
+    let served = api::Served {
+        writable: config.token.is_some(),
+        max_body_bytes: config.max_body_bytes,
+    };
+    guard::wrap(api::router(hubs, served), config)
 }
 
 /// How long [`serve`] waits for open connections to finish after `shutdown`.

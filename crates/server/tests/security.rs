@@ -472,6 +472,13 @@ fn a_huge_body_is_refused_before_it_is_read() {
     }
     let r = read_answer(s);
     assert_eq!(r.status, 413, "{}", r.body);
+    // The client asks for the limit and does not send what would be refused.
+    let client = Client::new(&b.url()).unwrap().with_token(Some(token()));
+    let meta = ModelMetadata::new("big", "1", "x", "MIT");
+    match client.push(&meta, &vec![0u8; 2 * 1024 * 1024]) {
+        Err(ServerError::TooLarge { limit, .. }) => assert_eq!(limit, 1024 * 1024),
+        other => panic!("expected too large, got {other:?}"),
+    }
 }
 
 /// A hub in a SQLite file, served with read connections as `ai4ict hub serve` does.
