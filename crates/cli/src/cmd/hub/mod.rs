@@ -84,6 +84,12 @@ enum HubCommand {
     /// terminal, and refuses to guess elsewhere.
     Guidance(GuidanceArgs),
     /// Serve the hub over HTTP (catalogue, use cases, marketplace API); writes need a token.
+    ///
+    /// Writes need the write token (`Authorization: Bearer …`): from --token-file, else
+    /// $AI4ICT_HUB_TOKEN, else, on a loopback address, the token file next to the hub database
+    /// (made at first start, mode 0600, printed once). Bound beyond loopback without
+    /// --token-file or $AI4ICT_HUB_TOKEN, the hub is served read-only. Every write attempt is
+    /// appended to the audit log; every request is logged on stderr.
     Serve(ServeArgs),
     /// Benchmark catalogue search and the cooperation map on generated entries.
     Bench {

@@ -10,11 +10,7 @@ use anyhow::Context;
 /// Read-only connections opened next to the writer for a database on disk or a server.
 const READERS: usize = 4;
 
-/// Serve the hub over HTTP (catalogue, use cases, marketplace API). Writes need the write
-/// token (`Authorization: Bearer …`): from --token-file, else $AI4ICT_HUB_TOKEN, else, on a
-/// loopback address, the token file next to the hub database (made at first start, mode
-/// 0600, printed once). Beyond loopback without --token-file or $AI4ICT_HUB_TOKEN the hub is
-/// served read-only.
+/// Options of `ai4ict hub serve`.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on.
