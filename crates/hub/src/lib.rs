@@ -11,6 +11,7 @@ pub mod models;
 pub mod standards;
 pub mod store;
 pub mod usecase;
+mod validate;
 
 use std::sync::Arc;
 
@@ -242,16 +243,23 @@ impl Hub {
         self.store.transaction(|store| usecase::register(store, uc))
     }
 
-    /// All use cases with their rubric scores.
+    /// All use cases with their rubric scores. Fails on the first stored row that cannot be
+    /// read (see [`Hub::use_cases_listing`] to list the others).
     pub fn use_cases(&mut self) -> Result<Vec<UseCaseRecord>> {
+        usecase::list(&mut self.store, None)?.into_iter().collect()
+    }
+
+    /// Like [`Hub::use_cases`], with each stored row that cannot be read as its error, in place.
+    pub fn use_cases_listing(&mut self) -> Result<Vec<Result<UseCaseRecord>>> {
         usecase::list(&mut self.store, None)
     }
 
     /// One use case by name.
     pub fn use_case(&mut self, name: &str) -> Result<Option<UseCaseRecord>> {
-        Ok(usecase::list(&mut self.store, Some(name))?
+        usecase::list(&mut self.store, Some(name))?
             .into_iter()
-            .next())
+            .next()
+            .transpose()
     }
 
     /// Publishes a model version with its artifact (the hub side of Model_Push). The sha256
@@ -261,8 +269,14 @@ impl Hub {
             .transaction(|store| models::publish(store, meta, artifact))
     }
 
-    /// Model_Query / Model_Discovery: matching versions, newest first.
+    /// Model_Query / Model_Discovery: matching versions, newest first. Fails on the first
+    /// stored row that cannot be read (see [`Hub::models_listing`] to list the others).
     pub fn models(&mut self, query: &ModelQuery) -> Result<Vec<ModelRecord>> {
+        models::query(&mut self.store, query)?.into_iter().collect()
+    }
+
+    /// Like [`Hub::models`], with each stored row that cannot be read as its error, in place.
+    pub fn models_listing(&mut self, query: &ModelQuery) -> Result<Vec<Result<ModelRecord>>> {
         models::query(&mut self.store, query)
     }
 

@@ -112,11 +112,8 @@ impl ModelMetadata {
                 return Err(HubError::invalid(f, "must not be empty"));
             }
         }
-        if let Some((k, v)) = self.metrics.iter().find(|(_, v)| !v.is_finite()) {
-            return Err(HubError::invalid(
-                "metrics",
-                format!("{k} = {v} is not finite"),
-            ));
+        for (k, v) in &self.metrics {
+            crate::validate::metric("metrics", k, *v)?;
         }
         Ok(())
     }
@@ -172,9 +169,7 @@ fn yes() -> bool {
 }
 
 fn check_name(field: &str, v: &str) -> Result<()> {
-    if v.is_empty() || v.len() > 128 {
-        return Err(HubError::invalid(field, "must be 1 to 128 characters"));
-    }
+    crate::validate::name(field, v)?;
     if !v
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
@@ -297,7 +292,7 @@ pub(crate) fn get(store: &mut Store, name: &str, version: &str) -> Result<Option
     let Some(r) = rows.first() else {
         return Ok(None);
     };
-    let metadata: ModelMetadata = serde_json::from_str(&r.text(0)?)?;
+    let metadata = stored_metadata(&r.text(0)?, &format!("{name}@{v}"))?;
     Ok(Some(ModelRecord {
         aliases: aliases_of(store, name, &v)?,
         metadata,
@@ -372,10 +367,17 @@ pub(crate) fn set_alias(
     Ok(v)
 }
 
-/// Model_Query / Model_Discovery: every published version matching, newest first.
-pub(crate) fn query(store: &mut Store, q: &ModelQuery) -> Result<Vec<ModelRecord>> {
+/// Reads stored metadata; a row that does not parse is [`HubError::Corrupt`], naming `what`.
+fn stored_metadata(json: &str, what: &str) -> Result<ModelMetadata> {
+    serde_json::from_str(json)
+        .map_err(|e| HubError::Corrupt(format!("metadata of model {what}: {e}")))
+}
+
+/// Model_Query / Model_Discovery: every published version matching, newest first. A stored
+/// row that cannot be read is listed as its error, in place, so that the others still list.
+pub(crate) fn query(store: &mut Store, q: &ModelQuery) -> Result<Vec<Result<ModelRecord>>> {
     let rows = store.query(
-        "SELECT metadata FROM models ORDER BY published_at DESC, id DESC",
+        "SELECT metadata, name, version FROM models ORDER BY published_at DESC, id DESC",
         &[],
     )?;
     let words: Vec<String> = q
@@ -387,7 +389,16 @@ pub(crate) fn query(store: &mut Store, q: &ModelQuery) -> Result<Vec<ModelRecord
         .collect();
     let mut out = Vec::new();
     for r in rows {
-        let m: ModelMetadata = serde_json::from_str(&r.text(0)?)?;
+        let m = match r.text(0).and_then(|json| {
+            let what = format!("{}@{}", r.text(1)?, r.text(2)?);
+            stored_metadata(&json, &what)
+        }) {
+            Ok(m) => m,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
+        };
         let hay = format!(
             "{} {} {} {} {} {}",
             m.name,
@@ -406,24 +417,24 @@ pub(crate) fn query(store: &mut Store, q: &ModelQuery) -> Result<Vec<ModelRecord
                 .is_none_or(|s| m.standards.iter().any(|x| x.eq_ignore_ascii_case(s)))
             && q.since.as_ref().is_none_or(|s| m.published_at > *s);
         if keep {
-            let aliases = aliases_of(store, &m.name, &m.version)?;
-            out.push(ModelRecord {
-                metadata: m,
-                aliases,
-            });
+            out.push(
+                aliases_of(store, &m.name, &m.version).map(|aliases| ModelRecord {
+                    metadata: m,
+                    aliases,
+                }),
+            );
         }
     }
     Ok(out)
 }
 
-/// Model_Selection by criteria: the best matching version.
+/// Model_Selection by criteria: the best matching version; unreadable rows are skipped.
 pub(crate) fn select(store: &mut Store, sel: &ModelSelection) -> Result<Option<ModelRecord>> {
-    let found = query(store, &sel.query)?;
+    let found = query(store, &sel.query)?.into_iter().filter_map(Result::ok);
     let Some(metric) = &sel.metric else {
         return Ok(found.into_iter().next());
     };
     Ok(found
-        .into_iter()
         .filter_map(|m| m.metadata.metrics.get(metric).copied().map(|v| (v, m)))
         .max_by(|(a, _), (b, _)| {
             if sel.higher_is_better {

@@ -162,6 +162,9 @@ pub fn is_postgres_location(location: &str) -> bool {
 /// so that a SQLite database of another program is never taken for a hub and changed.
 pub const APPLICATION_ID: i32 = 0x6169_3469;
 
+/// How long a SQLite connection waits for another one holding the lock before failing.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Tables every hub has; an older hub made before [`APPLICATION_ID`] is known by them.
 const HUB_TABLES: [&str; 2] = ["schema_migrations", "standards"];
 
@@ -259,7 +262,7 @@ impl Store {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             identify(&conn, location)?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
             Store {
                 backend: Backend::Sqlite(conn),
             }
@@ -281,7 +284,7 @@ impl Store {
 
     fn from_sqlite(conn: rusqlite::Connection) -> Result<Store> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let mut store = Store {
             backend: Backend::Sqlite(conn),
         };
@@ -402,8 +405,14 @@ impl Store {
     }
 
     /// Runs `f` inside a transaction: committed when it returns `Ok`, rolled back otherwise.
+    /// SQLite takes the write lock at once (`BEGIN IMMEDIATE`), so a writer that finds another
+    /// one busy waits for it (busy timeout) instead of failing when it first writes.
     pub(crate) fn transaction<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
-        self.batch("BEGIN")?;
+        self.batch(match self.backend {
+            Backend::Sqlite(_) => "BEGIN IMMEDIATE",
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => "BEGIN",
+        })?;
         match f(self) {
             Ok(v) => {
                 self.batch("COMMIT")?;

@@ -22,6 +22,7 @@ use crate::domain::{check_sdgs, Domain};
 use crate::error::{HubError, Result};
 use crate::standards;
 use crate::store::{RowExt, Store};
+use crate::validate;
 
 /// Evidence backing a use case: the metrics of one sandbox or benchmark run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,20 +218,22 @@ pub struct UseCaseRecord {
 fn validate(uc: &UseCase) -> Result<UseCase> {
     let mut uc = uc.clone();
     uc.name = uc.name.trim().to_string();
-    if uc.name.is_empty() {
-        return Err(HubError::invalid("name", "must not be empty"));
-    }
-    if uc.intent.trim().is_empty() {
-        return Err(HubError::invalid("intent", "must not be empty"));
-    }
+    validate::name("name", &uc.name)?;
+    validate::name("intent", uc.intent.trim())?;
     uc.sdgs = check_sdgs(&uc.sdgs)?;
     if let Some(ev) = &uc.evidence {
-        if !ev.metrics.is_object() {
+        let Some(metrics) = ev.metrics.as_object() else {
             return Err(HubError::invalid(
                 "evidence.metrics",
                 "must be a JSON object of metric names to values",
             ));
+        };
+        for (k, v) in metrics {
+            if let Some(x) = v.as_f64() {
+                validate::metric("evidence.metrics", k, x)?;
+            }
         }
+        validate::not_future("evidence.at", ev.at, Utc::now())?;
     }
     Ok(uc)
 }
@@ -282,7 +285,8 @@ pub(crate) fn register(store: &mut Store, uc: &UseCase) -> Result<()> {
 }
 
 /// All use cases (or one, by name), scored.
-pub(crate) fn list(store: &mut Store, name: Option<&str>) -> Result<Vec<UseCaseRecord>> {
+/// Use cases by name; a stored row that cannot be read is listed as its error, in place.
+pub(crate) fn list(store: &mut Store, name: Option<&str>) -> Result<Vec<Result<UseCaseRecord>>> {
     const Q: &str = "SELECT name, intent, sdgs, domain, description, standards, evidence, \
                      registered_at, updated_at FROM use_cases";
     let rows = match name {
@@ -292,20 +296,12 @@ pub(crate) fn list(store: &mut Store, name: Option<&str>) -> Result<Vec<UseCaseR
     let now = Utc::now();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let uc = UseCase {
-            name: r.text(0)?,
-            intent: r.text(1)?,
-            sdgs: serde_json::from_str(&r.text(2)?)?,
-            domain: r
-                .text(3)?
-                .parse()
-                .map_err(|e: ai4ict_core::UnknownDomain| HubError::Corrupt(e.to_string()))?,
-            description: r.text(4)?,
-            standards: serde_json::from_str(&r.text(5)?)?,
-            evidence: r
-                .opt_text(6)?
-                .map(|e| serde_json::from_str(&e))
-                .transpose()?,
+        let uc = match stored(&r) {
+            Ok(uc) => uc,
+            Err(e) => {
+                out.push(Err(e));
+                continue;
+            }
         };
         let mut cited = false;
         for k in &uc.standards {
@@ -314,14 +310,40 @@ pub(crate) fn list(store: &mut Store, name: Option<&str>) -> Result<Vec<UseCaseR
                 break;
             }
         }
-        out.push(UseCaseRecord {
-            score: score(&uc, cited, now),
-            use_case: uc,
-            registered_at: r.text(7)?,
-            updated_at: r.text(8)?,
-        });
+        out.push(r.text(7).and_then(|registered_at| {
+            Ok(UseCaseRecord {
+                score: score(&uc, cited, now),
+                use_case: uc,
+                registered_at,
+                updated_at: r.text(8)?,
+            })
+        }));
     }
     Ok(out)
+}
+
+/// A use case from its stored row; what does not parse is [`HubError::Corrupt`].
+fn stored(r: &crate::store::Row) -> Result<UseCase> {
+    let name = r.text(0)?;
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        HubError::Corrupt(format!("{what} of use case '{name}': {e}"))
+    };
+    Ok(UseCase {
+        intent: r.text(1)?,
+        sdgs: serde_json::from_str(&r.text(2)?).map_err(|e| corrupt("sdgs", &e))?,
+        domain: r
+            .text(3)?
+            .parse()
+            .map_err(|e: ai4ict_core::UnknownDomain| corrupt("domain", &e))?,
+        description: r.text(4)?,
+        standards: serde_json::from_str(&r.text(5)?).map_err(|e| corrupt("standards", &e))?,
+        evidence: r
+            .opt_text(6)?
+            .map(|e| serde_json::from_str(&e))
+            .transpose()
+            .map_err(|e| corrupt("evidence", &e))?,
+        name,
+    })
 }
 
 #[cfg(test)]

@@ -9,20 +9,26 @@
 //! | `POST /models` | Model_Push | body [`PushBody`]; the hub checks the sha256 |
 //! | `PUT /models/{name}/aliases/{alias}` | — | body `{"version": "…"}` |
 //!
-//! And for the rest of the hub: `GET /health`, `GET /standards?q=&body=&domain=&limit=`,
+//! And for the rest of the hub: `GET /health` (store kind, `writable`, `max_body_bytes`), `GET /standards?q=&body=&domain=&limit=`,
 //! `GET /standard?key=`, `GET /review-due?at=`, `GET /coop?limit=&min_score=`,
 //! `GET /gaps?min_standards=`, `GET /usecases`, `GET /usecases/{name}`, `POST /usecases`,
 //! `GET /levels`. Errors are JSON `{"error": "…"}` with a 4xx status for bad input (400),
-//! unknown items (404), immutable versions (409) and integrity failures (422).
+//! a missing or wrong write token (401), a read-only hub, a foreign `Host` or `Origin` (403),
+//! unknown items (404), immutable versions (409), a body over the limit (413) and integrity
+//! failures (422); a stored row that cannot be read is a 500.
+//!
+//! Every listing takes `limit` (default 100, at most 1000) and `offset`, and answers the
+//! number of items before paging in header `x-total-count`. Stored rows that cannot be read
+//! are left out of a listing, counted in header `x-ai4ict-unreadable` and logged.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use ai4ict_hub::{
     CoopOptions, Domain, Hub, HubError, ModelMetadata, ModelQuery, ModelSelection, SearchFilter,
     UseCase,
 };
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -30,7 +36,18 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-type Shared = Arc<Mutex<Hub>>;
+use crate::Hubs;
+
+type Shared = Arc<Hubs>;
+
+/// Items a listing returns when no `limit` is given.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Most items a listing returns at once.
+pub const MAX_LIMIT: usize = 1000;
+/// Header with the number of items of a listing before paging.
+pub const TOTAL_HEADER: &str = "x-total-count";
+/// Header with the number of stored rows left out of a listing because they cannot be read.
+pub const UNREADABLE_HEADER: &str = "x-ai4ict-unreadable";
 
 /// Body of Model_Push: metadata and the artifact, base64-encoded.
 #[derive(Debug, Serialize, Deserialize)]
@@ -53,19 +70,32 @@ pub struct AliasBody {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    challenge: Option<&'static str>,
 }
 
+/// The message of a 5xx answer, kept on the response for the request log.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorMessage(pub(crate) String);
+
 impl ApiError {
-    fn bad(message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status,
             message: message.into(),
+            challenge: None,
         }
     }
+    pub(crate) fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
     fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+    /// A 401 with its `WWW-Authenticate` challenge.
+    pub(crate) fn unauthorised(message: &str, challenge: &'static str) -> ApiError {
         ApiError {
-            status: StatusCode::NOT_FOUND,
-            message: message.into(),
+            challenge: Some(challenge),
+            ..ApiError::new(StatusCode::UNAUTHORIZED, message)
         }
     }
 }
@@ -81,19 +111,13 @@ impl From<HubError> for ApiError {
             HubError::Integrity { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        ApiError {
-            status,
-            message: e.to_string(),
-        }
+        ApiError::new(status, e.to_string())
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
-        ApiError {
-            status: e.status(),
-            message: e.body_text(),
-        }
+        ApiError::new(e.status(), e.body_text())
     }
 }
 
@@ -105,34 +129,111 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut resp = (
             self.status,
             Json(serde_json::json!({ "error": self.message })),
         )
-            .into_response()
+            .into_response();
+        if let Some(c) = self.challenge {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        if self.status.is_server_error() {
+            resp.extensions_mut().insert(ErrorMessage(self.message));
+        }
+        resp
     }
 }
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Runs a blocking hub operation off the async workers (the stores are synchronous).
-async fn with_hub<T: Send + 'static>(
-    hub: &Shared,
+/// Runs a blocking read on a reader hub, off the async workers (the stores are synchronous).
+async fn read<T: Send + 'static>(
+    hubs: &Shared,
     f: impl FnOnce(&mut Hub) -> Result<T, HubError> + Send + 'static,
 ) -> ApiResult<T> {
-    let hub = Arc::clone(hub);
-    tokio::task::spawn_blocking(move || {
-        let mut guard = hub
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut guard)
-    })
-    .await
-    .map_err(|e| ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        message: format!("worker failed: {e}"),
-    })?
-    .map_err(ApiError::from)
+    let hubs = Arc::clone(hubs);
+    blocking(move || hubs.read(f)).await
+}
+
+/// Runs a blocking write on the writer hub, off the async workers.
+async fn write<T: Send + 'static>(
+    hubs: &Shared,
+    f: impl FnOnce(&mut Hub) -> Result<T, HubError> + Send + 'static,
+) -> ApiResult<T> {
+    let hubs = Arc::clone(hubs);
+    blocking(move || hubs.write(f)).await
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, HubError> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("worker failed: {e}"),
+            )
+        })?
+        .map_err(ApiError::from)
+}
+
+/// `limit` and `offset` of a listing.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+impl Page {
+    fn limit(self) -> usize {
+        self.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)
+    }
+    fn offset(self) -> usize {
+        self.offset.unwrap_or(0)
+    }
+    /// How many items to compute so that this page can be cut from them.
+    fn end(self) -> usize {
+        self.offset().saturating_add(self.limit())
+    }
+}
+
+/// One page of `items` as a JSON array, with the total in [`TOTAL_HEADER`].
+fn paged<T: Serialize>(items: Vec<T>, page: Page) -> Response {
+    let total = items.len();
+    let items: Vec<T> = items
+        .into_iter()
+        .skip(page.offset())
+        .take(page.limit())
+        .collect();
+    let mut resp = Json(items).into_response();
+    resp.headers_mut().insert(TOTAL_HEADER, total.into());
+    resp
+}
+
+/// Like [`paged`], leaving out (and logging) the rows that could not be read.
+fn paged_readable<T: Serialize>(
+    what: &str,
+    rows: Vec<Result<T, HubError>>,
+    page: Page,
+) -> Response {
+    let (mut items, mut unreadable) = (Vec::with_capacity(rows.len()), 0usize);
+    for r in rows {
+        match r {
+            Ok(item) => items.push(item),
+            Err(e) => {
+                unreadable += 1;
+                tracing::error!(error = %e, "unreadable {what} left out of a listing");
+            }
+        }
+    }
+    let mut resp = paged(items, page);
+    if unreadable > 0 {
+        resp.headers_mut()
+            .insert(UNREADABLE_HEADER, unreadable.into());
+    }
+    resp
 }
 
 fn domain(s: &Option<String>) -> ApiResult<Option<Domain>> {
@@ -143,10 +244,19 @@ fn domain(s: &Option<String>) -> ApiResult<Option<Domain>> {
         .map_err(|e| ApiError::from(ai4ict_hub::HubError::from(e)))
 }
 
-/// The routes over a shared hub.
-pub fn router(hub: Shared) -> Router {
+/// What `GET /health` tells clients about how the hub is served.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Served {
+    /// Whether writes are taken (a token is configured).
+    pub(crate) writable: bool,
+    /// Largest request body taken.
+    pub(crate) max_body_bytes: u64,
+}
+
+/// The routes over shared hubs, without guards (see [`crate::router`]).
+pub(crate) fn router(hub: Shared, served: Served) -> Router {
     Router::new()
-        .route("/health", get(health))
+        .route("/health", get(move |state| health(state, served)))
         .route("/standards", get(standards))
         .route("/standard", get(standard))
         .route("/review-due", get(review_due))
@@ -161,13 +271,17 @@ pub fn router(hub: Shared) -> Router {
         .route("/models/{name}/{version}/artifact", get(model_pull))
         .route("/models/{name}/aliases/{alias}", put(set_alias))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .layer(DefaultBodyLimit::max(crate::MAX_BODY_BYTES))
         .with_state(hub)
 }
 
-async fn health(State(hub): State<Shared>) -> ApiResult<Json<serde_json::Value>> {
-    let kind = with_hub(&hub, |h| Ok(h.store().kind())).await?;
-    Ok(Json(serde_json::json!({ "status": "ok", "store": kind })))
+async fn health(State(hub): State<Shared>, served: Served) -> ApiResult<Json<serde_json::Value>> {
+    let kind = read(&hub, |h| Ok(h.store().kind())).await?;
+    Ok(Json(serde_json::json!({
+        "status": "ok",
+        "store": kind,
+        "writable": served.writable,
+        "max_body_bytes": served.max_body_bytes,
+    })))
 }
 
 #[derive(Deserialize)]
@@ -176,6 +290,7 @@ struct StandardsQuery {
     body: Option<String>,
     domain: Option<String>,
     limit: Option<usize>,
+    offset: Option<usize>,
 }
 
 async fn standards(
@@ -187,14 +302,18 @@ async fn standards(
         body: q.body.clone(),
         domain: domain(&q.domain)?,
     };
-    let limit = q.limit.unwrap_or(20).min(1000);
+    let page = Page {
+        limit: q.limit,
+        offset: q.offset,
+    };
     match q.q.filter(|s| !s.trim().is_empty()) {
         Some(text) => {
-            let hits = with_hub(&hub, move |h| h.search_standards(&text, &filter, limit)).await?;
-            Ok(Json(hits).into_response())
+            let end = page.end();
+            let hits = read(&hub, move |h| h.search_standards(&text, &filter, end)).await?;
+            Ok(paged(hits, page))
         }
         None => {
-            let list = with_hub(&hub, |h| h.standards()).await?;
+            let list = read(&hub, |h| h.standards()).await?;
             let list: Vec<_> = list
                 .into_iter()
                 .filter(|s| {
@@ -207,7 +326,7 @@ async fn standards(
                             .is_none_or(|d| s.domains.is_empty() || s.domains.contains(&d))
                 })
                 .collect();
-            Ok(Json(list).into_response())
+            Ok(paged(list, page))
         }
     }
 }
@@ -223,7 +342,7 @@ async fn standard(
 ) -> ApiResult<Response> {
     let Query(q) = query?;
     let key = q.key.clone();
-    match with_hub(&hub, move |h| h.standard(&key)).await? {
+    match read(&hub, move |h| h.standard(&key)).await? {
         Some(s) => Ok(Json(s).into_response()),
         None => Err(ApiError::not_found(format!("no standard '{}'", q.key))),
     }
@@ -232,6 +351,8 @@ async fn standard(
 #[derive(Deserialize)]
 struct AtQuery {
     at: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
 }
 
 async fn review_due(
@@ -243,7 +364,11 @@ async fn review_due(
         Some(s) => ai4ict_hub::standards::parse_date(&s)?,
         None => chrono_today(),
     };
-    Ok(Json(with_hub(&hub, move |h| h.review_due(at)).await?).into_response())
+    let page = Page {
+        limit: q.limit,
+        offset: q.offset,
+    };
+    Ok(paged(read(&hub, move |h| h.review_due(at)).await?, page))
 }
 
 fn chrono_today() -> chrono::NaiveDate {
@@ -253,6 +378,7 @@ fn chrono_today() -> chrono::NaiveDate {
 #[derive(Deserialize)]
 struct CoopQuery {
     limit: Option<usize>,
+    offset: Option<usize>,
     min_score: Option<f32>,
 }
 
@@ -261,22 +387,31 @@ async fn coop(
     query: Result<Query<CoopQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = query?;
-    let mut opts = CoopOptions::default();
-    if let Some(l) = q.limit {
-        opts.limit = l.min(10_000);
-    }
+    let page = Page {
+        limit: q.limit,
+        offset: q.offset,
+    };
+    let mut opts = CoopOptions {
+        limit: page.end(),
+        ..CoopOptions::default()
+    };
     if let Some(m) = q.min_score {
         if !m.is_finite() {
             return Err(ApiError::bad("min_score must be a finite number"));
         }
         opts.min_score = m;
     }
-    Ok(Json(with_hub(&hub, move |h| h.cooperation_map(&opts)).await?).into_response())
+    Ok(paged(
+        read(&hub, move |h| h.cooperation_map(&opts)).await?,
+        page,
+    ))
 }
 
 #[derive(Deserialize)]
 struct GapsQuery {
     min_standards: Option<usize>,
+    limit: Option<usize>,
+    offset: Option<usize>,
 }
 
 async fn gaps(
@@ -285,16 +420,25 @@ async fn gaps(
 ) -> ApiResult<Response> {
     let Query(q) = query?;
     let min = q.min_standards.unwrap_or(3);
-    Ok(Json(with_hub(&hub, move |h| h.gaps(min)).await?).into_response())
+    let page = Page {
+        limit: q.limit,
+        offset: q.offset,
+    };
+    Ok(paged(read(&hub, move |h| h.gaps(min)).await?, page))
 }
 
-async fn use_cases(State(hub): State<Shared>) -> ApiResult<Response> {
-    Ok(Json(with_hub(&hub, |h| h.use_cases()).await?).into_response())
+async fn use_cases(
+    State(hub): State<Shared>,
+    query: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(page) = query?;
+    let rows = read(&hub, |h| h.use_cases_listing()).await?;
+    Ok(paged_readable("use case", rows, page))
 }
 
 async fn use_case(State(hub): State<Shared>, Path(name): Path<String>) -> ApiResult<Response> {
     let n = name.clone();
-    match with_hub(&hub, move |h| h.use_case(&n)).await? {
+    match read(&hub, move |h| h.use_case(&n)).await? {
         Some(u) => Ok(Json(u).into_response()),
         None => Err(ApiError::not_found(format!("no use case '{name}'"))),
     }
@@ -306,7 +450,7 @@ async fn register_use_case(
 ) -> ApiResult<Response> {
     let Json(uc) = body?;
     let name = uc.name.clone();
-    let rec = with_hub(&hub, move |h| {
+    let rec = write(&hub, move |h| {
         h.register_use_case(&uc)?;
         h.use_case(&name)
     })
@@ -314,8 +458,12 @@ async fn register_use_case(
     Ok((StatusCode::CREATED, Json(rec)).into_response())
 }
 
-async fn levels(State(hub): State<Shared>) -> ApiResult<Response> {
-    Ok(Json(with_hub(&hub, |h| h.levels()).await?).into_response())
+async fn levels(
+    State(hub): State<Shared>,
+    query: Result<Query<Page>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(page) = query?;
+    Ok(paged(read(&hub, |h| h.levels()).await?, page))
 }
 
 #[derive(Deserialize)]
@@ -325,6 +473,8 @@ struct ModelsQuery {
     domain: Option<String>,
     standard: Option<String>,
     since: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
 }
 
 /// Model_Query / Model_Discovery_Poll.
@@ -333,6 +483,10 @@ async fn model_query(
     query: Result<Query<ModelsQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = query?;
+    let page = Page {
+        limit: q.limit,
+        offset: q.offset,
+    };
     let mq = ModelQuery {
         text: q.q,
         name: q.name,
@@ -340,7 +494,8 @@ async fn model_query(
         standard: q.standard,
         since: q.since,
     };
-    Ok(Json(with_hub(&hub, move |h| h.models(&mq)).await?).into_response())
+    let rows = read(&hub, move |h| h.models_listing(&mq)).await?;
+    Ok(paged_readable("model", rows, page))
 }
 
 /// Model_Selection by criteria.
@@ -349,7 +504,7 @@ async fn model_select(
     body: Result<Json<ModelSelection>, JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(sel) = body?;
-    match with_hub(&hub, move |h| h.select_model(&sel)).await? {
+    match read(&hub, move |h| h.select_model(&sel)).await? {
         Some(m) => Ok(Json(m).into_response()),
         None => Err(ApiError::not_found("no model matches the selection")),
     }
@@ -361,7 +516,7 @@ async fn model_selection(
     Path((name, version)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (n, v) = (name.clone(), version.clone());
-    match with_hub(&hub, move |h| h.model(&n, &v)).await? {
+    match read(&hub, move |h| h.model(&n, &v)).await? {
         Some(m) => Ok(Json(m).into_response()),
         None => Err(ApiError::not_found(format!("no model {name}@{version}"))),
     }
@@ -373,7 +528,7 @@ async fn model_pull(
     Path((name, version)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (n, v) = (name.clone(), version.clone());
-    let Some((rec, bytes)) = with_hub(&hub, move |h| h.pull_model(&n, &v)).await? else {
+    let Some((rec, bytes)) = read(&hub, move |h| h.pull_model(&n, &v)).await? else {
         return Err(ApiError::not_found(format!("no model {name}@{version}")));
     };
     let mut resp = bytes.into_response();
@@ -397,11 +552,16 @@ async fn model_push(
     body: Result<Json<PushBody>, JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(push) = body?;
+    let PushBody {
+        metadata,
+        artifact_base64,
+    } = push;
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(push.artifact_base64.as_bytes())
+        .decode(artifact_base64.as_bytes())
         .map_err(|e| ApiError::bad(format!("artifact_base64: {e}")))?;
-    let meta = push.metadata;
-    let rec = with_hub(&hub, move |h| h.publish_model(&meta, &bytes)).await?;
+    // The encoded copy is no longer needed while the artifact is stored.
+    drop(artifact_base64);
+    let rec = write(&hub, move |h| h.publish_model(&metadata, &bytes)).await?;
     Ok((StatusCode::CREATED, Json(rec)).into_response())
 }
 
@@ -412,7 +572,10 @@ async fn set_alias(
 ) -> ApiResult<Response> {
     let Json(b) = body?;
     let n = name.clone();
-    let version = with_hub(&hub, move |h| h.set_model_alias(&n, &alias, &b.version)).await?;
-    let rec = with_hub(&hub, move |h| h.model(&name, &version)).await?;
+    let rec = write(&hub, move |h| {
+        let version = h.set_model_alias(&n, &alias, &b.version)?;
+        h.model(&name, &version)
+    })
+    .await?;
     Ok(Json(rec).into_response())
 }

@@ -1,7 +1,8 @@
 //! A client for another hub's marketplace API (blocking; plain HTTP), used by
-//! `ai4ict hub models pull --from URL` and `push --to URL`. Every pulled artifact is checked
-//! against the sha256 the server announces and the one in its metadata; a pushed artifact is
-//! checked by the receiving hub.
+//! `ai4ict hub models pull --from URL` and `push --to URL`. A pull checks that the remote
+//! answered the name and version asked for, and the artifact against the sha256 the server
+//! announces and the one in its metadata; a pushed artifact is checked by the receiving hub.
+//! The write token ([`Client::with_token`]) is sent with writes only.
 
 use std::time::Duration;
 
@@ -11,12 +12,18 @@ use base64::Engine as _;
 
 use crate::api::PushBody;
 use crate::error::{Result, ServerError};
+use crate::Token;
+
+/// Largest artifact a pull reads (the same order as a server's body limit, which holds it
+/// base64-encoded).
+const MAX_ARTIFACT_BYTES: u64 = 1 << 30;
 
 /// A connection to one hub.
 #[derive(Debug, Clone)]
 pub struct Client {
     base: String,
     agent: ureq::Agent,
+    token: Option<Token>,
 }
 
 fn enc(s: &str) -> String {
@@ -47,7 +54,17 @@ impl Client {
             .timeout_global(Some(Duration::from_secs(600)))
             .build()
             .into();
-        Ok(Client { base, agent })
+        Ok(Client {
+            base,
+            agent,
+            token: None,
+        })
+    }
+
+    /// The same client, sending `token` with its writes (push, alias).
+    pub fn with_token(mut self, token: Option<Token>) -> Client {
+        self.token = token;
+        self
     }
 
     fn check(
@@ -94,18 +111,32 @@ impl Client {
         method: &str,
         url: &str,
         body: &impl serde::Serialize,
+        write: bool,
     ) -> Result<T> {
         let bytes = serde_json::to_vec(body).map_err(|e| ServerError::Http {
             url: url.into(),
             message: e.to_string(),
         })?;
-        let req = match method {
+        self.send_bytes(method, url, &bytes, write)
+    }
+
+    fn send_bytes<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        url: &str,
+        bytes: &[u8],
+        write: bool,
+    ) -> Result<T> {
+        let mut req = match method {
             "PUT" => self.agent.put(url),
             _ => self.agent.post(url),
         };
-        let resp = req
-            .header("content-type", "application/json")
-            .send(&bytes[..]);
+        if write {
+            if let Some(t) = &self.token {
+                req = req.header("authorization", &format!("Bearer {}", t.secret()));
+            }
+        }
+        let resp = req.header("content-type", "application/json").send(bytes);
         let mut resp = self.check(url, resp)?;
         let bytes = read(url, &mut resp, 64 << 20)?;
         serde_json::from_slice(&bytes).map_err(|e| ServerError::Http {
@@ -114,7 +145,7 @@ impl Client {
         })
     }
 
-    /// Model_Query / Model_Discovery_Poll.
+    /// Model_Query / Model_Discovery_Poll: every matching version, fetched page by page.
     pub fn query(&self, q: &ModelQuery) -> Result<Vec<ModelRecord>> {
         let mut params = Vec::new();
         for (k, v) in [
@@ -128,8 +159,23 @@ impl Client {
                 params.push(format!("{k}={}", enc(&v)));
             }
         }
-        let url = format!("{}/models?{}", self.base, params.join("&"));
-        self.get_json(&url)
+        let page = crate::api::MAX_LIMIT;
+        params.push(format!("limit={page}"));
+        let mut out: Vec<ModelRecord> = Vec::new();
+        loop {
+            let url = format!(
+                "{}/models?{}&offset={}",
+                self.base,
+                params.join("&"),
+                out.len()
+            );
+            let got: Vec<ModelRecord> = self.get_json(&url)?;
+            let last = got.len() < page;
+            out.extend(got);
+            if last {
+                return Ok(out);
+            }
+        }
     }
 
     /// Model_Selection by name and version (or alias, or `latest`).
@@ -144,12 +190,30 @@ impl Client {
 
     /// Model_Selection by criteria.
     pub fn select(&self, sel: &ModelSelection) -> Result<ModelRecord> {
-        self.send_json("POST", &format!("{}/models/select", self.base), sel)
+        self.send_json("POST", &format!("{}/models/select", self.base), sel, false)
     }
 
-    /// Model_Pull: metadata and artifact, sha256 verified.
+    /// Model_Pull: metadata and artifact. The remote must answer for `name` and for
+    /// `version` (or the version that alias or `latest` points at, as it says), and the
+    /// artifact must match the sha256 in its header and in the metadata.
     pub fn pull(&self, name: &str, version: &str) -> Result<(ModelRecord, Vec<u8>)> {
         let rec = self.model(name, version)?;
+        let url = format!("{}/models/{}/{}", self.base, enc(name), enc(version));
+        let mismatch = |field, asked: &str, got: &str| ServerError::Mismatch {
+            url: url.clone(),
+            field,
+            asked: asked.into(),
+            got: got.into(),
+        };
+        if rec.metadata.name != name {
+            return Err(mismatch("name", name, &rec.metadata.name));
+        }
+        let resolved = rec.metadata.version == version
+            || version == "latest"
+            || rec.aliases.iter().any(|a| a == version);
+        if !resolved {
+            return Err(mismatch("version", version, &rec.metadata.version));
+        }
         let url = format!(
             "{}/models/{}/{}/artifact",
             self.base,
@@ -166,7 +230,21 @@ impl Client {
                 url: url.clone(),
                 message: format!("no {} header", crate::SHA256_HEADER),
             })?;
-        let bytes = read(&url, &mut resp, crate::MAX_BODY_BYTES as u64)?;
+        let served = resp
+            .headers()
+            .get("x-ai4ict-version")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        if served != rec.metadata.version {
+            return Err(ServerError::Mismatch {
+                url,
+                field: "version",
+                asked: rec.metadata.version,
+                got: served,
+            });
+        }
+        let bytes = read(&url, &mut resp, MAX_ARTIFACT_BYTES)?;
         let actual = sha256_hex(&bytes);
         for expected in [&announced, &rec.metadata.sha256] {
             if !expected.eq_ignore_ascii_case(&actual) {
@@ -181,6 +259,7 @@ impl Client {
     }
 
     /// Model_Push: publishes metadata and artifact on the remote hub, which checks the sha256.
+    /// A push larger than the hub's body limit (from `GET /health`) is refused unsent.
     pub fn push(&self, meta: &ModelMetadata, artifact: &[u8]) -> Result<ModelRecord> {
         let mut metadata = meta.clone();
         metadata.sha256 = sha256_hex(artifact);
@@ -188,7 +267,26 @@ impl Client {
             metadata,
             artifact_base64: base64::engine::general_purpose::STANDARD.encode(artifact),
         };
-        self.send_json("POST", &format!("{}/models", self.base), &body)
+        let url = format!("{}/models", self.base);
+        let bytes = serde_json::to_vec(&body).map_err(|e| ServerError::Http {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        drop(body);
+        // A hub refuses a body over its limit without reading it, which the sender sees as
+        // a broken connection: ask for the limit first and say so plainly.
+        let limit = self
+            .health()?
+            .get("max_body_bytes")
+            .and_then(|v| v.as_u64());
+        if let Some(limit) = limit.filter(|l| bytes.len() as u64 > *l) {
+            return Err(ServerError::TooLarge {
+                url,
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+        self.send_bytes("POST", &url, &bytes, true)
     }
 
     /// Points an alias of a model on the remote hub at a version.
@@ -199,6 +297,7 @@ impl Client {
             &crate::api::AliasBody {
                 version: version.into(),
             },
+            true,
         )
     }
 

@@ -27,6 +27,31 @@ pub enum ServerError {
         /// The error message it gave.
         message: String,
     },
+    /// A write token could not be read, made or accepted.
+    #[error("token: {0}")]
+    Token(String),
+    /// The other hub answered for something else than what was asked.
+    #[error("{url} answered {field} '{got}' for '{asked}'")]
+    Mismatch {
+        /// The URL requested.
+        url: String,
+        /// The field that differs (`name`, `version`).
+        field: &'static str,
+        /// What was asked for.
+        asked: String,
+        /// What came back.
+        got: String,
+    },
+    /// A request is larger than the other hub takes; it was not sent.
+    #[error("{url} takes requests of at most {limit} bytes; this one would be {size} (serve that hub with a larger --max-body-mib)")]
+    TooLarge {
+        /// The URL of the request.
+        url: String,
+        /// Its size, encoded.
+        size: u64,
+        /// The other hub's limit.
+        limit: u64,
+    },
     /// A pulled or pushed artifact did not match its sha256.
     #[error("integrity check failed for {what}: expected sha256 {expected}, got {actual}")]
     Integrity {

@@ -1,61 +1,228 @@
 #![doc = include_str!("../README.md")]
 
 pub mod api;
+mod audit;
+pub mod auth;
 pub mod client;
 mod error;
+mod guard;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use ai4ict_hub::Hub;
+use ai4ict_hub::{Hub, HubError};
+use tower::ServiceExt as _;
 
+pub use auth::Token;
 pub use error::{Result, ServerError};
 
 /// Header carrying the hex sha256 of a pulled artifact (Model_Pull).
 pub const SHA256_HEADER: &str = "x-ai4ict-sha256";
 
-/// Largest request body accepted (a pushed model, base64-encoded in JSON).
-pub const MAX_BODY_BYTES: usize = 512 * 1024 * 1024;
+/// Default largest request body (a pushed model, base64-encoded in JSON): 64 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
-/// A hub shared between request handlers.
+/// How a hub is served: who may write, which hosts and origins are accepted, and the limits
+/// that keep one client from exhausting the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The token every write must carry (`Authorization: Bearer …`); without one the hub is
+    /// read-only.
+    pub token: Option<Token>,
+    /// Host names accepted in the `Host` header besides `localhost` and IP addresses (a
+    /// defence against DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call the API (CORS); none by default, and then no CORS
+    /// header is sent and a write carrying another site's `Origin` is refused.
+    pub cors_origins: Vec<String>,
+    /// Largest request body, checked from `Content-Length` before reading and while reading.
+    pub max_body_bytes: u64,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers before its connection is closed.
+    pub header_timeout: Duration,
+    /// Time a request may take, body upload included, before it is answered 408.
+    pub request_timeout: Duration,
+    /// Append-only JSON-lines file recording every write attempt; none when `None`.
+    pub audit_log: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            token: None,
+            allowed_hosts: Vec::new(),
+            cors_origins: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_connections: 256,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(300),
+            audit_log: None,
+        }
+    }
+}
+
+impl Config {
+    /// A configuration that accepts writes carrying `token`, with default limits.
+    pub fn with_token(token: Token) -> Config {
+        Config {
+            token: Some(token),
+            ..Config::default()
+        }
+    }
+}
+
+/// The hub connections a server works with: one writer, and read-only connections to the same
+/// database so that reads do not queue behind each other or behind a write. Without readers
+/// (an in-memory hub) the writer serves reads too.
 ///
 /// Keep one reference outside the async runtime and drop it there: the PostgreSQL client
 /// blocks when it is dropped, which a runtime thread does not allow.
-pub type SharedHub = Arc<Mutex<Hub>>;
-
-/// Wraps a hub for serving.
-pub fn shared(hub: Hub) -> SharedHub {
-    Arc::new(Mutex::new(hub))
+#[derive(Debug)]
+pub struct Hubs {
+    writer: Mutex<Hub>,
+    readers: Vec<Mutex<Hub>>,
+    next: AtomicUsize,
 }
 
-/// The HTTP routes of a hub (see [`api`]).
-pub fn router(hub: SharedHub) -> axum::Router {
-    api::router(hub)
+impl Hubs {
+    /// One hub for reads and writes.
+    pub fn new(writer: Hub) -> Hubs {
+        Hubs::with_readers(writer, Vec::new())
+    }
+
+    /// A writer and read-only connections to the same database (see
+    /// [`Hub::open_read_only`]).
+    pub fn with_readers(writer: Hub, readers: Vec<Hub>) -> Hubs {
+        Hubs {
+            writer: Mutex::new(writer),
+            readers: readers.into_iter().map(Mutex::new).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs `f` on a reader: the first free one, else the next in turn. Blocks.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Hub) -> Result<T, HubError>,
+    ) -> Result<T, HubError> {
+        if self.readers.is_empty() {
+            return self.write(f);
+        }
+        let n = self.readers.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            if let Ok(mut hub) = self.readers[(start + i) % n].try_lock() {
+                return f(&mut hub);
+            }
+        }
+        let mut hub = self.readers[start]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        f(&mut hub)
+    }
+
+    /// Runs `f` on the writer. Blocks.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Hub) -> Result<T, HubError>,
+    ) -> Result<T, HubError> {
+        let mut hub = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut hub)
+    }
 }
 
-/// Serves `hub` on `listener` until `shutdown` resolves.
+/// The address of the client a request came from (set by [`serve`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// The HTTP routes of a hub with their guards and limits (see [`api`]).
+pub fn router(hubs: Arc<Hubs>, config: &Config) -> Result<axum::Router> {
+    let served = api::Served {
+        writable: config.token.is_some(),
+        max_body_bytes: config.max_body_bytes,
+    };
+    guard::wrap(api::router(hubs, served), config)
+}
+
+/// How long [`serve`] waits for open connections to finish after `shutdown`.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// Serves `hubs` on `listener` until `shutdown` resolves: HTTP/1.1, at most
+/// [`Config::max_connections`] connections, each closed when its headers do not arrive within
+/// [`Config::header_timeout`].
 pub async fn serve(
-    hub: SharedHub,
+    hubs: Arc<Hubs>,
+    config: &Config,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(listener, router(hub))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+
+    let app = router(hubs, config)?;
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+        };
+        // The semaphore is never closed.
+        let Ok(slot) = slot else { break };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Peer(peer));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection closed");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open {GRACE:?} after shutdown; closing them");
+    }
     Ok(())
 }
 
-/// Serves `hub` on `addr` on a new multi-threaded runtime, until the process ends.
-pub fn serve_blocking(hub: Hub, addr: SocketAddr) -> Result<()> {
-    let hub = shared(hub);
+/// Serves `hubs` on `addr` on a new multi-threaded runtime, until the process ends.
+pub fn serve_blocking(hubs: Hubs, config: &Config, addr: SocketAddr) -> Result<()> {
+    let hubs = Arc::new(hubs);
     let rt = tokio::runtime::Runtime::new()?;
-    let served = Arc::clone(&hub);
+    let served = Arc::clone(&hubs);
     let result = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        serve(served, listener, std::future::pending()).await
+        serve(served, config, listener, std::future::pending()).await
     });
     drop(rt);
-    drop(hub);
+    drop(hubs);
     result
 }
 
@@ -68,8 +235,8 @@ pub struct Background {
 }
 
 impl Background {
-    /// Binds `addr` (port 0 picks a free port) and serves `hub` from a new thread.
-    pub fn start(hub: Hub, addr: SocketAddr) -> Result<Background> {
+    /// Binds `addr` (port 0 picks a free port) and serves `hubs` from a new thread.
+    pub fn start(hubs: Hubs, config: Config, addr: SocketAddr) -> Result<Background> {
         let std_listener = std::net::TcpListener::bind(addr)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -79,19 +246,19 @@ impl Background {
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            let hub = shared(hub);
-            let served = Arc::clone(&hub);
+            let hubs = Arc::new(hubs);
+            let served = Arc::clone(&hubs);
             let result = rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(std_listener)?;
-                serve(served, listener, async {
+                serve(served, &config, listener, async {
                     // A dropped sender also stops the server.
                     let _ = rx.await;
                 })
                 .await
             });
-            // Outside the runtime: see [`SharedHub`].
+            // Outside the runtime: see [`Hubs`].
             drop(rt);
-            drop(hub);
+            drop(hubs);
             result
         });
         Ok(Background {

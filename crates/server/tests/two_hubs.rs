@@ -2,10 +2,24 @@
 //! leaves the server running.
 
 use ai4ict_hub::{Domain, Hub, ModelMetadata, ModelQuery, ModelSelection};
-use ai4ict_server::{client::Client, Background, ServerError};
+use ai4ict_server::{client::Client, Background, Config, Hubs, ServerError, Token};
+
+const TOKEN: &str = "two-hubs-test-token-0123456789";
+
+fn serve(hub: Hub) -> Background {
+    let config = Config::with_token(Token::new(TOKEN).unwrap());
+    Background::start(Hubs::new(hub), config, "127.0.0.1:0".parse().unwrap()).unwrap()
+}
 
 fn start() -> Background {
-    Background::start(Hub::in_memory().unwrap(), "127.0.0.1:0".parse().unwrap()).unwrap()
+    serve(Hub::in_memory().unwrap())
+}
+
+/// A client that may write to the hubs of this test.
+fn client(b: &Background) -> Client {
+    Client::new(&b.url())
+        .unwrap()
+        .with_token(Some(Token::new(TOKEN).unwrap()))
 }
 
 /// A hub on PostgreSQL when `AI4ICT_TEST_POSTGRES` is set (and the `postgres` feature is on),
@@ -15,8 +29,7 @@ fn start_backend(schema: &str) -> Background {
     if let Ok(conn) = std::env::var("AI4ICT_TEST_POSTGRES") {
         ai4ict_hub::Store::drop_postgres_schema(&conn, schema).unwrap();
         let store = ai4ict_hub::Store::open_postgres(&conn, Some(schema)).unwrap();
-        let hub = Hub::with_store(store).unwrap();
-        return Background::start(hub, "127.0.0.1:0".parse().unwrap()).unwrap();
+        return serve(Hub::with_store(store).unwrap());
     }
     let _ = schema;
     start()
@@ -33,10 +46,7 @@ fn meta(version: &str, f1: f64) -> ModelMetadata {
 #[test]
 fn push_and_pull_between_two_hubs() {
     let (a, b) = (start(), start_backend("ai4ict_test_server_b"));
-    let (ca, cb) = (
-        Client::new(&a.url()).unwrap(),
-        Client::new(&b.url()).unwrap(),
-    );
+    let (ca, cb) = (client(&a), client(&b));
     assert_eq!(ca.health().unwrap()["status"], "ok");
 
     let artifact: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
@@ -87,7 +97,7 @@ fn push_and_pull_between_two_hubs() {
 #[test]
 fn bad_input_gets_4xx_and_the_server_stays_up() {
     let a = start_backend("ai4ict_test_server_bad");
-    let c = Client::new(&a.url()).unwrap();
+    let c = client(&a);
     let status = |e: ServerError| match e {
         ServerError::Status {
             status, message, ..
@@ -117,6 +127,7 @@ fn bad_input_gets_4xx_and_the_server_stays_up() {
         agent
             .post(&format!("{}{path}", a.url()))
             .header("content-type", "application/json")
+            .header("authorization", &format!("Bearer {TOKEN}"))
             .send(body)
             .unwrap()
             .status()

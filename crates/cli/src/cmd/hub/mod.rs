@@ -83,12 +83,14 @@ enum HubCommand {
     /// read and next steps. Without --file or a factor flag it asks for each rating on a
     /// terminal, and refuses to guess elsewhere.
     Guidance(GuidanceArgs),
-    /// Serve the hub over HTTP (catalogue, use cases, marketplace API).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: String,
-    },
+    /// Serve the hub over HTTP (catalogue, use cases, marketplace API); writes need a token.
+    ///
+    /// Writes need the write token (`Authorization: Bearer …`): from --token-file, else
+    /// $AI4ICT_HUB_TOKEN, else, on a loopback address, the token file next to the hub database
+    /// (made at first start, mode 0600, printed once). Bound beyond loopback without
+    /// --token-file or $AI4ICT_HUB_TOKEN, the hub is served read-only. Every write attempt is
+    /// appended to the audit log; every request is logged on stderr.
+    Serve(ServeArgs),
     /// Benchmark catalogue search and the cooperation map on generated entries.
     Bench {
         /// Generated standards.
@@ -112,11 +114,13 @@ enum HubCommand {
 
 mod guidance;
 mod models;
+mod serve;
 mod standards;
 mod usecases;
 
 use guidance::GuidanceArgs;
 use models::ModelCommand;
+use serve::ServeArgs;
 use standards::StandardsCommand;
 use usecases::UsecaseCommand;
 
@@ -124,11 +128,16 @@ fn db_location(db: Option<String>) -> anyhow::Result<String> {
     if let Some(db) = db.or_else(|| std::env::var("AI4ICT_HUB").ok()) {
         return Ok(db);
     }
+    Ok(data_dir()?.join("hub.db").to_string_lossy().into_owned())
+}
+
+/// `$XDG_DATA_HOME/ai4ict`, else `~/.local/share/ai4ict`.
+fn data_dir() -> anyhow::Result<PathBuf> {
     let base = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .context("no --db given and neither AI4ICT_HUB, XDG_DATA_HOME nor HOME is set")?;
-    Ok(base.join("ai4ict/hub.db").to_string_lossy().into_owned())
+    Ok(base.join("ai4ict"))
 }
 
 pub(crate) fn open(db: Option<String>) -> anyhow::Result<Hub> {
@@ -320,14 +329,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
         HubCommand::Guidance(g) => guidance::run(db, g),
-        HubCommand::Serve { addr } => {
-            let hub = open(db)?;
-            let addr: std::net::SocketAddr =
-                addr.parse().with_context(|| format!("--addr '{addr}'"))?;
-            eprintln!("ai4ict hub serving on http://{addr} (Ctrl-C to stop)");
-            ai4ict_server::serve_blocking(hub, addr)?;
-            Ok(())
-        }
+        HubCommand::Serve(args) => serve::run(db, args),
         HubCommand::Bench {
             n,
             queries,

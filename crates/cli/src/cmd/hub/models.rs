@@ -71,6 +71,9 @@ pub(super) enum ModelCommand {
         /// The other hub's base URL.
         #[arg(long)]
         to: String,
+        /// File whose first line is the other hub's write token [default: $AI4ICT_HUB_TOKEN].
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
         /// Model name.
         name: String,
         /// Version, alias or `latest`.
@@ -174,11 +177,24 @@ pub(super) fn run(db: Option<String>, command: ModelCommand) -> anyhow::Result<(
                 local.metadata.sha256
             );
         }
-        ModelCommand::Push { to, name, version } => {
+        ModelCommand::Push {
+            to,
+            token_file,
+            name,
+            version,
+        } => {
             let (rec, bytes) = hub
                 .pull_model(&name, &version)?
                 .with_context(|| format!("no model {name}@{version}"))?;
-            let client = ai4ict_server::client::Client::new(&to)?;
+            let token = match token_file {
+                Some(f) => Some(ai4ict_server::Token::from_file(&f)?),
+                None => std::env::var(ai4ict_server::auth::TOKEN_ENV)
+                    .ok()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| ai4ict_server::Token::new(&s))
+                    .transpose()?,
+            };
+            let client = ai4ict_server::client::Client::new(&to)?.with_token(token);
             let remote = client.push(&rec.metadata, &bytes)?;
             outln!(
                 "pushed {}@{} to {to} (sha256 {} verified there)",

@@ -1,0 +1,157 @@
+//! `ai4ict hub serve`: the hub over HTTP, with a write token, host checks and limits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ai4ict_hub::Hub;
+use ai4ict_server::{auth::TOKEN_ENV, Config, Hubs, Token};
+use anyhow::Context;
+
+/// Read-only connections opened next to the writer for a database on disk or a server.
+const READERS: usize = 4;
+
+/// Options of `ai4ict hub serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// File whose first line is the write token.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Take no writes, even with a token at hand.
+    #[arg(long)]
+    read_only: bool,
+    /// Host name accepted in the Host header besides localhost and IP addresses (repeat for
+    /// more).
+    #[arg(long, value_name = "NAME")]
+    allowed_host: Vec<String>,
+    /// Browser origin allowed to call the API, e.g. https://dash.example (CORS; repeat for
+    /// more). None by default.
+    #[arg(long, value_name = "ORIGIN")]
+    cors_origin: Vec<String>,
+    /// Largest request body in MiB (a pushed model travels base64-encoded: a third larger).
+    #[arg(long, default_value_t = 64)]
+    max_body_mib: u64,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, default_value_t = 256)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a request may take, upload included.
+    #[arg(long, default_value_t = 300)]
+    request_timeout: u64,
+    /// Audit log: one JSON line per write attempt [default: next to the hub database].
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
+}
+
+/// A file kept next to the hub database (`hub.db.token`), or in the data folder for a hub
+/// that has no file.
+fn beside(loc: &str, suffix: &str) -> anyhow::Result<PathBuf> {
+    if ai4ict_hub::store::is_postgres_location(loc) || loc == ":memory:" {
+        Ok(super::data_dir()?.join(format!("hub-server{suffix}")))
+    } else {
+        Ok(PathBuf::from(format!("{loc}{suffix}")))
+    }
+}
+
+/// The write token, if writes are to be accepted, and what to say about it.
+fn token(
+    args: &ServeArgs,
+    loc: &str,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<(Option<Token>, String)> {
+    if args.read_only {
+        return Ok((None, "read-only (--read-only)".into()));
+    }
+    if let Some(file) = &args.token_file {
+        let t = Token::from_file(file)?;
+        return Ok((
+            Some(t),
+            format!("writes need the token in {}", file.display()),
+        ));
+    }
+    if let Some(secret) = std::env::var(TOKEN_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    {
+        let t = Token::new(&secret).with_context(|| format!("${TOKEN_ENV}"))?;
+        return Ok((Some(t), format!("writes need the token in ${TOKEN_ENV}")));
+    }
+    if !addr.ip().is_loopback() {
+        return Ok((
+            None,
+            format!(
+                "WARNING: read-only: {addr} is reachable beyond this machine and no token was \
+                 given (--token-file or ${TOKEN_ENV}); writes are refused"
+            ),
+        ));
+    }
+    let path = beside(loc, ".token")?;
+    let (t, created) = Token::load_or_create(&path)?;
+    let said = if created {
+        format!(
+            "write token (shown once, kept in {} with mode 0600): {}",
+            path.display(),
+            t.secret()
+        )
+    } else {
+        format!("writes need the token in {}", path.display())
+    };
+    Ok((Some(t), said))
+}
+
+pub(super) fn run(db: Option<String>, args: ServeArgs) -> anyhow::Result<()> {
+    let loc = super::db_location(db)?;
+    let addr: std::net::SocketAddr = args
+        .addr
+        .parse()
+        .with_context(|| format!("--addr '{}'", args.addr))?;
+    let writer = Hub::open(&loc).with_context(|| format!("opening hub database {loc}"))?;
+    let readers = if loc == ":memory:" {
+        Vec::new()
+    } else {
+        (0..READERS)
+            .map(|_| Hub::open_read_only(&loc))
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("opening hub database {loc} to read"))?
+    };
+    let (token, said) = token(&args, &loc, addr)?;
+    if token.is_some() && !addr.ip().is_loopback() {
+        eprintln!(
+            "note: plain HTTP: the token crosses the network in clear; put a TLS proxy in front"
+        );
+    }
+    let audit_log = match args.audit_log {
+        Some(p) => p,
+        None => beside(&loc, ".audit.jsonl")?,
+    };
+    let config = Config {
+        token,
+        allowed_hosts: args.allowed_host,
+        cors_origins: args.cors_origin,
+        max_body_bytes: args.max_body_mib.saturating_mul(1024 * 1024),
+        max_connections: args.max_connections,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        audit_log: Some(audit_log.clone()),
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_target(false)
+        .try_init()
+        .ok();
+    eprintln!("ai4ict hub serving on http://{addr} (Ctrl-C to stop)");
+    eprintln!("{said}");
+    eprintln!(
+        "body limit {} MiB, {} connections, audit log {}",
+        args.max_body_mib,
+        config.max_connections,
+        audit_log.display()
+    );
+    ai4ict_server::serve_blocking(Hubs::with_readers(writer, readers), &config, addr)?;
+    Ok(())
+}
