@@ -302,61 +302,52 @@ distribute: []
 timing: { class: minutes }
 ";
 
-#[test]
-fn energy_saving_agrees_on_one_worker_two_workers_two_processes() {
+/// Runs `intent` (named `name`) on one worker, on two workers and on two processes on
+/// loopback, and checks that the three runs' closed loops agree on `result` (read from each
+/// outcome's `closed_loop`, without the timings). Returns the one-worker run's stdout and
+/// result.
+fn closed_loop_agrees_on_one_worker_two_workers_two_processes(
+    intent: &str,
+    name: &str,
+    result: impl Fn(&serde_json::Value) -> serde_json::Value,
+) -> (String, serde_json::Value) {
     let root = tempfile::tempdir().unwrap();
-    let dir = |name: &str| {
-        let d = root.path().join(name);
+    let dir = |run: &str| {
+        let d = root.path().join(run);
         std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("intent.yaml"), ENERGY_INTENT).unwrap();
+        std::fs::write(d.join("intent.yaml"), intent).unwrap();
         d
     };
-    // The loop's result, without the timings.
-    let energy = |d: &Path| {
-        let text = std::fs::read_to_string(d.join("out/energy-small/outcome.json")).unwrap();
+    let read = |d: &Path| {
+        let path = d.join("out").join(name).join("outcome.json");
+        let text = std::fs::read_to_string(path).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let loop_ = &v["outcome"]["closed_loop"];
-        let e = &loop_["energy"];
-        (
-            loop_["records"].clone(),
-            e["policies"].clone(),
-            e["power_w"].clone(),
-            e["plots"].clone(),
-            e["saved_vs_oracle"].clone(),
-        )
+        result(&v["outcome"]["closed_loop"])
+    };
+    let succeeded = |out: &Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let one = dir("one");
     let out = ai4ict(&one, &["run", "intent.yaml", "--quiet", "--no-hub"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("SINK actuator"), "{stdout}");
-    assert!(!stdout.contains("not applied: the closed loop"), "{stdout}");
-    let reference = energy(&one);
-    assert_eq!(reference.0, serde_json::json!(40 * 4 * 96));
-    assert!(reference.1.as_array().is_some_and(|p| p.len() == 4));
+    succeeded(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let reference = read(&one);
 
     let two = dir("two");
-    let out = ai4ict(
-        &two,
-        &[
-            "run",
-            "intent.yaml",
-            "--quiet",
-            "--no-hub",
-            "--workers",
-            "2",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(reference, energy(&two), "1 vs 2 workers");
+    let args = [
+        "run",
+        "intent.yaml",
+        "--quiet",
+        "--no-hub",
+        "--workers",
+        "2",
+    ];
+    succeeded(&ai4ict(&two, &args));
+    assert_eq!(reference, read(&two), "1 vs 2 workers");
 
     let cluster = dir("cluster");
     let port = free_port_pair().to_string();
@@ -381,19 +372,72 @@ fn energy_saving_agrees_on_one_worker_two_workers_two_processes() {
             .unwrap()
     };
     let (p0, p1) = (spawn("0"), spawn("1"));
-    let (o0, o1) = (
-        p0.wait_with_output().unwrap(),
-        p1.wait_with_output().unwrap(),
+    succeeded(&p0.wait_with_output().unwrap());
+    succeeded(&p1.wait_with_output().unwrap());
+    assert_eq!(reference, read(&cluster), "1 worker vs 2 processes");
+    (stdout, reference)
+}
+
+#[test]
+fn energy_saving_agrees_on_one_worker_two_workers_two_processes() {
+    let (stdout, reference) = closed_loop_agrees_on_one_worker_two_workers_two_processes(
+        ENERGY_INTENT,
+        "energy-small",
+        |loop_| {
+            let e = &loop_["energy"];
+            serde_json::json!([
+                loop_["records"],
+                e["policies"],
+                e["power_w"],
+                e["plots"],
+                e["saved_vs_oracle"],
+            ])
+        },
+    );
+    assert!(stdout.contains("SINK actuator"), "{stdout}");
+    assert!(!stdout.contains("not applied"), "{stdout}");
+    assert_eq!(reference[0], serde_json::json!(40 * 4 * 96));
+    assert!(reference[1].as_array().is_some_and(|p| p.len() == 4));
+}
+
+/// A small SLA-breach intent: 20 cells, 2 days of history, 2 evaluated, limits low enough to
+/// be breached.
+const SLA_INTENT: &str = "name: sla-small
+use_case: operations
+source:
+  sandbox: { scenario: urban, cells: 20, days: 4, seed: 7 }
+collect:
+  fields: [latency]
+  interval: 15m
+model:
+  forecast: { method: ets }
+policy:
+  sla_breach: { history_days: 2, latency_limit_ms: 12.0, link_utilisation_limit: 0.3 }
+distribute: []
+timing: { class: minutes }
+";
+
+#[test]
+fn sla_breach_agrees_on_one_worker_two_workers_two_processes() {
+    let (stdout, reference) = closed_loop_agrees_on_one_worker_two_workers_two_processes(
+        SLA_INTENT,
+        "sla-small",
+        |loop_| serde_json::json!([loop_["records"], loop_["sla"]]),
     );
     assert!(
-        o0.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o0.stderr)
+        stdout.contains("M    forecaster per cell and per site"),
+        "{stdout}"
     );
+    assert!(!stdout.contains("not applied"), "{stdout}");
+    // Every cell and site observed every interval of the 4 days.
+    let records = reference[0].as_u64().unwrap();
     assert!(
-        o1.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o1.stderr)
+        records > 20 * 4 * 96 && records % (4 * 96) == 0,
+        "{records}"
     );
-    assert_eq!(reference, energy(&cluster), "1 worker vs 2 processes");
+    let scores = reference[1].as_array().unwrap();
+    assert_eq!(scores.len(), 2);
+    assert!(scores
+        .iter()
+        .all(|s| s["breaches"].as_u64() > Some(0) && s["alerts"].as_u64() > Some(0)));
 }

@@ -66,8 +66,9 @@ pub struct PlannedNode {
     pub description: String,
     /// The clause that defines its role.
     pub clause: &'static str,
-    /// Why the runtime does not apply this node, when it does not (the closed loops read the
-    /// sandbox directly and report instead of delivering).
+    /// Why the runtime does not apply this node, when it does not (a closed loop's
+    /// preprocessing, which its network's complete reports do not need, and its sinks: its
+    /// results go to the run's report).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_applied: Option<&'static str>,
 }
@@ -351,31 +352,12 @@ impl Mlfo {
         let i = &self.intent;
         let fields = self.fields()?;
         let mut nodes = Vec::new();
-        // Energy saving runs as a closed loop on the dataflow (crate::closed_loop): the
-        // network's reports are its collected data and the actuator is its sink. SLA-breach
-        // prediction still runs beside it, in the sandbox.
-        let energy = matches!(i.policy, PolicyConfig::EnergySaving(_));
-        let sla = matches!(i.policy, PolicyConfig::SlaBreach(_));
         let node = |role, description: String| PlannedNode {
             role,
             description,
             clause: NodeRole::clause(role),
-            not_applied: match role {
-                NodeRole::C | NodeRole::Pp if sla => {
-                    Some("the closed loop reads the sandbox's KPIs itself")
-                }
-                NodeRole::Pp if energy => Some(
-                    "the actuator reports every cell every interval; there are no gaps to fill",
-                ),
-                NodeRole::D | NodeRole::Sink if sla => {
-                    Some("the closed loop's actions go to the report only")
-                }
-                _ => None,
-            },
+            not_applied: None,
         };
-        if energy {
-            return self.energy_plan(fields, &node);
-        }
         nodes.push(node(
             NodeRole::Src,
             match &i.source {
@@ -428,15 +410,11 @@ impl Mlfo {
                     "alert when score ≥ {} for {} intervals, suppress {}",
                     p.score_above, p.for_intervals, p.suppress
                 ),
-                PolicyConfig::EnergySaving(p) => format!(
-                    "energy saving: sleep units when the {:.0}% forecast bound fits under headroom {}",
-                    p.level * 100.0,
-                    p.guard.headroom
-                ),
-                PolicyConfig::SlaBreach(p) => format!(
-                    "SLA breach warning {} intervals ahead (latency > {} ms, link utilisation > {})",
-                    p.lead_steps, p.latency_limit_ms, p.link_utilisation_limit
-                ),
+                // The closed loops chain their own graph on the dataflow (crate::closed_loop):
+                // the network's reports are their collected data.
+                PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_) => {
+                    return self.loop_plan(fields)
+                }
                 PolicyConfig::Forecast(p) => format!(
                     "forecast {} with {:.0}% intervals, season {}, after a {}-window backtest against seasonal naive",
                     if p.horizon == 0 {
@@ -467,71 +445,105 @@ impl Mlfo {
         })
     }
 
-    /// The graph energy saving runs on (`crate::closed_loop::run_energy`).
-    fn energy_plan(
-        &self,
-        fields: Vec<String>,
-        node: &dyn Fn(NodeRole, String) -> PlannedNode,
-    ) -> Result<Plan, EngineError> {
+    /// The graph a closed loop runs on (`crate::closed_loop::run_energy`, `run_sla`).
+    fn loop_plan(&self, fields: Vec<String>) -> Result<Plan, EngineError> {
         let i = &self.intent;
-        let (SourceConfig::Sandbox(s), ModelConfig::Forecast(f), PolicyConfig::EnergySaving(p)) =
-            (&i.source, &i.model, &i.policy)
-        else {
+        let (SourceConfig::Sandbox(s), ModelConfig::Forecast(f)) = (&i.source, &i.model) else {
             return Err(EngineError::Plan(
-                "energy saving needs a sandbox source and a forecast model".into(),
+                "a closed loop needs a sandbox source and a forecast model".into(),
             ));
         };
-        let pp = i
-            .preprocess
-            .iter()
-            .map(|s| serde_json::to_string(s).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(" → ");
-        let mut nodes = vec![
-            node(
-                NodeRole::Src,
-                format!(
-                    "sandbox: {} network, {} cells, {} days, seed {}; each worker reads the coverage clusters it owns (a small cell and every cell that may take its traffic)",
-                    s.scenario.as_str(),
-                    s.cells,
-                    s.days,
-                    s.seed
+        let node = |role, description: String| PlannedNode {
+            role,
+            description,
+            clause: NodeRole::clause(role),
+            not_applied: None,
+        };
+        let sandbox = format!(
+            "sandbox: {} network, {} cells, {} days, seed {}",
+            s.scenario.as_str(),
+            s.cells,
+            s.days,
+            s.seed
+        );
+        let f = serde_json::to_string(f).unwrap_or_default();
+        let mut nodes = match &i.policy {
+            PolicyConfig::EnergySaving(p) => vec![
+                node(
+                    NodeRole::Src,
+                    format!("{sandbox}; each worker reads the coverage clusters it owns (a small cell and every cell that may take its traffic)"),
                 ),
-            ),
-            node(
-                NodeRole::C,
-                format!(
-                    "the network's report per cell every {}: offered load, power drawn, unserved traffic, carriers asleep and woken; exchanged by coverage cluster",
-                    i.collect.interval
+                node(
+                    NodeRole::C,
+                    format!(
+                        "the network's report per cell every {}: offered load, power drawn, unserved traffic, carriers asleep and woken; exchanged by coverage cluster",
+                        i.collect.interval
+                    ),
                 ),
-            ),
-            node(NodeRole::Pp, if pp.is_empty() { "none".into() } else { pp }),
-            node(
-                NodeRole::M,
-                format!(
-                    "forecaster per cell, refitted each midnight on {} days for the day ahead: {}",
-                    p.history_days,
-                    serde_json::to_string(f).unwrap_or_default()
+                self.loop_preprocess(&node),
+                node(
+                    NodeRole::M,
+                    format!(
+                        "forecaster per cell, refitted each midnight on {} days for the day ahead: {f}",
+                        p.history_days
+                    ),
                 ),
-            ),
-            node(
-                NodeRole::P,
-                format!(
-                    "energy saving per coverage cluster: sleep units when the {:.0}% forecast bound fits under headroom {} for {} intervals",
-                    p.level * 100.0,
-                    p.guard.headroom,
-                    p.guard.min_sleep_steps
+                node(
+                    NodeRole::P,
+                    format!(
+                        "energy saving per coverage cluster: sleep units when the {:.0}% forecast bound fits under headroom {} for {} intervals",
+                        p.level * 100.0,
+                        p.guard.headroom,
+                        p.guard.min_sleep_steps
+                    ),
                 ),
-            ),
-            node(
-                NodeRole::Sink,
-                "actuator: the sandbox network puts carriers and small cells to sleep and wakes them; its reports are the next round's input".into(),
-            ),
-            node(
-                NodeRole::D,
-                "cluster outcomes to the first worker of every process, summed in cluster order, against always-on, reactive and oracle baselines (reference, beside the loop)".into(),
-            ),
-        ];
+                node(
+                    NodeRole::Sink,
+                    "actuator: the sandbox network puts carriers and small cells to sleep and wakes them; its reports are the next round's input".into(),
+                ),
+                node(
+                    NodeRole::D,
+                    "cluster outcomes to the first worker of every process, summed in cluster order, against always-on, reactive and oracle baselines (reference, beside the loop)".into(),
+                ),
+            ],
+            PolicyConfig::SlaBreach(p) => vec![
+                node(
+                    NodeRole::Src,
+                    format!("{sandbox}; each worker reads the cells and sites it owns"),
+                ),
+                node(
+                    NodeRole::C,
+                    format!(
+                        "every {}: each cell's user-plane latency and each site's backhaul-link utilisation (its cells' offered traffic over the link capacity); exchanged by cell and site",
+                        i.collect.interval
+                    ),
+                ),
+                self.loop_preprocess(&node),
+                node(
+                    NodeRole::M,
+                    format!(
+                        "forecaster per cell and per site, refitted each midnight on {} days for the day ahead and {} intervals past it: {f}",
+                        p.history_days, p.lead_steps
+                    ),
+                ),
+                node(
+                    NodeRole::P,
+                    format!(
+                        "SLA breach warning per cell and per site, {} intervals ahead, when a breach is more likely than {} (latency > {} ms, link utilisation > {})",
+                        p.lead_steps, p.alert_probability, p.latency_limit_ms, p.link_utilisation_limit
+                    ),
+                ),
+                node(
+                    NodeRole::D,
+                    "warnings scored per cell and per site against the breaches that happen (attributed with the same network without incidents, beside the loop), to the first worker of every process, summed in entity order".into(),
+                ),
+            ],
+            PolicyConfig::Alert(_) | PolicyConfig::Forecast(_) => {
+                return Err(EngineError::Plan(
+                    "only energy saving and SLA-breach prediction run as closed loops".into(),
+                ))
+            }
+        };
         for d in &i.distribute {
             nodes.push(PlannedNode {
                 not_applied: Some(
@@ -545,6 +557,25 @@ impl Mlfo {
             interval: i.collect.interval,
             nodes,
         })
+    }
+
+    /// A closed loop's PP node: none, or the intent's steps, which the loop does not apply.
+    fn loop_preprocess(&self, node: &dyn Fn(NodeRole, String) -> PlannedNode) -> PlannedNode {
+        let pp = &self.intent.preprocess;
+        if pp.is_empty() {
+            return node(NodeRole::Pp, "none".into());
+        }
+        let steps = pp
+            .iter()
+            .map(|s| serde_json::to_string(s).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" → ");
+        PlannedNode {
+            not_applied: Some(
+                "the network reports every entity every interval; there are no gaps to fill",
+            ),
+            ..node(NodeRole::Pp, steps)
+        }
     }
 
     fn fields(&self) -> Result<Vec<String>, EngineError> {
@@ -953,8 +984,8 @@ impl Mlfo {
         let mut check = |name: &str, target: Option<f64>, measured: f64, higher_better: bool| {
             checks.extend(TargetCheck::new(name, target, measured, higher_better));
         };
-        let mut records = 0;
-        let mut stopped = false;
+        let records;
+        let stopped;
         let (energy, sla, history, detail) = match &self.intent.policy {
             PolicyConfig::EnergySaving(policy) => {
                 let config = ai4ict_energy::EnergyConfig {
@@ -1005,31 +1036,49 @@ impl Mlfo {
                     forecaster: forecaster.clone(),
                     policy: policy.clone(),
                 };
-                let scores = ai4ict_energy::evaluate_sla(&config)
-                    .map_err(|e| EngineError::Plan(e.to_string()))?;
-                let (alerts, true_alerts, breaches, warned) =
-                    scores.iter().fold((0, 0, 0, 0), |a, s| {
-                        (
-                            a.0 + s.alerts,
-                            a.1 + s.true_alerts,
-                            a.2 + s.breaches,
-                            a.3 + s.warned,
-                        )
-                    });
-                let precision = if alerts > 0 {
-                    true_alerts as f64 / alerts as f64
-                } else {
-                    0.0
-                };
-                let recall = if breaches > 0 {
-                    warned as f64 / breaches as f64
-                } else {
-                    1.0
-                };
-                check("precision", targets.precision, precision, true);
-                check("recall", targets.recall, recall, true);
-                let detail = format!("{alerts} warnings, {breaches} breaches, precision {precision:.3}, recall {recall:.3}");
-                (None, scores, policy.history_days, detail)
+                let run = crate::closed_loop::run_sla(
+                    &config,
+                    &self.options.cluster,
+                    Arc::clone(&self.options.progress),
+                )?;
+                if let Some(e) = run.errors.first() {
+                    return Err(EngineError::Plan(format!("SLA-breach loop: {e}")));
+                }
+                records = run.records;
+                stopped = run.stopped;
+                match run.sla {
+                    Some(scores) => {
+                        let (alerts, true_alerts, breaches, warned) =
+                            scores.iter().fold((0, 0, 0, 0), |a, s| {
+                                (
+                                    a.0 + s.alerts,
+                                    a.1 + s.true_alerts,
+                                    a.2 + s.breaches,
+                                    a.3 + s.warned,
+                                )
+                            });
+                        let precision = if alerts > 0 {
+                            true_alerts as f64 / alerts as f64
+                        } else {
+                            0.0
+                        };
+                        let recall = if breaches > 0 {
+                            warned as f64 / breaches as f64
+                        } else {
+                            1.0
+                        };
+                        check("precision", targets.precision, precision, true);
+                        check("recall", targets.recall, recall, true);
+                        let detail = format!("{alerts} warnings, {breaches} breaches, precision {precision:.3}, recall {recall:.3}");
+                        (None, scores, policy.history_days, detail)
+                    }
+                    None => (
+                        None,
+                        Vec::new(),
+                        policy.history_days,
+                        format!("stopped by the operator after {records} observations; no verdict"),
+                    ),
+                }
             }
             PolicyConfig::Alert(_) | PolicyConfig::Forecast(_) => {
                 unreachable!("closed_loop is only called for closed-loop policies")
