@@ -6,6 +6,7 @@ mod bench;
 mod calibrate;
 mod ensemble;
 mod ewma;
+pub mod false_alarms;
 mod holt_winters;
 mod hst;
 mod novelty;

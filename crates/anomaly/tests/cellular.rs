@@ -5,12 +5,6 @@
 use ai4ict_anomaly::{DetectorConfig, DetectorKind};
 use ai4ict_core::{Interval, SplitMix64, Timestamp};
 
-/// Standard normal (Box–Muller) from two uniform draws.
-fn normal(rng: &mut SplitMix64) -> f64 {
-    let (u, v) = (rng.unit().max(1e-12), rng.unit());
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     Outage,
@@ -43,14 +37,14 @@ fn simulate(cell: u64, days: usize, incidents: &[Incident]) -> Vec<[f64; 8]> {
     (0..days * DAY)
         .map(|t| {
             let d = demand(t) * size;
-            let mut users = 80.0 * d * (1.0 + 0.08 * normal(&mut rng));
-            let mut volume = 4.0 * users * (1.0 + 0.08 * normal(&mut rng));
-            let mut prb = (0.75 * d * (1.0 + 0.06 * normal(&mut rng))).clamp(0.0, 1.0);
-            let mut thr = 40.0 * (1.0 - 0.5 * prb) * (1.0 + 0.07 * normal(&mut rng));
-            let mut rrc = (0.995 - 0.003 * normal(&mut rng).abs()).min(1.0);
-            let mut drop = (0.005 * (1.0 + 0.3 * normal(&mut rng))).max(0.0);
-            let mut interf = -105.0 + 1.0 * normal(&mut rng);
-            let mut cqi = 10.0 + 0.4 * normal(&mut rng);
+            let mut users = 80.0 * d * (1.0 + 0.08 * rng.normal());
+            let mut volume = 4.0 * users * (1.0 + 0.08 * rng.normal());
+            let mut prb = (0.75 * d * (1.0 + 0.06 * rng.normal())).clamp(0.0, 1.0);
+            let mut thr = 40.0 * (1.0 - 0.5 * prb) * (1.0 + 0.07 * rng.normal());
+            let mut rrc = (0.995 - 0.003 * rng.normal().abs()).min(1.0);
+            let mut drop = (0.005 * (1.0 + 0.3 * rng.normal())).max(0.0);
+            let mut interf = -105.0 + 1.0 * rng.normal();
+            let mut cqi = 10.0 + 0.4 * rng.normal();
             for inc in incidents.iter().filter(|i| (i.start..i.end).contains(&t)) {
                 match inc.kind {
                     Kind::Outage => {

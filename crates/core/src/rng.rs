@@ -26,6 +26,17 @@ impl SplitMix64 {
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+
+    /// Uniform in (0, 1]: never 0, so its logarithm is finite.
+    pub fn unit_open(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    }
+
+    /// A standard normal draw (Box–Muller over two uniform draws, one of the pair kept).
+    pub fn normal(&mut self) -> f64 {
+        let (u, v) = (self.unit_open(), self.unit_open());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
 }
 
 #[cfg(test)]

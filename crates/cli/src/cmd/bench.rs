@@ -39,6 +39,9 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         windows: usize,
     },
+    /// Each detector's false-alarm rate on quiet streams of several shapes at scores 0.5, 0.7
+    /// and 0.9, beside the rate the calibrated score promises.
+    FalseAlarms(super::bench_false_alarms::Args),
     /// Our detectors on the Numenta Anomaly Benchmark, scored by NAB's rules, beside NAB's
     /// published scoreboard.
     Nab(super::bench_nab::Args),
@@ -69,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine(a) => return super::bench_engine::run(a),
+        Command::FalseAlarms(a) => return super::bench_false_alarms::run(a),
     }
     Ok(())
 }

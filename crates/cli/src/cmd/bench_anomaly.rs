@@ -39,17 +39,6 @@ pub struct Args {
     no_peers: bool,
 }
 
-/// Uniform in (0, 1] (never 0, so its logarithm is finite).
-fn uniform(rng: &mut SplitMix64) -> f64 {
-    ((rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
-}
-
-/// Standard normal (Box–Muller).
-fn normal(rng: &mut SplitMix64) -> f64 {
-    let (u, v) = (uniform(rng), uniform(rng));
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
 /// One row of the stream: entity index, time, value.
 type Point = (usize, Timestamp, f64);
 
@@ -64,8 +53,8 @@ fn stream(points: usize, entities: usize) -> Vec<Point> {
             let phase = (step as i64 % per_day) as f64 / per_day as f64;
             let level = 50.0 + 10.0 * e as f64;
             let mut v =
-                level + 20.0 * (std::f64::consts::TAU * phase).sin() + 2.0 * normal(&mut rng);
-            if uniform(&mut rng) < 0.001 {
+                level + 20.0 * (std::f64::consts::TAU * phase).sin() + 2.0 * rng.normal();
+            if rng.unit_open() < 0.001 {
                 v += 40.0;
             }
             let t = Timestamp(START_MS + step as i64 * INTERVAL.millis());

@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod bench_anomaly;
 pub mod bench_engine;
+pub mod bench_false_alarms;
 pub mod bench_forecast;
 pub mod bench_nab;
 pub mod bench_sandbox;

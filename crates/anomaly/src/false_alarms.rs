@@ -1,0 +1,132 @@
+//! Empirical false-alarm rates on quiet streams: the check of what a calibrated [`Score`]
+//! promises. A score of `s` claims that normal behaviour is this surprising once in
+//! `10^(s × decades)` points; streams with no anomaly at all, in the shapes operators' KPIs
+//! take, say how often each detector's score reaches `s` in fact.
+//!
+//! [`Score`]: crate::Score
+
+use ai4ict_core::{Interval, SplitMix64, Timestamp};
+
+use crate::{AnomalyError, DetectorConfig};
+
+/// Score levels at which false alarms are counted.
+pub const LEVELS: [f64; 3] = [0.5, 0.7, 0.9];
+
+/// A stream with nothing anomalous in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuietShape {
+    /// Gaussian noise around a constant level.
+    Gaussian,
+    /// Laplace noise (heavier tails than Gaussian: a 4-sigma point is 40× more frequent).
+    Laplace,
+    /// A daily cycle (96 points a day) with Gaussian noise, as cell traffic has.
+    Daily,
+    /// Autocorrelated noise, AR(1) with φ = 0.9: slow wandering, as latency has.
+    Ar1,
+    /// Small integer counts (Poisson, mean 3), as event counters have.
+    Counts,
+}
+
+impl QuietShape {
+    /// Every shape.
+    pub const ALL: [QuietShape; 5] = [
+        Self::Gaussian,
+        Self::Laplace,
+        Self::Daily,
+        Self::Ar1,
+        Self::Counts,
+    ];
+
+    /// Its name in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gaussian => "gaussian",
+            Self::Laplace => "laplace",
+            Self::Daily => "daily",
+            Self::Ar1 => "ar1",
+            Self::Counts => "counts",
+        }
+    }
+}
+
+/// Points scored, and how many reached each of [`LEVELS`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FalseAlarms {
+    /// Points scored after the warm-up.
+    pub points: u64,
+    /// Points whose score reached each level.
+    pub above: [u64; 3],
+}
+
+impl FalseAlarms {
+    /// The measured rate at `LEVELS[i]`.
+    pub fn rate(&self, i: usize) -> f64 {
+        self.above[i] as f64 / self.points.max(1) as f64
+    }
+
+    /// The rate a calibrated score promises at `level`: `10^(-level × decades)`.
+    pub fn nominal(level: f64, decades: f64) -> f64 {
+        10f64.powf(-level * decades)
+    }
+}
+
+/// Sampling interval of the quiet streams.
+pub const STEP: Interval = Interval::from_minutes(15);
+
+/// Scores `streams` independent quiet streams of `len` points of `shape` with `config`, one
+/// field each, and counts the points after the first `warmup` of each stream that reach each
+/// of [`LEVELS`]. Stream `k` is seeded with `seed + k`, so a measurement is reproducible.
+pub fn measure(
+    config: &DetectorConfig,
+    shape: QuietShape,
+    (streams, len, warmup): (usize, usize, usize),
+    seed: u64,
+) -> Result<FalseAlarms, AnomalyError> {
+    let mut out = FalseAlarms::default();
+    for k in 0..streams {
+        let mut d = config.build(1, STEP)?;
+        let mut rng = SplitMix64::new(seed.wrapping_add(k as u64));
+        let mut ar = 0.0;
+        for i in 0..len {
+            let x = match shape {
+                QuietShape::Gaussian => 50.0 + 4.0 * rng.normal(),
+                QuietShape::Laplace => 50.0 + 4.0 * laplace(&mut rng),
+                QuietShape::Daily => {
+                    let phase = (i % 96) as f64 / 96.0 * std::f64::consts::TAU;
+                    100.0 + 40.0 * phase.sin() + 3.0 * rng.normal()
+                }
+                QuietShape::Ar1 => {
+                    ar = 0.9 * ar + rng.normal();
+                    20.0 + ar
+                }
+                QuietShape::Counts => poisson3(&mut rng),
+            };
+            let t = Timestamp(1_704_067_200_000 + i as i64 * STEP.millis());
+            let s = d.update(t, &[x]).value;
+            if i >= warmup {
+                out.points += 1;
+                for (n, level) in out.above.iter_mut().zip(LEVELS) {
+                    *n += u64::from(s >= level);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A Laplace draw with unit variance.
+fn laplace(rng: &mut SplitMix64) -> f64 {
+    let u = rng.unit() - 0.5;
+    -u.signum() * (1.0 - 2.0 * u.abs()).max(f64::MIN_POSITIVE).ln() / std::f64::consts::SQRT_2
+}
+
+/// A Poisson draw with mean 3 (Knuth's product of uniforms).
+fn poisson3(rng: &mut SplitMix64) -> f64 {
+    let limit = (-3.0f64).exp();
+    let (mut k, mut p) = (0.0, rng.unit());
+    while p > limit {
+        k += 1.0;
+        p *= rng.unit();
+    }
+    k
+}
