@@ -2,7 +2,6 @@
 
 mod auto;
 mod bayesian_changepoint;
-mod bench;
 mod calibrate;
 mod ensemble;
 mod ewma;
@@ -23,7 +22,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use auto::{Auto, CORROBORATION, PERIODIC_ACF};
-pub use bench::{bench_throughput, BenchResult};
 pub use ensemble::Ensemble;
 pub use holt_winters::HoltWinters;
 pub use hst::{HalfSpaceTrees, DEPTH as HST_DEPTH, TREES as HST_TREES};

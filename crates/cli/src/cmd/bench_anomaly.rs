@@ -52,8 +52,7 @@ fn stream(points: usize, entities: usize) -> Vec<Point> {
             let (step, e) = (i / entities, i % entities);
             let phase = (step as i64 % per_day) as f64 / per_day as f64;
             let level = 50.0 + 10.0 * e as f64;
-            let mut v =
-                level + 20.0 * (std::f64::consts::TAU * phase).sin() + 2.0 * rng.normal();
+            let mut v = level + 20.0 * (std::f64::consts::TAU * phase).sin() + 2.0 * rng.normal();
             if rng.unit_open() < 0.001 {
                 v += 40.0;
             }

@@ -62,8 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let rows: Vec<(QuietShape, FalseAlarms)> = QuietShape::ALL
             .par_iter()
             .map(|&shape| {
-                measure(&config, shape, (args.streams, len, warmup), args.seed)
-                    .map(|m| (shape, m))
+                measure(&config, shape, (args.streams, len, warmup), args.seed).map(|m| (shape, m))
             })
             .collect::<Result<_, _>>()?;
         for (shape, m) in rows {
