@@ -1,4 +1,12 @@
+use std::any::Any;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::ProcessBuilder;
+use timely::communication::{AllocatorBuilder, Hooks};
 
 use crate::EngineError;
 
@@ -18,6 +26,9 @@ pub struct Cluster {
     pub hostfile: Option<PathBuf>,
     /// First port used without a hostfile.
     pub base_port: u16,
+    /// How long the processes wait for each other at start before giving up with an error
+    /// naming the ones missing.
+    pub connect_timeout: Duration,
 }
 
 impl Default for Cluster {
@@ -28,6 +39,7 @@ impl Default for Cluster {
             process: 0,
             hostfile: None,
             base_port: 2101,
+            connect_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -87,6 +99,121 @@ impl Cluster {
             communication,
             worker: timely::WorkerConfig::default(),
         })
+    }
+}
+
+/// What timely's workers are started from: their allocators, and what keeps the network
+/// threads of a cluster alive.
+pub(crate) type Started = (Vec<AllocatorBuilder>, Box<dyn Any + Send>);
+
+impl Cluster {
+    /// Connects this process to the others (in cluster mode) and builds the workers'
+    /// allocators. Unlike timely's own start, it gives up after
+    /// [`Cluster::connect_timeout`] naming the processes that did not come, prints nothing,
+    /// and drops a connection that does not introduce itself as a process of this cluster
+    /// instead of panicking on it.
+    pub(crate) fn start(&self) -> Result<Started, EngineError> {
+        let config = self.timely_config()?;
+        let timely::CommunicationConfig::Cluster {
+            threads,
+            process,
+            addresses,
+            ..
+        } = config.communication
+        else {
+            return config
+                .communication
+                .try_build()
+                .map_err(EngineError::Cluster);
+        };
+        let sockets = connect(&addresses, process, self.connect_timeout)?;
+        let hooks = Hooks::default();
+        let allocators =
+            ProcessBuilder::new_typed_vector(threads, hooks.refill.clone(), hooks.spill.clone());
+        let (builders, guard) =
+            initialize_networking_from_sockets(allocators, sockets, process, threads, hooks)
+                .map_err(|e| EngineError::Cluster(format!("starting the network: {e}")))?;
+        Ok((
+            builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
+            Box::new(guard),
+        ))
+    }
+}
+
+/// Pause between attempts to reach a process that is not listening yet.
+const RETRY: Duration = Duration::from_millis(200);
+
+/// One stream to every other process, in process order (`None` at `me`), over timely's
+/// handshake: process `i` connects to every `j < i` and sends its index as a big-endian
+/// `u64`; it accepts the connections of every `j > i` on its own address.
+fn connect(
+    addresses: &[String],
+    me: usize,
+    timeout: Duration,
+) -> Result<Vec<Option<TcpStream>>, EngineError> {
+    let deadline = Instant::now() + timeout;
+    let listener = TcpListener::bind(&addresses[me]).map_err(|e| {
+        EngineError::Cluster(format!(
+            "process {me} cannot listen on {}: {e}",
+            addresses[me]
+        ))
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| EngineError::Cluster(e.to_string()))?;
+    let mut sockets: Vec<Option<TcpStream>> = (0..addresses.len()).map(|_| None).collect();
+    let missing = |sockets: &[Option<TcpStream>]| -> Vec<String> {
+        (0..addresses.len())
+            .filter(|&j| j != me && sockets[j].is_none())
+            .map(|j| format!("{j} ({})", addresses[j]))
+            .collect()
+    };
+    loop {
+        // Reach the lower processes that are not connected yet.
+        for j in 0..me {
+            if sockets[j].is_some() {
+                continue;
+            }
+            let reached = addresses[j]
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .and_then(|a| TcpStream::connect_timeout(&a, RETRY).ok());
+            if let Some(mut stream) = reached {
+                if stream.write_all(&(me as u64).to_be_bytes()).is_ok() {
+                    let _ = stream.set_nodelay(true);
+                    sockets[j] = Some(stream);
+                }
+            }
+        }
+        // Take the higher processes' connections; anything else is dropped.
+        while let Ok((mut stream, _)) = listener.accept() {
+            let mut id = [0u8; 8];
+            let ok = stream.set_nonblocking(false).is_ok()
+                && stream
+                    .set_read_timeout(Some(Duration::from_secs(2)))
+                    .is_ok()
+                && stream.read_exact(&mut id).is_ok();
+            let j = u64::from_be_bytes(id) as usize;
+            if ok && j > me && j < addresses.len() && sockets[j].is_none() {
+                let _ = stream.set_read_timeout(None);
+                let _ = stream.set_nodelay(true);
+                sockets[j] = Some(stream);
+            }
+        }
+        let waiting = missing(&sockets);
+        if waiting.is_empty() {
+            return Ok(sockets);
+        }
+        if Instant::now() >= deadline {
+            return Err(EngineError::Cluster(format!(
+                "process {me} waited {} s for process{} {} to connect; start every process with the same --processes, workers and ports (or host file)",
+                timeout.as_secs(),
+                if waiting.len() == 1 { "" } else { "es" },
+                waiting.join(", ")
+            )));
+        }
+        std::thread::sleep(RETRY);
     }
 }
 

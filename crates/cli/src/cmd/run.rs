@@ -42,6 +42,9 @@ pub struct Runtime {
     /// First port when no hostfile is given.
     #[arg(long, default_value_t = 2101)]
     pub base_port: u16,
+    /// Seconds the processes of a cluster wait for each other at start before giving up.
+    #[arg(long, default_value_t = 60)]
+    pub connect_timeout: u64,
     /// Folder for the reports (default: out/<intent name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -98,6 +101,7 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
         process: rt.process,
         hostfile: rt.hostfile.clone(),
         base_port: rt.base_port,
+        connect_timeout: std::time::Duration::from_secs(rt.connect_timeout),
     };
     let leader = cluster.process == 0;
     if rt.force {
