@@ -441,3 +441,40 @@ fn sla_breach_agrees_on_one_worker_two_workers_two_processes() {
         .iter()
         .all(|s| s["breaches"].as_u64() > Some(0) && s["alerts"].as_u64() > Some(0)));
 }
+
+/// A process killed mid-run (kill -9) stops its peer with an error that says so, within
+/// seconds: no hang, no panic, no report of a pass.
+#[test]
+fn a_process_killed_mid_run_stops_its_peer_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let intent = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../intents/cell-kpi-anomaly.yaml")
+        .canonicalize()
+        .unwrap();
+    let port = free_port_pair().to_string();
+    let spawn = |i: &str| {
+        Command::new(BIN)
+            .args(["run", intent.to_str().unwrap(), "--quiet", "--no-hub"])
+            .args(["--processes", "2", "--process", i, "--base-port", &port])
+            .args(["--connect-timeout", "30"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (p0, mut p1) = (spawn("0"), spawn("1"));
+    // Long enough to be connected and training, far from the end of the run.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    p1.kill().unwrap();
+    let _ = p1.wait();
+    let started = std::time::Instant::now();
+    let out = p0.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "a panic: {stderr}");
+    assert!(stderr.contains("the cluster lost a process"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(!dir.path().join("out/cell-kpi-anomaly/report.json").exists());
+}

@@ -123,144 +123,137 @@ fn run_rounds<R: Rounds>(
     cluster: &Cluster,
     progress: Arc<Progress>,
 ) -> Result<Rounded<R::Outcome>, EngineError> {
-    let (builders, others) = cluster.start()?;
+    let started = cluster.start()?;
     let per_process = cluster.workers.max(1);
-    let guards = timely::execute::execute_from(
-        builders,
-        others,
-        timely::WorkerConfig::default(),
-        move |worker| {
-            let lp = Arc::clone(&lp);
-            let index = worker.index();
-            let peers = worker.peers();
-            let gathers = index % per_process == 0;
-            let leaders = crate::cluster::leaders(peers, per_process);
-            let network = Rc::new(RefCell::new(R::network(&lp, index, peers)));
-            type Gathered<O> = Rc<RefCell<(Vec<O>, Vec<String>)>>;
-            let gathered: Gathered<R::Outcome> = Rc::default();
-            let mut input = timely::dataflow::InputHandle::new();
-            let probe = ProbeHandle::new();
-            let node_lp = Arc::clone(&lp);
-            let node_network = Rc::clone(&network);
-            let sink = Rc::clone(&gathered);
-            worker.dataflow::<u64, _, _>(|scope| {
-                let lp = node_lp;
-                let route_lp = Arc::clone(&lp);
-                let mut node = Some(R::Node::default());
-                let mut ends = 0usize;
-                let mut failed = false;
-                let stream = scope.input_from(&mut input);
-                let results = stream.unary(
-                    Exchange::new(move |r: &Round<R::Item>| match r {
-                        Round::Item { key, .. } => route_lp.owner(*key, peers) as u64,
-                        Round::End { to } => u64::from(*to),
-                    }),
-                    "M-P-SINK",
-                    move |_cap, _info| {
-                        move |input, output| {
-                            input.for_each_stamp(|cap, data| {
-                                let mut session = output.session(&cap);
-                                let mut give = |o: Out<R::Outcome>| {
-                                    for &to in &leaders {
-                                        session.give((to, o.clone()));
-                                    }
-                                };
-                                // The items by round, in round order (a stamp may hold several).
-                                let mut rounds: BTreeMap<u64, Vec<(u32, R::Item)>> =
-                                    BTreeMap::new();
-                                for container in data {
-                                    for round in container.drain(..) {
-                                        match round {
-                                            Round::Item { key, step, item } => {
-                                                rounds.entry(step).or_default().push((key, item));
-                                            }
-                                            Round::End { .. } => ends += 1,
+    let results = started.execute(move |worker| {
+        let lp = Arc::clone(&lp);
+        let index = worker.index();
+        let peers = worker.peers();
+        let gathers = index % per_process == 0;
+        let leaders = crate::cluster::leaders(peers, per_process);
+        let network = Rc::new(RefCell::new(R::network(&lp, index, peers)));
+        type Gathered<O> = Rc<RefCell<(Vec<O>, Vec<String>)>>;
+        let gathered: Gathered<R::Outcome> = Rc::default();
+        let mut input = timely::dataflow::InputHandle::new();
+        let probe = ProbeHandle::new();
+        let node_lp = Arc::clone(&lp);
+        let node_network = Rc::clone(&network);
+        let sink = Rc::clone(&gathered);
+        worker.dataflow::<u64, _, _>(|scope| {
+            let lp = node_lp;
+            let route_lp = Arc::clone(&lp);
+            let mut node = Some(R::Node::default());
+            let mut ends = 0usize;
+            let mut failed = false;
+            let stream = scope.input_from(&mut input);
+            let results = stream.unary(
+                Exchange::new(move |r: &Round<R::Item>| match r {
+                    Round::Item { key, .. } => route_lp.owner(*key, peers) as u64,
+                    Round::End { to } => u64::from(*to),
+                }),
+                "M-P-SINK",
+                move |_cap, _info| {
+                    move |input, output| {
+                        input.for_each_stamp(|cap, data| {
+                            let mut session = output.session(&cap);
+                            let mut give = |o: Out<R::Outcome>| {
+                                for &to in &leaders {
+                                    session.give((to, o.clone()));
+                                }
+                            };
+                            // The items by round, in round order (a stamp may hold several).
+                            let mut rounds: BTreeMap<u64, Vec<(u32, R::Item)>> = BTreeMap::new();
+                            for container in data {
+                                for round in container.drain(..) {
+                                    match round {
+                                        Round::Item { key, step, item } => {
+                                            rounds.entry(step).or_default().push((key, item));
                                         }
-                                    }
-                                }
-                                for (step, items) in rounds {
-                                    let (false, Some(n)) = (failed, &mut node) else {
-                                        break;
-                                    };
-                                    let mut net = node_network.borrow_mut();
-                                    if let Err(e) = lp.consume(n, &mut net, step as usize, items) {
-                                        failed = true;
-                                        give(Out::Error(e));
-                                    }
-                                }
-                                if ends == peers {
-                                    for o in node.take().map(|n| lp.finish(n)).unwrap_or_default() {
-                                        give(Out::Outcome(o));
-                                    }
-                                }
-                            });
-                        }
-                    },
-                );
-                let results: timely::dataflow::Stream<'_, u64, ToLeaders<R::Outcome>> = results;
-                results.probe_with(&probe).sink(
-                    Exchange::new(|o: &(u32, Out<R::Outcome>)| u64::from(o.0)),
-                    "D",
-                    move |(input, _frontier)| {
-                        input.for_each_stamp(|_cap, data| {
-                            let mut g = sink.borrow_mut();
-                            for c in data {
-                                for (_, item) in c.drain(..) {
-                                    match item {
-                                        Out::Outcome(o) => g.0.push(o),
-                                        Out::Error(e) => g.1.push(e),
+                                        Round::End { .. } => ends += 1,
                                     }
                                 }
                             }
+                            for (step, items) in rounds {
+                                let (false, Some(n)) = (failed, &mut node) else {
+                                    break;
+                                };
+                                let mut net = node_network.borrow_mut();
+                                if let Err(e) = lp.consume(n, &mut net, step as usize, items) {
+                                    failed = true;
+                                    give(Out::Error(e));
+                                }
+                            }
+                            if ends == peers {
+                                for o in node.take().map(|n| lp.finish(n)).unwrap_or_default() {
+                                    give(Out::Outcome(o));
+                                }
+                            }
                         });
-                    },
-                );
-            });
+                    }
+                },
+            );
+            let results: timely::dataflow::Stream<'_, u64, ToLeaders<R::Outcome>> = results;
+            results.probe_with(&probe).sink(
+                Exchange::new(|o: &(u32, Out<R::Outcome>)| u64::from(o.0)),
+                "D",
+                move |(input, _frontier)| {
+                    input.for_each_stamp(|_cap, data| {
+                        let mut g = sink.borrow_mut();
+                        for c in data {
+                            for (_, item) in c.drain(..) {
+                                match item {
+                                    Out::Outcome(o) => g.0.push(o),
+                                    Out::Error(e) => g.1.push(e),
+                                }
+                            }
+                        }
+                    });
+                },
+            );
+        });
 
-            // SRC: one round per interval; the next starts once every item of this one has been
-            // consumed.
-            let mut stopped = false;
-            let mut errors = Vec::new();
-            for step in 0..lp.steps() {
-                if progress.stop.load(Ordering::Relaxed) {
-                    stopped = true;
+        // SRC: one round per interval; the next starts once every item of this one has been
+        // consumed.
+        let mut stopped = false;
+        let mut errors = Vec::new();
+        for step in 0..lp.steps() {
+            if progress.stop.load(Ordering::Relaxed) {
+                stopped = true;
+                break;
+            }
+            let Read { items, records } = match lp.read(&mut network.borrow_mut(), step) {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(e);
                     break;
                 }
-                let Read { items, records } = match lp.read(&mut network.borrow_mut(), step) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        errors.push(e);
-                        break;
-                    }
-                };
-                progress.rows.fetch_add(records, Ordering::Relaxed);
-                progress
-                    .event_time
-                    .fetch_max(lp.time(step).0, Ordering::Relaxed);
-                for (key, item) in items {
-                    input.send(Round::Item {
-                        key,
-                        step: step as u64,
-                        item,
-                    });
-                }
-                let round = step as u64 + 1;
-                input.advance_to(round);
-                while probe.less_than(&round) {
-                    worker.step();
-                }
+            };
+            progress.rows.fetch_add(records, Ordering::Relaxed);
+            progress
+                .event_time
+                .fetch_max(lp.time(step).0, Ordering::Relaxed);
+            for (key, item) in items {
+                input.send(Round::Item {
+                    key,
+                    step: step as u64,
+                    item,
+                });
             }
-            for to in 0..peers {
-                input.send(Round::End { to: to as u32 });
+            let round = step as u64 + 1;
+            input.advance_to(round);
+            while probe.less_than(&round) {
+                worker.step();
             }
-            input.close();
-            while worker.step() {}
-            let (outcomes, mut node_errors) = std::mem::take(&mut *gathered.borrow_mut());
-            errors.append(&mut node_errors);
-            (gathers, outcomes, errors, stopped)
-        },
-    )
-    .map_err(EngineError::Cluster)?;
+        }
+        for to in 0..peers {
+            input.send(Round::End { to: to as u32 });
+        }
+        input.close();
+        while worker.step() {}
+        let (outcomes, mut node_errors) = std::mem::take(&mut *gathered.borrow_mut());
+        errors.append(&mut node_errors);
+        (gathers, outcomes, errors, stopped)
+    })?;
 
     let mut run = Rounded {
         outcomes: Vec::new(),
@@ -268,8 +261,7 @@ fn run_rounds<R: Rounds>(
         errors: Vec::new(),
     };
     let mut gathered = false;
-    for r in guards.join() {
-        let (gathers, mut o, mut errors, stopped) = r.map_err(EngineError::Cluster)?;
+    for (gathers, mut o, mut errors, stopped) in results {
         run.stopped |= stopped;
         run.errors.append(&mut errors);
         if gathers && !gathered {

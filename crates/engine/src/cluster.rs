@@ -2,6 +2,7 @@ use std::any::Any;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
@@ -102,9 +103,12 @@ impl Cluster {
     }
 }
 
-/// What timely's workers are started from: their allocators, and what keeps the network
-/// threads of a cluster alive.
-pub(crate) type Started = (Vec<AllocatorBuilder>, Box<dyn Any + Send>);
+/// A cluster's workers, ready to run: timely's allocators, and the guard of the network
+/// threads, kept apart so that a lost peer ends the run with an error instead of a panic.
+pub(crate) struct Started {
+    builders: Vec<AllocatorBuilder>,
+    network: Box<dyn Any + Send>,
+}
 
 impl Cluster {
     /// Connects this process to the others (in cluster mode) and builds the workers'
@@ -121,10 +125,11 @@ impl Cluster {
             ..
         } = config.communication
         else {
-            return config
+            let (builders, network) = config
                 .communication
                 .try_build()
-                .map_err(EngineError::Cluster);
+                .map_err(EngineError::Cluster)?;
+            return Ok(Started { builders, network });
         };
         let sockets = connect(&addresses, process, self.connect_timeout)?;
         let hooks = Hooks::default();
@@ -133,11 +138,91 @@ impl Cluster {
         let (builders, guard) =
             initialize_networking_from_sockets(allocators, sockets, process, threads, hooks)
                 .map_err(|e| EngineError::Cluster(format!("starting the network: {e}")))?;
-        Ok((
-            builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
-            Box::new(guard),
-        ))
+        quiet_network_panics();
+        if let Ok(mut lost) = LOST.lock() {
+            *lost = None;
+        }
+        Ok(Started {
+            builders: builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
+            network: Box::new(guard),
+        })
     }
+}
+
+impl Started {
+    /// Runs `work` on every worker and returns what each returned, in worker order. When a
+    /// worker fails (a peer process lost: its network threads fail, then the workers that
+    /// wait on them), the error says why, and the network threads' failure is not re-raised.
+    pub(crate) fn execute<T, F>(self, work: F) -> Result<Vec<T>, EngineError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut timely::worker::Worker) -> T + Send + Sync + 'static,
+    {
+        let guards = timely::execute::execute_from(
+            self.builders,
+            Box::new(()),
+            timely::WorkerConfig::default(),
+            work,
+        )
+        .map_err(EngineError::Cluster)?;
+        let results: Result<Vec<T>, String> = guards.join().into_iter().collect();
+        let network = self.network;
+        match results {
+            Ok(out) => {
+                // Joining the network threads re-raises a failure of theirs.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(network)))
+                    .map_err(|_| EngineError::Cluster(lost_peer("after the run")))?;
+                Ok(out)
+            }
+            Err(worker) => {
+                // Their threads have failed too: dropping the guard would only panic again.
+                std::mem::forget(network);
+                Err(EngineError::Cluster(lost_peer(&worker)))
+            }
+        }
+    }
+}
+
+/// What a network thread of this process said when it failed (a peer's socket closed).
+static LOST: Mutex<Option<String>> = Mutex::new(None);
+
+/// The error of a run whose cluster failed: the network's own message when one was kept.
+fn lost_peer(worker: &str) -> String {
+    match LOST.lock().ok().and_then(|mut l| l.take()) {
+        Some(network) => format!(
+            "the cluster lost a process ({network}); the run stopped and nothing was reported as passed: restart every process"
+        ),
+        None => format!("a worker failed: {worker}"),
+    }
+}
+
+/// Keeps timely's threads from printing a backtrace when a peer process is lost: the
+/// network threads (`timely:send-N`, `timely:recv-N`) fail first, and the workers then fail
+/// on their poisoned queues. The network's message is kept for the run's error; every other
+/// panic is printed as before.
+fn quiet_network_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or_default();
+            let network = name.starts_with("timely:send") || name.starts_with("timely:recv");
+            let poisoned = name.starts_with("timely:") && message.contains("MergeQueue poisoned");
+            if !(network || poisoned) {
+                return previous(info);
+            }
+            if let (true, Ok(mut lost)) = (network, LOST.lock()) {
+                lost.get_or_insert(message);
+            }
+        }));
+    });
 }
 
 /// Pause between attempts to reach a process that is not listening yet.

@@ -160,309 +160,302 @@ pub fn run(
     sinks: SinkFactory,
     progress: Arc<Progress>,
 ) -> Result<RunOutput, EngineError> {
-    let (builders, others) = cluster.start()?;
+    let started = cluster.start()?;
     let spec = Arc::new(spec);
     let per_process = cluster.workers.max(1);
-    let guards = timely::execute::execute_from(
-        builders,
-        others,
-        timely::WorkerConfig::default(),
-        move |worker| {
-            let index = worker.index();
-            let peers = worker.peers();
-            // The first worker of every process gathers all results, so every process reaches
-            // the same decisions (e.g. whether to deploy); only worker 0 writes to the sinks.
-            let gathers = index % per_process == 0;
-            let leaders = crate::cluster::leaders(peers, per_process);
-            let out = Rc::new(RefCell::new(RunOutput {
-                is_leader: gathers,
-                ..RunOutput::default()
-            }));
-            let mut input = timely::dataflow::InputHandle::new();
-            let probe = ProbeHandle::new();
-            let mut model_error = None;
-            let spec2 = Arc::clone(&spec);
-            let sink_out = Rc::clone(&out);
-            let sinks = Arc::clone(&sinks);
-            worker.dataflow::<u64, _, _>(|scope| {
-                let spec = spec2;
-                let width = spec.fields.len();
-                let mut pre = Preprocessor::new(&spec.preprocess, &spec.fields, spec.interval);
-                let mut model = match ModelNode::new(&spec.detector, width, spec.interval) {
-                    Ok(m) => Some(m),
-                    Err(e) => {
-                        model_error = Some(e.to_string());
-                        None
-                    }
-                };
-                let mut policy = PolicyNode::new(&spec.policy, &spec.fields, spec.interval);
-                if let (Some(start), Some(model)) = (&spec.span.start, model.as_mut()) {
-                    restore(start, index, peers, &spec, &mut pre, model, &mut policy);
-                }
-                let snapshot = spec.span.snapshot;
-                let traced: HashSet<Entity> = spec.trace.iter().cloned().collect();
-                let mut ends = 0usize;
-                let mut rows = 0u64;
-                let mut buf = Batch::new(width);
-                let mut scored = Scored::default();
-                let mut alerts = Vec::new();
-                let stream = scope.input_from(&mut input);
-                let results = stream.unary(
-                    Exchange::new(|r: &Routed| u64::from(r.to)),
-                    "PP-M-P",
-                    move |_cap, _info| {
-                        move |input, output| {
-                            input.for_each_stamp(|cap, data| {
-                                let mut session = output.session(&cap);
-                                let mut give = |o: Out| {
-                                    for &to in &leaders {
-                                        session.give((to, o.clone()));
-                                    }
-                                };
-                                for container in data {
-                                    for routed in container.drain(..) {
-                                        let Some(model) = model.as_mut() else {
-                                            continue;
-                                        };
-                                        if routed.end {
-                                            ends += 1;
-                                            if ends < peers {
-                                                continue;
-                                            }
-                                            if snapshot {
-                                                buf = Batch::new(width);
-                                            } else {
-                                                pre.flush(&mut buf);
-                                            }
-                                        } else if pre.is_identity() {
-                                            buf = routed.batch;
-                                        } else {
-                                            pre.process(&routed.batch, &mut buf);
-                                        }
-                                        rows += buf.len() as u64;
-                                        model.process(std::mem::take(&mut buf), &mut scored);
-                                        policy.process(&scored, &mut alerts);
-                                        for a in alerts.drain(..) {
-                                            give(Out::Alert(a));
-                                        }
-                                        if !traced.is_empty() {
-                                            for (i, (e, t, v)) in scored.batch.rows().enumerate() {
-                                                if traced.contains(e) {
-                                                    let p = TracePoint {
-                                                        time: t,
-                                                        values: v.to_vec(),
-                                                        score: scored.scores[i].value,
-                                                    };
-                                                    give(Out::Trace(e.clone(), p));
-                                                }
-                                            }
-                                        }
-                                        if !routed.end {
-                                            give(Out::Latency(
-                                                (now_us().saturating_sub(routed.sent_us)) as f64
-                                                    / 1000.0,
-                                            ));
-                                        } else {
-                                            if snapshot {
-                                                give(Out::State(states(&pre, model, &policy)));
-                                            }
-                                            give(Out::Done {
-                                                rows,
-                                                late: pre.late(),
-                                                filled: pre.filled(),
-                                                suppressed: policy.suppressed(),
-                                                entities: model.entities() as u64,
-                                                state_bytes: model.state_bytes() as u64,
-                                            });
-                                        }
-                                    }
-                                }
-                            });
-                        }
-                    },
-                );
-                let results: timely::dataflow::Stream<'_, u64, Vec<(u32, Out)>> = results;
-                let mut pending: BTreeMap<u64, Vec<(u32, Out)>> = BTreeMap::new();
-                let mut built: Option<Vec<Box<dyn AlertSink>>> = None;
-                let mut sink_failed = false;
-                let mut snapshot_parts: Vec<EntityState> = Vec::new();
-                let sink_spec = Arc::clone(&spec);
-                results.probe_with(&probe).sink(
-                    Exchange::new(|o: &(u32, Out)| u64::from(o.0)),
-                    "D",
-                    move |(input, frontier)| {
-                        input.for_each_stamp(|cap, data| {
-                            let Some(t) = cap.least().copied() else {
-                                return;
-                            };
-                            let slot = pending.entry(t).or_default();
-                            for c in data {
-                                slot.append(c);
-                            }
-                        });
-                        if !gathers {
-                            return;
-                        }
-                        if index == 0 && built.is_none() && !sink_failed {
-                            match sinks() {
-                                Ok(s) => built = Some(s),
-                                Err(e) => {
-                                    sink_failed = true;
-                                    sink_out.borrow_mut().errors.push(e.to_string());
-                                }
-                            }
-                        }
-                        let done: Vec<u64> = pending
-                            .keys()
-                            .copied()
-                            .filter(|t| !frontier.less_equal(t))
-                            .collect();
-                        let mut out = sink_out.borrow_mut();
-                        for t in done {
-                            let mut round_alerts = Vec::new();
-                            for (_, item) in pending.remove(&t).unwrap_or_default() {
-                                match item {
-                                    Out::Alert(a) => round_alerts.push(a),
-                                    Out::Trace(e, p) => out.traces.entry(e).or_default().push(p),
-                                    Out::Latency(ms) => out.latencies_ms.push(ms),
-                                    Out::State(states) => snapshot_parts.extend(states),
-                                    Out::Done {
-                                        rows,
-                                        late,
-                                        filled,
-                                        suppressed,
-                                        entities,
-                                        state_bytes,
-                                    } => {
-                                        out.rows += rows;
-                                        out.late += late;
-                                        out.filled += filled;
-                                        out.suppressed += suppressed;
-                                        out.entities += entities;
-                                        out.state_bytes += state_bytes;
-                                    }
-                                }
-                            }
-                            round_alerts.sort_by(|a, b| {
-                                (a.time, a.entity.name()).cmp(&(b.time, b.entity.name()))
-                            });
-                            if let Some(sinks) = built.as_mut() {
-                                for s in sinks.iter_mut() {
-                                    if let Err(e) = s.write(&round_alerts) {
-                                        out.errors.push(format!("sink: {e}"));
-                                    }
-                                }
-                            }
-                            out.alerts.extend(round_alerts);
-                        }
-                        if frontier.is_empty() {
-                            if let Some(mut sinks) = built.take() {
-                                for s in sinks.iter_mut() {
-                                    if let Err(e) = s.finish() {
-                                        out.errors.push(format!("sink: {e}"));
-                                    }
-                                }
-                            }
-                            for v in out.traces.values_mut() {
-                                v.sort_by_key(|p| p.time);
-                            }
-                            if sink_spec.span.snapshot {
-                                let mut entities = std::mem::take(&mut snapshot_parts);
-                                entities.sort_by(|a, b| a.entity.cmp(&b.entity));
-                                out.state = Some(PipelineState {
-                                    fields: sink_spec.fields.clone(),
-                                    interval: sink_spec.interval,
-                                    preprocess: sink_spec.preprocess.clone(),
-                                    detector: sink_spec.detector.clone(),
-                                    until: sink_spec.span.until,
-                                    entities,
-                                });
-                            }
-                        }
-                    },
-                );
-            });
-
-            if let Some(e) = model_error {
-                out.borrow_mut().errors.push(e);
-            }
-            // SRC → C: read this worker's feed, route rows to their owners.
-            let mut round = 0u64;
-            let (from, until) = (
-                spec.span.from.unwrap_or(Timestamp(i64::MIN)),
-                spec.span.until.unwrap_or(Timestamp(i64::MAX)),
-            );
-            let bounded = spec.span.from.is_some() || spec.span.until.is_some();
-            let mut feed = match feeds(index, peers) {
-                Ok(f) => Some(f),
+    let results = started.execute(move |worker| {
+        let index = worker.index();
+        let peers = worker.peers();
+        // The first worker of every process gathers all results, so every process reaches
+        // the same decisions (e.g. whether to deploy); only worker 0 writes to the sinks.
+        let gathers = index % per_process == 0;
+        let leaders = crate::cluster::leaders(peers, per_process);
+        let out = Rc::new(RefCell::new(RunOutput {
+            is_leader: gathers,
+            ..RunOutput::default()
+        }));
+        let mut input = timely::dataflow::InputHandle::new();
+        let probe = ProbeHandle::new();
+        let mut model_error = None;
+        let spec2 = Arc::clone(&spec);
+        let sink_out = Rc::clone(&out);
+        let sinks = Arc::clone(&sinks);
+        worker.dataflow::<u64, _, _>(|scope| {
+            let spec = spec2;
+            let width = spec.fields.len();
+            let mut pre = Preprocessor::new(&spec.preprocess, &spec.fields, spec.interval);
+            let mut model = match ModelNode::new(&spec.detector, width, spec.interval) {
+                Ok(m) => Some(m),
                 Err(e) => {
-                    out.borrow_mut().errors.push(e.to_string());
+                    model_error = Some(e.to_string());
                     None
                 }
             };
-            while let Some(f) = feed.as_mut() {
-                if progress.stop.load(Ordering::Relaxed) {
-                    out.borrow_mut().stopped = true;
-                    break;
-                }
-                let batch = match f.next_batch() {
-                    None => break,
-                    Some(Err(e)) => {
-                        out.borrow_mut().errors.push(e.to_string());
-                        break;
-                    }
-                    Some(Ok(b)) if bounded => b.within(from, until),
-                    Some(Ok(b)) => b,
-                };
-                progress
-                    .rows
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                if let Some(t) = batch.times().iter().max() {
-                    progress.event_time.fetch_max(t.0, Ordering::Relaxed);
-                }
-                let sent_us = now_us();
-                for (to, part) in batch.partition(peers).into_iter().enumerate() {
-                    if !part.is_empty() {
-                        input.send(Routed {
-                            to: to as u32,
-                            sent_us,
-                            end: false,
-                            batch: part,
+            let mut policy = PolicyNode::new(&spec.policy, &spec.fields, spec.interval);
+            if let (Some(start), Some(model)) = (&spec.span.start, model.as_mut()) {
+                restore(start, index, peers, &spec, &mut pre, model, &mut policy);
+            }
+            let snapshot = spec.span.snapshot;
+            let traced: HashSet<Entity> = spec.trace.iter().cloned().collect();
+            let mut ends = 0usize;
+            let mut rows = 0u64;
+            let mut buf = Batch::new(width);
+            let mut scored = Scored::default();
+            let mut alerts = Vec::new();
+            let stream = scope.input_from(&mut input);
+            let results = stream.unary(
+                Exchange::new(|r: &Routed| u64::from(r.to)),
+                "PP-M-P",
+                move |_cap, _info| {
+                    move |input, output| {
+                        input.for_each_stamp(|cap, data| {
+                            let mut session = output.session(&cap);
+                            let mut give = |o: Out| {
+                                for &to in &leaders {
+                                    session.give((to, o.clone()));
+                                }
+                            };
+                            for container in data {
+                                for routed in container.drain(..) {
+                                    let Some(model) = model.as_mut() else {
+                                        continue;
+                                    };
+                                    if routed.end {
+                                        ends += 1;
+                                        if ends < peers {
+                                            continue;
+                                        }
+                                        if snapshot {
+                                            buf = Batch::new(width);
+                                        } else {
+                                            pre.flush(&mut buf);
+                                        }
+                                    } else if pre.is_identity() {
+                                        buf = routed.batch;
+                                    } else {
+                                        pre.process(&routed.batch, &mut buf);
+                                    }
+                                    rows += buf.len() as u64;
+                                    model.process(std::mem::take(&mut buf), &mut scored);
+                                    policy.process(&scored, &mut alerts);
+                                    for a in alerts.drain(..) {
+                                        give(Out::Alert(a));
+                                    }
+                                    if !traced.is_empty() {
+                                        for (i, (e, t, v)) in scored.batch.rows().enumerate() {
+                                            if traced.contains(e) {
+                                                let p = TracePoint {
+                                                    time: t,
+                                                    values: v.to_vec(),
+                                                    score: scored.scores[i].value,
+                                                };
+                                                give(Out::Trace(e.clone(), p));
+                                            }
+                                        }
+                                    }
+                                    if !routed.end {
+                                        give(Out::Latency(
+                                            (now_us().saturating_sub(routed.sent_us)) as f64
+                                                / 1000.0,
+                                        ));
+                                    } else {
+                                        if snapshot {
+                                            give(Out::State(states(&pre, model, &policy)));
+                                        }
+                                        give(Out::Done {
+                                            rows,
+                                            late: pre.late(),
+                                            filled: pre.filled(),
+                                            suppressed: policy.suppressed(),
+                                            entities: model.entities() as u64,
+                                            state_bytes: model.state_bytes() as u64,
+                                        });
+                                    }
+                                }
+                            }
                         });
                     }
+                },
+            );
+            let results: timely::dataflow::Stream<'_, u64, Vec<(u32, Out)>> = results;
+            let mut pending: BTreeMap<u64, Vec<(u32, Out)>> = BTreeMap::new();
+            let mut built: Option<Vec<Box<dyn AlertSink>>> = None;
+            let mut sink_failed = false;
+            let mut snapshot_parts: Vec<EntityState> = Vec::new();
+            let sink_spec = Arc::clone(&spec);
+            results.probe_with(&probe).sink(
+                Exchange::new(|o: &(u32, Out)| u64::from(o.0)),
+                "D",
+                move |(input, frontier)| {
+                    input.for_each_stamp(|cap, data| {
+                        let Some(t) = cap.least().copied() else {
+                            return;
+                        };
+                        let slot = pending.entry(t).or_default();
+                        for c in data {
+                            slot.append(c);
+                        }
+                    });
+                    if !gathers {
+                        return;
+                    }
+                    if index == 0 && built.is_none() && !sink_failed {
+                        match sinks() {
+                            Ok(s) => built = Some(s),
+                            Err(e) => {
+                                sink_failed = true;
+                                sink_out.borrow_mut().errors.push(e.to_string());
+                            }
+                        }
+                    }
+                    let done: Vec<u64> = pending
+                        .keys()
+                        .copied()
+                        .filter(|t| !frontier.less_equal(t))
+                        .collect();
+                    let mut out = sink_out.borrow_mut();
+                    for t in done {
+                        let mut round_alerts = Vec::new();
+                        for (_, item) in pending.remove(&t).unwrap_or_default() {
+                            match item {
+                                Out::Alert(a) => round_alerts.push(a),
+                                Out::Trace(e, p) => out.traces.entry(e).or_default().push(p),
+                                Out::Latency(ms) => out.latencies_ms.push(ms),
+                                Out::State(states) => snapshot_parts.extend(states),
+                                Out::Done {
+                                    rows,
+                                    late,
+                                    filled,
+                                    suppressed,
+                                    entities,
+                                    state_bytes,
+                                } => {
+                                    out.rows += rows;
+                                    out.late += late;
+                                    out.filled += filled;
+                                    out.suppressed += suppressed;
+                                    out.entities += entities;
+                                    out.state_bytes += state_bytes;
+                                }
+                            }
+                        }
+                        round_alerts.sort_by(|a, b| {
+                            (a.time, a.entity.name()).cmp(&(b.time, b.entity.name()))
+                        });
+                        if let Some(sinks) = built.as_mut() {
+                            for s in sinks.iter_mut() {
+                                if let Err(e) = s.write(&round_alerts) {
+                                    out.errors.push(format!("sink: {e}"));
+                                }
+                            }
+                        }
+                        out.alerts.extend(round_alerts);
+                    }
+                    if frontier.is_empty() {
+                        if let Some(mut sinks) = built.take() {
+                            for s in sinks.iter_mut() {
+                                if let Err(e) = s.finish() {
+                                    out.errors.push(format!("sink: {e}"));
+                                }
+                            }
+                        }
+                        for v in out.traces.values_mut() {
+                            v.sort_by_key(|p| p.time);
+                        }
+                        if sink_spec.span.snapshot {
+                            let mut entities = std::mem::take(&mut snapshot_parts);
+                            entities.sort_by(|a, b| a.entity.cmp(&b.entity));
+                            out.state = Some(PipelineState {
+                                fields: sink_spec.fields.clone(),
+                                interval: sink_spec.interval,
+                                preprocess: sink_spec.preprocess.clone(),
+                                detector: sink_spec.detector.clone(),
+                                until: sink_spec.span.until,
+                                entities,
+                            });
+                        }
+                    }
+                },
+            );
+        });
+
+        if let Some(e) = model_error {
+            out.borrow_mut().errors.push(e);
+        }
+        // SRC → C: read this worker's feed, route rows to their owners.
+        let mut round = 0u64;
+        let (from, until) = (
+            spec.span.from.unwrap_or(Timestamp(i64::MIN)),
+            spec.span.until.unwrap_or(Timestamp(i64::MAX)),
+        );
+        let bounded = spec.span.from.is_some() || spec.span.until.is_some();
+        let mut feed = match feeds(index, peers) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                out.borrow_mut().errors.push(e.to_string());
+                None
+            }
+        };
+        while let Some(f) = feed.as_mut() {
+            if progress.stop.load(Ordering::Relaxed) {
+                out.borrow_mut().stopped = true;
+                break;
+            }
+            let batch = match f.next_batch() {
+                None => break,
+                Some(Err(e)) => {
+                    out.borrow_mut().errors.push(e.to_string());
+                    break;
                 }
-                round += 1;
-                input.advance_to(round);
-                while probe.less_than(&round.saturating_sub(MAX_IN_FLIGHT)) {
-                    worker.step();
+                Some(Ok(b)) if bounded => b.within(from, until),
+                Some(Ok(b)) => b,
+            };
+            progress
+                .rows
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            if let Some(t) = batch.times().iter().max() {
+                progress.event_time.fetch_max(t.0, Ordering::Relaxed);
+            }
+            let sent_us = now_us();
+            for (to, part) in batch.partition(peers).into_iter().enumerate() {
+                if !part.is_empty() {
+                    input.send(Routed {
+                        to: to as u32,
+                        sent_us,
+                        end: false,
+                        batch: part,
+                    });
                 }
             }
-            if let Some(note) = feed.as_ref().and_then(|f| f.summary()) {
-                out.borrow_mut().source_notes.push(note);
+            round += 1;
+            input.advance_to(round);
+            while probe.less_than(&round.saturating_sub(MAX_IN_FLIGHT)) {
+                worker.step();
             }
-            let width = spec.fields.len();
-            for to in 0..peers {
-                input.send(Routed {
-                    to: to as u32,
-                    sent_us: now_us(),
-                    end: true,
-                    batch: Batch::new(width),
-                });
-            }
-            input.close();
-            while worker.step() {}
-            let result = out.borrow().clone();
-            result
-        },
-    )
-    .map_err(EngineError::Cluster)?;
+        }
+        if let Some(note) = feed.as_ref().and_then(|f| f.summary()) {
+            out.borrow_mut().source_notes.push(note);
+        }
+        let width = spec.fields.len();
+        for to in 0..peers {
+            input.send(Routed {
+                to: to as u32,
+                sent_us: now_us(),
+                end: true,
+                batch: Batch::new(width),
+            });
+        }
+        input.close();
+        while worker.step() {}
+        let result = out.borrow().clone();
+        result
+    })?;
 
     let mut leader = None;
     let mut stopped = false;
     let mut errors = Vec::new();
     let mut notes = Vec::new();
-    for r in guards.join() {
-        let mut r = r.map_err(EngineError::Cluster)?;
+    for mut r in results {
         stopped |= r.stopped;
         if r.is_leader {
             leader = Some(r);
