@@ -102,7 +102,7 @@ impl Lang {
     }
 
     /// The text for `key` in this language, else in English, else the key itself.
-    pub(crate) fn t<'a>(self, key: &'a str) -> &'a str {
+    pub(crate) fn t(self, key: &str) -> &str {
         let find = |lang: Lang| {
             TABLES
                 .iter()

@@ -925,13 +925,12 @@ fn runs_dir(c: &Shared) -> Result<RunsDir, ConsoleError> {
     c.runs.clone().ok_or(ConsoleError::NoRuns)
 }
 
+/// A run found, with its report or why it cannot be read.
+type Listed = (Found, Result<Report, String>);
+
 /// A page of the runs found, each with its report or why it cannot be read; and the number
 /// found.
-fn load_runs(
-    runs: &RunsDir,
-    paging: Paging,
-    limit: usize,
-) -> (usize, Vec<(Found, Result<Report, String>)>) {
+fn load_runs(runs: &RunsDir, paging: Paging, limit: usize) -> (usize, Vec<Listed>) {
     let found = runs.list();
     let total = found.len();
     let page = found
@@ -957,7 +956,7 @@ fn verdict(ctx: &Ctx, r: &Report) -> String {
     format!(r#"<span class="{class}">{}</span>"#, esc(ctx.t(key)))
 }
 
-fn runs_table(ctx: &Ctx, runs: &[(Found, Result<Report, String>)]) -> String {
+fn runs_table(ctx: &Ctx, runs: &[Listed]) -> String {
     if runs.is_empty() {
         return format!("<p>{}</p>", esc(ctx.t("runs.none")));
     }
@@ -1124,6 +1123,26 @@ async fn run_page(ctx: &Ctx, c: &Shared, q: Q<RunQ>) -> PageResult {
             ])],
         ));
     }
+    let _ = write!(body, "<h2>{}</h2>", esc(ctx.t("run.charts")));
+    if r.plots.is_empty() {
+        let _ = write!(body, "<p>{}</p>", esc(ctx.t("run.no_charts")));
+    }
+    for p in &r.plots {
+        let _ = write!(
+            body,
+            r#"<figure class="chart" data-entity="{}">{}<figcaption>{} · {} {} · <a href="{}">{}</a></figcaption></figure>"#,
+            esc(&p.entity),
+            ai4ict_eval::svg::kpi_chart(p, RUN_CHART.0, RUN_CHART.1),
+            esc(&p.caption()),
+            p.alerts.len(),
+            esc(ctx.t("col.alerts")),
+            ctx.href(
+                "/ui/run/chart",
+                &[("id", &id), ("entity", &p.entity), ("field", &p.field)]
+            ),
+            esc(ctx.t("run.open_chart")),
+        );
+    }
     let checks = r.checks();
     if !checks.is_empty() {
         let _ = write!(body, "<h2>{}</h2>", esc(ctx.t("run.targets")));
@@ -1180,26 +1199,6 @@ async fn run_page(ctx: &Ctx, c: &Shared, q: Q<RunQ>) -> PageResult {
             let _ = write!(body, "<li>{}</li>", esc(n));
         }
         body.push_str("</ul>");
-    }
-    let _ = write!(body, "<h2>{}</h2>", esc(ctx.t("run.charts")));
-    if r.plots.is_empty() {
-        let _ = write!(body, "<p>{}</p>", esc(ctx.t("run.no_charts")));
-    }
-    for p in &r.plots {
-        let _ = write!(
-            body,
-            r#"<figure class="chart" data-entity="{}">{}<figcaption>{} · {} {} · <a href="{}">{}</a></figcaption></figure>"#,
-            esc(&p.entity),
-            ai4ict_eval::svg::kpi_chart(p, RUN_CHART.0, RUN_CHART.1),
-            esc(&p.caption()),
-            p.alerts.len(),
-            esc(ctx.t("col.alerts")),
-            ctx.href(
-                "/ui/run/chart",
-                &[("id", &id), ("entity", &p.entity), ("field", &p.field)]
-            ),
-            esc(ctx.t("run.open_chart")),
-        );
     }
     Ok((format!("{} — {}", ctx.t("run.title"), r.intent), body))
 }

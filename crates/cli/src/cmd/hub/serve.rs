@@ -152,7 +152,9 @@ pub(super) fn run(db: Option<String>, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(runs) = &args.runs {
         anyhow::ensure!(runs.is_dir(), "--runs {}: not a folder", runs.display());
     }
-    eprintln!("ai4ict hub serving on http://{addr} (Ctrl-C to stop); web console at http://{addr}/");
+    eprintln!(
+        "ai4ict hub serving on http://{addr} (Ctrl-C to stop); web console at http://{addr}/"
+    );
     eprintln!("{said}");
     eprintln!(
         "body limit {} MiB, {} connections, audit log {}",
