@@ -166,7 +166,10 @@ fn attrs(html: &str, attr: &str) -> Vec<String> {
 
 #[test]
 fn the_console_works_in_a_real_browser_at_laptop_and_phone_widths() {
-    let Ok(browser) = std::env::var("AI4ICT_TEST_CHROMIUM") else {
+    let Some(browser) = std::env::var("AI4ICT_TEST_CHROMIUM")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+    else {
         eprintln!("AI4ICT_TEST_CHROMIUM is not set (.ci/run sets it): no browser, nothing checked");
         return;
     };
@@ -236,6 +239,10 @@ fn the_console_works_in_a_real_browser_at_laptop_and_phone_widths() {
         .expect("a link to an entity chart");
     let entity = dom(&browser, profile, &server.url(&chart));
     assert!(entity.contains("<svg") && entity.contains("data-entity="));
+
+    let use_cases = dom(&browser, profile, &server.url("/ui/usecases"));
+    assert!(use_cases.contains("data-name=\"cell-kpi-anomaly\""));
+    assert!(use_cases.contains("precision ") && use_cases.contains("sandbox:"));
 
     let zh = dom(&browser, profile, &server.url("/?lang=zh"));
     assert!(zh.contains("按可持续发展目标划分的用例"));

@@ -642,9 +642,12 @@ fn metrics_html(metrics: &serde_json::Value) -> String {
     map.iter()
         .map(|(k, v)| {
             let v = match v {
-                serde_json::Value::Number(n) => {
-                    n.as_f64().map_or_else(|| n.to_string(), |f| num(f, 3))
-                }
+                // Counts stay whole; ratios get three decimals.
+                serde_json::Value::Number(n) => match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+                    Some(f) => num(f, 3),
+                    None => n.to_string(),
+                },
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
