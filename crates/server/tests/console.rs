@@ -396,6 +396,9 @@ fn the_language_follows_the_query_then_accept_language() {
     assert!(fr.contains("<html lang=\"fr\""));
     assert!(fr.contains("Normes"));
     assert!(fr.contains("Standards catalogue"));
+    // The language switch keeps the page's own parameters.
+    let filtered = page(a, "/ui/standards?body=3GPP");
+    assert!(filtered.contains("href=\"?body=3GPP&amp;lang=zh\""));
     let unknown = page(a, "/?lang=xx");
     assert!(unknown.contains("<html lang=\"en\""));
 }

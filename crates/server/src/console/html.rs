@@ -15,30 +15,33 @@ pub(crate) fn esc(text: &str) -> String {
     ai4ict_eval::svg::escape(text)
 }
 
-/// What every page needs from its request: the language, and whether it was chosen with
-/// `?lang=` (then links carry it on).
-#[derive(Debug, Clone, Copy)]
+/// What every page needs from its request: the language, whether it was chosen with
+/// `?lang=` (then links carry it on), and the other query parameters (kept by the language
+/// switch).
+#[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     pub(crate) lang: Lang,
     chosen: bool,
+    others: Vec<(String, String)>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Ctx, Infallible> {
-        let asked = parts
+        let (langs, others): (Vec<_>, Vec<_>) = parts
             .uri
             .query()
             .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-            .and_then(|pairs| {
-                pairs
-                    .into_iter()
-                    .find(|(k, _)| k == "lang")
-                    .and_then(|(_, v)| Lang::from_tag(&v))
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|(k, _)| k == "lang");
+        if let Some(lang) = langs.iter().find_map(|(_, v)| Lang::from_tag(v)) {
+            return Ok(Ctx {
+                lang,
+                chosen: true,
+                others,
             });
-        if let Some(lang) = asked {
-            return Ok(Ctx { lang, chosen: true });
         }
         let lang = parts
             .headers
@@ -49,6 +52,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
         Ok(Ctx {
             lang,
             chosen: false,
+            others,
         })
     }
 }
@@ -137,9 +141,16 @@ pub(crate) fn page(ctx: &Ctx, status: StatusCode, title: &str, body: &str) -> Re
         } else {
             ""
         };
+        let mut pairs: Vec<(&str, &str)> = ctx
+            .others
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        pairs.push(("lang", l.code()));
         let _ = write!(
             html,
-            r#"<a href="?lang={code}" hreflang="{code}" lang="{code}"{current}>{name}</a>"#,
+            r#"<a href="?{query}" hreflang="{code}" lang="{code}"{current}>{name}</a>"#,
+            query = esc(&serde_urlencoded::to_string(&pairs).unwrap_or_default()),
             code = l.code(),
             name = esc(l.native_name()),
         );
