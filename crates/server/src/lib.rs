@@ -4,6 +4,7 @@ pub mod api;
 mod audit;
 pub mod auth;
 pub mod client;
+mod console;
 mod error;
 mod guard;
 
@@ -48,6 +49,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Append-only JSON-lines file recording every write attempt; none when `None`.
     pub audit_log: Option<PathBuf>,
+    /// Folder whose `report.json` files (written by `ai4ict run`) the console lists under
+    /// `/ui/runs`; none when `None`. It must exist; no page reads outside it.
+    pub runs_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -61,6 +65,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
             audit_log: None,
+            runs_dir: None,
         }
     }
 }
@@ -139,13 +144,15 @@ impl Hubs {
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 
-/// The HTTP routes of a hub with their guards and limits (see [`api`]).
+/// The HTTP routes of a hub, the JSON API (see [`api`]) and the web console, with their
+/// guards and limits.
 pub fn router(hubs: Arc<Hubs>, config: &Config) -> Result<axum::Router> {
     let served = api::Served {
         writable: config.token.is_some(),
         max_body_bytes: config.max_body_bytes,
     };
-    guard::wrap(api::router(hubs, served), config)
+    let console = console::router(Arc::clone(&hubs), config.runs_dir.as_deref())?;
+    guard::wrap(api::router(hubs, served).merge(console), config)
 }
 
 /// How long [`serve`] waits for open connections to finish after `shutdown`.

@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// Audit log: one JSON line per write attempt [default: next to the hub database].
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
+    /// Folder of run reports (`ai4ict run` writes out/<intent>/report.json) that the web
+    /// console lists under /ui/runs. None by default.
+    #[arg(long, value_name = "DIR")]
+    runs: Option<PathBuf>,
 }
 
 /// A file kept next to the hub database (`hub.db.token`), or in the data folder for a hub
@@ -137,6 +141,7 @@ pub(super) fn run(db: Option<String>, args: ServeArgs) -> anyhow::Result<()> {
         header_timeout: Duration::from_secs(args.header_timeout),
         request_timeout: Duration::from_secs(args.request_timeout),
         audit_log: Some(audit_log.clone()),
+        runs_dir: args.runs.clone(),
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -144,7 +149,12 @@ pub(super) fn run(db: Option<String>, args: ServeArgs) -> anyhow::Result<()> {
         .with_target(false)
         .try_init()
         .ok();
-    eprintln!("ai4ict hub serving on http://{addr} (Ctrl-C to stop)");
+    if let Some(runs) = &args.runs {
+        anyhow::ensure!(runs.is_dir(), "--runs {}: not a folder", runs.display());
+    }
+    eprintln!(
+        "ai4ict hub serving on http://{addr} (Ctrl-C to stop); web console at http://{addr}/"
+    );
     eprintln!("{said}");
     eprintln!(
         "body limit {} MiB, {} connections, audit log {}",
