@@ -16,6 +16,7 @@ macro_rules! out {
 mod cmd;
 mod exit;
 mod out;
+mod progress;
 mod report;
 
 use clap::{Parser, Subcommand};

@@ -6,6 +6,7 @@ use ai4ict_anomaly::false_alarms::{measure, FalseAlarms, QuietShape, LEVELS};
 use rayon::prelude::*;
 
 use super::detectors;
+use crate::progress::Progress;
 
 /// Measure each detector's false-alarm rate on quiet streams.
 #[derive(clap::Args, Debug)]
@@ -57,7 +58,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    let progress = Progress::new(false);
     for (name, kind) in kinds {
+        progress.say(format!("scoring quiet streams with `{name}`"));
         let config = detectors::config(kind);
         let rows: Vec<(QuietShape, FalseAlarms)> = QuietShape::ALL
             .par_iter()
@@ -74,13 +77,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     )
                 })
                 .collect();
-            outln!(
-                "{:<22} {:<9} {:>10}  {}",
-                name,
-                shape.name(),
-                m.points,
-                cells.join(" ")
-            );
+            progress.suspend(|| {
+                outln!(
+                    "{:<22} {:<9} {:>10}  {}",
+                    name,
+                    shape.name(),
+                    m.points,
+                    cells.join(" ")
+                )
+            });
         }
     }
     Ok(())

@@ -10,6 +10,7 @@ use ai4ict_eval::nab::{self, NabScore, NabSeries};
 use anyhow::{bail, Context};
 
 use super::detectors;
+use crate::progress::Progress;
 
 /// NAB data is mostly sampled every five minutes; this is used for a file with fewer than two
 /// distinct times.
@@ -168,7 +169,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let mut scores: Vec<NabScore> = Vec::new();
     let mut spreads: Vec<(String, Vec<ProfileSpread>)> = Vec::new();
+    let progress = Progress::new(false);
     for (name, kind) in kinds {
+        progress.say(format!("scoring NAB's files with `{name}`"));
         let config = ai4ict_anomaly::DetectorConfig {
             hold: args.hold,
             ..detectors::config(kind)
@@ -194,21 +197,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|p| format!("{} {:.4}", p.profile.name, p.threshold))
             .collect();
-        outln!(
-            "  {nab_name:<28} {} files, {} rows, {} windows in {secs:.2} s wall \
-             ({:.0} rows/s, loading and scoring included); thresholds: {}",
-            s.files,
-            s.rows,
-            s.windows,
-            s.rows as f64 / secs.max(1e-9),
-            thresholds.join(", ")
-        );
+        progress.suspend(|| {
+            outln!(
+                "  {nab_name:<28} {} files, {} rows, {} windows in {secs:.2} s wall \
+                 ({:.0} rows/s, loading and scoring included); thresholds: {}",
+                s.files,
+                s.rows,
+                s.windows,
+                s.rows as f64 / secs.max(1e-9),
+                thresholds.join(", ")
+            )
+        });
         if args.shifts > 0 {
+            progress.say(format!("`{name}` over {} shifted starts", args.shifts));
             let spread = shift_spread(&dir, &nab_name, &config, args.shifts, &run.score)?;
             spreads.push((nab_name, spread));
         }
         scores.push(run.score);
     }
+    drop(progress);
     outln!();
     out!("{}", nab::scoreboard_table(&scores));
     outln!(

@@ -25,6 +25,7 @@ use anyhow::{bail, Context};
 
 use super::detectors;
 use super::input::{next, open, print_errors, print_notes, OnErrorArg, Spec};
+use crate::progress::Progress;
 
 /// Rows read before the sampling interval is estimated and scoring starts.
 const INTERVAL_SAMPLE_ROWS: usize = 10_000;
@@ -77,6 +78,9 @@ pub struct Args {
     /// What to do with a bad row.
     #[arg(long, value_enum, default_value_t = OnErrorArg::Skip)]
     on_error: OnErrorArg,
+    /// No progress display (it is shown on stderr only when stderr is a terminal).
+    #[arg(long)]
+    quiet: bool,
     /// Most entities plotted (those with the most alerts and labels first, then two quiet
     /// ones to compare with).
     #[arg(long, default_value_t = 12)]
@@ -413,10 +417,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut writer = ScoreWriter::create(&scores_path)?;
     let mut collected = Collected::default();
     let mut scored = Scored::default();
+    let progress = Progress::new(args.quiet);
     let mut process = |batch: Batch, collected: &mut Collected| -> anyhow::Result<()> {
         model.process(batch, &mut scored);
         policy_node.process(&scored, &mut collected.alerts);
-        collected.add(&scored, &fields, &mut writer)
+        collected.add(&scored, &fields, &mut writer)?;
+        progress.say(format!(
+            "scored {} rows, {} alerts",
+            collected.rows,
+            collected.alerts.len()
+        ));
+        Ok(())
     };
     for b in head {
         process(b, &mut collected)?;
@@ -433,6 +444,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
     }
+    progress.say("writing scores, alerts and the plot page");
     writer.finish()?;
     let mut sink = SinkConfig::File(FileSinkConfig {
         path: alerts_path.clone(),
@@ -505,6 +517,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     std::fs::write(&plot_path, page).with_context(|| format!("writing {}", plot_path.display()))?;
 
+    drop(progress);
     outln!("detect {input}: {summary}");
     let choices = model.choices();
     if !choices.is_empty() {

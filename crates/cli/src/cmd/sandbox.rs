@@ -2,16 +2,13 @@
 //! `ai4ict-sandbox`) as files that any tool can read.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ai4ict_core::{Interval, Timestamp};
 use ai4ict_sandbox::{Network, Scenario, ScenarioConfig};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 /// The ML sandbox's simulated network (ITU-T Y.3181): seeded cells with KPIs and ground truth.
 #[derive(Parser, Debug)]
@@ -68,55 +65,6 @@ struct GenerateArgs {
     /// Replace files already in `--out` (by default they are refused, never overwritten).
     #[arg(long)]
     force: bool,
-}
-
-/// A spinner on stderr with the elapsed time, the step under way and the size of the file
-/// being written; hidden unless stderr is a terminal.
-struct Progress {
-    bar: ProgressBar,
-    writing: Arc<Mutex<Option<PathBuf>>>,
-}
-
-impl Progress {
-    fn new(quiet: bool) -> Self {
-        let writing: Arc<Mutex<Option<PathBuf>>> = Arc::default();
-        let watched = Arc::clone(&writing);
-        let size = move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-            let path = watched.lock().ok().and_then(|p| p.clone());
-            if let Some(len) = path
-                .and_then(|p| std::fs::metadata(p).ok())
-                .map(|m| m.len())
-            {
-                let _ = write!(w, ": {:.1} MB", len as f64 / 1e6);
-            }
-        };
-        let bar = if quiet || !std::io::stderr().is_terminal() {
-            ProgressBar::hidden()
-        } else {
-            let bar = ProgressBar::new_spinner();
-            if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed} {msg}{size}") {
-                bar.set_style(style.with_key("size", size));
-            }
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        };
-        Self { bar, writing }
-    }
-
-    /// Shows `step`; `file` is the file it writes, whose size is shown as it grows.
-    fn step(&self, step: String, file: Option<PathBuf>) {
-        if let Ok(mut w) = self.writing.lock() {
-            *w = file;
-        }
-        self.bar.set_message(step);
-    }
-}
-
-impl Drop for Progress {
-    /// Clears the spinner, also when generation fails and the error is printed.
-    fn drop(&mut self) {
-        self.bar.finish_and_clear();
-    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -191,7 +139,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
     };
     refuse_existing(&a)?;
     let began = Instant::now();
-    let progress = Progress::new(a.quiet);
+    let progress = crate::progress::Progress::new(a.quiet);
     progress.step(
         format!(
             "simulating {} cells over {} days",
@@ -206,9 +154,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         let path = out.join("telemetry.csv");
         progress.step(format!("writing {}", path.display()), Some(path.clone()));
         let n = ai4ict_sandbox::write_csv(&net, out).context("writing the CSV telemetry")?;
-        progress
-            .bar
-            .suspend(|| outln!("wrote {}: {n} rows", path.display()));
+        progress.suspend(|| outln!("wrote {}: {n} rows", path.display()));
         rows = n;
     }
     if matches!(a.format, Format::Jsonl | Format::Both) {
@@ -216,9 +162,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         progress.step(format!("writing {}", path.display()), Some(path.clone()));
         let n =
             ai4ict_sandbox::write_jsonl(&net, out).context("writing the JSON-lines telemetry")?;
-        progress
-            .bar
-            .suspend(|| outln!("wrote {}: {n} rows", path.display()));
+        progress.suspend(|| outln!("wrote {}: {n} rows", path.display()));
         rows = n;
     }
     progress.step("writing labels and topology".into(), None);
