@@ -123,7 +123,7 @@ fn run_rounds<R: Rounds>(
     cluster: &Cluster,
     progress: Arc<Progress>,
 ) -> Result<Rounded<R::Outcome>, EngineError> {
-    let started = cluster.start()?;
+    let started = cluster.start(&progress.stop)?;
     let per_process = cluster.workers.max(1);
     let results = started.execute(move |worker| {
         let lp = Arc::clone(&lp);

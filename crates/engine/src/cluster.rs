@@ -2,6 +2,7 @@ use std::any::Any;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -115,8 +116,8 @@ impl Cluster {
     /// allocators. Unlike timely's own start, it gives up after
     /// [`Cluster::connect_timeout`] naming the processes that did not come, prints nothing,
     /// and drops a connection that does not introduce itself as a process of this cluster
-    /// instead of panicking on it.
-    pub(crate) fn start(&self) -> Result<Started, EngineError> {
+    /// instead of panicking on it. Setting `stop` (Ctrl-C) ends the wait at once.
+    pub(crate) fn start(&self, stop: &AtomicBool) -> Result<Started, EngineError> {
         let config = self.timely_config()?;
         let timely::CommunicationConfig::Cluster {
             threads,
@@ -131,7 +132,7 @@ impl Cluster {
                 .map_err(EngineError::Cluster)?;
             return Ok(Started { builders, network });
         };
-        let sockets = connect(&addresses, process, self.connect_timeout)?;
+        let sockets = connect(&addresses, process, self.connect_timeout, stop)?;
         let hooks = Hooks::default();
         let allocators =
             ProcessBuilder::new_typed_vector(threads, hooks.refill.clone(), hooks.spill.clone());
@@ -235,6 +236,7 @@ fn connect(
     addresses: &[String],
     me: usize,
     timeout: Duration,
+    stop: &AtomicBool,
 ) -> Result<Vec<Option<TcpStream>>, EngineError> {
     let deadline = Instant::now() + timeout;
     let listener = TcpListener::bind(&addresses[me]).map_err(|e| {
@@ -289,6 +291,13 @@ fn connect(
         let waiting = missing(&sockets);
         if waiting.is_empty() {
             return Ok(sockets);
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Err(EngineError::Cluster(format!(
+                "stopped while process {me} waited for process{} {}",
+                if waiting.len() == 1 { "" } else { "es" },
+                waiting.join(", ")
+            )));
         }
         if Instant::now() >= deadline {
             return Err(EngineError::Cluster(format!(

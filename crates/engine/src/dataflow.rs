@@ -160,7 +160,7 @@ pub fn run(
     sinks: SinkFactory,
     progress: Arc<Progress>,
 ) -> Result<RunOutput, EngineError> {
-    let started = cluster.start()?;
+    let started = cluster.start(&progress.stop)?;
     let spec = Arc::new(spec);
     let per_process = cluster.workers.max(1);
     let results = started.execute(move |worker| {

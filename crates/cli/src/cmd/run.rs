@@ -138,7 +138,15 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
         bar.finish_and_clear();
         let _ = handle.join();
     }
-    let outcome = outcome?;
+    // Interrupted before there was anything to report (e.g. while waiting for the other
+    // processes): the error says where, the exit says interrupted.
+    let outcome = match outcome {
+        Err(e) if options.progress.stop.load(Ordering::SeqCst) => {
+            eprintln!("error: {e}\ninterrupted before the run had anything to report: no report written, nothing published");
+            std::process::exit(i32::from(exit::INTERRUPTED));
+        }
+        outcome => outcome?,
+    };
     // Anything stopped early is partial: reported, never published nor taken as evidence.
     let stopped = options.progress.stop.load(Ordering::SeqCst)
         || outcome.stages.iter().any(|s| s.status == Status::Stopped);
