@@ -190,9 +190,7 @@ static LOST: Mutex<Option<String>> = Mutex::new(None);
 /// The error of a run whose cluster failed: the network's own message when one was kept.
 fn lost_peer(worker: &str) -> String {
     match LOST.lock().ok().and_then(|mut l| l.take()) {
-        Some(network) => format!(
-            "the cluster lost a process ({network}); the run stopped and nothing was reported as passed: restart every process"
-        ),
+        Some(network) => format!("the cluster lost a process ({network}): restart every process"),
         None => format!("a worker failed: {worker}"),
     }
 }

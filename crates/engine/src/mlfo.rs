@@ -307,6 +307,27 @@ impl ClosedLoop {
     }
 }
 
+/// The outcome of a run whose cluster failed (a process lost, or one that never came): the
+/// stage under way is `failed` with the reason, so the report covers what ran before it. Any
+/// other error is returned as it is.
+fn cluster_failed(mut outcome: Outcome, e: EngineError) -> Result<Outcome, EngineError> {
+    let EngineError::Cluster(why) = e else {
+        return Err(e);
+    };
+    let stage = match outcome.stages.last().map(|s| s.stage) {
+        None | Some(Stage::Validate | Stage::Plan) => Stage::Train,
+        Some(Stage::Train) => Stage::Evaluate,
+        Some(Stage::Evaluate | Stage::Deploy) => Stage::Deploy,
+    };
+    outcome.stages.push(StageRecord {
+        stage,
+        status: Status::Failed,
+        detail: format!("{why}; the report covers what ran before, and nothing passed"),
+        seconds: 0.0,
+    });
+    Ok(outcome)
+}
+
 /// How the MLFO runs pipelines.
 #[derive(Clone)]
 pub struct RunOptions {
@@ -705,11 +726,16 @@ impl Mlfo {
             return Ok(outcome);
         }
         if !matches!(self.intent.policy, PolicyConfig::Alert(_)) {
-            self.closed_loop(&mut outcome)?;
+            if let Err(e) = self.closed_loop(&mut outcome) {
+                return cluster_failed(outcome, e);
+            }
             return Ok(outcome);
         }
 
-        let proceed = self.evaluate(&mut outcome)?;
+        let proceed = match self.evaluate(&mut outcome) {
+            Ok(proceed) => proceed,
+            Err(e) => return cluster_failed(outcome, e),
+        };
         if self.options.progress.stop.load(Ordering::Relaxed) {
             outcome.stages.push(StageRecord {
                 stage: Stage::Deploy,
@@ -735,8 +761,10 @@ impl Mlfo {
             });
             return Ok(outcome);
         }
-        self.deploy(&mut outcome)?;
-        Ok(outcome)
+        match self.deploy(&mut outcome) {
+            Ok(()) => Ok(outcome),
+            Err(e) => cluster_failed(outcome, e),
+        }
     }
 
     fn scenario(&self) -> Option<ScenarioConfig> {
