@@ -442,6 +442,58 @@ fn sla_breach_agrees_on_one_worker_two_workers_two_processes() {
         .all(|s| s["breaches"].as_u64() > Some(0) && s["alerts"].as_u64() > Some(0)));
 }
 
+/// Ctrl-C to one process of a cluster only: the leader's report says the run was stopped,
+/// covering part of the entities, and nothing is deployed (exit 130 in both).
+#[test]
+fn ctrl_c_to_one_process_stops_the_whole_cluster_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let intent = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../intents/cell-kpi-anomaly.yaml")
+        .canonicalize()
+        .unwrap();
+    let port = free_port_pair().to_string();
+    let spawn = |i: &str| {
+        Command::new(BIN)
+            .args(["run", intent.to_str().unwrap(), "--quiet", "--no-hub"])
+            .args(["--processes", "2", "--process", i, "--base-port", &port])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (p0, p1) = (spawn("0"), spawn("1"));
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let interrupted = Command::new("kill")
+        .args(["-INT", &p1.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let (out0, out1) = (
+        p0.wait_with_output().unwrap(),
+        p1.wait_with_output().unwrap(),
+    );
+    let said = |o: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    assert_eq!(out1.status.code(), Some(130), "{}", said(&out1));
+    assert_eq!(out0.status.code(), Some(130), "{}", said(&out0));
+    let text = said(&out0);
+    assert!(
+        text.contains("another process of the cluster was stopped"),
+        "{text}"
+    );
+    let report =
+        std::fs::read_to_string(dir.path().join("out/cell-kpi-anomaly/report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["passed"], serde_json::json!(false));
+    assert_eq!(report["stopped"], serde_json::json!(true), "{report}");
+}
+
 /// A process killed mid-run (kill -9) stops its peer within seconds with a partial report
 /// whose stage under way failed saying why: no hang, no panic, no pass.
 #[test]

@@ -122,6 +122,8 @@ struct Routed {
     to: u32,
     sent_us: u64,
     end: bool,
+    /// On an end marker: the sending worker's source was stopped before its end.
+    stopped: bool,
     batch: Batch,
 }
 
@@ -138,6 +140,8 @@ enum Out {
         suppressed: u64,
         entities: u64,
         state_bytes: u64,
+        /// Some worker's source was stopped: the run covers part of the stream.
+        stopped: bool,
     },
 }
 
@@ -198,6 +202,7 @@ pub fn run(
             let snapshot = spec.span.snapshot;
             let traced: HashSet<Entity> = spec.trace.iter().cloned().collect();
             let mut ends = 0usize;
+            let mut cut_short = false;
             let mut rows = 0u64;
             let mut buf = Batch::new(width);
             let mut scored = Scored::default();
@@ -222,6 +227,7 @@ pub fn run(
                                     };
                                     if routed.end {
                                         ends += 1;
+                                        cut_short |= routed.stopped;
                                         if ends < peers {
                                             continue;
                                         }
@@ -269,6 +275,7 @@ pub fn run(
                                             suppressed: policy.suppressed(),
                                             entities: model.entities() as u64,
                                             state_bytes: model.state_bytes() as u64,
+                                            stopped: cut_short,
                                         });
                                     }
                                 }
@@ -329,7 +336,9 @@ pub fn run(
                                     suppressed,
                                     entities,
                                     state_bytes,
+                                    stopped,
                                 } => {
+                                    out.stopped |= stopped;
                                     out.rows += rows;
                                     out.late += late;
                                     out.filled += filled;
@@ -423,6 +432,7 @@ pub fn run(
                         to: to as u32,
                         sent_us,
                         end: false,
+                        stopped: false,
                         batch: part,
                     });
                 }
@@ -437,11 +447,13 @@ pub fn run(
             out.borrow_mut().source_notes.push(note);
         }
         let width = spec.fields.len();
+        let stopped = out.borrow().stopped;
         for to in 0..peers {
             input.send(Routed {
                 to: to as u32,
                 sent_us: now_us(),
                 end: true,
+                stopped,
                 batch: Batch::new(width),
             });
         }

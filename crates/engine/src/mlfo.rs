@@ -736,11 +736,17 @@ impl Mlfo {
             Ok(proceed) => proceed,
             Err(e) => return cluster_failed(outcome, e),
         };
-        if self.options.progress.stop.load(Ordering::Relaxed) {
+        let stopped_here = self.options.progress.stop.load(Ordering::Relaxed);
+        if stopped_here || outcome.stages.iter().any(|s| s.status == Status::Stopped) {
             outcome.stages.push(StageRecord {
                 stage: Stage::Deploy,
                 status: Status::Skipped,
-                detail: "the run was stopped by the operator; nothing deployed".into(),
+                detail: if stopped_here {
+                    "the run was stopped by the operator; nothing deployed"
+                } else {
+                    "another process of the cluster was stopped, so this run covers part of the entities; nothing deployed"
+                }
+                .into(),
                 seconds: 0.0,
             });
             return Ok(outcome);
