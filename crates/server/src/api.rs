@@ -36,6 +36,7 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::Metrics;
 use crate::Hubs;
 
 type Shared = Arc<Hubs>;
@@ -254,9 +255,13 @@ pub(crate) struct Served {
 }
 
 /// The routes over shared hubs, without guards (see [`crate::router`]).
-pub(crate) fn router(hub: Shared, served: Served) -> Router {
+pub(crate) fn router(hub: Shared, served: Served, metrics: Arc<Metrics>) -> Router {
     Router::new()
         .route("/health", get(move |state| health(state, served)))
+        .route(
+            "/metrics",
+            get(move |state| metrics_page(state, Arc::clone(&metrics))),
+        )
         .route("/standards", get(standards))
         .route("/standard", get(standard))
         .route("/review-due", get(review_due))
@@ -282,6 +287,35 @@ async fn health(State(hub): State<Shared>, served: Served) -> ApiResult<Json<ser
         "writable": served.writable,
         "max_body_bytes": served.max_body_bytes,
     })))
+}
+
+/// `GET /metrics`: the server's request figures and what the hub holds, for Prometheus.
+async fn metrics_page(State(hub): State<Shared>, metrics: Arc<Metrics>) -> ApiResult<Response> {
+    let (standards, use_cases, models) = read(&hub, |h| {
+        Ok((
+            h.standards()?.len(),
+            h.use_cases()?.len(),
+            h.models(&ModelQuery::default())?.len(),
+        ))
+    })
+    .await?;
+    let text = metrics.render(&[
+        ("standards", "Standards in the catalogue.", standards as u64),
+        ("use_cases", "Use cases registered.", use_cases as u64),
+        (
+            "model_versions",
+            "Model versions in the marketplace.",
+            models as u64,
+        ),
+    ]);
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

@@ -7,12 +7,13 @@ use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
 use crate::api::{ApiError, ErrorMessage};
 use crate::audit::{AuditLog, Entry};
+use crate::metrics::Metrics;
 use crate::{Config, Peer, Result, Token};
 
 /// What the guard needs from the configuration.
@@ -25,7 +26,7 @@ struct Guard {
 }
 
 /// Wraps `routes` in the guards configured by `config`.
-pub(crate) fn wrap(routes: Router, config: &Config) -> Result<Router> {
+pub(crate) fn wrap(routes: Router, config: &Config, metrics: Arc<Metrics>) -> Result<Router> {
     let audit = config
         .audit_log
         .as_deref()
@@ -59,20 +60,23 @@ pub(crate) fn wrap(routes: Router, config: &Config) -> Result<Router> {
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
         );
     }
-    Ok(app.layer(from_fn(log)))
+    Ok(app.layer(from_fn_with_state(metrics, log)))
 }
 
 /// Logs every request: method, path, status and duration; a 5xx at error level with its
 /// message.
-async fn log(req: Request, next: Next) -> Response {
+async fn log(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let peer = req
         .extensions()
         .get::<Peer>()
         .map_or_else(String::new, |p| p.0.to_string());
     let started = Instant::now();
+    let flight = metrics.begin();
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
+    metrics.end(status, started.elapsed().as_micros() as u64);
+    drop(flight);
     let ms = (started.elapsed().as_secs_f64() * 1e4).round() / 10.0;
     if resp.status().is_server_error() {
         let error = resp

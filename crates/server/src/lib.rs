@@ -7,6 +7,7 @@ pub mod client;
 mod console;
 mod error;
 mod guard;
+mod metrics;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -152,7 +153,12 @@ pub fn router(hubs: Arc<Hubs>, config: &Config) -> Result<axum::Router> {
         max_body_bytes: config.max_body_bytes,
     };
     let console = console::router(Arc::clone(&hubs), config.runs_dir.as_deref())?;
-    guard::wrap(api::router(hubs, served).merge(console), config)
+    let metrics = Arc::new(metrics::Metrics::default());
+    guard::wrap(
+        api::router(hubs, served, Arc::clone(&metrics)).merge(console),
+        config,
+        metrics,
+    )
 }
 
 /// How long [`serve`] waits for open connections to finish after `shutdown`.

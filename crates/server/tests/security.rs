@@ -704,3 +704,36 @@ fn every_write_attempt_is_audited() {
     assert!(lines[1]["at"].as_str().unwrap().starts_with("20"));
     assert!(!std::fs::read_to_string(&audit).unwrap().contains(TOKEN));
 }
+
+#[test]
+fn metrics_count_every_answer_and_what_the_hub_holds() {
+    let server = start();
+    let addr = server.addr();
+    assert_eq!(http(addr, "GET", "/health", &[], "").status, 200);
+    assert_eq!(http(addr, "GET", "/no-such-page", &[], "").status, 404);
+    let refused = http(addr, "POST", "/models", &[], &push_body("m", "1.0.0", 0.5));
+    assert_eq!(refused.status, 401);
+    let m = http(addr, "GET", "/metrics", &[], "");
+    assert_eq!(m.status, 200, "{}", m.body);
+    assert!(
+        m.header("content-type")
+            .is_some_and(|t| t.starts_with("text/plain; version=0.0.4")),
+        "{}",
+        m.head
+    );
+    let value = |name: &str| -> f64 {
+        m.body
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {}", m.body))
+    };
+    assert!(value("ai4ict_hub_requests_total{class=\"2xx\"}") >= 1.0);
+    assert!(value("ai4ict_hub_requests_total{class=\"4xx\"}") >= 2.0);
+    assert_eq!(value("ai4ict_hub_requests_in_flight"), 1.0, "this request");
+    assert_eq!(
+        value("ai4ict_hub_model_versions"),
+        0.0,
+        "the refused push is not there"
+    );
+    assert!(value("ai4ict_hub_request_seconds_count") >= 3.0);
+}
