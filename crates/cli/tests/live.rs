@@ -80,8 +80,11 @@ fn telemetry(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The requests a webhook received: (head, body) each.
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
 /// An HTTP endpoint that answers 200 to every request and keeps the heads and bodies.
-fn webhook() -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
+fn webhook() -> (u16, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let got = Arc::new(Mutex::new(Vec::new()));

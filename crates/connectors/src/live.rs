@@ -452,7 +452,7 @@ pub(crate) enum Event {
 }
 
 /// What acknowledges a JetStream message once its rows are in the dataflow.
-pub(crate) struct AckToken(pub(crate) async_nats::jetstream::Message);
+pub(crate) struct AckToken(pub(crate) Box<async_nats::jetstream::Message>);
 
 /// Sends `event`, waiting while the channel is full unless `stop` is set; false when the
 /// source has gone or is stopping.

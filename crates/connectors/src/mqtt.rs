@@ -107,8 +107,7 @@ pub(crate) fn subscribe(cfg: &MqttSourceConfig, name: &str) -> Result<Transport,
         Packet::SubAck(ack) => {
             if ack
                 .return_codes
-                .iter()
-                .any(|c| *c == rumqttc::SubscribeReasonCode::Failure)
+                .contains(&rumqttc::SubscribeReasonCode::Failure)
             {
                 Err(format!(
                     "the broker refused the subscription to {}",

@@ -171,7 +171,7 @@ async fn fetch(
             Ok(Some(Ok(m))) => Some(Event::Message {
                 origin: m.subject.to_string(),
                 payload: m.payload.to_vec(),
-                ack: Some(AckToken(m)),
+                ack: Some(AckToken(Box::new(m))),
             }),
             Ok(Some(Err(e))) => Some(Event::Trouble(e.to_string())),
         };
