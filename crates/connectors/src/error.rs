@@ -100,6 +100,22 @@ pub enum ConnectorError {
         /// The config key that sets the write mode (`mode`, `quarantine_mode`).
         option: &'static str,
     },
+    /// A live source (MQTT, NATS) could not connect, subscribe or bind its consumer.
+    #[error("{source_name}: {message}")]
+    Live {
+        /// The source, e.g. `mqtt://127.0.0.1:1883 telemetry/#`.
+        source_name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An alert sink (Alertmanager, webhook, MQTT, NATS) could not deliver.
+    #[error("{sink}: {message}")]
+    Delivery {
+        /// The sink, e.g. `alertmanager http://127.0.0.1:9093`.
+        sink: String,
+        /// What went wrong (after the retries, if any).
+        message: String,
+    },
     /// A bad row under `on_error: fail`, or a header that cannot be read.
     #[error("{0}")]
     Row(RowError),

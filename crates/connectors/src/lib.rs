@@ -1,18 +1,29 @@
 #![doc = include_str!("../README.md")]
 
+mod alerting;
 mod config;
 mod csvline;
 mod error;
 mod labels;
 mod lines;
+mod live;
+mod mqtt;
+mod nats;
 mod schema;
 mod sink;
 mod source;
 
+pub use alerting::{AlertmanagerSink, AlertmanagerSinkConfig, WebhookSink, WebhookSinkConfig};
 pub use config::{FileFormat, FileSourceConfig, OnError, WriteMode};
 pub use error::{ConnectorError, RowError};
 pub use labels::{read_labels, LabelError, MAX_LABELS_BYTES};
 pub use lines::MAX_LINE_BYTES;
+pub use live::{
+    LiveLimits, LiveSource, MessageFormat, MqttSourceConfig, NatsSourceConfig, RowMapping,
+    DEFAULT_BUFFER,
+};
+pub use mqtt::{MqttSink, MqttSinkConfig};
+pub use nats::{NatsSink, NatsSinkConfig};
 pub use schema::{infer_schema, FileSchema, SAMPLE_ROWS};
 pub use sink::{
     AlertSink, CsvSink, FileSinkConfig, ForecastRow, ForecastWriter, JsonlSink, PipeStdout,

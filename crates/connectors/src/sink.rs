@@ -8,7 +8,10 @@ use ai4ict_core::{Alert, Entity, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{ConnectorError, FileFormat, WriteMode};
+use crate::{
+    AlertmanagerSink, AlertmanagerSinkConfig, ConnectorError, FileFormat, MqttSink, MqttSinkConfig,
+    NatsSink, NatsSinkConfig, WebhookSink, WebhookSinkConfig, WriteMode,
+};
 
 /// Set once a write to standard output found the pipe closed.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -123,13 +126,35 @@ pub enum SinkConfig {
     /// (`entity,field,time,step,forecast,lower,upper,level`, RFC 3339 times) or JSON lines
     /// (the same keys, times in milliseconds since the epoch). See [`ForecastWriter`].
     Forecast(FileSinkConfig),
+    /// Prometheus Alertmanager's v2 API: labels `alertname`, `entity`, `field`, `severity`,
+    /// `intent`; annotations `score`, `onset`, `report`. See [`AlertmanagerSinkConfig`].
+    Alertmanager(AlertmanagerSinkConfig),
+    /// A JSON POST to any HTTP endpoint, with an optional bearer token. See
+    /// [`WebhookSinkConfig`].
+    Webhook(WebhookSinkConfig),
+    /// Each alert as a JSON message on an MQTT topic. See [`MqttSinkConfig`].
+    Mqtt(MqttSinkConfig),
+    /// Each alert as a JSON message on a NATS subject. See [`NatsSinkConfig`].
+    Nats(NatsSinkConfig),
 }
 
 impl SinkConfig {
     /// Makes the sink (opening the file of a file sink in its `mode`: an existing file is
     /// refused under `create`). The stdout sink stops printing quietly when the pipe closes.
     pub fn build(&self) -> Result<Box<dyn AlertSink>, ConnectorError> {
+        self.build_for("ai4ict")
+    }
+
+    /// [`SinkConfig::build`] for the pipeline of the intent named `intent`, which the
+    /// Alertmanager, webhook, MQTT and NATS sinks put in every alert. Those connect here:
+    /// an unreachable MQTT or NATS server is an error now, an HTTP endpoint at the first
+    /// alert.
+    pub fn build_for(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
         match self {
+            Self::Alertmanager(cfg) => Ok(Box::new(AlertmanagerSink::new(cfg, intent)?)),
+            Self::Webhook(cfg) => Ok(Box::new(WebhookSink::new(cfg, intent)?)),
+            Self::Mqtt(cfg) => Ok(Box::new(MqttSink::connect(cfg, intent)?)),
+            Self::Nats(cfg) => Ok(Box::new(NatsSink::connect(cfg, intent)?)),
             Self::Stdout(cfg) => Ok(Box::new(
                 TableSink::new("stdout", PipeStdout).with_limit(cfg.limit),
             )),
@@ -152,11 +177,13 @@ impl SinkConfig {
         }
     }
 
-    /// Fails when this is a file sink in `create` mode whose file exists: the check a run
-    /// makes before any work, so it does not fail only when it comes to deliver.
+    /// Fails when this is a file sink in `create` mode whose file exists, or a webhook whose
+    /// token cannot be read: the check a run makes before any work, so it does not fail only
+    /// when it comes to deliver.
     pub fn check(&self) -> Result<(), ConnectorError> {
         match self {
-            Self::Stdout(_) => Ok(()),
+            Self::Stdout(_) | Self::Alertmanager(_) | Self::Mqtt(_) | Self::Nats(_) => Ok(()),
+            Self::Webhook(cfg) => cfg.check(),
             Self::File(cfg) | Self::Forecast(cfg) => {
                 FileFormat::resolve(cfg.format, &cfg.path)?;
                 cfg.mode.check(&cfg.path, "mode")

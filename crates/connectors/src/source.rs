@@ -123,9 +123,9 @@ impl ReadReport {
 }
 
 /// A problem with one row, before it is tied to a file and line.
-struct Fault {
-    column: Option<String>,
-    message: String,
+pub(crate) struct Fault {
+    pub(crate) column: Option<String>,
+    pub(crate) message: String,
 }
 
 impl Fault {
@@ -135,7 +135,7 @@ impl Fault {
             message: message.into(),
         }
     }
-    fn line(message: impl Into<String>) -> Self {
+    pub(crate) fn line(message: impl Into<String>) -> Self {
         Self {
             column: None,
             message: message.into(),
@@ -144,7 +144,7 @@ impl Fault {
 }
 
 /// How rows are turned into (entity, time, values).
-enum Plan {
+pub(crate) enum Plan {
     /// The file has no header: there is nothing to read.
     Empty,
     Csv {
@@ -420,36 +420,6 @@ impl FileSource {
         })
     }
 
-    /// Counts a row whose time goes backwards or repeats, against its entity's previous row.
-    fn note_order(&mut self, entity: &Entity, time: Timestamp) {
-        let Some(last) = self.last_time.insert(entity.clone(), time) else {
-            return;
-        };
-        let r = &mut self.report;
-        let backwards = time < last;
-        if backwards {
-            r.out_of_order += 1;
-        } else if time == last {
-            r.duplicate_times += 1;
-        } else {
-            return;
-        }
-        if r.order_by_entity.len() >= MAX_KEPT_ERRORS
-            && !r.order_by_entity.contains_key(entity.name())
-        {
-            return;
-        }
-        let counts = r
-            .order_by_entity
-            .entry(entity.name().to_string())
-            .or_default();
-        if backwards {
-            counts.out_of_order += 1;
-        } else {
-            counts.duplicate_times += 1;
-        }
-    }
-
     /// The pipeline fields each batch row carries, in order.
     pub fn fields(&self) -> &[String] {
         &self.fields
@@ -506,7 +476,7 @@ impl FileSource {
             match result {
                 Ok(Some((entity, (time, naive)))) => {
                     self.report.naive_times += u64::from(naive);
-                    self.note_order(&entity, time);
+                    note_order(&mut self.report, &mut self.last_time, &entity, time);
                     batch.push(entity, time, &self.values);
                     self.report.rows_ok += 1;
                 }
@@ -547,12 +517,45 @@ impl FileSource {
     }
 }
 
-fn column_of(map: &BTreeMap<String, String>, field: &str) -> String {
+/// Counts a row whose time goes backwards or repeats, against its entity's previous row.
+pub(crate) fn note_order(
+    r: &mut ReadReport,
+    last_time: &mut HashMap<Entity, Timestamp>,
+    entity: &Entity,
+    time: Timestamp,
+) {
+    let Some(last) = last_time.insert(entity.clone(), time) else {
+        return;
+    };
+    let backwards = time < last;
+    if backwards {
+        r.out_of_order += 1;
+    } else if time == last {
+        r.duplicate_times += 1;
+    } else {
+        return;
+    }
+    if r.order_by_entity.len() >= MAX_KEPT_ERRORS && !r.order_by_entity.contains_key(entity.name())
+    {
+        return;
+    }
+    let counts = r
+        .order_by_entity
+        .entry(entity.name().to_string())
+        .or_default();
+    if backwards {
+        counts.out_of_order += 1;
+    } else {
+        counts.duplicate_times += 1;
+    }
+}
+
+pub(crate) fn column_of(map: &BTreeMap<String, String>, field: &str) -> String {
     map.get(field).cloned().unwrap_or_else(|| field.to_string())
 }
 
 /// Shows a value in an error message, cut short when long.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     const MAX: usize = 60;
     if text.len() <= MAX {
         format!("{text:?}")
@@ -646,10 +649,10 @@ fn entity(text: &str, column: &str, last: &mut Option<Entity>) -> Result<Entity,
 }
 
 /// A row's time, and whether it had no UTC offset.
-type ReadTime = (Timestamp, bool);
+pub(crate) type ReadTime = (Timestamp, bool);
 
 /// Reads one non-blank line into `values`; `Ok(None)` for a line that holds no row.
-fn parse_row(
+pub(crate) fn parse_row(
     plan: &Plan,
     zone: &chrono_tz::Tz,
     raw: &[u8],

@@ -3,7 +3,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use ai4ict_connectors::{FileSource, FileSourceConfig};
+use std::time::Duration;
+
+use ai4ict_connectors::{
+    FileSource, FileSourceConfig, LiveSource, MqttSourceConfig, NatsSourceConfig,
+};
 use ai4ict_core::{Batch, Entity};
 use ai4ict_sandbox::Network;
 
@@ -92,21 +96,57 @@ impl Feed for FileFeed {
     }
 
     fn summary(&self) -> Option<String> {
-        let r = self.source.report();
-        let mut s = format!("{} rows read", r.rows_ok);
-        if r.rows_skipped > 0 {
-            s.push_str(&format!(", {} bad rows skipped", r.rows_skipped));
+        Some(self.source.report().summary())
+    }
+}
+
+/// How long a live feed waits for a message before it gives the worker back (which then
+/// checks whether the run was stopped and polls again).
+const LIVE_WAIT: Duration = Duration::from_millis(50);
+
+/// A live source (MQTT, NATS JetStream) as a feed: worker 0 receives every message and routes
+/// rows to their owners, as for a file. Each call drains what has arrived, waiting at most
+/// [`LIVE_WAIT`], so the dataflow keeps stepping and sees a stop; the source ends at its
+/// `max_rows` or `until_idle`, or when the run is stopped.
+pub struct LiveFeed {
+    source: LiveSource,
+}
+
+impl LiveFeed {
+    /// A factory: worker 0 subscribes to `config`'s MQTT topic, the others read nothing.
+    pub fn mqtt(config: MqttSourceConfig, fields: Vec<String>) -> FeedFactory {
+        Self::factory(move || LiveSource::mqtt(&config, &fields))
+    }
+
+    /// A factory: worker 0 binds `config`'s JetStream consumer, the others read nothing.
+    pub fn nats(config: NatsSourceConfig, fields: Vec<String>) -> FeedFactory {
+        Self::factory(move || LiveSource::nats(&config, &fields))
+    }
+
+    fn factory(
+        open: impl Fn() -> Result<LiveSource, ai4ict_connectors::ConnectorError> + Send + Sync + 'static,
+    ) -> FeedFactory {
+        Arc::new(move |index, _peers| {
+            if index != 0 {
+                return Ok(Box::new(Empty) as Box<dyn Feed>);
+            }
+            let source = open().map_err(|e| EngineError::Source(e.to_string()))?;
+            Ok(Box::new(LiveFeed { source }) as Box<dyn Feed>)
+        })
+    }
+}
+
+impl Feed for LiveFeed {
+    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
+        match self.source.next_batch(FILE_BATCH_ROWS, LIVE_WAIT) {
+            Ok(Some(b)) => Some(Ok(b)),
+            Ok(None) => None,
+            Err(e) => Some(Err(EngineError::Source(e.to_string()))),
         }
-        if r.rows_quarantined > 0 {
-            s.push_str(&format!(", {} bad rows quarantined", r.rows_quarantined));
-        }
-        if let Some(first) = r.errors.first() {
-            s.push_str(&format!(" (first: {first})"));
-        }
-        for note in [r.order_note(), r.time_note()].into_iter().flatten() {
-            s.push_str(&format!("; {note}"));
-        }
-        Some(s)
+    }
+
+    fn summary(&self) -> Option<String> {
+        Some(self.source.summary())
     }
 }
 

@@ -650,6 +650,12 @@ pub(crate) fn run_intent(
                     "{}: a `file` sink takes alerts; forecasts go to a `forecast` sink",
                     cfg.path.display()
                 ))),
+                SinkConfig::Alertmanager(_)
+                | SinkConfig::Webhook(_)
+                | SinkConfig::Mqtt(_)
+                | SinkConfig::Nats(_) => Err(EngineError::Output(
+                    "this sink takes alerts; forecasts go to a `forecast` sink".into(),
+                )),
             };
             if let Err(e) = written {
                 errors.push(e.to_string());

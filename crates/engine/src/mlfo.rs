@@ -15,7 +15,7 @@ use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
 use serde::Serialize;
 
 use crate::dataflow::{self, FeedFactory, PipelineSpec, Progress, RunOutput, SinkFactory};
-use crate::feeds::{FileFeed, SandboxFeed};
+use crate::feeds::{FileFeed, LiveFeed, SandboxFeed};
 use crate::state::{PipelineState, Span};
 use crate::{Cluster, EngineError};
 
@@ -390,6 +390,11 @@ impl Mlfo {
                     s.seed
                 ),
                 SourceConfig::File(f) => format!("file {}", f.path.display()),
+                SourceConfig::Mqtt(m) => format!("mqtt {} topic {}", m.url, m.topic),
+                SourceConfig::Nats(n) => format!(
+                    "nats {} stream {} (durable consumer {})",
+                    n.url, n.stream, n.durable
+                ),
             },
         ));
         nodes.push(node(
@@ -616,6 +621,9 @@ impl Mlfo {
                 }
                 Ok(schema.numeric)
             }
+            SourceConfig::Mqtt(_) | SourceConfig::Nats(_) => Err(EngineError::Plan(
+                "a live source needs its fields named in `collect: {fields: […]}`".into(),
+            )),
         }
     }
 
@@ -776,7 +784,9 @@ impl Mlfo {
     fn scenario(&self) -> Option<ScenarioConfig> {
         match &self.intent.source {
             SourceConfig::Sandbox(s) => Some(s.clone()),
-            SourceConfig::File(_) => Some(self.intent.sandbox.clone().unwrap_or_default()),
+            SourceConfig::File(_) | SourceConfig::Mqtt(_) | SourceConfig::Nats(_) => {
+                Some(self.intent.sandbox.clone().unwrap_or_default())
+            }
         }
     }
 
@@ -1226,13 +1236,19 @@ impl Mlfo {
                 FileFeed::factory(f.clone(), fields),
                 f.path.display().to_string(),
             ),
+            SourceConfig::Mqtt(m) => (LiveFeed::mqtt(m.clone(), fields), m.name()),
+            SourceConfig::Nats(n) => (LiveFeed::nats(n.clone(), fields), n.name()),
         };
         self.set_phase("deploy");
         let distribute = self.intent.distribute.clone();
+        let intent = self.intent.name.clone();
         let sinks: SinkFactory = Arc::new(move || {
             distribute
                 .iter()
-                .map(|d| d.build().map_err(|e| EngineError::Output(e.to_string())))
+                .map(|d| {
+                    d.build_for(&intent)
+                        .map_err(|e| EngineError::Output(e.to_string()))
+                })
                 .collect::<Result<Vec<Box<dyn AlertSink>>, _>>()
         });
         let run = dataflow::run(

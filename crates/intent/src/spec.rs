@@ -4,7 +4,10 @@
 use std::path::{Component, Path};
 
 use ai4ict_anomaly::DetectorConfig;
-use ai4ict_connectors::{FileSourceConfig, SinkConfig, StdoutSinkConfig};
+use ai4ict_connectors::{
+    FileSourceConfig, MessageFormat, MqttSourceConfig, NatsSourceConfig, SinkConfig,
+    StdoutSinkConfig,
+};
 use ai4ict_core::Interval;
 use ai4ict_sandbox::ScenarioConfig;
 use schemars::JsonSchema;
@@ -35,8 +38,9 @@ pub struct MlIntent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub labels: Option<std::path::PathBuf>,
-    /// `skip` deploys a file source that can be evaluated neither on labels nor in the sandbox
-    /// (its fields are not sandbox KPIs); the report then says the pipeline was not evaluated.
+    /// `skip` deploys a file or live source that can be evaluated neither on labels nor in the
+    /// sandbox (its fields are not sandbox KPIs); the report then says the pipeline was not
+    /// evaluated.
     /// By default such a pipeline is not deployed without `--force`.
     #[serde(default, skip_serializing_if = "EvaluateMode::is_auto")]
     pub evaluate: EvaluateMode,
@@ -100,6 +104,19 @@ pub enum SourceConfig {
     Sandbox(ScenarioConfig),
     /// A CSV or JSON-lines file of (entity, time, fields…) rows.
     File(FileSourceConfig),
+    /// An MQTT topic whose messages are rows (a JSON object or a CSV line each). Live: no
+    /// ground truth, so Evaluate runs in the sandbox when the fields are sandbox KPIs.
+    Mqtt(MqttSourceConfig),
+    /// A NATS JetStream stream read by a durable pull consumer, acknowledged after the rows
+    /// are in the pipeline (at least once). Live, like `mqtt`.
+    Nats(NatsSourceConfig),
+}
+
+impl SourceConfig {
+    /// True for a source that runs until it is stopped (MQTT, NATS).
+    pub fn is_live(&self) -> bool {
+        matches!(self, Self::Mqtt(_) | Self::Nats(_))
+    }
 }
 
 /// The collector (C): which fields to gather and at which interval.
@@ -539,6 +556,19 @@ impl MlIntent {
                     }
                 }
             }
+            SourceConfig::Mqtt(m) => {
+                if m.qos > 2 {
+                    bad(
+                        "source.mqtt.qos",
+                        format!("{} is not 0, 1 or 2", m.qos),
+                        None,
+                    );
+                }
+                self.check_live("source.mqtt", m.format, &m.columns, m.buffer, &mut bad);
+            }
+            SourceConfig::Nats(n) => {
+                self.check_live("source.nats", n.format, &n.columns, n.buffer, &mut bad);
+            }
             SourceConfig::File(f) => {
                 if trust == Origin::Remote && escapes(&f.path) {
                     bad(
@@ -697,6 +727,18 @@ impl MlIntent {
                     "a `file` sink takes alerts; forecasts go to a `forecast` sink".into(),
                     Some("write `forecast: {path: forecast.csv}`"),
                 ),
+                SinkConfig::Alertmanager(_)
+                | SinkConfig::Webhook(_)
+                | SinkConfig::Mqtt(_)
+                | SinkConfig::Nats(_)
+                    if forecasts =>
+                {
+                    bad(
+                        &format!("distribute.{i}"),
+                        "this sink takes alerts; forecasts go to a `forecast` sink".into(),
+                        Some("write `forecast: {path: forecast.csv}`"),
+                    )
+                }
                 _ => {}
             }
         }
@@ -764,7 +806,23 @@ impl MlIntent {
             let (kind, file) = match d {
                 SinkConfig::File(f) => ("file", f),
                 SinkConfig::Forecast(f) => ("forecast", f),
-                SinkConfig::Stdout(_) => continue,
+                SinkConfig::Webhook(w) => {
+                    if let Some(path) = w.token_file.as_ref().filter(|_| trust == Origin::Remote) {
+                        bad(
+                            &format!("distribute.{i}.webhook.token_file"),
+                            format!(
+                                "`{}`: an intent submitted remotely may not name a token file",
+                                path.display()
+                            ),
+                            Some("use `token_env`"),
+                        );
+                    }
+                    continue;
+                }
+                SinkConfig::Stdout(_)
+                | SinkConfig::Alertmanager(_)
+                | SinkConfig::Mqtt(_)
+                | SinkConfig::Nats(_) => continue,
             };
             if trust == Origin::Remote && escapes(&file.path) {
                 let msg = format!("`{}` leaves the working directory", file.path.display());
@@ -772,6 +830,40 @@ impl MlIntent {
             }
         }
         out
+    }
+
+    /// Checks shared by the live sources at `at`.
+    fn check_live(
+        &self,
+        at: &str,
+        format: MessageFormat,
+        columns: &[String],
+        buffer: usize,
+        bad: &mut impl FnMut(&str, String, Option<&str>),
+    ) {
+        if self.collect.fields.is_empty() {
+            bad(
+                "collect.fields",
+                "a live source needs its fields named: there is no file to find them in".into(),
+                Some("e.g. `collect: {fields: [prb_util, dl_throughput]}`"),
+            );
+        }
+        match format {
+            MessageFormat::CsvLine if columns.is_empty() => bad(
+                &format!("{at}.columns"),
+                "`format: csv-line` needs the columns of a line, in order".into(),
+                Some("e.g. `columns: [entity, time, prb_util]`"),
+            ),
+            MessageFormat::Jsonl if !columns.is_empty() => bad(
+                &format!("{at}.columns"),
+                "`columns` is for `format: csv-line`; JSON messages name their keys".into(),
+                None,
+            ),
+            _ => {}
+        }
+        if buffer == 0 {
+            bad(&format!("{at}.buffer"), "must be at least 1".into(), None);
+        }
     }
 
     fn check_field(&self, field: &str, at: &str, bad: &mut impl FnMut(&str, String, Option<&str>)) {

@@ -107,6 +107,11 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
     if rt.force {
         overwrite_outputs(&mut intent);
     }
+    let dir = rt
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&intent.name));
+    link_report(&mut intent, &dir);
     check_outputs(&intent)?;
     let options = RunOptions {
         cluster,
@@ -158,10 +163,6 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
         return verdict(&outcome, stopped);
     }
     out!("{}", report::text(&outcome));
-    let dir = rt
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("out").join(&intent.name));
     let files = report::write(&outcome, &intent, &dir)
         .with_context(|| format!("writing reports to {}", dir.display()))?;
     for f in files {
@@ -206,6 +207,18 @@ fn overwrite_outputs(intent: &mut MlIntent) {
     if let SourceConfig::File(f) = &mut intent.source {
         if f.quarantine_mode == WriteMode::Create {
             f.quarantine_mode = WriteMode::Overwrite;
+        }
+    }
+}
+
+/// Alertmanager sinks without a `report_url` link their alerts to this run's HTML report.
+fn link_report(intent: &mut MlIntent, dir: &Path) {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    for d in &mut intent.distribute {
+        if let SinkConfig::Alertmanager(a) = d {
+            if a.report_url.is_none() {
+                a.report_url = Some(format!("file://{}", dir.join("report.html").display()));
+            }
         }
     }
 }

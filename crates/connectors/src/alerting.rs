@@ -1,0 +1,424 @@
+//! Alert sinks where operators look (Y.3172 §8.1 SINK): Prometheus Alertmanager's v2 API and
+//! a generic JSON webhook, over HTTP with a timeout and retries with backoff.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ai4ict_core::{Alert, Interval, Timestamp};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::live::{host_port, interval_duration};
+use crate::{AlertSink, ConnectorError};
+
+/// An alert as the webhook, MQTT and NATS sinks publish it: the intent's name, the alert's
+/// entity, field, severity and score, and its times in RFC 3339.
+pub(crate) fn alert_json(a: &Alert, intent: &str) -> Value {
+    json!({
+        "intent": intent,
+        "entity": a.entity.name(),
+        "field": a.field,
+        "severity": a.severity.to_string(),
+        "score": a.score,
+        "time": a.time.to_string(),
+        "onset": a.onset.to_string(),
+    })
+}
+
+fn default_timeout() -> Interval {
+    Interval::from_millis(5_000)
+}
+
+fn default_retries() -> u32 {
+    3
+}
+
+fn default_resolve() -> Interval {
+    Interval::from_minutes(60)
+}
+
+/// Sends alerts to a Prometheus Alertmanager (`POST /api/v2/alerts`), which groups, routes,
+/// silences and notifies them as it does Prometheus' own.
+///
+/// Each alert has the labels `alertname` (`ai4ict_anomaly`), `entity`, `field`, `severity`
+/// and `intent` (plus `labels`), the annotations `score`, `onset`, `time` and `report` (when
+/// `report_url` is given), `startsAt` its onset and `endsAt` `resolve_after` from delivery:
+/// an anomaly raised again before then keeps the alert firing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerSinkConfig {
+    /// Alertmanager's address, `http://host:port` (the API path is added).
+    pub url: String,
+    /// A link to the run's report, sent as the `report` annotation and `generatorURL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_url: Option<String>,
+    /// Extra labels for every alert (e.g. `team: ran`); the built-in ones win on a clash.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// How long an alert stays firing after it was last sent (default `1h`).
+    #[serde(default = "default_resolve")]
+    #[schemars(with = "String")]
+    pub resolve_after: Interval,
+    /// Time allowed for one request (default `5s`).
+    #[serde(default = "default_timeout")]
+    #[schemars(with = "String")]
+    pub timeout: Interval,
+    /// Retries after a failed request (default 3), waiting 0.2 s, 0.4 s, 0.8 s…
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+}
+
+/// Posts alerts as JSON to any HTTP endpoint (a chat bridge, a ticketing system, an
+/// automation hook): `{"intent": …, "alerts": [{"entity", "field", "severity", "score",
+/// "time", "onset", "intent"}, …]}`, one request per round of alerts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSinkConfig {
+    /// The endpoint, `http://host:port/path`.
+    pub url: String,
+    /// An environment variable holding a bearer token (sent as `Authorization: Bearer …`,
+    /// never printed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// A file holding the bearer token (its first line), instead of `token_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub token_file: Option<PathBuf>,
+    /// Time allowed for one request (default `5s`).
+    #[serde(default = "default_timeout")]
+    #[schemars(with = "String")]
+    pub timeout: Interval,
+    /// Retries after a failed request (default 3), waiting 0.2 s, 0.4 s, 0.8 s…
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+}
+
+/// A bearer token; its `Debug` does not show it.
+struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+impl WebhookSinkConfig {
+    fn token(&self, sink: &str) -> Result<Option<Token>, ConnectorError> {
+        let fail = |message: String| ConnectorError::Delivery {
+            sink: sink.to_string(),
+            message,
+        };
+        let raw = match (&self.token_env, &self.token_file) {
+            (Some(_), Some(_)) => {
+                return Err(fail("give `token_env` or `token_file`, not both".into()))
+            }
+            (Some(var), None) => std::env::var(var)
+                .map_err(|_| fail(format!("token_env: the variable `{var}` is not set")))?,
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| fail(format!("token_file: cannot read {}: {e}", path.display())))?,
+            (None, None) => return Ok(None),
+        };
+        let token = raw.lines().next().unwrap_or("").trim().to_string();
+        if token.is_empty() {
+            return Err(fail("the bearer token is empty".into()));
+        }
+        Ok(Some(Token(token)))
+    }
+
+    /// Fails when the token cannot be read (checked before a run).
+    pub fn check(&self) -> Result<(), ConnectorError> {
+        check_http(&self.url, "webhook")?;
+        self.token(&format!("webhook {}", self.url)).map(|_| ())
+    }
+}
+
+fn check_http(url: &str, sink: &str) -> Result<(), ConnectorError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| ConnectorError::Delivery {
+            sink: format!("{sink} {url}"),
+            message: "the address must start with http:// (TLS is not built in)".into(),
+        })?;
+    let host = rest.split('/').next().unwrap_or("");
+    host_port(&format!("http://{host}"), &["http"], 80)
+        .map(|_| ())
+        .map_err(|message| ConnectorError::Delivery {
+            sink: format!("{sink} {url}"),
+            message,
+        })
+}
+
+/// Posts JSON with a timeout, retrying failed requests and 5xx/429 answers with backoff.
+struct Poster {
+    name: String,
+    url: String,
+    agent: ureq::Agent,
+    retries: u32,
+    token: Option<Token>,
+}
+
+impl Poster {
+    fn new(name: String, url: String, timeout: Interval, retries: u32) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(interval_duration(timeout)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            name,
+            url,
+            agent,
+            retries,
+            token: None,
+        }
+    }
+
+    fn post(&self, body: &Value) -> Result<(), ConnectorError> {
+        let body = body.to_string();
+        let mut last = String::new();
+        for attempt in 0..=self.retries {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(200 << (attempt - 1).min(6)));
+            }
+            let mut req = self
+                .agent
+                .post(&self.url)
+                .header("Content-Type", "application/json");
+            if let Some(Token(t)) = &self.token {
+                req = req.header("Authorization", &format!("Bearer {t}"));
+            }
+            match req.send(body.as_str()) {
+                Ok(resp) if resp.status().is_success() => return Ok(()),
+                Ok(mut resp) => {
+                    let status = resp.status();
+                    let text = resp
+                        .body_mut()
+                        .with_config()
+                        .limit(1024)
+                        .read_to_string()
+                        .unwrap_or_default();
+                    last = format!("HTTP {status}: {}", text.trim());
+                    // A client error will not go away by sending the same request again.
+                    if status.is_client_error() && status.as_u16() != 429 {
+                        break;
+                    }
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(ConnectorError::Delivery {
+            sink: self.name.clone(),
+            message: last,
+        })
+    }
+}
+
+/// See [`AlertmanagerSinkConfig`].
+pub struct AlertmanagerSink {
+    poster: Poster,
+    intent: String,
+    cfg: AlertmanagerSinkConfig,
+}
+
+impl std::fmt::Debug for AlertmanagerSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertmanagerSink")
+            .field("url", &self.poster.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlertmanagerSink {
+    /// A sink posting to `cfg.url`; alerts are labelled with `intent`.
+    pub fn new(cfg: &AlertmanagerSinkConfig, intent: &str) -> Result<Self, ConnectorError> {
+        check_http(&cfg.url, "alertmanager")?;
+        let url = format!("{}/api/v2/alerts", cfg.url.trim_end_matches('/'));
+        Ok(Self {
+            poster: Poster::new(
+                format!("alertmanager {}", cfg.url),
+                url,
+                cfg.timeout,
+                cfg.retries,
+            ),
+            intent: intent.to_string(),
+            cfg: cfg.clone(),
+        })
+    }
+
+    fn body(&self, alerts: &[Alert], now: Timestamp) -> Value {
+        let list: Vec<Value> = alerts
+            .iter()
+            .map(|a| {
+                let mut labels = self.cfg.labels.clone();
+                for (k, v) in [
+                    ("alertname", "ai4ict_anomaly".to_string()),
+                    ("entity", a.entity.name().to_string()),
+                    ("field", a.field.clone()),
+                    ("severity", a.severity.to_string()),
+                    ("intent", self.intent.clone()),
+                ] {
+                    labels.insert(k.to_string(), v);
+                }
+                let mut annotations = BTreeMap::from([
+                    ("score".to_string(), format!("{:.3}", a.score)),
+                    ("onset".to_string(), a.onset.to_string()),
+                    ("time".to_string(), a.time.to_string()),
+                ]);
+                if let Some(r) = &self.cfg.report_url {
+                    annotations.insert("report".into(), r.clone());
+                }
+                let ends = Timestamp(now.0.max(a.onset.0) + self.cfg.resolve_after.millis());
+                let mut alert = json!({
+                    "labels": labels,
+                    "annotations": annotations,
+                    "startsAt": a.onset.to_string(),
+                    "endsAt": ends.to_string(),
+                });
+                if let Some(r) = &self.cfg.report_url {
+                    alert["generatorURL"] = json!(r);
+                }
+                alert
+            })
+            .collect();
+        Value::Array(list)
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    )
+}
+
+impl AlertSink for AlertmanagerSink {
+    fn write(&mut self, alerts: &[Alert]) -> Result<(), ConnectorError> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        self.poster.post(&self.body(alerts, now()))
+    }
+
+    fn finish(&mut self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+}
+
+/// See [`WebhookSinkConfig`].
+pub struct WebhookSink {
+    poster: Poster,
+    intent: String,
+}
+
+impl std::fmt::Debug for WebhookSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSink")
+            .field("url", &self.poster.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookSink {
+    /// A sink posting to `cfg.url`, reading its token now.
+    pub fn new(cfg: &WebhookSinkConfig, intent: &str) -> Result<Self, ConnectorError> {
+        check_http(&cfg.url, "webhook")?;
+        let name = format!("webhook {}", cfg.url);
+        let token = cfg.token(&name)?;
+        let mut poster = Poster::new(name, cfg.url.clone(), cfg.timeout, cfg.retries);
+        poster.token = token;
+        Ok(Self {
+            poster,
+            intent: intent.to_string(),
+        })
+    }
+}
+
+impl AlertSink for WebhookSink {
+    fn write(&mut self, alerts: &[Alert]) -> Result<(), ConnectorError> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<Value> = alerts.iter().map(|a| alert_json(a, &self.intent)).collect();
+        self.poster
+            .post(&json!({"intent": self.intent, "alerts": list}))
+    }
+
+    fn finish(&mut self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ai4ict_core::{Entity, Severity};
+
+    #[test]
+    fn alertmanager_body_has_labels_annotations_and_times() {
+        let cfg: AlertmanagerSinkConfig = serde_json::from_str(
+            r#"{"url":"http://127.0.0.1:9093","report_url":"http://r/report.html","labels":{"team":"ran","entity":"x"}}"#,
+        )
+        .unwrap();
+        let sink = AlertmanagerSink::new(&cfg, "cells").unwrap();
+        let a = Alert {
+            entity: Entity::new("cell-1"),
+            time: Timestamp(3_600_000),
+            onset: Timestamp(1_800_000),
+            score: 0.987_65,
+            severity: Severity::Major,
+            field: "prb_util".into(),
+        };
+        let b = sink.body(&[a], Timestamp(7_200_000));
+        let x = &b[0];
+        assert_eq!(x["labels"]["entity"], "cell-1");
+        assert_eq!(x["labels"]["team"], "ran");
+        assert_eq!(x["labels"]["severity"], "major");
+        assert_eq!(x["labels"]["intent"], "cells");
+        assert_eq!(x["annotations"]["score"], "0.988");
+        assert_eq!(x["startsAt"], "1970-01-01T00:30:00Z");
+        assert_eq!(x["endsAt"], "1970-01-01T03:00:00Z");
+        assert_eq!(x["generatorURL"], "http://r/report.html");
+    }
+
+    #[test]
+    fn addresses_and_tokens_are_checked() {
+        let mut cfg: WebhookSinkConfig =
+            serde_json::from_str(r#"{"url":"https://x/hook"}"#).unwrap();
+        assert!(cfg.check().unwrap_err().to_string().contains("TLS"));
+        cfg.url = "http://127.0.0.1:1/hook".into();
+        cfg.check().unwrap();
+        cfg.token_env = Some("AI4ICT_TEST_SURELY_UNSET_TOKEN".into());
+        let e = cfg.check().unwrap_err().to_string();
+        assert!(e.contains("AI4ICT_TEST_SURELY_UNSET_TOKEN"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        cfg.token_env = None;
+        cfg.token_file = Some(file);
+        let t = cfg.token("w").unwrap().unwrap();
+        assert_eq!(t.0, "s3cret");
+        assert!(!format!("{t:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_dead_endpoint_is_an_error_after_the_retries() {
+        // Port 1 on loopback refuses at once.
+        let cfg: WebhookSinkConfig =
+            serde_json::from_str(r#"{"url":"http://127.0.0.1:1/hook","retries":1,"timeout":"1s"}"#)
+                .unwrap();
+        let mut sink = WebhookSink::new(&cfg, "i").unwrap();
+        let a = Alert {
+            entity: Entity::new("c"),
+            time: Timestamp(0),
+            onset: Timestamp(0),
+            score: 1.0,
+            severity: Severity::Critical,
+            field: "f".into(),
+        };
+        let e = sink.write(&[a]).unwrap_err().to_string();
+        assert!(e.starts_with("webhook http://127.0.0.1:1/hook:"), "{e}");
+    }
+}

@@ -1,0 +1,812 @@
+//! Live sources (Y.3172 §8.1 SRC on a telemetry bus): an MQTT subscription and a NATS
+//! JetStream pull consumer. Each message holds one row (or several, one per line), read with
+//! the same rules as a file source's rows.
+//!
+//! A background thread receives into a bounded channel; when it is full the client stops
+//! reading and the bus holds the rest (back-pressure), so memory stays bounded whatever the
+//! publishers send. [`LiveSource::next_batch`] drains what has arrived and waits at most the
+//! time it is given, so the dataflow worker polling it is never blocked for long.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ai4ict_core::{Batch, Entity, Interval, Timestamp};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::csvline::Fields;
+use crate::source::{column_of, note_order, parse_row, Fault, Plan};
+use crate::{ConnectorError, ReadReport, RowError, MAX_KEPT_ERRORS, MAX_LINE_BYTES};
+
+/// How the payload of a message is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum MessageFormat {
+    /// A JSON object per message (or per line of a message), keys as a JSON-lines file's.
+    #[default]
+    #[serde(rename = "jsonl", alias = "json")]
+    Jsonl,
+    /// A CSV line per message (or per line of a message) without a header: `columns` names
+    /// the values in order.
+    #[serde(rename = "csv-line", alias = "csv_line")]
+    CsvLine,
+}
+
+/// How rows are found in messages: the part of a live source's config shared by MQTT and
+/// NATS (the same keys as a file source's, plus `columns` for `csv-line`).
+#[derive(Clone, Copy, Debug)]
+pub struct RowMapping<'a> {
+    /// The payload format.
+    pub format: MessageFormat,
+    /// Column names of a `csv-line` payload, in order.
+    pub columns: &'a [String],
+    /// The entity's key or column; `entity` when not given.
+    pub entity: Option<&'a str>,
+    /// The time's key or column; `time` when not given.
+    pub time: Option<&'a str>,
+    /// Pipeline field ← key or column.
+    pub fields: &'a BTreeMap<String, String>,
+    /// The zone of times without a UTC offset.
+    pub timezone: Option<&'a str>,
+}
+
+/// When a live source ends. Without either it runs until the run is stopped (Ctrl-C, or
+/// [`LiveSource::stop`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LiveLimits {
+    /// End after this many rows have been read (good and bad).
+    pub max_rows: Option<u64>,
+    /// End when no message has arrived for this long.
+    pub until_idle: Option<Duration>,
+    /// Messages held between the bus and the pipeline.
+    pub buffer: usize,
+}
+
+/// Messages held between the bus and the pipeline by default.
+pub const DEFAULT_BUFFER: usize = 10_000;
+
+fn default_buffer() -> usize {
+    DEFAULT_BUFFER
+}
+
+fn default_qos() -> u8 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_default_buffer(n: &usize) -> bool {
+    *n == DEFAULT_BUFFER
+}
+
+/// Subscribes to an MQTT topic (MQTT 3.1.1; Y.3172 §8.1 SRC). Plain TCP: TLS is not built in.
+///
+/// Delivery is at most once into the pipeline: the client acknowledges a QoS 1 message when
+/// it is received, before the pipeline has scored it. With `clean_session: false` and a fixed
+/// `client_id`, the broker keeps the subscription and queues messages while the pipeline is
+/// down.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSourceConfig {
+    /// The broker, `mqtt://host:port` (port 1883 when left out).
+    pub url: String,
+    /// The topic filter to subscribe to, wildcards allowed (`telemetry/#`).
+    pub topic: String,
+    /// 0, 1 (default) or 2.
+    #[serde(default = "default_qos")]
+    pub qos: u8,
+    /// The client id; by default `ai4ict-<process id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// `false` keeps the session (subscription and queued messages) across reconnects.
+    #[serde(default = "yes")]
+    pub clean_session: bool,
+    /// `jsonl` (default) or `csv-line`.
+    #[serde(default)]
+    pub format: MessageFormat,
+    /// For `csv-line`: the column names of the values, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// The key (column) holding the entity; `entity` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// The key (column) holding the time; `time` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Pipeline field ← key (column), for keys named differently from the fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+    /// The IANA zone of times without a UTC offset; UTC by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// End after this many rows (for bounded runs and tests); by default never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<u64>,
+    /// End when no message has come for this long, e.g. `5s`; by default never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub until_idle: Option<Interval>,
+    /// Messages held between the broker and the pipeline (default 10000); when full, the
+    /// client stops reading until the pipeline catches up.
+    #[serde(default = "default_buffer", skip_serializing_if = "is_default_buffer")]
+    pub buffer: usize,
+}
+
+impl MqttSourceConfig {
+    /// How rows are found in messages.
+    pub fn rows(&self) -> RowMapping<'_> {
+        RowMapping {
+            format: self.format,
+            columns: &self.columns,
+            entity: self.entity.as_deref(),
+            time: self.time.as_deref(),
+            fields: &self.fields,
+            timezone: self.timezone.as_deref(),
+        }
+    }
+
+    /// When the source ends.
+    pub fn limits(&self) -> LiveLimits {
+        LiveLimits {
+            max_rows: self.max_rows,
+            until_idle: self.until_idle.map(interval_duration),
+            buffer: self.buffer,
+        }
+    }
+
+    /// `url` and `topic`, for messages.
+    pub fn name(&self) -> String {
+        format!("{} {}", self.url, self.topic)
+    }
+}
+
+/// Reads a NATS JetStream stream through a durable pull consumer (Y.3172 §8.1 SRC).
+///
+/// At least once: a message is acknowledged only after its rows have been handed to the
+/// dataflow (a bad message once it has been counted), so messages received but not yet
+/// handed over when the pipeline stops or crashes are delivered again, after the consumer's
+/// ack wait, to the next run with the same `durable` name. Rows handed over but not yet
+/// scored when a process dies are lost until checkpoints exist.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSourceConfig {
+    /// The server, `nats://host:port` (port 4222 when left out).
+    pub url: String,
+    /// The JetStream stream to read (it must exist).
+    pub stream: String,
+    /// Only subjects matching this filter (`telemetry.>`); by default the whole stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The durable consumer's name (default `ai4ict`): a later run with the same name goes
+    /// on where this one stopped.
+    #[serde(default = "default_durable")]
+    pub durable: String,
+    /// `jsonl` (default) or `csv-line`.
+    #[serde(default)]
+    pub format: MessageFormat,
+    /// For `csv-line`: the column names of the values, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// The key (column) holding the entity; `entity` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// The key (column) holding the time; `time` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Pipeline field ← key (column), for keys named differently from the fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+    /// The IANA zone of times without a UTC offset; UTC by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// End after this many rows (for bounded runs and tests); by default never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<u64>,
+    /// End when no message has come for this long, e.g. `5s`; by default never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub until_idle: Option<Interval>,
+    /// Messages held between the server and the pipeline (default 10000).
+    #[serde(default = "default_buffer", skip_serializing_if = "is_default_buffer")]
+    pub buffer: usize,
+}
+
+fn default_durable() -> String {
+    "ai4ict".into()
+}
+
+impl NatsSourceConfig {
+    /// How rows are found in messages.
+    pub fn rows(&self) -> RowMapping<'_> {
+        RowMapping {
+            format: self.format,
+            columns: &self.columns,
+            entity: self.entity.as_deref(),
+            time: self.time.as_deref(),
+            fields: &self.fields,
+            timezone: self.timezone.as_deref(),
+        }
+    }
+
+    /// When the source ends.
+    pub fn limits(&self) -> LiveLimits {
+        LiveLimits {
+            max_rows: self.max_rows,
+            until_idle: self.until_idle.map(interval_duration),
+            buffer: self.buffer,
+        }
+    }
+
+    /// `url` and `stream`, for messages.
+    pub fn name(&self) -> String {
+        format!("{} stream {}", self.url, self.stream)
+    }
+}
+
+pub(crate) fn interval_duration(i: Interval) -> Duration {
+    Duration::from_millis(i.millis().max(0) as u64)
+}
+
+/// Host and port of `url` (`scheme://host[:port]`, scheme one of `schemes`).
+pub(crate) fn host_port(
+    url: &str,
+    schemes: &[&str],
+    default_port: u16,
+) -> Result<(String, u16), String> {
+    let rest = schemes
+        .iter()
+        .find_map(|s| url.strip_prefix(&format!("{s}://")))
+        .ok_or_else(|| {
+            format!(
+                "`{url}` is not a {}:// address (TLS is not built in)",
+                schemes[0]
+            )
+        })?;
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty() || rest.contains('/') || rest.contains('@') {
+        return Err(format!(
+            "`{url}` must be {}://host:port, without a path or credentials",
+            schemes[0]
+        ));
+    }
+    match rest.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() => port
+            .parse()
+            .map(|p| (host.to_string(), p))
+            .map_err(|_| format!("`{port}` in `{url}` is not a port number")),
+        _ => Ok((rest.to_string(), default_port)),
+    }
+}
+
+/// Reads rows out of message payloads with the rules of a file source's rows, keeping the
+/// same [`ReadReport`]. A bad row is counted and kept as a [`RowError`] naming the topic (or
+/// subject) as its file and the message's number in the source as its line.
+pub(crate) struct MessageRows {
+    plan: Plan,
+    zone: chrono_tz::Tz,
+    width: usize,
+    scratch: Fields,
+    values: Vec<f64>,
+    last_entity: Option<Entity>,
+    last_time: HashMap<Entity, Timestamp>,
+    report: ReadReport,
+}
+
+impl MessageRows {
+    /// Checks `rows` against the pipeline's `fields` (a live source needs them named).
+    pub(crate) fn new(
+        name: &str,
+        rows: &RowMapping<'_>,
+        fields: &[String],
+    ) -> Result<Self, ConnectorError> {
+        let bad = |message: String| ConnectorError::BadConfig {
+            path: name.to_string(),
+            message,
+        };
+        if fields.is_empty() {
+            return Err(bad(
+                "a live source needs the fields named in `collect: {fields: […]}`".into(),
+            ));
+        }
+        let entity = rows.entity.unwrap_or("entity").to_string();
+        let time = rows.time.unwrap_or("time").to_string();
+        let keys: Vec<String> = fields.iter().map(|f| column_of(rows.fields, f)).collect();
+        let plan = match rows.format {
+            MessageFormat::Jsonl => {
+                if !rows.columns.is_empty() {
+                    return Err(bad("`columns` is for `format: csv-line`".into()));
+                }
+                Plan::Jsonl { entity, time, keys }
+            }
+            MessageFormat::CsvLine => {
+                let header = rows.columns.to_vec();
+                if header.is_empty() {
+                    return Err(bad(
+                        "`format: csv-line` needs `columns: [entity, time, …]` naming the values in order"
+                            .into(),
+                    ));
+                }
+                let find = |column: &str, wanted: &str| {
+                    header.iter().position(|h| h == column).ok_or_else(|| {
+                        ConnectorError::MissingColumn {
+                            path: name.to_string(),
+                            wanted: wanted.to_string(),
+                            column: column.to_string(),
+                            available: header.clone(),
+                        }
+                    })
+                };
+                let e = find(&entity, "the entity")?;
+                let t = find(&time, "the time")?;
+                let columns = fields
+                    .iter()
+                    .zip(&keys)
+                    .map(|(f, c)| find(c, &format!("field `{f}`")))
+                    .collect::<Result<_, _>>()?;
+                Plan::Csv {
+                    delimiter: b',',
+                    header,
+                    entity: e,
+                    time: t,
+                    columns,
+                }
+            }
+        };
+        let zone = match rows.timezone.map(str::trim) {
+            None | Some("") => chrono_tz::Tz::UTC,
+            Some(z) => z.parse().map_err(|_| {
+                bad(format!(
+                    "timezone: `{z}` is no time zone (an IANA name such as Europe/Berlin, or UTC)"
+                ))
+            })?,
+        };
+        Ok(Self {
+            plan,
+            zone,
+            width: fields.len(),
+            scratch: Fields::default(),
+            values: Vec::with_capacity(fields.len()),
+            last_entity: None,
+            last_time: HashMap::new(),
+            report: ReadReport {
+                zone: zone.name().to_string(),
+                ..ReadReport::default()
+            },
+        })
+    }
+
+    /// Reads the rows of one message (one per non-blank line) into `batch`; returns how many
+    /// rows, good and bad, it held.
+    pub(crate) fn push(
+        &mut self,
+        origin: &str,
+        seq: u64,
+        payload: &[u8],
+        batch: &mut Batch,
+    ) -> u64 {
+        if payload.len() > MAX_LINE_BYTES {
+            let fault = Fault::line(format!(
+                "message is {} bytes, over the limit of {MAX_LINE_BYTES}",
+                payload.len()
+            ));
+            self.reject(origin, seq, fault);
+            return 1;
+        }
+        let mut n = 0;
+        for line in payload.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            n += 1;
+            match parse_row(
+                &self.plan,
+                &self.zone,
+                line,
+                &mut self.scratch,
+                &mut self.values,
+                &mut self.last_entity,
+            ) {
+                Ok(Some((entity, (time, naive)))) => {
+                    self.report.naive_times += u64::from(naive);
+                    note_order(&mut self.report, &mut self.last_time, &entity, time);
+                    batch.push(entity, time, &self.values);
+                    self.report.rows_ok += 1;
+                }
+                Ok(None) => {}
+                Err(fault) => self.reject(origin, seq, fault),
+            }
+        }
+        n
+    }
+
+    fn reject(&mut self, origin: &str, seq: u64, fault: Fault) {
+        let r = &mut self.report;
+        r.errors_total += 1;
+        r.rows_skipped += 1;
+        if r.errors.len() < MAX_KEPT_ERRORS {
+            r.errors.push(RowError {
+                file: origin.to_string(),
+                line: seq,
+                column: fault.column,
+                message: fault.message,
+            });
+        }
+    }
+}
+
+/// A message as the receiving thread hands it over.
+pub(crate) enum Event {
+    Message {
+        origin: String,
+        payload: Vec<u8>,
+        ack: Option<AckToken>,
+    },
+    /// A connection problem the client recovers from (it reconnects); reported, not fatal.
+    Trouble(String),
+}
+
+/// What acknowledges a JetStream message once its rows are in the dataflow.
+pub(crate) struct AckToken(pub(crate) Box<async_nats::jetstream::Message>);
+
+/// Sends `event`, waiting while the channel is full unless `stop` is set; false when the
+/// source has gone or is stopping.
+pub(crate) fn hand_over(tx: &SyncSender<Event>, mut event: Event, stop: &AtomicBool) -> bool {
+    loop {
+        match tx.try_send(event) {
+            Ok(()) => return true,
+            Err(TrySendError::Disconnected(_)) => return false,
+            Err(TrySendError::Full(e)) => {
+                if stop.load(Ordering::Relaxed) {
+                    return false;
+                }
+                event = e;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+/// The receiving side of a live source's transport: the background thread and, for
+/// JetStream, where acknowledgements go.
+pub(crate) struct Transport {
+    pub(crate) rx: Receiver<Event>,
+    pub(crate) early: VecDeque<Event>,
+    pub(crate) acks: Option<tokio::sync::mpsc::UnboundedSender<Vec<AckToken>>>,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) thread: Option<JoinHandle<()>>,
+}
+
+/// Most connection problems kept in a live source's report.
+const MAX_TROUBLES: usize = 10;
+
+/// A live source (see the module documentation): rows from MQTT or NATS messages.
+pub struct LiveSource {
+    name: String,
+    rows: MessageRows,
+    transport: Transport,
+    handed: Vec<AckToken>,
+    seq: u64,
+    read: u64,
+    limits: LiveLimits,
+    last_message: Instant,
+    done: bool,
+    troubles: Vec<String>,
+    troubles_total: u64,
+}
+
+impl std::fmt::Debug for LiveSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveSource")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveSource {
+    /// Subscribes to `cfg.topic` and waits (at most 10 s) for the broker to confirm, so
+    /// messages published after this returns are received. Fails naming the broker when it
+    /// cannot be reached or refuses the subscription.
+    pub fn mqtt(cfg: &MqttSourceConfig, fields: &[String]) -> Result<Self, ConnectorError> {
+        let name = cfg.name();
+        let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
+        let transport = crate::mqtt::subscribe(cfg, &name)?;
+        Ok(Self::new(name, rows, transport, cfg.limits()))
+    }
+
+    /// Binds (creating it when missing) the durable pull consumer `cfg.durable` on
+    /// `cfg.stream` and starts fetching; fails naming the server when it cannot be reached or
+    /// the stream does not exist.
+    pub fn nats(cfg: &NatsSourceConfig, fields: &[String]) -> Result<Self, ConnectorError> {
+        let name = cfg.name();
+        let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
+        let transport = crate::nats::consume(cfg, &name)?;
+        Ok(Self::new(name, rows, transport, cfg.limits()))
+    }
+
+    fn new(name: String, rows: MessageRows, transport: Transport, limits: LiveLimits) -> Self {
+        Self {
+            name,
+            rows,
+            transport,
+            handed: Vec::new(),
+            seq: 0,
+            read: 0,
+            limits,
+            last_message: Instant::now(),
+            done: false,
+            troubles: Vec::new(),
+            troubles_total: 0,
+        }
+    }
+
+    /// The source's name (address and topic or stream).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What has been read so far: rows delivered, bad rows skipped and their errors.
+    pub fn report(&self) -> &ReadReport {
+        &self.rows.report
+    }
+
+    /// Connection problems the client recovered from (the first few, and how many in all).
+    pub fn troubles(&self) -> (&[String], u64) {
+        (&self.troubles, self.troubles_total)
+    }
+
+    /// Rows of the messages that have arrived, up to about `max_rows`, waiting at most `wait`
+    /// for the first one. An empty batch means nothing came in time; `Ok(None)` that the
+    /// source has ended (`max_rows` or `until_idle` reached, or [`LiveSource::stop`]); an
+    /// error that the connection closed for good (e.g. the JetStream consumer was deleted).
+    ///
+    /// JetStream messages whose rows a previous call returned are acknowledged first: they
+    /// are in the dataflow by now.
+    pub fn next_batch(
+        &mut self,
+        max_rows: usize,
+        wait: Duration,
+    ) -> Result<Option<Batch>, ConnectorError> {
+        self.ack_handed();
+        if self.done {
+            return Ok(None);
+        }
+        let mut batch = Batch::new(self.rows.width);
+        let mut deadline = Some(Instant::now() + wait);
+        while batch.len() < max_rows.max(1) && !self.limit_reached() {
+            let event = match self.transport.early.pop_front() {
+                Some(e) => e,
+                None => {
+                    let got = match deadline {
+                        Some(d) => self
+                            .transport
+                            .rx
+                            .recv_timeout(d.saturating_duration_since(Instant::now())),
+                        None => self.transport.rx.try_recv().map_err(|e| match e {
+                            std::sync::mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                            std::sync::mpsc::TryRecvError::Disconnected => {
+                                RecvTimeoutError::Disconnected
+                            }
+                        }),
+                    };
+                    match got {
+                        Ok(e) => e,
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) if batch.is_empty() => {
+                            // The receiving thread ended without being stopped.
+                            self.stop();
+                            let last = self
+                                .troubles
+                                .last()
+                                .map_or(String::new(), |t| format!(" (last problem: {t})"));
+                            return Err(ConnectorError::Live {
+                                source_name: self.name.clone(),
+                                message: format!("the connection closed{last}"),
+                            });
+                        }
+                        // Hand over what came first; the next call reports the end.
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            };
+            match event {
+                Event::Message {
+                    origin,
+                    payload,
+                    ack,
+                } => {
+                    // Once something has come, take what is there without waiting more.
+                    deadline = None;
+                    self.seq += 1;
+                    self.last_message = Instant::now();
+                    self.read += self.rows.push(&origin, self.seq, &payload, &mut batch);
+                    self.handed.extend(ack);
+                }
+                Event::Trouble(t) => {
+                    self.troubles_total += 1;
+                    if self.troubles.len() < MAX_TROUBLES {
+                        self.troubles.push(t);
+                    }
+                }
+            }
+        }
+        if self.limit_reached()
+            || self
+                .limits
+                .until_idle
+                .is_some_and(|idle| self.last_message.elapsed() >= idle)
+        {
+            self.done = true;
+        }
+        if self.done && batch.is_empty() {
+            self.stop();
+            return Ok(None);
+        }
+        Ok(Some(batch))
+    }
+
+    fn limit_reached(&self) -> bool {
+        self.limits.max_rows.is_some_and(|m| self.read >= m)
+    }
+
+    /// Acknowledges the JetStream messages handed over so far.
+    fn ack_handed(&mut self) {
+        if self.handed.is_empty() {
+            return;
+        }
+        if let Some(acks) = &self.transport.acks {
+            // A send fails only when the acknowledging task has ended with the transport;
+            // the messages are then delivered again (at least once).
+            let _ = acks.send(std::mem::take(&mut self.handed));
+        }
+    }
+
+    /// Stops receiving: acknowledges what was handed over, closes the connection (waiting at
+    /// most 5 s for the acknowledgements to go out) and ends the source.
+    pub fn stop(&mut self) {
+        self.ack_handed();
+        self.done = true;
+        self.transport.stop.store(true, Ordering::Relaxed);
+        self.transport.acks = None;
+        if let Some(thread) = self.transport.thread.take() {
+            let until = Instant::now() + Duration::from_secs(5);
+            while !thread.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    /// A line for the run's report: rows read, bad rows (with the first error), and
+    /// connection problems.
+    pub fn summary(&self) -> String {
+        let mut s = format!("{}: {}", self.name, self.report().summary());
+        if self.troubles_total > 0 {
+            s.push_str(&format!(
+                "; {} connection problem(s) (first: {})",
+                self.troubles_total,
+                self.troubles.first().map_or("", String::as_str)
+            ));
+        }
+        s
+    }
+}
+
+impl Drop for LiveSource {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl ReadReport {
+    /// `N rows read, M bad rows skipped (first: …)`, with the order and time-zone notes.
+    pub fn summary(&self) -> String {
+        let mut s = format!("{} rows read", self.rows_ok);
+        if self.rows_skipped > 0 {
+            s.push_str(&format!(", {} bad rows skipped", self.rows_skipped));
+        }
+        if self.rows_quarantined > 0 {
+            s.push_str(&format!(", {} bad rows quarantined", self.rows_quarantined));
+        }
+        if let Some(first) = self.errors.first() {
+            s.push_str(&format!(" (first: {first})"));
+        }
+        for note in [self.order_note(), self.time_note()].into_iter().flatten() {
+            s.push_str(&format!("; {note}"));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> Vec<String> {
+        vec!["a".into(), "b".into()]
+    }
+
+    #[test]
+    fn urls_are_host_and_port() {
+        assert_eq!(
+            host_port("mqtt://127.0.0.1:1884", &["mqtt", "tcp"], 1883).unwrap(),
+            ("127.0.0.1".into(), 1884)
+        );
+        assert_eq!(
+            host_port("tcp://broker", &["mqtt", "tcp"], 1883).unwrap(),
+            ("broker".into(), 1883)
+        );
+        assert!(host_port("mqtts://b:8883", &["mqtt"], 1883)
+            .unwrap_err()
+            .contains("TLS"));
+        assert!(host_port("mqtt://b:x", &["mqtt"], 1883).is_err());
+        assert!(host_port("mqtt://u:p@b:1", &["mqtt"], 1883).is_err());
+    }
+
+    #[test]
+    fn json_and_csv_messages_read_like_file_rows() {
+        let map = BTreeMap::new();
+        let rows = RowMapping {
+            format: MessageFormat::Jsonl,
+            columns: &[],
+            entity: None,
+            time: None,
+            fields: &map,
+            timezone: None,
+        };
+        let mut m = MessageRows::new("t", &rows, &fields()).unwrap();
+        let mut batch = Batch::new(2);
+        let ok = br#"{"entity":"c1","time":"2024-01-01T00:00:00Z","a":1,"b":"2"}"#;
+        assert_eq!(m.push("tele/c1", 1, ok, &mut batch), 1);
+        assert_eq!(m.push("tele/c1", 2, b"{\"entity\":\"c1\"", &mut batch), 1);
+        let two = b"{\"entity\":\"c2\",\"time\":0,\"a\":1,\"b\":1}\n{\"entity\":\"c2\",\"time\":1000,\"a\":\"x\",\"b\":1}\n";
+        assert_eq!(m.push("tele/c2", 3, two, &mut batch), 2);
+        assert_eq!(batch.len(), 2);
+        assert_eq!(m.report.rows_skipped, 2);
+        let e = m.report.errors[1].to_string();
+        assert!(e.starts_with("tele/c2:3: column `a`"), "{e}");
+
+        let cols: Vec<String> = ["time", "cell", "b", "a"].map(String::from).to_vec();
+        let csv = RowMapping {
+            format: MessageFormat::CsvLine,
+            columns: &cols,
+            entity: Some("cell"),
+            ..rows
+        };
+        let mut m = MessageRows::new("t", &csv, &fields()).unwrap();
+        let mut batch = Batch::new(2);
+        m.push("x", 1, b"2024-01-01T00:00:00Z,c1,2,1\r\n", &mut batch);
+        assert_eq!(batch.row(0), &[1.0, 2.0]);
+        m.push("x", 2, b"2024-01-01T00:15:00Z,c1,2", &mut batch);
+        assert_eq!(m.report.rows_skipped, 1);
+        let missing = RowMapping {
+            columns: &cols[..2],
+            ..csv
+        };
+        assert!(MessageRows::new("t", &missing, &fields()).is_err());
+        assert!(MessageRows::new("t", &rows, &[]).is_err());
+    }
+
+    #[test]
+    fn configs_reject_unknown_keys() {
+        let cfg: MqttSourceConfig = serde_json::from_str(
+            r#"{"url":"mqtt://h","topic":"t/#","format":"csv-line","columns":["entity","time","a"],"until_idle":"2s"}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.qos, 1);
+        assert_eq!(cfg.limits().until_idle, Some(Duration::from_secs(2)));
+        assert!(
+            serde_json::from_str::<MqttSourceConfig>(r#"{"url":"x","topic":"t","qs":1}"#).is_err()
+        );
+        let n: NatsSourceConfig =
+            serde_json::from_str(r#"{"url":"nats://h","stream":"S"}"#).unwrap();
+        assert_eq!(n.durable, "ai4ict");
+    }
+}

@@ -1,0 +1,191 @@
+//! The dataflow on live sources (Y.3172 §8.1 SRC on a bus): every JetStream row is scored
+//! and acknowledged, and a source without an end stops with the run. Against the servers
+//! `.ci/nats.sh` and `.ci/mosquitto.sh` start (`AI4ICT_TEST_NATS`, `AI4ICT_TEST_MQTT`);
+//! skipped, saying so, without them.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ai4ict_connectors::{MqttSourceConfig, NatsSourceConfig};
+use ai4ict_engine::dataflow::{self, PipelineSpec, Progress};
+use ai4ict_engine::feeds::LiveFeed;
+use ai4ict_engine::Cluster;
+use ai4ict_intent::AlertPolicy;
+
+fn server(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            eprintln!("{var} is not set: skipped (.ci/run starts the server and sets it)");
+            None
+        }
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    let ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}{}x{ns}", std::process::id())
+}
+
+fn fields() -> Vec<String> {
+    vec!["prb_util".into(), "latency".into()]
+}
+
+fn spec() -> PipelineSpec {
+    PipelineSpec {
+        fields: fields(),
+        interval: ai4ict_core::Interval::from_minutes(15),
+        preprocess: Vec::new(),
+        detector: Default::default(),
+        policy: AlertPolicy::default(),
+        trace: Vec::new(),
+        span: Default::default(),
+    }
+}
+
+fn row(i: usize) -> String {
+    format!(
+        r#"{{"entity":"cell-{}","time":{},"prb_util":{},"latency":12}}"#,
+        i % 5,
+        (i / 5) * 900,
+        0.3 + (i % 7) as f64 * 0.01
+    )
+}
+
+#[test]
+fn every_jetstream_row_is_scored_and_acked_on_two_workers() {
+    let Some(url) = server("AI4ICT_TEST_NATS") else {
+        return;
+    };
+    let (stream, n, bad) = (unique("AI4ICT_ENGINE_"), 300, 3);
+    let subject = stream.to_lowercase();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let js = rt.block_on(async {
+        let c = async_nats::connect(url.trim_start_matches("nats://"))
+            .await
+            .unwrap();
+        let js = async_nats::jetstream::new(c);
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: stream.clone(),
+            subjects: vec![format!("{subject}.>")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        for i in 0..n + bad {
+            let body = if i % 100 == 50 { "oops".into() } else { row(i) };
+            js.publish(format!("{subject}.rows"), body.into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        js
+    });
+    let cfg: NatsSourceConfig = serde_json::from_value(serde_json::json!({
+        "url": url, "stream": stream, "max_rows": n + bad, "until_idle": "10s", "buffer": 32,
+    }))
+    .unwrap();
+    let cluster = Cluster {
+        workers: 2,
+        ..Cluster::default()
+    };
+    let out = dataflow::run(
+        spec(),
+        &cluster,
+        LiveFeed::nats(cfg, fields()),
+        Arc::new(|| Ok(Vec::new())),
+        Arc::new(Progress::default()),
+    )
+    .unwrap();
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.rows, n as u64, "every good row was scored");
+    assert_eq!(out.entities, 5);
+    let note = out.source_notes.join("; ");
+    assert!(note.contains("300 rows read, 3 bad rows skipped"), "{note}");
+    let info = rt.block_on(async {
+        let s = js.get_stream(&stream).await.unwrap();
+        let mut c: async_nats::jetstream::consumer::PullConsumer =
+            s.get_consumer("ai4ict").await.unwrap();
+        let info = c.info().await.unwrap().clone();
+        js.delete_stream(&stream).await.unwrap();
+        info
+    });
+    assert_eq!((info.num_pending, info.num_ack_pending), (0, 0));
+    assert_eq!(info.ack_floor.stream_sequence, (n + bad) as u64);
+}
+
+/// Waits (at most 10 s) for `n` packets that `want` matches.
+fn wait(conn: &mut rumqttc::Connection, mut n: usize, want: fn(&rumqttc::Packet) -> bool) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while n > 0 {
+        assert!(
+            Instant::now() < until,
+            "{n} answers from the broker missing"
+        );
+        if let Ok(Ok(rumqttc::Event::Incoming(p))) = conn.recv_timeout(Duration::from_millis(100)) {
+            n -= usize::from(want(&p));
+        }
+    }
+}
+
+#[test]
+fn a_live_source_without_an_end_stops_with_the_run() {
+    let Some(url) = server("AI4ICT_TEST_MQTT") else {
+        return;
+    };
+    let (topic, id) = (unique("ai4ict-engine/"), unique("ai4ict-engine-"));
+    let (host, port) = url.trim_start_matches("mqtt://").rsplit_once(':').unwrap();
+    let connect = |id: &str, clean: bool| {
+        let mut o = rumqttc::MqttOptions::new(id, host, port.parse().unwrap());
+        o.set_clean_session(clean);
+        rumqttc::Client::new(o, 100)
+    };
+    // The pipeline's session exists first, so the broker queues the rows for it.
+    let (c, mut conn) = connect(&id, false);
+    c.subscribe(&topic, rumqttc::QoS::AtLeastOnce).unwrap();
+    wait(&mut conn, 1, |p| matches!(p, rumqttc::Packet::SubAck(_)));
+    c.disconnect().unwrap();
+    let (c, mut conn) = connect(&unique("pub"), true);
+    for i in 0..50 {
+        c.publish(&topic, rumqttc::QoS::AtLeastOnce, false, row(i))
+            .unwrap();
+    }
+    wait(&mut conn, 50, |p| matches!(p, rumqttc::Packet::PubAck(_)));
+    let cfg: MqttSourceConfig = serde_json::from_value(serde_json::json!({
+        "url": url, "topic": topic, "client_id": id, "clean_session": false,
+    }))
+    .unwrap();
+    let progress = Arc::new(Progress::default());
+    let watcher = {
+        let progress = Arc::clone(&progress);
+        std::thread::spawn(move || {
+            // Stop the run (as Ctrl-C does) once every row has been read.
+            let until = Instant::now() + Duration::from_secs(20);
+            while progress.rows.load(Ordering::Relaxed) < 50 && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            progress.stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let t = Instant::now();
+    let out = dataflow::run(
+        spec(),
+        &Cluster::default(),
+        LiveFeed::mqtt(cfg, fields()),
+        Arc::new(|| Ok(Vec::new())),
+        Arc::clone(&progress),
+    )
+    .unwrap();
+    watcher.join().unwrap();
+    assert!(out.stopped);
+    assert_eq!(out.rows, 50);
+    assert!(t.elapsed() < Duration::from_secs(20));
+}

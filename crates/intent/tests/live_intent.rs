@@ -1,0 +1,62 @@
+//! Live sources (`mqtt`, `nats`) and alert sinks in an intent: parsed with unknown keys
+//! refused, and checked for what a live source needs (named fields, `columns` for CSV lines).
+
+use ai4ict_intent::{MlIntent, Origin, SourceConfig};
+
+const MQTT: &str = "name: live
+use_case: operations
+source:
+  mqtt: { url: \"mqtt://127.0.0.1:1883\", topic: \"telemetry/#\", max_rows: 10, until_idle: 5s }
+collect: { fields: [prb_util, latency] }
+distribute:
+  - alertmanager: { url: \"http://127.0.0.1:9093\", labels: { team: ran } }
+  - webhook: { url: \"http://127.0.0.1:8080/hook\", token_env: HOOK_TOKEN }
+  - mqtt: { url: \"mqtt://127.0.0.1:1883\", topic: ai4ict/alerts }
+  - nats: { url: \"nats://127.0.0.1:4222\", subject: ai4ict.alerts }
+";
+
+#[test]
+fn live_sources_and_alert_sinks_parse() {
+    let i = MlIntent::from_yaml(MQTT).unwrap();
+    assert!(i.source.is_live());
+    let SourceConfig::Mqtt(m) = &i.source else {
+        panic!("an mqtt source")
+    };
+    assert_eq!((m.qos, m.max_rows), (1, Some(10)));
+    assert_eq!(i.distribute.len(), 4);
+    let nats = MQTT.replace(
+        "mqtt: { url: \"mqtt://127.0.0.1:1883\", topic: \"telemetry/#\",",
+        "nats: { url: \"nats://127.0.0.1:4222\", stream: TELEMETRY, durable: cells,",
+    );
+    let i = MlIntent::from_yaml(&nats).unwrap();
+    assert!(matches!(&i.source, SourceConfig::Nats(n) if n.durable == "cells"));
+}
+
+#[test]
+fn live_source_mistakes_name_their_field() {
+    let field = |text: &str| {
+        let e = MlIntent::from_yaml(text).unwrap_err();
+        e.problems()[0].field.clone().unwrap_or_default()
+    };
+    let e = MlIntent::from_yaml(&MQTT.replace("max_rows", "max_row")).unwrap_err();
+    assert!(e.to_string().contains("`max_row`"), "{e}");
+    assert_eq!(
+        field(&MQTT.replace("collect: { fields: [prb_util, latency] }\n", "")),
+        "collect.fields"
+    );
+    assert_eq!(
+        field(&MQTT.replace("max_rows: 10", "format: csv-line")),
+        "source.mqtt.columns"
+    );
+    assert_eq!(
+        field(&MQTT.replace("max_rows: 10", "qos: 3")),
+        "source.mqtt.qos"
+    );
+    let remote = MQTT.replace("token_env: HOOK_TOKEN", "token_file: /etc/token");
+    let e = MlIntent::parse(&remote, "<http>", Origin::Remote).unwrap_err();
+    assert_eq!(
+        e.problems()[0].field.as_deref(),
+        Some("distribute.1.webhook.token_file")
+    );
+    assert!(MlIntent::parse(&remote, "<cli>", Origin::Local).is_ok());
+}
