@@ -8,6 +8,10 @@ mod labels;
 mod lines;
 mod live;
 mod mqtt;
+#[cfg(feature = "nats")]
+mod nats;
+#[cfg(not(feature = "nats"))]
+#[path = "nats_off.rs"]
 mod nats;
 mod schema;
 mod sink;
@@ -19,11 +23,11 @@ pub use error::{ConnectorError, RowError};
 pub use labels::{read_labels, LabelError, MAX_LABELS_BYTES};
 pub use lines::MAX_LINE_BYTES;
 pub use live::{
-    LiveLimits, LiveSource, MessageFormat, MqttSourceConfig, NatsSourceConfig, RowMapping,
-    DEFAULT_BUFFER,
+    LiveLimits, LiveSource, MessageFormat, MqttSourceConfig, NatsSinkConfig, NatsSourceConfig,
+    RowMapping, DEFAULT_BUFFER,
 };
 pub use mqtt::{MqttSink, MqttSinkConfig};
-pub use nats::{NatsSink, NatsSinkConfig};
+pub use nats::NatsSink;
 pub use schema::{infer_schema, FileSchema, SAMPLE_ROWS};
 pub use sink::{
     AlertSink, CsvSink, FileSinkConfig, ForecastRow, ForecastWriter, JsonlSink, PipeStdout,

@@ -19,6 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::csvline::Fields;
+use crate::nats::AckToken;
 use crate::source::{column_of, note_order, parse_row, Fault, Plan};
 use crate::{ConnectorError, ReadReport, RowError, MAX_KEPT_ERRORS, MAX_LINE_BYTES};
 
@@ -214,6 +215,17 @@ pub struct NatsSourceConfig {
     /// Messages held between the server and the pipeline (default 10000).
     #[serde(default = "default_buffer", skip_serializing_if = "is_default_buffer")]
     pub buffer: usize,
+}
+
+/// Publishes each alert as a JSON object to a NATS subject (core NATS, or a subject a
+/// JetStream stream captures; Y.3172 §8.1 SINK).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSinkConfig {
+    /// The server, `nats://host:port`.
+    pub url: String,
+    /// The subject alerts are published to, e.g. `ai4ict.alerts`.
+    pub subject: String,
 }
 
 fn default_durable() -> String {
@@ -450,9 +462,6 @@ pub(crate) enum Event {
     /// A connection problem the client recovers from (it reconnects); reported, not fatal.
     Trouble(String),
 }
-
-/// What acknowledges a JetStream message once its rows are in the dataflow.
-pub(crate) struct AckToken(pub(crate) Box<async_nats::jetstream::Message>);
 
 /// Sends `event`, waiting while the channel is full unless `stop` is set; false when the
 /// source has gone or is stopping.

@@ -10,12 +10,13 @@ use std::time::Duration;
 use ai4ict_core::Alert;
 use async_nats::jetstream::consumer::{pull, AckPolicy};
 use futures_util::StreamExt;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use crate::alerting::alert_json;
-use crate::live::{host_port, AckToken, Event, Transport};
-use crate::{AlertSink, ConnectorError, NatsSourceConfig};
+use crate::live::{host_port, Event, Transport};
+use crate::{AlertSink, ConnectorError, NatsSinkConfig, NatsSourceConfig};
+
+/// What acknowledges a JetStream message once its rows are in the dataflow.
+pub(crate) struct AckToken(pub(crate) Box<async_nats::jetstream::Message>);
 
 /// How long connecting and binding the consumer may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -181,17 +182,6 @@ async fn fetch(
     drop(tx);
     let _ = acker.await;
     let _ = client.flush().await;
-}
-
-/// Publishes each alert as a JSON object to a NATS subject (core NATS, or a subject a
-/// JetStream stream captures; Y.3172 §8.1 SINK).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NatsSinkConfig {
-    /// The server, `nats://host:port`.
-    pub url: String,
-    /// The subject alerts are published to, e.g. `ai4ict.alerts`.
-    pub subject: String,
 }
 
 /// See [`NatsSinkConfig`]. Each write publishes and flushes, so an error names the write.

@@ -7,8 +7,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ai4ict_connectors::{LiveSource, MqttSourceConfig, NatsSourceConfig, SinkConfig};
+#[cfg(feature = "nats")]
+use ai4ict_connectors::NatsSourceConfig;
+use ai4ict_connectors::{LiveSource, MqttSourceConfig, SinkConfig};
 use ai4ict_core::{Alert, Entity, Severity, Timestamp};
+#[cfg(feature = "nats")]
 use futures_util::StreamExt;
 use rumqttc::{Client, MqttOptions, QoS};
 
@@ -123,6 +126,7 @@ fn mqtt_source_refuses_a_dead_broker_naming_it() {
     assert!(e.starts_with("mqtt://127.0.0.1:1 t: cannot connect"), "{e}");
 }
 
+#[cfg(feature = "nats")]
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -131,6 +135,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 #[test]
+#[cfg(feature = "nats")]
 fn nats_source_reads_every_row_and_acks_it() {
     let Some(url) = server("AI4ICT_TEST_NATS") else {
         return;
@@ -338,6 +343,7 @@ fn mqtt_and_nats_sinks_publish_each_alert() {
         }
         assert_eq!(got, ["a", "b"]);
     }
+    #[cfg(feature = "nats")]
     if let Some(url) = server("AI4ICT_TEST_NATS") {
         let subject = unique("ai4ict.alerts.");
         let rt = runtime();

@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ai4ict_connectors::{MqttSourceConfig, NatsSourceConfig};
+use ai4ict_connectors::MqttSourceConfig;
+#[cfg(feature = "nats")]
+use ai4ict_connectors::NatsSourceConfig;
 use ai4ict_engine::dataflow::{self, PipelineSpec, Progress};
 use ai4ict_engine::feeds::LiveFeed;
 use ai4ict_engine::Cluster;
@@ -57,6 +59,7 @@ fn row(i: usize) -> String {
 }
 
 #[test]
+#[cfg(feature = "nats")]
 fn every_jetstream_row_is_scored_and_acked_on_two_workers() {
     let Some(url) = server("AI4ICT_TEST_NATS") else {
         return;
