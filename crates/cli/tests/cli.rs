@@ -442,12 +442,10 @@ fn sla_breach_agrees_on_one_worker_two_workers_two_processes() {
         .all(|s| s["breaches"].as_u64() > Some(0) && s["alerts"].as_u64() > Some(0)));
 }
 
-/// Ctrl-C to one process of a cluster only: the leader's report says the run was stopped,
-/// covering part of the entities, and nothing is deployed (exit 130 in both).
-#[test]
-fn ctrl_c_to_one_process_stops_the_whole_cluster_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let intent = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+/// Processes 0 and 1 of a two-process run of the shipped anomaly intent in `dir`, their
+/// output piped.
+fn shipped_anomaly_cluster(dir: &Path) -> (std::process::Child, std::process::Child) {
+    let intent = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../intents/cell-kpi-anomaly.yaml")
         .canonicalize()
         .unwrap();
@@ -456,13 +454,22 @@ fn ctrl_c_to_one_process_stops_the_whole_cluster_run() {
         Command::new(BIN)
             .args(["run", intent.to_str().unwrap(), "--quiet", "--no-hub"])
             .args(["--processes", "2", "--process", i, "--base-port", &port])
-            .current_dir(dir.path())
+            .args(["--connect-timeout", "30"])
+            .current_dir(dir)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()
     };
-    let (p0, p1) = (spawn("0"), spawn("1"));
+    (spawn("0"), spawn("1"))
+}
+
+/// Ctrl-C to one process of a cluster only: the leader's report says the run was stopped,
+/// covering part of the entities, and nothing is deployed (exit 130 in both).
+#[test]
+fn ctrl_c_to_one_process_stops_the_whole_cluster_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p0, p1) = shipped_anomaly_cluster(dir.path());
     std::thread::sleep(std::time::Duration::from_secs(4));
     let interrupted = Command::new("kill")
         .args(["-INT", &p1.id().to_string()])
@@ -499,23 +506,7 @@ fn ctrl_c_to_one_process_stops_the_whole_cluster_run() {
 #[test]
 fn a_process_killed_mid_run_stops_its_peer_with_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let intent = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../intents/cell-kpi-anomaly.yaml")
-        .canonicalize()
-        .unwrap();
-    let port = free_port_pair().to_string();
-    let spawn = |i: &str| {
-        Command::new(BIN)
-            .args(["run", intent.to_str().unwrap(), "--quiet", "--no-hub"])
-            .args(["--processes", "2", "--process", i, "--base-port", &port])
-            .args(["--connect-timeout", "30"])
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let (p0, mut p1) = (spawn("0"), spawn("1"));
+    let (p0, mut p1) = shipped_anomaly_cluster(dir.path());
     // Long enough to be connected and training, far from the end of the run.
     std::thread::sleep(std::time::Duration::from_secs(4));
     p1.kill().unwrap();
