@@ -85,6 +85,11 @@ fn is_default_buffer(n: &usize) -> bool {
     *n == DEFAULT_BUFFER
 }
 
+// The MQTT and NATS configs repeat the row mapping (`format` … `timezone`) and the limits
+// (`max_rows`, `until_idle`, `buffer`) instead of sharing them through `#[serde(flatten)]`:
+// serde ignores `deny_unknown_fields` on a flattened struct, and a misspelt key in an intent
+// must stay an error.
+
 /// Subscribes to an MQTT topic (MQTT 3.1.1; Y.3172 §8.1 SRC). Plain TCP: TLS is not built in.
 ///
 /// Delivery is at most once into the pipeline: the client acknowledges a QoS 1 message when
