@@ -8,17 +8,15 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::browser::{chromium, screenshots};
+
 const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
-
-/// (name, width, height): a laptop and a phone.
-const VIEWPORTS: [(&str, u32, u32); 2] = [("laptop", 1366, 900), ("phone", 390, 844)];
-
-/// A page with text and tables compresses to tens of kilobytes; a blank or error page to a few.
-const MIN_PNG_BYTES: u64 = 12_000;
 
 /// A running `hub serve`; killed when dropped.
 struct Server {
@@ -95,62 +93,10 @@ impl Server {
     }
 }
 
-fn chromium(chromium: &str, profile: &Path, args: &[String]) -> Output {
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            &format!("--user-data-dir={}", profile.display()),
-        ])
-        .args(args)
-        .output()
-        .expect("chromium runs");
-    assert!(
-        out.status.success(),
-        "chromium {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// The DOM of `url` after the browser loaded it.
 fn dom(browser: &str, profile: &Path, url: &str) -> String {
     let out = chromium(browser, profile, &["--dump-dom".into(), url.into()]);
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Screenshots of `url` at every viewport, checked to be PNGs with content.
-fn screenshots(browser: &str, profile: &Path, url: &str, name: &str, out: &Path) -> Vec<PathBuf> {
-    VIEWPORTS
-        .iter()
-        .map(|(view, w, h)| {
-            let png = out.join(format!("{name}-{view}.png"));
-            chromium(
-                browser,
-                profile,
-                &[
-                    format!("--window-size={w},{h}"),
-                    format!("--screenshot={}", png.display()),
-                    url.into(),
-                ],
-            );
-            let bytes = std::fs::read(&png).unwrap();
-            assert!(
-                bytes.starts_with(b"\x89PNG"),
-                "{}: not a PNG",
-                png.display()
-            );
-            assert!(
-                bytes.len() as u64 >= MIN_PNG_BYTES,
-                "{}: {} bytes, a blank page?",
-                png.display(),
-                bytes.len()
-            );
-            png
-        })
-        .collect()
 }
 
 /// The values of attribute `attr` in `html`, in order, with `&amp;` undone.

@@ -8,13 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
-
-/// (name, width, height): a laptop and a phone.
-const VIEWPORTS: [(&str, u32, u32); 2] = [("laptop", 1366, 900), ("phone", 390, 844)];
-
-/// A page with text and plots compresses to tens of kilobytes; a blank or error page to a few.
-const MIN_PNG_BYTES: u64 = 12_000;
 
 fn ai4ict(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
@@ -48,39 +44,7 @@ fn ran(out: &Output, what: &str) {
 fn screenshot(chromium: &str, page: &Path, name: &str, out: &Path) -> Vec<PathBuf> {
     let url = format!("file://{}", page.canonicalize().unwrap().display());
     let profile = tempfile::tempdir().unwrap();
-    VIEWPORTS
-        .iter()
-        .map(|(view, w, h)| {
-            let png = out.join(format!("{name}-{view}.png"));
-            let status = Command::new(chromium)
-                .args([
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--hide-scrollbars",
-                    &format!("--user-data-dir={}", profile.path().display()),
-                    &format!("--window-size={w},{h}"),
-                    &format!("--screenshot={}", png.display()),
-                    &url,
-                ])
-                .output()
-                .expect("chromium runs");
-            assert!(status.status.success(), "chromium failed on {url}");
-            let bytes = std::fs::read(&png).unwrap();
-            assert!(
-                bytes.starts_with(b"\x89PNG"),
-                "{}: not a PNG",
-                png.display()
-            );
-            assert!(
-                bytes.len() as u64 >= MIN_PNG_BYTES,
-                "{}: {} bytes, a blank page?",
-                png.display(),
-                bytes.len()
-            );
-            png
-        })
-        .collect()
+    common::browser::screenshots(chromium, profile.path(), &url, name, out)
 }
 
 #[test]

@@ -1,0 +1,3 @@
+//! Helpers shared by the CLI's test files.
+
+pub mod browser;
