@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::live::{host_port, interval_duration};
-use crate::{AlertSink, ConnectorError};
+use crate::{AlertSink, ConnectorError, SinkComponent, SinkFile};
 
 /// An alert as the webhook, MQTT and NATS sinks publish it: the intent's name, the alert's
 /// entity, field, severity and score, and its times in RFC 3339.
@@ -126,11 +126,51 @@ impl WebhookSinkConfig {
         }
         Ok(Some(Token(token)))
     }
+}
 
-    /// Fails when the token cannot be read (checked before a run).
-    pub fn check(&self) -> Result<(), ConnectorError> {
+impl SinkComponent for AlertmanagerSinkConfig {
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+
+    fn check(&self) -> Result<(), ConnectorError> {
+        check_http(&self.url, "alertmanager")
+    }
+
+    fn build(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
+        Ok(Box::new(AlertmanagerSink::new(self, intent)?))
+    }
+}
+
+impl SinkComponent for WebhookSinkConfig {
+    fn describe(&self) -> String {
+        let auth = if self.token_env.is_some() || self.token_file.is_some() {
+            ", bearer token"
+        } else {
+            ""
+        };
+        format!("POST {}{auth}", self.url)
+    }
+
+    /// Fails when the address is not `http://host[:port]` or the token cannot be read.
+    fn check(&self) -> Result<(), ConnectorError> {
         check_http(&self.url, "webhook")?;
         self.token(&format!("webhook {}", self.url)).map(|_| ())
+    }
+
+    fn build(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
+        Ok(Box::new(WebhookSink::new(self, intent)?))
+    }
+
+    fn files(&self) -> Vec<SinkFile<'_>> {
+        self.token_file
+            .iter()
+            .map(|path| SinkFile {
+                key: "token_file",
+                path,
+                secret: true,
+            })
+            .collect()
     }
 }
 

@@ -15,6 +15,7 @@ mod nats;
 mod nats;
 mod schema;
 mod sink;
+mod sinks;
 mod source;
 
 pub use alerting::{AlertmanagerSink, AlertmanagerSinkConfig, WebhookSink, WebhookSinkConfig};
@@ -30,7 +31,8 @@ pub use mqtt::{MqttSink, MqttSinkConfig};
 pub use nats::NatsSink;
 pub use schema::{infer_schema, FileSchema, SAMPLE_ROWS};
 pub use sink::{
-    AlertSink, CsvSink, FileSinkConfig, ForecastRow, ForecastWriter, JsonlSink, PipeStdout,
-    ScoreWriter, SinkConfig, StdoutSinkConfig, TableSink, FORECAST_COLUMNS,
+    AlertSink, CsvSink, FileSinkConfig, ForecastRow, ForecastSinkConfig, ForecastWriter, JsonlSink,
+    PipeStdout, ScoreWriter, StdoutSinkConfig, TableSink, FORECAST_COLUMNS,
 };
+pub use sinks::{SinkComponent, SinkConfig, SinkFile, Takes};
 pub use source::{read_bytes, FileSource, OrderCounts, ReadReport, MAX_KEPT_ERRORS};

@@ -14,13 +14,16 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ai4ict_core::{Batch, Entity, Interval, Timestamp};
+use ai4ict_core::{
+    first_worker, Batch, Entity, Interval, Source, SourceComponent, SourceError, SourceFactory,
+    Timestamp,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::csvline::Fields;
 use crate::nats::AckToken;
-use crate::source::{column_of, note_order, parse_row, Fault, Plan};
+use crate::source::{column_of, note_order, parse_row, Fault, Plan, PIPELINE_BATCH_ROWS};
 use crate::{ConnectorError, ReadReport, RowError, MAX_KEPT_ERRORS, MAX_LINE_BYTES};
 
 /// How the payload of a message is read.
@@ -231,6 +234,16 @@ pub struct NatsSinkConfig {
     pub url: String,
     /// The subject alerts are published to, e.g. `ai4ict.alerts`.
     pub subject: String,
+}
+
+impl crate::SinkComponent for NatsSinkConfig {
+    fn describe(&self) -> String {
+        format!("{} subject {}", self.url, self.subject)
+    }
+
+    fn build(&self, intent: &str) -> Result<Box<dyn crate::AlertSink>, ConnectorError> {
+        Ok(Box::new(crate::NatsSink::connect(self, intent)?))
+    }
 }
 
 fn default_durable() -> String {
@@ -710,6 +723,96 @@ impl LiveSource {
             ));
         }
         s
+    }
+}
+
+/// How long a live source waits for a message before it gives the worker back (which then
+/// checks whether the run was stopped and polls again).
+const LIVE_WAIT: Duration = Duration::from_millis(50);
+
+/// A live bus as a pipeline's source: worker 0 receives every message and the dataflow routes
+/// rows to their owners, as for a file. Each call drains what has arrived, waiting at most
+/// [`LIVE_WAIT`], so the dataflow keeps stepping and sees a stop; the source ends at its
+/// `max_rows` or `until_idle`, or when the run is stopped (dropping it sends the last
+/// JetStream acks and closes the connection).
+struct LiveRows(LiveSource);
+
+impl Source for LiveRows {
+    fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
+        self.0
+            .next_batch(PIPELINE_BATCH_ROWS, LIVE_WAIT)
+            .map_err(|e| SourceError(e.to_string()))
+            .transpose()
+    }
+
+    fn summary(&self) -> Option<String> {
+        Some(self.0.summary())
+    }
+}
+
+/// Live sources name their fields: there is no file to find them in.
+fn live_fields() -> Result<Vec<String>, SourceError> {
+    Err(SourceError(
+        "a live source needs its fields named in `collect: {fields: […]}`".into(),
+    ))
+}
+
+impl SourceComponent for MqttSourceConfig {
+    fn describe(&self) -> String {
+        format!("mqtt {} topic {}", self.url, self.topic)
+    }
+
+    fn target(&self) -> String {
+        self.name()
+    }
+
+    fn is_live(&self) -> bool {
+        true
+    }
+
+    fn fields(&self) -> Result<Vec<String>, SourceError> {
+        live_fields()
+    }
+
+    /// Worker 0 subscribes to the topic.
+    fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
+        let (config, fields) = (self.clone(), fields.to_vec());
+        Ok(first_worker(move || {
+            LiveSource::mqtt(&config, &fields)
+                .map(LiveRows)
+                .map_err(|e| SourceError(e.to_string()))
+        }))
+    }
+}
+
+impl SourceComponent for NatsSourceConfig {
+    fn describe(&self) -> String {
+        format!(
+            "nats {} stream {} (durable consumer {})",
+            self.url, self.stream, self.durable
+        )
+    }
+
+    fn target(&self) -> String {
+        self.name()
+    }
+
+    fn is_live(&self) -> bool {
+        true
+    }
+
+    fn fields(&self) -> Result<Vec<String>, SourceError> {
+        live_fields()
+    }
+
+    /// Worker 0 binds the JetStream consumer.
+    fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
+        let (config, fields) = (self.clone(), fields.to_vec());
+        Ok(first_worker(move || {
+            LiveSource::nats(&config, &fields)
+                .map(LiveRows)
+                .map_err(|e| SourceError(e.to_string()))
+        }))
     }
 }
 

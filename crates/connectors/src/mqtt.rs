@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alerting::alert_json;
 use crate::live::{hand_over, host_port, Event, Transport};
-use crate::{AlertSink, ConnectorError, MqttSourceConfig};
+use crate::{AlertSink, ConnectorError, MqttSourceConfig, SinkComponent};
 
 /// How long connecting and subscribing may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -203,6 +203,16 @@ pub struct MqttSinkConfig {
 
 fn one() -> u8 {
     1
+}
+
+impl SinkComponent for MqttSinkConfig {
+    fn describe(&self) -> String {
+        format!("{} topic {} (QoS {})", self.url, self.topic, self.qos)
+    }
+
+    fn build(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
+        Ok(Box::new(MqttSink::connect(self, intent)?))
+    }
 }
 
 /// See [`MqttSinkConfig`]. Delivery errors (a lost connection) are returned by the next

@@ -8,10 +8,7 @@ use ai4ict_core::{Alert, Entity, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    AlertmanagerSink, AlertmanagerSinkConfig, ConnectorError, FileFormat, MqttSink, MqttSinkConfig,
-    NatsSink, NatsSinkConfig, WebhookSink, WebhookSinkConfig, WriteMode,
-};
+use crate::{ConnectorError, FileFormat, SinkComponent, SinkFile, Takes, WriteMode};
 
 /// Set once a write to standard output found the pipe closed.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -110,85 +107,101 @@ pub struct FileSinkConfig {
     pub mode: WriteMode,
 }
 
-/// A destination for alerts, as written in an intent's `distribute` list:
-/// `{stdout: {}}` or `{file: {path: alerts.jsonl}}`.
+/// Forecasts with their prediction intervals to a file (see [`ForecastWriter`]): the file
+/// options of [`FileSinkConfig`], for an intent with a forecast model. It takes no alerts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum SinkConfig {
-    /// An aligned table on standard output: time, entity, severity, score, field, onset.
-    Stdout(StdoutSinkConfig),
-    /// A file. JSON lines hold each alert as `ai4ict_core::Alert` serialises it (times in
-    /// milliseconds since the epoch, so the file reads back as alerts); CSV has the columns
-    /// `time,entity,severity,score,field,onset` with RFC 3339 times.
-    File(FileSinkConfig),
-    /// Forecasts with their prediction intervals, for an intent with a forecast model: one
-    /// [`ForecastRow`] per entity, field and step ahead, as CSV
-    /// (`entity,field,time,step,forecast,lower,upper,level`, RFC 3339 times) or JSON lines
-    /// (the same keys, times in milliseconds since the epoch). See [`ForecastWriter`].
-    Forecast(FileSinkConfig),
-    /// Prometheus Alertmanager's v2 API: labels `alertname`, `entity`, `field`, `severity`,
-    /// `intent`; annotations `score`, `onset`, `report`. See [`AlertmanagerSinkConfig`].
-    Alertmanager(AlertmanagerSinkConfig),
-    /// A JSON POST to any HTTP endpoint, with an optional bearer token. See
-    /// [`WebhookSinkConfig`].
-    Webhook(WebhookSinkConfig),
-    /// Each alert as a JSON message on an MQTT topic. See [`MqttSinkConfig`].
-    Mqtt(MqttSinkConfig),
-    /// Each alert as a JSON message on a NATS subject. See [`NatsSinkConfig`].
-    Nats(NatsSinkConfig),
+#[serde(transparent)]
+pub struct ForecastSinkConfig(pub FileSinkConfig);
+
+impl FileSinkConfig {
+    fn check_file(&self) -> Result<(), ConnectorError> {
+        FileFormat::resolve(self.format, &self.path)?;
+        self.mode.check(&self.path, "mode")
+    }
+
+    fn describe_file(&self) -> String {
+        let format = FileFormat::resolve(self.format, &self.path)
+            .map_or("unknown format", |f| f.extension());
+        let mode = serde_json::to_value(self.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        format!("{} ({format}, {mode})", self.path.display())
+    }
 }
 
-impl SinkConfig {
-    /// Makes the sink (opening the file of a file sink in its `mode`: an existing file is
-    /// refused under `create`). The stdout sink stops printing quietly when the pipe closes.
-    pub fn build(&self) -> Result<Box<dyn AlertSink>, ConnectorError> {
-        self.build_for("ai4ict")
-    }
-
-    /// [`SinkConfig::build`] for the pipeline of the intent named `intent`, which the
-    /// Alertmanager, webhook, MQTT and NATS sinks put in every alert. Those connect here:
-    /// an unreachable MQTT or NATS server is an error now, an HTTP endpoint at the first
-    /// alert.
-    pub fn build_for(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
-        match self {
-            Self::Alertmanager(cfg) => Ok(Box::new(AlertmanagerSink::new(cfg, intent)?)),
-            Self::Webhook(cfg) => Ok(Box::new(WebhookSink::new(cfg, intent)?)),
-            Self::Mqtt(cfg) => Ok(Box::new(MqttSink::connect(cfg, intent)?)),
-            Self::Nats(cfg) => Ok(Box::new(NatsSink::connect(cfg, intent)?)),
-            Self::Stdout(cfg) => Ok(Box::new(
-                TableSink::new("stdout", PipeStdout).with_limit(cfg.limit),
-            )),
-            Self::File(cfg) => {
-                let format = FileFormat::resolve(cfg.format, &cfg.path)?;
-                let name = cfg.path.display().to_string();
-                let (file, has_data) = cfg.mode.open(&cfg.path, "mode")?;
-                let out = BufWriter::new(file);
-                Ok(match format {
-                    FileFormat::Jsonl => Box::new(JsonlSink::new(name, out)),
-                    FileFormat::Csv => Box::new(CsvSink::new(name, out).with_header(!has_data)),
-                })
-            }
-            Self::Forecast(cfg) => Err(ConnectorError::BadConfig {
-                path: cfg.path.display().to_string(),
-                message: "a forecast sink takes forecasts, not alerts; use it with \
-                          `model: {forecast: …}` and `policy: {forecast: …}`"
-                    .into(),
-            }),
+impl SinkComponent for StdoutSinkConfig {
+    fn describe(&self) -> String {
+        match self.limit {
+            0 => "standard output, every alert".into(),
+            n => format!("standard output, at most {n} rows"),
         }
     }
 
-    /// Fails when this is a file sink in `create` mode whose file exists, or a webhook whose
-    /// token cannot be read: the check a run makes before any work, so it does not fail only
-    /// when it comes to deliver.
-    pub fn check(&self) -> Result<(), ConnectorError> {
-        match self {
-            Self::Stdout(_) | Self::Alertmanager(_) | Self::Mqtt(_) | Self::Nats(_) => Ok(()),
-            Self::Webhook(cfg) => cfg.check(),
-            Self::File(cfg) | Self::Forecast(cfg) => {
-                FileFormat::resolve(cfg.format, &cfg.path)?;
-                cfg.mode.check(&cfg.path, "mode")
-            }
-        }
+    fn build(&self, _intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
+        Ok(Box::new(
+            TableSink::new("stdout", PipeStdout).with_limit(self.limit),
+        ))
+    }
+
+    fn takes(&self) -> Takes {
+        Takes::Both
+    }
+}
+
+impl SinkComponent for FileSinkConfig {
+    fn describe(&self) -> String {
+        self.describe_file()
+    }
+
+    fn check(&self) -> Result<(), ConnectorError> {
+        self.check_file()
+    }
+
+    fn files(&self) -> Vec<SinkFile<'_>> {
+        vec![SinkFile {
+            key: "path",
+            path: &self.path,
+            secret: false,
+        }]
+    }
+
+    fn build(&self, _intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
+        let format = FileFormat::resolve(self.format, &self.path)?;
+        let name = self.path.display().to_string();
+        let (file, has_data) = self.mode.open(&self.path, "mode")?;
+        let out = BufWriter::new(file);
+        Ok(match format {
+            FileFormat::Jsonl => Box::new(JsonlSink::new(name, out)),
+            FileFormat::Csv => Box::new(CsvSink::new(name, out).with_header(!has_data)),
+        })
+    }
+}
+
+impl SinkComponent for ForecastSinkConfig {
+    fn describe(&self) -> String {
+        self.0.describe_file()
+    }
+
+    fn check(&self) -> Result<(), ConnectorError> {
+        self.0.check_file()
+    }
+
+    fn takes(&self) -> Takes {
+        Takes::Forecasts
+    }
+
+    fn files(&self) -> Vec<SinkFile<'_>> {
+        self.0.files()
+    }
+
+    fn build(&self, _intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
+        Err(ConnectorError::BadConfig {
+            path: self.0.path.display().to_string(),
+            message: "a forecast sink takes forecasts, not alerts; use it with \
+                      `model: {forecast: …}` and `policy: {forecast: …}`"
+                .into(),
+        })
     }
 }
 
@@ -595,6 +608,8 @@ impl<W: Write> ForecastWriter<W> {
 mod tests {
     use ai4ict_core::Severity;
 
+    use crate::SinkConfig;
+
     use super::*;
 
     fn alert(entity: &str, score: f64) -> Alert {
@@ -752,11 +767,11 @@ mod tests {
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
         let back: ForecastRow = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(back, row);
-        let sink = SinkConfig::Forecast(FileSinkConfig {
+        let sink = SinkConfig::Forecast(ForecastSinkConfig(FileSinkConfig {
             path: "f.csv".into(),
             format: None,
             mode: WriteMode::Create,
-        });
+        }));
         assert!(sink.build().is_err(), "a forecast sink is no alert sink");
     }
 }

@@ -3,7 +3,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use ai4ict_core::{Batch, Entity, Timestamp, TimestampError};
+use ai4ict_core::{
+    first_worker, Batch, Entity, Source, SourceComponent, SourceError, SourceFactory, Timestamp,
+    TimestampError,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -800,4 +803,57 @@ pub fn read_bytes(
         }
     }
     Ok((all, source.report))
+}
+
+/// Rows per batch a pipeline reads from a file or a live bus.
+pub(crate) const PIPELINE_BATCH_ROWS: usize = 4096;
+
+/// A file as a pipeline's source: worker 0 reads it and the dataflow routes rows to their
+/// owners.
+struct FileRows(FileSource);
+
+impl Source for FileRows {
+    fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
+        self.0
+            .next_batch(PIPELINE_BATCH_ROWS)
+            .map_err(|e| SourceError(e.to_string()))
+            .transpose()
+    }
+
+    fn summary(&self) -> Option<String> {
+        Some(self.0.report().summary())
+    }
+}
+
+impl SourceComponent for FileSourceConfig {
+    fn describe(&self) -> String {
+        format!("file {}", self.path.display())
+    }
+
+    fn target(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Every numeric column (an error when there is none).
+    fn fields(&self) -> Result<Vec<String>, SourceError> {
+        let schema = self
+            .infer_schema()
+            .map_err(|e| SourceError(e.to_string()))?;
+        if schema.numeric.is_empty() {
+            return Err(SourceError(format!(
+                "{} has no numeric columns",
+                self.path.display()
+            )));
+        }
+        Ok(schema.numeric)
+    }
+
+    fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
+        let (config, fields) = (self.clone(), fields.to_vec());
+        Ok(first_worker(move || {
+            FileSource::open(&config, &fields)
+                .map(FileRows)
+                .map_err(|e| SourceError(e.to_string()))
+        }))
+    }
 }

@@ -7,6 +7,7 @@ mod domain;
 mod entity;
 mod incident;
 mod rng;
+mod source;
 mod time;
 
 pub use actuator::{Action, Actuator, CellReport};
@@ -16,4 +17,5 @@ pub use domain::{Domain, UnknownDomain};
 pub use entity::Entity;
 pub use incident::{Incident, IncidentKind};
 pub use rng::SplitMix64;
+pub use source::{first_worker, NoRows, Source, SourceComponent, SourceError, SourceFactory};
 pub use time::{Interval, Timestamp, TimestampError};

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ai4ict_anomaly::DetectorConfig;
 use ai4ict_connectors::AlertSink;
-use ai4ict_core::{Alert, Batch, Entity, Interval, Timestamp};
+use ai4ict_core::{Alert, Batch, Entity, Interval, SourceFactory, Timestamp};
 use ai4ict_intent::{AlertPolicy, PreprocessStep};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Exchange;
@@ -23,22 +23,6 @@ use crate::cluster::Cluster;
 use crate::nodes::{ModelNode, PolicyNode, Preprocessor, Scored};
 use crate::state::{EntityState, PipelineState, Span};
 use crate::EngineError;
-
-/// Where a worker's observations come from: batches in time order (per entity).
-pub trait Feed {
-    /// The next batch, `None` at the end, or the error that stopped the source.
-    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>>;
-
-    /// What the source has to say when it is done (rows skipped or quarantined, …).
-    fn summary(&self) -> Option<String> {
-        None
-    }
-}
-
-/// Makes the feed of worker `index` of `peers`. Each worker may read its own share (the
-/// sandbox generates the cells a worker owns) or one worker may read everything (a file).
-pub type FeedFactory =
-    Arc<dyn Fn(usize, usize) -> Result<Box<dyn Feed>, EngineError> + Send + Sync>;
 
 /// Makes the sinks of the distributor (only worker 0 of process 0 builds them).
 pub type SinkFactory = Arc<dyn Fn() -> Result<Vec<Box<dyn AlertSink>>, EngineError> + Send + Sync>;
@@ -69,6 +53,9 @@ pub struct Progress {
     pub rows: AtomicU64,
     /// Latest event time read, ms since the epoch.
     pub event_time: AtomicI64,
+    /// Alerts handed to the deployed pipeline's sinks (counted where the sinks are: on
+    /// worker 0 of process 0).
+    pub alerts: AtomicU64,
     /// Set to stop the sources; the pipeline then drains and reports what it has.
     pub stop: AtomicBool,
 }
@@ -160,7 +147,7 @@ const MAX_IN_FLIGHT: u64 = 8;
 pub fn run(
     spec: PipelineSpec,
     cluster: &Cluster,
-    feeds: FeedFactory,
+    feeds: SourceFactory,
     sinks: SinkFactory,
     progress: Arc<Progress>,
 ) -> Result<RunOutput, EngineError> {
@@ -184,6 +171,7 @@ pub fn run(
         let spec2 = Arc::clone(&spec);
         let sink_out = Rc::clone(&out);
         let sinks = Arc::clone(&sinks);
+        let delivered = Arc::clone(&progress);
         worker.dataflow::<u64, _, _>(|scope| {
             let spec = spec2;
             let width = spec.fields.len();
@@ -357,6 +345,11 @@ pub fn run(
                                     out.errors.push(format!("sink: {e}"));
                                 }
                             }
+                            if !sinks.is_empty() {
+                                delivered
+                                    .alerts
+                                    .fetch_add(round_alerts.len() as u64, Ordering::Relaxed);
+                            }
                         }
                         out.alerts.extend(round_alerts);
                     }
@@ -401,7 +394,9 @@ pub fn run(
         let mut feed = match feeds(index, peers) {
             Ok(f) => Some(f),
             Err(e) => {
-                out.borrow_mut().errors.push(e.to_string());
+                out.borrow_mut()
+                    .errors
+                    .push(EngineError::Source(e.0).to_string());
                 None
             }
         };
@@ -413,7 +408,9 @@ pub fn run(
             let batch = match f.next_batch() {
                 None => break,
                 Some(Err(e)) => {
-                    out.borrow_mut().errors.push(e.to_string());
+                    out.borrow_mut()
+                        .errors
+                        .push(EngineError::Source(e.0).to_string());
                     break;
                 }
                 Some(Ok(b)) if bounded => b.within(from, until),

@@ -1,154 +1,10 @@
-//! Sources (Y.3172 SRC) as per-worker feeds.
+//! Sources the engine adds to the registered ones (`ai4ict_intent::SourceConfig`): batches
+//! held in memory, and a filter that replays a few entities of another source.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use std::time::Duration;
-
-use ai4ict_connectors::{
-    FileSource, FileSourceConfig, LiveSource, MqttSourceConfig, NatsSourceConfig,
-};
-use ai4ict_core::{Batch, Entity};
-use ai4ict_sandbox::Network;
-
-use crate::dataflow::{Feed, FeedFactory};
-use crate::EngineError;
-
-/// The sandbox network (Y.3181 simulated underlay) as a source: each worker generates the
-/// cells it owns, one batch per interval, so no row crosses a worker or process boundary twice.
-pub struct SandboxFeed {
-    net: Arc<Network>,
-    cells: Vec<usize>,
-    fields: Vec<usize>,
-    step: usize,
-}
-
-impl SandboxFeed {
-    /// The feed of worker `index` of `peers`.
-    pub fn new(net: Arc<Network>, fields: Vec<usize>, index: usize, peers: usize) -> Self {
-        let cells = (0..net.cells().len())
-            .filter(|&c| net.entity(c).is_some_and(|e| e.owner(peers) == index))
-            .collect();
-        Self {
-            net,
-            cells,
-            fields,
-            step: 0,
-        }
-    }
-
-    /// A factory giving every worker its share.
-    pub fn factory(net: Arc<Network>, fields: Vec<usize>) -> FeedFactory {
-        Arc::new(move |index, peers| {
-            Ok(Box::new(SandboxFeed::new(
-                Arc::clone(&net),
-                fields.clone(),
-                index,
-                peers,
-            )) as Box<dyn Feed>)
-        })
-    }
-}
-
-impl Feed for SandboxFeed {
-    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
-        if self.step >= self.net.steps() {
-            return None;
-        }
-        let b = self
-            .net
-            .batch(self.step, self.cells.iter().copied(), &self.fields);
-        self.step += 1;
-        Some(Ok(b))
-    }
-}
-
-/// Rows per batch read from a file.
-const FILE_BATCH_ROWS: usize = 4096;
-
-/// A CSV or JSON-lines file as a source. Worker 0 reads it and routes rows to their owners;
-/// the other workers' feeds are empty.
-pub struct FileFeed {
-    source: FileSource,
-}
-
-impl FileFeed {
-    /// A factory: worker 0 opens the file, the others read nothing.
-    pub fn factory(config: FileSourceConfig, fields: Vec<String>) -> FeedFactory {
-        Arc::new(move |index, _peers| {
-            if index != 0 {
-                return Ok(Box::new(Empty) as Box<dyn Feed>);
-            }
-            let source = FileSource::open(&config, &fields)
-                .map_err(|e| EngineError::Source(e.to_string()))?;
-            Ok(Box::new(FileFeed { source }) as Box<dyn Feed>)
-        })
-    }
-}
-
-impl Feed for FileFeed {
-    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
-        match self.source.next_batch(FILE_BATCH_ROWS) {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => None,
-            Err(e) => Some(Err(EngineError::Source(e.to_string()))),
-        }
-    }
-
-    fn summary(&self) -> Option<String> {
-        Some(self.source.report().summary())
-    }
-}
-
-/// How long a live feed waits for a message before it gives the worker back (which then
-/// checks whether the run was stopped and polls again).
-const LIVE_WAIT: Duration = Duration::from_millis(50);
-
-/// A live source (MQTT, NATS JetStream) as a feed: worker 0 receives every message and routes
-/// rows to their owners, as for a file. Each call drains what has arrived, waiting at most
-/// [`LIVE_WAIT`], so the dataflow keeps stepping and sees a stop; the source ends at its
-/// `max_rows` or `until_idle`, or when the run is stopped.
-pub struct LiveFeed {
-    source: LiveSource,
-}
-
-impl LiveFeed {
-    /// A factory: worker 0 subscribes to `config`'s MQTT topic, the others read nothing.
-    pub fn mqtt(config: MqttSourceConfig, fields: Vec<String>) -> FeedFactory {
-        Self::factory(move || LiveSource::mqtt(&config, &fields))
-    }
-
-    /// A factory: worker 0 binds `config`'s JetStream consumer, the others read nothing.
-    pub fn nats(config: NatsSourceConfig, fields: Vec<String>) -> FeedFactory {
-        Self::factory(move || LiveSource::nats(&config, &fields))
-    }
-
-    fn factory(
-        open: impl Fn() -> Result<LiveSource, ai4ict_connectors::ConnectorError> + Send + Sync + 'static,
-    ) -> FeedFactory {
-        Arc::new(move |index, _peers| {
-            if index != 0 {
-                return Ok(Box::new(Empty) as Box<dyn Feed>);
-            }
-            let source = open().map_err(|e| EngineError::Source(e.to_string()))?;
-            Ok(Box::new(LiveFeed { source }) as Box<dyn Feed>)
-        })
-    }
-}
-
-impl Feed for LiveFeed {
-    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
-        match self.source.next_batch(FILE_BATCH_ROWS, LIVE_WAIT) {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => None,
-            Err(e) => Some(Err(EngineError::Source(e.to_string()))),
-        }
-    }
-
-    fn summary(&self) -> Option<String> {
-        Some(self.source.summary())
-    }
-}
+use ai4ict_core::{Batch, Entity, NoRows, Source, SourceError, SourceFactory};
 
 /// Batches held in memory (benchmarks, tests). Worker 0 replays them all and routes rows to
 /// their owners, as it would for a file; the batches are moved, not copied.
@@ -158,58 +14,50 @@ pub struct MemoryFeed {
 
 impl MemoryFeed {
     /// A factory over `batches`; the first call of worker 0 takes them.
-    pub fn factory(batches: Vec<Batch>) -> FeedFactory {
+    pub fn factory(batches: Vec<Batch>) -> SourceFactory {
         let held = std::sync::Mutex::new(Some(batches));
         Arc::new(move |index, _peers| {
-            let mine = if index == 0 {
-                held.lock()
-                    .ok()
-                    .and_then(|mut h| h.take())
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
-            };
+            if index != 0 {
+                return Ok(Box::new(NoRows) as Box<dyn Source>);
+            }
+            let mine = held
+                .lock()
+                .ok()
+                .and_then(|mut h| h.take())
+                .unwrap_or_default();
             Ok(Box::new(MemoryFeed {
                 batches: mine.into_iter(),
-            }) as Box<dyn Feed>)
+            }) as Box<dyn Source>)
         })
     }
 }
 
-impl Feed for MemoryFeed {
-    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
+impl Source for MemoryFeed {
+    fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
         self.batches.next().map(Ok)
     }
 }
 
-struct Empty;
-
-impl Feed for Empty {
-    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
-        None
-    }
-}
-
-/// The rows of `entities` only, out of the feeds `inner` makes: replays a few entities (for
+/// The rows of `entities` only, out of the sources `inner` makes: replays a few entities (for
 /// plots) at a fraction of a whole run's cost, since every entity's nodes are independent.
-pub fn only(inner: FeedFactory, entities: Vec<Entity>) -> FeedFactory {
+pub fn only(inner: SourceFactory, entities: Vec<Entity>) -> SourceFactory {
     let keep: Arc<HashSet<Entity>> = Arc::new(entities.into_iter().collect());
     Arc::new(move |index, peers| {
         Ok(Box::new(Only {
             inner: inner(index, peers)?,
             keep: Arc::clone(&keep),
-        }) as Box<dyn Feed>)
+        }) as Box<dyn Source>)
     })
 }
 
 /// See [`only`].
 struct Only {
-    inner: Box<dyn Feed>,
+    inner: Box<dyn Source>,
     keep: Arc<HashSet<Entity>>,
 }
 
-impl Feed for Only {
-    fn next_batch(&mut self) -> Option<Result<Batch, EngineError>> {
+impl Source for Only {
+    fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
         let batch = match self.inner.next_batch()? {
             Ok(b) => b,
             Err(e) => return Some(Err(e)),
@@ -219,5 +67,64 @@ impl Feed for Only {
             out.push(batch.entity(i).clone(), batch.time(i), batch.row(i));
         }
         Some(Ok(out))
+    }
+}
+
+/// Longest a paced source sleeps before it gives the worker back (which then checks whether
+/// the run was stopped).
+const PACE_SLICE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The sources `inner` makes, delivering each batch when its event time is due: `speed`
+/// seconds of event time per second of wall-clock time from the first batch on (1: real
+/// time). A recorded or simulated network then plays like a live one. Until a batch is due
+/// the source returns empty batches, at most [`PACE_SLICE`] apart, so a stop is seen at once.
+pub fn paced(inner: SourceFactory, speed: f64) -> SourceFactory {
+    Arc::new(move |index, peers| {
+        Ok(Box::new(Paced {
+            inner: inner(index, peers)?,
+            speed,
+            held: None,
+            origin: None,
+        }) as Box<dyn Source>)
+    })
+}
+
+/// See [`paced`].
+struct Paced {
+    inner: Box<dyn Source>,
+    speed: f64,
+    held: Option<Batch>,
+    /// The first batch's event time and when it was delivered.
+    origin: Option<(i64, std::time::Instant)>,
+}
+
+impl Source for Paced {
+    fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
+        let batch = match self.held.take() {
+            Some(b) => b,
+            None => match self.inner.next_batch()? {
+                Ok(b) => b,
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        let Some(first) = batch.times().iter().min().map(|t| t.0) else {
+            return Some(Ok(batch));
+        };
+        let (t0, w0) = *self
+            .origin
+            .get_or_insert((first, std::time::Instant::now()));
+        let due_s = (first - t0) as f64 / 1000.0 / self.speed;
+        let wait = due_s - w0.elapsed().as_secs_f64();
+        if wait <= 0.0 || !wait.is_finite() {
+            return Some(Ok(batch));
+        }
+        std::thread::sleep(PACE_SLICE.min(std::time::Duration::from_secs_f64(wait)));
+        let empty = Batch::new(batch.width());
+        self.held = Some(batch);
+        Some(Ok(empty))
+    }
+
+    fn summary(&self) -> Option<String> {
+        self.inner.summary()
     }
 }

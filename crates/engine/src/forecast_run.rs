@@ -644,18 +644,12 @@ pub(crate) fn run_intent(
         let mut errors = Vec::new();
         for d in &intent.distribute {
             let written = match d {
-                SinkConfig::Forecast(cfg) => write_forecasts(cfg, &eval.series),
+                SinkConfig::Forecast(cfg) => write_forecasts(&cfg.0, &eval.series),
                 SinkConfig::Stdout(cfg) => print_forecasts(cfg.limit, &eval.series),
-                SinkConfig::File(cfg) => Err(EngineError::Output(format!(
-                    "{}: a `file` sink takes alerts; forecasts go to a `forecast` sink",
-                    cfg.path.display()
+                other => Err(EngineError::Output(format!(
+                    "a `{}` sink takes alerts; forecasts go to a `forecast` sink",
+                    other.name()
                 ))),
-                SinkConfig::Alertmanager(_)
-                | SinkConfig::Webhook(_)
-                | SinkConfig::Mqtt(_)
-                | SinkConfig::Nats(_) => Err(EngineError::Output(
-                    "this sink takes alerts; forecasts go to a `forecast` sink".into(),
-                )),
             };
             if let Err(e) = written {
                 errors.push(e.to_string());

@@ -8,7 +8,7 @@ pub mod nodes;
 pub mod state;
 
 pub use cluster::Cluster;
-pub use dataflow::{Feed, FeedFactory, PipelineSpec, Progress, RunOutput, SinkFactory, TracePoint};
+pub use dataflow::{PipelineSpec, Progress, RunOutput, SinkFactory, TracePoint};
 pub use error::EngineError;
 pub use state::{PipelineState, Span, StateError};
 pub mod feeds;

@@ -7,15 +7,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use ai4ict_connectors::{infer_schema, AlertSink};
-use ai4ict_core::{Entity, Incident, Interval, Timestamp};
+use ai4ict_connectors::AlertSink;
+use ai4ict_core::{Entity, Incident, Interval, SourceFactory, Timestamp};
 use ai4ict_eval::{event_metrics, EventMetrics};
 use ai4ict_intent::{EvaluateMode, MlIntent, ModelConfig, PolicyConfig, SourceConfig};
-use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
+use ai4ict_sandbox::{Network, SandboxSource, ScenarioConfig, KPIS};
 use serde::Serialize;
 
-use crate::dataflow::{self, FeedFactory, PipelineSpec, Progress, RunOutput, SinkFactory};
-use crate::feeds::{FileFeed, LiveFeed, SandboxFeed};
+use crate::dataflow::{self, PipelineSpec, Progress, RunOutput, SinkFactory};
 use crate::state::{PipelineState, Span};
 use crate::{Cluster, EngineError};
 
@@ -341,6 +340,10 @@ pub struct RunOptions {
     pub phase: Arc<Mutex<String>>,
     /// A trained model to start from instead of training (e.g. pulled from the hub).
     pub model: Option<Arc<PipelineState>>,
+    /// Deliver the deployed pipeline's rows at this many seconds of event time per second
+    /// of wall-clock time (1: real time), so a sandbox or a file plays like a live network;
+    /// `None`: as fast as they are read. Training and evaluation are never paced.
+    pub pace: Option<f64>,
 }
 
 impl Default for RunOptions {
@@ -351,6 +354,7 @@ impl Default for RunOptions {
             progress: Arc::new(Progress::default()),
             phase: Arc::new(Mutex::new(String::new())),
             model: None,
+            pace: None,
         }
     }
 }
@@ -379,24 +383,7 @@ impl Mlfo {
             clause: NodeRole::clause(role),
             not_applied: None,
         };
-        nodes.push(node(
-            NodeRole::Src,
-            match &i.source {
-                SourceConfig::Sandbox(s) => format!(
-                    "sandbox: {} network, {} cells, {} days, seed {}",
-                    s.scenario.as_str(),
-                    s.cells,
-                    s.days,
-                    s.seed
-                ),
-                SourceConfig::File(f) => format!("file {}", f.path.display()),
-                SourceConfig::Mqtt(m) => format!("mqtt {} topic {}", m.url, m.topic),
-                SourceConfig::Nats(n) => format!(
-                    "nats {} stream {} (durable consumer {})",
-                    n.url, n.stream, n.durable
-                ),
-            },
-        ));
+        nodes.push(node(NodeRole::Src, i.source.component().describe()));
         nodes.push(node(
             NodeRole::C,
             format!(
@@ -459,10 +446,7 @@ impl Mlfo {
             format!("{} sink(s), ordered by time", i.distribute.len()),
         ));
         for d in &i.distribute {
-            nodes.push(node(
-                NodeRole::Sink,
-                serde_json::to_string(d).unwrap_or_default(),
-            ));
+            nodes.push(node(NodeRole::Sink, d.describe()));
         }
         Ok(Plan {
             fields,
@@ -575,7 +559,7 @@ impl Mlfo {
                 not_applied: Some(
                     "the loop's results go to the run's report; no alerts are written",
                 ),
-                ..node(NodeRole::Sink, serde_json::to_string(d).unwrap_or_default())
+                ..node(NodeRole::Sink, d.describe())
             });
         }
         Ok(Plan {
@@ -608,23 +592,11 @@ impl Mlfo {
         if !self.intent.collect.fields.is_empty() {
             return Ok(self.intent.collect.fields.clone());
         }
-        match &self.intent.source {
-            SourceConfig::Sandbox(_) => Ok(KPIS.iter().map(|s| s.to_string()).collect()),
-            SourceConfig::File(f) => {
-                let schema =
-                    infer_schema(&f.path).map_err(|e| EngineError::Source(e.to_string()))?;
-                if schema.numeric.is_empty() {
-                    return Err(EngineError::Plan(format!(
-                        "{} has no numeric columns",
-                        f.path.display()
-                    )));
-                }
-                Ok(schema.numeric)
-            }
-            SourceConfig::Mqtt(_) | SourceConfig::Nats(_) => Err(EngineError::Plan(
-                "a live source needs its fields named in `collect: {fields: […]}`".into(),
-            )),
-        }
+        self.intent
+            .source
+            .component()
+            .fields()
+            .map_err(|e| EngineError::Plan(e.0))
     }
 
     fn spec(
@@ -657,7 +629,7 @@ impl Mlfo {
     fn trace(
         &self,
         plan: &Plan,
-        feed: FeedFactory,
+        feed: SourceFactory,
         span: Span,
         entities: Vec<Entity>,
     ) -> Result<BTreeMap<Entity, Vec<dataflow::TracePoint>>, EngineError> {
@@ -819,7 +791,7 @@ impl Mlfo {
             .iter()
             .map(|f| KPIS.iter().position(|k| k == f).expect("checked above"))
             .collect();
-        let feed = || SandboxFeed::factory(Arc::clone(&net), field_idx.clone());
+        let feed = || SandboxSource::factory(Arc::clone(&net), field_idx.clone());
         // Train: the warm-up history, ending in a snapshot of every entity's state — or the
         // trained model the MLFO was given.
         self.set_phase("train (sandbox)");
@@ -1220,24 +1192,12 @@ impl Mlfo {
         let resumed = span.start.as_ref().map(|s| s.entities.len());
         let spec = self.spec(&outcome.plan, Vec::new(), span)?;
         let fields = outcome.plan.fields.clone();
-        let (feeds, target) = match &self.intent.source {
-            SourceConfig::Sandbox(s) => {
-                let net = Arc::new(Network::new(s).map_err(|e| EngineError::Plan(e.to_string()))?);
-                let idx = fields
-                    .iter()
-                    .filter_map(|f| KPIS.iter().position(|k| k == f))
-                    .collect();
-                (
-                    SandboxFeed::factory(net, idx),
-                    "the sandbox network".to_string(),
-                )
-            }
-            SourceConfig::File(f) => (
-                FileFeed::factory(f.clone(), fields),
-                f.path.display().to_string(),
-            ),
-            SourceConfig::Mqtt(m) => (LiveFeed::mqtt(m.clone(), fields), m.name()),
-            SourceConfig::Nats(n) => (LiveFeed::nats(n.clone(), fields), n.name()),
+        let source = self.intent.source.component();
+        let feeds = source.open(&fields).map_err(|e| EngineError::Source(e.0))?;
+        let target = source.target();
+        let feeds = match self.options.pace {
+            Some(speed) => crate::feeds::paced(feeds, speed),
+            None => feeds,
         };
         self.set_phase("deploy");
         let distribute = self.intent.distribute.clone();

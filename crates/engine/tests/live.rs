@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ai4ict_connectors::MqttSourceConfig;
 #[cfg(feature = "nats")]
 use ai4ict_connectors::NatsSourceConfig;
+use ai4ict_core::SourceComponent;
 use ai4ict_engine::dataflow::{self, PipelineSpec, Progress};
-use ai4ict_engine::feeds::LiveFeed;
 use ai4ict_engine::Cluster;
 use ai4ict_intent::AlertPolicy;
 
@@ -103,7 +103,7 @@ fn every_jetstream_row_is_scored_and_acked_on_two_workers() {
     let out = dataflow::run(
         spec(),
         &cluster,
-        LiveFeed::nats(cfg, fields()),
+        cfg.open(&fields()).unwrap(),
         Arc::new(|| Ok(Vec::new())),
         Arc::new(Progress::default()),
     )
@@ -182,7 +182,7 @@ fn a_live_source_without_an_end_stops_with_the_run() {
     let out = dataflow::run(
         spec(),
         &Cluster::default(),
-        LiveFeed::mqtt(cfg, fields()),
+        cfg.open(&fields()).unwrap(),
         Arc::new(|| Ok(Vec::new())),
         Arc::clone(&progress),
     )

@@ -3,10 +3,9 @@
 use std::sync::Arc;
 
 use ai4ict_engine::dataflow::{self, PipelineSpec, Progress};
-use ai4ict_engine::feeds::SandboxFeed;
 use ai4ict_engine::Cluster;
 use ai4ict_intent::{AlertPolicy, FillMethod, PreprocessStep};
-use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
+use ai4ict_sandbox::{Network, SandboxSource, ScenarioConfig, KPIS};
 
 fn run(workers: usize) -> Vec<ai4ict_core::Alert> {
     let scenario = ScenarioConfig {
@@ -33,7 +32,7 @@ fn run(workers: usize) -> Vec<ai4ict_core::Alert> {
     let out = dataflow::run(
         spec,
         &cluster,
-        SandboxFeed::factory(net, (0..fields.len()).collect()),
+        SandboxSource::factory(net, (0..fields.len()).collect()),
         Arc::new(|| Ok(Vec::new())),
         Arc::new(Progress::default()),
     )

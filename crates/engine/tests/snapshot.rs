@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use ai4ict_core::{Alert, Entity, Timestamp};
 use ai4ict_engine::dataflow::{self, PipelineSpec, Progress, RunOutput};
-use ai4ict_engine::feeds::{self, SandboxFeed};
+use ai4ict_engine::feeds;
 use ai4ict_engine::{Cluster, PipelineState, Span, StateError};
 use ai4ict_intent::{AlertPolicy, FillMethod, PreprocessStep};
-use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
+use ai4ict_sandbox::{Network, SandboxSource, ScenarioConfig, KPIS};
 
 fn network() -> Arc<Network> {
     let scenario = ScenarioConfig {
@@ -38,7 +38,7 @@ fn run_only(net: &Arc<Network>, workers: usize, span: Span, only: Option<&[Entit
         trace: only.map(<[Entity]>::to_vec).unwrap_or_default(),
         span,
     };
-    let mut feed = SandboxFeed::factory(Arc::clone(net), (0..fields.len()).collect());
+    let mut feed = SandboxSource::factory(Arc::clone(net), (0..fields.len()).collect());
     if let Some(only) = only {
         feed = feeds::only(feed, only.to_vec());
     }

@@ -2,11 +2,13 @@
 
 mod error;
 mod locate;
+mod sources;
 mod spec;
 
 pub use error::{IntentError, Problem};
+pub use sources::SourceConfig;
 pub use spec::{
     AlertPolicy, CollectConfig, EvaluateMode, FillMethod, ForecastPolicy, LatencyClass, MlIntent,
     ModelConfig, Origin, PolicyConfig, PreprocessStep, QuietHours, RollingStat, SeverityBands,
-    SourceConfig, Targets, Timing, UseCase, MAX_FORECAST_HORIZON,
+    Targets, Timing, UseCase, MAX_FORECAST_HORIZON,
 };

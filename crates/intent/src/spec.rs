@@ -4,10 +4,7 @@
 use std::path::{Component, Path};
 
 use ai4ict_anomaly::DetectorConfig;
-use ai4ict_connectors::{
-    FileSourceConfig, MessageFormat, MqttSourceConfig, NatsSourceConfig, SinkConfig,
-    StdoutSinkConfig,
-};
+use ai4ict_connectors::{MessageFormat, SinkConfig, StdoutSinkConfig};
 use ai4ict_core::Interval;
 use ai4ict_sandbox::ScenarioConfig;
 use schemars::JsonSchema;
@@ -15,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{IntentError, Problem};
 use crate::locate;
+use crate::SourceConfig;
 
 /// An ML intent: the declarative, technology-agnostic description of an ML application that
 /// the MLFO turns into a pipeline SRC → C → PP → M → P → D → SINK
@@ -95,29 +93,6 @@ impl EvaluateMode {
 
 /// The Resolution 101 domain an application serves (`use_case` in an intent).
 pub type UseCase = ai4ict_core::Domain;
-
-/// The SRC node: one source of observations.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum SourceConfig {
-    /// The simulated network of the sandbox (Y.3181), with ground truth.
-    Sandbox(ScenarioConfig),
-    /// A CSV or JSON-lines file of (entity, time, fields…) rows.
-    File(FileSourceConfig),
-    /// An MQTT topic whose messages are rows (a JSON object or a CSV line each). Live: no
-    /// ground truth, so Evaluate runs in the sandbox when the fields are sandbox KPIs.
-    Mqtt(MqttSourceConfig),
-    /// A NATS JetStream stream read by a durable pull consumer, acknowledged after the rows
-    /// are in the pipeline (at least once). Live, like `mqtt`.
-    Nats(NatsSourceConfig),
-}
-
-impl SourceConfig {
-    /// True for a source that runs until it is stopped (MQTT, NATS).
-    pub fn is_live(&self) -> bool {
-        matches!(self, Self::Mqtt(_) | Self::Nats(_))
-    }
-}
 
 /// The collector (C): which fields to gather and at which interval.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -716,30 +691,19 @@ impl MlIntent {
             }
         }
         for (i, d) in self.distribute.iter().enumerate() {
-            match d {
-                SinkConfig::Forecast(_) if !forecasts => bad(
-                    &format!("distribute.{i}.forecast"),
-                    "a forecast sink needs `policy: {forecast: {…}}`".into(),
-                    Some("alerts go to `file` or `stdout` sinks"),
-                ),
-                SinkConfig::File(_) if forecasts => bad(
-                    &format!("distribute.{i}.file"),
-                    "a `file` sink takes alerts; forecasts go to a `forecast` sink".into(),
-                    Some("write `forecast: {path: forecast.csv}`"),
-                ),
-                SinkConfig::Alertmanager(_)
-                | SinkConfig::Webhook(_)
-                | SinkConfig::Mqtt(_)
-                | SinkConfig::Nats(_)
-                    if forecasts =>
-                {
-                    bad(
-                        &format!("distribute.{i}"),
-                        "this sink takes alerts; forecasts go to a `forecast` sink".into(),
-                        Some("write `forecast: {path: forecast.csv}`"),
-                    )
-                }
-                _ => {}
+            if d.takes().accepts(forecasts) {
+                continue;
+            }
+            let at = format!("distribute.{i}.{}", d.name());
+            if forecasts {
+                let msg = format!(
+                    "a `{}` sink takes alerts; forecasts go to a `forecast` sink",
+                    d.name()
+                );
+                bad(&at, msg, Some("write `forecast: {path: forecast.csv}`"));
+            } else {
+                let msg = format!("a `{}` sink needs `policy: {{forecast: {{…}}}}`", d.name());
+                bad(&at, msg, Some("alerts go to `file` or `stdout` sinks"));
             }
         }
         let p = match &self.policy {
@@ -803,30 +767,18 @@ impl MlIntent {
             }
         }
         for (i, d) in self.distribute.iter().enumerate() {
-            let (kind, file) = match d {
-                SinkConfig::File(f) => ("file", f),
-                SinkConfig::Forecast(f) => ("forecast", f),
-                SinkConfig::Webhook(w) => {
-                    if let Some(path) = w.token_file.as_ref().filter(|_| trust == Origin::Remote) {
-                        bad(
-                            &format!("distribute.{i}.webhook.token_file"),
-                            format!(
-                                "`{}`: an intent submitted remotely may not name a token file",
-                                path.display()
-                            ),
-                            Some("use `token_env`"),
-                        );
-                    }
-                    continue;
+            for file in d.files().into_iter().filter(|_| trust == Origin::Remote) {
+                let at = format!("distribute.{i}.{}.{}", d.name(), file.key);
+                if file.secret {
+                    let msg = format!(
+                        "`{}`: an intent submitted remotely may not name a token file",
+                        file.path.display()
+                    );
+                    bad(&at, msg, Some("use `token_env`"));
+                } else if escapes(file.path) {
+                    let msg = format!("`{}` leaves the working directory", file.path.display());
+                    bad(&at, msg, None);
                 }
-                SinkConfig::Stdout(_)
-                | SinkConfig::Alertmanager(_)
-                | SinkConfig::Mqtt(_)
-                | SinkConfig::Nats(_) => continue,
-            };
-            if trust == Origin::Remote && escapes(&file.path) {
-                let msg = format!("`{}` leaves the working directory", file.path.display());
-                bad(&format!("distribute.{i}.{kind}.path"), msg, None);
             }
         }
         out

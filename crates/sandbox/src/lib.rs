@@ -4,11 +4,13 @@ mod config;
 mod export;
 mod network;
 mod rng;
+mod source;
 mod topology;
 
 pub use config::{Scenario, ScenarioConfig};
 pub use export::{write_csv, write_jsonl, write_labels};
 pub use network::{kpi_unit, Demand, Network, PlannedEvent, KPIS};
+pub use source::SandboxSource;
 pub use topology::{Area, Cell, CellKind, Link, Neighbour, Profile, Site};
 
 use std::path::PathBuf;

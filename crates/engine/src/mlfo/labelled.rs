@@ -8,13 +8,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ai4ict_connectors::{read_labels, FileSourceConfig, OnError};
-use ai4ict_core::{Incident, Timestamp};
+use ai4ict_core::{Incident, SourceComponent, Timestamp};
 use ai4ict_eval::{event_metrics, EventMetrics};
 use serde::Serialize;
 
 use super::{no_sinks, stats, Mlfo, Outcome, RunStats, Stage, StageRecord, Status, TargetCheck};
 use crate::dataflow;
-use crate::feeds::FileFeed;
 use crate::state::Span;
 use crate::EngineError;
 
@@ -96,7 +95,9 @@ impl Mlfo {
             snapshot: true,
             ..Span::default()
         };
-        let feed = FileFeed::factory(read, outcome.plan.fields.clone());
+        let feed = read
+            .open(&outcome.plan.fields)
+            .map_err(|e| EngineError::Source(e.0))?;
         let run = dataflow::run(
             self.spec(&outcome.plan, Vec::new(), span)?,
             &self.options.cluster,

@@ -1,0 +1,79 @@
+//! The SRC node (Y.3172 §8.1): where a pipeline's observations come from, as a component.
+//!
+//! A source's config (in the crate that implements it: the sandbox, a file, a live bus)
+//! implements [`SourceComponent`]: one line for the plan, the fields it offers, and `open`
+//! into a [`SourceFactory`], which makes each dataflow worker's share, a [`Source`]. The
+//! intent's registry of sources lists every config type once.
+
+use std::sync::Arc;
+
+use crate::Batch;
+
+/// Why a source could not open or stopped: its message names the source and the place
+/// (file, line, field; topic, message).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// Y.3172 §8.1 SRC: one worker's share of a source, read batch by batch in time order (per
+/// entity). A live source returns what has arrived, waiting briefly at most, so the worker
+/// keeps stepping the dataflow.
+pub trait Source: Send {
+    /// The next batch, `None` at the end, or the error that stopped the source.
+    fn next_batch(&mut self) -> Option<Result<Batch, SourceError>>;
+
+    /// What the source has to say when it is done (rows skipped or quarantined, …).
+    fn summary(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Makes the source of worker `index` of `peers`. Each worker may read its own share (the
+/// sandbox generates the cells a worker owns) or one worker may read everything (a file).
+pub type SourceFactory =
+    Arc<dyn Fn(usize, usize) -> Result<Box<dyn Source>, SourceError> + Send + Sync>;
+
+/// A source's config as a component of the pipeline.
+pub trait SourceComponent {
+    /// What is read, in one line for the plan (no secrets).
+    fn describe(&self) -> String;
+
+    /// A short name for messages ("the sandbox network", a file's path, a topic).
+    fn target(&self) -> String;
+
+    /// True for a source that runs until it is stopped (a live bus).
+    fn is_live(&self) -> bool {
+        false
+    }
+
+    /// The fields the source offers when the intent names none, or an error saying why the
+    /// intent must name them (a live bus has no file to find them in).
+    fn fields(&self) -> Result<Vec<String>, SourceError>;
+
+    /// The per-worker sources reading `fields`, in that order.
+    fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError>;
+}
+
+/// A source with nothing to read: the share of the workers that do not read a file or a bus.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoRows;
+
+impl Source for NoRows {
+    fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
+        None
+    }
+}
+
+/// A factory giving worker 0 of every run the source `open` makes and every other worker
+/// [`NoRows`]: for a source one reader takes whole (a file, a bus), whose rows the
+/// dataflow routes to their owners.
+pub fn first_worker<S: Source + 'static>(
+    open: impl Fn() -> Result<S, SourceError> + Send + Sync + 'static,
+) -> SourceFactory {
+    Arc::new(move |index, _peers| {
+        if index != 0 {
+            return Ok(Box::new(NoRows) as Box<dyn Source>);
+        }
+        Ok(Box::new(open()?) as Box<dyn Source>)
+    })
+}
