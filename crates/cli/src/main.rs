@@ -70,6 +70,8 @@ enum Command {
     Run(cmd::run::Args),
     /// The ML sandbox's simulated network: generate telemetry with ground-truth incidents.
     Sandbox(cmd::sandbox::Args),
+    /// Run ML pipelines continuously beside the hub's API and web console.
+    Serve(cmd::serve::Args),
     /// Check ML intents without running them.
     Validate(cmd::validate::Args),
 }
@@ -87,6 +89,7 @@ fn main() -> std::process::ExitCode {
         Command::Man(a) => cmd::man::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Sandbox(a) => cmd::sandbox::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::Validate(a) => cmd::validate::run(a),
     };
     let result = result.and_then(|()| out::finished());

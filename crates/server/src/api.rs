@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
 use crate::Hubs;
+use crate::Pipelines;
 
 type Shared = Arc<Hubs>;
 
@@ -255,12 +256,17 @@ pub(crate) struct Served {
 }
 
 /// The routes over shared hubs, without guards (see [`crate::router`]).
-pub(crate) fn router(hub: Shared, served: Served, metrics: Arc<Metrics>) -> Router {
+pub(crate) fn router(
+    hub: Shared,
+    served: Served,
+    metrics: Arc<Metrics>,
+    pipelines: Option<Arc<dyn Pipelines>>,
+) -> Router {
     Router::new()
         .route("/health", get(move |state| health(state, served)))
         .route(
             "/metrics",
-            get(move |state| metrics_page(state, Arc::clone(&metrics))),
+            get(move |state| metrics_page(state, Arc::clone(&metrics), pipelines.clone())),
         )
         .route("/standards", get(standards))
         .route("/standard", get(standard))
@@ -290,7 +296,11 @@ async fn health(State(hub): State<Shared>, served: Served) -> ApiResult<Json<ser
 }
 
 /// `GET /metrics`: the server's request figures and what the hub holds, for Prometheus.
-async fn metrics_page(State(hub): State<Shared>, metrics: Arc<Metrics>) -> ApiResult<Response> {
+async fn metrics_page(
+    State(hub): State<Shared>,
+    metrics: Arc<Metrics>,
+    pipelines: Option<Arc<dyn Pipelines>>,
+) -> ApiResult<Response> {
     let (standards, use_cases, models) = read(&hub, |h| {
         Ok((
             h.standards()?.len(),
@@ -299,7 +309,7 @@ async fn metrics_page(State(hub): State<Shared>, metrics: Arc<Metrics>) -> ApiRe
         ))
     })
     .await?;
-    let text = metrics.render(&[
+    let mut text = metrics.render(&[
         ("standards", "Standards in the catalogue.", standards as u64),
         ("use_cases", "Use cases registered.", use_cases as u64),
         (
@@ -308,6 +318,12 @@ async fn metrics_page(State(hub): State<Shared>, metrics: Arc<Metrics>) -> ApiRe
             models as u64,
         ),
     ]);
+    if let Some(p) = pipelines {
+        let all = tokio::task::spawn_blocking(move || p.list())
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        text.push_str(&crate::pipelines::render_metrics(&all));
+    }
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

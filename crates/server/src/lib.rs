@@ -8,6 +8,7 @@ mod console;
 mod error;
 mod guard;
 mod metrics;
+pub mod pipelines;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use tower::ServiceExt as _;
 
 pub use auth::Token;
 pub use error::{Result, ServerError};
+pub use pipelines::{PipelineError, PipelineState, PipelineStatus, Pipelines};
 
 /// Header carrying the hex sha256 of a pulled artifact (Model_Pull).
 pub const SHA256_HEADER: &str = "x-ai4ict-sha256";
@@ -53,6 +55,18 @@ pub struct Config {
     /// Folder whose `report.json` files (written by `ai4ict run`) the console lists under
     /// `/ui/runs`; none when `None`. It must exist; no page reads outside it.
     pub runs_dir: Option<PathBuf>,
+    /// The pipelines served under `/pipelines` (`ai4ict serve`); none when `None`.
+    pub pipelines: Option<Served>,
+}
+
+/// The pipelines a server serves (see [`pipelines`]).
+#[derive(Clone)]
+pub struct Served(pub Arc<dyn Pipelines>);
+
+impl std::fmt::Debug for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Served(…)")
+    }
 }
 
 impl Default for Config {
@@ -67,6 +81,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(300),
             audit_log: None,
             runs_dir: None,
+            pipelines: None,
         }
     }
 }
@@ -154,11 +169,13 @@ pub fn router(hubs: Arc<Hubs>, config: &Config) -> Result<axum::Router> {
     };
     let console = console::router(Arc::clone(&hubs), config.runs_dir.as_deref())?;
     let metrics = Arc::new(metrics::Metrics::default());
-    guard::wrap(
-        api::router(hubs, served, Arc::clone(&metrics)).merge(console),
-        config,
-        metrics,
-    )
+    let running = config.pipelines.as_ref().map(|p| Arc::clone(&p.0));
+    let mut routes =
+        api::router(hubs, served, Arc::clone(&metrics), running.clone()).merge(console);
+    if let Some(p) = running {
+        routes = routes.merge(pipelines::router(p));
+    }
+    guard::wrap(routes, config, metrics)
 }
 
 /// How long [`serve`] waits for open connections to finish after `shutdown`.

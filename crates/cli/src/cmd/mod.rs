@@ -18,4 +18,5 @@ pub mod intent;
 pub mod man;
 pub mod run;
 pub mod sandbox;
+pub mod serve;
 pub mod validate;

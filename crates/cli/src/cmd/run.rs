@@ -212,7 +212,7 @@ fn overwrite_outputs(intent: &mut MlIntent) {
 }
 
 /// Alertmanager sinks without a `report_url` link their alerts to this run's HTML report.
-fn link_report(intent: &mut MlIntent, dir: &Path) {
+pub(crate) fn link_report(intent: &mut MlIntent, dir: &Path) {
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     for d in &mut intent.distribute {
         if let SinkConfig::Alertmanager(a) = d {
@@ -224,7 +224,7 @@ fn link_report(intent: &mut MlIntent, dir: &Path) {
 }
 
 /// Refuses, before any work, output files that exist and may not be overwritten.
-fn check_outputs(intent: &MlIntent) -> anyhow::Result<()> {
+pub(crate) fn check_outputs(intent: &MlIntent) -> anyhow::Result<()> {
     for d in &intent.distribute {
         d.check()?;
     }
@@ -269,7 +269,7 @@ fn progress_bar(options: &RunOptions) -> (ProgressBar, std::thread::JoinHandle<(
 }
 
 /// Records the run in the hub (its level, its use case's evidence, its published model).
-fn record_in_hub(
+pub(crate) fn record_in_hub(
     outcome: &Outcome,
     intent: &MlIntent,
     db: Option<String>,

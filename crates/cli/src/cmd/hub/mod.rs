@@ -114,7 +114,7 @@ enum HubCommand {
 
 mod guidance;
 mod models;
-mod serve;
+pub(crate) mod serve;
 mod standards;
 mod usecases;
 

@@ -12,10 +12,10 @@ const READERS: usize = 4;
 
 /// Options of `ai4ict hub serve`.
 #[derive(clap::Args, Debug)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: String,
+    pub addr: String,
     /// File whose first line is the write token.
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
@@ -48,7 +48,7 @@ pub struct ServeArgs {
     /// Folder of run reports (`ai4ict run` writes out/<intent>/report.json) that the web
     /// console lists under /ui/runs. None by default.
     #[arg(long, value_name = "DIR")]
-    runs: Option<PathBuf>,
+    pub runs: Option<PathBuf>,
 }
 
 /// A file kept next to the hub database (`hub.db.token`), or in the data folder for a hub
@@ -107,7 +107,21 @@ fn token(
     Ok((Some(t), said))
 }
 
-pub(super) fn run(db: Option<String>, args: ServeArgs) -> anyhow::Result<()> {
+/// What `ai4ict hub serve` and `ai4ict serve` share: the hub's connections, the server's
+/// config and what to say about them.
+pub(crate) struct Prepared {
+    /// The hub's writer and readers.
+    pub hubs: Hubs,
+    /// Token, limits, console folder.
+    pub config: Config,
+    /// Where to listen.
+    pub addr: std::net::SocketAddr,
+    /// Lines for the banner: the token, the limits.
+    pub notes: Vec<String>,
+}
+
+/// Opens the hub and sets up the server from `args`.
+pub(crate) fn prepare(db: Option<String>, args: &ServeArgs) -> anyhow::Result<Prepared> {
     let loc = super::db_location(db)?;
     let addr: std::net::SocketAddr = args
         .addr
@@ -122,46 +136,67 @@ pub(super) fn run(db: Option<String>, args: ServeArgs) -> anyhow::Result<()> {
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| format!("opening hub database {loc} to read"))?
     };
-    let (token, said) = token(&args, &loc, addr)?;
+    let (token, said) = token(args, &loc, addr)?;
+    let mut notes = vec![said];
     if token.is_some() && !addr.ip().is_loopback() {
-        eprintln!(
+        notes.push(
             "note: plain HTTP: the token crosses the network in clear; put a TLS proxy in front"
+                .into(),
         );
     }
-    let audit_log = match args.audit_log {
-        Some(p) => p,
+    let audit_log = match &args.audit_log {
+        Some(p) => p.clone(),
         None => beside(&loc, ".audit.jsonl")?,
     };
+    if let Some(runs) = &args.runs {
+        anyhow::ensure!(runs.is_dir(), "--runs {}: not a folder", runs.display());
+    }
+    notes.push(format!(
+        "body limit {} MiB, {} connections, audit log {}",
+        args.max_body_mib,
+        args.max_connections,
+        audit_log.display()
+    ));
     let config = Config {
         token,
-        allowed_hosts: args.allowed_host,
-        cors_origins: args.cors_origin,
+        allowed_hosts: args.allowed_host.clone(),
+        cors_origins: args.cors_origin.clone(),
         max_body_bytes: args.max_body_mib.saturating_mul(1024 * 1024),
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout),
         request_timeout: Duration::from_secs(args.request_timeout),
-        audit_log: Some(audit_log.clone()),
+        audit_log: Some(audit_log),
         runs_dir: args.runs.clone(),
+        pipelines: None,
     };
+    Ok(Prepared {
+        hubs: Hubs::with_readers(writer, readers),
+        config,
+        addr,
+        notes,
+    })
+}
+
+/// Logs requests to standard error.
+pub(crate) fn init_logging() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
         .with_target(false)
         .try_init()
         .ok();
-    if let Some(runs) = &args.runs {
-        anyhow::ensure!(runs.is_dir(), "--runs {}: not a folder", runs.display());
-    }
+}
+
+pub(super) fn run(db: Option<String>, args: ServeArgs) -> anyhow::Result<()> {
+    let prepared = prepare(db, &args)?;
+    init_logging();
+    let addr = prepared.addr;
     eprintln!(
         "ai4ict hub serving on http://{addr} (Ctrl-C to stop); web console at http://{addr}/"
     );
-    eprintln!("{said}");
-    eprintln!(
-        "body limit {} MiB, {} connections, audit log {}",
-        args.max_body_mib,
-        config.max_connections,
-        audit_log.display()
-    );
-    ai4ict_server::serve_blocking(Hubs::with_readers(writer, readers), &config, addr)?;
+    for note in &prepared.notes {
+        eprintln!("{note}");
+    }
+    ai4ict_server::serve_blocking(prepared.hubs, &prepared.config, addr)?;
     Ok(())
 }

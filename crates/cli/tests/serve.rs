@@ -1,0 +1,233 @@
+//! `ai4ict serve`: pipelines started from the command line and over the API run their whole
+//! lifecycle, show their figures in `/pipelines` and `/metrics`, stop on `DELETE`, and drain
+//! with a report on SIGTERM; starting one needs the write token.
+#![cfg(unix)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
+const TOKEN: &str = "serve-test-token-0123456789abcdef";
+
+/// A running `ai4ict serve`; killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    stderr: Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An intent on a small sandbox network: `days` days, of which 3 train the model.
+fn intent(name: &str, days: u32) -> String {
+    format!(
+        "name: {name}\nuse_case: operations\n\
+         source:\n  sandbox: {{ cells: 12, days: {days}, quiet_days: 3, seed: 11, incident_rate: 3 }}\n\
+         collect:\n  fields: [prb_util, active_users, dl_throughput, latency]\n  interval: 15m\n\
+         model:\n  anomaly: {{ detector: auto }}\n\
+         policy:\n  alert: {{ score_above: 0.9, for: 2 }}\n\
+         distribute:\n  - file: {{ path: alerts-{name}.jsonl }}\n"
+    )
+}
+
+impl Server {
+    fn start(dir: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .args(args)
+            .args([
+                "--addr",
+                "127.0.0.1:0",
+                "--db",
+                "hub.db",
+                "--runs",
+                "out",
+                "--no-hub",
+            ])
+            .current_dir(dir)
+            .env("AI4ICT_HUB_TOKEN", TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, stderr) = channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = loop {
+            let line = stderr
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("the server did not say where it serves");
+            if let Some(rest) = line.strip_prefix("ai4ict serving on ") {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        Server { child, url, stderr }
+    }
+
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let url = format!("{}{path}", self.url);
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let resp = match method {
+            "GET" => agent.get(&url).call(),
+            "DELETE" => {
+                let mut r = agent.delete(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            _ => {
+                let mut r = agent.post(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.send(body)
+            }
+        };
+        let mut resp = resp.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    fn pipeline(&self, name: &str) -> Value {
+        let (status, body) = self.call("GET", &format!("/pipelines/{name}"), None, "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Polls the pipeline until `done` holds for its status.
+    fn wait(&self, name: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let p = self.pipeline(name);
+            if done(&p) {
+                return p;
+            }
+            assert!(Instant::now() < deadline, "{name} never got there: {p}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn said(&self) -> String {
+        let mut lines = Vec::new();
+        while let Ok(l) = self.stderr.recv_timeout(Duration::from_millis(300)) {
+            lines.push(l);
+        }
+        lines.join("\n")
+    }
+}
+
+#[test]
+fn pipelines_run_stop_over_the_api_and_drain_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("quick.yaml"), intent("quick", 4)).unwrap();
+    // 4 days, 3 of them training: one deployed day at 7,200× real time is 12 s.
+    let server = Server::start(dir.path(), &["quick.yaml", "--speed", "7200"]);
+
+    let quick = server.wait("quick", 180, |p| p["state"] != "running");
+    assert_eq!(quick["state"], "finished", "{quick}");
+    let alerts = quick["alerts"].as_u64().unwrap();
+    assert!(alerts > 0 && quick["rows"].as_u64().unwrap() > 0, "{quick}");
+    let written = std::fs::read_to_string(dir.path().join("alerts-quick.jsonl")).unwrap();
+    assert_eq!(
+        written.lines().count() as u64,
+        alerts,
+        "every alert reached the sink"
+    );
+    assert!(dir.path().join("out/quick/report.html").is_file());
+
+    // Starting a pipeline is a write: the token is needed, and the intent is checked as a
+    // remote one (nothing outside the working directory).
+    let slow = intent("slow", 12);
+    assert_eq!(server.call("POST", "/pipelines", None, &slow).0, 401);
+    let escaping = slow.replace("alerts-slow.jsonl", "/tmp/elsewhere.jsonl");
+    let (status, body) = server.call("POST", "/pipelines", Some(TOKEN), &escaping);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("leaves the working directory"), "{body}");
+    let (status, body) = server.call("POST", "/pipelines", Some(TOKEN), &slow);
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = server.call("POST", "/pipelines", Some(TOKEN), &slow);
+    assert_eq!(status, 409, "one pipeline per name");
+
+    // Deployed and reading at its pace: its figures are in /metrics.
+    server.wait("slow", 120, |p| {
+        p["phase"] == "deploy" && p["event_time"].is_string()
+    });
+    let (_, metrics) = server.call("GET", "/metrics", None, "");
+    assert!(
+        metrics.contains("ai4ict_pipeline_running{pipeline=\"slow\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("ai4ict_pipeline_running{pipeline=\"quick\"} 0"));
+    assert!(metrics.contains(&format!(
+        "ai4ict_pipeline_alerts_total{{pipeline=\"quick\"}} {alerts}"
+    )));
+
+    // DELETE stops it: it drains and writes a partial report.
+    assert_eq!(server.call("DELETE", "/pipelines/slow", None, "").0, 401);
+    let (status, body) = server.call("DELETE", "/pipelines/slow", Some(TOKEN), "");
+    assert_eq!(status, 202, "{body}");
+    let slow_end = server.wait("slow", 60, |p| {
+        p["state"] != "stopping" && p["state"] != "running"
+    });
+    assert_eq!(slow_end["state"], "stopped", "{slow_end}");
+    assert!(dir.path().join("out/slow/report.json").is_file());
+    assert_eq!(
+        server.call("DELETE", "/pipelines/none", Some(TOKEN), "").0,
+        404
+    );
+
+    // SIGTERM: a running pipeline drains, writes its report, and the server exits 0.
+    let (status, _) = server.call("POST", "/pipelines", Some(TOKEN), &intent("last", 12));
+    assert_eq!(status, 201);
+    server.wait("last", 120, |p| p["phase"] == "deploy");
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut server = server;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let exit = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not drain and stop"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let said = server.said();
+    assert!(exit.success(), "{exit:?}: {said}");
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/last/report.json")).unwrap(),
+    )
+    .unwrap();
+    let stages = report["stages"].to_string();
+    assert!(
+        stages.contains("stopped"),
+        "the drained run says it was stopped: {stages}"
+    );
+}
