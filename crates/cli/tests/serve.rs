@@ -155,6 +155,11 @@ fn pipelines_run_stop_over_the_api_and_drain_on_sigterm() {
         "every alert reached the sink"
     );
     assert!(dir.path().join("out/quick/report.html").is_file());
+    // The console's live page lists it, links its report, and reloads itself.
+    let (status, page) = server.call("GET", "/ui/pipelines", None, "");
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"data-pipeline="quick""#), "{page}");
+    assert!(page.contains("/ui/run?id=quick") && page.contains(r#"http-equiv="refresh""#));
 
     // Starting a pipeline is a write: the token is needed, and the intent is checked as a
     // remote one (nothing outside the working directory).

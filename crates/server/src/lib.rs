@@ -60,14 +60,8 @@ pub struct Config {
 }
 
 /// The pipelines a server serves (see [`pipelines`]).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Served(pub Arc<dyn Pipelines>);
-
-impl std::fmt::Debug for Served {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Served(…)")
-    }
-}
 
 impl Default for Config {
     fn default() -> Self {
@@ -167,9 +161,13 @@ pub fn router(hubs: Arc<Hubs>, config: &Config) -> Result<axum::Router> {
         writable: config.token.is_some(),
         max_body_bytes: config.max_body_bytes,
     };
-    let console = console::router(Arc::clone(&hubs), config.runs_dir.as_deref())?;
-    let metrics = Arc::new(metrics::Metrics::default());
     let running = config.pipelines.as_ref().map(|p| Arc::clone(&p.0));
+    let console = console::router(
+        Arc::clone(&hubs),
+        config.runs_dir.as_deref(),
+        running.clone(),
+    )?;
+    let metrics = Arc::new(metrics::Metrics::default());
     let mut routes =
         api::router(hubs, served, Arc::clone(&metrics), running.clone()).merge(console);
     if let Some(p) = running {

@@ -36,6 +36,12 @@ pub trait Pipelines: Send + Sync + 'static {
     fn stop(&self, name: &str) -> Result<PipelineStatus, PipelineError>;
 }
 
+impl std::fmt::Debug for dyn Pipelines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pipelines")
+    }
+}
+
 /// Where a pipeline is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -154,7 +160,12 @@ async fn stop(State(p): State<Shared>, Path(name): Path<String>) -> Result<Respo
 }
 
 /// A metric: its name, type, help and value for one pipeline.
-type Series = (&'static str, &'static str, &'static str, fn(&PipelineStatus) -> f64);
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&PipelineStatus) -> f64,
+);
 
 /// The pipelines' figures in Prometheus' text format, one series per pipeline.
 pub(crate) fn render_metrics(all: &[PipelineStatus]) -> String {

@@ -96,7 +96,7 @@ impl Ctx {
 }
 
 /// The navigation: path and the key of its label.
-const NAV: [(&str, &str); 8] = [
+const NAV: [(&str, &str); 9] = [
     ("/", "nav.overview"),
     ("/ui/standards", "nav.standards"),
     ("/ui/review-due", "nav.review"),
@@ -104,6 +104,7 @@ const NAV: [(&str, &str); 8] = [
     ("/ui/gaps", "nav.gaps"),
     ("/ui/usecases", "nav.usecases"),
     ("/ui/models", "nav.models"),
+    ("/ui/pipelines", "nav.pipelines"),
     ("/ui/runs", "nav.runs"),
 ];
 
@@ -115,11 +116,26 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
 /// A whole page: `title` (already in the page's language) over `body` (HTML), answered with
 /// `status` and the console's security headers.
 pub(crate) fn page(ctx: &Ctx, status: StatusCode, title: &str, body: &str) -> Response {
+    refreshing_page(ctx, status, title, body, None)
+}
+
+/// [`page`], reloaded by the browser every `refresh` seconds when given (a live view
+/// without scripts).
+pub(crate) fn refreshing_page(
+    ctx: &Ctx,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    refresh: Option<u32>,
+) -> Response {
     let lang = ctx.lang;
     let mut html = String::with_capacity(body.len() + 2048);
+    let refresh = refresh.map_or(String::new(), |s| {
+        format!(r#"<meta http-equiv="refresh" content="{s}">"#)
+    });
     let _ = write!(
         html,
-        r#"<!doctype html><html lang="{code}" dir="{dir}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · {brand}</title><link rel="stylesheet" href="/ui/style.css"></head><body><header><a class="brand" href="{home}">{brand}</a><nav>"#,
+        r#"<!doctype html><html lang="{code}" dir="{dir}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">{refresh}<title>{title} · {brand}</title><link rel="stylesheet" href="/ui/style.css"></head><body><header><a class="brand" href="{home}">{brand}</a><nav>"#,
         code = lang.code(),
         dir = if lang.rtl() { "rtl" } else { "ltr" },
         title = esc(title),

@@ -12,6 +12,7 @@
 //! | `/ui/gaps?min_standards=` | coverage of the Resolution 101 domains |
 //! | `/ui/usecases` | use cases by SDG with their evidence |
 //! | `/ui/models?q=` and `/ui/model?name=&version=` | the model marketplace and a model card |
+//! | `/ui/pipelines` | the pipelines `ai4ict serve` runs, refreshed every 5 s |
 //! | `/ui/runs`, `/ui/run?id=`, `/ui/run/chart?id=&entity=&field=`, `/ui/run/file?id=&name=` | reports under the runs folder ([`crate::Config::runs_dir`]) |
 //!
 //! Every page takes `?lang=` (`en`, `zh`, `fr`, `es`, `ar`, `ru`), else follows
@@ -40,6 +41,7 @@ pub(crate) use runs::RunsDir;
 pub(crate) struct Console {
     hubs: Arc<Hubs>,
     runs: Option<RunsDir>,
+    pipelines: Option<Arc<dyn crate::Pipelines>>,
 }
 
 type Shared = Arc<Console>;
@@ -140,11 +142,17 @@ async fn blocking<T: Send + 'static>(
 /// The stylesheet of every page.
 const STYLE: &str = include_str!("../../assets/console.css");
 
-/// The console's routes; `runs` is the runs folder, if any.
-pub(crate) fn router(hubs: Arc<Hubs>, runs: Option<&Path>) -> std::io::Result<Router> {
+/// The console's routes; `runs` is the runs folder, if any, and `pipelines` what
+/// `ai4ict serve` runs.
+pub(crate) fn router(
+    hubs: Arc<Hubs>,
+    runs: Option<&Path>,
+    pipelines: Option<Arc<dyn crate::Pipelines>>,
+) -> std::io::Result<Router> {
     let console = Arc::new(Console {
         hubs,
         runs: runs.map(RunsDir::open).transpose()?,
+        pipelines,
     });
     Ok(Router::new()
         .route("/", get(pages::overview))
@@ -157,6 +165,7 @@ pub(crate) fn router(hubs: Arc<Hubs>, runs: Option<&Path>) -> std::io::Result<Ro
         .route("/ui/usecases", get(pages::use_cases))
         .route("/ui/models", get(pages::models))
         .route("/ui/model", get(pages::model))
+        .route("/ui/pipelines", get(pages::pipelines))
         .route("/ui/runs", get(pages::runs))
         .route("/ui/run", get(pages::run))
         .route("/ui/run/chart", get(pages::chart))

@@ -12,7 +12,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::html::{esc, fields, num, pager, table, Ctx, Row};
+use super::html::{self, esc, fields, num, pager, table, Ctx, Row};
 use super::runs::{when, Found, RunsDir};
 use super::{answer, blocking, read, ConsoleError, PageResult, Shared};
 
@@ -1345,4 +1345,77 @@ pub(super) async fn run_file(ctx: Ctx, State(c): State<Shared>, q: Q<FileQ>) -> 
         }
         Err(e) => answer(&ctx, Err(e)),
     }
+}
+
+pub(super) async fn pipelines(ctx: Ctx, State(c): State<Shared>) -> Response {
+    let title = ctx.t("pipelines.title").to_string();
+    let Some(p) = c.pipelines.clone() else {
+        let body = format!("<p>{}</p>", esc(ctx.t("pipelines.not_served")));
+        return answer(&ctx, Ok((title, body)));
+    };
+    match blocking(move || Ok(p.list())).await {
+        Ok(all) => {
+            let body = pipelines_table(&ctx, &all, c.runs.as_ref());
+            html::refreshing_page(&ctx, StatusCode::OK, &title, &body, Some(5))
+        }
+        Err(e) => answer(&ctx, Err(e)),
+    }
+}
+
+fn pipelines_table(ctx: &Ctx, all: &[crate::PipelineStatus], runs: Option<&RunsDir>) -> String {
+    if all.is_empty() {
+        return format!("<p>{}</p>", esc(ctx.t("pipelines.none")));
+    }
+    let rows: Vec<Row> = all
+        .iter()
+        .map(|p| {
+            let state = serde_json::to_value(p.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let class = match p.state {
+                crate::PipelineState::Failed => "bad",
+                crate::PipelineState::Finished => "good",
+                _ => "",
+            };
+            // The report's page, once the pipeline has written one under the runs folder.
+            let name = match (&p.report, runs) {
+                (Some(_), Some(_)) => format!(
+                    r#"<a href="{}">{}</a>"#,
+                    ctx.href("/ui/run", &[("id", &p.name)]),
+                    esc(&p.name)
+                ),
+                _ => esc(&p.name),
+            };
+            Row::new(vec![
+                name,
+                format!(r#"<span class="{class}">{}</span>"#, esc(&state)),
+                esc(&p.phase),
+                esc(&p.source),
+                p.rows.to_string(),
+                p.alerts.to_string(),
+                esc(p.event_time.as_deref().unwrap_or("")),
+                esc(&p.started),
+                esc(p.detail.as_deref().unwrap_or("")),
+            ])
+            .with("data-pipeline", p.name.clone())
+        })
+        .collect();
+    let mut out = table(
+        ctx,
+        &[
+            "col.name",
+            "col.state",
+            "col.phase",
+            "col.source",
+            "col.rows",
+            "col.alerts",
+            "col.event_time",
+            "col.started",
+            "col.detail",
+        ],
+        &rows,
+    );
+    let _ = write!(out, "<p>{}</p>", esc(ctx.t("pipelines.refresh")));
+    out
 }
