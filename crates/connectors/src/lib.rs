@@ -4,6 +4,7 @@ mod alerting;
 mod config;
 mod csvline;
 mod error;
+mod http;
 mod labels;
 mod lines;
 mod live;
@@ -21,6 +22,7 @@ mod source;
 pub use alerting::{AlertmanagerSink, AlertmanagerSinkConfig, WebhookSink, WebhookSinkConfig};
 pub use config::{FileFormat, FileSourceConfig, OnError, WriteMode};
 pub use error::{ConnectorError, RowError};
+pub use http::HttpSourceConfig;
 pub use labels::{read_labels, LabelError, MAX_LABELS_BYTES};
 pub use lines::MAX_LINE_BYTES;
 pub use live::{

@@ -556,6 +556,15 @@ impl LiveSource {
         Ok(Self::new(name, rows, transport, cfg.limits()))
     }
 
+    /// Listens on `cfg.listen` for rows POSTed with the token; fails naming the address when
+    /// it cannot be bound or no token is configured.
+    pub fn http(cfg: &crate::HttpSourceConfig, fields: &[String]) -> Result<Self, ConnectorError> {
+        let name = cfg.name();
+        let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
+        let transport = crate::http::listen(cfg, &name)?;
+        Ok(Self::new(name, rows, transport, cfg.limits()))
+    }
+
     fn new(name: String, rows: MessageRows, transport: Transport, limits: LiveLimits) -> Self {
         Self {
             name,
@@ -779,6 +788,34 @@ impl SourceComponent for MqttSourceConfig {
         let (config, fields) = (self.clone(), fields.to_vec());
         Ok(first_worker(move || {
             LiveSource::mqtt(&config, &fields)
+                .map(LiveRows)
+                .map_err(|e| SourceError(e.to_string()))
+        }))
+    }
+}
+
+impl SourceComponent for crate::HttpSourceConfig {
+    fn describe(&self) -> String {
+        format!("http push to {} ({:?})", self.name(), self.format)
+    }
+
+    fn target(&self) -> String {
+        self.name()
+    }
+
+    fn is_live(&self) -> bool {
+        true
+    }
+
+    fn fields(&self) -> Result<Vec<String>, SourceError> {
+        live_fields()
+    }
+
+    /// Worker 0 listens.
+    fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
+        let (config, fields) = (self.clone(), fields.to_vec());
+        Ok(first_worker(move || {
+            LiveSource::http(&config, &fields)
                 .map(LiveRows)
                 .map_err(|e| SourceError(e.to_string()))
         }))

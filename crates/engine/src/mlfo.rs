@@ -756,9 +756,8 @@ impl Mlfo {
     fn scenario(&self) -> Option<ScenarioConfig> {
         match &self.intent.source {
             SourceConfig::Sandbox(s) => Some(s.clone()),
-            SourceConfig::File(_) | SourceConfig::Mqtt(_) | SourceConfig::Nats(_) => {
-                Some(self.intent.sandbox.clone().unwrap_or_default())
-            }
+            // Any other source is evaluated in the intent's `sandbox` network.
+            _ => Some(self.intent.sandbox.clone().unwrap_or_default()),
         }
     }
 

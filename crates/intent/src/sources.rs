@@ -8,7 +8,7 @@
 //! come [`SourceConfig`] (the intent's schema), [`SourceConfig::NAMES`] and
 //! [`SourceConfig::doc`] (the docs' table).
 
-use ai4ict_connectors::{FileSourceConfig, MqttSourceConfig, NatsSourceConfig};
+use ai4ict_connectors::{FileSourceConfig, HttpSourceConfig, MqttSourceConfig, NatsSourceConfig};
 use ai4ict_core::SourceComponent;
 use ai4ict_sandbox::ScenarioConfig;
 use schemars::JsonSchema;
@@ -60,6 +60,9 @@ sources! {
     /// A NATS JetStream stream read by a durable pull consumer, acknowledged after the rows
     /// are in the pipeline (at least once). Live, like `mqtt`.
     Nats = "nats" => NatsSourceConfig,
+    /// Rows POSTed over HTTP (JSON lines or CSV lines per request body) with a bearer token;
+    /// a full buffer answers 503 so that senders retry. Live, like `mqtt`.
+    Http = "http" => HttpSourceConfig,
 }
 
 impl SourceConfig {

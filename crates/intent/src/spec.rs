@@ -544,6 +544,26 @@ impl MlIntent {
             SourceConfig::Nats(n) => {
                 self.check_live("source.nats", n.format, &n.columns, n.buffer, &mut bad);
             }
+            SourceConfig::Http(h) => {
+                self.check_live("source.http", h.format, &h.columns, h.buffer, &mut bad);
+                if h.token_env.is_none() && h.token_file.is_none() {
+                    bad(
+                        "source.http",
+                        "an HTTP source needs a token: it takes no anonymous writes".into(),
+                        Some("add `token_env: INGEST_TOKEN` (a variable holding 16 characters or more)"),
+                    );
+                }
+                if let Some(path) = h.token_file.as_ref().filter(|_| trust == Origin::Remote) {
+                    bad(
+                        "source.http.token_file",
+                        format!(
+                            "`{}`: an intent submitted remotely may not name a token file",
+                            path.display()
+                        ),
+                        Some("use `token_env`"),
+                    );
+                }
+            }
             SourceConfig::File(f) => {
                 if trust == Origin::Remote && escapes(&f.path) {
                     bad(

@@ -1,0 +1,370 @@
+//! HTTP push (Y.3172 §8.1 SRC): agents and scripts POST telemetry to the pipeline, as JSON
+//! lines or CSV lines, with a bearer token.
+//!
+//! A background thread serves HTTP/1.1 on `listen` (hyper on a one-thread tokio runtime). A
+//! request to `path` with the token is one message: its body's lines become rows like an MQTT
+//! message's. The answer is 202 once the body is in the source's buffer, 503 with
+//! `Retry-After` when the buffer is full (the sender backs off; nothing is lost that was
+//! accepted), 401 without the token, 413 over `max_body`, 404 elsewhere, 405 for a method
+//! other than POST. Headers must arrive within 10 s and a body within `timeout`; at most
+//! `max_connections` are served at once.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ai4ict_core::Interval;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::live::{interval_duration, Event, LiveLimits, MessageFormat, RowMapping, Transport};
+use crate::ConnectorError;
+
+/// Time a client has to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Receives rows POSTed over HTTP (see the module documentation). Every request needs the
+/// bearer token (`token_env` or `token_file`): a source on the network takes no anonymous
+/// writes. Plain HTTP: put a TLS proxy in front of it on an untrusted network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSourceConfig {
+    /// Address and port to listen on, e.g. `127.0.0.1:9100` (`0.0.0.0:9100`: every interface).
+    pub listen: String,
+    /// The path rows are POSTed to; `/ingest` by default.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// An environment variable holding the bearer token requests must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    /// A file holding the token (its first line), instead of `token_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub token_file: Option<PathBuf>,
+    /// Largest request body in bytes (default 16 MiB).
+    #[serde(default = "default_max_body")]
+    pub max_body: u64,
+    /// Requests served at once (default 64); more wait to be accepted.
+    #[serde(default = "default_connections")]
+    pub max_connections: usize,
+    /// Time a request's body may take to arrive (default `30s`).
+    #[serde(default = "default_timeout")]
+    #[schemars(with = "String")]
+    pub timeout: Interval,
+    /// `jsonl` (default) or `csv-line`.
+    #[serde(default)]
+    pub format: MessageFormat,
+    /// For `csv-line`: the column names of the values, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
+    /// The key (column) holding the entity; `entity` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// The key (column) holding the time; `time` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Pipeline field ← key (column), for keys named differently from the fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+    /// The IANA zone of times without a UTC offset; UTC by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// End after this many rows (for bounded runs and tests); by default never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<u64>,
+    /// End when no request has come for this long, e.g. `5s`; by default never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub until_idle: Option<Interval>,
+    /// Requests held between the server and the pipeline (default 1000); when full, senders
+    /// are answered 503 and retry.
+    #[serde(default = "default_buffer")]
+    pub buffer: usize,
+}
+
+fn default_path() -> String {
+    "/ingest".into()
+}
+
+fn default_max_body() -> u64 {
+    16 * 1024 * 1024
+}
+
+fn default_connections() -> usize {
+    64
+}
+
+fn default_timeout() -> Interval {
+    Interval::from_millis(30_000)
+}
+
+fn default_buffer() -> usize {
+    1000
+}
+
+impl HttpSourceConfig {
+    /// How rows are found in request bodies.
+    pub fn rows(&self) -> RowMapping<'_> {
+        RowMapping {
+            format: self.format,
+            columns: &self.columns,
+            entity: self.entity.as_deref(),
+            time: self.time.as_deref(),
+            fields: &self.fields,
+            timezone: self.timezone.as_deref(),
+        }
+    }
+
+    /// When the source ends.
+    pub fn limits(&self) -> LiveLimits {
+        LiveLimits {
+            max_rows: self.max_rows,
+            until_idle: self.until_idle.map(interval_duration),
+            buffer: self.buffer,
+        }
+    }
+
+    /// `http://listen/path`, for messages.
+    pub fn name(&self) -> String {
+        format!("http://{}{}", self.listen, self.path)
+    }
+
+    /// The token requests must carry; an error when none is configured or it cannot be read.
+    fn token(&self) -> Result<String, String> {
+        let raw = match (&self.token_env, &self.token_file) {
+            (Some(_), Some(_)) => return Err("give `token_env` or `token_file`, not both".into()),
+            (Some(var), None) => std::env::var(var)
+                .map_err(|_| format!("token_env: the variable `{var}` is not set"))?,
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| format!("token_file: cannot read {}: {e}", path.display()))?,
+            (None, None) => {
+                return Err(
+                    "an HTTP source needs a token (`token_env` or `token_file`): \
+                            it takes no anonymous writes"
+                        .into(),
+                )
+            }
+        };
+        let token = raw.lines().next().unwrap_or("").trim().to_string();
+        if token.len() < 16 {
+            return Err("the token must be at least 16 characters".into());
+        }
+        Ok(token)
+    }
+}
+
+/// What the serving thread shares with each request.
+struct Intake {
+    path: String,
+    token: String,
+    max_body: u64,
+    timeout: Duration,
+    tx: SyncSender<Event>,
+    requests: AtomicU64,
+}
+
+/// Binds `cfg.listen` and starts serving; fails naming the address when it cannot be bound
+/// or no token is configured.
+pub(crate) fn listen(cfg: &HttpSourceConfig, name: &str) -> Result<Transport, ConnectorError> {
+    let fail = |message: String| ConnectorError::Live {
+        source_name: name.to_string(),
+        message,
+    };
+    let token = cfg.token().map_err(fail)?;
+    if !cfg.path.starts_with('/') {
+        return Err(fail(format!("path `{}` must start with /", cfg.path)));
+    }
+    let addr: SocketAddr = cfg
+        .listen
+        .parse()
+        .map_err(|e| fail(format!("listen `{}`: {e}", cfg.listen)))?;
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| fail(format!("cannot listen on {addr}: {e}")))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| fail(e.to_string()))?;
+    let (tx, rx) = sync_channel(cfg.buffer.max(1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let intake = Arc::new(Intake {
+        path: cfg.path.clone(),
+        token,
+        max_body: cfg.max_body,
+        timeout: interval_duration(cfg.timeout),
+        tx,
+        requests: AtomicU64::new(0),
+    });
+    let (thread_stop, slots) = (Arc::clone(&stop), cfg.max_connections.max(1));
+    let thread = std::thread::Builder::new()
+        .name("ai4ict-http-source".into())
+        .spawn(move || serve(listener, intake, slots, &thread_stop))
+        .map_err(|e| fail(format!("cannot start the serving thread: {e}")))?;
+    Ok(Transport {
+        rx,
+        early: Default::default(),
+        acks: None,
+        stop,
+        thread: Some(thread),
+    })
+}
+
+/// The serving thread: accepts connections until `stop` is set.
+fn serve(listener: std::net::TcpListener, intake: Arc<Intake>, slots: usize, stop: &AtomicBool) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    rt.block_on(async move {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+            return;
+        };
+        let slots = Arc::new(tokio::sync::Semaphore::new(slots));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT);
+        while !stop.load(Ordering::Relaxed) {
+            let accepted = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
+            let Ok(Ok((stream, peer))) = accepted else {
+                continue;
+            };
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
+            let intake = Arc::clone(&intake);
+            let service = hyper::service::service_fn(move |req| {
+                let intake = Arc::clone(&intake);
+                async move { Ok::<_, std::convert::Infallible>(answer(&intake, req, peer).await) }
+            });
+            let conn = http.serve_connection(TokioIo::new(stream), service);
+            tokio::spawn(async move {
+                let _ = conn.await;
+                drop(slot);
+            });
+        }
+    });
+}
+
+fn reply(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "error": message }).to_string();
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// Constant-time comparison of the token given with the one expected.
+fn same(given: &[u8], expected: &[u8]) -> bool {
+    let mut diff = given.len() ^ expected.len();
+    for (i, b) in expected.iter().enumerate() {
+        diff |= usize::from(given.get(i).copied().unwrap_or(0) ^ b);
+    }
+    diff == 0
+}
+
+async fn answer(
+    intake: &Intake,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    if req.uri().path() != intake.path {
+        return reply(StatusCode::NOT_FOUND, "no such path");
+    }
+    if req.method() != Method::POST {
+        let mut r = reply(StatusCode::METHOD_NOT_ALLOWED, "POST rows here");
+        r.headers_mut().insert(
+            hyper::header::ALLOW,
+            hyper::header::HeaderValue::from_static("POST"),
+        );
+        return r;
+    }
+    let authorised = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| same(t.trim().as_bytes(), intake.token.as_bytes()));
+    if !authorised {
+        let mut r = reply(StatusCode::UNAUTHORIZED, "a bearer token is needed");
+        r.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer"),
+        );
+        return r;
+    }
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_big = || {
+        reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the body is over {} bytes", intake.max_body),
+        )
+    };
+    if declared.is_some_and(|n| n > intake.max_body) {
+        return too_big();
+    }
+    let limit = usize::try_from(intake.max_body).unwrap_or(usize::MAX);
+    let body = Limited::new(req.into_body(), limit).collect();
+    let payload = match tokio::time::timeout(intake.timeout, body).await {
+        Err(_) => return reply(StatusCode::REQUEST_TIMEOUT, "the body took too long"),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_big(),
+        Ok(Err(e)) => return reply(StatusCode::BAD_REQUEST, &e.to_string()),
+        Ok(Ok(b)) => b.to_bytes().to_vec(),
+    };
+    let n = intake.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let bytes = payload.len();
+    let event = Event::Message {
+        origin: format!("request {n} from {peer}"),
+        payload,
+        ack: None,
+    };
+    match intake.tx.try_send(event) {
+        Ok(()) => {
+            let body = serde_json::json!({ "accepted_bytes": bytes }).to_string();
+            let mut r = Response::new(Full::new(Bytes::from(body)));
+            *r.status_mut() = StatusCode::ACCEPTED;
+            r
+        }
+        Err(TrySendError::Full(_)) => {
+            let mut r = reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the pipeline is behind; retry shortly",
+            );
+            r.headers_mut().insert(
+                hyper::header::RETRY_AFTER,
+                hyper::header::HeaderValue::from_static("1"),
+            );
+            r
+        }
+        Err(TrySendError::Disconnected(_)) => {
+            reply(StatusCode::SERVICE_UNAVAILABLE, "the source has stopped")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same(b"0123456789abcdef", b"0123456789abcdef"));
+        assert!(!same(b"0123456789abcde", b"0123456789abcdef"));
+        assert!(!same(b"0123456789abcdefX", b"0123456789abcdef"));
+        assert!(!same(b"", b"0123456789abcdef"));
+    }
+}

@@ -1,0 +1,127 @@
+//! The HTTP push source against real HTTP requests: rows arrive, the token is required,
+//! oversized bodies and other paths are refused, a full buffer says 503 (nothing accepted is
+//! lost), and a bad row is reported without losing the good ones.
+
+use std::time::Duration;
+
+use ai4ict_connectors::{HttpSourceConfig, LiveSource};
+
+const TOKEN: &str = "push-test-token-0123456789";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn source(extra: serde_json::Value) -> (LiveSource, String) {
+    let port = free_port();
+    // Each test sets a variable of its own: the tests run on threads of one process.
+    let var = format!("AI4ICT_PUSH_TOKEN_{port}");
+    std::env::set_var(&var, TOKEN);
+    let mut cfg = serde_json::json!({
+        "listen": format!("127.0.0.1:{port}"), "token_env": var,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        cfg[k] = v.clone();
+    }
+    let cfg: HttpSourceConfig = serde_json::from_value(cfg).unwrap();
+    let fields = vec!["load".to_string()];
+    (
+        LiveSource::http(&cfg, &fields).unwrap(),
+        format!("http://127.0.0.1:{port}"),
+    )
+}
+
+fn post(url: &str, token: Option<&str>, body: &str) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut r = agent.post(url);
+    if let Some(t) = token {
+        r = r.header("Authorization", &format!("Bearer {t}"));
+    }
+    r.send(body).unwrap().status().as_u16()
+}
+
+/// Every row that has arrived, draining the source a few times.
+fn drain(src: &mut LiveSource) -> usize {
+    let mut n = 0;
+    for _ in 0..20 {
+        if let Some(b) = src.next_batch(1000, Duration::from_millis(50)).unwrap() {
+            n += b.len();
+        }
+    }
+    n
+}
+
+#[test]
+fn rows_pushed_with_the_token_arrive_and_the_rest_is_refused() {
+    let (mut src, url) = source(serde_json::json!({ "max_body": 4096 }));
+    let ingest = format!("{url}/ingest");
+    let rows = (0..5)
+        .map(|i| format!(r#"{{"entity":"cell-1","time":"2024-01-01T00:{i:02}:00Z","load":{i}}}"#))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(post(&ingest, Some(TOKEN), &rows), 202);
+    assert_eq!(post(&ingest, None, &rows), 401, "no token");
+    assert_eq!(post(&ingest, Some("wrong-token-0123456789"), &rows), 401);
+    assert_eq!(post(&format!("{url}/other"), Some(TOKEN), &rows), 404);
+    assert_eq!(
+        post(&ingest, Some(TOKEN), &"x".repeat(5000)),
+        413,
+        "over max_body"
+    );
+    // A bad row among good ones: the good ones arrive, the bad one is reported by place.
+    let mixed = r#"{"entity":"cell-2","time":"2024-01-01T00:00:00Z","load":1}
+{"entity":"cell-2","time":"not a time","load":2}
+{"entity":"cell-2","time":"2024-01-01T00:02:00Z","load":3}"#;
+    assert_eq!(post(&ingest, Some(TOKEN), mixed), 202);
+    assert_eq!(drain(&mut src), 7);
+    let report = src.report();
+    assert_eq!(report.rows_skipped, 1, "{report:?}");
+    let first = format!("{:?}", report.errors.first());
+    assert!(
+        first.contains("request 2") && first.contains("time"),
+        "{first}"
+    );
+}
+
+#[test]
+fn a_full_buffer_answers_503_and_loses_nothing_it_accepted() {
+    let (mut src, url) = source(serde_json::json!({ "buffer": 2 }));
+    let ingest = format!("{url}/ingest");
+    let row = |i: usize| {
+        format!(
+            r#"{{"entity":"c","time":{},"load":1}}"#,
+            1_704_067_200 + i * 60
+        )
+    };
+    let statuses: Vec<u16> = (0..5)
+        .map(|i| post(&ingest, Some(TOKEN), &row(i)))
+        .collect();
+    let accepted = statuses.iter().filter(|&&s| s == 202).count();
+    assert_eq!(accepted, 2, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 202 || s == 503),
+        "{statuses:?}"
+    );
+    assert_eq!(drain(&mut src), accepted);
+    assert_eq!(
+        post(&ingest, Some(TOKEN), &row(9)),
+        202,
+        "room again once drained"
+    );
+}
+
+#[test]
+fn a_source_without_a_token_is_refused_at_start() {
+    let cfg: HttpSourceConfig =
+        serde_json::from_value(serde_json::json!({ "listen": "127.0.0.1:0" })).unwrap();
+    let e = LiveSource::http(&cfg, &["load".to_string()]).unwrap_err();
+    assert!(e.to_string().contains("needs a token"), "{e}");
+}
