@@ -10,7 +10,7 @@ mod metrics;
 mod model;
 mod rng;
 mod split;
-mod table;
+pub mod table;
 mod tree;
 
 pub use binning::{Binner, MAX_BINS};
