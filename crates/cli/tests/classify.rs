@@ -26,7 +26,16 @@ fn text(out: &Output) -> String {
 #[test]
 fn sandbox_flows_train_and_score_in_bench_classify() {
     let dir = tempfile::tempdir().unwrap();
-    let flows = ["sandbox", "flows", "--flows", "3000", "--cells", "8", "--out", "flows.csv"];
+    let flows = [
+        "sandbox",
+        "flows",
+        "--flows",
+        "3000",
+        "--cells",
+        "8",
+        "--out",
+        "flows.csv",
+    ];
     let out = ai4ict(dir.path(), &flows);
     assert!(out.status.success(), "{}", text(&out));
     let csv = std::fs::read_to_string(dir.path().join("flows.csv")).unwrap();
@@ -40,22 +49,47 @@ fn sandbox_flows_train_and_score_in_bench_classify() {
     let mut forced = flows.to_vec();
     forced.push("--force");
     assert!(ai4ict(dir.path(), &forced).status.success());
-    assert_eq!(std::fs::read_to_string(dir.path().join("flows.csv")).unwrap(), csv);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("flows.csv")).unwrap(),
+        csv
+    );
 
     let out = ai4ict(
         dir.path(),
         &[
-            "bench", "classify", "--input", "flows.csv", "--rounds", "20", "--trees", "10",
+            "bench",
+            "classify",
+            "--input",
+            "flows.csv",
+            "--rounds",
+            "20",
+            "--trees",
+            "10",
         ],
     );
     let t = text(&out);
     assert!(out.status.success(), "{t}");
-    assert!(t.contains("split: stratified by class, 30% test, seed 7"), "{t}");
-    assert!(t.contains("not features: start, cell, site, src_ip, dst_ip"), "{t}");
+    assert!(
+        t.contains("split: stratified by class, 30% test, seed 7"),
+        "{t}"
+    );
+    assert!(
+        t.contains("not features: start, cell, site, src_ip, dst_ip"),
+        "{t}"
+    );
     assert!(t.contains("peers not measured"), "{t}");
     // Every attack class has a row, and the GBDT learns: macro F1 well above chance.
-    for class in ["port_scan", "syn_flood", "brute_force_ssh", "exfiltration", "beaconing"] {
-        assert!(t.lines().any(|l| l.starts_with(class)), "{class} missing: {t}");
+    for class in [
+        "port_scan",
+        "syn_flood",
+        "brute_force_ssh",
+        "exfiltration",
+        "beaconing",
+    ] {
+        assert!(
+            t.lines().any(|l| l.starts_with(class)),
+            "{class} missing: {t}"
+        );
     }
     let f1: f64 = t
         .lines()
@@ -72,5 +106,9 @@ fn bench_classify_names_a_missing_label_column() {
     std::fs::write(dir.path().join("t.csv"), "a,b\n1,2\n").unwrap();
     let out = ai4ict(dir.path(), &["bench", "classify", "--input", "t.csv"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("no label column `label`"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no label column `label`"),
+        "{}",
+        text(&out)
+    );
 }

@@ -232,8 +232,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .clone()
         .or_else(|| std::env::var_os("AI4ICT_PEER_PYTHON").map(PathBuf::from));
     match &python {
-        Some(py) => {
-            for (name, p) in run_peers(py, &train, &test, a.rounds)? {
+        Some(py) => match run_peers(py, &train, &test, a.rounds) {
+            Err(e) => outln!("peers not measured: {e:#}"),
+            Ok(peers) => {
+            for (name, p) in peers {
                 lines.push(Line {
                     name,
                     metrics: Metrics::new(&test.labels, &p.pred, data.classes.len()),
@@ -242,7 +244,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     note: format!("{} rounds, v{}", p.rounds, p.version),
                 });
             }
-        }
+            }
+        },
         None => outln!(
             "peers not measured: give --python or set AI4ICT_PEER_PYTHON (scripts/setup-peers.sh makes one)"
         ),
