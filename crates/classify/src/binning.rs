@@ -121,7 +121,7 @@ mod tests {
     #[test]
     fn many_values_are_cut_by_quantiles_within_255_bins() {
         let col: Vec<f64> = (0..10_000).map(|i| (i as f64).sqrt()).collect();
-        let b = Binner::fit(&[col.clone()], 255);
+        let b = Binner::fit(std::slice::from_ref(&col), 255);
         assert!(b.bins(0) <= MAX_BINS);
         assert!(b.cuts[0].len() > 200);
         let binned = b.transform(&[col]);

@@ -166,7 +166,7 @@ impl Forest {
     /// The most likely class of each row of a row-major matrix (`features` per row).
     pub fn predict_rows(&self, rows: &[f64]) -> Result<Vec<u32>, ClassifyError> {
         let f = self.features;
-        if f == 0 || rows.len() % f != 0 {
+        if f == 0 || !rows.len().is_multiple_of(f) {
             return Err(ClassifyError::Width {
                 expected: f,
                 got: rows.len() % f.max(1),

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use ai4ict_classify::table::{read_table, ReadOptions, TableError};
 
+/// A corpus file, the rows it keeps, and its rejected rows: (line, column to blame).
+type Case = (&'static str, u64, &'static [(u64, Option<&'static str>)]);
+
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/bad-input")
 }
@@ -26,7 +29,7 @@ fn every_bad_csv_is_reported_by_place_and_good_rows_are_kept() {
         return;
     }
     // (file, rows kept, rejected rows and the column to blame, if any)
-    let cases: [(&str, u64, &[(u64, Option<&str>)]); 7] = [
+    let cases: [Case; 7] = [
         ("csv_missing_field.csv", 1, &[(3, None)]),
         ("csv_extra_field.csv", 0, &[(2, None)]),
         (
