@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::binning::Binner;
-use crate::gbdt::{argmax, importance};
+use crate::gbdt::{argmax, importance, BLOCK};
 use crate::grow::{grow, Binned, Criterion, Limits};
 use crate::rng::Rng;
 use crate::tree::Tree;
@@ -172,13 +172,24 @@ impl Forest {
                 got: rows.len() % f.max(1),
             });
         }
-        let mut p = vec![0.0; self.classes];
-        rows.chunks_exact(f)
-            .map(|row| {
-                self.predict_proba_into(row, &mut p)?;
-                Ok(argmax(&p))
-            })
-            .collect()
+        let k = self.classes;
+        // Tree-major over blocks of rows, as the booster scores.
+        let mut out = Vec::with_capacity(rows.len() / f);
+        let mut sum = vec![0.0; BLOCK * k];
+        for block in rows.chunks(BLOCK * f) {
+            let m = block.len() / f;
+            sum[..m * k].iter_mut().for_each(|x| *x = 0.0);
+            for t in &self.trees {
+                for (r, row) in block.chunks_exact(f).enumerate() {
+                    let o = t.leaf(row);
+                    for (x, v) in sum[r * k..(r + 1) * k].iter_mut().zip(&t.values[o..o + k]) {
+                        *x += v;
+                    }
+                }
+            }
+            out.extend((0..m).map(|r| argmax(&sum[r * k..(r + 1) * k])));
+        }
+        Ok(out)
     }
 
     /// Summed Gini decrease of each feature.
