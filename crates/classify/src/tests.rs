@@ -97,6 +97,12 @@ fn both_learn_multi_class_blobs() {
             c.card.algorithm,
             m.macro_f1
         );
+        // Blocked scoring (many blocks and a partial one) agrees with row-by-row.
+        let blocked = c.predict_rows(&rows(&test)).unwrap();
+        for (r, &b) in blocked.iter().enumerate() {
+            let p = c.predict_proba(&test.row(r)).unwrap();
+            assert_eq!(b, crate::gbdt::argmax(&p), "row {r}");
+        }
     }
 }
 
