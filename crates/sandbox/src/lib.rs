@@ -2,6 +2,7 @@
 
 mod config;
 mod export;
+mod flows;
 mod network;
 mod rng;
 mod source;
@@ -9,6 +10,7 @@ mod topology;
 
 pub use config::{Scenario, ScenarioConfig};
 pub use export::{write_csv, write_jsonl, write_labels};
+pub use flows::{write_flows_csv, FlowClass, FlowConfig, FlowRecord, FLOW_COLUMNS};
 pub use network::{kpi_unit, Demand, Network, PlannedEvent, KPIS};
 pub use source::SandboxSource;
 pub use topology::{Area, Cell, CellKind, Link, Neighbour, Profile, Site};

@@ -12,6 +12,11 @@ enum Command {
     /// Points/s on one core and bytes of state per entity of each detector, beside river
     /// HalfSpaceTrees and pyod IForest on the same stream (when scripts/peer-venv.sh was run).
     Anomaly(super::bench_anomaly::Args),
+    /// Flow classification (traffic classes, attacks): our gradient-boosted trees and random
+    /// forest on a stratified split of a labelled CSV, per-class P/R/F1, confusion matrix and
+    /// feature importance, beside LightGBM and scikit-learn's HistGradientBoosting on the same
+    /// split when `--python` (or `AI4ICT_PEER_PYTHON`) names a Python with them.
+    Classify(super::bench_classify::Args),
     /// Rows and KPI values per second through the shipped anomaly intent's whole chain (PP, M,
     /// P, D, file sink) on the dataflow engine vs a plain loop running the same nodes and sink;
     /// fails when their alerts differ.
@@ -54,6 +59,7 @@ enum Command {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Anomaly(a) => return super::bench_anomaly::run(a),
+        Command::Classify(a) => return super::bench_classify::run(a),
         Command::Nab(a) => return super::bench_nab::run(a),
         Command::Forecast {
             nyc_taxi,

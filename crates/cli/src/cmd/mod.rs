@@ -1,6 +1,7 @@
 //! One module per subcommand.
 pub mod bench;
 pub mod bench_anomaly;
+pub mod bench_classify;
 pub mod bench_engine;
 pub mod bench_false_alarms;
 pub mod bench_forecast;

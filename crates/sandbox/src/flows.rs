@@ -1,0 +1,553 @@
+//! Labelled flow records (Y.3181 sandbox ground truth for traffic classification and
+//! intrusion detection): the user plane of the simulated network's cells as bidirectional
+//! flows in a CICFlowMeter-like subset of columns, each with the class that made it.
+//!
+//! Every flow is a hash of (seed, flow number), so the same seed gives the same records.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use ai4ict_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::network::Network;
+use crate::rng::{Key, Stream};
+use crate::SandboxError;
+
+/// What made a flow: six kinds of normal traffic and seven attacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowClass {
+    /// Web browsing (HTTPS, some HTTP).
+    Web,
+    /// Video streaming (long, heavy downlink; TCP or QUIC).
+    Video,
+    /// DNS lookups.
+    Dns,
+    /// Voice over IP (SIP signalling and RTP media).
+    Voip,
+    /// IoT telemetry (MQTT over TLS, CoAP).
+    Iot,
+    /// Software update downloads.
+    Update,
+    /// Attack: one probe per port, mostly answered by a reset.
+    PortScan,
+    /// Attack: SYN flood (DDoS) from spoofed sources, handshakes never completed.
+    SynFlood,
+    /// Attack: password guessing on SSH.
+    BruteForceSsh,
+    /// Attack: password guessing on FTP.
+    BruteForceFtp,
+    /// Attack: password guessing on a web login form.
+    BruteForceWeb,
+    /// Attack: data exfiltration (large uploads to an outside host).
+    Exfiltration,
+    /// Attack: botnet command-and-control beaconing (small, regular).
+    Beaconing,
+}
+
+impl FlowClass {
+    /// Every class, normal traffic first.
+    pub const ALL: [FlowClass; 13] = [
+        FlowClass::Web,
+        FlowClass::Video,
+        FlowClass::Dns,
+        FlowClass::Voip,
+        FlowClass::Iot,
+        FlowClass::Update,
+        FlowClass::PortScan,
+        FlowClass::SynFlood,
+        FlowClass::BruteForceSsh,
+        FlowClass::BruteForceFtp,
+        FlowClass::BruteForceWeb,
+        FlowClass::Exfiltration,
+        FlowClass::Beaconing,
+    ];
+
+    /// The label written in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowClass::Web => "web",
+            FlowClass::Video => "video",
+            FlowClass::Dns => "dns",
+            FlowClass::Voip => "voip",
+            FlowClass::Iot => "iot",
+            FlowClass::Update => "update",
+            FlowClass::PortScan => "port_scan",
+            FlowClass::SynFlood => "syn_flood",
+            FlowClass::BruteForceSsh => "brute_force_ssh",
+            FlowClass::BruteForceFtp => "brute_force_ftp",
+            FlowClass::BruteForceWeb => "brute_force_web",
+            FlowClass::Exfiltration => "exfiltration",
+            FlowClass::Beaconing => "beaconing",
+        }
+    }
+
+    /// Whether the class is an attack.
+    pub fn is_attack(self) -> bool {
+        (self as usize) >= FlowClass::PortScan as usize
+    }
+
+    /// Share of normal traffic (or of attacks) each class takes.
+    fn weight(self) -> f64 {
+        match self {
+            FlowClass::Web => 0.40,
+            FlowClass::Video => 0.12,
+            FlowClass::Dns => 0.25,
+            FlowClass::Voip => 0.05,
+            FlowClass::Iot => 0.12,
+            FlowClass::Update => 0.06,
+            FlowClass::PortScan => 0.25,
+            FlowClass::SynFlood => 0.30,
+            FlowClass::BruteForceSsh => 0.10,
+            FlowClass::BruteForceFtp => 0.05,
+            FlowClass::BruteForceWeb => 0.10,
+            FlowClass::Exfiltration => 0.05,
+            FlowClass::Beaconing => 0.15,
+        }
+    }
+}
+
+/// One bidirectional flow (forward = from the initiator), with its ground truth.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlowRecord {
+    /// First packet.
+    pub start: Timestamp,
+    /// The cell whose user plane carried it.
+    pub cell: String,
+    /// That cell's site.
+    pub site: String,
+    /// Initiator address.
+    pub src_ip: String,
+    /// Responder address.
+    pub dst_ip: String,
+    /// Initiator port.
+    pub src_port: u16,
+    /// Responder port.
+    pub dst_port: u16,
+    /// IP protocol number (6 TCP, 17 UDP).
+    pub protocol: u8,
+    /// First to last packet, milliseconds.
+    pub duration_ms: f64,
+    /// Packets initiator → responder.
+    pub fwd_packets: u64,
+    /// Packets responder → initiator.
+    pub bwd_packets: u64,
+    /// Bytes initiator → responder.
+    pub fwd_bytes: u64,
+    /// Bytes responder → initiator.
+    pub bwd_bytes: u64,
+    /// Packets with SYN set.
+    pub syn_count: u32,
+    /// Packets with ACK set.
+    pub ack_count: u32,
+    /// Packets with FIN set.
+    pub fin_count: u32,
+    /// Packets with RST set.
+    pub rst_count: u32,
+    /// Packets with PSH set.
+    pub psh_count: u32,
+    /// Ground truth.
+    pub label: FlowClass,
+}
+
+/// The column names of [`write_flows_csv`], in order.
+pub const FLOW_COLUMNS: [&str; 24] = [
+    "start",
+    "cell",
+    "site",
+    "src_ip",
+    "dst_ip",
+    "src_port",
+    "dst_port",
+    "protocol",
+    "duration_ms",
+    "fwd_packets",
+    "bwd_packets",
+    "fwd_bytes",
+    "bwd_bytes",
+    "fwd_pkt_len_mean",
+    "bwd_pkt_len_mean",
+    "flow_bytes_per_s",
+    "flow_packets_per_s",
+    "syn_count",
+    "ack_count",
+    "fin_count",
+    "rst_count",
+    "psh_count",
+    "label",
+    "attack",
+];
+
+/// How many flows to make and how many are attacks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowConfig {
+    /// Number of flows.
+    pub flows: usize,
+    /// Share of attack flows, 0 to 1.
+    pub attack_share: f64,
+    /// Random seed.
+    pub seed: u64,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        Self {
+            flows: 100_000,
+            attack_share: 0.2,
+            seed: 7,
+        }
+    }
+}
+
+/// A lognormal draw: `median × e^(spread × N(0,1))`.
+fn lognormal(k: Key, i: u64, median: f64, spread: f64) -> f64 {
+    median * (spread * k.normal(i)).exp()
+}
+
+fn count(k: Key, i: u64, median: f64, spread: f64, min: u64) -> u64 {
+    (lognormal(k, i, median, spread).round() as u64).max(min)
+}
+
+impl Network {
+    /// The flows of `config`, in start order, spread over the simulated period and the
+    /// network's cells.
+    pub fn flows(&self, config: &FlowConfig) -> Result<Vec<FlowRecord>, SandboxError> {
+        if !(0.0..=1.0).contains(&config.attack_share) {
+            return Err(SandboxError::InvalidConfig {
+                field: "attack_share",
+                message: format!("{} is not in [0, 1]", config.attack_share),
+            });
+        }
+        let root = Key::new(config.seed, Stream::Flow);
+        let span = self.steps() as f64 * self.interval().millis() as f64;
+        let normal: Vec<f64> = FlowClass::ALL
+            .iter()
+            .map(|c| if c.is_attack() { 0.0 } else { c.weight() })
+            .collect();
+        let attack: Vec<f64> = FlowClass::ALL
+            .iter()
+            .map(|c| if c.is_attack() { c.weight() } else { 0.0 })
+            .collect();
+        let cells = self.cells();
+        let mut out: Vec<FlowRecord> = (0..config.flows as u64)
+            .map(|i| {
+                let k = root.at(i);
+                let class = if k.uniform(0) < config.attack_share {
+                    FlowClass::ALL[k.pick(1, &attack)]
+                } else {
+                    FlowClass::ALL[k.pick(1, &normal)]
+                };
+                let cell = &cells[k.below(2, cells.len() as u64) as usize];
+                let site = &self.sites()[cell.site];
+                let start = Timestamp(self.start().0 + (k.uniform(3) * span) as i64);
+                let ue = format!(
+                    "10.{}.{}.{}",
+                    (cell.site >> 8) & 0xff,
+                    cell.site & 0xff,
+                    2 + k.below(4, 250)
+                );
+                let outside = format!(
+                    "{}.{}.{}.{}",
+                    [23, 34, 52, 104, 142, 151, 185][k.below(5, 7) as usize],
+                    k.below(6, 256),
+                    k.below(7, 256),
+                    1 + k.below(8, 254)
+                );
+                let mut f = shape(class, k.at(1));
+                f.start = start;
+                f.cell = cell.name.to_string();
+                f.site = site.name.clone();
+                // Attacks on the network come from outside; the others start at a UE.
+                let inbound = matches!(
+                    class,
+                    FlowClass::PortScan
+                        | FlowClass::SynFlood
+                        | FlowClass::BruteForceSsh
+                        | FlowClass::BruteForceFtp
+                        | FlowClass::BruteForceWeb
+                );
+                (f.src_ip, f.dst_ip) = if inbound {
+                    (outside, ue)
+                } else {
+                    (ue, outside)
+                };
+                f
+            })
+            .collect();
+        out.sort_by_key(|f| f.start);
+        Ok(out)
+    }
+}
+
+/// The class's traffic: ports, protocol, sizes, durations and flags.
+fn shape(class: FlowClass, k: Key) -> FlowRecord {
+    let eph = 32768 + k.below(0, 28000) as u16;
+    let mut f = FlowRecord {
+        start: Timestamp(0),
+        cell: String::new(),
+        site: String::new(),
+        src_ip: String::new(),
+        dst_ip: String::new(),
+        src_port: eph,
+        dst_port: 443,
+        protocol: 6,
+        duration_ms: 0.0,
+        fwd_packets: 1,
+        bwd_packets: 0,
+        fwd_bytes: 0,
+        bwd_bytes: 0,
+        syn_count: 0,
+        ack_count: 0,
+        fin_count: 0,
+        rst_count: 0,
+        psh_count: 0,
+        label: class,
+    };
+    // (duration median ms, spread, fwd pkts, bwd pkts, fwd bytes/pkt, bwd bytes/pkt)
+    let (dur, ds, fp, bp, fb, bb) = match class {
+        FlowClass::Web => (1800.0, 1.3, 12.0, 18.0, 110.0, 1100.0),
+        FlowClass::Video => (90_000.0, 0.9, 900.0, 4500.0, 70.0, 1350.0),
+        FlowClass::Dns => (25.0, 0.8, 1.0, 1.0, 70.0, 160.0),
+        FlowClass::Voip => (150_000.0, 0.8, 6000.0, 6000.0, 200.0, 200.0),
+        FlowClass::Iot => (400.0, 0.9, 5.0, 4.0, 120.0, 90.0),
+        FlowClass::Update => (40_000.0, 1.0, 1500.0, 9000.0, 66.0, 1400.0),
+        FlowClass::PortScan => (2.0, 1.0, 1.0, 1.0, 58.0, 54.0),
+        FlowClass::SynFlood => (3000.0, 1.0, 2.0, 2.0, 60.0, 58.0),
+        FlowClass::BruteForceSsh => (2500.0, 0.6, 16.0, 18.0, 140.0, 180.0),
+        FlowClass::BruteForceFtp => (900.0, 0.6, 9.0, 11.0, 70.0, 90.0),
+        FlowClass::BruteForceWeb => (700.0, 0.8, 9.0, 8.0, 240.0, 420.0),
+        FlowClass::Exfiltration => (30_000.0, 1.0, 9000.0, 1500.0, 1380.0, 66.0),
+        FlowClass::Beaconing => (350.0, 0.7, 6.0, 5.0, 150.0, 260.0),
+    };
+    f.duration_ms = lognormal(k, 1, dur, ds);
+    f.fwd_packets = count(k, 2, fp, 0.7, 1);
+    f.bwd_packets = count(k, 3, bp, 0.7, 0);
+    f.fwd_bytes = (f.fwd_packets as f64 * lognormal(k, 4, fb, 0.25)) as u64;
+    f.bwd_bytes = (f.bwd_packets as f64 * lognormal(k, 5, bb, 0.25)) as u64;
+    let tcp_session = |f: &mut FlowRecord| {
+        f.syn_count = 2;
+        f.ack_count = (f.fwd_packets + f.bwd_packets).saturating_sub(1) as u32;
+        f.fin_count = 1 + k.below(6, 2) as u32;
+        f.psh_count = ((f.fwd_packets + f.bwd_packets) / 3) as u32;
+    };
+    match class {
+        FlowClass::Web => {
+            f.dst_port = if k.uniform(7) < 0.2 { 80 } else { 443 };
+            tcp_session(&mut f);
+        }
+        FlowClass::Video => {
+            // A third over QUIC.
+            if k.uniform(7) < 0.35 {
+                f.protocol = 17;
+            } else {
+                tcp_session(&mut f);
+            }
+        }
+        FlowClass::Dns => {
+            f.protocol = 17;
+            f.dst_port = 53;
+            f.bwd_packets = f.bwd_packets.clamp(1, 2);
+            f.fwd_packets = f.fwd_packets.min(2);
+            f.fwd_bytes = f.fwd_packets * (40 + k.below(8, 60));
+            f.bwd_bytes = f.bwd_packets * (60 + k.below(9, 300));
+        }
+        FlowClass::Voip => {
+            f.protocol = 17;
+            f.dst_port = if k.uniform(7) < 0.1 {
+                5060
+            } else {
+                10000 + k.below(8, 10000) as u16
+            };
+            f.src_port = 10000 + k.below(9, 10000) as u16;
+            // 50 packets a second each way.
+            let p = (f.duration_ms / 20.0).max(1.0) as u64;
+            f.fwd_packets = p;
+            f.bwd_packets = p.saturating_sub(k.below(10, 20));
+            f.fwd_bytes = f.fwd_packets * 214;
+            f.bwd_bytes = f.bwd_packets * 214;
+        }
+        FlowClass::Iot => {
+            if k.uniform(7) < 0.5 {
+                f.dst_port = 8883;
+                tcp_session(&mut f);
+            } else {
+                f.protocol = 17;
+                f.dst_port = 5683;
+            }
+        }
+        FlowClass::Update => {
+            f.dst_port = if k.uniform(7) < 0.4 { 80 } else { 443 };
+            tcp_session(&mut f);
+        }
+        FlowClass::PortScan => {
+            f.dst_port = 1 + k.below(7, 65535) as u16;
+            f.fwd_packets = 1 + k.below(8, 2);
+            f.syn_count = f.fwd_packets as u32;
+            f.bwd_packets = if k.uniform(9) < 0.85 { 1 } else { 0 };
+            f.rst_count = f.bwd_packets as u32;
+            f.ack_count = f.bwd_packets as u32;
+            f.fwd_bytes = f.fwd_packets * 58;
+            f.bwd_bytes = f.bwd_packets * 54;
+        }
+        FlowClass::SynFlood => {
+            f.dst_port = if k.uniform(7) < 0.5 { 80 } else { 443 };
+            f.fwd_packets = 1 + k.below(8, 3);
+            f.syn_count = f.fwd_packets as u32 + f.bwd_packets as u32;
+            f.ack_count = f.bwd_packets as u32;
+            f.fwd_bytes = f.fwd_packets * 60;
+        }
+        FlowClass::BruteForceSsh => {
+            f.dst_port = 22;
+            tcp_session(&mut f);
+        }
+        FlowClass::BruteForceFtp => {
+            f.dst_port = 21;
+            tcp_session(&mut f);
+        }
+        FlowClass::BruteForceWeb => {
+            f.dst_port = if k.uniform(7) < 0.3 { 80 } else { 443 };
+            tcp_session(&mut f);
+        }
+        FlowClass::Exfiltration => {
+            f.dst_port = [443, 443, 22, 8443][k.below(7, 4) as usize];
+            tcp_session(&mut f);
+        }
+        FlowClass::Beaconing => {
+            f.dst_port = [443, 8080, 8443, 80][k.below(7, 4) as usize];
+            tcp_session(&mut f);
+        }
+    }
+    f
+}
+
+/// Writes flows as CSV with the header [`FLOW_COLUMNS`] (per-packet means and rates
+/// derived from the counts; `attack` is 1 for attack classes).
+pub fn write_flows_csv(path: &Path, flows: &[FlowRecord]) -> Result<(), SandboxError> {
+    let io = |source| SandboxError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::create(path).map_err(io)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    writeln!(w, "{}", FLOW_COLUMNS.join(",")).map_err(io)?;
+    let mean = |b: u64, p: u64| if p == 0 { 0.0 } else { b as f64 / p as f64 };
+    for f in flows {
+        let secs = (f.duration_ms / 1000.0).max(1e-6);
+        writeln!(
+            w,
+            "{},{},{},{},{},{},{},{},{:.3},{},{},{},{},{:.2},{:.2},{:.2},{:.2},{},{},{},{},{},{},{}",
+            f.start,
+            f.cell,
+            f.site,
+            f.src_ip,
+            f.dst_ip,
+            f.src_port,
+            f.dst_port,
+            f.protocol,
+            f.duration_ms,
+            f.fwd_packets,
+            f.bwd_packets,
+            f.fwd_bytes,
+            f.bwd_bytes,
+            mean(f.fwd_bytes, f.fwd_packets),
+            mean(f.bwd_bytes, f.bwd_packets),
+            (f.fwd_bytes + f.bwd_bytes) as f64 / secs,
+            (f.fwd_packets + f.bwd_packets) as f64 / secs,
+            f.syn_count,
+            f.ack_count,
+            f.fin_count,
+            f.rst_count,
+            f.psh_count,
+            f.label.name(),
+            u8::from(f.label.is_attack()),
+        )
+        .map_err(io)?;
+    }
+    w.flush().map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ScenarioConfig;
+
+    fn net() -> Network {
+        Network::new(&ScenarioConfig {
+            cells: 12,
+            days: 2,
+            ..ScenarioConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn flows_are_deterministic_labelled_and_tied_to_cells() {
+        let n = net();
+        let c = FlowConfig {
+            flows: 20_000,
+            attack_share: 0.2,
+            seed: 3,
+        };
+        let a = n.flows(&c).unwrap();
+        assert_eq!(a, n.flows(&c).unwrap());
+        assert_ne!(
+            a,
+            n.flows(&FlowConfig {
+                seed: 4,
+                ..c.clone()
+            })
+            .unwrap()
+        );
+        assert_eq!(a.len(), 20_000);
+        let attacks = a.iter().filter(|f| f.label.is_attack()).count() as f64 / 20_000.0;
+        assert!((attacks - 0.2).abs() < 0.02, "{attacks}");
+        for class in FlowClass::ALL {
+            assert!(a.iter().any(|f| f.label == class), "{class:?} missing");
+        }
+        assert!(a.windows(2).all(|w| w[0].start <= w[1].start));
+        for f in &a {
+            let cell = n.cell_index(&f.cell).expect("a cell of the network");
+            assert_eq!(f.site, n.sites()[n.cells()[cell].site].name);
+            assert!(f.fwd_packets >= 1 && f.duration_ms.is_finite());
+        }
+        // Each class has the signature its attack or service gives it.
+        let of = |c| a.iter().filter(move |f| f.label == c);
+        assert!(of(FlowClass::Dns).all(|f| f.dst_port == 53 && f.protocol == 17));
+        assert!(of(FlowClass::BruteForceSsh).all(|f| f.dst_port == 22));
+        assert!(of(FlowClass::SynFlood).all(|f| f.syn_count >= 1 && f.fin_count == 0));
+        let up: u64 = of(FlowClass::Exfiltration).map(|f| f.fwd_bytes).sum();
+        let down: u64 = of(FlowClass::Exfiltration).map(|f| f.bwd_bytes).sum();
+        assert!(up > 10 * down);
+    }
+
+    #[test]
+    fn csv_has_the_header_and_a_row_per_flow() {
+        let n = net();
+        let flows = n
+            .flows(&FlowConfig {
+                flows: 50,
+                ..FlowConfig::default()
+            })
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("flows.csv");
+        write_flows_csv(&p, &flows).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), FLOW_COLUMNS.join(","));
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(rows.len(), 50);
+        assert!(rows
+            .iter()
+            .all(|r| r.split(',').count() == FLOW_COLUMNS.len()));
+        assert!(n
+            .flows(&FlowConfig {
+                attack_share: 1.5,
+                ..FlowConfig::default()
+            })
+            .is_err());
+    }
+}
