@@ -15,8 +15,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ai4ict_core::{
-    first_worker, Batch, Entity, Interval, Source, SourceComponent, SourceError, SourceFactory,
-    Timestamp,
+    first_worker, Batch, Entity, Interval, ProblemAt, Source, SourceComponent, SourceError,
+    SourceFactory, SourceProblem, Timestamp,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -759,6 +759,33 @@ impl Source for LiveRows {
     }
 }
 
+/// Problems every live source can have: `columns` without `csv-line` or the reverse, an
+/// empty buffer.
+fn live_problems(format: MessageFormat, columns: &[String], buffer: usize) -> Vec<SourceProblem> {
+    let mut out = Vec::new();
+    match format {
+        MessageFormat::CsvLine if columns.is_empty() => out.push(SourceProblem::new(
+            ProblemAt::Key("columns"),
+            "`format: csv-line` needs the columns of a line, in order",
+            Some("e.g. `columns: [entity, time, prb_util]`"),
+        )),
+        MessageFormat::Jsonl if !columns.is_empty() => out.push(SourceProblem::new(
+            ProblemAt::Key("columns"),
+            "`columns` is for `format: csv-line`; JSON messages name their keys",
+            None,
+        )),
+        _ => {}
+    }
+    if buffer == 0 {
+        out.push(SourceProblem::new(
+            ProblemAt::Key("buffer"),
+            "must be at least 1",
+            None,
+        ));
+    }
+    out
+}
+
 /// Live sources name their fields: there is no file to find them in.
 fn live_fields() -> Result<Vec<String>, SourceError> {
     Err(SourceError(
@@ -792,6 +819,18 @@ impl SourceComponent for MqttSourceConfig {
                 .map_err(|e| SourceError(e.to_string()))
         }))
     }
+
+    fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
+        let mut out = live_problems(self.format, &self.columns, self.buffer);
+        if self.qos > 2 {
+            out.push(SourceProblem::new(
+                ProblemAt::Key("qos"),
+                format!("{} is not 0, 1 or 2", self.qos),
+                None,
+            ));
+        }
+        out
+    }
 }
 
 impl SourceComponent for crate::HttpSourceConfig {
@@ -819,6 +858,30 @@ impl SourceComponent for crate::HttpSourceConfig {
                 .map(LiveRows)
                 .map_err(|e| SourceError(e.to_string()))
         }))
+    }
+
+    /// Besides the live checks: a token is required, and a remote intent may not name a
+    /// token file.
+    fn problems(&self, _fields: &[String], remote: bool) -> Vec<SourceProblem> {
+        let mut out = live_problems(self.format, &self.columns, self.buffer);
+        if self.token_env.is_none() && self.token_file.is_none() {
+            out.push(SourceProblem::new(
+                ProblemAt::Whole,
+                "an HTTP source needs a token: it takes no anonymous writes",
+                Some("add `token_env: INGEST_TOKEN` (a variable holding 16 characters or more)"),
+            ));
+        }
+        if let Some(path) = self.token_file.as_ref().filter(|_| remote) {
+            out.push(SourceProblem::new(
+                ProblemAt::Key("token_file"),
+                format!(
+                    "`{}`: an intent submitted remotely may not name a token file",
+                    path.display()
+                ),
+                Some("use `token_env`"),
+            ));
+        }
+        out
     }
 }
 
@@ -850,6 +913,10 @@ impl SourceComponent for NatsSourceConfig {
                 .map(LiveRows)
                 .map_err(|e| SourceError(e.to_string()))
         }))
+    }
+
+    fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
+        live_problems(self.format, &self.columns, self.buffer)
     }
 }
 

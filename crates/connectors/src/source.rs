@@ -4,8 +4,8 @@ use std::io::{BufRead, BufReader, BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use ai4ict_core::{
-    first_worker, Batch, Entity, Source, SourceComponent, SourceError, SourceFactory, Timestamp,
-    TimestampError,
+    first_worker, leaves_working_dir, Batch, Entity, ProblemAt, Source, SourceComponent,
+    SourceError, SourceFactory, SourceProblem, Timestamp, TimestampError,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -855,5 +855,24 @@ impl SourceComponent for FileSourceConfig {
                 .map(FileRows)
                 .map_err(|e| SourceError(e.to_string()))
         }))
+    }
+
+    /// Submitted remotely, a file outside the working directory.
+    fn problems(&self, _fields: &[String], remote: bool) -> Vec<SourceProblem> {
+        let mut out = Vec::new();
+        let hint = "an intent submitted remotely may only name files below the working directory";
+        for (key, path) in [
+            ("path", Some(&self.path)),
+            ("quarantine", self.quarantine.as_ref()),
+        ] {
+            if let Some(path) = path.filter(|p| remote && leaves_working_dir(p)) {
+                out.push(SourceProblem::new(
+                    ProblemAt::Key(key),
+                    format!("`{}` leaves the working directory", path.display()),
+                    Some(hint),
+                ));
+            }
+        }
+        out
     }
 }

@@ -17,5 +17,8 @@ pub use domain::{Domain, UnknownDomain};
 pub use entity::Entity;
 pub use incident::{Incident, IncidentKind};
 pub use rng::SplitMix64;
-pub use source::{first_worker, NoRows, Source, SourceComponent, SourceError, SourceFactory};
+pub use source::{
+    first_worker, leaves_working_dir, NoRows, ProblemAt, Source, SourceComponent, SourceError,
+    SourceFactory, SourceProblem,
+};
 pub use time::{Interval, Timestamp, TimestampError};

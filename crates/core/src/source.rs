@@ -33,6 +33,58 @@ pub trait Source: Send {
 pub type SourceFactory =
     Arc<dyn Fn(usize, usize) -> Result<Box<dyn Source>, SourceError> + Send + Sync>;
 
+/// Where a [`SourceProblem`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemAt {
+    /// The source's config as a whole.
+    Whole,
+    /// A key of the source's config (`qos`).
+    Key(&'static str),
+    /// The pipeline's collected fields (`collect.fields`).
+    CollectFields,
+}
+
+/// A problem with a source's config, found before anything runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceProblem {
+    /// Where it is.
+    pub at: ProblemAt,
+    /// What is wrong.
+    pub message: String,
+    /// What would be right, when there is something to say.
+    pub hint: Option<String>,
+}
+
+impl SourceProblem {
+    /// A problem at `at`.
+    pub fn new(at: ProblemAt, message: impl Into<String>, hint: Option<&str>) -> Self {
+        Self {
+            at,
+            message: message.into(),
+            hint: hint.map(str::to_string),
+        }
+    }
+}
+
+/// True when `path` is absolute or climbs above the directory it starts from: what an intent
+/// submitted remotely may not name.
+pub fn leaves_working_dir(path: &std::path::Path) -> bool {
+    use std::path::Component;
+    let mut depth: i64 = 0;
+    for c in path.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => return true,
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
 /// A source's config as a component of the pipeline.
 pub trait SourceComponent {
     /// What is read, in one line for the plan (no secrets).
@@ -52,6 +104,14 @@ pub trait SourceComponent {
 
     /// The per-worker sources reading `fields`, in that order.
     fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError>;
+
+    /// What is wrong with the config for a pipeline collecting `fields` (empty: whatever the
+    /// source offers), submitted remotely when `remote` (its files must then stay below the
+    /// working directory, and it may name no secret file). Checked before anything runs.
+    fn problems(&self, fields: &[String], remote: bool) -> Vec<SourceProblem> {
+        let _ = (fields, remote);
+        Vec::new()
+    }
 }
 
 /// A source with nothing to read: the share of the workers that do not read a file or a bus.

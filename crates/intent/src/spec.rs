@@ -1,11 +1,11 @@
 //! The ML intent's schema. Each struct's doc comments are the user documentation and
 //! become the JSON schema (`ai4ict intent schema`).
 
-use std::path::{Component, Path};
+use std::path::Path;
 
 use ai4ict_anomaly::DetectorConfig;
-use ai4ict_connectors::{MessageFormat, SinkConfig, StdoutSinkConfig};
-use ai4ict_core::Interval;
+use ai4ict_connectors::{SinkConfig, StdoutSinkConfig};
+use ai4ict_core::{leaves_working_dir, Interval, ProblemAt};
 use ai4ict_sandbox::ScenarioConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -514,65 +514,25 @@ impl MlIntent {
                 Some("give the application a short name"),
             );
         }
-        match &self.source {
-            SourceConfig::Sandbox(s) => {
-                if let Err(ai4ict_sandbox::SandboxError::InvalidConfig { field, message }) =
-                    s.validate()
-                {
-                    bad(&format!("source.sandbox.{field}"), message, None);
-                }
-                for f in &self.collect.fields {
-                    if !ai4ict_sandbox::KPIS.contains(&f.as_str()) {
-                        bad(
-                            "collect.fields",
-                            format!("the sandbox has no KPI `{f}`"),
-                            Some(&format!("choose from {}", ai4ict_sandbox::KPIS.join(", "))),
-                        );
-                    }
-                }
-            }
-            SourceConfig::Mqtt(m) => {
-                if m.qos > 2 {
-                    bad(
-                        "source.mqtt.qos",
-                        format!("{} is not 0, 1 or 2", m.qos),
-                        None,
-                    );
-                }
-                self.check_live("source.mqtt", m.format, &m.columns, m.buffer, &mut bad);
-            }
-            SourceConfig::Nats(n) => {
-                self.check_live("source.nats", n.format, &n.columns, n.buffer, &mut bad);
-            }
-            SourceConfig::Http(h) => {
-                self.check_live("source.http", h.format, &h.columns, h.buffer, &mut bad);
-                if h.token_env.is_none() && h.token_file.is_none() {
-                    bad(
-                        "source.http",
-                        "an HTTP source needs a token: it takes no anonymous writes".into(),
-                        Some("add `token_env: INGEST_TOKEN` (a variable holding 16 characters or more)"),
-                    );
-                }
-                if let Some(path) = h.token_file.as_ref().filter(|_| trust == Origin::Remote) {
-                    bad(
-                        "source.http.token_file",
-                        format!(
-                            "`{}`: an intent submitted remotely may not name a token file",
-                            path.display()
-                        ),
-                        Some("use `token_env`"),
-                    );
-                }
-            }
-            SourceConfig::File(f) => {
-                if trust == Origin::Remote && escapes(&f.path) {
-                    bad(
-                        "source.file.path",
-                        format!("`{}` leaves the working directory", f.path.display()),
-                        Some("an intent submitted remotely may only read files below the working directory"),
-                    );
-                }
-            }
+        let source = self.source.name();
+        for p in self
+            .source
+            .component()
+            .problems(&self.collect.fields, trust == Origin::Remote)
+        {
+            let at = match p.at {
+                ProblemAt::Whole => format!("source.{source}"),
+                ProblemAt::Key(key) => format!("source.{source}.{key}"),
+                ProblemAt::CollectFields => "collect.fields".to_string(),
+            };
+            bad(&at, p.message, p.hint.as_deref());
+        }
+        if self.source.is_live() && self.collect.fields.is_empty() {
+            bad(
+                "collect.fields",
+                "a live source needs its fields named: there is no file to find them in".into(),
+                Some("e.g. `collect: {fields: [prb_util, dl_throughput]}`"),
+            );
         }
         if let Some(labels) = &self.labels {
             if !matches!(self.source, SourceConfig::File(_)) {
@@ -582,7 +542,7 @@ impl MlIntent {
                     Some("remove `labels`, or use `source: {file: {path: …}}`"),
                 );
             }
-            if trust == Origin::Remote && escapes(labels) {
+            if trust == Origin::Remote && leaves_working_dir(labels) {
                 bad(
                     "labels",
                     format!("`{}` leaves the working directory", labels.display()),
@@ -795,47 +755,13 @@ impl MlIntent {
                         file.path.display()
                     );
                     bad(&at, msg, Some("use `token_env`"));
-                } else if escapes(file.path) {
+                } else if leaves_working_dir(file.path) {
                     let msg = format!("`{}` leaves the working directory", file.path.display());
                     bad(&at, msg, None);
                 }
             }
         }
         out
-    }
-
-    /// Checks shared by the live sources at `at`.
-    fn check_live(
-        &self,
-        at: &str,
-        format: MessageFormat,
-        columns: &[String],
-        buffer: usize,
-        bad: &mut impl FnMut(&str, String, Option<&str>),
-    ) {
-        if self.collect.fields.is_empty() {
-            bad(
-                "collect.fields",
-                "a live source needs its fields named: there is no file to find them in".into(),
-                Some("e.g. `collect: {fields: [prb_util, dl_throughput]}`"),
-            );
-        }
-        match format {
-            MessageFormat::CsvLine if columns.is_empty() => bad(
-                &format!("{at}.columns"),
-                "`format: csv-line` needs the columns of a line, in order".into(),
-                Some("e.g. `columns: [entity, time, prb_util]`"),
-            ),
-            MessageFormat::Jsonl if !columns.is_empty() => bad(
-                &format!("{at}.columns"),
-                "`columns` is for `format: csv-line`; JSON messages name their keys".into(),
-                None,
-            ),
-            _ => {}
-        }
-        if buffer == 0 {
-            bad(&format!("{at}.buffer"), "must be at least 1".into(), None);
-        }
     }
 
     fn check_field(&self, field: &str, at: &str, bad: &mut impl FnMut(&str, String, Option<&str>)) {
@@ -849,23 +775,6 @@ impl MlIntent {
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(MlIntent)).unwrap_or_default()
     }
-}
-
-/// True when the path is absolute or climbs above its starting directory.
-fn escapes(path: &Path) -> bool {
-    let mut depth: i64 = 0;
-    for c in path.components() {
-        match c {
-            Component::Prefix(_) | Component::RootDir => return true,
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-        }
-        if depth < 0 {
-            return true;
-        }
-    }
-    false
 }
 
 fn yaml_options() -> serde_saphyr::Options {

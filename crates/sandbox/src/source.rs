@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
-use ai4ict_core::{Batch, Source, SourceComponent, SourceError, SourceFactory};
+use ai4ict_core::{
+    Batch, ProblemAt, Source, SourceComponent, SourceError, SourceFactory, SourceProblem,
+};
 
-use crate::{Network, ScenarioConfig, KPIS};
+use crate::{Network, SandboxError, ScenarioConfig, KPIS};
 
 /// One worker's share of the sandbox network: the cells it owns, one batch per interval, so
 /// no row crosses a worker or process boundary twice.
@@ -92,5 +94,22 @@ impl SourceComponent for ScenarioConfig {
             .collect::<Result<Vec<_>, _>>()?;
         let net = Network::new(self).map_err(|e| SourceError(e.to_string()))?;
         Ok(SandboxSource::factory(Arc::new(net), idx))
+    }
+
+    /// A field out of range, and collected fields the sandbox does not simulate.
+    fn problems(&self, fields: &[String], _remote: bool) -> Vec<SourceProblem> {
+        let mut out = Vec::new();
+        if let Err(SandboxError::InvalidConfig { field, message }) = self.validate() {
+            out.push(SourceProblem::new(ProblemAt::Key(field), message, None));
+        }
+        let hint = format!("choose from {}", KPIS.join(", "));
+        for f in fields.iter().filter(|f| !KPIS.contains(&f.as_str())) {
+            out.push(SourceProblem::new(
+                ProblemAt::CollectFields,
+                format!("the sandbox has no KPI `{f}`"),
+                Some(&hint),
+            ));
+        }
+        out
     }
 }
