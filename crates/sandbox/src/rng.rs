@@ -23,6 +23,7 @@ pub(crate) enum Stream {
     Event = 8,
     Holiday = 9,
     Day = 10,
+    Telemetry = 11,
 }
 
 /// A hash of the seed, a stream and up to three coordinates.
