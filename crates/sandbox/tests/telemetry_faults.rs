@@ -70,7 +70,11 @@ fn telemetry_faults_touch_only_their_own_readings() {
         .iter()
         .cloned()
         .partition(|i| !TELEMETRY.contains(&i.kind));
-    assert_eq!(old, clean.incidents(), "the network's incidents are unchanged");
+    assert_eq!(
+        old,
+        clean.incidents(),
+        "the network's incidents are unchanged"
+    );
     let steps = clean.steps();
     let mut touched = vec![false; clean.cells().len() * steps];
     for i in &new {

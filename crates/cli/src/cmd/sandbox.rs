@@ -140,9 +140,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         quiet_days: a.quiet_days.unwrap_or(d.quiet_days),
         incident_rate: a.incident_rate.unwrap_or(d.incident_rate),
         gap_rate: a.gap_rate.unwrap_or(d.gap_rate),
-        telemetry_fault_rate: a
-            .telemetry_fault_rate
-            .unwrap_or(d.telemetry_fault_rate),
+        telemetry_fault_rate: a.telemetry_fault_rate.unwrap_or(d.telemetry_fault_rate),
     };
     refuse_existing(&a)?;
     let began = Instant::now();
