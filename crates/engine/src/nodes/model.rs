@@ -24,9 +24,9 @@ struct EntityModel {
 
 /// The model node (Y.3172 §8.1, M): one streaming detector per entity, created on the
 /// entity's first row, and beside it a [`TelemetryCheck`] (stuck values, a silent source). A
-/// row the check flags scores 1 on the stuck field and is not learned by the detector, so a
-/// frozen or dead source neither hides behind a detector's episode hold nor teaches it that
-/// the frozen values are normal. Memory is the state of both times the number of entities.
+/// row the check flags scores 1 (a stuck one on the stuck field, and it is not learned by the
+/// detector), so a frozen or dead source neither hides behind a detector's episode hold nor
+/// teaches it that the frozen values are normal. Memory is the state of both times the number of entities.
 pub struct ModelNode {
     config: DetectorConfig,
     width: usize,
@@ -127,7 +127,15 @@ impl ModelNode {
                     value: 1.0,
                     field: Some(field),
                 },
-                _ => m.detector.update(time, values),
+                // The row itself is news to the detector; the silence before it is the alert.
+                Some(TelemetryFinding::Silent { .. }) => {
+                    let score = m.detector.update(time, values);
+                    Score {
+                        value: 1.0,
+                        field: score.field,
+                    }
+                }
+                None => m.detector.update(time, values),
             };
             out.scores.push(score);
             out.findings.push(finding);
