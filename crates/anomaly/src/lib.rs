@@ -16,6 +16,7 @@ mod resonance;
 mod robust;
 mod seasonal;
 mod spectral_residual;
+pub mod telemetry;
 
 use ai4ict_core::{Interval, Timestamp};
 use schemars::JsonSchema;
@@ -31,6 +32,7 @@ pub use rcf::{
 };
 pub use registry::{AnyDetector, DetectorKind};
 pub use seasonal::RobustSeasonal;
+pub use telemetry::{TelemetryCheck, TelemetryFinding};
 
 /// A calibrated anomaly score.
 ///

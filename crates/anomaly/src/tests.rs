@@ -402,3 +402,54 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The telemetry check beside every detector keeps the same contract: no panic on bad
+    /// values, rows of any width and times going backwards; constant state; an exact resume
+    /// from its snapshot.
+    #[test]
+    fn telemetry_check_never_panics_and_resumes_exactly(
+        rows in prop::collection::vec((0i64..3_000_000, prop::collection::vec(value(), 0..5)), 1..400),
+        width in 1usize..4,
+        interval_min in prop::sample::select(vec![1i64, 5, 15, 60, 1440]),
+    ) {
+        let mut c = crate::TelemetryCheck::new(width, Interval::from_minutes(interval_min));
+        let before = c.state_bytes();
+        let mut t = 1_704_326_400_000i64;
+        let mut copy: Option<crate::TelemetryCheck> = None;
+        for (k, (dt, row)) in rows.iter().enumerate() {
+            t += dt - 200_000;
+            let found = c.update(Timestamp(t), row);
+            if let Some(crate::TelemetryFinding::Stuck { field, .. }) = found {
+                prop_assert!(field < width);
+            }
+            if let Some(cc) = copy.as_mut() {
+                prop_assert_eq!(cc.update(Timestamp(t), row), found);
+            }
+            if k == rows.len() / 2 {
+                copy = Some(postcard::from_bytes(&postcard::to_stdvec(&c).unwrap()).unwrap());
+            }
+        }
+        prop_assert_eq!(c.state_bytes(), before);
+    }
+}
+
+#[test]
+fn telemetry_check_takes_the_shared_bad_values() {
+    let mut c = crate::TelemetryCheck::new(2, STEP);
+    let repeated = BAD_VALUES.iter().flat_map(|v| [*v; 6]).cycle();
+    for (i, v) in repeated.take(4 * DAY).enumerate() {
+        // Every bad value repeated, so each also runs as a "stuck" field.
+        let found = c.update(time(i), &[v, v]);
+        if let Some(crate::TelemetryFinding::Stuck { field, .. }) = found {
+            assert!(field < 2);
+        }
+    }
+    // The last possible time is a long silence; a time before the last is ignored.
+    assert!(matches!(
+        c.update(Timestamp(i64::MAX), &[1.0, 2.0]),
+        Some(crate::TelemetryFinding::Silent { .. })
+    ));
+    assert_eq!(c.update(Timestamp(i64::MIN), &[1.0, 2.0]), None);
+}

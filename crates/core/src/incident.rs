@@ -22,11 +22,33 @@ pub enum IncidentKind {
     LinkCongestion,
     /// A labelled anomaly of unstated kind (e.g. from a benchmark's label file).
     Anomaly,
+    /// A stuck (flatlined) counter: the source reports the same values, exactly, interval
+    /// after interval, while the network goes on living. A telemetry failure (the management
+    /// system's collection, not the cell). This and the kinds below are the sandbox's
+    /// telemetry faults: data-quality fault injection (Y.3181 REQ-ML-SANDBOX-005, data quality;
+    /// Y.3177 RP (1), simulated fault injection).
+    Flatline,
+    /// A drop to zero: the traffic counters (PRB utilisation, users, throughput) report 0 while
+    /// the cell is up (its power draw and quality counters go on). A dead counter source, not
+    /// an outage: an outage also drops power and leaves the quality KPIs without a value.
+    DropToZero,
+    /// A lasting step change in one or more KPIs (e.g. after a misconfiguration or a changed
+    /// parameter): latency, drop rate or power settles at another level for a day or more.
+    LevelShift,
+    /// A variance burst: the KPIs' noise several times larger than usual for hours (an
+    /// unstable link, a flapping counter), around an unchanged level.
+    VarianceBurst,
+    /// A slow drift: a KPI ramps away from its usual level over a day or more (a degrading
+    /// link or component); hard to see in any one interval.
+    SlowDrift,
+    /// Missing data: a block of consecutive readings from one source never arrives (the
+    /// collector or the source's export is down). Operators want to know a source went silent.
+    MissingData,
 }
 
 impl IncidentKind {
     /// Every kind, in a stable order (for per-kind reports).
-    pub const ALL: [IncidentKind; 8] = [
+    pub const ALL: [IncidentKind; 14] = [
         Self::Outage,
         Self::SleepingCell,
         Self::ThroughputDegradation,
@@ -35,6 +57,12 @@ impl IncidentKind {
         Self::CounterReset,
         Self::LinkCongestion,
         Self::Anomaly,
+        Self::Flatline,
+        Self::DropToZero,
+        Self::LevelShift,
+        Self::VarianceBurst,
+        Self::SlowDrift,
+        Self::MissingData,
     ];
 
     /// Whether operators want an alert for it. A counter reset is a data artefact that the
@@ -54,6 +82,12 @@ impl IncidentKind {
             Self::CounterReset => "counter_reset",
             Self::LinkCongestion => "link_congestion",
             Self::Anomaly => "anomaly",
+            Self::Flatline => "flatline",
+            Self::DropToZero => "drop_to_zero",
+            Self::LevelShift => "level_shift",
+            Self::VarianceBurst => "variance_burst",
+            Self::SlowDrift => "slow_drift",
+            Self::MissingData => "missing_data",
         }
     }
 }

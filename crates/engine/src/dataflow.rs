@@ -500,7 +500,7 @@ fn restore(
             pre.restore(e.entity.clone(), s.clone());
         }
         if let Some(d) = &e.model {
-            model.restore(e.entity.clone(), d.clone());
+            model.restore(e.entity.clone(), d.clone(), e.telemetry.clone());
         }
         if let Some(p) = &e.policy {
             policy.restore(e.entity.clone(), p.clone());
@@ -518,8 +518,10 @@ fn states(pre: &Preprocessor, model: &ModelNode, policy: &PolicyNode) -> Vec<Ent
     for (e, s) in pre.states() {
         slot(&mut map, e).preprocess = Some(s.clone());
     }
-    for (e, d) in model.states() {
-        slot(&mut map, e).model = Some(d.clone());
+    for (e, d, c) in model.states() {
+        let s = slot(&mut map, e);
+        s.model = Some(d.clone());
+        s.telemetry = Some(c.clone());
     }
     for (e, r) in policy.states() {
         slot(&mut map, e).policy = Some(r.clone());

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use ai4ict_anomaly::{AnyDetector, DetectorConfig};
+use ai4ict_anomaly::{AnyDetector, DetectorConfig, TelemetryCheck};
 use ai4ict_core::{Entity, Interval, Timestamp};
 use ai4ict_intent::PreprocessStep;
 use serde::{Deserialize, Serialize};
@@ -20,8 +20,9 @@ use crate::nodes::{PolicyState, PreprocessState};
 
 /// Magic bytes that open a state file.
 const MAGIC: &[u8; 8] = b"AI4ICTps";
-/// The state format this build writes and reads.
-pub const STATE_FORMAT: u32 = 1;
+/// The state format this build writes and reads (2: the model node's telemetry check joined
+/// each entity's state).
+pub const STATE_FORMAT: u32 = 2;
 
 /// Why a state could not be read or used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -74,6 +75,7 @@ pub struct EntityState {
     pub entity: Entity,
     pub(crate) preprocess: Option<PreprocessState>,
     pub(crate) model: Option<AnyDetector>,
+    pub(crate) telemetry: Option<TelemetryCheck>,
     pub(crate) policy: Option<PolicyState>,
 }
 
@@ -83,6 +85,7 @@ impl EntityState {
             entity,
             preprocess: None,
             model: None,
+            telemetry: None,
             policy: None,
         }
     }
@@ -117,13 +120,21 @@ impl PipelineState {
         Ok(state)
     }
 
-    /// Bytes of model state over all entities.
+    /// Bytes of model state (detectors and telemetry checks) over all entities.
     pub fn model_bytes(&self) -> usize {
-        self.entities
+        let detectors: usize = self
+            .entities
             .iter()
             .filter_map(|e| e.model.as_ref())
             .map(AnyDetector::state_bytes)
-            .sum()
+            .sum();
+        let checks: usize = self
+            .entities
+            .iter()
+            .filter_map(|e| e.telemetry.as_ref())
+            .map(TelemetryCheck::state_bytes)
+            .sum();
+        detectors + checks
     }
 
     /// Checks that this state can seed a pipeline of `fields` at `interval` running

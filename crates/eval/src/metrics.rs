@@ -65,6 +65,10 @@ pub struct KindMetrics {
     pub recall: f64,
     /// Mean time to detect over the detected ones, in milliseconds.
     pub mean_ttd_ms: Option<f64>,
+    /// Longest time to detect over the detected ones, in milliseconds (a promise such as
+    /// "flatlines alert within 3 intervals" is about the worst case, not the mean).
+    #[serde(default)]
+    pub max_ttd_ms: Option<f64>,
 }
 
 /// Evaluates `alerts` against `incidents` with a grace period of `grace_ms` after each incident.
@@ -115,6 +119,7 @@ pub fn event_metrics(alerts: &[Alert], incidents: &[Incident], grace_ms: i64) ->
             detected,
             recall: ratio(detected, count, 1.0),
             mean_ttd_ms: mean(&ttd),
+            max_ttd_ms: ttd.iter().copied().reduce(f64::max),
         });
     }
 

@@ -295,6 +295,12 @@ pub fn kind_colour(kind: IncidentKind) -> &'static str {
         IncidentKind::CounterReset => "#7f7f7f",
         IncidentKind::LinkCongestion => "#bcbd22",
         IncidentKind::Anomaly => "#17becf",
+        IncidentKind::Flatline => "#1f77b4",
+        IncidentKind::DropToZero => "#2ca02c",
+        IncidentKind::LevelShift => "#393b79",
+        IncidentKind::VarianceBurst => "#e7ba52",
+        IncidentKind::SlowDrift => "#ad494a",
+        IncidentKind::MissingData => "#aec7e8",
     }
 }
 

@@ -104,6 +104,13 @@ pub struct ScenarioConfig {
     /// Fraction of readings that are missing (the collector got nothing), 0 to 0.5. This is
     /// the data-quality knob of Y.3181 REQ-ML-SANDBOX-005.
     pub gap_rate: f64,
+    /// Telemetry faults per cell per week after the quiet days, 0 to 50: flatlined (stuck)
+    /// counters, drops to zero, level shifts, variance bursts, slow drifts and blocks of
+    /// missing data, in equal shares (Y.3181 REQ-ML-SANDBOX-005, data quality). They change
+    /// only what a cell reports, never the simulated network's load, and come from a random
+    /// stream of their own: at 0 every other value of the scenario is what it was without them.
+    /// The default, 0.25, gives a 200-cell network about seven a day, a few of each kind a week.
+    pub telemetry_fault_rate: f64,
 }
 
 impl Default for ScenarioConfig {
@@ -118,6 +125,7 @@ impl Default for ScenarioConfig {
             quiet_days: 3,
             incident_rate: 0.5,
             gap_rate: 0.002,
+            telemetry_fault_rate: 0.25,
         }
     }
 }
@@ -179,6 +187,17 @@ impl ScenarioConfig {
             return bad(
                 "gap_rate",
                 format!("gap_rate = {} is out of range; use 0 to 0.5", self.gap_rate),
+            );
+        }
+        if !(self.telemetry_fault_rate.is_finite()
+            && (0.0..=50.0).contains(&self.telemetry_fault_rate))
+        {
+            return bad(
+                "telemetry_fault_rate",
+                format!(
+                    "telemetry_fault_rate = {} is out of range; use 0 to 50 faults per cell per week",
+                    self.telemetry_fault_rate
+                ),
             );
         }
         Ok(())
@@ -269,6 +288,20 @@ mod tests {
                 ..d()
             }),
             "gap_rate"
+        );
+        assert_eq!(
+            field(ScenarioConfig {
+                telemetry_fault_rate: f64::INFINITY,
+                ..d()
+            }),
+            "telemetry_fault_rate"
+        );
+        assert_eq!(
+            field(ScenarioConfig {
+                telemetry_fault_rate: 51.0,
+                ..d()
+            }),
+            "telemetry_fault_rate"
         );
         let msg = ScenarioConfig { cells: 0, ..d() }
             .validate()

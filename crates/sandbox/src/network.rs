@@ -115,6 +115,9 @@ pub struct Network {
     sites: Vec<Site>,
     links: Vec<Link>,
     faults: Vec<Vec<Fault>>,
+    /// Telemetry faults per cell (what the cell reports, not what it carries), sorted by
+    /// start, never overlapping each other or the cell's faults.
+    telemetry: Vec<Vec<Fault>>,
     incidents: Vec<Incident>,
     events: Vec<PlannedEvent>,
     event_steps: Vec<(usize, usize)>,
@@ -147,6 +150,7 @@ impl Network {
             sites: topo.sites,
             links: topo.links,
             faults: Vec::new(),
+            telemetry: Vec::new(),
             incidents: Vec::new(),
             events: Vec::new(),
             event_steps: Vec::new(),
@@ -154,6 +158,8 @@ impl Network {
         };
         net.plan_events();
         net.inject_incidents();
+        net.inject_telemetry_faults();
+        net.collect_incidents();
         Ok(net)
     }
 
@@ -216,6 +222,11 @@ impl Network {
 
     /// Whether the reading of `cell` at `step` is missing (the collector got nothing).
     pub fn is_missing(&self, cell: usize, step: usize) -> bool {
+        if Self::active(&self.telemetry, cell, step).map(|f| f.kind)
+            == Some(IncidentKind::MissingData)
+        {
+            return true;
+        }
         let rate = self.config.gap_rate;
         if rate <= 0.0 {
             return false;
@@ -227,14 +238,28 @@ impl Network {
     }
 
     /// Writes the [`KPIS`] of `cell` at interval `step` into `out` (its first 8 entries, or as
-    /// many as it has). Returns false, and writes `NaN`s, when the reading is missing or the
-    /// cell does not exist. Pure: the same arguments always give the same values.
+    /// many as it has), as the cell reports them: [`Network::kpis`] of its demand, changed by
+    /// any telemetry fault of the cell at that step. Returns false, and writes `NaN`s, when the
+    /// reading is missing or the cell does not exist. Pure: the same arguments always give the
+    /// same values.
     pub fn observe(&self, cell: usize, step: usize, out: &mut [f64]) -> bool {
         let mut v = [f64::NAN; 8];
         let present = cell < self.cells.len() && !self.is_missing(cell, step);
         if present {
-            let demand = self.demand(cell, step);
-            self.kpis(cell, step, &demand, &mut v);
+            let telemetry = Self::active(&self.telemetry, cell, step);
+            // A flatlined source repeats the reading before it, exactly.
+            let read_at = match telemetry {
+                Some(f) if f.kind == IncidentKind::Flatline => f.start.saturating_sub(1),
+                _ => step,
+            };
+            let demand = self.demand(cell, read_at);
+            self.kpis(cell, read_at, &demand, &mut v);
+            if let Some(f) = telemetry.filter(|f| f.kind != IncidentKind::Flatline) {
+                let k = Key::new(self.config.seed, Stream::Telemetry)
+                    .at(cell as u64)
+                    .at(step as u64);
+                misreport(f, &self.cells[cell], step, &mut v, k);
+            }
         }
         for (o, x) in out.iter_mut().zip(v) {
             *o = x;
@@ -352,9 +377,7 @@ impl Network {
             if let Some(f) = self.fault(cell, step) {
                 apply_fault(f, m, &mut v, k);
             }
-            for (x, d) in v.iter_mut().zip([4, 2, 3, 3, 5, 5, 2, 1]) {
-                *x = round(*x, d);
-            }
+            round_kpis(&mut v);
         }
         for (o, x) in out.iter_mut().zip(v) {
             *o = x;
@@ -405,8 +428,13 @@ impl Network {
 
     /// The fault of `cell` active at `step`, if any.
     fn fault(&self, cell: usize, step: usize) -> Option<&Fault> {
-        // A cell's faults are sorted by start and never overlap.
-        let faults = self.faults.get(cell)?;
+        Self::active(&self.faults, cell, step)
+    }
+
+    /// The fault of `cell` in `faults` (per cell, sorted by start, never overlapping) active
+    /// at `step`, if any.
+    fn active(faults: &[Vec<Fault>], cell: usize, step: usize) -> Option<&Fault> {
+        let faults = faults.get(cell)?;
         let after = faults.partition_point(|f| f.start <= step);
         faults[..after].last().filter(|f| step <= f.end)
     }
@@ -559,10 +587,101 @@ impl Network {
             mine.sort_by_key(|f| f.start);
             faults.push(mine);
         }
-        let mut incidents: Vec<(usize, usize, Incident)> = faults
+        self.faults = faults;
+    }
+
+    /// Draws the telemetry faults (see [`ScenarioConfig::telemetry_fault_rate`]) from their own
+    /// random stream, each at least 8 hours from the cell's other faults, so that the rest of
+    /// the scenario is the same whatever the rate (Y.3181 REQ-ML-SANDBOX-005, data quality).
+    fn inject_telemetry_faults(&mut self) {
+        const KINDS: [IncidentKind; 6] = [
+            IncidentKind::Flatline,
+            IncidentKind::DropToZero,
+            IncidentKind::LevelShift,
+            IncidentKind::VarianceBurst,
+            IncidentKind::SlowDrift,
+            IncidentKind::MissingData,
+        ];
+        let per_day = (DAY_MS / self.config.interval.millis()) as usize;
+        let first = (self.config.quiet_days as usize * per_day).min(self.steps);
+        let span = self.steps - first;
+        let margin = self.steps_for_hours(8.0);
+        let weeks = span as f64 / (7 * per_day) as f64;
+        let key = Key::new(self.config.seed, Stream::Telemetry);
+        let mut telemetry = Vec::with_capacity(self.cells.len());
+        for cell in 0..self.cells.len() {
+            let ck = key.at(cell as u64);
+            let wanted = ck.poisson(0, self.config.telemetry_fault_rate * weeks) as usize;
+            let mut mine: Vec<Fault> = Vec::with_capacity(wanted);
+            let mut attempt = 0u64;
+            while mine.len() < wanted && attempt < 4 * wanted as u64 + 8 {
+                attempt += 1;
+                let k = ck.at(attempt);
+                let kind = KINDS[k.below(0, KINDS.len() as u64) as usize];
+                let hours = match kind {
+                    IncidentKind::LevelShift => k.range(1, 12.0, 48.0),
+                    IncidentKind::SlowDrift => k.range(1, 24.0, 72.0),
+                    IncidentKind::VarianceBurst => k.range(1, 2.0, 8.0),
+                    IncidentKind::MissingData => k.range(1, 2.0, 12.0),
+                    _ => k.range(1, 1.0, 8.0),
+                };
+                let len = self.steps_for_hours(hours).max(4);
+                if len > span {
+                    continue;
+                }
+                let start = first + k.below(2, (span - len + 1) as u64) as usize;
+                let end = start + len - 1;
+                if self.faults[cell]
+                    .iter()
+                    .chain(&mine)
+                    .any(|f| start <= f.end + margin && f.start <= end + margin)
+                {
+                    continue;
+                }
+                let p = match kind {
+                    // Which KPIs, and by how much.
+                    IncidentKind::LevelShift => {
+                        let group = k.below(3, 3);
+                        let factor = match group {
+                            0 => k.range(4, 1.8, 3.0),
+                            1 => k.range(4, 4.0, 8.0),
+                            _ => k.range(4, 1.2, 1.4),
+                        };
+                        [group as f64, factor, 0.0]
+                    }
+                    IncidentKind::VarianceBurst => [k.range(3, 0.3, 0.5), 0.0, 0.0],
+                    IncidentKind::SlowDrift => {
+                        let group = k.below(3, 2);
+                        let reach = if group == 0 {
+                            k.range(4, 1.0, 2.0)
+                        } else {
+                            k.range(4, 0.5, 0.7)
+                        };
+                        [group as f64, reach, 0.0]
+                    }
+                    _ => [0.0; 3],
+                };
+                mine.push(Fault {
+                    kind,
+                    start,
+                    end,
+                    p,
+                });
+            }
+            mine.sort_by_key(|f| f.start);
+            telemetry.push(mine);
+        }
+        self.telemetry = telemetry;
+    }
+
+    /// The ground truth: every fault and telemetry fault as an incident.
+    fn collect_incidents(&mut self) {
+        let mut incidents: Vec<(usize, usize, Incident)> = self
+            .faults
             .iter()
+            .zip(&self.telemetry)
             .enumerate()
-            .flat_map(|(cell, fs)| fs.iter().map(move |f| (f.start, cell, f)))
+            .flat_map(|(cell, (fs, ts))| fs.iter().chain(ts).map(move |f| (f.start, cell, f)))
             .map(|(start, cell, f)| {
                 let incident = Incident {
                     entity: self.cells[cell].name.clone(),
@@ -576,7 +695,6 @@ impl Network {
         // One incident per cell at a time: (start, cell) is a total order.
         incidents.sort_by_key(|a| (a.0, a.1));
         self.incidents = incidents.into_iter().map(|(_, _, i)| i).collect();
-        self.faults = faults;
     }
 }
 
@@ -628,6 +746,51 @@ fn apply_fault(f: &Fault, m: &CellModel, v: &mut [f64; 8], k: Key) {
         // Surges act on demand; the KPIs follow from the congestion.
         _ => {}
     }
+}
+
+/// Decimals each of [`KPIS`] is reported with.
+const DECIMALS: [i32; 8] = [4, 2, 3, 3, 5, 5, 2, 1];
+
+fn round_kpis(v: &mut [f64; 8]) {
+    for (x, d) in v.iter_mut().zip(DECIMALS) {
+        *x = round(*x, d);
+    }
+}
+
+/// What a telemetry fault `f` (other than a flatline, which repeats a reading) makes `cell`
+/// report at `step` instead of its readings `v`; `k` draws the noise of a variance burst.
+fn misreport(f: &Fault, cell: &Cell, step: usize, v: &mut [f64; 8], k: Key) {
+    match f.kind {
+        IncidentKind::DropToZero => {
+            for i in [PRB, USERS, DL, UL] {
+                v[i] = 0.0;
+            }
+        }
+        IncidentKind::LevelShift => match f.p[0] as u8 {
+            0 => v[LATENCY] *= f.p[1],
+            1 => v[DROP] = (v[DROP] * f.p[1]).min(1.0),
+            _ => v[POWER] *= f.p[1],
+        },
+        IncidentKind::VarianceBurst => {
+            let noise = |i: u64| (f.p[0] * k.normal(i)).exp();
+            v[PRB] = (v[PRB] * noise(0)).clamp(0.0, 1.0);
+            v[USERS] *= noise(1);
+            v[DL] = (v[DL] * noise(2)).min(cell.capacity_dl_mbps);
+            v[UL] = (v[UL] * noise(3)).min(cell.capacity_ul_mbps);
+            v[LATENCY] *= noise(4);
+        }
+        IncidentKind::SlowDrift => {
+            let done = (step - f.start + 1) as f64 / (f.end - f.start + 1) as f64;
+            if f.p[0] == 0.0 {
+                v[LATENCY] *= 1.0 + f.p[1] * done;
+            } else {
+                v[DL] *= 1.0 - f.p[1] * done;
+                v[UL] *= 1.0 - f.p[1] * done;
+            }
+        }
+        _ => {}
+    }
+    round_kpis(v);
 }
 
 /// (year, month, day) of a day number counted from 1970-01-01 (proleptic Gregorian).

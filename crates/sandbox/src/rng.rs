@@ -23,7 +23,8 @@ pub(crate) enum Stream {
     Event = 8,
     Holiday = 9,
     Day = 10,
-    Flow = 11,
+    Telemetry = 11,
+    Flow = 12,
 }
 
 /// A hash of the seed, a stream and up to three coordinates.

@@ -37,6 +37,10 @@ pub struct Args {
     /// Intervals after an incident's end in which an alert still counts as detecting it.
     #[arg(long, default_value_t = 4)]
     grace: u32,
+    /// Telemetry faults (flatlines, drops to zero, level shifts, variance bursts, slow
+    /// drifts, missing data) per cell per week; the scenario's default when not given.
+    #[arg(long)]
+    telemetry_fault_rate: Option<f64>,
 }
 
 /// One detector's result.
@@ -78,8 +82,17 @@ fn minutes(ms: Option<f64>) -> String {
     ms.map_or_else(|| "-".to_string(), |m| format!("{:.0}", m / 60_000.0))
 }
 
+/// Intervals of `interval_ms`, counting the incident's first interval as 1 (an alert on it
+/// detects in 1 interval), or `-` when absent.
+fn intervals(ms: Option<f64>, interval_ms: i64) -> String {
+    ms.map_or_else(
+        || "-".to_string(),
+        |m| format!("{:.1}", m / interval_ms as f64 + 1.0),
+    )
+}
+
 /// Prints one detector's table.
-fn print_outcome(o: &Outcome) {
+fn print_outcome(o: &Outcome, interval_ms: i64) {
     let m = &o.metrics;
     outln!(
         "\n{}: precision {:.3}, recall {:.3}, F1 {:.3}; {} alerts ({} true, {} false); \
@@ -99,23 +112,27 @@ fn print_outcome(o: &Outcome) {
         o.state_bytes_per_cell
     );
     outln!(
-        "  {:<24} {:>10} {:>9} {:>9} {:>8} {:>10}",
+        "  {:<24} {:>10} {:>9} {:>9} {:>8} {:>10} {:>14} {:>13}",
         "incident kind",
         "actionable",
         "incidents",
         "detected",
         "recall",
-        "MTTD min"
+        "MTTD min",
+        "mean intervals",
+        "max intervals"
     );
     for k in &m.per_kind {
         outln!(
-            "  {:<24} {:>10} {:>9} {:>9} {:>8.3} {:>10}",
+            "  {:<24} {:>10} {:>9} {:>9} {:>8.3} {:>10} {:>14} {:>13}",
             k.kind.as_str(),
             if k.actionable { "yes" } else { "no" },
             k.count,
             k.detected,
             k.recall,
-            minutes(k.mean_ttd_ms)
+            minutes(k.mean_ttd_ms),
+            intervals(k.mean_ttd_ms, interval_ms),
+            intervals(k.max_ttd_ms, interval_ms)
         );
     }
 }
@@ -128,6 +145,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         days: args.days,
         quiet_days: args.quiet_days,
         seed: args.seed,
+        telemetry_fault_rate: args
+            .telemetry_fault_rate
+            .unwrap_or(ScenarioConfig::default().telemetry_fault_rate),
         ..ScenarioConfig::default()
     };
     let net = Network::new(&scenario).context("sandbox scenario")?;
@@ -141,13 +161,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let grace_ms = i64::from(args.grace) * interval.millis();
     outln!(
         "bench sandbox: {} cells × {} days at {interval} ({rows} rows × {} KPIs), {} quiet days, \
-         seed {}; {} incidents; default policy (score ≥ {} for {} intervals, suppress {}); \
+         seed {}, {} telemetry faults per cell-week; {} incidents; default policy (score ≥ {} for {} intervals, suppress {}); \
          an alert counts up to {} intervals after an incident ends",
         net.cells().len(),
         args.days,
         fields.len(),
         args.quiet_days,
         args.seed,
+        scenario.telemetry_fault_rate,
         net.incidents().len(),
         AlertPolicy::default().score_above,
         AlertPolicy::default().for_intervals,
@@ -170,7 +191,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<_>>()?;
     for o in &outcomes {
-        print_outcome(o);
+        print_outcome(o, interval.millis());
     }
     if outcomes.len() > 1 {
         outln!(

@@ -81,6 +81,10 @@ struct GenerateArgs {
     /// Fraction of missing readings [default: 0.002].
     #[arg(long)]
     gap_rate: Option<f64>,
+    /// Telemetry faults (flatlines, drops to zero, level shifts, variance bursts, slow
+    /// drifts, missing data) per cell per week [default: 0.25].
+    #[arg(long)]
+    telemetry_fault_rate: Option<f64>,
     /// Folder to write into (created if needed).
     #[arg(long)]
     out: PathBuf,
@@ -202,6 +206,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         quiet_days: a.quiet_days.unwrap_or(d.quiet_days),
         incident_rate: a.incident_rate.unwrap_or(d.incident_rate),
         gap_rate: a.gap_rate.unwrap_or(d.gap_rate),
+        telemetry_fault_rate: a.telemetry_fault_rate.unwrap_or(d.telemetry_fault_rate),
     };
     refuse_existing(&a)?;
     let began = Instant::now();

@@ -1,4 +1,4 @@
-use ai4ict_anomaly::{AnyDetector, DetectorConfig, Score};
+use ai4ict_anomaly::{AnyDetector, DetectorConfig, Score, TelemetryCheck, TelemetryFinding};
 use ai4ict_core::{Batch, Entity, Interval};
 
 use super::EntityMap;
@@ -11,15 +11,27 @@ pub struct Scored {
     pub batch: Batch,
     /// One score per row.
     pub scores: Vec<Score>,
+    /// Per row, what the telemetry check found: evidence on its own, so the policy alerts on
+    /// it at once, whatever its `for` (empty when nothing was checked).
+    pub findings: Vec<Option<TelemetryFinding>>,
+}
+
+/// What the model node keeps per entity: its detector and its telemetry check.
+struct EntityModel {
+    detector: AnyDetector,
+    check: TelemetryCheck,
 }
 
 /// The model node (Y.3172 §8.1, M): one streaming detector per entity, created on the
-/// entity's first row. Memory is the detector's state times the number of entities.
+/// entity's first row, and beside it a [`TelemetryCheck`] (stuck values, a silent source). A
+/// row the check flags scores 1 (a stuck one on the stuck field, and it is not learned by the
+/// detector), so a frozen or dead source neither hides behind a detector's episode hold nor
+/// teaches it that the frozen values are normal. Memory is the state of both times the number of entities.
 pub struct ModelNode {
     config: DetectorConfig,
     width: usize,
     interval: Interval,
-    detectors: EntityMap<AnyDetector>,
+    detectors: EntityMap<EntityModel>,
 }
 
 impl ModelNode {
@@ -41,15 +53,25 @@ impl ModelNode {
         })
     }
 
-    /// Each entity's detector, for a snapshot.
-    pub fn states(&self) -> impl Iterator<Item = (&Entity, &AnyDetector)> {
-        self.detectors.iter()
+    /// Each entity's detector and telemetry check, for a snapshot.
+    pub fn states(&self) -> impl Iterator<Item = (&Entity, &AnyDetector, &TelemetryCheck)> {
+        self.detectors
+            .iter()
+            .map(|(e, m)| (e, &m.detector, &m.check))
     }
 
     /// Starts `entity` from a snapshot's detector (of the configured kind: checked by
-    /// [`PipelineState::check`](crate::state::PipelineState::check)).
-    pub fn restore(&mut self, entity: Entity, detector: AnyDetector) {
-        self.detectors.insert(entity, detector);
+    /// [`PipelineState::check`](crate::state::PipelineState::check)) and telemetry check (a
+    /// fresh one when `None`).
+    pub fn restore(
+        &mut self,
+        entity: Entity,
+        detector: AnyDetector,
+        check: Option<TelemetryCheck>,
+    ) {
+        let check = check.unwrap_or_else(|| TelemetryCheck::new(self.width, self.interval));
+        self.detectors
+            .insert(entity, EntityModel { detector, check });
     }
 
     /// How many entities each choice of a detector that picks by the data (`auto`) went to;
@@ -59,7 +81,7 @@ impl ModelNode {
         if self.config.detector != ai4ict_anomaly::DetectorKind::Auto {
             return out;
         }
-        for d in self.detectors.values() {
+        for d in self.detectors.values().map(|m| &m.detector) {
             *out.entry(d.choice().unwrap_or("deciding (under two days of data)"))
                 .or_default() += 1;
         }
@@ -71,25 +93,52 @@ impl ModelNode {
         self.detectors.len()
     }
 
-    /// Bytes of detector state over all entities.
+    /// Bytes of detector and telemetry-check state over all entities.
     pub fn state_bytes(&self) -> usize {
-        self.detectors.values().map(|d| d.state_bytes()).sum()
+        self.detectors
+            .values()
+            .map(|m| m.detector.state_bytes() + m.check.state_bytes())
+            .sum()
     }
 
     /// Scores every row of `batch` into `out`, taking the batch over.
     pub fn process(&mut self, batch: Batch, out: &mut Scored) {
         out.scores.clear();
         out.scores.reserve(batch.len());
+        out.findings.clear();
+        out.findings.reserve(batch.len());
         for (entity, time, values) in batch.rows() {
-            let det = match self.detectors.get_mut(entity) {
+            let m = match self.detectors.get_mut(entity) {
                 Some(d) => d,
-                None => self.detectors.entry(entity.clone()).or_insert_with(|| {
-                    self.config
-                        .build(self.width, self.interval)
-                        .expect("configuration checked in ModelNode::new")
-                }),
+                None => self
+                    .detectors
+                    .entry(entity.clone())
+                    .or_insert_with(|| EntityModel {
+                        detector: self
+                            .config
+                            .build(self.width, self.interval)
+                            .expect("configuration checked in ModelNode::new"),
+                        check: TelemetryCheck::new(self.width, self.interval),
+                    }),
             };
-            out.scores.push(det.update(time, values));
+            let finding = m.check.update(time, values);
+            let score = match finding {
+                Some(TelemetryFinding::Stuck { field, .. }) => Score {
+                    value: 1.0,
+                    field: Some(field),
+                },
+                // The row itself is news to the detector; the silence before it is the alert.
+                Some(TelemetryFinding::Silent { .. }) => {
+                    let score = m.detector.update(time, values);
+                    Score {
+                        value: 1.0,
+                        field: score.field,
+                    }
+                }
+                None => m.detector.update(time, values),
+            };
+            out.scores.push(score);
+            out.findings.push(finding);
         }
         out.batch = batch;
     }

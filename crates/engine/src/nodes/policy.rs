@@ -7,7 +7,9 @@ use super::{EntityMap, Scored};
 /// The policy node (Y.3172 §8.1 NOTE 5, P): the operator's safeguards between the model and
 /// the network. An alert is raised when an entity's score stays at or above `score_above` for
 /// `for` consecutive intervals, at most once per anomalous run, not within `suppress` of the
-/// entity's previous alert, and in quiet hours only from `min_severity` up.
+/// entity's previous alert, and in quiet hours only from `min_severity` up. A row the model's
+/// telemetry check flagged (a stuck or silent source) is evidence on its own: it needs no
+/// consecutive intervals.
 pub struct PolicyNode {
     policy: AlertPolicy,
     interval: Interval,
@@ -85,6 +87,7 @@ impl PolicyNode {
         let suppress = self.policy.suppress.millis();
         for (i, (entity, t, _)) in scored.batch.rows().enumerate() {
             let score = scored.scores[i];
+            let finding = scored.findings.get(i).copied().flatten();
             let run = match self.state.get_mut(entity) {
                 Some(r) => r,
                 None => self.state.entry(entity.clone()).or_default(),
@@ -93,7 +96,7 @@ impl PolicyNode {
                 run.len = 0; // a gap breaks the run
             }
             run.last_time = Some(t);
-            if score.value.is_nan() || score.value < threshold {
+            if finding.is_none() && (score.value.is_nan() || score.value < threshold) {
                 run.len = 0;
                 continue;
             }
@@ -107,7 +110,7 @@ impl PolicyNode {
                 run.max = score.value;
                 run.field = score.field;
             }
-            if run.len < need || run.alerted {
+            if (run.len < need && finding.is_none()) || run.alerted {
                 continue;
             }
             let (max, onset, field, last_alert) = (run.max, run.onset, run.field, run.last_alert);
@@ -159,6 +162,7 @@ mod tests {
                     field: Some(0),
                 })
                 .collect(),
+            findings: Vec::new(),
         }
     }
 

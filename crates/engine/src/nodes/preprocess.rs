@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use super::EntityMap;
 
-/// Longest gap (in intervals) that `fill_gaps` fills; longer outages stay gaps, so a source
-/// that was down for a week does not flood the model with invented rows.
-const MAX_FILL: i64 = 96;
+/// Longest gap (in intervals) that `fill_gaps` fills: fewer than the model's telemetry check
+/// counts as a silent source ([`ai4ict_anomaly::telemetry::SILENT_AFTER`]), so a source that
+/// went silent stays a gap that the check reports, instead of invented rows that hide it (nor
+/// does a source down for a week flood the model with invented rows).
+const MAX_FILL: i64 = ai4ict_anomaly::telemetry::SILENT_AFTER as i64 - 1;
 
 /// The preprocessor node (Y.3172 §8.1, PP): resampling, gap filling, clipping and rolling
 /// features, applied per entity in the order the intent lists them.
