@@ -72,6 +72,8 @@ enum Command {
     Sandbox(cmd::sandbox::Args),
     /// Run ML pipelines continuously beside the hub's API and web console.
     Serve(cmd::serve::Args),
+    /// Show the pipelines of a running `ai4ict serve`: state, rows and alerts per second.
+    Top(cmd::top::Args),
     /// Check ML intents without running them.
     Validate(cmd::validate::Args),
 }
@@ -90,6 +92,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Sandbox(a) => cmd::sandbox::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Top(a) => cmd::top::run(a),
         Command::Validate(a) => cmd::validate::run(a),
     };
     let result = result.and_then(|()| out::finished());

@@ -42,6 +42,14 @@ const SKIPPED: &[(&str, &str)] = &[
         "a server: it runs until stopped (crates/server has its tests)",
     ),
     (
+        "ai4ict serve",
+        "a server running pipelines until stopped (tests/serve.rs runs it end to end)",
+    ),
+    (
+        "ai4ict top",
+        "watches a running `ai4ict serve` until interrupted (tests/serve.rs runs it)",
+    ),
+    (
         "ai4ict bench ",
         "a long benchmark (minutes in a release build)",
     ),

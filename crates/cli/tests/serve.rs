@@ -155,6 +155,21 @@ fn pipelines_run_stop_over_the_api_and_drain_on_sigterm() {
         "every alert reached the sink"
     );
     assert!(dir.path().join("out/quick/report.html").is_file());
+    // `ai4ict top` shows it.
+    let top = Command::new(BIN)
+        .args(["top", "--once", "--url", &server.url])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&top.stdout);
+    assert!(
+        top.status.success(),
+        "{}",
+        String::from_utf8_lossy(&top.stderr)
+    );
+    assert!(
+        table.contains("quick") && table.contains("finished"),
+        "{table}"
+    );
     // The console's live page lists it, links its report, and reloads itself.
     let (status, page) = server.call("GET", "/ui/pipelines", None, "");
     assert_eq!(status, 200);

@@ -61,6 +61,11 @@ impl Client {
         })
     }
 
+    /// The pipelines the server runs (`GET /pipelines`, served by `ai4ict serve`).
+    pub fn pipelines(&self) -> Result<Vec<crate::PipelineStatus>> {
+        self.get_json(&format!("{}/pipelines", self.base))
+    }
+
     /// The same client, sending `token` with its writes (push, alias).
     pub fn with_token(mut self, token: Option<Token>) -> Client {
         self.token = token;

@@ -20,4 +20,5 @@ pub mod man;
 pub mod run;
 pub mod sandbox;
 pub mod serve;
+pub mod top;
 pub mod validate;
