@@ -22,6 +22,9 @@ pub struct Args {
     pub once: bool,
 }
 
+/// Rows and alerts per pipeline at the last refresh.
+type Counts = HashMap<String, (u64, u64)>;
+
 /// Polls the server and prints the table until interrupted (or once).
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(
@@ -31,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let client = Client::new(&args.url)?;
     let clear = std::io::stdout().is_terminal() && !args.once;
-    let mut last: Option<(Instant, HashMap<String, (u64, u64)>)> = None;
+    let mut last: Option<(Instant, Counts)> = None;
     loop {
         let all = client.pipelines()?;
         let now = Instant::now();
