@@ -58,6 +58,8 @@ pub struct HttpSourceConfig {
     #[serde(default = "default_timeout")]
     #[schemars(with = "String")]
     pub timeout: Interval,
+    // The row mapping and limits below repeat MQTT's: see the note in live.rs on why they
+    // are not flattened.
     /// `jsonl` (default) or `csv-line`.
     #[serde(default)]
     pub format: MessageFormat,

@@ -88,7 +88,7 @@ fn is_default_buffer(n: &usize) -> bool {
     *n == DEFAULT_BUFFER
 }
 
-// The MQTT and NATS configs repeat the row mapping (`format` … `timezone`) and the limits
+// The MQTT, NATS and HTTP configs repeat the row mapping (`format` … `timezone`) and the limits
 // (`max_rows`, `until_idle`, `buffer`) instead of sharing them through `#[serde(flatten)]`:
 // serde ignores `deny_unknown_fields` on a flattened struct, and a misspelt key in an intent
 // must stay an error.
@@ -786,6 +786,20 @@ fn live_problems(format: MessageFormat, columns: &[String], buffer: usize) -> Ve
     out
 }
 
+/// A factory whose worker 0 opens the live source `open` makes from `config`.
+fn live_factory<C: Clone + Send + Sync + 'static>(
+    config: &C,
+    fields: &[String],
+    open: fn(&C, &[String]) -> Result<LiveSource, ConnectorError>,
+) -> SourceFactory {
+    let (config, fields) = (config.clone(), fields.to_vec());
+    first_worker(move || {
+        open(&config, &fields)
+            .map(LiveRows)
+            .map_err(|e| SourceError(e.to_string()))
+    })
+}
+
 /// Live sources name their fields: there is no file to find them in.
 fn live_fields() -> Result<Vec<String>, SourceError> {
     Err(SourceError(
@@ -812,12 +826,7 @@ impl SourceComponent for MqttSourceConfig {
 
     /// Worker 0 subscribes to the topic.
     fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
-        let (config, fields) = (self.clone(), fields.to_vec());
-        Ok(first_worker(move || {
-            LiveSource::mqtt(&config, &fields)
-                .map(LiveRows)
-                .map_err(|e| SourceError(e.to_string()))
-        }))
+        Ok(live_factory(self, fields, LiveSource::mqtt))
     }
 
     fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
@@ -852,12 +861,7 @@ impl SourceComponent for crate::HttpSourceConfig {
 
     /// Worker 0 listens.
     fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
-        let (config, fields) = (self.clone(), fields.to_vec());
-        Ok(first_worker(move || {
-            LiveSource::http(&config, &fields)
-                .map(LiveRows)
-                .map_err(|e| SourceError(e.to_string()))
-        }))
+        Ok(live_factory(self, fields, LiveSource::http))
     }
 
     /// Besides the live checks: a token is required, and a remote intent may not name a
@@ -907,12 +911,7 @@ impl SourceComponent for NatsSourceConfig {
 
     /// Worker 0 binds the JetStream consumer.
     fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
-        let (config, fields) = (self.clone(), fields.to_vec());
-        Ok(first_worker(move || {
-            LiveSource::nats(&config, &fields)
-                .map(LiveRows)
-                .map_err(|e| SourceError(e.to_string()))
-        }))
+        Ok(live_factory(self, fields, LiveSource::nats))
     }
 
     fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
