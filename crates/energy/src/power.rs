@@ -23,25 +23,9 @@
 //! configuration), so a sector with two carriers has 4 TRX chains. The RF output power is taken
 //! proportional to the load, `P_out = load · P_max` (the paper's linear load dependence).
 
+pub use ai4ict_policy::BsClass;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-/// Base-station class of the EARTH power model.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BsClass {
-    /// Macro base station (per sector-carrier: 2 TRX, P_max 20 W, P0 130 W, Δp 4.7, P_sleep 75 W).
-    #[default]
-    Macro,
-    /// Macro with remote radio heads (2 TRX, P_max 20 W, P0 84 W, Δp 2.8, P_sleep 56 W).
-    Rrh,
-    /// Micro cell (2 TRX, P_max 6.3 W, P0 56 W, Δp 2.6, P_sleep 39 W).
-    Micro,
-    /// Pico cell (2 TRX, P_max 0.13 W, P0 6.8 W, Δp 4.0, P_sleep 4.3 W).
-    Pico,
-    /// Femto cell (2 TRX, P_max 0.05 W, P0 4.8 W, Δp 8.0, P_sleep 2.9 W).
-    Femto,
-}
 
 /// Parameters of one radio unit (a carrier of a sector, or a small cell) in the EARTH model.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

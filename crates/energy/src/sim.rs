@@ -6,33 +6,9 @@ use ai4ict_sandbox::ScenarioConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::power::{BsClass, PowerModel};
+pub use ai4ict_policy::{EnergySavingPolicy, GuardConfig};
 
-/// The QoS guard every policy must pass before it puts a unit to sleep.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct GuardConfig {
-    /// Highest load (fraction of capacity) any cell may be planned to carry after taking over
-    /// traffic, or on its remaining carriers after a carrier sleeps.
-    pub headroom: f64,
-    /// Smallest share of a sleeping cell's coverage area that awake overlapping cells must
-    /// cover (union of the sandbox's pairwise overlaps, taken as independent).
-    pub min_coverage: f64,
-    /// Shortest sleep, in intervals (each wake-up costs signalling and risk): the forecast
-    /// policy starts a sleep only if its forecast keeps the unit asleep this long, the oracle
-    /// drops shorter sleeps, the reactive baseline (which cannot see ahead) ignores it.
-    pub min_sleep_steps: usize,
-}
-
-impl Default for GuardConfig {
-    fn default() -> Self {
-        Self {
-            headroom: 0.85,
-            min_coverage: 0.98,
-            min_sleep_steps: 4,
-        }
-    }
-}
+use crate::power::PowerModel;
 
 /// An energy-saving evaluation: the sandbox scenario, the forecaster and the policy. Every
 /// field has a default, so `{}` is the default scenario.
@@ -60,59 +36,6 @@ impl Default for EnergyConfig {
             forecaster: ForecasterConfig::with_method(Method::Mstl),
             policy: EnergySavingPolicy::default(),
             plot_cells: 4,
-        }
-    }
-}
-
-/// The policy node (Y.3172 P) of network energy saving (3GPP TS 38.300 §16.20): which units
-/// may sleep, under which QoS guard, and the reactive baseline's threshold. In an intent:
-/// `policy: { energy_saving: { … } }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct EnergySavingPolicy {
-    /// Days of history before the evaluated period; forecasters train on this many days.
-    pub history_days: u32,
-    /// Carriers per macro sector; all but the first (the coverage carrier) may sleep.
-    pub macro_carriers: u32,
-    /// EARTH power class of macro sector carriers.
-    pub macro_class: BsClass,
-    /// EARTH power class of small cells.
-    pub small_class: BsClass,
-    /// Level of the forecast interval whose upper bound the guard checks, in (0, 1).
-    pub level: f64,
-    /// QoS guard.
-    pub guard: GuardConfig,
-    /// Intervals of recent observations used to rescale the day-ahead forecast intraday
-    /// (ratio of observed to forecast load over that window, clamped to [0.7, 1.5]); 0 turns
-    /// the correction off.
-    pub correction_steps: usize,
-    /// Also keep the last observed load as a floor under the forecast bound (a reactive
-    /// safety net for surprises the forecast did not see).
-    pub floor_last_observed: bool,
-    /// Reactive baseline: a unit may sleep only while its last observed load is below this
-    /// fraction of capacity (and the guard passes on last observed loads).
-    pub reactive_threshold: f64,
-    /// Price of unserved traffic, J per Mbit (W per Mbit/s), for the forecast policy's
-    /// surge-risk check: a macro capacity carrier (3GPP TS 38.300 §16.20 carrier switch-off)
-    /// sleeps only while the power it saves exceeds this price times the traffic it is
-    /// expected to leave unserved if a surge hits within the interval (see [`SurgeRisk`]);
-    /// 0 turns the check off.
-    pub unserved_price: f64,
-}
-
-impl Default for EnergySavingPolicy {
-    fn default() -> Self {
-        Self {
-            history_days: 14,
-            macro_carriers: 2,
-            macro_class: BsClass::Macro,
-            small_class: BsClass::Micro,
-            level: 0.8,
-            guard: GuardConfig::default(),
-            correction_steps: 8,
-            floor_last_observed: true,
-            reactive_threshold: 0.3,
-            unserved_price: 0.0,
         }
     }
 }
@@ -540,6 +463,7 @@ pub(crate) fn simulate(units: &[Unit], actual: &[Vec<f64>], plan: &Plan, hours: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::power::BsClass;
 
     /// The forecast policy over a whole period, step by step as the closed loop decides it
     /// ([`forecast_step`] on [`estimate`]s): `observed[c]` starts one step before the first

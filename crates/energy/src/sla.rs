@@ -26,6 +26,8 @@ use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use ai4ict_policy::SlaPolicy;
+
 use crate::EnergyError;
 
 /// Settings of the SLA-breach predictor: the sandbox, the forecaster and the policy.
@@ -49,48 +51,6 @@ impl Default for SlaConfig {
             },
             forecaster: ForecasterConfig::with_method(Method::Mstl),
             policy: SlaPolicy::default(),
-        }
-    }
-}
-
-/// The policy node (Y.3172 P) of SLA-breach prediction (services and applications, ITU-T
-/// Y.3170): the SLA limits, the warning lead and the alert threshold. In an intent:
-/// `policy: { sla_breach: { … } }`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct SlaPolicy {
-    /// Days of history before the evaluated period (the forecaster's training window).
-    pub history_days: u32,
-    /// Latency SLA per cell, ms: a breach is an interval with mean latency above it.
-    pub latency_limit_ms: f64,
-    /// Backhaul SLA: a breach is an interval with offered traffic above this share of the
-    /// link capacity.
-    pub link_utilisation_limit: f64,
-    /// Warn of a breach in any of the next `lead_steps + 1` intervals (the one starting now
-    /// and the `lead_steps` after it).
-    pub lead_steps: usize,
-    /// Intervals of the latest latency observations whose residual corrects the day-ahead
-    /// forecast intraday; 0 keeps the day-ahead forecast (the default: on validation seeds
-    /// the correction added false alerts faster than it found breaches).
-    pub latency_correction_steps: usize,
-    /// The same for link utilisation: a traffic surge adds a roughly constant load for hours,
-    /// so the latest residual predicts the next hour.
-    pub link_correction_steps: usize,
-    /// Warn when the probability of a breach in one of the coming intervals exceeds this,
-    /// in (0, 1).
-    pub alert_probability: f64,
-}
-
-impl Default for SlaPolicy {
-    fn default() -> Self {
-        Self {
-            history_days: 14,
-            latency_limit_ms: 25.0,
-            link_utilisation_limit: 0.6,
-            lead_steps: 4,
-            latency_correction_steps: 0,
-            link_correction_steps: 2,
-            alert_probability: 0.45,
         }
     }
 }

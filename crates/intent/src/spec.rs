@@ -202,9 +202,9 @@ pub enum PolicyConfig {
     Alert(AlertPolicy),
     /// Put capacity layers, carriers or cells to sleep in low-load windows under a QoS guard
     /// (3GPP TS 38.300 §16.20 network energy saving), in the sandbox's closed loop.
-    EnergySaving(ai4ict_energy::EnergySavingPolicy),
+    EnergySaving(ai4ict_policy::EnergySavingPolicy),
     /// Warn ahead of forecast SLA breaches on cells and backhaul links (ITU-T Y.3170).
-    SlaBreach(ai4ict_energy::SlaPolicy),
+    SlaBreach(ai4ict_policy::SlaPolicy),
     /// Publish forecasts with prediction intervals of a file's series to `forecast` sinks,
     /// after a rolling-origin backtest against seasonal naive.
     Forecast(ForecastPolicy),
