@@ -140,21 +140,15 @@ impl HttpSourceConfig {
 
     /// The token requests must carry; an error when none is configured or it cannot be read.
     fn token(&self) -> Result<String, String> {
-        let raw = match (&self.token_env, &self.token_file) {
-            (Some(_), Some(_)) => return Err("give `token_env` or `token_file`, not both".into()),
-            (Some(var), None) => std::env::var(var)
-                .map_err(|_| format!("token_env: the variable `{var}` is not set"))?,
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .map_err(|e| format!("token_file: cannot read {}: {e}", path.display()))?,
-            (None, None) => {
-                return Err(
-                    "an HTTP source needs a token (`token_env` or `token_file`): \
-                            it takes no anonymous writes"
-                        .into(),
-                )
-            }
-        };
-        let token = raw.lines().next().unwrap_or("").trim().to_string();
+        let token = crate::alerting::read_token(
+            self.token_env.as_deref(),
+            self.token_file.as_deref(),
+        )?
+        .ok_or_else(|| {
+            "an HTTP source needs a token (`token_env` or `token_file`): it takes no anonymous \
+             writes"
+                .to_string()
+        })?;
         if token.len() < 16 {
             return Err("the token must be at least 16 characters".into());
         }

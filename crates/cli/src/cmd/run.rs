@@ -71,18 +71,24 @@ pub struct Runtime {
 
 /// Parses and runs the intent file.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    super::files::regular_file(&args.intent)?;
-    let intent = match MlIntent::from_file(&args.intent) {
-        Ok(i) => i,
-        Err(e) if e.problems().is_empty() => return Err(e.into()),
+    let intent = read_intent(&args.intent)?;
+    run_intent(intent, &args.runtime)
+}
+
+/// Reads and validates an intent file; its problems are printed one per line as
+/// `FILE:LINE:COLUMN: …` before the error.
+pub(crate) fn read_intent(path: &Path) -> anyhow::Result<MlIntent> {
+    super::files::regular_file(path)?;
+    match MlIntent::from_file(path) {
+        Ok(i) => Ok(i),
+        Err(e) if e.problems().is_empty() => Err(e.into()),
         Err(e) => {
             for p in e.problems() {
-                eprintln!("{}:{p}", args.intent.display());
+                eprintln!("{}:{p}", path.display());
             }
-            anyhow::bail!("{} is not a valid intent", args.intent.display());
+            anyhow::bail!("{} is not a valid intent", path.display())
         }
-    };
-    run_intent(intent, &args.runtime)
+    }
 }
 
 /// Runs a parsed intent and writes its reports.

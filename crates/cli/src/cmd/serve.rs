@@ -10,11 +10,11 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ai4ict_intent::MlIntent;
 use ai4ict_server::{Background, Served};
 use anyhow::Context;
 
 use super::hub::serve::{init_logging, prepare, ServeArgs};
+use super::run::read_intent;
 use pipelines::Running;
 
 /// Run ML pipelines continuously beside the hub's API and web console.
@@ -121,19 +121,5 @@ pub fn run(mut args: Args) -> anyhow::Result<()> {
             args.drain_timeout,
             left.join(", ")
         )
-    }
-}
-
-fn read_intent(path: &std::path::Path) -> anyhow::Result<MlIntent> {
-    super::files::regular_file(path)?;
-    match MlIntent::from_file(path) {
-        Ok(i) => Ok(i),
-        Err(e) if e.problems().is_empty() => Err(e.into()),
-        Err(e) => {
-            for p in e.problems() {
-                eprintln!("{}:{p}", path.display());
-            }
-            anyhow::bail!("{} is not a valid intent", path.display())
-        }
     }
 }
