@@ -251,3 +251,33 @@ fn pipelines_run_stop_over_the_api_and_drain_on_sigterm() {
         "the drained run says it was stopped: {stages}"
     );
 }
+
+/// `bench ingest` in small: overload on the HTTP source loses no accepted row, and every
+/// answer is 202 or 503 (the figures themselves are the bench's to print, not a test's).
+#[test]
+fn ingest_overload_loses_no_accepted_row() {
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "ingest",
+            "--calibrate",
+            "2",
+            "--seconds",
+            "3",
+            "--entities",
+            "40",
+            "--rows-per-request",
+            "50",
+            "--clients",
+            "2",
+            "--buffer",
+            "4",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains(": 0 lost"), "{stdout}");
+    assert!(stdout.contains(", 0 other"), "{stdout}");
+}

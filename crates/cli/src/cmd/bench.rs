@@ -25,6 +25,10 @@ enum Command {
     /// rolling-origin backtest on NAB's nyc_taxi and sandbox traffic, beside statsforecast's
     /// AutoETS and MSTL measured in the same run when `scripts/peer-venv-forecast.sh` has made
     /// their environment.
+    /// The HTTP push source under `--factor` (2) times the load its pipeline sustains: answers
+    /// (202 / 503), peak memory, and a check that every row of every accepted request was
+    /// scored.
+    Ingest(super::bench_ingest::Args),
     Forecast {
         /// A `time,value…` CSV: NAB's nyc_taxi.csv by default. Its season is found from the
         /// data (a day or a week of its interval, else the autocorrelation peak).
@@ -78,6 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine(a) => return super::bench_engine::run(a),
+        Command::Ingest(a) => return super::bench_ingest::run(a),
         Command::FalseAlarms(a) => return super::bench_false_alarms::run(a),
     }
     Ok(())
