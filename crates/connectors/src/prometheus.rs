@@ -43,9 +43,10 @@ const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 /// without it.
 const MAX_PENDING: usize = 1000;
 
-/// Receives Prometheus remote write 1.0 (see the module documentation). Every request needs
-/// the bearer token (`token_env` or `token_file`; Prometheus sends it with `authorization:
-/// {credentials_file: …}`). Plain HTTP: put a TLS proxy in front of it on an untrusted network.
+/// Receives Prometheus remote write 1.0 (Y.3172 §8.1 SRC; see the module documentation).
+/// Every request needs the bearer token (`token_env` or `token_file`; Prometheus sends it with
+/// `authorization: {credentials_file: …}`). Plain HTTP: put a TLS proxy in front of it on an
+/// untrusted network.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrometheusSourceConfig {
