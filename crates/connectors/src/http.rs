@@ -7,11 +7,12 @@
 //! `Retry-After` when the buffer is full (the sender backs off; nothing is lost that was
 //! accepted), 401 without the token, 413 over `max_body`, 404 elsewhere, 405 for a method
 //! other than POST. Headers must arrive within 10 s and a body within `timeout`; at most
-//! `max_connections` are served at once.
+//! `max_connections` are served at once. The Prometheus remote-write source serves the same
+//! way ([`Endpoint`]), checking each body before it is taken.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -99,15 +100,15 @@ fn default_max_body() -> u64 {
     16 * 1024 * 1024
 }
 
-fn default_connections() -> usize {
+pub(crate) fn default_connections() -> usize {
     64
 }
 
-fn default_timeout() -> Interval {
+pub(crate) fn default_timeout() -> Interval {
     Interval::from_millis(30_000)
 }
 
-fn default_buffer() -> usize {
+pub(crate) fn default_buffer() -> usize {
     1000
 }
 
@@ -138,22 +139,52 @@ impl HttpSourceConfig {
         format!("http://{}{}", self.listen, self.path)
     }
 
-    /// The token requests must carry; an error when none is configured or it cannot be read.
-    fn token(&self) -> Result<String, String> {
-        let token = crate::alerting::read_token(
-            self.token_env.as_deref(),
-            self.token_file.as_deref(),
-        )?
-        .ok_or_else(|| {
-            "an HTTP source needs a token (`token_env` or `token_file`): it takes no anonymous \
-             writes"
-                .to_string()
-        })?;
-        if token.len() < 16 {
-            return Err("the token must be at least 16 characters".into());
+    /// Where and how requests are taken: every body is a message, answered 202.
+    pub(crate) fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            listen: &self.listen,
+            path: &self.path,
+            token_env: self.token_env.as_deref(),
+            token_file: self.token_file.as_deref(),
+            max_body: self.max_body,
+            max_connections: self.max_connections,
+            timeout: self.timeout,
+            buffer: self.buffer,
+            accepted: StatusCode::ACCEPTED,
+            check: None,
         }
-        Ok(token)
     }
+}
+
+/// Checks a body before it goes into the buffer; its error is answered 400.
+pub(crate) type Check = Box<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
+
+/// An HTTP push endpoint: what the HTTP and Prometheus sources' configs say about serving.
+pub(crate) struct Endpoint<'a> {
+    pub(crate) listen: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) token_env: Option<&'a str>,
+    pub(crate) token_file: Option<&'a Path>,
+    pub(crate) max_body: u64,
+    pub(crate) max_connections: usize,
+    pub(crate) timeout: Interval,
+    pub(crate) buffer: usize,
+    /// The answer once a body is in the buffer (202, or 204 without a body).
+    pub(crate) accepted: StatusCode,
+    pub(crate) check: Option<Check>,
+}
+
+/// The token a push source's requests must carry; an error when none is configured, it
+/// cannot be read or it is shorter than 16 characters.
+pub(crate) fn required_token(env: Option<&str>, file: Option<&Path>) -> Result<String, String> {
+    let token = crate::alerting::read_token(env, file)?.ok_or_else(|| {
+        "a push source needs a token (`token_env` or `token_file`): it takes no anonymous writes"
+            .to_string()
+    })?;
+    if token.len() < 16 {
+        return Err("the token must be at least 16 characters".into());
+    }
+    Ok(token)
 }
 
 /// What the serving thread shares with each request.
@@ -162,41 +193,45 @@ struct Intake {
     token: String,
     max_body: u64,
     timeout: Duration,
+    accepted: StatusCode,
+    check: Option<Check>,
     tx: SyncSender<Event>,
     requests: AtomicU64,
 }
 
-/// Binds `cfg.listen` and starts serving; fails naming the address when it cannot be bound
+/// Binds `ep.listen` and starts serving; fails naming the address when it cannot be bound
 /// or no token is configured.
-pub(crate) fn listen(cfg: &HttpSourceConfig, name: &str) -> Result<Transport, ConnectorError> {
+pub(crate) fn listen(ep: Endpoint<'_>, name: &str) -> Result<Transport, ConnectorError> {
     let fail = |message: String| ConnectorError::Live {
         source_name: name.to_string(),
         message,
     };
-    let token = cfg.token().map_err(fail)?;
-    if !cfg.path.starts_with('/') {
-        return Err(fail(format!("path `{}` must start with /", cfg.path)));
+    let token = required_token(ep.token_env, ep.token_file).map_err(fail)?;
+    if !ep.path.starts_with('/') {
+        return Err(fail(format!("path `{}` must start with /", ep.path)));
     }
-    let addr: SocketAddr = cfg
+    let addr: SocketAddr = ep
         .listen
         .parse()
-        .map_err(|e| fail(format!("listen `{}`: {e}", cfg.listen)))?;
+        .map_err(|e| fail(format!("listen `{}`: {e}", ep.listen)))?;
     let listener = std::net::TcpListener::bind(addr)
         .map_err(|e| fail(format!("cannot listen on {addr}: {e}")))?;
     listener
         .set_nonblocking(true)
         .map_err(|e| fail(e.to_string()))?;
-    let (tx, rx) = sync_channel(cfg.buffer.max(1));
+    let (tx, rx) = sync_channel(ep.buffer.max(1));
     let stop = Arc::new(AtomicBool::new(false));
     let intake = Arc::new(Intake {
-        path: cfg.path.clone(),
+        path: ep.path.to_string(),
         token,
-        max_body: cfg.max_body,
-        timeout: interval_duration(cfg.timeout),
+        max_body: ep.max_body,
+        timeout: interval_duration(ep.timeout),
+        accepted: ep.accepted,
+        check: ep.check,
         tx,
         requests: AtomicU64::new(0),
     });
-    let (thread_stop, slots) = (Arc::clone(&stop), cfg.max_connections.max(1));
+    let (thread_stop, slots) = (Arc::clone(&stop), ep.max_connections.max(1));
     let thread = std::thread::Builder::new()
         .name("ai4ict-http-source".into())
         .spawn(move || serve(listener, intake, slots, &thread_stop))
@@ -321,6 +356,9 @@ async fn answer(
         Ok(Err(e)) => return reply(StatusCode::BAD_REQUEST, &e.to_string()),
         Ok(Ok(b)) => b.to_bytes().to_vec(),
     };
+    if let Some(Err(e)) = intake.check.as_ref().map(|check| check(&payload)) {
+        return reply(StatusCode::BAD_REQUEST, &e);
+    }
     let n = intake.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let bytes = payload.len();
     let event = Event::Message {
@@ -330,9 +368,12 @@ async fn answer(
     };
     match intake.tx.try_send(event) {
         Ok(()) => {
-            let body = serde_json::json!({ "accepted_bytes": bytes }).to_string();
-            let mut r = Response::new(Full::new(Bytes::from(body)));
-            *r.status_mut() = StatusCode::ACCEPTED;
+            let body = match intake.accepted {
+                StatusCode::NO_CONTENT => Bytes::new(),
+                _ => Bytes::from(serde_json::json!({ "accepted_bytes": bytes }).to_string()),
+            };
+            let mut r = Response::new(Full::new(body));
+            *r.status_mut() = intake.accepted;
             r
         }
         Err(TrySendError::Full(_)) => {

@@ -14,6 +14,7 @@ mod nats;
 #[cfg(not(feature = "nats"))]
 #[path = "nats_off.rs"]
 mod nats;
+mod prometheus;
 mod schema;
 mod sink;
 mod sinks;
@@ -31,6 +32,7 @@ pub use live::{
 };
 pub use mqtt::{MqttSink, MqttSinkConfig};
 pub use nats::NatsSink;
+pub use prometheus::PrometheusSourceConfig;
 pub use schema::{infer_schema, FileSchema, SAMPLE_ROWS};
 pub use sink::{
     AlertSink, CsvSink, FileSinkConfig, ForecastRow, ForecastSinkConfig, ForecastWriter, JsonlSink,

@@ -313,6 +313,21 @@ pub(crate) fn host_port(
     }
 }
 
+/// Turns the payloads a live source's transport hands over into rows.
+pub(crate) trait Reader: Send {
+    /// Reads the rows of one message into `batch`; returns how many rows, good and bad, it
+    /// held.
+    fn read(&mut self, origin: &str, seq: u64, payload: &[u8], batch: &mut Batch) -> u64;
+    /// What has been read so far.
+    fn report(&self) -> &ReadReport;
+    /// Fields per row.
+    fn width(&self) -> usize;
+    /// The report's line for the run.
+    fn summary(&self) -> String {
+        self.report().summary()
+    }
+}
+
 /// Reads rows out of message payloads with the rules of a file source's rows, keeping the
 /// same [`ReadReport`]. A bad row is counted and kept as a [`RowError`] naming the topic (or
 /// subject) as its file and the message's number in the source as its line.
@@ -424,7 +439,7 @@ impl MessageRows {
                 "message is {} bytes, over the limit of {MAX_LINE_BYTES}",
                 payload.len()
             ));
-            self.reject(origin, seq, fault);
+            reject(&mut self.report, origin, seq, fault);
             return 1;
         }
         let mut n = 0;
@@ -449,24 +464,39 @@ impl MessageRows {
                     self.report.rows_ok += 1;
                 }
                 Ok(None) => {}
-                Err(fault) => self.reject(origin, seq, fault),
+                Err(fault) => reject(&mut self.report, origin, seq, fault),
             }
         }
         n
     }
+}
 
-    fn reject(&mut self, origin: &str, seq: u64, fault: Fault) {
-        let r = &mut self.report;
-        r.errors_total += 1;
-        r.rows_skipped += 1;
-        if r.errors.len() < MAX_KEPT_ERRORS {
-            r.errors.push(RowError {
-                file: origin.to_string(),
-                line: seq,
-                column: fault.column,
-                message: fault.message,
-            });
-        }
+impl Reader for MessageRows {
+    fn read(&mut self, origin: &str, seq: u64, payload: &[u8], batch: &mut Batch) -> u64 {
+        self.push(origin, seq, payload, batch)
+    }
+
+    fn report(&self) -> &ReadReport {
+        &self.report
+    }
+
+    fn width(&self) -> usize {
+        self.width
+    }
+}
+
+/// Counts a bad row (or message) and keeps its error while fewer than [`MAX_KEPT_ERRORS`] are
+/// kept, naming `origin` as its file and `seq` as its line.
+pub(crate) fn reject(r: &mut ReadReport, origin: &str, seq: u64, fault: Fault) {
+    r.errors_total += 1;
+    r.rows_skipped += 1;
+    if r.errors.len() < MAX_KEPT_ERRORS {
+        r.errors.push(RowError {
+            file: origin.to_string(),
+            line: seq,
+            column: fault.column,
+            message: fault.message,
+        });
     }
 }
 
@@ -512,10 +542,11 @@ pub(crate) struct Transport {
 /// Most connection problems kept in a live source's report.
 const MAX_TROUBLES: usize = 10;
 
-/// A live source (see the module documentation): rows from MQTT or NATS messages.
+/// A live source (see the module documentation): rows from MQTT or NATS messages, or HTTP
+/// requests.
 pub struct LiveSource {
     name: String,
-    rows: MessageRows,
+    rows: Box<dyn Reader>,
     transport: Transport,
     handed: Vec<AckToken>,
     seq: u64,
@@ -543,7 +574,7 @@ impl LiveSource {
         let name = cfg.name();
         let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
         let transport = crate::mqtt::subscribe(cfg, &name)?;
-        Ok(Self::new(name, rows, transport, cfg.limits()))
+        Ok(Self::new(name, Box::new(rows), transport, cfg.limits()))
     }
 
     /// Binds (creating it when missing) the durable pull consumer `cfg.durable` on
@@ -553,7 +584,7 @@ impl LiveSource {
         let name = cfg.name();
         let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
         let transport = crate::nats::consume(cfg, &name)?;
-        Ok(Self::new(name, rows, transport, cfg.limits()))
+        Ok(Self::new(name, Box::new(rows), transport, cfg.limits()))
     }
 
     /// Listens on `cfg.listen` for rows POSTed with the token; fails naming the address when
@@ -561,11 +592,16 @@ impl LiveSource {
     pub fn http(cfg: &crate::HttpSourceConfig, fields: &[String]) -> Result<Self, ConnectorError> {
         let name = cfg.name();
         let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
-        let transport = crate::http::listen(cfg, &name)?;
-        Ok(Self::new(name, rows, transport, cfg.limits()))
+        let transport = crate::http::listen(cfg.endpoint(), &name)?;
+        Ok(Self::new(name, Box::new(rows), transport, cfg.limits()))
     }
 
-    fn new(name: String, rows: MessageRows, transport: Transport, limits: LiveLimits) -> Self {
+    pub(crate) fn new(
+        name: String,
+        rows: Box<dyn Reader>,
+        transport: Transport,
+        limits: LiveLimits,
+    ) -> Self {
         Self {
             name,
             rows,
@@ -588,7 +624,7 @@ impl LiveSource {
 
     /// What has been read so far: rows delivered, bad rows skipped and their errors.
     pub fn report(&self) -> &ReadReport {
-        &self.rows.report
+        self.rows.report()
     }
 
     /// Connection problems the client recovered from (the first few, and how many in all).
@@ -612,7 +648,7 @@ impl LiveSource {
         if self.done {
             return Ok(None);
         }
-        let mut batch = Batch::new(self.rows.width);
+        let mut batch = Batch::new(self.rows.width());
         let mut deadline = Some(Instant::now() + wait);
         while batch.len() < max_rows.max(1) && !self.limit_reached() {
             let event = match self.transport.early.pop_front() {
@@ -660,7 +696,7 @@ impl LiveSource {
                     deadline = None;
                     self.seq += 1;
                     self.last_message = Instant::now();
-                    self.read += self.rows.push(&origin, self.seq, &payload, &mut batch);
+                    self.read += self.rows.read(&origin, self.seq, &payload, &mut batch);
                     self.handed.extend(ack);
                 }
                 Event::Trouble(t) => {
@@ -723,7 +759,7 @@ impl LiveSource {
     /// A line for the run's report: rows read, bad rows (with the first error), and
     /// connection problems.
     pub fn summary(&self) -> String {
-        let mut s = format!("{}: {}", self.name, self.report().summary());
+        let mut s = format!("{}: {}", self.name, self.rows.summary());
         if self.troubles_total > 0 {
             s.push_str(&format!(
                 "; {} connection problem(s) (first: {})",
@@ -761,7 +797,11 @@ impl Source for LiveRows {
 
 /// Problems every live source can have: `columns` without `csv-line` or the reverse, an
 /// empty buffer.
-fn live_problems(format: MessageFormat, columns: &[String], buffer: usize) -> Vec<SourceProblem> {
+pub(crate) fn live_problems(
+    format: MessageFormat,
+    columns: &[String],
+    buffer: usize,
+) -> Vec<SourceProblem> {
     let mut out = Vec::new();
     match format {
         MessageFormat::CsvLine if columns.is_empty() => out.push(SourceProblem::new(
@@ -776,18 +816,17 @@ fn live_problems(format: MessageFormat, columns: &[String], buffer: usize) -> Ve
         )),
         _ => {}
     }
-    if buffer == 0 {
-        out.push(SourceProblem::new(
-            ProblemAt::Key("buffer"),
-            "must be at least 1",
-            None,
-        ));
-    }
+    out.extend(buffer_problem(buffer));
     out
 }
 
+/// An empty buffer's problem.
+pub(crate) fn buffer_problem(buffer: usize) -> Option<SourceProblem> {
+    (buffer == 0).then(|| SourceProblem::new(ProblemAt::Key("buffer"), "must be at least 1", None))
+}
+
 /// A factory whose worker 0 opens the live source `open` makes from `config`.
-fn live_factory<C: Clone + Send + Sync + 'static>(
+pub(crate) fn live_factory<C: Clone + Send + Sync + 'static>(
     config: &C,
     fields: &[String],
     open: fn(&C, &[String]) -> Result<LiveSource, ConnectorError>,
@@ -801,7 +840,7 @@ fn live_factory<C: Clone + Send + Sync + 'static>(
 }
 
 /// Live sources name their fields: there is no file to find them in.
-fn live_fields() -> Result<Vec<String>, SourceError> {
+pub(crate) fn live_fields() -> Result<Vec<String>, SourceError> {
     Err(SourceError(
         "a live source needs its fields named in `collect: {fields: […]}`".into(),
     ))
@@ -864,29 +903,44 @@ impl SourceComponent for crate::HttpSourceConfig {
         Ok(live_factory(self, fields, LiveSource::http))
     }
 
-    /// Besides the live checks: a token is required, and a remote intent may not name a
-    /// token file.
+    /// Besides the live checks, the token's ([`token_problems`]).
     fn problems(&self, _fields: &[String], remote: bool) -> Vec<SourceProblem> {
         let mut out = live_problems(self.format, &self.columns, self.buffer);
-        if self.token_env.is_none() && self.token_file.is_none() {
-            out.push(SourceProblem::new(
-                ProblemAt::Whole,
-                "an HTTP source needs a token: it takes no anonymous writes",
-                Some("add `token_env: INGEST_TOKEN` (a variable holding 16 characters or more)"),
-            ));
-        }
-        if let Some(path) = self.token_file.as_ref().filter(|_| remote) {
-            out.push(SourceProblem::new(
-                ProblemAt::Key("token_file"),
-                format!(
-                    "`{}`: an intent submitted remotely may not name a token file",
-                    path.display()
-                ),
-                Some("use `token_env`"),
-            ));
-        }
+        out.extend(token_problems(
+            self.token_env.is_some(),
+            self.token_file.as_deref(),
+            remote,
+        ));
         out
     }
+}
+
+/// A push source's token problems: it needs one, and a remote intent may not name a token
+/// file.
+pub(crate) fn token_problems(
+    has_env: bool,
+    file: Option<&std::path::Path>,
+    remote: bool,
+) -> Vec<SourceProblem> {
+    let mut out = Vec::new();
+    if !has_env && file.is_none() {
+        out.push(SourceProblem::new(
+            ProblemAt::Whole,
+            "a push source needs a token: it takes no anonymous writes",
+            Some("add `token_env: INGEST_TOKEN` (a variable holding 16 characters or more)"),
+        ));
+    }
+    if let Some(path) = file.filter(|_| remote) {
+        out.push(SourceProblem::new(
+            ProblemAt::Key("token_file"),
+            format!(
+                "`{}`: an intent submitted remotely may not name a token file",
+                path.display()
+            ),
+            Some("use `token_env`"),
+        ));
+    }
+    out
 }
 
 impl SourceComponent for NatsSourceConfig {

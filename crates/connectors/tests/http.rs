@@ -6,15 +6,10 @@ use std::time::Duration;
 
 use ai4ict_connectors::{HttpSourceConfig, LiveSource};
 
-const TOKEN: &str = "push-test-token-0123456789";
+mod common;
+use common::{free_port, post};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+const TOKEN: &str = "push-test-token-0123456789";
 
 fn source(extra: serde_json::Value) -> (LiveSource, String) {
     let port = free_port();
@@ -33,19 +28,6 @@ fn source(extra: serde_json::Value) -> (LiveSource, String) {
         LiveSource::http(&cfg, &fields).unwrap(),
         format!("http://127.0.0.1:{port}"),
     )
-}
-
-fn post(url: &str, token: Option<&str>, body: &str) -> u16 {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into();
-    let mut r = agent.post(url);
-    if let Some(t) = token {
-        r = r.header("Authorization", &format!("Bearer {t}"));
-    }
-    r.send(body).unwrap().status().as_u16()
 }
 
 /// Every row that has arrived, draining the source a few times.
@@ -72,7 +54,7 @@ fn rows_pushed_with_the_token_arrive_and_the_rest_is_refused() {
     assert_eq!(post(&ingest, Some("wrong-token-0123456789"), &rows), 401);
     assert_eq!(post(&format!("{url}/other"), Some(TOKEN), &rows), 404);
     assert_eq!(
-        post(&ingest, Some(TOKEN), &"x".repeat(5000)),
+        post(&ingest, Some(TOKEN), "x".repeat(5000)),
         413,
         "over max_body"
     );
@@ -101,9 +83,7 @@ fn a_full_buffer_answers_503_and_loses_nothing_it_accepted() {
             1_704_067_200 + i * 60
         )
     };
-    let statuses: Vec<u16> = (0..5)
-        .map(|i| post(&ingest, Some(TOKEN), &row(i)))
-        .collect();
+    let statuses: Vec<u16> = (0..5).map(|i| post(&ingest, Some(TOKEN), row(i))).collect();
     let accepted = statuses.iter().filter(|&&s| s == 202).count();
     assert_eq!(accepted, 2, "{statuses:?}");
     assert!(
@@ -112,7 +92,7 @@ fn a_full_buffer_answers_503_and_loses_nothing_it_accepted() {
     );
     assert_eq!(drain(&mut src), accepted);
     assert_eq!(
-        post(&ingest, Some(TOKEN), &row(9)),
+        post(&ingest, Some(TOKEN), row(9)),
         202,
         "room again once drained"
     );

@@ -116,11 +116,12 @@ impl Timestamp {
     }
 
     fn checked(ms: i64, s: &str) -> Result<Self, TimestampError> {
-        if (0..=MAX_MS).contains(&ms) {
-            Ok(Self(ms))
-        } else {
-            Err(TimestampError::OutOfRange(s.to_string()))
-        }
+        Self::from_epoch_millis(ms).ok_or_else(|| TimestampError::OutOfRange(s.to_string()))
+    }
+
+    /// From milliseconds since the epoch, when within the supported years (1970 to 2200).
+    pub fn from_epoch_millis(ms: i64) -> Option<Self> {
+        (0..=MAX_MS).contains(&ms).then_some(Self(ms))
     }
 
     /// This time rounded down to a multiple of `interval` (aligned to the epoch).

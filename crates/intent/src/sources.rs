@@ -8,7 +8,9 @@
 //! come [`SourceConfig`] (the intent's schema), [`SourceConfig::NAMES`] and
 //! [`SourceConfig::doc`] (the docs' table).
 
-use ai4ict_connectors::{FileSourceConfig, HttpSourceConfig, MqttSourceConfig, NatsSourceConfig};
+use ai4ict_connectors::{
+    FileSourceConfig, HttpSourceConfig, MqttSourceConfig, NatsSourceConfig, PrometheusSourceConfig,
+};
 use ai4ict_core::SourceComponent;
 use ai4ict_sandbox::ScenarioConfig;
 use schemars::JsonSchema;
@@ -63,10 +65,13 @@ sources! {
     /// Rows POSTed over HTTP (JSON lines or CSV lines per request body) with a bearer token;
     /// a full buffer answers 503 so that senders retry. Live, like `mqtt`.
     Http = "http" => HttpSourceConfig,
+    /// Prometheus remote write (1.0, snappy-compressed protobuf) with a bearer token: a label
+    /// names the entity, metric names are the fields. Live, like `mqtt`.
+    Prometheus = "prometheus" => PrometheusSourceConfig,
 }
 
 impl SourceConfig {
-    /// True for a source that runs until it is stopped (MQTT, NATS).
+    /// True for a source that runs until it is stopped (MQTT, NATS, HTTP, Prometheus).
     pub fn is_live(&self) -> bool {
         self.component().is_live()
     }
