@@ -3,7 +3,9 @@
 //! Documents are a standard's title (counted twice), scope, number, body and group. Tokens are
 //! lower-cased alphanumeric runs of two or more characters, minus English stop words, with a
 //! plural `s` stripped from words longer than four letters; a standard's number is also kept
-//! whole (`y.3172`) so exact look-ups rank first.
+//! whole (`y.3172`) so exact look-ups rank first. The index also keeps, per standard, the terms
+//! of what it is about (title and scope, without the identifying number, body and group): the
+//! cooperation map compares those.
 
 use std::collections::HashMap;
 
@@ -65,6 +67,35 @@ pub fn tokenize(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// BM25 inverse document frequency of a term found in `df` of `n` documents.
+pub(crate) fn idf(n: usize, df: usize) -> f32 {
+    let (n, df) = (n as f32, df as f32);
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// BM25 length normalisation of a document of `len` terms.
+pub(crate) fn len_norm(len: f32, avg_len: f32) -> f32 {
+    K1 * (1.0 - B + B * len / avg_len)
+}
+
+/// BM25 term-frequency factor, given the document's [`len_norm`].
+pub(crate) fn saturated_tf(tf: u16, len_norm: f32) -> f32 {
+    let tf = f32::from(tf);
+    tf * (K1 + 1.0) / (tf + len_norm)
+}
+
+fn count(tf: &mut HashMap<u32, u16>, term: u32) {
+    let e = tf.entry(term).or_default();
+    *e = e.saturating_add(1);
+}
+
+/// A term-frequency map as a list sorted by term id.
+fn sorted(tf: HashMap<u32, u16>) -> Vec<(u32, u16)> {
+    let mut v: Vec<(u32, u16)> = tf.into_iter().collect();
+    v.sort_unstable();
+    v
+}
+
 /// One search result.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SearchHit {
@@ -98,6 +129,9 @@ pub struct SearchIndex {
     postings: Vec<Vec<(u32, u16)>>,
     /// Per document: its distinct terms and their frequencies.
     doc_terms: Vec<Vec<(u32, u16)>>,
+    /// Per document: the distinct terms of its title (counted twice) and scope, with their
+    /// frequencies.
+    content_terms: Vec<Vec<(u32, u16)>>,
     /// Per term: its BM25 inverse document frequency.
     idf: Vec<f32>,
     /// Per document: the BM25 length normalisation `K1 * (1 - B + B * len / avg_len)`.
@@ -110,34 +144,36 @@ impl SearchIndex {
         let mut terms: HashMap<String, u32> = HashMap::new();
         let mut postings: Vec<Vec<(u32, u16)>> = Vec::new();
         let mut doc_terms = Vec::with_capacity(standards.len());
+        let mut content_terms = Vec::with_capacity(standards.len());
         let mut doc_len = Vec::with_capacity(standards.len());
         for (d, s) in standards.iter().enumerate() {
             let mut tf: HashMap<u32, u16> = HashMap::new();
+            let mut content_tf: HashMap<u32, u16> = HashMap::new();
             let mut len = 0usize;
-            let title = tokenize(&s.title);
-            let rest = tokenize(&format!("{} {} {} {}", s.scope, s.number, s.body, s.group));
-            let whole = s.number.to_lowercase();
-            for t in title
-                .iter()
-                .chain(title.iter())
-                .chain(rest.iter())
-                .chain(std::iter::once(&whole))
-            {
+            let (title, scope) = (tokenize(&s.title), tokenize(&s.scope));
+            let content = title.iter().chain(&title).chain(&scope).cloned();
+            let ident = tokenize(&format!("{} {} {}", s.number, s.body, s.group))
+                .into_iter()
+                .chain(std::iter::once(s.number.to_lowercase()));
+            let tokens = content.map(|t| (t, true)).chain(ident.map(|t| (t, false)));
+            for (t, is_content) in tokens {
                 let next = terms.len() as u32;
-                let id = *terms.entry(t.clone()).or_insert(next);
+                let id = *terms.entry(t).or_insert(next);
                 if id as usize == postings.len() {
                     postings.push(Vec::new());
                 }
-                let e = tf.entry(id).or_default();
-                *e = e.saturating_add(1);
+                count(&mut tf, id);
+                if is_content {
+                    count(&mut content_tf, id);
+                }
                 len += 1;
             }
-            let mut dt: Vec<(u32, u16)> = tf.into_iter().collect();
-            dt.sort_unstable();
+            let dt = sorted(tf);
             for &(t, f) in &dt {
                 postings[t as usize].push((d as u32, f));
             }
             doc_terms.push(dt);
+            content_terms.push(sorted(content_tf));
             doc_len.push(len as f32);
         }
         let avg_len = if standards.is_empty() {
@@ -145,23 +181,17 @@ impl SearchIndex {
         } else {
             doc_len.iter().sum::<f32>() / standards.len() as f32
         };
-        let n = standards.len() as f32;
         let idf = postings
             .iter()
-            .map(|p| {
-                let df = p.len() as f32;
-                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
-            })
+            .map(|p| idf(standards.len(), p.len()))
             .collect();
-        let len_norm = doc_len
-            .iter()
-            .map(|l| K1 * (1.0 - B + B * l / avg_len))
-            .collect();
+        let len_norm = doc_len.iter().map(|&l| len_norm(l, avg_len)).collect();
         SearchIndex {
             standards,
             terms,
             postings,
             doc_terms,
+            content_terms,
             idf,
             len_norm,
         }
@@ -179,16 +209,17 @@ impl SearchIndex {
 
     /// BM25 weight of a term that occurs `tf` times in document `doc`.
     pub(crate) fn weight(&self, term: u32, doc: u32, tf: u16) -> f32 {
-        let tf = f32::from(tf);
-        self.idf[term as usize] * tf * (K1 + 1.0) / (tf + self.len_norm[doc as usize])
+        self.idf[term as usize] * saturated_tf(tf, self.len_norm[doc as usize])
     }
 
     pub(crate) fn postings(&self, term: u32) -> &[(u32, u16)] {
         &self.postings[term as usize]
     }
 
-    pub(crate) fn doc_terms(&self, doc: usize) -> &[(u32, u16)] {
-        &self.doc_terms[doc]
+    /// The distinct terms of a document's title and scope with their frequencies (the title
+    /// counted twice), by term id.
+    pub(crate) fn content_terms(&self, doc: usize) -> &[(u32, u16)] {
+        &self.content_terms[doc]
     }
 
     pub(crate) fn term_names(&self) -> Vec<&str> {

@@ -24,7 +24,7 @@ pub use guidance::{Assessment, Factor, Guidance};
 pub use index::{SearchFilter, SearchHit, SearchIndex};
 pub use level::LevelRecord;
 pub use models::{ModelMetadata, ModelQuery, ModelRecord, ModelSelection, Port};
-pub use standards::{Change, ReviewCycle, ReviewItem, Standard, StandardPatch};
+pub use standards::{Change, NoReview, ReviewCycle, ReviewItem, Standard, StandardPatch};
 pub use store::Store;
 pub use usecase::{Evidence, Score, UseCase, UseCaseRecord};
 

@@ -158,20 +158,65 @@ pub struct ReviewCycle {
 }
 
 /// Built-in review cycles, in years, used until a user sets one. ISO/IEC: the five-year
-/// systematic review; IEEE: standards are revised or reaffirmed within ten years; 3GPP: a
+/// systematic review; IEEE: standards are revised or reaffirmed within ten years; O-RAN: a
 /// release cadence of about two years; everything else: four years (one ITU-T study period).
 pub const DEFAULT_REVIEW_CYCLES: &[(&str, u32)] = &[
     ("ITU-T", 4),
     ("ITU", 4),
     ("ISO/IEC", 5),
     ("IEEE", 10),
-    ("3GPP", 2),
     ("ETSI", 4),
     ("O-RAN", 2),
 ];
 
+/// Bodies whose specifications are revised release by release (each release is a new version
+/// of the same number), so no review falls due, unless a user sets a cycle for them.
+pub const CONTINUOUSLY_REVISED: &[&str] = &["3GPP"];
+
 /// Review cycle for bodies not in [`DEFAULT_REVIEW_CYCLES`] nor configured.
 pub const FALLBACK_REVIEW_YEARS: u32 = 4;
+
+/// Why a standard has no review due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoReview {
+    /// Replaced by a newer document (a `superseded_by` link, or a status "Superseded …"): the
+    /// successor is reviewed instead.
+    Superseded,
+    /// Withdrawn by its body (status "Withdrawn …").
+    Withdrawn,
+    /// Revised release by release ([`CONTINUOUSLY_REVISED`]).
+    ContinuouslyRevised,
+}
+
+impl NoReview {
+    /// Why `s` has no review due, if it has none.
+    pub fn of(s: &Standard, configured: bool) -> Option<NoReview> {
+        let status = s.status.to_lowercase();
+        if !s.superseded_by.is_empty() || status.starts_with("superseded") {
+            Some(NoReview::Superseded)
+        } else if status.starts_with("withdrawn") {
+            Some(NoReview::Withdrawn)
+        } else if !configured
+            && CONTINUOUSLY_REVISED
+                .iter()
+                .any(|b| b.eq_ignore_ascii_case(&s.body))
+        {
+            Some(NoReview::ContinuouslyRevised)
+        } else {
+            None
+        }
+    }
+
+    /// Short description, e.g. "superseded".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoReview::Superseded => "superseded",
+            NoReview::Withdrawn => "withdrawn",
+            NoReview::ContinuouslyRevised => "continuously revised",
+        }
+    }
+}
 
 /// A standard's review status at a given date.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,8 +232,10 @@ pub struct ReviewItem {
     pub due: Option<NaiveDate>,
     /// Days past due at the evaluation date (negative: days left).
     pub overdue_days: Option<i64>,
-    /// The cycle applied, in years.
-    pub cycle_years: u32,
+    /// The cycle applied, in years; `None` when no review falls due.
+    pub cycle_years: Option<u32>,
+    /// Why no review falls due (then `due` and `overdue_days` are `None`).
+    pub no_review: Option<NoReview>,
 }
 
 const STANDARDS_CSV: &str = include_str!("../../../data/standards.csv");
@@ -644,21 +691,24 @@ pub(crate) fn set_review_cycle(store: &mut Store, body: &str, years: u32) -> Res
     )
 }
 
-/// Review status of every standard at `at`, most overdue first; standards without a basis
-/// date come last.
+/// Review status of every standard at `at`, most overdue first; standards without a due date
+/// (no basis date, or [`NoReview`]) come last.
 pub(crate) fn review_status(store: &mut Store, at: NaiveDate) -> Result<Vec<ReviewItem>> {
     let cycles = review_cycles(store)?;
     let mut items: Vec<ReviewItem> = all(store)?
         .into_iter()
         .map(|s| {
-            let cycle_years = cycles
-                .iter()
-                .find(|c| c.body.eq_ignore_ascii_case(&s.body))
-                .map_or(FALLBACK_REVIEW_YEARS, |c| c.years);
+            let cycle = cycles.iter().find(|c| c.body.eq_ignore_ascii_case(&s.body));
+            let no_review = NoReview::of(&s, cycle.is_some_and(|c| c.configured));
+            let cycle_years = no_review
+                .is_none()
+                .then(|| cycle.map_or(FALLBACK_REVIEW_YEARS, |c| c.years));
             let basis = s
                 .last_review
                 .or_else(|| s.year.and_then(|y| NaiveDate::from_ymd_opt(y, 1, 1)));
-            let due = basis.and_then(|b| add_years(b, cycle_years));
+            let due = basis
+                .zip(cycle_years)
+                .and_then(|(b, years)| add_years(b, years));
             ReviewItem {
                 key: s.key(),
                 title: s.title,
@@ -666,6 +716,7 @@ pub(crate) fn review_status(store: &mut Store, at: NaiveDate) -> Result<Vec<Revi
                 due,
                 overdue_days: due.map(|d| (at - d).num_days()),
                 cycle_years,
+                no_review,
             }
         })
         .collect();
@@ -719,6 +770,54 @@ mod tests {
         assert!(parse_standards_csv("a,b\n1,2\n", "x.csv").is_err());
         let e = parse_standards_csv("body,number,title\nITU-T,,T\n", "x.csv").unwrap_err();
         assert!(e.to_string().contains("number"), "{e}");
+    }
+
+    #[test]
+    fn superseded_withdrawn_and_continuously_revised_are_never_overdue() {
+        let mut store = Store::in_memory().unwrap();
+        let std = |body: &str, number: &str, status: &str, superseded_by: &str| {
+            let mut s = Standard::new(body, number, "T");
+            s.year = Some(2010);
+            s.status = status.into();
+            s.superseded_by = superseded_by.into();
+            s
+        };
+        for s in [
+            std("ITU-T", "Y.1", "In force", ""),
+            std("ITU-T", "Y.2", "In force", "ITU-T Y.1"),
+            std("ISO/IEC", "1:2010", "Superseded by ISO/IEC 1:2020", ""),
+            std("ETSI", "GS X 001", "Withdrawn (2015)", ""),
+            std("3GPP", "TS 1.1", "Continuously revised (V19.0.0)", ""),
+        ] {
+            insert(&mut store, &s, "add").unwrap();
+        }
+        let at = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let no_review = |store: &mut Store| -> Vec<(String, Option<NoReview>)> {
+            review_status(store, at)
+                .unwrap()
+                .into_iter()
+                .map(|i| {
+                    assert_eq!(i.due.is_none(), i.no_review.is_some(), "{i:?}");
+                    (i.key, i.no_review)
+                })
+                .collect()
+        };
+        assert_eq!(
+            no_review(&mut store),
+            vec![
+                ("ITU-T Y.1".to_string(), None),
+                ("3GPP TS 1.1".into(), Some(NoReview::ContinuouslyRevised)),
+                ("ETSI GS X 001".into(), Some(NoReview::Withdrawn)),
+                ("ISO/IEC 1:2010".into(), Some(NoReview::Superseded)),
+                ("ITU-T Y.2".into(), Some(NoReview::Superseded)),
+            ]
+        );
+        // A cycle a user sets for a continuously revised body applies.
+        set_review_cycle(&mut store, "3GPP", 2).unwrap();
+        let items = review_status(&mut store, at).unwrap();
+        let ts = items.iter().find(|i| i.key == "3GPP TS 1.1").unwrap();
+        assert_eq!((ts.no_review, ts.cycle_years), (None, Some(2)));
+        assert!(ts.overdue_days.unwrap() > 0);
     }
 
     #[test]

@@ -450,7 +450,7 @@ async fn review_page(ctx: &Ctx, c: &Shared, q: Q<ReviewQ>) -> PageResult {
                 d(r.basis),
                 d(r.due),
                 r.overdue_days.map_or_else(String::new, |n| n.to_string()),
-                r.cycle_years.to_string(),
+                r.cycle_years.map_or_else(String::new, |y| y.to_string()),
             ])
         })
         .collect();

@@ -234,10 +234,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
             for i in items {
                 let due = i.due.map_or("no date".to_string(), |d| d.to_string());
-                let state = match i.overdue_days {
-                    Some(d) if d >= 0 => format!("overdue {d} d"),
-                    Some(d) => format!("in {} d", -d),
-                    None => "unknown".to_string(),
+                let state = match (i.overdue_days, i.no_review) {
+                    (Some(d), _) if d >= 0 => format!("overdue {d} d"),
+                    (Some(d), _) => format!("in {} d", -d),
+                    (None, Some(why)) => why.as_str().to_string(),
+                    (None, None) => "unknown".to_string(),
                 };
                 outln!("  {:<28} due {:<10} {:<14} {}", i.key, due, state, i.title);
             }

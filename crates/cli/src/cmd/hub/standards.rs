@@ -247,13 +247,15 @@ pub(super) fn run(db: Option<String>, command: StandardsCommand) -> anyhow::Resu
                 .into_iter()
                 .find(|r| r.key == s.key())
             {
-                match r.due {
-                    Some(due) => outln!(
-                        "  next review due: {due} ({}-year cycle for {})",
-                        r.cycle_years,
+                match (r.due.zip(r.cycle_years), r.no_review) {
+                    (Some((due, years)), _) => outln!(
+                        "  next review due: {due} ({years}-year cycle for {})",
                         s.body
                     ),
-                    None => outln!("  next review due: unknown (no year and no review recorded)"),
+                    (None, Some(why)) => outln!("  next review due: none ({})", why.as_str()),
+                    (None, None) => {
+                        outln!("  next review due: unknown (no year and no review recorded)")
+                    }
                 }
             }
         }
