@@ -12,6 +12,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 
+#[path = "common/alertmanager.rs"]
+mod alertmanager;
+
 const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
 
 fn unique(prefix: &str) -> String {
@@ -203,19 +206,11 @@ distribute:
         "the spike raised an alert: {alerts}"
     );
 
-    let text = ureq::get(format!("{am}/api/v2/alerts?filter=intent%3D%22{name}%22"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    let got: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let got = alertmanager::alerts(&am, &name);
     let spike = got
-        .as_array()
-        .unwrap()
         .iter()
         .find(|a| a["labels"]["entity"] == "cell-0001")
-        .unwrap_or_else(|| panic!("Alertmanager has the spike's alert: {got}"));
+        .unwrap_or_else(|| panic!("Alertmanager has the spike's alert: {got:?}"));
     assert_eq!(spike["labels"]["alertname"], "ai4ict_anomaly");
     assert_eq!(spike["labels"]["team"], "ran");
     assert!(spike["labels"]["severity"].is_string() && spike["labels"]["field"].is_string());

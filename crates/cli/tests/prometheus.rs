@@ -13,6 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ai4ict_connectors::{LiveSource, PrometheusSourceConfig};
 
+#[path = "common/alertmanager.rs"]
+mod alertmanager;
+
 const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
 const TOKEN: &str = "remote-write-token-0123456789";
 
@@ -219,19 +222,10 @@ evaluate: skip
     // incident: cell 7's load ten times as high.
     std::thread::sleep(Duration::from_secs(20));
     *level.lock().unwrap() = 100.0;
-    let alerts = format!("{am}/api/v2/alerts?filter=intent%3D%22{name}%22");
     let until = Instant::now() + Duration::from_secs(30);
     let alert = loop {
-        let text = ureq::get(&alerts)
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap();
-        let got: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let got = alertmanager::alerts(&am, &name);
         let found = got
-            .as_array()
-            .unwrap()
             .iter()
             .find(|a| a["labels"]["entity"] == "cell-7")
             .cloned();
@@ -242,7 +236,7 @@ evaluate: skip
             drop(prometheus);
             let out = run.wait_with_output().unwrap();
             panic!(
-                "no alert for cell-7 in Alertmanager 30 s after the incident: {got}\nai4ict run:\n{}\n{}",
+                "no alert for cell-7 in Alertmanager 30 s after the incident: {got:?}\nai4ict run:\n{}\n{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
