@@ -281,3 +281,31 @@ fn ingest_overload_loses_no_accepted_row() {
     assert!(stdout.contains(": 0 lost"), "{stdout}");
     assert!(stdout.contains(", 0 other"), "{stdout}");
 }
+
+/// `bench serve` in small: `/health` answers while half-open connections are held, a push
+/// under the body limit is stored and an oversized one is refused from its `Content-Length`.
+#[test]
+fn hub_answers_beside_half_open_connections_and_refuses_oversized_pushes() {
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "serve",
+            "--half-open",
+            "300",
+            "--probes",
+            "3",
+            "--max-body-mib",
+            "4",
+            "--push-gib",
+            "0.1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("300 half-open connections"), "{stdout}");
+    assert!(stdout.contains("answered 3 of 3 probes"), "{stdout}");
+    assert!(stdout.contains(": stored in"), "{stdout}");
+    assert!(stdout.contains("answered HTTP/1.1 413"), "{stdout}");
+}

@@ -29,6 +29,16 @@ pub const SHA256_HEADER: &str = "x-ai4ict-sha256";
 /// Default largest request body (a pushed model, base64-encoded in JSON): 64 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Default of [`Config::max_connections`]: enough that thousands of idle or half-open
+/// connections leave room for real clients until their header timeout closes them.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// Bytes of request head a connection may buffer: 4096 connections hold at most 256 MiB.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// File descriptors kept for the database, logs and the listener beyond the connections.
+const SPARE_FDS: usize = 64;
+
 /// How a hub is served: who may write, which hosts and origins are accepted, and the limits
 /// that keep one client from exhausting the server.
 #[derive(Debug, Clone)]
@@ -44,7 +54,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Largest request body, checked from `Content-Length` before reading and while reading.
     pub max_body_bytes: u64,
-    /// Connections served at once; more wait to be accepted.
+    /// Connections served at once (at most the process's open-file limit less 64); more wait
+    /// to be accepted. Each buffers at most 64 KiB of request head.
     pub max_connections: usize,
     /// Time a client has to send a request's headers before its connection is closed.
     pub header_timeout: Duration,
@@ -70,7 +81,7 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             cors_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            max_connections: 256,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
             audit_log: None,
@@ -191,11 +202,15 @@ pub async fn serve(
     use hyper_util::rt::{TokioIo, TokioTimer};
 
     let app = router(hubs, config)?;
-    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let slots = Arc::new(tokio::sync::Semaphore::new(connection_slots(
+        config.max_connections,
+        open_file_limit(),
+    )));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout);
+        .header_read_timeout(config.header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {
@@ -238,6 +253,37 @@ pub async fn serve(
         tracing::warn!("connections still open {GRACE:?} after shutdown; closing them");
     }
     Ok(())
+}
+
+/// Connections to serve at once: `wanted` (at least 1), within the open-file `limit` less
+/// [`SPARE_FDS`], so that accepting never fails for want of a descriptor.
+fn connection_slots(wanted: usize, limit: Option<usize>) -> usize {
+    let wanted = wanted.max(1);
+    match limit {
+        Some(limit) if wanted > limit.saturating_sub(SPARE_FDS) => {
+            let slots = limit.saturating_sub(SPARE_FDS).max(1);
+            tracing::warn!(
+                wanted,
+                slots,
+                "the open-file limit ({limit}) allows fewer connections than asked; raise it \
+                 (e.g. `ulimit -n`, or LimitNOFILE= in a systemd unit)"
+            );
+            slots
+        }
+        _ => wanted,
+    }
+}
+
+/// This process's soft limit on open files (from `/proc/self/limits`; `None` where there is
+/// no such file or no limit).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Serves `hubs` on `addr` on a new multi-threaded runtime, until the process ends.
@@ -328,5 +374,21 @@ impl Background {
 impl Drop for Background {
     fn drop(&mut self) {
         let _ = self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{connection_slots, open_file_limit};
+
+    #[test]
+    fn connections_stay_within_the_open_file_limit() {
+        assert_eq!(connection_slots(4096, Some(20_000)), 4096);
+        assert_eq!(connection_slots(4096, Some(1024)), 960);
+        assert_eq!(connection_slots(4096, Some(10)), 1);
+        assert_eq!(connection_slots(0, None), 1);
+        if cfg!(target_os = "linux") {
+            assert!(open_file_limit().is_some_and(|l| l > 0));
+        }
     }
 }

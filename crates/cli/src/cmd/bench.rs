@@ -54,6 +54,9 @@ enum Command {
     /// Our detectors on the Numenta Anomaly Benchmark, scored by NAB's rules, beside NAB's
     /// published scoreboard.
     Nab(super::bench_nab::Args),
+    /// The hub server against hostile clients: `/health` while 2,000 half-open connections
+    /// are held, the largest push it takes and a 1 GiB one, with the server's peak memory.
+    Serve(super::bench_serve::Args),
     /// Every detector on the sandbox network with the default alert policy: precision, recall
     /// and time to detect per incident kind.
     Sandbox(super::bench_sandbox::Args),
@@ -83,6 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine(a) => return super::bench_engine::run(a),
         Command::Ingest(a) => return super::bench_ingest::run(a),
+        Command::Serve(a) => return super::bench_serve::run(a),
         Command::FalseAlarms(a) => return super::bench_false_alarms::run(a),
     }
     Ok(())

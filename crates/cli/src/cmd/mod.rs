@@ -8,6 +8,7 @@ pub mod bench_forecast;
 pub mod bench_ingest;
 pub mod bench_nab;
 pub mod bench_sandbox;
+pub mod bench_serve;
 pub mod completions;
 pub mod demo;
 pub mod detect;

@@ -33,8 +33,9 @@ pub(crate) struct ServeArgs {
     /// Largest request body in MiB (a pushed model travels base64-encoded: a third larger).
     #[arg(long, default_value_t = 64)]
     max_body_mib: u64,
-    /// Connections served at once; more wait to be accepted.
-    #[arg(long, default_value_t = 256)]
+    /// Connections served at once (at most the open-file limit less 64; each buffers at most
+    /// 64 KiB of request head); more wait to be accepted.
+    #[arg(long, default_value_t = ai4ict_server::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
     /// Seconds a client has to send a request's headers.
     #[arg(long, default_value_t = 10)]
