@@ -275,7 +275,13 @@ evaluate: skip
     let sustained =
         (progress.rows.load(Ordering::Relaxed) - rows0) as f64 / t0.elapsed().as_secs_f64();
     if sustained <= 0.0 {
-        bail!("the pipeline took no rows in {} s of pushing", a.calibrate);
+        bail!(
+            "the pipeline took no rows in {} s of pushing ({} requests answered 202, {} 503, {} otherwise)",
+            a.calibrate,
+            calibration.accepted.load(Ordering::Relaxed),
+            calibration.refused.load(Ordering::Relaxed),
+            calibration.other.load(Ordering::Relaxed)
+        );
     }
     let offered = sustained * a.factor;
     let per_client = offered / a.rows_per_request as f64 / a.clients as f64;
