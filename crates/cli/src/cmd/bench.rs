@@ -91,3 +91,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A memory line of a process's `/proc/PID/status` (`pid` "self" for this one), e.g.
+/// `VmRSS` or `VmHWM`, in MiB; `None` where there is no such file (not Linux).
+pub(super) fn proc_memory_mib(pid: &str, key: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// An address on 127.0.0.1 with a port no one listens on now.
+pub(super) fn free_loopback() -> anyhow::Result<std::net::SocketAddr> {
+    use anyhow::Context as _;
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context("no free port on 127.0.0.1")
+}

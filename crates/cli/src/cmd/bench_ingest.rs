@@ -16,6 +16,8 @@ use ai4ict_engine::{Mlfo, RunOptions};
 use ai4ict_intent::MlIntent;
 use anyhow::{bail, Context};
 
+use super::bench::{free_loopback, proc_memory_mib};
+
 /// Variable the pipeline reads its token from, and the token the bench's clients send (not a
 /// secret: the source listens on loopback for the bench's lifetime).
 const TOKEN_VAR: &str = "AI4ICT_BENCH_INGEST_TOKEN";
@@ -192,26 +194,26 @@ fn phase(url: &str, bodies: &mut [Bodies], mode: Mode, seconds: u64, peak: &Peak
     seen
 }
 
-/// Peak resident memory of this process, sampled.
+/// Peak resident memory of this process, MiB, sampled.
 #[derive(Default)]
-struct Peak(AtomicU64);
+struct Peak(std::sync::Mutex<f64>);
 
 impl Peak {
     fn sample(&self) {
-        if let Some(kb) = rss_kib() {
-            self.0.fetch_max(kb, Ordering::Relaxed);
+        if let Some(now) = proc_memory_mib("self", "VmRSS") {
+            let mut peak = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *peak = peak.max(now);
         }
     }
     fn mib(&self) -> f64 {
-        self.0.load(Ordering::Relaxed) as f64 / 1024.0
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
-
-/// This process's resident set, KiB (Linux; `None` elsewhere).
-fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Runs the benchmark; fails when a row of an accepted request was not scored.
@@ -224,10 +226,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.clients == 0 || a.entities < a.clients || a.factor.is_nan() || a.factor <= 0.0 {
         bail!("--clients must be at least 1, --entities at least --clients, --factor above 0");
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .context("no free port on 127.0.0.1")?
-        .port();
+    let port = free_loopback()?.port();
     std::env::set_var(TOKEN_VAR, TOKEN);
     let sink = tempfile::tempdir().context("a temporary folder for the alerts")?;
     let alerts = sink.path().join("alerts.jsonl");
@@ -260,7 +259,7 @@ evaluate: skip
     let url = format!("http://127.0.0.1:{port}/ingest");
     wait_listening(port)?;
     let peak = Peak::default();
-    let before = rss_kib().unwrap_or(0) as f64 / 1024.0;
+    let before = proc_memory_mib("self", "VmRSS").unwrap_or(0.0);
     eprintln!(
         "bench ingest: {} entities × {FIELDS} KPIs, {} rows per request, {} clients, source buffer {} requests",
         a.entities, a.rows_per_request, a.clients, a.buffer

@@ -15,6 +15,8 @@ use ai4ict_server::client::Client;
 use ai4ict_server::Token;
 use anyhow::{bail, Context};
 
+use super::bench::{free_loopback, proc_memory_mib};
+
 /// The write token of the bench's hub (not a secret: it lives in a temporary folder).
 const TOKEN: &str = "bench-serve-token-0123456789";
 
@@ -78,12 +80,9 @@ impl Server {
         Ok(())
     }
 
-    /// A line of its `/proc/PID/status` (e.g. `VmHWM`), in MiB.
+    /// A memory line of its `/proc/PID/status` (e.g. `VmHWM`), in MiB.
     fn memory_mib(&self, key: &str) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).ok()?;
-        let line = status.lines().find(|l| l.starts_with(key))?;
-        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib / 1024.0)
+        proc_memory_mib(&self.0.id().to_string(), key)
     }
 }
 
@@ -93,7 +92,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("note: this is a debug build; measure with `cargo run --release -- bench serve`");
     }
     let dir = tempfile::tempdir()?;
-    let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let addr = free_loopback()?;
     let mut server = Server::start(dir.path(), addr, a.max_body_mib)?;
     let base = format!("http://{addr}");
     let client = Client::new(&base)?.with_token(Some(Token::new(TOKEN)?));
