@@ -3,6 +3,11 @@
 //! flows in a CICFlowMeter-like subset of columns, each with the class that made it.
 //!
 //! Every flow is a hash of (seed, flow number), so the same seed gives the same records.
+//! Normal flows go from a cell's UEs to outside servers of unequal popularity. Attack flows
+//! belong to campaigns (a few per attack class): one attacker against one UE within a window
+//! (port scan, brute force), spoofed sources against one UE (SYN flood), or one compromised UE
+//! uploading to a drop host or checking in with its command-and-control server every minute
+//! (exfiltration, beaconing at a steady period). So hosts behave as hosts do, which per-host features can see.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -232,6 +237,15 @@ impl Network {
             .map(|c| if c.is_attack() { c.weight() } else { 0.0 })
             .collect();
         let cells = self.cells();
+        let campaign = |class: FlowClass, j: u64| {
+            Campaign::new(
+                root.at(CAMPAIGN_KEYS + 64 * class as u64 + j),
+                class,
+                self,
+                span,
+            )
+        };
+        let mut beacons = vec![Vec::new(); CAMPAIGNS as usize];
         let mut out: Vec<FlowRecord> = (0..config.flows as u64)
             .map(|i| {
                 let k = root.at(i);
@@ -240,45 +254,124 @@ impl Network {
                 } else {
                     FlowClass::ALL[k.pick(1, &normal)]
                 };
-                let cell = &cells[k.below(2, cells.len() as u64) as usize];
-                let site = &self.sites()[cell.site];
-                let start = Timestamp(self.start().0 + (k.uniform(3) * span) as i64);
-                let ue = format!(
-                    "10.{}.{}.{}",
-                    (cell.site >> 8) & 0xff,
-                    cell.site & 0xff,
-                    2 + k.below(4, 250)
-                );
-                let outside = format!(
-                    "{}.{}.{}.{}",
-                    [23, 34, 52, 104, 142, 151, 185][k.below(5, 7) as usize],
-                    k.below(6, 256),
-                    k.below(7, 256),
-                    1 + k.below(8, 254)
-                );
                 let mut f = shape(class, k.at(1));
-                f.start = start;
-                f.cell = cell.name.to_string();
-                f.site = site.name.clone();
-                // Attacks on the network come from outside; the others start at a UE.
-                let inbound = matches!(
-                    class,
-                    FlowClass::PortScan
-                        | FlowClass::SynFlood
-                        | FlowClass::BruteForceSsh
-                        | FlowClass::BruteForceFtp
-                        | FlowClass::BruteForceWeb
-                );
-                (f.src_ip, f.dst_ip) = if inbound {
-                    (outside, ue)
+                if class.is_attack() {
+                    let j = k.below(9, CAMPAIGNS);
+                    campaign(class, j).place(&mut f, k, self);
+                    if class == FlowClass::Beaconing {
+                        beacons[j as usize].push(i as usize);
+                    }
                 } else {
-                    (ue, outside)
-                };
+                    let cell = &cells[k.below(2, cells.len() as u64) as usize];
+                    f.start = Timestamp(self.start().0 + (k.uniform(3) * span) as i64);
+                    f.cell = cell.name.to_string();
+                    f.site = self.sites()[cell.site].name.clone();
+                    f.src_ip = ue_address(cell.site, k.below(4, 250));
+                    // Server popularity is log-uniform: a few serve most flows.
+                    let server = (SERVERS as f64).powf(k.uniform(5)) as u64 - 1;
+                    f.dst_ip = outside_address(server);
+                }
                 f
             })
             .collect();
+        // A bot checks in at a steady period (its campaign's length over its check-ins),
+        // with a few seconds of jitter.
+        for (j, flows) in beacons.iter().enumerate() {
+            let c = campaign(FlowClass::Beaconing, j as u64);
+            let period = c.length / flows.len().max(1) as f64;
+            for (n, &i) in flows.iter().enumerate() {
+                let jitter = root.at(i as u64).uniform(11) * 4_000.0;
+                out[i].start =
+                    Timestamp(self.start().0 + (c.start + n as f64 * period + jitter) as i64);
+            }
+        }
         out.sort_by_key(|f| f.start);
         Ok(out)
+    }
+}
+
+/// Campaigns per attack class: every attack flow belongs to one, so an attacker (or a
+/// compromised UE) is a host doing many such flows within the campaign's window.
+const CAMPAIGNS: u64 = 6;
+/// Where campaign keys start, far from the flow numbers.
+const CAMPAIGN_KEYS: u64 = 1 << 48;
+/// Outside servers that normal traffic goes to.
+const SERVERS: u64 = 4096;
+
+/// A UE's address: `10.<site>.<host>`.
+fn ue_address(site: usize, host: u64) -> String {
+    format!(
+        "10.{}.{}.{}",
+        (site >> 8) & 0xff,
+        site & 0xff,
+        2 + host % 250
+    )
+}
+
+/// Outside host `n`'s address (servers, attackers, spoofed sources).
+fn outside_address(n: u64) -> String {
+    let m = crate::rng::mix(n);
+    format!(
+        "{}.{}.{}.{}",
+        [23, 34, 52, 104, 142, 151, 185][(m % 7) as usize],
+        (m >> 8) & 0xff,
+        (m >> 16) & 0xff,
+        1 + (m >> 24) % 254
+    )
+}
+
+/// One attack campaign: who attacks whom, from when and for how long.
+struct Campaign {
+    class: FlowClass,
+    /// The victim's (or the compromised UE's) cell index.
+    cell: usize,
+    /// The victim (or compromised) UE.
+    ue: String,
+    /// The attacker, the exfiltration drop or the command-and-control server.
+    outside: String,
+    start: f64,
+    length: f64,
+}
+
+impl Campaign {
+    fn new(c: Key, class: FlowClass, net: &Network, span: f64) -> Self {
+        let cell = c.below(0, net.cells().len() as u64) as usize;
+        let minutes = match class {
+            FlowClass::PortScan => 20.0,
+            FlowClass::SynFlood => 15.0,
+            FlowClass::Exfiltration => 180.0,
+            FlowClass::Beaconing => 720.0,
+            _ => 60.0,
+        };
+        let length = (minutes * 60_000.0f64).min(span);
+        Self {
+            class,
+            cell,
+            ue: ue_address(net.cells()[cell].site, c.below(1, 250)),
+            outside: outside_address(SERVERS + c.bits(2) % (1 << 32)),
+            start: c.uniform(3) * (span - length),
+            length,
+        }
+    }
+
+    /// Puts flow `f` (key `k`) in the campaign: cell, time and addresses.
+    fn place(&self, f: &mut FlowRecord, k: Key, net: &Network) {
+        let cell = &net.cells()[self.cell];
+        f.cell = cell.name.to_string();
+        f.site = net.sites()[cell.site].name.clone();
+        // Beacons are spaced evenly once the campaign's check-ins are known (`flows`).
+        f.start = Timestamp(net.start().0 + (self.start + k.uniform(10) * self.length) as i64);
+        (f.src_ip, f.dst_ip) = match self.class {
+            // Spoofed sources, one victim.
+            FlowClass::SynFlood => (
+                outside_address(SERVERS + (1 << 32) + k.bits(12) % (1 << 32)),
+                self.ue.clone(),
+            ),
+            FlowClass::Exfiltration | FlowClass::Beaconing => {
+                (self.ue.clone(), self.outside.clone())
+            }
+            _ => (self.outside.clone(), self.ue.clone()),
+        };
     }
 }
 
@@ -518,6 +611,17 @@ mod tests {
         assert!(of(FlowClass::Dns).all(|f| f.dst_port == 53 && f.protocol == 17));
         assert!(of(FlowClass::BruteForceSsh).all(|f| f.dst_port == 22));
         assert!(of(FlowClass::SynFlood).all(|f| f.syn_count >= 1 && f.fin_count == 0));
+        // Attacks come in campaigns: a few attackers, a few victims.
+        let distinct = |c, side: fn(&FlowRecord) -> &str| {
+            of(c)
+                .map(side)
+                .collect::<std::collections::HashSet<_>>()
+                .len() as u64
+        };
+        assert!(distinct(FlowClass::PortScan, |f| &f.src_ip) <= CAMPAIGNS);
+        assert!(distinct(FlowClass::SynFlood, |f| &f.dst_ip) <= CAMPAIGNS);
+        assert!(distinct(FlowClass::SynFlood, |f| &f.src_ip) > 100);
+        assert!(distinct(FlowClass::Beaconing, |f| &f.dst_ip) <= CAMPAIGNS);
         let up: u64 = of(FlowClass::Exfiltration).map(|f| f.fwd_bytes).sum();
         let down: u64 = of(FlowClass::Exfiltration).map(|f| f.bwd_bytes).sum();
         assert!(up > 10 * down);

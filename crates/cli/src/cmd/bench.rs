@@ -21,14 +21,18 @@ enum Command {
     /// P, D, file sink) on the dataflow engine vs a plain loop running the same nodes and sink;
     /// fails when their alerts differ.
     Engine(super::bench_engine::Args),
-    /// Forecast accuracy (MASE, sMAPE, RMSE, interval coverage, MSIS) and fit time by
-    /// rolling-origin backtest on NAB's nyc_taxi and sandbox traffic, beside statsforecast's
-    /// AutoETS and MSTL measured in the same run when `scripts/peer-venv-forecast.sh` has made
-    /// their environment.
     /// The HTTP push source under `--factor` (2) times the load its pipeline sustains: answers
     /// (202 / 503), peak memory, and a check that every row of every accepted request was
     /// scored.
     Ingest(super::bench_ingest::Args),
+    /// Unknown attacks in the sandbox's flows: per-host window features scored by the
+    /// behaviour model (no labels), precision, recall and time to detect per attack, beside
+    /// an anomaly-crate detector on the same windows.
+    Intrusion(super::bench_intrusion::Args),
+    /// Forecast accuracy (MASE, sMAPE, RMSE, interval coverage, MSIS) and fit time by
+    /// rolling-origin backtest on NAB's nyc_taxi and sandbox traffic, beside statsforecast's
+    /// AutoETS and MSTL measured in the same run when `scripts/peer-venv-forecast.sh` has made
+    /// their environment.
     Forecast {
         /// A `time,value…` CSV: NAB's nyc_taxi.csv by default. Its season is found from the
         /// data (a day or a week of its interval, else the autocorrelation peak).
@@ -86,6 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine(a) => return super::bench_engine::run(a),
         Command::Ingest(a) => return super::bench_ingest::run(a),
+        Command::Intrusion(a) => return super::bench_intrusion::run(a),
         Command::Serve(a) => return super::bench_serve::run(a),
         Command::FalseAlarms(a) => return super::bench_false_alarms::run(a),
     }

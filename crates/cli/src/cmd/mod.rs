@@ -6,6 +6,7 @@ pub mod bench_engine;
 pub mod bench_false_alarms;
 pub mod bench_forecast;
 pub mod bench_ingest;
+pub mod bench_intrusion;
 pub mod bench_nab;
 pub mod bench_sandbox;
 pub mod bench_serve;

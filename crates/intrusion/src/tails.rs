@@ -1,0 +1,137 @@
+//! How surprising a value is against the population of all host windows so far.
+
+/// Histogram bins per feature, over `log1p(value)` in steps of [`STEP`].
+const BINS: usize = 256;
+/// Bin width in `log1p` units (so the bins cover values up to about e^25.6).
+const STEP: f64 = 0.1;
+/// Quantiles and tail sums are recomputed every this many windows.
+const REFRESH: u64 = 256;
+/// Counts halve when their total passes this, so the population's normal can drift.
+const MEMORY: f64 = 200_000.0;
+/// The thinnest exponential tail allowed, in `log1p` units per e-fold: integer counts make
+/// the 90th and 99th percentiles equal, and one more flow than usual is not an attack.
+const BETA_MIN: f64 = 0.25;
+
+/// The population model of one feature: a decaying histogram of `log1p(value)` and, above
+/// its 99th percentile, an exponential tail fitted through the 90th and 99th percentiles,
+/// so a value beyond anything seen still gets a finite, graded tail probability.
+#[derive(Clone, Debug)]
+struct Tail {
+    counts: Box<[f64; BINS]>,
+    total: f64,
+    /// Share of the population at or above each bin, from the last refresh.
+    above: Box<[f64; BINS]>,
+    q90: f64,
+    q99: f64,
+}
+
+impl Tail {
+    fn new() -> Self {
+        Self {
+            counts: Box::new([0.0; BINS]),
+            total: 0.0,
+            above: Box::new([1.0; BINS]),
+            q90: 0.0,
+            q99: 0.0,
+        }
+    }
+
+    fn bin(x: f64) -> usize {
+        ((x / STEP) as usize).min(BINS - 1)
+    }
+
+    fn learn(&mut self, x: f64) {
+        self.counts[Self::bin(x)] += 1.0;
+        self.total += 1.0;
+        if self.total > MEMORY {
+            self.counts.iter_mut().for_each(|c| *c *= 0.5);
+            self.total *= 0.5;
+        }
+    }
+
+    fn refresh(&mut self) {
+        let mut acc = self.total;
+        let (mut q90, mut q99) = (None, None);
+        for (b, &c) in self.counts.iter().enumerate() {
+            self.above[b] = acc / self.total.max(1.0);
+            acc -= c;
+            let below = 1.0 - acc / self.total.max(1.0);
+            let top = (b + 1) as f64 * STEP;
+            if q90.is_none() && below >= 0.90 {
+                q90 = Some(top);
+            }
+            if q99.is_none() && below >= 0.99 {
+                q99 = Some(top);
+            }
+        }
+        self.q90 = q90.unwrap_or(BINS as f64 * STEP);
+        self.q99 = q99.unwrap_or(BINS as f64 * STEP);
+    }
+
+    /// `-log10` of the share of the population at least as high as `x`.
+    fn surprise(&self, x: f64) -> f64 {
+        if x <= self.q99 {
+            return -self.above[Self::bin(x)].max(0.01).log10();
+        }
+        let beta = ((self.q99 - self.q90) / std::f64::consts::LN_10).max(BETA_MIN);
+        2.0 + (x - self.q99) / beta / std::f64::consts::LN_10
+    }
+}
+
+/// Upper-tail surprise of a vector of features against every vector seen before it.
+#[derive(Clone, Debug)]
+pub struct PopulationTails {
+    tails: Vec<Tail>,
+    seen: u64,
+    warm_up: u64,
+}
+
+impl PopulationTails {
+    /// A model of `fields` features that scores after `warm_up` vectors.
+    pub fn new(fields: usize, warm_up: u64) -> Self {
+        Self {
+            tails: (0..fields).map(|_| Tail::new()).collect(),
+            seen: 0,
+            warm_up,
+        }
+    }
+
+    /// The most surprising feature of `values` (`-log10` of its tail share, corrected for
+    /// the number of features) and its index. NaN is missing. `None` while warming up.
+    /// The values are learned unless their surprise reaches `learn_below`: an attack under
+    /// way does not become the normal it is judged against.
+    pub fn update(&mut self, values: &[f64], learn_below: f64) -> Option<(f64, usize)> {
+        let mut best: Option<(f64, usize)> = None;
+        if self.seen >= self.warm_up {
+            for (i, (t, &v)) in self.tails.iter().zip(values).enumerate() {
+                if v.is_finite() {
+                    let s = t.surprise(v.max(0.0).ln_1p());
+                    if best.is_none_or(|(b, _)| s > b) {
+                        best = Some((s, i));
+                    }
+                }
+            }
+        }
+        let fields = (self.tails.len().max(1) as f64).log10();
+        let best = best.map(|(s, i)| ((s - fields).max(0.0), i));
+        if best.is_some_and(|(s, _)| s >= learn_below) {
+            return best;
+        }
+        for (t, &v) in self.tails.iter_mut().zip(values) {
+            if v.is_finite() {
+                t.learn(v.max(0.0).ln_1p());
+            }
+        }
+        self.seen += 1;
+        if self.seen.is_multiple_of(REFRESH) || self.seen == self.warm_up {
+            self.tails.iter_mut().for_each(Tail::refresh);
+        }
+        best
+    }
+
+    /// Bytes of state.
+    pub fn state_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.tails.len() * (std::mem::size_of::<Tail>() + 2 * BINS * 8)
+    }
+}

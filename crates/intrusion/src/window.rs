@@ -1,0 +1,326 @@
+//! Per-host features over sliding windows of flows, with bounded state (issue 15 item 2).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ai4ict_core::Timestamp;
+
+use crate::distinct::{mix, Distinct};
+use crate::{FlowObs, IntrusionError};
+
+/// The features of a host window, in the order of [`HostWindow::features`].
+pub const FEATURES: [&str; 12] = [
+    "flows_out",
+    "fan_out",
+    "flows_per_peer",
+    "dst_ports",
+    "failed_out",
+    "bytes_per_packet_out",
+    "up_down_ratio",
+    "interarrival_mean_s",
+    "interarrival_cv",
+    "flows_in",
+    "fan_in",
+    "failed_in",
+];
+
+/// How the windows slide and how many hosts they may follow.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowConfig {
+    /// Hop: a host's features are emitted at most once per hop, at its end, in ms.
+    pub hop_ms: i64,
+    /// Hops per window: the features cover the last `hops` hops.
+    pub hops: usize,
+    /// Hosts followed at most; flows of further hosts are counted and not followed, so a
+    /// flood of spoofed sources cannot grow the state without bound.
+    pub max_hosts: usize,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        Self {
+            hop_ms: 60_000,
+            hops: 5,
+            max_hosts: 200_000,
+        }
+    }
+}
+
+/// One host's features over the window ending at `end`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostWindow {
+    /// The host.
+    pub host: IpAddr,
+    /// End of the window (exclusive).
+    pub end: Timestamp,
+    /// Values of [`FEATURES`]; NaN where undefined (a ratio without flows).
+    pub features: [f64; FEATURES.len()],
+}
+
+/// What the windows have seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowStats {
+    /// Flows counted.
+    pub flows: u64,
+    /// Flows older than the current window, not counted.
+    pub late: u64,
+    /// Host sides not followed because `max_hosts` were followed already.
+    pub hosts_refused: u64,
+    /// Host windows emitted.
+    pub windows: u64,
+}
+
+/// One hop of one host.
+#[derive(Clone, Copy, Debug, Default)]
+struct Hop {
+    epoch: i64,
+    flows_out: u32,
+    failed_out: u32,
+    packets_out: u64,
+    bytes_out: u64,
+    bytes_back: u64,
+    dsts: Distinct,
+    ports: Distinct,
+    gaps: u32,
+    gap_sum: f64,
+    gap_squares: f64,
+    flows_in: u32,
+    failed_in: u32,
+    srcs: Distinct,
+}
+
+struct Host {
+    hops: Box<[Hop]>,
+    /// Start of the host's latest outgoing flow, ms.
+    last_out: Option<i64>,
+    /// Latest hop with activity.
+    latest: i64,
+}
+
+/// Sliding windows over a stream of flows in (roughly) time order: each flow counts for its
+/// initiator (outgoing side) and its responder (incoming side). When a hop ends, every host
+/// active in it gets a [`HostWindow`] over the last `hops` hops. State: one ring of `hops`
+/// hop summaries (about 170 bytes each) per host active within the window.
+pub struct HostWindows {
+    config: WindowConfig,
+    hosts: HashMap<IpAddr, Host>,
+    /// The open hop, `None` before the first flow.
+    epoch: Option<i64>,
+    /// Hosts active in the open hop.
+    touched: Vec<IpAddr>,
+    stats: WindowStats,
+}
+
+fn key(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(a) => u64::from(u32::from(a)),
+        IpAddr::V6(a) => {
+            let x = u128::from(a);
+            (x as u64) ^ mix((x >> 64) as u64)
+        }
+    }
+}
+
+impl HostWindows {
+    /// Windows of `config`.
+    pub fn new(config: WindowConfig) -> Result<Self, IntrusionError> {
+        if config.hop_ms <= 0 {
+            return Err(IntrusionError::Config {
+                field: "hop",
+                problem: format!("must be positive, got {} ms", config.hop_ms),
+            });
+        }
+        if !(1..=1440).contains(&config.hops) {
+            return Err(IntrusionError::Config {
+                field: "hops",
+                problem: format!("must be in 1..=1440, got {}", config.hops),
+            });
+        }
+        Ok(Self {
+            config,
+            hosts: HashMap::new(),
+            epoch: None,
+            touched: Vec::new(),
+            stats: WindowStats::default(),
+        })
+    }
+
+    /// Counts `flow`; the windows of hops it closes go to `out`.
+    pub fn push(&mut self, flow: &FlowObs, out: &mut Vec<HostWindow>) {
+        let e = flow.start.0.div_euclid(self.config.hop_ms);
+        let open = *self.epoch.get_or_insert(e);
+        if e > open {
+            self.close(out);
+            self.evict(e);
+            self.epoch = Some(e);
+        } else if e <= open - self.config.hops as i64 {
+            self.stats.late += 1;
+            return;
+        }
+        let open = self.epoch.unwrap_or(e);
+        self.stats.flows += 1;
+        let dst_key = key(flow.dst);
+        let port_key = (u64::from(flow.protocol) << 16) | u64::from(flow.dst_port);
+        if let Some(h) = self.host(flow.src, e, open) {
+            let gap = h.last_out.map(|t| (flow.start.0 - t) as f64 / 1000.0);
+            h.last_out = Some(h.last_out.map_or(flow.start.0, |t| t.max(flow.start.0)));
+            let hop = &mut h.hops[e.rem_euclid(h.hops.len() as i64) as usize];
+            hop.flows_out += 1;
+            hop.failed_out += u32::from(flow.failed);
+            hop.packets_out += flow.packets;
+            hop.bytes_out += flow.bytes;
+            hop.bytes_back += flow.reverse_bytes;
+            hop.dsts.insert(mix(dst_key));
+            hop.ports.insert(mix(port_key ^ 0x5eed));
+            if let Some(g) = gap.filter(|g| *g >= 0.0) {
+                hop.gaps += 1;
+                hop.gap_sum += g;
+                hop.gap_squares += g * g;
+            }
+        }
+        let src_key = key(flow.src);
+        if let Some(h) = self.host(flow.dst, e, open) {
+            let hop = &mut h.hops[e.rem_euclid(h.hops.len() as i64) as usize];
+            hop.flows_in += 1;
+            hop.failed_in += u32::from(flow.failed);
+            hop.srcs.insert(mix(src_key));
+        }
+    }
+
+    /// Closes the open hop (call at the end of the stream).
+    pub fn finish(&mut self, out: &mut Vec<HostWindow>) {
+        self.close(out);
+        self.epoch = None;
+    }
+
+    /// What the windows have seen so far.
+    pub fn stats(&self) -> &WindowStats {
+        &self.stats
+    }
+
+    /// Hosts followed now.
+    pub fn hosts(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// Bytes of state held now (hash table included).
+    pub fn state_bytes(&self) -> usize {
+        let per = std::mem::size_of::<(IpAddr, Host)>()
+            + self.config.hops * std::mem::size_of::<Hop>()
+            + 1;
+        self.hosts.capacity() * per + self.touched.capacity() * std::mem::size_of::<IpAddr>()
+    }
+
+    /// The host's hop `e`, reset if it last held an older hop; `None` when the host is new
+    /// and `max_hosts` are followed.
+    fn host(&mut self, ip: IpAddr, e: i64, open: i64) -> Option<&mut Host> {
+        let hops = self.config.hops;
+        if !self.hosts.contains_key(&ip) && self.hosts.len() >= self.config.max_hosts {
+            self.stats.hosts_refused += 1;
+            return None;
+        }
+        let h = self.hosts.entry(ip).or_insert_with(|| Host {
+            hops: vec![Hop::default(); hops].into_boxed_slice(),
+            last_out: None,
+            latest: i64::MIN,
+        });
+        if h.latest < open && e == open {
+            self.touched.push(ip);
+        }
+        h.latest = h.latest.max(e);
+        let hop = &mut h.hops[e.rem_euclid(hops as i64) as usize];
+        if hop.epoch != e {
+            *hop = Hop {
+                epoch: e,
+                ..Hop::default()
+            };
+        }
+        Some(h)
+    }
+
+    fn close(&mut self, out: &mut Vec<HostWindow>) {
+        let Some(open) = self.epoch else { return };
+        let first = open - self.config.hops as i64 + 1;
+        let end = Timestamp((open + 1) * self.config.hop_ms);
+        for ip in self.touched.drain(..) {
+            let Some(h) = self.hosts.get(&ip) else {
+                continue;
+            };
+            let mut sum = Hop::default();
+            for hop in h.hops.iter().filter(|h| (first..=open).contains(&h.epoch)) {
+                sum.flows_out += hop.flows_out;
+                sum.failed_out += hop.failed_out;
+                sum.packets_out += hop.packets_out;
+                sum.bytes_out += hop.bytes_out;
+                sum.bytes_back += hop.bytes_back;
+                sum.dsts.merge(&hop.dsts);
+                sum.ports.merge(&hop.ports);
+                sum.gaps += hop.gaps;
+                sum.gap_sum += hop.gap_sum;
+                sum.gap_squares += hop.gap_squares;
+                sum.flows_in += hop.flows_in;
+                sum.failed_in += hop.failed_in;
+                sum.srcs.merge(&hop.srcs);
+            }
+            out.push(HostWindow {
+                host: ip,
+                end,
+                features: features(&sum),
+            });
+            self.stats.windows += 1;
+        }
+    }
+
+    /// Forgets hosts with no activity in the window that starts at hop `e`.
+    fn evict(&mut self, e: i64) {
+        let oldest = e - self.config.hops as i64 + 1;
+        if self.hosts.len() >= 1024 {
+            self.hosts.retain(|_, h| h.latest >= oldest);
+        }
+    }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        f64::NAN
+    }
+}
+
+fn features(s: &Hop) -> [f64; FEATURES.len()] {
+    let out = f64::from(s.flows_out);
+    let n = f64::from(s.gaps);
+    let mean = ratio(s.gap_sum, n);
+    let var = (ratio(s.gap_squares, n) - mean * mean).max(0.0);
+    [
+        out,
+        if s.flows_out > 0 {
+            s.dsts.estimate()
+        } else {
+            0.0
+        },
+        ratio(out, s.dsts.estimate().max(1.0)),
+        if s.flows_out > 0 {
+            s.ports.estimate()
+        } else {
+            0.0
+        },
+        f64::from(s.failed_out),
+        ratio(s.bytes_out as f64, s.packets_out as f64),
+        ratio(s.bytes_out as f64, s.bytes_back as f64 + 1.0).min(1e9),
+        mean,
+        if s.gaps >= 3 {
+            ratio(var.sqrt(), mean)
+        } else {
+            f64::NAN
+        },
+        f64::from(s.flows_in),
+        if s.flows_in > 0 {
+            s.srcs.estimate()
+        } else {
+            0.0
+        },
+        f64::from(s.failed_in),
+    ]
+}
