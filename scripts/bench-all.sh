@@ -46,6 +46,7 @@ bench() {
 
 export AI4ICT_HUB=$out/hub.db
 bench engine 'KPI values/s|engine / loop|alerts:' "$bin" bench engine
+bench intrusion '^(population|novelty|port_scan|beaconing)' "$bin" bench intrusion
 bench ingest '^(overload|accepted|memory|passed|Error)' "$bin" bench ingest
 bench serve '(half-open|push|Error)' "$bin" bench serve
 bench anomaly '^ *(detector|auto|robust_seasonal|resonance|river|pyod) ' "$bin" bench anomaly --no-peers

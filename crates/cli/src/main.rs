@@ -64,6 +64,9 @@ enum Command {
     Hub(cmd::hub::Args),
     /// Work with the ML intent format.
     Intent(cmd::intent::Args),
+    /// Find attacks in a flow table from host behaviour, unknown attacks included: per-host
+    /// windows scored against the population of hosts, no training or labels needed.
+    Intrusion(cmd::intrusion::Args),
     /// Write manual pages: ai4ict(1) to stdout, or one page per subcommand into a folder.
     Man(cmd::man::Args),
     /// Run an ML intent: plan, train and evaluate in the sandbox, deploy, report.
@@ -88,6 +91,7 @@ fn main() -> std::process::ExitCode {
         Command::Forecast(a) => cmd::forecast::run(a),
         Command::Hub(a) => cmd::hub::run(a),
         Command::Intent(a) => cmd::intent::run(a),
+        Command::Intrusion(a) => cmd::intrusion::run(a),
         Command::Man(a) => cmd::man::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Sandbox(a) => cmd::sandbox::run(a),

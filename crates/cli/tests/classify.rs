@@ -112,3 +112,83 @@ fn bench_classify_names_a_missing_label_column() {
         text(&out)
     );
 }
+
+/// `bench intrusion` in small, on a development seed: both models run on the same windows and
+/// every port scanner is found by the behaviour model (the figures are the bench's to print).
+#[test]
+fn bench_intrusion_finds_the_port_scanners_without_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ai4ict(
+        dir.path(),
+        &[
+            "bench",
+            "intrusion",
+            "--seeds",
+            "1",
+            "--flows",
+            "20000",
+            "--cells",
+            "10",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("population tails (ours)") && t.contains("novelty (anomaly crate)"),
+        "{t}"
+    );
+    let scan = t.lines().find(|l| l.starts_with("port_scan")).expect(&t);
+    assert!(scan.contains("6/6,"), "{scan}");
+    let bad = ai4ict(dir.path(), &["bench", "intrusion", "--baseline", "nope"]);
+    assert!(
+        !bad.status.success() && text(&bad).contains("--baseline"),
+        "{}",
+        text(&bad)
+    );
+}
+
+/// `ai4ict intrusion` on a sandbox flow file: alerts as JSON lines, never over an existing
+/// file, and scored against the file's labels when it has them.
+#[test]
+fn intrusion_alerts_on_a_flow_file_and_scores_them_against_its_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let flows = [
+        "sandbox", "flows", "--flows", "20000", "--cells", "10", "--seed", "1", "--out", "f.csv",
+    ];
+    assert!(ai4ict(dir.path(), &flows).status.success());
+    let run = ["intrusion", "--input", "f.csv", "--out", "alerts.jsonl"];
+    let out = ai4ict(dir.path(), &run);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let alerts = std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap();
+    assert!(alerts.lines().count() > 5, "{alerts}");
+    let first: serde_json::Value = serde_json::from_str(alerts.lines().next().unwrap()).unwrap();
+    assert!(
+        first["host"].is_string() && first["feature"].is_string(),
+        "{first}"
+    );
+    assert!(t.contains("against the file's labels"), "{t}");
+    let scan = t
+        .lines()
+        .find(|l| l.trim_start().starts_with("port_scan"))
+        .expect(&t);
+    assert!(scan.contains("6/6"), "{scan}");
+    // Normal traffic is not an attack class.
+    assert!(
+        !t.lines().any(|l| l.trim_start().starts_with("web ")),
+        "{t}"
+    );
+
+    let again = ai4ict(dir.path(), &run);
+    assert!(
+        !again.status.success() && text(&again).contains("--force"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("alerts.jsonl")).unwrap(),
+        alerts
+    );
+    let missing = ai4ict(dir.path(), &["intrusion", "--input", "nope.csv"]);
+    assert!(!missing.status.success() && text(&missing).contains("nope.csv"));
+}

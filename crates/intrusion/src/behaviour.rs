@@ -7,7 +7,7 @@ use ai4ict_anomaly::{AnyDetector, DetectorConfig};
 use ai4ict_core::{Interval, Timestamp};
 
 use crate::tails::PopulationTails;
-use crate::{HostWindow, IntrusionError, FEATURES};
+use crate::{FlowObs, HostWindow, HostWindows, IntrusionError, WindowConfig, FEATURES};
 
 /// Index of `interarrival_cv` in [`FEATURES`]: scored as regularity (low spread, high score).
 const CV: usize = 8;
@@ -160,4 +160,51 @@ impl Behaviour {
 enum Scorer {
     Population(PopulationTails),
     Detector(AnyDetector),
+}
+
+/// The SRC → M → P chain of unknown-attack detection: flows into [`HostWindows`], each
+/// window scored by [`Behaviour`].
+pub struct HostWatch {
+    windows: HostWindows,
+    behaviour: Behaviour,
+    closed: Vec<HostWindow>,
+}
+
+impl HostWatch {
+    /// A watch of `window`s scored by `behaviour`.
+    pub fn new(window: WindowConfig, behaviour: BehaviourConfig) -> Result<Self, IntrusionError> {
+        let hop = Interval::from_millis(window.hop_ms);
+        Ok(Self {
+            windows: HostWindows::new(window)?,
+            behaviour: Behaviour::new(behaviour, hop)?,
+            closed: Vec::new(),
+        })
+    }
+
+    /// Counts `flow`; alerts of the hops it closes go to `alerts`. True when it closed a hop.
+    pub fn push(&mut self, flow: &FlowObs, alerts: &mut Vec<HostAlert>) -> bool {
+        self.windows.push(flow, &mut self.closed);
+        self.judge(alerts)
+    }
+
+    /// Closes the open hop (at the end of the stream).
+    pub fn finish(&mut self, alerts: &mut Vec<HostAlert>) {
+        self.windows.finish(&mut self.closed);
+        self.judge(alerts);
+    }
+
+    /// The windows and their statistics.
+    pub fn windows(&self) -> &HostWindows {
+        &self.windows
+    }
+
+    fn judge(&mut self, alerts: &mut Vec<HostAlert>) -> bool {
+        let closed = !self.closed.is_empty();
+        alerts.extend(
+            self.closed
+                .drain(..)
+                .filter_map(|w| self.behaviour.score(&w)),
+        );
+        closed
+    }
 }

@@ -19,6 +19,22 @@ pub enum IntrusionError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A file that could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file that is not a flow table.
+    #[error("{}: {message}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// The anomaly detector could not be built.
     #[error("detector: {0}")]
     Detector(#[from] ai4ict_anomaly::AnomalyError),

@@ -1,18 +1,40 @@
-//! Host-level detection of the sandbox's attack campaigns, against its ground truth.
+//! Host-level detection of labelled attacks: the sandbox's campaigns or a labelled file.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-use ai4ict_core::Interval;
-use ai4ict_sandbox::{FlowClass, FlowRecord};
+use ai4ict_sandbox::FlowRecord;
 
-use crate::{Behaviour, BehaviourConfig, FlowObs, HostWindows, IntrusionError, WindowConfig};
+use crate::{BehaviourConfig, FlowObs, HostWatch, IntrusionError, WindowConfig};
+
+/// Whether a label names normal traffic (no label, `benign`, `normal`, `background`, `0`).
+pub fn is_normal(label: Option<&str>) -> bool {
+    label.is_none_or(|l| {
+        let l = l.trim().to_ascii_lowercase();
+        l.is_empty() || l == "benign" || l == "normal" || l == "background" || l == "0"
+    })
+}
+
+/// The flows of sandbox records, with their classes as labels.
+pub fn sandbox_flows(
+    records: &[FlowRecord],
+) -> Result<(Vec<FlowObs>, Vec<Option<String>>), IntrusionError> {
+    let flows = records
+        .iter()
+        .map(FlowObs::from_sandbox)
+        .collect::<Result<Vec<_>, _>>()?;
+    let labels = records
+        .iter()
+        .map(|r| r.label.is_attack().then(|| r.label.name().to_string()))
+        .collect();
+    Ok((flows, labels))
+}
 
 /// How well one attack class's actors were found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClassDetection {
-    /// The attack.
-    pub class: FlowClass,
+    /// The attack's label.
+    pub class: String,
     /// Its actors: the attacker (scans, brute force), the victim (SYN flood: its sources are
     /// spoofed) or the compromised UE (exfiltration, beaconing).
     pub actors: usize,
@@ -67,49 +89,47 @@ impl Evaluation {
     }
 }
 
-/// Runs the windows and the behaviour detector over `flows` (in start order) and scores the
-/// alerts against their labels.
+/// Runs [`HostWatch`] over `flows` (in start order) and scores its alerts against `labels`
+/// (one per flow; see [`is_normal`]). An attack's actor is its flows' initiator, except for
+/// floods and denial of service (a label with `flood` or `dos`), whose sources are spoofed:
+/// there it is the responder.
 pub fn evaluate(
-    flows: &[FlowRecord],
+    flows: &[FlowObs],
+    labels: &[Option<String>],
     window: WindowConfig,
     behaviour: BehaviourConfig,
 ) -> Result<Evaluation, IntrusionError> {
     let span = window.hop_ms * window.hops as i64;
-    let mut windows = HostWindows::new(window.clone())?;
-    let mut detector = Behaviour::new(behaviour, Interval::from_millis(window.hop_ms))?;
+    let mut watch = HostWatch::new(window, behaviour)?;
     // Ground truth: each host's attack time span, and each actor's class and first flow.
     let mut involved: HashMap<IpAddr, (i64, i64)> = HashMap::new();
-    let mut actors: BTreeMap<(FlowClass, IpAddr), (i64, Option<i64>)> = BTreeMap::new();
+    let mut actors: BTreeMap<(String, IpAddr), (i64, Option<i64>)> = BTreeMap::new();
     let mut hosts: HashMap<IpAddr, bool> = HashMap::new();
-    let mut obs = Vec::with_capacity(flows.len());
-    for f in flows {
-        let o = FlowObs::from_sandbox(f)?;
+    for (o, label) in flows.iter().zip(labels) {
         let t = o.start.0;
+        let attack = !is_normal(label.as_deref());
         for ip in [o.src, o.dst] {
-            let attacked = hosts.entry(ip).or_insert(false);
-            *attacked |= f.label.is_attack();
-            if f.label.is_attack() {
+            *hosts.entry(ip).or_insert(false) |= attack;
+            if attack {
                 let e = involved.entry(ip).or_insert((t, t));
                 *e = (e.0.min(t), e.1.max(t));
             }
         }
-        if f.label.is_attack() {
-            let actor = match f.label {
-                FlowClass::SynFlood => o.dst,
-                _ => o.src,
+        if let (true, Some(class)) = (attack, label) {
+            let l = class.to_ascii_lowercase();
+            let actor = if l.contains("flood") || l.contains("dos") {
+                o.dst
+            } else {
+                o.src
             };
-            actors.entry((f.label, actor)).or_insert((t, None));
+            actors.entry((class.clone(), actor)).or_insert((t, None));
         }
-        obs.push(o);
     }
     let (mut alerts, mut true_alerts, mut peak_state_bytes, mut peak_hosts) = (0, 0, 0, 0);
     let mut normal_alerted: HashMap<IpAddr, ()> = HashMap::new();
     let mut out = Vec::new();
-    let mut judge = |out: &mut Vec<crate::HostWindow>, detector: &mut Behaviour| {
-        for w in out.drain(..) {
-            let Some(a) = detector.score(&w) else {
-                continue;
-            };
+    let mut judge = |out: &mut Vec<crate::HostAlert>| {
+        for a in out.drain(..) {
             alerts += 1;
             let t = a.time.0;
             match involved.get(&a.host) {
@@ -128,21 +148,20 @@ pub fn evaluate(
             }
         }
     };
-    for o in &obs {
-        windows.push(o, &mut out);
-        if !out.is_empty() {
-            peak_state_bytes = peak_state_bytes.max(windows.state_bytes());
-            peak_hosts = peak_hosts.max(windows.hosts());
-            judge(&mut out, &mut detector);
+    for o in flows {
+        if watch.push(o, &mut out) {
+            peak_state_bytes = peak_state_bytes.max(watch.windows().state_bytes());
+            peak_hosts = peak_hosts.max(watch.windows().hosts());
+            judge(&mut out);
         }
     }
-    windows.finish(&mut out);
-    judge(&mut out, &mut detector);
+    watch.finish(&mut out);
+    judge(&mut out);
     let mut classes: Vec<ClassDetection> = Vec::new();
     for ((class, _), (_, found)) in &actors {
-        if classes.last().map(|c| c.class) != Some(*class) {
+        if classes.last().map(|c| &c.class) != Some(class) {
             classes.push(ClassDetection {
-                class: *class,
+                class: class.clone(),
                 actors: 0,
                 detected: 0,
                 delays_ms: Vec::new(),
@@ -158,7 +177,7 @@ pub fn evaluate(
     }
     Ok(Evaluation {
         flows: flows.len(),
-        windows: windows.stats().windows,
+        windows: watch.windows().stats().windows,
         alerts,
         true_alerts,
         normal_hosts_alerted: normal_alerted.len(),

@@ -137,11 +137,18 @@ fn unknown_attacks_alert_on_a_development_seed() {
             seed: 1,
         })
         .unwrap();
-    let e = evaluate(&flows, WindowConfig::default(), BehaviourConfig::default()).unwrap();
-    let found = |c| {
+    let (flows, labels) = sandbox_flows(&flows).unwrap();
+    let e = evaluate(
+        &flows,
+        &labels,
+        WindowConfig::default(),
+        BehaviourConfig::default(),
+    )
+    .unwrap();
+    let found = |c: FlowClass| {
         e.classes
             .iter()
-            .find(|d| d.class == c)
+            .find(|d| d.class == c.name())
             .map(|d| (d.detected, d.actors))
     };
     assert_eq!(found(FlowClass::PortScan), Some((6, 6)), "{e:?}");
@@ -151,4 +158,107 @@ fn unknown_attacks_alert_on_a_development_seed() {
         (e.normal_hosts_alerted as f64) < 0.01 * e.normal_hosts as f64,
         "{e:?}"
     );
+}
+
+const SANDBOX_HEADER: &str = "start,cell,site,src_ip,dst_ip,src_port,dst_port,protocol,duration_ms,fwd_packets,bwd_packets,fwd_bytes,bwd_bytes,fwd_pkt_len_mean,bwd_pkt_len_mean,flow_bytes_per_s,flow_packets_per_s,syn_count,ack_count,fin_count,rst_count,psh_count,label,attack";
+
+fn sandbox_row(start: &str, src: &str, port: &str, label: &str, attack: u8) -> String {
+    format!("{start},c1,s1,{src},10.0.0.9,40000,{port},6,2.0,1,1,58,54,58,54,1,1,1,1,0,1,0,{label},{attack}")
+}
+
+#[test]
+fn a_flow_file_keeps_every_good_row_and_names_each_bad_one() {
+    let mut text = format!("{SANDBOX_HEADER}\n");
+    text += &sandbox_row("2024-01-01T00:00:00Z", "198.51.100.7", "22", "port_scan", 1);
+    text += "\n";
+    text += &sandbox_row("yesterday", "198.51.100.7", "23", "port_scan", 1); // line 3
+    text += "\n";
+    text += &sandbox_row("2024-01-01T00:00:01Z", "not-an-ip", "23", "port_scan", 1); // 4
+    text += "\n";
+    text += &sandbox_row(
+        "2024-01-01T00:00:02Z",
+        "198.51.100.7",
+        "70000",
+        "port_scan",
+        1,
+    ); // 5
+    text += "\n";
+    text += "2024-01-01T00:00:03Z,c1,s1\n"; // 6: too few fields
+                                            // 7: a completed session (FIN, the initiator's ACKs).
+    text += "2024-01-01T00:00:04Z,c1,s1,10.0.0.5,192.0.2.9,40001,443,6,900,9,9,900,9000,100,1000,1,1,2,17,1,0,3,web,0\n";
+    let mut bytes = text.into_bytes();
+    bytes.extend(
+        b"2024-01-01T00:00:05Z,c1,s1,\xff\xfe,10.0.0.9,1,2,6,1,1,1,1,1,1,1,1,1,0,0,1,0,0,web,0\n",
+    ); // 8
+    let file = read_flows_from(std::path::Path::new("t.csv"), &bytes[..]).unwrap();
+    assert_eq!(file.flows.len(), 2);
+    assert_eq!(file.labels, [Some("port_scan".to_string()), None]);
+    assert!(file.flows[0].failed && !file.flows[1].failed);
+    let at: Vec<(u64, Option<&str>)> = file
+        .problems
+        .iter()
+        .map(|p| (p.line, p.column.as_deref()))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            (3, Some("start")),
+            (4, Some("src_ip")),
+            (5, Some("dst_port")),
+            (6, Some("src_ip")),
+            (8, Some("src_ip")),
+        ],
+        "{:?}",
+        file.problems
+    );
+    assert!(file.problems[1]
+        .to_string()
+        .contains("line 4, column src_ip"));
+}
+
+#[test]
+fn cicflowmeter_and_exported_flag_layouts_are_read() {
+    let cic = "Flow ID,Src IP,Src Port,Dst IP,Dst Port,Protocol,Timestamp,Flow Duration,Tot Fwd Pkts,Tot Bwd Pkts,TotLen Fwd Pkts,TotLen Bwd Pkts,FIN Flag Cnt,SYN Flag Cnt,RST Flag Cnt,ACK Flag Cnt,Label\n\
+               x,192.0.2.1,5000,10.0.0.9,80,6,2024-01-01 00:00:00,10,1,0,60,0,0,1,0,0,DDoS\n\
+               y,10.0.0.5,5001,192.0.2.9,443,6,2024-01-01 00:00:01,10,9,9,900,9000,1,1,0,17,Benign\n";
+    let f = read_flows_from(std::path::Path::new("cic.csv"), cic.as_bytes()).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    assert_eq!(f.flows.len(), 2);
+    assert!(f.flows[0].failed && !f.flows[1].failed);
+    assert!(!is_normal(f.labels[0].as_deref()) && is_normal(f.labels[1].as_deref()));
+
+    let exported = "ts,sa,da,dp,pr,ipkt,ibyt,flg\n\
+                    2024-01-01T00:00:00Z,192.0.2.1,10.0.0.9,22,TCP,1,60,....S.\n\
+                    2024-01-01T00:00:01Z,10.0.0.5,192.0.2.9,443,TCP,9,900,.AP.SF\n\
+                    2024-01-01T00:00:02Z,10.0.0.5,192.0.2.9,53,UDP,1,70,......\n";
+    let f = read_flows_from(std::path::Path::new("nf.csv"), exported.as_bytes()).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    let failed: Vec<bool> = f.flows.iter().map(|x| x.failed).collect();
+    assert_eq!(failed, [true, false, false]);
+    assert_eq!(f.flows[2].protocol, 17);
+    assert!(f.labels.iter().all(Option::is_none));
+}
+
+/// Every file of the shared bad-input corpus: an error naming the file, or rows skipped with
+/// their line; never a panic.
+#[test]
+fn the_bad_input_corpus_is_refused_or_reported_never_a_panic() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/bad-input");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("skipped: {} not found", dir.display());
+        return;
+    };
+    let mut seen = 0;
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().is_some_and(|x| x == "csv" || x == "jsonl") {
+            seen += 1;
+            match read_flows(&path) {
+                Err(err) => assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}"),
+                Ok(f) => assert!(f.flows.len() + f.problems.len() <= 1_000_000),
+            }
+        }
+    }
+    assert!(seen >= 10, "{seen}");
 }

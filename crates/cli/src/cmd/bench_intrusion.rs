@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use ai4ict_anomaly::{DetectorConfig, DetectorKind, Direction};
-use ai4ict_intrusion::{evaluate, BehaviourConfig, BehaviourModel, Evaluation, WindowConfig};
+use ai4ict_intrusion::{
+    evaluate, sandbox_flows, BehaviourConfig, BehaviourModel, Evaluation, WindowConfig,
+};
 use ai4ict_sandbox::{FlowClass, FlowConfig, Network, ScenarioConfig};
 use anyhow::Context;
 
@@ -85,9 +87,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             attack_share: a.attack_share,
             seed,
         })?;
+        let (flows, labels) = sandbox_flows(&flows)?;
         for ((_, config), p) in models.iter().zip(&mut pooled) {
             let began = Instant::now();
-            let e = evaluate(&flows, WindowConfig::default(), config.clone())?;
+            let e = evaluate(&flows, &labels, WindowConfig::default(), config.clone())?;
             p.secs += began.elapsed().as_secs_f64();
             p.flows += flows.len();
             p.runs.push(e);
@@ -161,7 +164,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 .runs
                 .iter()
                 .flat_map(|e| &e.classes)
-                .filter(|c| c.class == *class)
+                .filter(|c| c.class == class.name())
             {
                 found += c.detected;
                 actors += c.actors;

@@ -19,6 +19,7 @@ pub mod forecast;
 pub mod hub;
 pub mod input;
 pub mod intent;
+pub mod intrusion;
 pub mod man;
 pub mod run;
 pub mod sandbox;
