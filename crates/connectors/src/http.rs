@@ -151,6 +151,7 @@ impl HttpSourceConfig {
             timeout: self.timeout,
             buffer: self.buffer,
             accepted: StatusCode::ACCEPTED,
+            media: None,
             check: None,
         }
     }
@@ -158,6 +159,10 @@ impl HttpSourceConfig {
 
 /// Checks a body before it goes into the buffer; its error is answered 400.
 pub(crate) type Check = Box<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
+
+/// Checks a request's `Content-Type` and `Content-Encoding` (absent: `None`) before its body
+/// is read; an error is answered 415 Unsupported Media Type.
+pub(crate) type MediaCheck = fn(Option<&str>, Option<&str>) -> Result<(), String>;
 
 /// An HTTP push endpoint: what the HTTP and Prometheus sources' configs say about serving.
 pub(crate) struct Endpoint<'a> {
@@ -171,6 +176,7 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) buffer: usize,
     /// The answer once a body is in the buffer (202, or 204 without a body).
     pub(crate) accepted: StatusCode,
+    pub(crate) media: Option<MediaCheck>,
     pub(crate) check: Option<Check>,
 }
 
@@ -194,6 +200,7 @@ struct Intake {
     max_body: u64,
     timeout: Duration,
     accepted: StatusCode,
+    media: Option<MediaCheck>,
     check: Option<Check>,
     tx: SyncSender<Event>,
     requests: AtomicU64,
@@ -227,6 +234,7 @@ pub(crate) fn listen(ep: Endpoint<'_>, name: &str) -> Result<Transport, Connecto
         max_body: ep.max_body,
         timeout: interval_duration(ep.timeout),
         accepted: ep.accepted,
+        media: ep.media,
         check: ep.check,
         tx,
         requests: AtomicU64::new(0),
@@ -347,6 +355,16 @@ async fn answer(
     };
     if declared.is_some_and(|n| n > intake.max_body) {
         return too_big();
+    }
+    if let Some(media) = intake.media {
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let found = media(
+            header(hyper::header::CONTENT_TYPE),
+            header(hyper::header::CONTENT_ENCODING),
+        );
+        if let Err(e) = found {
+            return reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e);
+        }
     }
     let limit = usize::try_from(intake.max_body).unwrap_or(usize::MAX);
     let body = Limited::new(req.into_body(), limit).collect();

@@ -132,6 +132,7 @@ impl PrometheusSourceConfig {
             timeout: self.timeout,
             buffer: self.buffer,
             accepted: StatusCode::NO_CONTENT,
+            media: Some(remote_write_1),
             check: Some(Box::new(move |body| {
                 decode(body, max).map(drop).map_err(|e| e.to_string())
             })),
@@ -191,6 +192,38 @@ impl SourceComponent for PrometheusSourceConfig {
             ));
         }
         out
+    }
+}
+
+/// Remote write 1.0 only: a `proto=` other than `prometheus.WriteRequest` (2.0 sends
+/// `io.prometheus.write.v2.Request`) or an encoding other than snappy is refused before the
+/// body is read, as the remote-write 2.0 specification asks of a 1.0 receiver (415), so the
+/// sender knows rather than seeing its samples dropped. Absent headers are taken as 1.0.
+fn remote_write_1(content_type: Option<&str>, encoding: Option<&str>) -> Result<(), String> {
+    if let Some(ct) = content_type {
+        let mut parts = ct.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default();
+        if !media.eq_ignore_ascii_case("application/x-protobuf") {
+            return Err(format!(
+                "Content-Type {media:?}: remote write sends application/x-protobuf"
+            ));
+        }
+        for p in parts {
+            if let Some(proto) = p.strip_prefix("proto=") {
+                if proto.trim_matches('"') != "prometheus.WriteRequest" {
+                    return Err(format!(
+                        "{proto}: only remote write 1.0 (prometheus.WriteRequest) is taken; \
+                         set `protobuf_message: prometheus.WriteRequest` in Prometheus"
+                    ));
+                }
+            }
+        }
+    }
+    match encoding {
+        Some(e) if !e.trim().eq_ignore_ascii_case("snappy") => Err(format!(
+            "Content-Encoding {e:?}: remote write 1.0 bodies are snappy-compressed"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Prometheus remote-write source's answers to real HTTP requests: 204 for a request
 //! taken, 503 while the buffer is full, 401 without the token, 400 for a body that is not
-//! snappy-compressed protobuf (Prometheus does not retry it), 413 over `max_body`. A real
+//! snappy-compressed protobuf (Prometheus does not retry it), 413 over `max_body`, 415 for
+//! remote write 2.0 or another encoding. A real
 //! Prometheus writing to it is in the CLI's tests (`crates/cli/tests/prometheus.rs`).
 
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use ai4ict_connectors::{LiveSource, PrometheusSourceConfig};
 
 mod common;
-use common::{free_port, post};
+use common::{free_port, post, post_with};
 
 const TOKEN: &str = "remote-write-token-0123456789";
 
@@ -54,6 +55,39 @@ fn remote_write_is_answered_as_prometheus_expects() {
         "too big uncompressed"
     );
     assert_eq!(post(&url, Some(TOKEN), vec![0; 2048]), 413, "over max_body");
+    // Remote write 1.0's headers are taken; 2.0's, and other encodings, are refused with 415
+    // before the body is read, so the sender knows.
+    let v1 = [
+        ("Content-Type", "application/x-protobuf"),
+        ("Content-Encoding", "snappy"),
+        ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+    ];
+    let _ = src.next_batch(100, Duration::from_millis(200));
+    assert_eq!(post_with(&url, Some(TOKEN), &v1, &empty), 204);
+    let v2 = [
+        (
+            "Content-Type",
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        ),
+        ("Content-Encoding", "snappy"),
+    ];
+    assert_eq!(
+        post_with(&url, Some(TOKEN), &v2, &empty),
+        415,
+        "remote write 2.0"
+    );
+    let zstd = [("Content-Encoding", "zstd")];
+    assert_eq!(
+        post_with(&url, Some(TOKEN), &zstd, &empty),
+        415,
+        "not snappy"
+    );
+    let json = [("Content-Type", "application/json")];
+    assert_eq!(
+        post_with(&url, Some(TOKEN), &json, &empty),
+        415,
+        "not protobuf"
+    );
     assert_eq!(
         src.report().rows_skipped,
         0,
