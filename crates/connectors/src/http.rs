@@ -6,9 +6,13 @@
 //! message's. The answer is 202 once the body is in the source's buffer, 503 with
 //! `Retry-After` when the buffer is full (the sender backs off; nothing is lost that was
 //! accepted), 401 without the token, 413 over `max_body`, 404 elsewhere, 405 for a method
-//! other than POST. Headers must arrive within 10 s and a body within `timeout`; at most
-//! `max_connections` are served at once. The Prometheus remote-write source serves the same
-//! way ([`Endpoint`]), checking each body before it is taken.
+//! other than POST. Headers must arrive within 10 s and a body within `timeout`. At most
+//! `max_connections` are held at once (each buffers at most 64 KiB of request head), and at
+//! most `max_bodies` bodies are read at once: the memory bound is `max_body × max_bodies`,
+//! and a request beyond it is answered 503 with `Retry-After`. So idle or half-open
+//! connections cannot keep a sender out, and many connections cannot exhaust memory. The
+//! Prometheus remote-write source serves the same way ([`Endpoint`]), checking each body
+//! before it is taken.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -52,9 +56,14 @@ pub struct HttpSourceConfig {
     /// Largest request body in bytes (default 16 MiB).
     #[serde(default = "default_max_body")]
     pub max_body: u64,
-    /// Requests served at once (default 64); more wait to be accepted.
+    /// Connections held at once (default 1024, within the open-file limit), each with at
+    /// most 64 KiB of request head; more wait to be accepted.
     #[serde(default = "default_connections")]
     pub max_connections: usize,
+    /// Request bodies read at once (default 64): `max_body × max_bodies` bounds the memory
+    /// of bodies in flight; a request beyond it is answered 503 with `Retry-After`.
+    #[serde(default = "default_bodies")]
+    pub max_bodies: usize,
     /// Time a request's body may take to arrive (default `30s`).
     #[serde(default = "default_timeout")]
     #[schemars(with = "String")]
@@ -101,8 +110,15 @@ fn default_max_body() -> u64 {
 }
 
 pub(crate) fn default_connections() -> usize {
+    1024
+}
+
+pub(crate) fn default_bodies() -> usize {
     64
 }
+
+/// Bytes of request head a connection may buffer: 1024 connections hold at most 64 MiB.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 pub(crate) fn default_timeout() -> Interval {
     Interval::from_millis(30_000)
@@ -148,6 +164,7 @@ impl HttpSourceConfig {
             token_file: self.token_file.as_deref(),
             max_body: self.max_body,
             max_connections: self.max_connections,
+            max_bodies: self.max_bodies,
             timeout: self.timeout,
             buffer: self.buffer,
             accepted: StatusCode::ACCEPTED,
@@ -172,6 +189,7 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) token_file: Option<&'a Path>,
     pub(crate) max_body: u64,
     pub(crate) max_connections: usize,
+    pub(crate) max_bodies: usize,
     pub(crate) timeout: Interval,
     pub(crate) buffer: usize,
     /// The answer once a body is in the buffer (202, or 204 without a body).
@@ -202,6 +220,8 @@ struct Intake {
     accepted: StatusCode,
     media: Option<MediaCheck>,
     check: Option<Check>,
+    /// Permits to read a body.
+    bodies: Arc<tokio::sync::Semaphore>,
     tx: SyncSender<Event>,
     requests: AtomicU64,
 }
@@ -236,10 +256,20 @@ pub(crate) fn listen(ep: Endpoint<'_>, name: &str) -> Result<Transport, Connecto
         accepted: ep.accepted,
         media: ep.media,
         check: ep.check,
+        bodies: Arc::new(tokio::sync::Semaphore::new(ep.max_bodies.max(1))),
         tx,
         requests: AtomicU64::new(0),
     });
-    let (thread_stop, slots) = (Arc::clone(&stop), ep.max_connections.max(1));
+    let (slots, clamped) = ai4ict_core::limits::connection_slots(ep.max_connections);
+    if clamped {
+        tracing::warn!(
+            source = name,
+            wanted = ep.max_connections,
+            slots,
+            "the open-file limit allows fewer connections than asked; raise it (`ulimit -n`)"
+        );
+    }
+    let thread_stop = Arc::clone(&stop);
     let thread = std::thread::Builder::new()
         .name("ai4ict-http-source".into())
         .spawn(move || serve(listener, intake, slots, &thread_stop))
@@ -269,7 +299,8 @@ fn serve(listener: std::net::TcpListener, intake: Arc<Intake>, slots: usize, sto
         let slots = Arc::new(tokio::sync::Semaphore::new(slots));
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT);
+            .header_read_timeout(HEADER_TIMEOUT)
+            .max_buf_size(MAX_HEAD_BYTES);
         while !stop.load(Ordering::Relaxed) {
             let accepted = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
             let Ok(Ok((stream, peer))) = accepted else {
@@ -366,6 +397,17 @@ async fn answer(
             return reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, &e);
         }
     }
+    let Ok(_reading) = intake.bodies.try_acquire() else {
+        let mut r = reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many bodies in flight; retry shortly",
+        );
+        r.headers_mut().insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from_static("1"),
+        );
+        return r;
+    };
     let limit = usize::try_from(intake.max_body).unwrap_or(usize::MAX);
     let body = Limited::new(req.into_body(), limit).collect();
     let payload = match tokio::time::timeout(intake.timeout, body).await {

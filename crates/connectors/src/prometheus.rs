@@ -28,7 +28,9 @@ use prost::Message as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::http::{default_buffer, default_connections, default_timeout, listen, Endpoint};
+use crate::http::{
+    default_bodies, default_buffer, default_connections, default_timeout, listen, Endpoint,
+};
 use crate::live::{
     buffer_problem, interval_duration, live_factory, live_fields, reject, token_problems,
     LiveLimits, Reader,
@@ -66,9 +68,14 @@ pub struct PrometheusSourceConfig {
     /// sends at most `max_samples_per_send` samples, well under 1 MiB, per request).
     #[serde(default = "default_max_body")]
     pub max_body: u64,
-    /// Requests served at once (default 64); more wait to be accepted.
+    /// Connections held at once (default 1024, within the open-file limit); more wait to be
+    /// accepted.
     #[serde(default = "default_connections")]
     pub max_connections: usize,
+    /// Request bodies read at once (default 64): `max_body × max_bodies` bounds the memory
+    /// of bodies in flight; a request beyond it is answered 503 and retried.
+    #[serde(default = "default_bodies")]
+    pub max_bodies: usize,
     /// Time a request's body may take to arrive (default `30s`).
     #[serde(default = "default_timeout")]
     #[schemars(with = "String")]
@@ -129,6 +136,7 @@ impl PrometheusSourceConfig {
             token_file: self.token_file.as_deref(),
             max_body: max,
             max_connections: self.max_connections,
+            max_bodies: self.max_bodies,
             timeout: self.timeout,
             buffer: self.buffer,
             accepted: StatusCode::NO_CONTENT,

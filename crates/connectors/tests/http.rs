@@ -127,3 +127,55 @@ fn a_large_body_arrives_whole_and_only_an_overlong_line_is_refused() {
     let first = format!("{:?}", report.errors.first());
     assert!(first.contains("over the limit of 65536"), "{first}");
 }
+
+/// Idle and half-open connections do not keep a sender out (there is room for 1024 of them),
+/// and bodies read at once are bounded by `max_bodies`: one beyond is answered 503 with
+/// `Retry-After`, and once the slow body is done the next push is taken.
+#[test]
+fn half_open_connections_leave_room_and_bodies_in_flight_are_bounded() {
+    use std::io::Write;
+    let (mut src, base) = source(serde_json::json!({ "max_bodies": 1 }));
+    let addr = base.trim_start_matches("http://").to_string();
+    let url = format!("{base}/ingest");
+    let row = "{\"entity\":\"a\",\"time\":\"2024-01-01T00:00:00Z\",\"load\":1}\n";
+    // 300 connections that never send a byte: the old limit of 64 held them all until the
+    // 10 s header timeout, and this push waited behind them.
+    let idle: Vec<_> = (0..300)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    assert_eq!(post(&url, Some(TOKEN), row), 202);
+    drop(idle);
+    // A slow sender: headers, then half of its body.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    let body = row.repeat(2);
+    write!(
+        slow,
+        "POST /ingest HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..body.len() / 2]
+    )
+    .unwrap();
+    slow.flush().unwrap();
+    // Its body holds the only permit once the server has read its head.
+    let (mut answer, mut early) = (0, 0);
+    for _ in 0..50 {
+        answer = post(&url, Some(TOKEN), row);
+        if answer == 503 {
+            break;
+        }
+        early += usize::from(answer == 202);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(answer, 503, "a second body while the first is read");
+    slow.write_all(&body.as_bytes()[body.len() / 2..]).unwrap();
+    slow.flush().unwrap();
+    let mut reply = [0u8; 12];
+    std::io::Read::read_exact(&mut slow, &mut reply).unwrap();
+    assert_eq!(&reply, b"HTTP/1.1 202", "the slow body is taken");
+    assert_eq!(
+        post(&url, Some(TOKEN), row),
+        202,
+        "and the permit is free again"
+    );
+    assert_eq!(drain(&mut src), 1 + early + 2 + 1);
+}

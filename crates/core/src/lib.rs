@@ -6,6 +6,7 @@ mod batch;
 mod domain;
 mod entity;
 mod incident;
+pub mod limits;
 mod rng;
 mod source;
 mod time;

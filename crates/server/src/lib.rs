@@ -36,9 +36,6 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// Bytes of request head a connection may buffer: 4096 connections hold at most 256 MiB.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// File descriptors kept for the database, logs and the listener beyond the connections.
-const SPARE_FDS: usize = 64;
-
 /// How a hub is served: who may write, which hosts and origins are accepted, and the limits
 /// that keep one client from exhausting the server.
 #[derive(Debug, Clone)]
@@ -202,10 +199,16 @@ pub async fn serve(
     use hyper_util::rt::{TokioIo, TokioTimer};
 
     let app = router(hubs, config)?;
-    let slots = Arc::new(tokio::sync::Semaphore::new(connection_slots(
-        config.max_connections,
-        open_file_limit(),
-    )));
+    let (slots, clamped) = ai4ict_core::limits::connection_slots(config.max_connections);
+    if clamped {
+        tracing::warn!(
+            wanted = config.max_connections,
+            slots,
+            "the open-file limit allows fewer connections than asked; raise it \
+             (e.g. `ulimit -n`, or LimitNOFILE= in a systemd unit)"
+        );
+    }
+    let slots = Arc::new(tokio::sync::Semaphore::new(slots));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -253,37 +256,6 @@ pub async fn serve(
         tracing::warn!("connections still open {GRACE:?} after shutdown; closing them");
     }
     Ok(())
-}
-
-/// Connections to serve at once: `wanted` (at least 1), within the open-file `limit` less
-/// [`SPARE_FDS`], so that accepting never fails for want of a descriptor.
-fn connection_slots(wanted: usize, limit: Option<usize>) -> usize {
-    let wanted = wanted.max(1);
-    match limit {
-        Some(limit) if wanted > limit.saturating_sub(SPARE_FDS) => {
-            let slots = limit.saturating_sub(SPARE_FDS).max(1);
-            tracing::warn!(
-                wanted,
-                slots,
-                "the open-file limit ({limit}) allows fewer connections than asked; raise it \
-                 (e.g. `ulimit -n`, or LimitNOFILE= in a systemd unit)"
-            );
-            slots
-        }
-        _ => wanted,
-    }
-}
-
-/// This process's soft limit on open files (from `/proc/self/limits`; `None` where there is
-/// no such file or no limit).
-fn open_file_limit() -> Option<usize> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.trim_start_matches("Max open files")
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// Serves `hubs` on `addr` on a new multi-threaded runtime, until the process ends.
@@ -374,21 +346,5 @@ impl Background {
 impl Drop for Background {
     fn drop(&mut self) {
         let _ = self.shutdown();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{connection_slots, open_file_limit};
-
-    #[test]
-    fn connections_stay_within_the_open_file_limit() {
-        assert_eq!(connection_slots(4096, Some(20_000)), 4096);
-        assert_eq!(connection_slots(4096, Some(1024)), 960);
-        assert_eq!(connection_slots(4096, Some(10)), 1);
-        assert_eq!(connection_slots(0, None), 1);
-        if cfg!(target_os = "linux") {
-            assert!(open_file_limit().is_some_and(|l| l > 0));
-        }
     }
 }
