@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use crate::fields::Clock;
 use crate::record::FlowRecord;
-use crate::sequence::{Seen, Sequences};
+use crate::sequence::{Count, Seen, Sequences};
 use crate::stats::{CollectorStats, Counts};
 use crate::template::Templates;
 use crate::{ipfix, v5, v9, DecodeError};
@@ -16,8 +16,8 @@ use crate::{ipfix, v5, v9, DecodeError};
 pub(crate) struct Message {
     /// (domain, sequence number) once the header was read.
     pub(crate) stream: Option<(u32, u32)>,
-    /// How many times the sequence number counts this packet (`None`: unknown).
-    pub(crate) sequenced: Option<u32>,
+    /// What the sequence number may count of this packet (`None`: unknown).
+    pub(crate) sequenced: Option<Count>,
     /// Flow records yielded.
     pub(crate) flows: u32,
     /// Records of options templates (read, not yielded).
@@ -108,7 +108,8 @@ impl Decoder {
         };
         let seen = msg.stream.map(|(domain, seq)| {
             let count = if result.is_ok() { msg.sequenced } else { None };
-            self.sequences.observe(exporter, domain, seq, count)
+            self.sequences
+                .observe(exporter, domain, seq, count, version == 10)
         });
         let held = self.templates.held(exporter);
         self.stats.account(exporter, held, |c: &mut Counts| {

@@ -102,9 +102,15 @@ impl Clock {
                 // after 49.7 days.
                 export_ms - i64::from(uptime_ms.wrapping_sub(t) as i32)
             }
+            // As for v9, taken back from the uptime at export, signed: a time before the
+            // init time (softflowd replaying a capture sends those) or after a wrap of the
+            // 32-bit uptime lands next to the export time, not 49.7 days away.
             (Time::Uptime(t), Self::Init { export_ms, init_ms }) => {
                 match init_in_record.or(init_ms) {
-                    Some(init) => init + i64::from(t),
+                    Some(init) => {
+                        let uptime = (export_ms - init) as u32;
+                        export_ms - i64::from(uptime.wrapping_sub(t) as i32)
+                    }
                     None => export_ms,
                 }
             }

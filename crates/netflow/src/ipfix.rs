@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use crate::decoder::{data_set, Message};
 use crate::fields::Clock;
 use crate::record::FlowRecord;
+use crate::sequence::Count;
 use crate::template::{Template, Templates};
 use crate::wire::Reader;
 use crate::DecodeError;
@@ -76,7 +77,10 @@ pub(crate) fn decode(
         }
     }
     // §3.1: the sequence counts data records; unknown when a set could not be read.
-    msg.sequenced = (msg.unknown_sets == 0).then_some(msg.flows + msg.option_records);
+    msg.sequenced = (msg.unknown_sets == 0).then_some(Count {
+        all: msg.flows + msg.option_records,
+        flows: msg.flows,
+    });
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::decoder::Message;
 use crate::record::FlowRecord;
+use crate::sequence::Count;
 use crate::wire::Reader;
 use crate::DecodeError;
 
@@ -66,6 +67,6 @@ pub(crate) fn decode(
         out.push(f);
         msg.flows += 1;
     }
-    msg.sequenced = Some(u32::from(count));
+    msg.sequenced = Some(Count::fixed(u32::from(count)));
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use crate::decoder::{data_set, Message};
 use crate::fields::Clock;
 use crate::record::FlowRecord;
+use crate::sequence::Count;
 use crate::template::{Stored, Template, Templates};
 use crate::wire::Reader;
 use crate::DecodeError;
@@ -28,7 +29,7 @@ pub(crate) fn decode(
     let domain = r.u32("v9 source ID")?;
     msg.stream = Some((domain, sequence));
     // §5.1: the sequence counts export packets, whatever they hold.
-    msg.sequenced = Some(1);
+    msg.sequenced = Some(Count::fixed(1));
     let clock = Clock::Header {
         export_ms: i64::from(secs) * 1000,
         uptime_ms,
