@@ -61,6 +61,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         s => s.map(Duration::from_secs_f64),
     };
+    // Bound first: an address that cannot be had leaves no file behind.
+    let mut collector = Collector::bind(a.listen, a.recv_buffer)?;
     let file = match WriteMode::Create.open(&a.out, "--out") {
         Ok((file, _)) => file,
         Err(ConnectorError::Exists { path, .. }) => {
@@ -70,7 +72,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let mut csv = BufWriter::new(file);
     writeln!(csv, "{CSV_HEADER}").context("writing the CSV header")?;
-    let mut collector = Collector::bind(a.listen, a.recv_buffer)?;
     eprintln!(
         "listening on {} (receive buffer {} bytes granted), writing {}",
         collector.local_addr(),
