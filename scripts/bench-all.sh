@@ -49,6 +49,7 @@ bench engine 'KPI values/s|engine / loop|alerts:' "$bin" bench engine
 bench intrusion '^(population|novelty|port_scan|beaconing)' "$bin" bench intrusion
 bench ingest '^(overload|accepted|memory|passed|Error)' "$bin" bench ingest
 bench serve '(half-open|push|Error)' "$bin" bench serve
+bench collector '(^offered|^received|^passed|^highest|FAILED)' "$bin" bench collector --find-max
 bench anomaly '^ *(detector|auto|robust_seasonal|resonance|river|pyod) ' "$bin" bench anomaly --no-peers
 bench false-alarms '^(auto|ensemble|robust_seasonal) ' "$bin" bench false-alarms --streams 20
 bench sandbox '^ *(auto|robust_seasonal|resonance) ' "$bin" bench sandbox

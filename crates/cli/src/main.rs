@@ -51,6 +51,8 @@ enum Command {
     // Each variant wraps one cmd module's Args; keep them in alphabetical order.
     /// Measure speed and accuracy against baselines run in the same process.
     Bench(cmd::bench::Args),
+    /// Receive NetFlow v5 / v9 and IPFIX over UDP and write the flow records as CSV.
+    Collect(cmd::collect::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(cmd::completions::Args),
     /// Run the shipped cell-KPI anomaly intent on the default sandbox network.
@@ -85,6 +87,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Collect(a) => cmd::collect::run(a),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Detect(a) => cmd::detect::run(a),

@@ -17,6 +17,10 @@ enum Command {
     /// feature importance, beside LightGBM and scikit-learn's HistGradientBoosting on the same
     /// split when `--python` (or `AI4ICT_PEER_PYTHON`) names a Python with them.
     Classify(super::bench_classify::Args),
+    /// The NetFlow / IPFIX collector on loopback: an exporter thread offers `--rate` flows/s;
+    /// fails when the collector's count differs from the exporter's or the sequence numbers
+    /// were not contiguous.
+    Collector(super::bench_collector::Args),
     /// Rows and KPI values per second through the shipped anomaly intent's whole chain (PP, M,
     /// P, D, file sink) on the dataflow engine vs a plain loop running the same nodes and sink;
     /// fails when their alerts differ.
@@ -71,6 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Anomaly(a) => return super::bench_anomaly::run(a),
         Command::Classify(a) => return super::bench_classify::run(a),
+        Command::Collector(a) => return super::bench_collector::run(a),
         Command::Nab(a) => return super::bench_nab::run(a),
         Command::Forecast {
             nyc_taxi,

@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod bench_anomaly;
 pub mod bench_classify;
+pub mod bench_collector;
 pub mod bench_engine;
 pub mod bench_false_alarms;
 pub mod bench_forecast;
@@ -10,6 +11,7 @@ pub mod bench_intrusion;
 pub mod bench_nab;
 pub mod bench_sandbox;
 pub mod bench_serve;
+pub mod collect;
 pub mod completions;
 pub mod demo;
 pub mod detect;
