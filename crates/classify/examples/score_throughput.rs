@@ -36,7 +36,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let digest = sha2::Sha256::digest(c.to_bytes()?);
     println!(
         "snapshot sha256 {}",
-        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     );
     let t = Instant::now();
     let mut by_row = Vec::with_capacity(test.rows());

@@ -2,10 +2,11 @@
 //! and round on the softmax loss's gradients and hessians, early stopping on a stratified
 //! validation share.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::binning::Binner;
-use crate::grow::{grow, Binned, Criterion, Limits};
+use crate::grow::{grow, Binned, Criterion, LeafRows, Limits};
 use crate::rng::Rng;
 use crate::split::stratified_split;
 use crate::tree::Tree;
@@ -148,32 +149,40 @@ impl Gbdt {
             lambda: config.l2,
             scale: config.learning_rate,
         };
-        let mut rng = Rng::new(config.seed);
         let mut trees = Vec::new();
-        let mut stats = vec![0.0; n * 3];
+        // Each class's tree of a round grows on its own thread, in its own buffers
+        // (stats `[gradient, hessian, count]` per row, the row order its leaves leave).
+        let mut work: Vec<(Vec<f64>, Vec<u32>)> = vec![(vec![0.0; n * 3], Vec::new()); k];
         let mut prob = vec![0.0; n * k];
-        let mut idx: Vec<u32> = Vec::with_capacity(n);
         let mut best = (f64::INFINITY, 0usize);
         for round in 0..config.rounds {
-            for r in 0..n {
-                softmax(&raw[r * k..(r + 1) * k], &mut prob[r * k..(r + 1) * k]);
-            }
-            for class in 0..k {
-                for r in 0..n {
-                    let p = prob[r * k + class];
-                    let y = if train.labels[r] as usize == class {
-                        1.0
-                    } else {
-                        0.0
-                    };
-                    stats[r * 3] = (p - y) * w[r];
-                    stats[r * 3 + 1] = (p * (1.0 - p)).max(1e-6) * w[r];
-                    stats[r * 3 + 2] = 1.0;
-                }
-                idx.clear();
-                idx.extend(0..n as u32);
-                let (tree, leaves) =
-                    grow(&binned, &stats, 3, &mut idx, criterion, &limits, &mut rng);
+            prob.par_chunks_mut(k)
+                .zip(raw.par_chunks(k))
+                .for_each(|(p, r)| softmax(r, p));
+            let grown: Vec<(Tree, Vec<LeafRows>)> = work
+                .par_iter_mut()
+                .enumerate()
+                .map(|(class, (stats, idx))| {
+                    for r in 0..n {
+                        let p = prob[r * k + class];
+                        let y = if train.labels[r] as usize == class {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                        stats[r * 3] = (p - y) * w[r];
+                        stats[r * 3 + 1] = (p * (1.0 - p)).max(1e-6) * w[r];
+                        stats[r * 3 + 2] = 1.0;
+                    }
+                    idx.clear();
+                    idx.extend(0..n as u32);
+                    // Newton growth tries every feature: the generator is never drawn from.
+                    let mut rng = Rng::new(config.seed);
+                    grow(&binned, stats, 3, idx, criterion, &limits, &mut rng)
+                })
+                .collect();
+            for (class, (tree, leaves)) in grown.into_iter().enumerate() {
+                let idx = &work[class].1;
                 for leaf in &leaves {
                     let v = tree.values[leaf.offset];
                     for &r in &idx[leaf.start..leaf.end] {
