@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::binning::Binner;
 use crate::grow::{grow, Binned, Criterion, LeafRows, Limits};
 use crate::rng::Rng;
+use crate::score::Scorer;
 use crate::split::stratified_split;
 use crate::tree::Tree;
 use crate::{ClassWeight, ClassifyError, Dataset};
@@ -233,35 +234,16 @@ impl Gbdt {
         Ok(())
     }
 
-    /// The most likely class of each row of a row-major matrix (`features` per row).
+    /// The most likely class of each row of a row-major matrix (`features` per row),
+    /// through a [`Scorer`] compiled for this call (compile once with [`Gbdt::scorer`]
+    /// to score many batches).
     pub fn predict_rows(&self, rows: &[f64]) -> Result<Vec<u32>, ClassifyError> {
-        let f = self.features;
-        if f == 0 || !rows.len().is_multiple_of(f) {
-            return Err(ClassifyError::Width {
-                expected: f,
-                got: rows.len() % f.max(1),
-            });
-        }
-        let k = self.classes;
-        // Tree-major over blocks of rows: a tree stays in cache while it scores the block
-        // (row-major over ~1,000 trees misses cache on every tree). Each row's sums are
-        // added in tree order, as `predict_proba_into` does.
-        let mut out = Vec::with_capacity(rows.len() / f);
-        let mut raw = vec![0.0; BLOCK * k];
-        for block in rows.chunks(BLOCK * f) {
-            let m = block.len() / f;
-            for r in 0..m {
-                raw[r * k..(r + 1) * k].copy_from_slice(&self.init);
-            }
-            for (i, t) in self.trees.iter().enumerate() {
-                let c = i % k;
-                for (r, row) in block.chunks_exact(f).enumerate() {
-                    raw[r * k + c] += t.values[t.leaf(row)];
-                }
-            }
-            out.extend((0..m).map(|r| argmax(&raw[r * k..(r + 1) * k])));
-        }
-        Ok(out)
+        self.scorer()?.predict_rows(rows)
+    }
+
+    /// This model compiled for batch scoring.
+    pub fn scorer(&self) -> Result<Scorer, ClassifyError> {
+        Scorer::new(self)
     }
 
     /// Summed split gain of each feature.
