@@ -2,19 +2,28 @@
 //! rank among the thresholds the trees split that feature at, so that every node compares
 //! two integers; the trees then walk a block of rows at a time, tree by tree, level by
 //! level, without branches (a leaf points to itself), which keeps a tree in cache and lets
-//! the rows of a block proceed in parallel in the core. Results equal
-//! [`Gbdt::predict_proba_into`]'s argmax: the same leaves, summed in the same order.
+//! the rows of a block proceed in parallel in the core. After each round a row stops
+//! summing a class that cannot win any more: its sum plus the largest leaves of the rounds
+//! left is below another class's sum plus their smallest leaves; a row with one class left
+//! is done. Results equal [`Gbdt::predict_proba_into`]'s argmax: the classes that can win
+//! add the same leaves in the same order.
 
-use crate::gbdt::{argmax, BLOCK};
+use crate::gbdt::argmax;
 use crate::tree::LEAF;
 use crate::{ClassifyError, Gbdt};
 
-/// One node: a row goes to `kids[(code[slot] > threshold) as usize]`. A leaf (and a split
-/// no value goes left of) has `threshold == u32::MAX` and both kids equal.
+/// Rows scored together: enough that the rows still summing a class after pruning keep a
+/// tree's walk busy, few enough that their codes stay in the core's cache.
+const BLOCK: usize = 512;
+
+/// One node: a row goes to `kids[(code[slot] > threshold) as usize]`, where a row's codes
+/// are, per feature, its rank among the feature's thresholds (missing values 0), then
+/// those ranks less one (missing values wrapping to `u16::MAX`). A leaf (and a split
+/// no value goes left of) has `threshold == u16::MAX` and both kids equal.
 #[derive(Clone, Copy, Debug)]
 struct Step {
-    slot: u32,
-    threshold: u32,
+    slot: u16,
+    threshold: u16,
     kids: [u32; 2],
 }
 
@@ -36,7 +45,11 @@ pub struct Scorer {
     steps: Vec<Step>,
     /// The value of each step (its leaf's; 0 for a split).
     values: Vec<f64>,
+    /// `trees[round * classes + class]`, as in the model.
     roots: Vec<Root>,
+    /// Per round `r` and class, the sums of the smallest and of the largest leaf of the
+    /// class's trees in rounds `r..`; empty when a value is not finite (no pruning).
+    rest: Vec<(f64, f64)>,
 }
 
 impl Scorer {
@@ -63,6 +76,13 @@ impl Scorer {
             c.sort_by(f64::total_cmp);
             c.dedup_by(|a, b| a == b);
         }
+        // Codes are 16 bits: far beyond what 255 bins per feature can grow.
+        if 2 * f > usize::from(u16::MAX) || cuts.iter().any(|c| c.len() >= usize::from(u16::MAX)) {
+            return Err(ClassifyError::Shape(
+                "a booster with over 32,767 features or 65,534 thresholds on one cannot be compiled"
+                    .into(),
+            ));
+        }
         let mut steps = Vec::new();
         let mut values = Vec::new();
         let mut roots = Vec::with_capacity(model.trees.len());
@@ -77,7 +97,7 @@ impl Scorer {
                     levels = levels.max(depth[i]);
                     steps.push(Step {
                         slot: 0,
-                        threshold: u32::MAX,
+                        threshold: u16::MAX,
                         kids: [at; 2],
                     });
                     values.push(t.values[n.right as usize]);
@@ -89,27 +109,27 @@ impl Scorer {
                 let kids = [base + n.left, base + n.right];
                 let feature = n.feature as usize;
                 let cut = &cuts[feature];
-                let j = cut.partition_point(|c| *c < n.threshold) as u32;
+                let j = cut.partition_point(|c| *c < n.threshold) as u16;
                 // `v <= cut[j]` is `code(v) <= j + 1`, missing values coded 0; with missing
                 // values sent right the code is one less and they wrap to `u32::MAX`.
                 steps.push(match (n.threshold.is_nan(), n.missing_left) {
                     (true, true) => Step {
-                        slot: feature as u32,
+                        slot: feature as u16,
                         threshold: 0,
                         kids,
                     },
                     (true, false) => Step {
                         slot: 0,
-                        threshold: u32::MAX,
+                        threshold: u16::MAX,
                         kids: [kids[1]; 2],
                     },
                     (false, true) => Step {
-                        slot: feature as u32,
+                        slot: feature as u16,
                         threshold: j + 1,
                         kids,
                     },
                     (false, false) => Step {
-                        slot: (f + feature) as u32,
+                        slot: (f + feature) as u16,
                         threshold: j,
                         kids,
                     },
@@ -121,6 +141,20 @@ impl Scorer {
                 depth: levels,
             });
         }
+        let rounds = model.trees.len().div_ceil(k);
+        let mut rest = vec![(0.0, 0.0); (rounds + 1) * k];
+        for (i, t) in model.trees.iter().enumerate().rev() {
+            let lo = t.values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = t.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let next = rest[i + k];
+            rest[i] = (next.0 + lo, next.1 + hi);
+        }
+        let finite = |x: f64| x.is_finite() && x.abs() < 1e100;
+        if !(rest.iter().all(|&(a, b)| finite(a) && finite(b))
+            && model.init.iter().all(|&x| finite(x)))
+        {
+            rest.clear();
+        }
         Ok(Self {
             features: f,
             classes: k,
@@ -129,6 +163,7 @@ impl Scorer {
             steps,
             values,
             roots,
+            rest,
         })
     }
 
@@ -143,9 +178,15 @@ impl Scorer {
         }
         let (k, width) = (self.classes, 2 * f);
         let mut out = Vec::with_capacity(rows.len() / f);
-        let mut codes = vec![0u32; BLOCK * width];
+        let mut codes = vec![0u16; BLOCK * width];
         let mut raw = vec![0.0; BLOCK * k];
-        let mut at = [0u32; BLOCK];
+        let mut at = vec![0u32; BLOCK];
+        // Per row and class: can it still win; per row: classes that can; per class: the
+        // rows that still sum it; the rows not yet decided.
+        let mut alive = vec![true; BLOCK * k];
+        let mut left = vec![0usize; BLOCK];
+        let mut active: Vec<Vec<u32>> = vec![Vec::with_capacity(BLOCK); k];
+        let mut open: Vec<usize> = Vec::with_capacity(BLOCK);
         for block in rows.chunks(BLOCK * f) {
             let m = block.len() / f;
             for (row, code) in block.chunks_exact(f).zip(codes.chunks_exact_mut(width)) {
@@ -153,7 +194,7 @@ impl Scorer {
                     let c = if v.is_nan() {
                         0
                     } else {
-                        1 + cut.partition_point(|x| *x < v) as u32
+                        1 + cut.partition_point(|x| *x < v) as u16
                     };
                     code[j] = c;
                     code[f + j] = c.wrapping_sub(1);
@@ -162,19 +203,61 @@ impl Scorer {
             for r in raw.chunks_exact_mut(k).take(m) {
                 r.copy_from_slice(&self.init);
             }
+            alive[..m * k].fill(true);
+            left[..m].fill(k);
+            for rows in &mut active {
+                rows.clear();
+                rows.extend(0..m as u32);
+            }
+            open.clear();
+            open.extend(0..m);
             let codes = &codes[..m * width];
-            let at = &mut at[..m];
-            for (i, root) in self.roots.iter().enumerate() {
-                at.fill(root.node);
-                for _ in 0..root.depth {
-                    for (a, code) in at.iter_mut().zip(codes.chunks_exact(width)) {
-                        let s = &self.steps[*a as usize];
-                        *a = s.kids[usize::from(code[s.slot as usize] > s.threshold)];
+            for (round, roots) in self.roots.chunks(k).enumerate() {
+                for (c, (root, rows)) in roots.iter().zip(&active).enumerate() {
+                    let at = &mut at[..rows.len()];
+                    at.fill(root.node);
+                    for _ in 0..root.depth {
+                        for (a, &r) in at.iter_mut().zip(rows) {
+                            let s = &self.steps[*a as usize];
+                            let code = codes[r as usize * width + s.slot as usize];
+                            *a = s.kids[usize::from(code > s.threshold)];
+                        }
+                    }
+                    for (a, &r) in at.iter().zip(rows) {
+                        raw[r as usize * k + c] += self.values[*a as usize];
                     }
                 }
-                let c = i % k;
-                for (a, r) in at.iter().zip(raw.chunks_exact_mut(k)) {
-                    r[c] += self.values[*a as usize];
+                if self.rest.is_empty() || open.is_empty() {
+                    continue;
+                }
+                let rest = &self.rest[(round + 1) * k..][..k];
+                open.retain(|&r| {
+                    let (sum, alive) = (&raw[r * k..][..k], &mut alive[r * k..][..k]);
+                    let mut floor = f64::NEG_INFINITY;
+                    for c in 0..k {
+                        if alive[c] {
+                            floor = floor.max(sum[c] + rest[c].0);
+                        }
+                    }
+                    // A margin far above the rounding of these sums keeps this exact.
+                    let floor = floor - 1e-9 * (1.0 + floor.abs());
+                    for c in 0..k {
+                        if alive[c] && sum[c] + rest[c].1 < floor {
+                            alive[c] = false;
+                            left[r] -= 1;
+                        }
+                    }
+                    left[r] > 1
+                });
+                for (c, rows) in active.iter_mut().enumerate() {
+                    rows.retain(|&r| left[r as usize] > 1 && alive[r as usize * k + c]);
+                }
+            }
+            for (r, sum) in raw.chunks_exact_mut(k).take(m).enumerate() {
+                for (s, &a) in sum.iter_mut().zip(&alive[r * k..][..k]) {
+                    if !a {
+                        *s = f64::NEG_INFINITY;
+                    }
                 }
             }
             out.extend(raw.chunks_exact(k).take(m).map(argmax));
