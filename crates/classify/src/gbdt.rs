@@ -153,28 +153,35 @@ impl Gbdt {
         let mut trees = Vec::new();
         // Each class's tree of a round grows on its own thread, in its own buffers
         // (stats `[gradient, hessian, count]` per row, the row order its leaves leave).
-        let mut work: Vec<(Vec<f64>, Vec<u32>)> = vec![(vec![0.0; n * 3], Vec::new()); k];
-        let mut prob = vec![0.0; n * k];
+        let mut work: Vec<(Vec<f64>, Vec<u32>)> =
+            vec![([0.0, 0.0, 1.0].repeat(n), Vec::with_capacity(n)); k];
         let mut best = (f64::INFINITY, 0usize);
         for round in 0..config.rounds {
-            prob.par_chunks_mut(k)
-                .zip(raw.par_chunks(k))
-                .for_each(|(p, r)| softmax(r, p));
+            // One pass over the rows (in parallel chunks) writes every class's gradients.
+            let mut parts: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(CHUNK))
+                .map(|_| Vec::with_capacity(k))
+                .collect();
+            for (stats, _) in &mut work {
+                for (part, s) in parts.iter_mut().zip(stats.chunks_mut(CHUNK * 3)) {
+                    part.push(s);
+                }
+            }
+            parts.into_par_iter().enumerate().for_each(|(j, mut part)| {
+                let mut p = vec![0.0; k];
+                for i in 0..part.first().map_or(0, |s| s.len() / 3) {
+                    let r = j * CHUNK + i;
+                    softmax(&raw[r * k..(r + 1) * k], &mut p);
+                    let y = train.labels[r] as usize;
+                    for (class, (s, &p)) in part.iter_mut().zip(&p).enumerate() {
+                        let t = if y == class { 1.0 } else { 0.0 };
+                        s[i * 3] = (p - t) * w[r];
+                        s[i * 3 + 1] = (p * (1.0 - p)).max(1e-6) * w[r];
+                    }
+                }
+            });
             let grown: Vec<(Tree, Vec<LeafRows>)> = work
                 .par_iter_mut()
-                .enumerate()
-                .map(|(class, (stats, idx))| {
-                    for r in 0..n {
-                        let p = prob[r * k + class];
-                        let y = if train.labels[r] as usize == class {
-                            1.0
-                        } else {
-                            0.0
-                        };
-                        stats[r * 3] = (p - y) * w[r];
-                        stats[r * 3 + 1] = (p * (1.0 - p)).max(1e-6) * w[r];
-                        stats[r * 3 + 2] = 1.0;
-                    }
+                .map(|(stats, idx)| {
                     idx.clear();
                     idx.extend(0..n as u32);
                     // Newton growth tries every feature: the generator is never drawn from.
@@ -251,6 +258,9 @@ impl Gbdt {
         importance(&self.trees, self.features)
     }
 }
+
+/// Rows per parallel task computing gradients.
+const CHUNK: usize = 4096;
 
 /// Rows scored together, tree by tree.
 pub(crate) const BLOCK: usize = 128;
