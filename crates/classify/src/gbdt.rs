@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::binning::Binner;
-use crate::grow::{grow, Binned, Criterion, LeafRows, Limits};
+use crate::grow::{grow, Binned, Criterion, Limits};
 use crate::rng::Rng;
 use crate::score::Scorer;
 use crate::split::stratified_split;
@@ -138,8 +138,6 @@ impl Gbdt {
         }
         let sum: f64 = prior.iter().sum();
         let init: Vec<f64> = prior.iter().map(|p| (p / sum).ln()).collect();
-        let mut raw: Vec<f64> = (0..n).flat_map(|_| init.iter().copied()).collect();
-        let mut vraw: Vec<f64> = (0..val.rows()).flat_map(|_| init.iter().copied()).collect();
         let limits = Limits {
             max_depth: config.max_depth,
             max_leaves: config.max_leaves,
@@ -151,26 +149,37 @@ impl Gbdt {
             scale: config.learning_rate,
         };
         let mut trees = Vec::new();
-        // Each class's tree of a round grows on its own thread, in its own buffers
-        // (stats `[gradient, hessian, count]` per row, the row order its leaves leave).
-        let mut work: Vec<(Vec<f64>, Vec<u32>)> =
-            vec![([0.0, 0.0, 1.0].repeat(n), Vec::with_capacity(n)); k];
+        // Each class's tree of a round grows on its own thread, in its own buffers.
+        let mut work: Vec<ClassWork> = init
+            .iter()
+            .map(|&v| ClassWork {
+                stats: [0.0, 0.0, 1.0].repeat(n),
+                idx: Vec::with_capacity(n),
+                raw: vec![v; n],
+                vraw: vec![v; val.rows()],
+            })
+            .collect();
         let mut best = (f64::INFINITY, 0usize);
         for round in 0..config.rounds {
             // One pass over the rows (in parallel chunks) writes every class's gradients.
             let mut parts: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(CHUNK))
                 .map(|_| Vec::with_capacity(k))
                 .collect();
-            for (stats, _) in &mut work {
-                for (part, s) in parts.iter_mut().zip(stats.chunks_mut(CHUNK * 3)) {
+            let mut raws: Vec<&[f64]> = Vec::with_capacity(k);
+            for cw in &mut work {
+                for (part, s) in parts.iter_mut().zip(cw.stats.chunks_mut(CHUNK * 3)) {
                     part.push(s);
                 }
+                raws.push(&cw.raw);
             }
             parts.into_par_iter().enumerate().for_each(|(j, mut part)| {
-                let mut p = vec![0.0; k];
+                let (mut x, mut p) = (vec![0.0; k], vec![0.0; k]);
                 for i in 0..part.first().map_or(0, |s| s.len() / 3) {
                     let r = j * CHUNK + i;
-                    softmax(&raw[r * k..(r + 1) * k], &mut p);
+                    for (x, raw) in x.iter_mut().zip(&raws) {
+                        *x = raw[r];
+                    }
+                    softmax(&x, &mut p);
                     let y = train.labels[r] as usize;
                     for (class, (s, &p)) in part.iter_mut().zip(&p).enumerate() {
                         let t = if y == class { 1.0 } else { 0.0 };
@@ -179,31 +188,37 @@ impl Gbdt {
                     }
                 }
             });
-            let grown: Vec<(Tree, Vec<LeafRows>)> = work
+            let grown: Vec<Tree> = work
                 .par_iter_mut()
-                .map(|(stats, idx)| {
-                    idx.clear();
-                    idx.extend(0..n as u32);
+                .map(|cw| {
+                    cw.idx.clear();
+                    cw.idx.extend(0..n as u32);
                     // Newton growth tries every feature: the generator is never drawn from.
                     let mut rng = Rng::new(config.seed);
-                    grow(&binned, stats, 3, idx, criterion, &limits, &mut rng)
+                    let (tree, leaves) = grow(
+                        &binned,
+                        &cw.stats,
+                        3,
+                        &mut cw.idx,
+                        criterion,
+                        &limits,
+                        &mut rng,
+                    );
+                    for leaf in &leaves {
+                        let v = tree.values[leaf.offset];
+                        for &r in &cw.idx[leaf.start..leaf.end] {
+                            cw.raw[r as usize] += v;
+                        }
+                    }
+                    for (r, x) in cw.vraw.iter_mut().enumerate() {
+                        *x += tree.values[tree.leaf_binned(&vbins, r)];
+                    }
+                    tree
                 })
                 .collect();
-            for (class, (tree, leaves)) in grown.into_iter().enumerate() {
-                let idx = &work[class].1;
-                for leaf in &leaves {
-                    let v = tree.values[leaf.offset];
-                    for &r in &idx[leaf.start..leaf.end] {
-                        raw[r as usize * k + class] += v;
-                    }
-                }
-                for r in 0..val.rows() {
-                    vraw[r * k + class] += tree.values[tree.leaf_binned(&vbins, r)];
-                }
-                trees.push(tree);
-            }
+            trees.extend(grown);
             if val.rows() > 0 {
-                let loss = log_loss(&vraw, &val.labels, k);
+                let loss = log_loss(&work, &val.labels);
                 if loss < best.0 - 1e-9 {
                     best = (loss, round + 1);
                 } else if round + 1 - best.1 >= config.early_stopping_rounds.max(1) {
@@ -259,6 +274,15 @@ impl Gbdt {
     }
 }
 
+/// One class's training state: stats `[gradient, hessian, count]` per row, the row order
+/// its last tree's leaves left, and the raw scores of the training and validation rows.
+struct ClassWork {
+    stats: Vec<f64>,
+    idx: Vec<u32>,
+    raw: Vec<f64>,
+    vraw: Vec<f64>,
+}
+
 /// Rows per parallel task computing gradients.
 const CHUNK: usize = 4096;
 
@@ -303,11 +327,15 @@ fn softmax(raw: &[f64], out: &mut [f64]) {
     }
 }
 
-fn log_loss(raw: &[f64], labels: &[u32], k: usize) -> f64 {
-    let mut p = vec![0.0; k];
+fn log_loss(work: &[ClassWork], labels: &[u32]) -> f64 {
+    let k = work.len();
+    let (mut x, mut p) = (vec![0.0; k], vec![0.0; k]);
     let mut loss = 0.0;
     for (r, &l) in labels.iter().enumerate() {
-        softmax(&raw[r * k..(r + 1) * k], &mut p);
+        for (x, cw) in x.iter_mut().zip(work) {
+            *x = cw.vraw[r];
+        }
+        softmax(&x, &mut p);
         loss -= p[l as usize].max(1e-15).ln();
     }
     loss / labels.len().max(1) as f64
