@@ -2,11 +2,13 @@
 //! and round on the softmax loss's gradients and hessians, early stopping on a stratified
 //! validation share.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::binning::Binner;
 use crate::grow::{grow, Binned, Criterion, Limits};
 use crate::rng::Rng;
+use crate::score::Scorer;
 use crate::split::stratified_split;
 use crate::tree::Tree;
 use crate::{ClassWeight, ClassifyError, Dataset};
@@ -136,8 +138,6 @@ impl Gbdt {
         }
         let sum: f64 = prior.iter().sum();
         let init: Vec<f64> = prior.iter().map(|p| (p / sum).ln()).collect();
-        let mut raw: Vec<f64> = (0..n).flat_map(|_| init.iter().copied()).collect();
-        let mut vraw: Vec<f64> = (0..val.rows()).flat_map(|_| init.iter().copied()).collect();
         let limits = Limits {
             max_depth: config.max_depth,
             max_leaves: config.max_leaves,
@@ -148,45 +148,77 @@ impl Gbdt {
             lambda: config.l2,
             scale: config.learning_rate,
         };
-        let mut rng = Rng::new(config.seed);
         let mut trees = Vec::new();
-        let mut stats = vec![0.0; n * 3];
-        let mut prob = vec![0.0; n * k];
-        let mut idx: Vec<u32> = Vec::with_capacity(n);
+        // Each class's tree of a round grows on its own thread, in its own buffers.
+        let mut work: Vec<ClassWork> = init
+            .iter()
+            .map(|&v| ClassWork {
+                stats: [0.0, 0.0, 1.0].repeat(n),
+                idx: Vec::with_capacity(n),
+                raw: vec![v; n],
+                vraw: vec![v; val.rows()],
+            })
+            .collect();
         let mut best = (f64::INFINITY, 0usize);
         for round in 0..config.rounds {
-            for r in 0..n {
-                softmax(&raw[r * k..(r + 1) * k], &mut prob[r * k..(r + 1) * k]);
-            }
-            for class in 0..k {
-                for r in 0..n {
-                    let p = prob[r * k + class];
-                    let y = if train.labels[r] as usize == class {
-                        1.0
-                    } else {
-                        0.0
-                    };
-                    stats[r * 3] = (p - y) * w[r];
-                    stats[r * 3 + 1] = (p * (1.0 - p)).max(1e-6) * w[r];
-                    stats[r * 3 + 2] = 1.0;
+            // One pass over the rows (in parallel chunks) writes every class's gradients.
+            let mut parts: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(CHUNK))
+                .map(|_| Vec::with_capacity(k))
+                .collect();
+            let mut raws: Vec<&[f64]> = Vec::with_capacity(k);
+            for cw in &mut work {
+                for (part, s) in parts.iter_mut().zip(cw.stats.chunks_mut(CHUNK * 3)) {
+                    part.push(s);
                 }
-                idx.clear();
-                idx.extend(0..n as u32);
-                let (tree, leaves) =
-                    grow(&binned, &stats, 3, &mut idx, criterion, &limits, &mut rng);
-                for leaf in &leaves {
-                    let v = tree.values[leaf.offset];
-                    for &r in &idx[leaf.start..leaf.end] {
-                        raw[r as usize * k + class] += v;
+                raws.push(&cw.raw);
+            }
+            parts.into_par_iter().enumerate().for_each(|(j, mut part)| {
+                let (mut x, mut p) = (vec![0.0; k], vec![0.0; k]);
+                for i in 0..part.first().map_or(0, |s| s.len() / 3) {
+                    let r = j * CHUNK + i;
+                    for (x, raw) in x.iter_mut().zip(&raws) {
+                        *x = raw[r];
+                    }
+                    softmax(&x, &mut p);
+                    let y = train.labels[r] as usize;
+                    for (class, (s, &p)) in part.iter_mut().zip(&p).enumerate() {
+                        let t = if y == class { 1.0 } else { 0.0 };
+                        s[i * 3] = (p - t) * w[r];
+                        s[i * 3 + 1] = (p * (1.0 - p)).max(1e-6) * w[r];
                     }
                 }
-                for r in 0..val.rows() {
-                    vraw[r * k + class] += tree.values[tree.leaf_binned(&vbins, r)];
-                }
-                trees.push(tree);
-            }
+            });
+            let grown: Vec<Tree> = work
+                .par_iter_mut()
+                .map(|cw| {
+                    cw.idx.clear();
+                    cw.idx.extend(0..n as u32);
+                    // Newton growth tries every feature: the generator is never drawn from.
+                    let mut rng = Rng::new(config.seed);
+                    let (tree, leaves) = grow(
+                        &binned,
+                        &cw.stats,
+                        3,
+                        &mut cw.idx,
+                        criterion,
+                        &limits,
+                        &mut rng,
+                    );
+                    for leaf in &leaves {
+                        let v = tree.values[leaf.offset];
+                        for &r in &cw.idx[leaf.start..leaf.end] {
+                            cw.raw[r as usize] += v;
+                        }
+                    }
+                    for (r, x) in cw.vraw.iter_mut().enumerate() {
+                        *x += tree.values[tree.leaf_binned(&vbins, r)];
+                    }
+                    tree
+                })
+                .collect();
+            trees.extend(grown);
             if val.rows() > 0 {
-                let loss = log_loss(&vraw, &val.labels, k);
+                let loss = log_loss(&work, &val.labels);
                 if loss < best.0 - 1e-9 {
                     best = (loss, round + 1);
                 } else if round + 1 - best.1 >= config.early_stopping_rounds.max(1) {
@@ -224,35 +256,16 @@ impl Gbdt {
         Ok(())
     }
 
-    /// The most likely class of each row of a row-major matrix (`features` per row).
+    /// The most likely class of each row of a row-major matrix (`features` per row),
+    /// through a [`Scorer`] compiled for this call (compile once with [`Gbdt::scorer`]
+    /// to score many batches).
     pub fn predict_rows(&self, rows: &[f64]) -> Result<Vec<u32>, ClassifyError> {
-        let f = self.features;
-        if f == 0 || !rows.len().is_multiple_of(f) {
-            return Err(ClassifyError::Width {
-                expected: f,
-                got: rows.len() % f.max(1),
-            });
-        }
-        let k = self.classes;
-        // Tree-major over blocks of rows: a tree stays in cache while it scores the block
-        // (row-major over ~1,000 trees misses cache on every tree). Each row's sums are
-        // added in tree order, as `predict_proba_into` does.
-        let mut out = Vec::with_capacity(rows.len() / f);
-        let mut raw = vec![0.0; BLOCK * k];
-        for block in rows.chunks(BLOCK * f) {
-            let m = block.len() / f;
-            for r in 0..m {
-                raw[r * k..(r + 1) * k].copy_from_slice(&self.init);
-            }
-            for (i, t) in self.trees.iter().enumerate() {
-                let c = i % k;
-                for (r, row) in block.chunks_exact(f).enumerate() {
-                    raw[r * k + c] += t.values[t.leaf(row)];
-                }
-            }
-            out.extend((0..m).map(|r| argmax(&raw[r * k..(r + 1) * k])));
-        }
-        Ok(out)
+        self.scorer()?.predict_rows(rows)
+    }
+
+    /// This model compiled for batch scoring.
+    pub fn scorer(&self) -> Result<Scorer, ClassifyError> {
+        Scorer::new(self)
     }
 
     /// Summed split gain of each feature.
@@ -260,6 +273,18 @@ impl Gbdt {
         importance(&self.trees, self.features)
     }
 }
+
+/// One class's training state: stats `[gradient, hessian, count]` per row, the row order
+/// its last tree's leaves left, and the raw scores of the training and validation rows.
+struct ClassWork {
+    stats: Vec<f64>,
+    idx: Vec<u32>,
+    raw: Vec<f64>,
+    vraw: Vec<f64>,
+}
+
+/// Rows per parallel task computing gradients.
+const CHUNK: usize = 4096;
 
 /// Rows scored together, tree by tree.
 pub(crate) const BLOCK: usize = 128;
@@ -302,11 +327,15 @@ fn softmax(raw: &[f64], out: &mut [f64]) {
     }
 }
 
-fn log_loss(raw: &[f64], labels: &[u32], k: usize) -> f64 {
-    let mut p = vec![0.0; k];
+fn log_loss(work: &[ClassWork], labels: &[u32]) -> f64 {
+    let k = work.len();
+    let (mut x, mut p) = (vec![0.0; k], vec![0.0; k]);
     let mut loss = 0.0;
     for (r, &l) in labels.iter().enumerate() {
-        softmax(&raw[r * k..(r + 1) * k], &mut p);
+        for (x, cw) in x.iter_mut().zip(work) {
+            *x = cw.vraw[r];
+        }
+        softmax(&x, &mut p);
         loss -= p[l as usize].max(1e-15).ln();
     }
     loss / labels.len().max(1) as f64

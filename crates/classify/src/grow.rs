@@ -1,8 +1,8 @@
 //! Histogram tree growth, leaf-wise (best gain first) under depth, leaf and leaf-size
 //! limits. Each row brings `width` statistics (the last is its count); a node's histogram
 //! sums them per feature and bin, and a child's is its parent's minus its sibling's.
-
-use rayon::prelude::*;
+//! One tree grows on one thread: callers grow several trees at once (the classes of a
+//! boosting round, the trees of a forest).
 
 use crate::binning::Binner;
 use crate::rng::Rng;
@@ -34,8 +34,12 @@ pub(crate) struct Limits {
 
 /// The binned training rows shared by every tree.
 pub(crate) struct Binned<'a> {
+    /// Column-major bins (`bins[feature][row]`), read to partition a node's rows.
     pub(crate) bins: &'a [Vec<u8>],
     pub(crate) binner: &'a Binner,
+    /// Row-major bins, each already offset to its feature's histogram (`row * features +
+    /// feature`), so that a histogram is built in one pass over a node's rows.
+    slots: Vec<u32>,
     /// Offset of each feature's histogram, in bins.
     offsets: Vec<usize>,
     total_bins: usize,
@@ -49,9 +53,19 @@ impl<'a> Binned<'a> {
             offsets.push(total);
             total += binner.bins(f);
         }
+        let rows = bins.first().map_or(0, Vec::len);
+        let mut slots = Vec::with_capacity(rows * bins.len());
+        for r in 0..rows {
+            slots.extend(
+                bins.iter()
+                    .zip(&offsets)
+                    .map(|(col, &o)| (o + col[r] as usize) as u32),
+            );
+        }
         Self {
             bins,
             binner,
+            slots,
             offsets,
             total_bins: total,
         }
@@ -77,9 +91,6 @@ struct Candidate {
     best: Option<Split>,
 }
 
-/// Rows in histogram builds below which one thread does all features.
-const PARALLEL_ROWS: usize = 4096;
-
 /// One leaf of a grown tree: its rows are `idx[start..end]`, its values at `offset`.
 pub(crate) struct LeafRows {
     pub(crate) start: usize,
@@ -104,6 +115,8 @@ pub(crate) fn grow(
             *t += v;
         }
     }
+    // Histograms of finished leaves are reused, not reallocated.
+    let mut pool: Vec<Vec<f64>> = Vec::new();
     let mut hist = vec![0.0; data.total_bins * width];
     build(data, stats, width, idx, &mut hist);
     let mut nodes = vec![leaf_node()];
@@ -170,7 +183,13 @@ pub(crate) fn grow(
         } else {
             (mid, parent.end)
         };
-        let mut small = vec![0.0; data.total_bins * width];
+        let mut small = match pool.pop() {
+            Some(mut h) => {
+                h.fill(0.0);
+                h
+            }
+            None => vec![0.0; data.total_bins * width],
+        };
         build(data, stats, width, &idx[s_start..s_end], &mut small);
         let mut large = std::mem::take(&mut parent.hist);
         for (l, s) in large.iter_mut().zip(&small) {
@@ -211,7 +230,7 @@ pub(crate) fn grow(
             if c.best.is_some() {
                 open.push(c);
             } else {
-                c.hist = Vec::new();
+                pool.push(std::mem::take(&mut c.hist));
                 done.push(c);
             }
         }
@@ -293,43 +312,31 @@ fn score(criterion: Criterion, s: &[f64]) -> f64 {
     }
 }
 
+/// Adds the stats of rows `idx` into `hist` (zeroed), row by row: each row's stats are read
+/// once and added to every feature's bin (per bin, rows are summed in `idx` order).
 fn build(data: &Binned<'_>, stats: &[f64], width: usize, idx: &[u32], hist: &mut [f64]) {
-    let features: Vec<(usize, &mut [f64])> = {
-        let mut rest = hist;
-        let mut v = Vec::with_capacity(data.bins.len());
-        for f in 0..data.bins.len() {
-            let (h, tail) = rest.split_at_mut(data.binner.bins(f) * width);
-            v.push((f, h));
-            rest = tail;
-        }
-        v
-    };
-    let one = |(f, h): (usize, &mut [f64])| {
-        let col = &data.bins[f];
-        if width == 3 {
-            for &r in idx {
-                let r = r as usize;
-                let b = col[r] as usize * 3;
-                let s = &stats[r * 3..r * 3 + 3];
-                h[b] += s[0];
-                h[b + 1] += s[1];
-                h[b + 2] += s[2];
+    let nf = data.offsets.len();
+    if width == 3 {
+        for &r in idx {
+            let r = r as usize;
+            let (g, h, c) = (stats[r * 3], stats[r * 3 + 1], stats[r * 3 + 2]);
+            for &slot in &data.slots[r * nf..(r + 1) * nf] {
+                let b = &mut hist[slot as usize * 3..][..3];
+                b[0] += g;
+                b[1] += h;
+                b[2] += c;
             }
-        } else {
-            for &r in idx {
-                let r = r as usize;
-                let b = col[r] as usize * width;
-                let s = &stats[r * width..][..width];
-                for (x, v) in h[b..b + width].iter_mut().zip(s) {
+        }
+    } else {
+        for &r in idx {
+            let r = r as usize;
+            let s = &stats[r * width..][..width];
+            for &slot in &data.slots[r * nf..(r + 1) * nf] {
+                for (x, v) in hist[slot as usize * width..][..width].iter_mut().zip(s) {
                     *x += v;
                 }
             }
         }
-    };
-    if idx.len() >= PARALLEL_ROWS {
-        features.into_par_iter().for_each(one);
-    } else {
-        features.into_iter().for_each(one);
     }
 }
 
@@ -351,6 +358,9 @@ fn best_split(
         rng.choose(nf, limits.features_per_split.max(1))
     };
     let parent = score(criterion, &c.total);
+    if let (Criterion::Newton { lambda, .. }, 3) = (criterion, width) {
+        return best_newton(data, c, &features, lambda, parent, limits.min_samples_leaf);
+    }
     let mut best: Option<Split> = None;
     let mut left = vec![0.0; width];
     let mut with_missing = vec![0.0; width];
@@ -363,6 +373,10 @@ fn best_split(
         for b in 1..nb - 1 {
             for j in 0..width {
                 left[j] += h[b * width + j];
+            }
+            // An empty bin splits the rows as the bin before it did.
+            if b > 1 && h[b * width + width - 1] == 0.0 {
+                continue;
             }
             for missing_left in [false, true] {
                 for j in 0..width {
@@ -385,6 +399,62 @@ fn best_split(
                     });
                 }
                 if missing[width - 1] == 0.0 {
+                    break;
+                }
+            }
+        }
+    }
+    best
+}
+
+/// [`best_split`] for Newton stats `[gradient, hessian, count]`, on scalars: the same
+/// sums in the same order, so the same split.
+fn best_newton(
+    data: &Binned<'_>,
+    c: &Candidate,
+    features: &[usize],
+    lambda: f64,
+    parent: f64,
+    min_leaf: f64,
+) -> Option<Split> {
+    let [tg, th, tc] = [c.total[0], c.total[1], c.total[2]];
+    let mut best: Option<Split> = None;
+    let mut best_gain = 1e-12;
+    for &f in features {
+        let nb = data.binner.bins(f);
+        let h = &c.hist[data.offsets[f] * 3..][..nb * 3];
+        let (mg, mh, mc) = (h[0], h[1], h[2]);
+        let (mut lg, mut lh, mut lc) = (0.0, 0.0, 0.0);
+        for b in 1..nb - 1 {
+            let e = &h[b * 3..b * 3 + 3];
+            lg += e[0];
+            lh += e[1];
+            lc += e[2];
+            // An empty bin splits the rows as the bin before it did.
+            if b > 1 && e[2] == 0.0 {
+                continue;
+            }
+            for missing_left in [false, true] {
+                let (g, hs, n) = if missing_left {
+                    (lg + mg, lh + mh, lc + mc)
+                } else {
+                    (lg, lh, lc)
+                };
+                let (rg, rh, rn) = (tg - g, th - hs, tc - n);
+                if n >= min_leaf && rn >= min_leaf {
+                    let gain = g * g / (hs + lambda) + rg * rg / (rh + lambda) - parent;
+                    if gain > best_gain && gain.is_finite() {
+                        best_gain = gain;
+                        best = Some(Split {
+                            feature: f,
+                            bin: b as u8,
+                            missing_left,
+                            gain,
+                            left: vec![g, hs, n],
+                        });
+                    }
+                }
+                if mc == 0.0 {
                     break;
                 }
             }

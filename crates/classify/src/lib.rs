@@ -9,6 +9,7 @@ mod grow;
 mod metrics;
 mod model;
 mod rng;
+mod score;
 mod split;
 pub mod table;
 mod tree;
@@ -20,6 +21,7 @@ pub use forest::{Forest, ForestConfig};
 pub use gbdt::{Gbdt, GbdtConfig};
 pub use metrics::Metrics;
 pub use model::{Classifier, Model, ModelCard, FORMAT};
+pub use score::Scorer;
 pub use split::stratified_split;
 pub use tree::{Node, Tree, LEAF};
 

@@ -187,7 +187,13 @@ fn missing_and_infinite_values_train_and_score() {
         d.columns[1][i] = f64::INFINITY;
         d.columns[3][i] = f64::NEG_INFINITY;
     }
-    for c in [gbdt(&d), forest(&d)] {
+    // The compiled booster (coded rows, pruned classes) picks what its trees sum to.
+    let c = gbdt(&d);
+    for (r, &b) in c.predict_rows(&rows(&d)).unwrap().iter().enumerate() {
+        let p = c.predict_proba(&d.row(r)).unwrap();
+        assert_eq!(b, crate::gbdt::argmax(&p), "row {r}");
+    }
+    for c in [c, forest(&d)] {
         let p = c
             .predict_proba(&[f64::NAN, f64::INFINITY, f64::NAN, f64::NEG_INFINITY])
             .unwrap();
@@ -284,7 +290,8 @@ mod props {
                 let p = c.predict_proba(&probe).unwrap();
                 prop_assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
                 let back = Classifier::from_bytes(&c.to_bytes().unwrap()).unwrap();
-                prop_assert_eq!(back.predict_proba(&probe).unwrap(), p);
+                prop_assert_eq!(&back.predict_proba(&probe).unwrap(), &p);
+                prop_assert_eq!(c.predict_rows(&probe).unwrap(), vec![crate::gbdt::argmax(&p)]);
             }
         }
 

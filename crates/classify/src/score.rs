@@ -1,0 +1,267 @@
+//! A booster compiled for batch scoring. Each raw row is coded once per feature as its
+//! rank among the thresholds the trees split that feature at, so that every node compares
+//! two integers; the trees then walk a block of rows at a time, tree by tree, level by
+//! level, without branches (a leaf points to itself), which keeps a tree in cache and lets
+//! the rows of a block proceed in parallel in the core. After each round a row stops
+//! summing a class that cannot win any more: its sum plus the largest leaves of the rounds
+//! left is below another class's sum plus their smallest leaves; a row with one class left
+//! is done. Results equal [`Gbdt::predict_proba_into`]'s argmax: the classes that can win
+//! add the same leaves in the same order.
+
+use crate::gbdt::argmax;
+use crate::tree::LEAF;
+use crate::{ClassifyError, Gbdt};
+
+/// Rows scored together: enough that the rows still summing a class after pruning keep a
+/// tree's walk busy, few enough that their codes stay in the core's cache.
+const BLOCK: usize = 512;
+
+/// One node: a row goes to `kids[(code[slot] > threshold) as usize]`, where a row's codes
+/// are, per feature, its rank among the feature's thresholds (missing values 0), then
+/// those ranks less one (missing values wrapping to `u16::MAX`). A leaf (and a split
+/// no value goes left of) has `threshold == u16::MAX` and both kids equal.
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    slot: u16,
+    threshold: u16,
+    kids: [u32; 2],
+}
+
+/// One tree's root and the levels a walk from it takes at most.
+#[derive(Clone, Copy, Debug)]
+struct Root {
+    node: u32,
+    depth: u32,
+}
+
+/// A [`Gbdt`] compiled for [`Scorer::predict_rows`] (see [`Gbdt::scorer`]).
+#[derive(Clone, Debug)]
+pub struct Scorer {
+    features: usize,
+    classes: usize,
+    init: Vec<f64>,
+    /// Per feature, the ascending distinct thresholds the trees split it at.
+    cuts: Vec<Vec<f64>>,
+    steps: Vec<Step>,
+    /// The value of each step (its leaf's; 0 for a split).
+    values: Vec<f64>,
+    /// `trees[round * classes + class]`, as in the model.
+    roots: Vec<Root>,
+    /// Per round `r` and class, the sums of the smallest and of the largest leaf of the
+    /// class's trees in rounds `r..`; empty when a value is not finite (no pruning).
+    rest: Vec<(f64, f64)>,
+}
+
+impl Scorer {
+    /// Compiles `model`, checking its trees so that scoring cannot index out of range.
+    pub(crate) fn new(model: &Gbdt) -> Result<Self, ClassifyError> {
+        let bad = |m: &str| ClassifyError::Snapshot(m.into());
+        let (f, k) = (model.features, model.classes);
+        if k == 0 || model.init.len() != k {
+            return Err(bad("init scores and classes differ"));
+        }
+        let mut cuts = vec![Vec::new(); f];
+        for t in &model.trees {
+            t.check(f)?;
+            if t.width != 1 {
+                return Err(bad("a booster's leaves hold one value"));
+            }
+            for n in t.nodes.iter().filter(|n| n.left != LEAF) {
+                if !n.threshold.is_nan() {
+                    cuts[n.feature as usize].push(n.threshold);
+                }
+            }
+        }
+        for c in &mut cuts {
+            c.sort_by(f64::total_cmp);
+            c.dedup_by(|a, b| a == b);
+        }
+        // Codes are 16 bits: far beyond what 255 bins per feature can grow.
+        if 2 * f > usize::from(u16::MAX) || cuts.iter().any(|c| c.len() >= usize::from(u16::MAX)) {
+            return Err(ClassifyError::Shape(
+                "a booster with over 32,767 features or 65,534 thresholds on one cannot be compiled"
+                    .into(),
+            ));
+        }
+        let mut steps = Vec::new();
+        let mut values = Vec::new();
+        let mut roots = Vec::with_capacity(model.trees.len());
+        for t in &model.trees {
+            let base = steps.len() as u32;
+            // Children come after their parent, so one pass finds every node's depth.
+            let mut depth = vec![0u32; t.nodes.len()];
+            let mut levels = 0;
+            for (i, n) in t.nodes.iter().enumerate() {
+                let at = base + i as u32;
+                if n.left == LEAF {
+                    levels = levels.max(depth[i]);
+                    steps.push(Step {
+                        slot: 0,
+                        threshold: u16::MAX,
+                        kids: [at; 2],
+                    });
+                    values.push(t.values[n.right as usize]);
+                    continue;
+                }
+                for c in [n.left, n.right] {
+                    depth[c as usize] = depth[c as usize].max(depth[i] + 1);
+                }
+                let kids = [base + n.left, base + n.right];
+                let feature = n.feature as usize;
+                let cut = &cuts[feature];
+                let j = cut.partition_point(|c| *c < n.threshold) as u16;
+                // `v <= cut[j]` is `code(v) <= j + 1`, missing values coded 0; with missing
+                // values sent right the code is one less and they wrap to `u32::MAX`.
+                steps.push(match (n.threshold.is_nan(), n.missing_left) {
+                    (true, true) => Step {
+                        slot: feature as u16,
+                        threshold: 0,
+                        kids,
+                    },
+                    (true, false) => Step {
+                        slot: 0,
+                        threshold: u16::MAX,
+                        kids: [kids[1]; 2],
+                    },
+                    (false, true) => Step {
+                        slot: feature as u16,
+                        threshold: j + 1,
+                        kids,
+                    },
+                    (false, false) => Step {
+                        slot: (f + feature) as u16,
+                        threshold: j,
+                        kids,
+                    },
+                });
+                values.push(0.0);
+            }
+            roots.push(Root {
+                node: base,
+                depth: levels,
+            });
+        }
+        let rounds = model.trees.len().div_ceil(k);
+        let mut rest = vec![(0.0, 0.0); (rounds + 1) * k];
+        for (i, t) in model.trees.iter().enumerate().rev() {
+            let lo = t.values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = t.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let next = rest[i + k];
+            rest[i] = (next.0 + lo, next.1 + hi);
+        }
+        let finite = |x: f64| x.is_finite() && x.abs() < 1e100;
+        if !(rest.iter().all(|&(a, b)| finite(a) && finite(b))
+            && model.init.iter().all(|&x| finite(x)))
+        {
+            rest.clear();
+        }
+        Ok(Self {
+            features: f,
+            classes: k,
+            init: model.init.clone(),
+            cuts,
+            steps,
+            values,
+            roots,
+            rest,
+        })
+    }
+
+    /// The most likely class of each row of a row-major matrix (`features` per row).
+    pub fn predict_rows(&self, rows: &[f64]) -> Result<Vec<u32>, ClassifyError> {
+        let f = self.features;
+        if f == 0 || !rows.len().is_multiple_of(f) {
+            return Err(ClassifyError::Width {
+                expected: f,
+                got: rows.len() % f.max(1),
+            });
+        }
+        let (k, width) = (self.classes, 2 * f);
+        let mut out = Vec::with_capacity(rows.len() / f);
+        let mut codes = vec![0u16; BLOCK * width];
+        let mut raw = vec![0.0; BLOCK * k];
+        let mut at = vec![0u32; BLOCK];
+        // Per row and class: can it still win; per row: classes that can; per class: the
+        // rows that still sum it; the rows not yet decided.
+        let mut alive = vec![true; BLOCK * k];
+        let mut left = vec![0usize; BLOCK];
+        let mut active: Vec<Vec<u32>> = vec![Vec::with_capacity(BLOCK); k];
+        let mut open: Vec<usize> = Vec::with_capacity(BLOCK);
+        for block in rows.chunks(BLOCK * f) {
+            let m = block.len() / f;
+            for (row, code) in block.chunks_exact(f).zip(codes.chunks_exact_mut(width)) {
+                for (j, (&v, cut)) in row.iter().zip(&self.cuts).enumerate() {
+                    let c = if v.is_nan() {
+                        0
+                    } else {
+                        1 + cut.partition_point(|x| *x < v) as u16
+                    };
+                    code[j] = c;
+                    code[f + j] = c.wrapping_sub(1);
+                }
+            }
+            for r in raw.chunks_exact_mut(k).take(m) {
+                r.copy_from_slice(&self.init);
+            }
+            alive[..m * k].fill(true);
+            left[..m].fill(k);
+            for rows in &mut active {
+                rows.clear();
+                rows.extend(0..m as u32);
+            }
+            open.clear();
+            open.extend(0..m);
+            let codes = &codes[..m * width];
+            for (round, roots) in self.roots.chunks(k).enumerate() {
+                for (c, (root, rows)) in roots.iter().zip(&active).enumerate() {
+                    let at = &mut at[..rows.len()];
+                    at.fill(root.node);
+                    for _ in 0..root.depth {
+                        for (a, &r) in at.iter_mut().zip(rows) {
+                            let s = &self.steps[*a as usize];
+                            let code = codes[r as usize * width + s.slot as usize];
+                            *a = s.kids[usize::from(code > s.threshold)];
+                        }
+                    }
+                    for (a, &r) in at.iter().zip(rows) {
+                        raw[r as usize * k + c] += self.values[*a as usize];
+                    }
+                }
+                if self.rest.is_empty() || open.is_empty() {
+                    continue;
+                }
+                let rest = &self.rest[(round + 1) * k..][..k];
+                open.retain(|&r| {
+                    let (sum, alive) = (&raw[r * k..][..k], &mut alive[r * k..][..k]);
+                    let mut floor = f64::NEG_INFINITY;
+                    for c in 0..k {
+                        if alive[c] {
+                            floor = floor.max(sum[c] + rest[c].0);
+                        }
+                    }
+                    // A margin far above the rounding of these sums keeps this exact.
+                    let floor = floor - 1e-9 * (1.0 + floor.abs());
+                    for c in 0..k {
+                        if alive[c] && sum[c] + rest[c].1 < floor {
+                            alive[c] = false;
+                            left[r] -= 1;
+                        }
+                    }
+                    left[r] > 1
+                });
+                for (c, rows) in active.iter_mut().enumerate() {
+                    rows.retain(|&r| left[r as usize] > 1 && alive[r as usize * k + c]);
+                }
+            }
+            for (r, sum) in raw.chunks_exact_mut(k).take(m).enumerate() {
+                for (s, &a) in sum.iter_mut().zip(&alive[r * k..][..k]) {
+                    if !a {
+                        *s = f64::NEG_INFINITY;
+                    }
+                }
+            }
+            out.extend(raw.chunks_exact(k).take(m).map(argmax));
+        }
+        Ok(out)
+    }
+}
