@@ -129,3 +129,106 @@ fn bench_collector_passes_at_a_small_rate() {
     assert!(stdout.contains("received 20000 records"), "{stdout}");
     assert!(stdout.contains("passed:"), "{stdout}");
 }
+
+/// `ai4ict intrusion --listen`: IPFIX from an exporter, scored as it arrives. Half an hour of
+/// ordinary hosts teaches the population; a port scanner then alerts, with no label anywhere.
+#[test]
+fn intrusion_over_ipfix_alerts_on_a_port_scanner() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    let mut child = Command::new(BIN)
+        .args([
+            "intrusion",
+            "--listen",
+            "127.0.0.1:0",
+            "--for",
+            "5",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first
+        .trim()
+        .rsplit(' ')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let from = socket.local_addr().unwrap();
+    let t0 = 1_796_000_000_000i64;
+    let flow = |src: String, dst: String, port: u16, flags: u16, ms: i64| {
+        let mut r = FlowRecord::empty(from, 1, ms);
+        (r.src, r.dst) = (src.parse().unwrap(), dst.parse().unwrap());
+        (r.src_port, r.dst_port, r.protocol) = (40_000, port, 6);
+        (r.packets, r.octets) = if flags == 0x02 { (1, 60) } else { (12, 4_000) };
+        r.tcp_flags = flags;
+        r.end_ms = ms + 200;
+        r
+    };
+    let mut all = Vec::new();
+    for m in 0..30i64 {
+        for i in 0..100i64 {
+            let src = format!("10.1.{}.{}", m, i + 1);
+            let dst = format!("192.0.2.{}", 1 + (m * 7 + i) % 50);
+            all.push(flow(src, dst, 443, 0x1b, t0 + m * 60_000 + i * 500));
+        }
+    }
+    for p in 0..300i64 {
+        let ms = t0 + 30 * 60_000 + p * 400;
+        all.push(flow(
+            "198.51.100.7".into(),
+            "10.1.0.9".into(),
+            1 + p as u16,
+            0x02,
+            ms,
+        ));
+    }
+    all.push(flow(
+        "10.1.0.1".into(),
+        "192.0.2.1".into(),
+        443,
+        0x1b,
+        t0 + 40 * 60_000,
+    ));
+    let mut exporter = Exporter::new(Version::Ipfix, 1, t0 - 60_000);
+    let mut buf = Vec::new();
+    for (n, chunk) in all.chunks(30).enumerate() {
+        exporter.packet(chunk, chunk[0].start_ms, &mut buf);
+        socket.send_to(&buf, addr).unwrap();
+        if n % 16 == 15 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(status.success(), "{stdout}\n{err}");
+    assert!(
+        stdout.contains(&format!("{} records", all.len())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("198.51.100.7 at "), "{stdout}");
+    let alerts = std::fs::read_to_string(&out).unwrap();
+    assert!(alerts.contains("\"host\":\"198.51.100.7\""), "{alerts}");
+    let normal = alerts
+        .lines()
+        .filter(|l| l.contains("\"host\":\"10.1."))
+        .count();
+    assert!(
+        normal <= 3,
+        "ordinary hosts alerted {normal} times:\n{alerts}"
+    );
+}

@@ -33,6 +33,23 @@ pub struct FlowObs {
 }
 
 impl FlowObs {
+    /// The observation of an exported (unidirectional) record: the reverse direction is a
+    /// record of its own, so reverse bytes are 0, and the OR-ed flags tell a failed TCP
+    /// connection (reset, or SYN without ACK).
+    pub fn from_export(r: &ai4ict_netflow::FlowRecord) -> Self {
+        Self {
+            start: Timestamp(r.start_ms),
+            src: r.src,
+            dst: r.dst,
+            dst_port: r.dst_port,
+            protocol: r.protocol,
+            packets: r.packets,
+            bytes: r.octets,
+            reverse_bytes: 0,
+            failed: r.protocol == 6 && flags_failed(r.tcp_flags),
+        }
+    }
+
     /// The observation of a sandbox flow record.
     pub fn from_sandbox(f: &FlowRecord) -> Result<Self, IntrusionError> {
         let ip = |field: &'static str, text: &str| {
@@ -57,4 +74,12 @@ impl FlowObs {
                 && (f.rst_count > 0 || u64::from(f.ack_count) <= f.bwd_packets),
         })
     }
+}
+
+/// OR-ed TCP flags of a failed connection: a reset, or SYN never followed by ACK.
+pub(crate) fn flags_failed(flags: u16) -> bool {
+    const SYN: u16 = 0x02;
+    const RST: u16 = 0x04;
+    const ACK: u16 = 0x10;
+    flags & RST != 0 || (flags & SYN != 0 && flags & ACK == 0)
 }

@@ -1,4 +1,5 @@
-//! Flow tables from files: the sandbox's layout, CICFlowMeter's, and the collector's.
+//! Flow tables from files: the sandbox's layout, CICFlowMeter's, nfdump-style exports and
+//! `ai4ict collect`'s.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -56,17 +57,24 @@ struct Column {
 const COLUMNS: [Column; 15] = [
     Column {
         name: "start",
-        aliases: &["start", "timestamp", "flowstart", "firstseen", "ts"],
+        aliases: &[
+            "start",
+            "startms",
+            "timestamp",
+            "flowstart",
+            "firstseen",
+            "ts",
+        ],
         required: true,
     },
     Column {
         name: "src_ip",
-        aliases: &["srcip", "sourceip", "srcaddr", "sa"],
+        aliases: &["srcip", "sourceip", "srcaddr", "src", "sa"],
         required: true,
     },
     Column {
         name: "dst_ip",
-        aliases: &["dstip", "destinationip", "dstaddr", "da"],
+        aliases: &["dstip", "destinationip", "dstaddr", "dst", "da"],
         required: true,
     },
     Column {
@@ -361,13 +369,12 @@ fn number(s: &str) -> Option<u64> {
 /// A unidirectional export's OR-ed TCP flags (nfdump's `.A..S.` letters or a number): the
 /// initiator sent SYN and never ACK, or saw a reset.
 fn tcp_flags_failed(f: &str) -> bool {
-    let bits = f.parse::<u8>().ok().or_else(|| {
+    let bits = f.parse::<u16>().ok().or_else(|| {
         f.strip_prefix("0x")
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
     });
-    let (syn, ack, rst) = match bits {
-        Some(b) => (b & 0x02 != 0, b & 0x10 != 0, b & 0x04 != 0),
-        None => (f.contains('S'), f.contains('A'), f.contains('R')),
-    };
-    rst || (syn && !ack)
+    match bits {
+        Some(b) => crate::flow::flags_failed(b),
+        None => f.contains('R') || (f.contains('S') && !f.contains('A')),
+    }
 }
