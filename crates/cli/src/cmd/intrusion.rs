@@ -152,7 +152,7 @@ fn run_live(a: &Args, addr: SocketAddr) -> anyhow::Result<()> {
         }
         Ok(())
     };
-    while !stop.load(Ordering::SeqCst) && !seconds.is_some_and(|s| began.elapsed() >= s) {
+    while !stop.load(Ordering::SeqCst) && seconds.is_none_or(|s| began.elapsed() < s) {
         records.clear();
         collector.receive(&mut records)?;
         for r in &records {
