@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 use ai4ict_netflow::{Exporter, FlowRecord, Version};
 
@@ -26,20 +26,12 @@ fn records(exporter: SocketAddr, n: u16, ms: i64) -> Vec<FlowRecord> {
         .collect()
 }
 
-#[test]
-fn collect_writes_the_records_and_reports_a_bad_datagram() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("flows.csv");
+/// Starts `ai4ict ARGS OUT` (a listener on `127.0.0.1:0`) and reads the address it announces
+/// on its first line of standard error (`listening on ADDR …`).
+fn listening(args: &[&str], out: &std::path::Path) -> (Child, BufReader<ChildStderr>, SocketAddr) {
     let mut child = Command::new(BIN)
-        .args([
-            "collect",
-            "--listen",
-            "127.0.0.1:0",
-            "--records",
-            "60",
-            "--out",
-        ])
-        .arg(&out)
+        .args(args)
+        .arg(out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -53,6 +45,22 @@ fn collect_writes_the_records_and_reports_a_bad_datagram() {
         .unwrap_or_else(|| panic!("no address in {first:?}"))
         .parse()
         .unwrap();
+    (child, stderr, addr)
+}
+
+#[test]
+fn collect_writes_the_records_and_reports_a_bad_datagram() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flows.csv");
+    let args = [
+        "collect",
+        "--listen",
+        "127.0.0.1:0",
+        "--records",
+        "60",
+        "--out",
+    ];
+    let (mut child, mut stderr, addr) = listening(&args, &out);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     // An IPFIX header whose length is shorter than itself.
     let mut bad = vec![0, 10, 0, 3];
@@ -136,29 +144,15 @@ fn bench_collector_passes_at_a_small_rate() {
 fn intrusion_over_ipfix_alerts_on_a_port_scanner() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("alerts.jsonl");
-    let mut child = Command::new(BIN)
-        .args([
-            "intrusion",
-            "--listen",
-            "127.0.0.1:0",
-            "--for",
-            "5",
-            "--out",
-        ])
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    let addr: SocketAddr = first
-        .trim()
-        .rsplit(' ')
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let args = [
+        "intrusion",
+        "--listen",
+        "127.0.0.1:0",
+        "--for",
+        "5",
+        "--out",
+    ];
+    let (mut child, mut stderr, addr) = listening(&args, &out);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let from = socket.local_addr().unwrap();
     let t0 = 1_796_000_000_000i64;

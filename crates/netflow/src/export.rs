@@ -120,17 +120,7 @@ impl Exporter {
         put32(buf, self.sequence);
         put32(buf, self.domain);
         if templates {
-            let start = set_start(buf, 0);
-            for id in [V4_TEMPLATE, V6_TEMPLATE] {
-                put16(buf, id);
-                let fields = fields(id, Version::V9);
-                put16(buf, fields.len() as u16);
-                for (ie, len) in fields {
-                    put16(buf, ie);
-                    put16(buf, len);
-                }
-            }
-            set_end(buf, start);
+            template_set(buf, 0, Version::V9);
         }
         self.data_sets(records, Version::V9, buf);
         records.len() as u32
@@ -149,17 +139,7 @@ impl Exporter {
         put32(buf, self.sequence);
         put32(buf, self.domain);
         if templates {
-            let start = set_start(buf, 2);
-            for id in [V4_TEMPLATE, V6_TEMPLATE] {
-                put16(buf, id);
-                let fields = fields(id, Version::Ipfix);
-                put16(buf, fields.len() as u16);
-                for (ie, len) in fields {
-                    put16(buf, ie);
-                    put16(buf, len);
-                }
-            }
-            set_end(buf, start);
+            template_set(buf, 2, Version::Ipfix);
         }
         self.data_sets(records, Version::Ipfix, buf);
         let len = buf.len() as u16;
@@ -264,4 +244,19 @@ fn set_start(buf: &mut Vec<u8>, id: u16) -> usize {
 fn set_end(buf: &mut [u8], start: usize) {
     let len = (buf.len() - start) as u16;
     buf[start + 2..start + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+/// The template set (`set_id` 0 in v9, 2 in IPFIX) defining the v4 and v6 templates.
+fn template_set(buf: &mut Vec<u8>, set_id: u16, version: Version) {
+    let start = set_start(buf, set_id);
+    for id in [V4_TEMPLATE, V6_TEMPLATE] {
+        put16(buf, id);
+        let fields = fields(id, version);
+        put16(buf, fields.len() as u16);
+        for (ie, len) in fields {
+            put16(buf, ie);
+            put16(buf, len);
+        }
+    }
+    set_end(buf, start);
 }

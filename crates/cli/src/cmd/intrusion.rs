@@ -123,7 +123,10 @@ fn run_live(a: &Args, addr: SocketAddr) -> anyhow::Result<()> {
         .as_deref()
         .map(|p| alert_file(p, a.force))
         .transpose()?;
-    eprintln!("listening for NetFlow/IPFIX on {}", collector.local_addr());
+    eprintln!(
+        "listening on {} for NetFlow v5/v9 and IPFIX",
+        collector.local_addr()
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     // Ctrl-C or SIGTERM ends the watch; a second one ends the process at once.
