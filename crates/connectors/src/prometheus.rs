@@ -83,7 +83,10 @@ pub struct PrometheusSourceConfig {
     /// The label naming the entity; `instance` (the scraped target) by default.
     #[serde(default = "default_entity_label")]
     pub entity_label: String,
-    /// Pipeline field ← metric name, for metrics named differently from the fields.
+    /// Pipeline field ← metric, for metrics named differently from the fields: a name, or a
+    /// name with label matchers, `node_cpu_seconds_total{mode="idle", cpu="0"}` (equality
+    /// only; a series must carry every label given). Two fields may read one metric name with
+    /// different matchers; a series matching several goes to the first in field order.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metrics: BTreeMap<String, String>,
     /// End after this many rows (for bounded runs and tests); by default never.
@@ -303,11 +306,56 @@ struct Dropped {
     out_of_range: u64,
 }
 
+/// A metric name with label matchers, `name{label="value", …}`: the series a field reads.
+#[derive(Debug, PartialEq)]
+struct Selector {
+    /// The labels a series must carry, with these values.
+    labels: Vec<(String, String)>,
+    /// The field it fills.
+    field: usize,
+}
+
+/// Parses `name` or `name{label="value", …}` into the name and its matchers.
+fn selector(spec: &str) -> Result<(String, Vec<(String, String)>), String> {
+    let spec = spec.trim();
+    let Some((name, rest)) = spec.split_once('{') else {
+        return Ok((spec.to_string(), Vec::new()));
+    };
+    let inner = rest
+        .strip_suffix('}')
+        .ok_or_else(|| format!("`{spec}`: the matchers must end with `}}`"))?;
+    let mut labels = Vec::new();
+    let mut rest = inner.trim();
+    while !rest.is_empty() {
+        let (label, after) = rest
+            .split_once('=')
+            .ok_or_else(|| format!("`{spec}`: write matchers as label=\"value\""))?;
+        let label = label.trim();
+        let after = after.trim_start();
+        if label.is_empty() || after.starts_with('~') || label.ends_with('!') {
+            return Err(format!(
+                "`{spec}`: only equality matchers (label=\"value\") are supported"
+            ));
+        }
+        let quoted = after
+            .strip_prefix('"')
+            .and_then(|a| a.split_once('"'))
+            .ok_or_else(|| format!("`{spec}`: the value of `{label}` must be quoted"))?;
+        labels.push((label.to_string(), quoted.0.to_string()));
+        rest = quoted.1.trim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+    }
+    if name.trim().is_empty() {
+        return Err(format!("`{spec}`: no metric name"));
+    }
+    Ok((name.trim().to_string(), labels))
+}
+
 /// Makes rows out of remote-write requests (see the module documentation).
 pub(crate) struct SeriesRows {
     entity_label: String,
-    /// Metric name → field index.
-    fields: HashMap<String, usize>,
+    /// Metric name → the selectors of that name, in field order.
+    fields: HashMap<String, Vec<Selector>>,
     width: usize,
     max_body: u64,
     /// Per entity, the rows still missing a field (NaN where no sample has come).
@@ -334,12 +382,17 @@ impl SeriesRows {
                 "a live source needs the fields named in `collect: {fields: […]}`".into(),
             ));
         }
-        let mut by_metric = HashMap::new();
+        let mut by_metric: HashMap<String, Vec<Selector>> = HashMap::new();
         for (i, field) in fields.iter().enumerate() {
-            let metric = column_of(&cfg.metrics, field);
-            if by_metric.insert(metric.clone(), i).is_some() {
-                return Err(bad(format!("two fields read the metric `{metric}`")));
+            let spec = column_of(&cfg.metrics, field);
+            let (name, mut labels) =
+                selector(&spec).map_err(|e| bad(format!("metrics.{field}: {e}")))?;
+            labels.sort();
+            let same = by_metric.entry(name).or_default();
+            if same.iter().any(|s| s.labels == labels) {
+                return Err(bad(format!("two fields read the metric `{spec}`")));
             }
+            same.push(Selector { labels, field: i });
         }
         Ok(Self {
             entity_label: cfg.entity_label.clone(),
@@ -367,7 +420,17 @@ impl SeriesRows {
                 .find(|l| l.name == name)
                 .map(|l| l.value.as_str())
         };
-        let Some(&field) = label("__name__").and_then(|m| self.fields.get(m)) else {
+        let field = label("__name__")
+            .and_then(|m| self.fields.get(m))
+            .and_then(|selectors| {
+                selectors.iter().find(|s| {
+                    s.labels
+                        .iter()
+                        .all(|(name, value)| label(name) == Some(value.as_str()))
+                })
+            })
+            .map(|s| s.field);
+        let Some(field) = field else {
             self.dropped.other_metrics += 1;
             return None;
         };
@@ -600,6 +663,53 @@ mod tests {
         assert_eq!(r.read("req 1", 1, b"junk", &mut batch), 1);
         assert_eq!(r.report.rows_skipped, 1);
         assert!(r.report.errors[0].to_string().contains("snappy"));
+    }
+
+    #[test]
+    fn label_matchers_pick_the_series_of_a_field() {
+        let cfg: PrometheusSourceConfig = serde_json::from_value(serde_json::json!({
+            "listen": "127.0.0.1:0",
+            "metrics": {"idle": "cpu_seconds{mode=\"idle\"}", "user": "cpu_seconds{ mode = \"user\" , cpu=\"0\" }"},
+        }))
+        .unwrap();
+        let mut r = SeriesRows::new("t", &cfg, &["idle".into(), "user".into()]).unwrap();
+        let with = |mode: &str, cpu: &str, v: f64| {
+            let mut s = series("cpu_seconds", Some("a:9100"), &[(1000, v)]);
+            for (name, value) in [("mode", mode), ("cpu", cpu)] {
+                s.labels.push(Label {
+                    name: name.into(),
+                    value: value.into(),
+                });
+            }
+            s
+        };
+        let mut batch = Batch::new(2);
+        let req = body(vec![
+            with("system", "0", 9.0),
+            with("user", "1", 8.0),
+            with("idle", "1", 1.0),
+            with("user", "0", 2.0),
+        ]);
+        assert_eq!(r.read("req", 1, &req, &mut batch), 1);
+        assert_eq!(batch.row(0), &[1.0, 2.0]);
+        assert!(r.summary().contains("2 series of metrics not collected"));
+        for bad in [
+            "cpu{mode=~\"i.*\"}",
+            "cpu{mode!=\"idle\"}",
+            "cpu{mode=idle}",
+            "cpu{mode=\"idle\"",
+            "{mode=\"idle\"}",
+        ] {
+            let cfg: PrometheusSourceConfig = serde_json::from_value(serde_json::json!({
+                "listen": "127.0.0.1:0", "metrics": {"a": bad},
+            }))
+            .unwrap();
+            let e = SeriesRows::new("t", &cfg, &["a".into()]).err();
+            assert!(
+                e.is_some_and(|e| e.to_string().contains("metrics.a")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
