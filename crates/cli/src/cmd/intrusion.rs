@@ -3,7 +3,7 @@
 //! population of host windows (no training, no labels), and unusual hosts alert. With a label
 //! column, a file's alerts are also scored against it per attack.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ai4ict_connectors::{ConnectorError, WriteMode};
 use ai4ict_core::Interval;
 use ai4ict_intrusion::{
     evaluate, read_flows, BehaviourConfig, FlowObs, HostAlert, HostWatch, WindowConfig,
 };
 use ai4ict_netflow::{Collector, DEFAULT_RECV_BUFFER};
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 /// Find attacks in a flow table from host behaviour (unknown attacks included).
 #[derive(clap::Args, Debug)]
@@ -54,21 +55,16 @@ pub struct Args {
     suppress: Interval,
 }
 
-/// Opens `--out`, refusing an existing file unless `--force`.
+/// Opens `--out` through the sinks' write modes: an existing file is refused unless
+/// `--force`.
 fn alert_file(path: &Path, force: bool) -> anyhow::Result<BufWriter<File>> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(force)
-        .create_new(!force)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "{}: cannot write the alerts there (an existing file is replaced only with --force)",
-                path.display()
-            )
-        })?;
-    Ok(BufWriter::new(file))
+    match WriteMode::forced(force).open(path, "--out") {
+        Ok((file, _)) => Ok(BufWriter::new(file)),
+        Err(ConnectorError::Exists { path, .. }) => {
+            bail!("{path} exists already: choose another --out, or --force to replace it")
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn write_alert(w: &mut impl Write, al: &HostAlert) -> std::io::Result<()> {
