@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use ai4ict_engine::flow_run::FlowEvaluation;
 use ai4ict_engine::mlfo::{RunStats, Stage, Status, TargetCheck};
 use ai4ict_engine::Outcome;
 use ai4ict_intent::MlIntent;
@@ -63,7 +64,37 @@ pub fn text(o: &Outcome) -> String {
             let _ = writeln!(s, "  {line}");
         }
     }
+    if let Some(f) = &o.flows {
+        s.push_str(&flow_text(f));
+    }
     s.push_str(&level(o));
+    s
+}
+
+/// The flow classifier's per-class table on the held-out flows, then its report lines.
+fn flow_text(f: &FlowEvaluation) -> String {
+    let m = &f.metrics;
+    let mut s = format!(
+        "\nheld-out flows ({} of {} classes):\n  {:<22} {:>9} {:>9} {:>9} {:>8}\n",
+        f.test_flows,
+        f.classes.len(),
+        "class",
+        "precision",
+        "recall",
+        "F1",
+        "flows"
+    );
+    for (c, name) in f.classes.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "  {:<22} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+            name, m.precision[c], m.recall[c], m.f1[c], m.support[c]
+        );
+    }
+    let _ = writeln!(s);
+    for line in ai4ict_engine::flow_lines(f) {
+        let _ = writeln!(s, "  {line}");
+    }
     s
 }
 
@@ -141,6 +172,13 @@ pub fn write(o: &Outcome, intent: &MlIntent, dir: &Path) -> anyhow::Result<Vec<P
         dir.join("report.html"),
         dir.join("outcome.json"),
     );
+    if o.flows.is_some() {
+        report.links.push(ai4ict_eval::report::ReportLink {
+            title: "Flow classification: per-class scores, confusion matrix, feature importance"
+                .into(),
+            href: "classification.html".into(),
+        });
+    }
     report.write_json(&json)?;
     report.write_html(&html)?;
     let value = serde_json::json!({ "intent": intent, "outcome": o });
@@ -151,7 +189,46 @@ pub fn write(o: &Outcome, intent: &MlIntent, dir: &Path) -> anyhow::Result<Vec<P
         std::fs::write(&page, energy_page(&intent.name, e))?;
         files.push(page);
     }
+    if let Some(f) = &o.flows {
+        let page = dir.join("classification.html");
+        std::fs::write(&page, classification_page(&intent.name, f))?;
+        files.push(page);
+    }
     Ok(files)
+}
+
+/// A self-contained page with the classifier's per-class scores, confusion matrix and
+/// feature importance on the held-out flows, and what its deployment did.
+fn classification_page(name: &str, f: &FlowEvaluation) -> String {
+    let m = &f.metrics;
+    let about = format!(
+        "{} ({} {}) trained on {} flows from {}; {:.0}% of each class held out (seed {}, declared before training): {} flows.",
+        f.algorithm,
+        f.size,
+        if f.algorithm == "gbdt" { "rounds" } else { "trees" },
+        f.training_flows,
+        f.trained_on,
+        f.test_fraction * 100.0,
+        f.seed,
+        f.test_flows
+    );
+    let notes: Vec<String> = ai4ict_engine::flow_lines(f).into_iter().skip(1).collect();
+    ai4ict_eval::classification::ClassificationView {
+        name,
+        about: &about,
+        classes: &f.classes,
+        confusion: &m.confusion,
+        precision: &m.precision,
+        recall: &m.recall,
+        f1: &m.f1,
+        support: &m.support,
+        macro_f1: m.macro_f1,
+        accuracy: m.accuracy,
+        features: &f.features,
+        importance: &f.importance,
+        notes: &notes,
+    }
+    .html()
 }
 
 /// A self-contained page with each plotted cell's load, forecast band and sleep periods.

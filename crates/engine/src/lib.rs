@@ -12,6 +12,7 @@ pub use dataflow::{PipelineSpec, Progress, RunOutput, SinkFactory, TracePoint};
 pub use error::EngineError;
 pub use state::{PipelineState, Span, StateError};
 pub mod feeds;
+pub mod flow_run;
 pub mod forecast_run;
 pub mod marketplace;
 pub mod mlfo;
@@ -19,4 +20,4 @@ pub mod mlfo;
 pub use mlfo::{Mlfo, Outcome, Plan, RunOptions};
 mod report;
 
-pub use report::{capabilities, closed_loop_lines, forecast_lines};
+pub use report::{capabilities, closed_loop_lines, flow_lines, forecast_lines};

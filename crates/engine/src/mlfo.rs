@@ -279,6 +279,8 @@ pub struct Outcome {
     pub trained: Option<Arc<PipelineState>>,
     /// Forecasts of a file's series and their backtest, for a forecast policy.
     pub forecast: Option<crate::forecast_run::ForecastEvaluation>,
+    /// The flow classifier's held-out evaluation and deployment, for a flow intent.
+    pub flows: Option<crate::flow_run::FlowEvaluation>,
 }
 
 /// A closed-loop evaluation in the sandbox: the policy's actions are applied to the simulated
@@ -375,6 +377,9 @@ impl Mlfo {
     /// detector and the sinks, and describes every node.
     pub fn plan(&self) -> Result<Plan, EngineError> {
         let i = &self.intent;
+        if matches!(i.source, SourceConfig::Flows(_)) {
+            return crate::flow_run::plan(i);
+        }
         let fields = self.fields()?;
         let mut nodes = Vec::new();
         let node = |role, description: String| PlannedNode {
@@ -414,6 +419,11 @@ impl Mlfo {
                     "forecaster {}",
                     serde_json::to_string(f).unwrap_or_default()
                 ),
+                ModelConfig::Classify(_) => {
+                    return Err(EngineError::Plan(
+                        "a flow classifier reads `source: {flows: …}`".into(),
+                    ))
+                }
             },
         ));
         nodes.push(node(
@@ -427,6 +437,11 @@ impl Mlfo {
                 // the network's reports are their collected data.
                 PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_) => {
                     return self.loop_plan(fields)
+                }
+                PolicyConfig::FlowAlert(_) => {
+                    return Err(EngineError::Plan(
+                        "a flow alert policy acts on `source: {flows: …}`".into(),
+                    ))
                 }
                 PolicyConfig::Forecast(p) => format!(
                     "forecast {} with {:.0}% intervals, season {}, after a {}-window backtest against seasonal naive",
@@ -548,7 +563,7 @@ impl Mlfo {
                     "warnings scored per cell and per site against the breaches that happen (attributed with the same network without incidents, beside the loop), to the first worker of every process, summed in entity order".into(),
                 ),
             ],
-            PolicyConfig::Alert(_) | PolicyConfig::Forecast(_) => {
+            PolicyConfig::Alert(_) | PolicyConfig::Forecast(_) | PolicyConfig::FlowAlert(_) => {
                 return Err(EngineError::Plan(
                     "only energy saving and SLA-breach prediction run as closed loops".into(),
                 ))
@@ -650,7 +665,7 @@ impl Mlfo {
     fn detector(&self) -> Result<ai4ict_anomaly::DetectorConfig, EngineError> {
         match &self.intent.model {
             ModelConfig::Anomaly(d) => Ok(d.clone()),
-            ModelConfig::Forecast(_) => Err(EngineError::Plan(
+            ModelConfig::Forecast(_) | ModelConfig::Classify(_) => Err(EngineError::Plan(
                 "a streaming pipeline needs an anomaly model".into(),
             )),
         }
@@ -699,7 +714,13 @@ impl Mlfo {
             closed_loop: None,
             trained: None,
             forecast: None,
+            flows: None,
         };
+        if matches!(self.intent.source, SourceConfig::Flows(_)) {
+            self.set_phase("flows");
+            crate::flow_run::run_intent(&self.intent, &self.options, &mut outcome)?;
+            return Ok(outcome);
+        }
         if matches!(self.intent.policy, PolicyConfig::Forecast(_)) {
             self.set_phase("forecast");
             crate::forecast_run::run_intent(&self.intent, self.options.force, &mut outcome)?;
@@ -1095,7 +1116,7 @@ impl Mlfo {
                     ),
                 }
             }
-            PolicyConfig::Alert(_) | PolicyConfig::Forecast(_) => {
+            PolicyConfig::Alert(_) | PolicyConfig::Forecast(_) | PolicyConfig::FlowAlert(_) => {
                 unreachable!("closed_loop is only called for closed-loop policies")
             }
         };

@@ -127,6 +127,7 @@ impl Outcome {
             && self.labelled.is_none()
             && self.closed_loop.is_none()
             && self.forecast.is_none()
+            && self.flows.is_none()
         {
             if let Some(s) = self.stages.iter().find(|s| s.stage == Stage::Evaluate) {
                 if s.status != Status::Stopped {
@@ -152,6 +153,13 @@ impl Outcome {
         }
         if let Some(f) = &self.forecast {
             r.notes.extend(forecast_lines(f));
+        }
+        if let Some(f) = &self.flows {
+            if let Some(d) = &f.deployment {
+                r.records = d.flows;
+                r.throughput_per_s = d.flows_per_second;
+            }
+            r.notes.extend(flow_lines(f));
         }
         r.detector_choices = self
             .auto_choices
@@ -290,6 +298,106 @@ pub fn forecast_lines(f: &crate::forecast_run::ForecastEvaluation) -> Vec<String
         });
     }
     out.extend(f.failed.iter().map(|e| format!("not forecast: {e}")));
+    out
+}
+
+/// The flow classifier's results as report lines: the held-out evaluation, then the
+/// deployment.
+pub fn flow_lines(f: &crate::flow_run::FlowEvaluation) -> Vec<String> {
+    let m = &f.metrics;
+    let mut out = vec![format!(
+        "Flow classifier ({}, {} {}) trained on {} flows from {}; held out {:.0}% of each class (seed {}, declared before training): {} flows, macro F1 {:.4}, accuracy {:.4}.",
+        f.algorithm,
+        f.size,
+        if f.algorithm == "gbdt" { "rounds" } else { "trees" },
+        f.training_flows,
+        f.trained_on,
+        f.test_fraction * 100.0,
+        f.seed,
+        f.test_flows,
+        m.macro_f1,
+        m.accuracy
+    )];
+    for t in &f.targets {
+        out.push(format!(
+            "Target {} ≥ {}: {:.4}, {}.",
+            t.name,
+            t.target,
+            t.measured,
+            if t.passed { "met" } else { "missed" }
+        ));
+    }
+    let mut order: Vec<usize> = (0..f.features.len()).collect();
+    order.sort_by(|&a, &b| f.importance[b].total_cmp(&f.importance[a]));
+    out.push(format!(
+        "Most important features (share of gain): {}.",
+        order
+            .iter()
+            .take(5)
+            .map(|&i| format!("{} {:.1}%", f.features[i], 100.0 * f.importance[i]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    if let Some(d) = &f.deployment {
+        out.push(format!(
+            "Deployed on {}: {} flows classified ({:.0} flows/s), {} class alerts ({} more flows suppressed), {} behaviour alerts{}.",
+            d.source,
+            d.flows,
+            d.flows_per_second,
+            d.class_alerts,
+            d.suppressed,
+            d.behaviour_alerts,
+            if d.skipped > 0 {
+                format!(", {} rows skipped", d.skipped)
+            } else {
+                String::new()
+            }
+        ));
+        if d.flows > 0 {
+            let mut mix: Vec<(usize, u64)> = d.predicted.iter().copied().enumerate().collect();
+            mix.sort_by(|a, b| b.1.cmp(&a.1));
+            out.push(format!(
+                "Class mix: {}.",
+                mix.iter()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|&(c, n)| format!(
+                        "{} {:.1}%",
+                        f.classes[c],
+                        100.0 * n as f64 / d.flows as f64
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(m) = &d.metrics {
+            out.push(format!(
+                "On the source's own labels: macro F1 {:.4}, accuracy {:.4}{}.",
+                m.macro_f1,
+                m.accuracy,
+                if d.unknown_class_flows > 0 {
+                    format!(
+                        "; {} flows of classes the model was not trained on left out",
+                        d.unknown_class_flows
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if let Some(p) = d.class_alert_precision {
+            out.push(format!(
+                "Class alerts on a host that took part in an attack: {:.3}.",
+                p
+            ));
+        }
+        if let (Some(p), Some(r)) = (d.behaviour_precision, d.behaviour_recall) {
+            out.push(format!(
+                "Behaviour watch (no labels, no training): alert precision {p:.3}, attack actors found {r:.3}."
+            ));
+        }
+        out.extend(d.notes.iter().cloned());
+        out.extend(d.errors.iter().map(|e| format!("sink error: {e}")));
+    }
     out
 }
 

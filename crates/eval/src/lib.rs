@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod backtest;
+pub mod classification;
 mod error;
 pub mod level;
 pub mod metrics;

@@ -182,6 +182,17 @@ impl Svg {
         );
     }
 
+    /// A text turned a quarter anticlockwise, starting at (x, y) and running up: a column
+    /// label above a table.
+    pub fn vtext_up(&mut self, (x, y): (f64, f64), text: &str, size: f64, fill: &str) {
+        let _ = write!(
+            self.body,
+            r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}" text-anchor="start" fill="{}" transform="rotate(-90 {x:.1} {y:.1})">{}</text>"#,
+            escape(fill),
+            escape(text)
+        );
+    }
+
     /// An unfilled rectangle; `dash` as for [`Svg::line`].
     pub fn outline(
         &mut self,

@@ -1,11 +1,13 @@
 #![doc = include_str!("../README.md")]
 
 mod error;
+mod flows;
 mod locate;
 mod sources;
 mod spec;
 
 pub use error::{IntentError, Problem};
+pub use flows::{BehaviourWatch, ClassWeighting, ClassifyAlgorithm, ClassifyModel, FlowAlertPolicy};
 pub use sources::SourceConfig;
 pub use spec::{
     AlertPolicy, CollectConfig, EvaluateMode, FillMethod, ForecastPolicy, LatencyClass, MlIntent,

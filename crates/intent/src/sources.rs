@@ -12,6 +12,7 @@ use ai4ict_connectors::{
     FileSourceConfig, HttpSourceConfig, MqttSourceConfig, NatsSourceConfig, PrometheusSourceConfig,
 };
 use ai4ict_core::SourceComponent;
+use ai4ict_intrusion::FlowSourceConfig;
 use ai4ict_sandbox::ScenarioConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,9 @@ sources! {
     /// Prometheus remote write (1.0, snappy-compressed protobuf) with a bearer token: a label
     /// names the entity, metric names are the fields. Live, like `mqtt`.
     Prometheus = "prometheus" => PrometheusSourceConfig,
+    /// Flow records (the sandbox's labelled flows, a flow table, or NetFlow / IPFIX
+    /// exporters) for a flow classifier (`model: {classify: …}`).
+    Flows = "flows" => FlowSourceConfig,
 }
 
 impl SourceConfig {

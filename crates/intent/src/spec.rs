@@ -185,6 +185,8 @@ pub enum ModelConfig {
     Anomaly(DetectorConfig),
     /// A forecaster per entity, with prediction intervals.
     Forecast(ai4ict_forecast::ForecasterConfig),
+    /// A flow classifier (traffic classes, known attacks) for `source: {flows: …}`.
+    Classify(crate::ClassifyModel),
 }
 
 impl Default for ModelConfig {
@@ -208,6 +210,8 @@ pub enum PolicyConfig {
     /// Publish forecasts with prediction intervals of a file's series to `forecast` sinks,
     /// after a rolling-origin backtest against seasonal naive.
     Forecast(ForecastPolicy),
+    /// Alert on classified flows of chosen classes and on unusual host behaviour.
+    FlowAlert(crate::FlowAlertPolicy),
 }
 
 impl Default for PolicyConfig {
@@ -376,6 +380,9 @@ pub struct Targets {
     /// seasonal naive forecast).
     #[serde(default)]
     pub max_mase: Option<f64>,
+    /// Flow classifiers: least macro F1 over the classes on the held-out flows.
+    #[serde(default)]
+    pub macro_f1: Option<f64>,
 }
 
 /// The application's latency class (Y.3172 REQ-ML-SPEC-002 NOTE 2).
@@ -504,6 +511,7 @@ impl MlIntent {
     /// Semantic checks: (field path, message, hint) for each problem.
     fn check(&self, trust: Origin) -> Vec<(String, String, Option<String>)> {
         let mut out = Vec::new();
+        let mut out_flows = Vec::new();
         let mut bad = |f: &str, m: String, h: Option<&str>| {
             out.push((f.to_string(), m, h.map(str::to_string)))
         };
@@ -527,7 +535,8 @@ impl MlIntent {
             };
             bad(&at, p.message, p.hint.as_deref());
         }
-        if self.source.is_live() && self.collect.fields.is_empty() {
+        let flows = matches!(self.source, SourceConfig::Flows(_));
+        if self.source.is_live() && !flows && self.collect.fields.is_empty() {
             bad(
                 "collect.fields",
                 "a live source needs its fields named: there is no file to find them in".into(),
@@ -601,22 +610,41 @@ impl MlIntent {
             self.policy,
             PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_)
         );
-        match (&self.model, &self.policy) {
-            (ModelConfig::Anomaly(_), PolicyConfig::Alert(_)) => {}
+        match (&self.source, &self.model, &self.policy) {
+            (SourceConfig::Flows(src), ModelConfig::Classify(m), PolicyConfig::FlowAlert(p)) => {
+                out_flows.extend(crate::flows::check(src, m, p, trust == Origin::Remote));
+            }
+            (SourceConfig::Flows(_), _, _) | (_, ModelConfig::Classify(_), _) => {
+                bad(
+                    "model",
+                    "flow records go to a flow classifier, and a classifier reads flow records"
+                        .into(),
+                    Some("use `source: {flows: …}`, `model: {classify: {…}}` and `policy: {flow_alert: {…}}` together"),
+                );
+            }
+            (_, _, PolicyConfig::FlowAlert(_)) => {
+                bad(
+                    "policy",
+                    "a flow alert policy acts on classified flows".into(),
+                    Some("use `model: {classify: {…}}` and `source: {flows: …}`"),
+                );
+            }
+            (_, ModelConfig::Anomaly(_), PolicyConfig::Alert(_)) => {}
             (
+                _,
                 ModelConfig::Forecast(_),
                 PolicyConfig::EnergySaving(_)
                 | PolicyConfig::SlaBreach(_)
                 | PolicyConfig::Forecast(_),
             ) => {}
-            (ModelConfig::Anomaly(_), _) => {
+            (_, ModelConfig::Anomaly(_), _) => {
                 bad(
                     "policy",
                     "this policy acts on forecasts".into(),
                     Some("use `model: {forecast: {…}}`"),
                 );
             }
-            (ModelConfig::Forecast(_), _) => {
+            (_, ModelConfig::Forecast(_), _) => {
                 bad(
                     "policy",
                     "an alert policy acts on anomaly scores".into(),
@@ -690,7 +718,8 @@ impl MlIntent {
             PolicyConfig::Alert(p) => p.clone(),
             PolicyConfig::EnergySaving(_)
             | PolicyConfig::SlaBreach(_)
-            | PolicyConfig::Forecast(_) => AlertPolicy::default(),
+            | PolicyConfig::Forecast(_)
+            | PolicyConfig::FlowAlert(_) => AlertPolicy::default(),
         };
         if !(p.score_above > 0.0 && p.score_above <= 1.0) {
             bad(
@@ -726,6 +755,7 @@ impl MlIntent {
         for (name, v) in [
             ("precision", self.targets.precision),
             ("recall", self.targets.recall),
+            ("macro_f1", self.targets.macro_f1),
         ] {
             if let Some(v) = v {
                 if !(0.0..=1.0).contains(&v) {
@@ -761,6 +791,7 @@ impl MlIntent {
                 }
             }
         }
+        out.extend(out_flows);
         out
     }
 

@@ -35,6 +35,12 @@ pub enum IntrusionError {
         /// What is wrong.
         message: String,
     },
+    /// The sandbox could not make the flows.
+    #[error("sandbox: {0}")]
+    Sandbox(#[from] ai4ict_sandbox::SandboxError),
+    /// The collector failed (its port could not be had, or the socket failed).
+    #[error("collector: {0}")]
+    Collector(#[from] ai4ict_netflow::CollectorError),
     /// The anomaly detector could not be built.
     #[error("detector: {0}")]
     Detector(#[from] ai4ict_anomaly::AnomalyError),

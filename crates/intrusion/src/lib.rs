@@ -4,8 +4,10 @@ mod behaviour;
 mod distinct;
 mod error;
 mod evaluate;
+mod features;
 mod flow;
 mod read;
+mod source;
 mod tails;
 mod window;
 
@@ -13,8 +15,12 @@ pub use behaviour::{Behaviour, BehaviourConfig, BehaviourModel, HostAlert, HostW
 pub use distinct::Distinct;
 pub use error::IntrusionError;
 pub use evaluate::{evaluate, is_normal, sandbox_flows, ClassDetection, Evaluation};
-pub use flow::FlowObs;
+pub use features::{feature_names, flow_features, Directions};
+pub use flow::{flags, FlowObs};
 pub use read::{read_flows, read_flows_from, FlowFile, RowProblem, MAX_PROBLEMS};
+pub use source::{
+    FlowBatch, FlowFileSource, FlowReader, FlowSourceConfig, NetflowSource, SandboxFlows,
+};
 pub use tails::PopulationTails;
 pub use window::{HostWindow, HostWindows, WindowConfig, WindowStats, FEATURES};
 

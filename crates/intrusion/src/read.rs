@@ -6,6 +6,7 @@ use std::path::Path;
 
 use ai4ict_core::Timestamp;
 
+use crate::flow::flags;
 use crate::{FlowObs, IntrusionError};
 
 /// Skipped rows listed at most; further ones are only counted.
@@ -40,6 +41,9 @@ pub struct FlowFile {
     /// Each good row's label: `None` without a label column, and for normal traffic where
     /// an `attack` column of 0 and 1 says so.
     pub labels: Vec<Option<String>>,
+    /// Each good row's label column as written (normal traffic's classes too); `None`
+    /// without a label column.
+    pub classes: Vec<Option<String>>,
     /// Skipped rows.
     pub problems: Vec<RowProblem>,
     /// Rows skipped past [`MAX_PROBLEMS`] (not listed).
@@ -54,7 +58,7 @@ struct Column {
     required: bool,
 }
 
-const COLUMNS: [Column; 15] = [
+const COLUMNS: [Column; 21] = [
     Column {
         name: "start",
         aliases: &[
@@ -76,6 +80,31 @@ const COLUMNS: [Column; 15] = [
         name: "dst_ip",
         aliases: &["dstip", "destinationip", "dstaddr", "dst", "da"],
         required: true,
+    },
+    Column {
+        name: "src_port",
+        aliases: &["srcport", "sourceport", "sp"],
+        required: false,
+    },
+    Column {
+        name: "duration_ms",
+        aliases: &["durationms"],
+        required: false,
+    },
+    Column {
+        name: "duration_us",
+        aliases: &["flowduration"],
+        required: false,
+    },
+    Column {
+        name: "duration_s",
+        aliases: &["duration", "td", "dur"],
+        required: false,
+    },
+    Column {
+        name: "end",
+        aliases: &["endms", "end", "lastseen", "te"],
+        required: false,
     },
     Column {
         name: "dst_port",
@@ -143,6 +172,11 @@ const COLUMNS: [Column; 15] = [
     Column {
         name: "rst",
         aliases: &["rstcount", "rstflagcnt", "rstflagcount"],
+        required: false,
+    },
+    Column {
+        name: "psh",
+        aliases: &["pshcount", "pshflagcnt", "pshflagcount"],
         required: false,
     },
     Column {
@@ -241,9 +275,10 @@ pub fn read_flows_from(
             continue;
         }
         match row(&record, &at, flags) {
-            Ok((flow, label)) => {
+            Ok((flow, label, class)) => {
                 out.flows.push(flow);
                 out.labels.push(label);
+                out.classes.push(class);
             }
             Err((column, message)) => problem(&mut out, line, column, message),
         }
@@ -269,7 +304,7 @@ fn row(
     r: &csv::ByteRecord,
     at: &HashMap<&'static str, usize>,
     flags: Option<usize>,
-) -> Result<(FlowObs, Option<String>), RowError> {
+) -> Result<(FlowObs, Option<String>, Option<String>), RowError> {
     let text = |name: &'static str| -> Result<Option<&str>, RowError> {
         let Some(&i) = at.get(name) else {
             return Ok(None);
@@ -325,6 +360,32 @@ fn row(
     let packets = count("packets")?.unwrap_or(0);
     let reverse_packets = count("reverse_packets")?;
     let (syn, ack, fin, rst) = (count("syn")?, count("ack")?, count("fin")?, count("rst")?);
+    let flag_counts = [
+        (fin, flags::FIN),
+        (syn, flags::SYN),
+        (rst, flags::RST),
+        (count("psh")?, flags::PSH),
+        (ack, flags::ACK),
+    ];
+    let exported = match flags.and_then(|i| r.get(i)).map(String::from_utf8_lossy) {
+        Some(f) if !f.trim().is_empty() => Some(parse_tcp_flags(f.trim()).ok_or_else(|| {
+            (
+                Some("tcp_flags".to_string()),
+                format!("{:?} is not TCP flags (a number or letters of UAPRSF)", f.trim()),
+            )
+        })?),
+        _ => None,
+    };
+    let tcp_flags = if protocol != 6 {
+        0
+    } else if flag_counts.iter().any(|(n, _)| n.is_some()) {
+        flag_counts
+            .iter()
+            .filter(|(n, _)| n.is_some_and(|n| n > 0))
+            .fold(0, |bits, (_, bit)| bits | bit)
+    } else {
+        exported.map_or(0, |b| b as u8)
+    };
     let failed = protocol == 6
         && match (ack, fin, rst) {
             (Some(ack), fin, rst) => {
@@ -332,29 +393,33 @@ fn row(
                     && (rst.unwrap_or(0) > 0 || ack <= reverse_packets.unwrap_or(0))
                     && syn.unwrap_or(1) > 0
             }
-            _ => match flags.and_then(|i| r.get(i)).map(String::from_utf8_lossy) {
-                Some(f) => tcp_flags_failed(f.trim()),
-                None => false,
-            },
+            _ => exported.is_some_and(crate::flow::flags_failed),
         };
+    let duration_ms = duration(&text, start)?;
     // A 0/1 `attack` column (the sandbox's) says which labels are normal traffic.
+    let class = text("label")?.map(str::to_string);
     let label = match count("attack")? {
         Some(0) => None,
-        _ => text("label")?.map(str::to_string),
+        _ => class.clone(),
     };
     Ok((
         FlowObs {
             start,
             src,
             dst,
+            src_port: small("src_port", u64::from(u16::MAX))? as u16,
             dst_port,
             protocol,
+            duration_ms,
             packets,
             bytes: count("bytes")?.unwrap_or(0),
+            reverse_packets: reverse_packets.unwrap_or(0),
             reverse_bytes: count("reverse_bytes")?.unwrap_or(0),
+            tcp_flags,
             failed,
         },
         label,
+        class,
     ))
 }
 
@@ -366,15 +431,51 @@ fn number(s: &str) -> Option<u64> {
     })
 }
 
-/// A unidirectional export's OR-ed TCP flags (nfdump's `.A..S.` letters or a number): the
-/// initiator sent SYN and never ACK, or saw a reset.
-fn tcp_flags_failed(f: &str) -> bool {
-    let bits = f.parse::<u16>().ok().or_else(|| {
-        f.strip_prefix("0x")
-            .and_then(|h| u16::from_str_radix(h, 16).ok())
-    });
-    match bits {
-        Some(b) => crate::flow::flags_failed(b),
-        None => f.contains('R') || (f.contains('S') && !f.contains('A')),
+/// The flow's duration in ms from whichever column the layout has (ms, CICFlowMeter's µs,
+/// seconds, or an end time); 0 without one.
+fn duration<'a>(
+    text: &impl Fn(&'static str) -> Result<Option<&'a str>, RowError>,
+    start: Timestamp,
+) -> Result<f64, RowError> {
+    for (name, scale) in [("duration_ms", 1.0), ("duration_us", 1e-3), ("duration_s", 1e3)] {
+        if let Some(s) = text(name)? {
+            return match s.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Ok(v * scale),
+                _ => Err((Some(name.to_string()), format!("{s:?} is not a duration"))),
+            };
+        }
     }
+    match text("end")? {
+        None => Ok(0.0),
+        Some(s) => {
+            let end: Timestamp = s
+                .parse()
+                .map_err(|e| (Some("end".to_string()), format!("{e}")))?;
+            Ok(end.0.saturating_sub(start.0).max(0) as f64)
+        }
+    }
+}
+
+/// A unidirectional export's OR-ed TCP flags: a number (`18`, `0x12`) or nfdump's letters
+/// (`.A..S.`: URG, ACK, PSH, RST, SYN, FIN; ECN's `C` and `E` are ignored).
+fn parse_tcp_flags(f: &str) -> Option<u16> {
+    if let Ok(b) = f.parse::<u16>() {
+        return Some(b);
+    }
+    if let Some(h) = f.strip_prefix("0x") {
+        return u16::from_str_radix(h, 16).ok();
+    }
+    f.chars().try_fold(0u16, |bits, c| {
+        let bit = match c {
+            'U' => flags::URG,
+            'A' => flags::ACK,
+            'P' => flags::PSH,
+            'R' => flags::RST,
+            'S' => flags::SYN,
+            'F' => flags::FIN,
+            '.' | 'C' | 'E' => 0,
+            _ => return None,
+        };
+        Some(bits | u16::from(bit))
+    })
 }

@@ -10,11 +10,15 @@ fn flow(t: i64, src: &str, dst: &str, port: u16, failed: bool) -> FlowObs {
         start: Timestamp(t),
         src: src.parse().unwrap(),
         dst: dst.parse().unwrap(),
+        src_port: 40_000,
         dst_port: port,
         protocol: 6,
+        duration_ms: 20.0,
         packets: 2,
         bytes: 120,
+        reverse_packets: if failed { 1 } else { 4 },
         reverse_bytes: if failed { 54 } else { 4000 },
+        tcp_flags: if failed { 0x06 } else { 0x1b },
         failed,
     }
 }
