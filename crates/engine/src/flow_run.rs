@@ -30,7 +30,9 @@ use ai4ict_intrusion::{
 use ai4ict_sandbox::FlowClass;
 use serde::Serialize;
 
-use crate::mlfo::{NodeRole, Outcome, Plan, PlannedNode, RunOptions, Stage, StageRecord, Status, TargetCheck};
+use crate::mlfo::{
+    NodeRole, Outcome, Plan, PlannedNode, RunOptions, Stage, StageRecord, Status, TargetCheck,
+};
 use crate::EngineError;
 
 /// Flows scored per classifier call: large enough for the compiled scorer's blocks, small
@@ -120,6 +122,9 @@ pub struct FlowDeployment {
     pub behaviour_precision: Option<f64>,
     /// Share of attack actors the behaviour watch found.
     pub behaviour_recall: Option<f64>,
+    /// Records a collector source decoded, and the records its exporters' sequence numbers
+    /// say were lost on the way (NetFlow, IPFIX).
+    pub collected: Option<(u64, u64)>,
     /// Remarks: skipped rows, collector counts.
     pub notes: Vec<String>,
     /// Sink failures (each sink's first).
@@ -135,7 +140,9 @@ fn node(role: NodeRole, description: String) -> PlannedNode {
     }
 }
 
-fn parts(i: &MlIntent) -> Result<(&FlowSourceConfig, &ClassifyModel, &FlowAlertPolicy), EngineError> {
+fn parts(
+    i: &MlIntent,
+) -> Result<(&FlowSourceConfig, &ClassifyModel, &FlowAlertPolicy), EngineError> {
     match (&i.source, &i.model, &i.policy) {
         (SourceConfig::Flows(s), ModelConfig::Classify(m), PolicyConfig::FlowAlert(p)) => {
             Ok((s, m, p))
@@ -207,7 +214,11 @@ pub(crate) fn plan(i: &MlIntent) -> Result<Plan, EngineError> {
             format!("{} sink(s), in flow order", i.distribute.len()),
         ),
     ];
-    nodes.extend(i.distribute.iter().map(|d| node(NodeRole::Sink, d.describe())));
+    nodes.extend(
+        i.distribute
+            .iter()
+            .map(|d| node(NodeRole::Sink, d.describe())),
+    );
     Ok(Plan {
         fields: features,
         interval: policy.suppress,
@@ -432,7 +443,11 @@ pub(crate) fn run_intent(
     let passed = evaluation.passed();
     outcome.stages.push(stage(
         Stage::Evaluate,
-        if passed { Status::Passed } else { Status::Failed },
+        if passed {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
         format!(
             "held-out flows: macro F1 {:.4}, accuracy {:.4} over {} flows{}",
             evaluation.metrics.macro_f1,
@@ -478,9 +493,7 @@ pub(crate) fn run_intent(
         };
         let t = Instant::now();
         let d = deployed.run(options)?;
-        let status = if options.progress.stop.load(Ordering::Relaxed)
-            && !source.is_live()
-        {
+        let status = if options.progress.stop.load(Ordering::Relaxed) && !source.is_live() {
             Status::Stopped
         } else if !d.errors.is_empty() {
             Status::Failed
@@ -601,9 +614,8 @@ impl Deployed<'_> {
             })
             .collect::<Result<_, _>>()?;
         let behaviour = self.policy.behaviour.as_ref();
-        let (window, watch_config) = behaviour.map_or(
-            (WindowConfig::default(), BehaviourConfig::default()),
-            |b| {
+        let (window, watch_config) =
+            behaviour.map_or((WindowConfig::default(), BehaviourConfig::default()), |b| {
                 (
                     WindowConfig {
                         hop_ms: b.hop.millis(),
@@ -616,8 +628,7 @@ impl Deployed<'_> {
                         ..BehaviourConfig::default()
                     },
                 )
-            },
-        );
+            });
         let mut watch = behaviour
             .map(|_| HostWatch::new(window.clone(), watch_config.clone()))
             .transpose()
@@ -645,6 +656,7 @@ impl Deployed<'_> {
             class_alert_precision: None,
             behaviour_precision: None,
             behaviour_recall: None,
+            collected: None,
             notes: Vec::new(),
             errors: Vec::new(),
         };
@@ -721,9 +733,12 @@ impl Deployed<'_> {
             }
             if batch.classes.iter().any(Option::is_some) {
                 kept_flows.extend_from_slice(&batch.flows);
-                kept_labels.extend(batch.classes.iter().map(|c| {
-                    c.as_deref().filter(|c| is_attack(c)).map(str::to_string)
-                }));
+                kept_labels.extend(
+                    batch
+                        .classes
+                        .iter()
+                        .map(|c| c.as_deref().filter(|c| is_attack(c)).map(str::to_string)),
+                );
             }
         }
         if let Some(w) = watch.as_mut() {
@@ -755,6 +770,7 @@ impl Deployed<'_> {
                 .map(|p| format!("{}: {p} (row skipped)", self.source.target())),
         );
         if let Some(stats) = reader.collector_stats() {
+            d.collected = Some((stats.total.records, stats.total.lost_records));
             d.notes
                 .extend(stats.to_string().lines().map(|l| format!("collector: {l}")));
         }
@@ -769,7 +785,10 @@ impl Deployed<'_> {
                 .flat_map(|(f, _)| [f.src, f.dst])
                 .collect();
             if !alerted_hosts.is_empty() {
-                let hits = alerted_hosts.iter().filter(|h| attackers.contains(h)).count();
+                let hits = alerted_hosts
+                    .iter()
+                    .filter(|h| attackers.contains(h))
+                    .count();
                 d.class_alert_precision = Some(hits as f64 / alerted_hosts.len() as f64);
             }
             if behaviour.is_some() {

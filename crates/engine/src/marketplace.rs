@@ -155,43 +155,72 @@ pub fn record_run(
     intent: &MlIntent,
     report_dir: &Path,
 ) -> Result<Option<String>, MarketplaceError> {
-    let (mut metrics, scenario, passed) = match (&outcome.evaluation, &outcome.closed_loop) {
-        (Some(e), _) => (
-            serde_json::json!({
-                "precision": e.metrics.precision,
-                "recall": e.metrics.recall,
-                "f1": e.metrics.f1,
-                "mean_ttd_minutes": e.metrics.mean_ttd_ms.map(|ms| ms / 60_000.0),
-                "incidents": e.metrics.incidents,
-                "alerts": e.metrics.alerts,
-            }),
-            &e.scenario,
-            e.passed(),
-        ),
-        (None, Some(c)) => {
-            let mut m = serde_json::Map::new();
-            for t in &c.targets {
-                m.insert(t.name.clone(), serde_json::json!(t.measured));
-            }
-            if let Some(f) = c.energy.as_ref().and_then(|e| e.policy("forecast")) {
-                m.insert("energy_saved_pct".into(), serde_json::json!(f.saved_pct));
-                m.insert("energy_saved_kwh".into(), serde_json::json!(f.saved_kwh));
-                m.insert(
-                    "extra_unserved_pct".into(),
-                    serde_json::json!(f.extra_unserved_pct),
-                );
-            }
-            for sla in &c.sla {
-                m.insert(
-                    format!("{}_precision", sla.sla),
-                    serde_json::json!(sla.precision),
-                );
-                m.insert(format!("{}_recall", sla.sla), serde_json::json!(sla.recall));
-            }
-            (serde_json::Value::Object(m), &c.scenario, c.passed())
-        }
-        (None, None) => return Ok(None),
+    let sandbox = |s: &ai4ict_sandbox::ScenarioConfig| {
+        format!(
+            "sandbox:{} cells={} days={} seed={}",
+            s.scenario.as_str(),
+            s.cells,
+            s.days,
+            s.seed
+        )
     };
+    let (mut metrics, source, passed) =
+        match (&outcome.evaluation, &outcome.closed_loop, &outcome.flows) {
+            (Some(e), _, _) => (
+                serde_json::json!({
+                    "precision": e.metrics.precision,
+                    "recall": e.metrics.recall,
+                    "f1": e.metrics.f1,
+                    "mean_ttd_minutes": e.metrics.mean_ttd_ms.map(|ms| ms / 60_000.0),
+                    "incidents": e.metrics.incidents,
+                    "alerts": e.metrics.alerts,
+                }),
+                sandbox(&e.scenario),
+                e.passed(),
+            ),
+            (None, Some(c), _) => {
+                let mut m = serde_json::Map::new();
+                for t in &c.targets {
+                    m.insert(t.name.clone(), serde_json::json!(t.measured));
+                }
+                if let Some(f) = c.energy.as_ref().and_then(|e| e.policy("forecast")) {
+                    m.insert("energy_saved_pct".into(), serde_json::json!(f.saved_pct));
+                    m.insert("energy_saved_kwh".into(), serde_json::json!(f.saved_kwh));
+                    m.insert(
+                        "extra_unserved_pct".into(),
+                        serde_json::json!(f.extra_unserved_pct),
+                    );
+                }
+                for sla in &c.sla {
+                    m.insert(
+                        format!("{}_precision", sla.sla),
+                        serde_json::json!(sla.precision),
+                    );
+                    m.insert(format!("{}_recall", sla.sla), serde_json::json!(sla.recall));
+                }
+                (
+                    serde_json::Value::Object(m),
+                    sandbox(&c.scenario),
+                    c.passed(),
+                )
+            }
+            (None, None, Some(f)) => (
+                serde_json::json!({
+                    "macro_f1": f.metrics.macro_f1,
+                    "accuracy": f.metrics.accuracy,
+                    "held_out_flows": f.test_flows,
+                    "classes": f.classes.len(),
+                }),
+                format!(
+                    "{}; {:.0}% of each class held out, seed {}",
+                    f.trained_on,
+                    f.test_fraction * 100.0,
+                    f.seed
+                ),
+                f.passed(),
+            ),
+            (None, None, None) => return Ok(None),
+        };
     let level = crate::capabilities(outcome).assess();
     hub.record_level(
         &intent.name,
@@ -220,13 +249,7 @@ pub fn record_run(
     use_case.evidence = Some(ai4ict_hub::usecase::Evidence {
         run_id: format!("{}-{}", intent.name, at.format("%Y%m%dT%H%M%SZ")),
         metrics,
-        source: format!(
-            "sandbox:{} cells={} days={} seed={}",
-            scenario.scenario.as_str(),
-            scenario.cells,
-            scenario.days,
-            scenario.seed
-        ),
+        source,
         at,
     });
     hub.register_use_case(&use_case)?;

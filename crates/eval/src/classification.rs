@@ -61,7 +61,11 @@ pub fn confusion_chart(classes: &[String], confusion: &[Vec<u64>]) -> String {
         );
         let total: u64 = row.iter().sum();
         for (j, &n) in row.iter().enumerate().take(k) {
-            let share = if total == 0 { 0.0 } else { n as f64 / total as f64 };
+            let share = if total == 0 {
+                0.0
+            } else {
+                n as f64 / total as f64
+            };
             let x = left + CELL * j as f64;
             let colour = if i == j { "#1a7f37" } else { "#c62828" };
             svg.rect(

@@ -137,9 +137,8 @@ pub(crate) fn check(
 ) -> Vec<(String, String, Option<String>)> {
     use ai4ict_core::{ProblemAt, SourceComponent};
     let mut out = Vec::new();
-    let mut bad = |f: &str, m: String, h: Option<&str>| {
-        out.push((f.to_string(), m, h.map(str::to_string)))
-    };
+    let mut bad =
+        |f: &str, m: String, h: Option<&str>| out.push((f.to_string(), m, h.map(str::to_string)));
     let train = match &model.train {
         FlowSourceConfig::Sandbox(_) => "sandbox",
         FlowSourceConfig::File(_) => "file",
@@ -180,8 +179,7 @@ pub(crate) fn check(
             None,
         );
     }
-    if matches!(source, FlowSourceConfig::Netflow(_)) && model.directions != Directions::Forward
-    {
+    if matches!(source, FlowSourceConfig::Netflow(_)) && model.directions != Directions::Forward {
         bad(
             "model.classify.directions",
             "NetFlow and IPFIX records carry one direction each: the model must learn from the initiator's side only".into(),
@@ -189,7 +187,11 @@ pub(crate) fn check(
         );
     }
     if policy.min_flows == 0 {
-        bad("policy.flow_alert.min_flows", "must be at least 1".into(), None);
+        bad(
+            "policy.flow_alert.min_flows",
+            "must be at least 1".into(),
+            None,
+        );
     }
     if let Some(b) = &policy.behaviour {
         if !(b.score_above > 0.0 && b.score_above < 1.0) {

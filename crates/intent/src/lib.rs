@@ -7,7 +7,9 @@ mod sources;
 mod spec;
 
 pub use error::{IntentError, Problem};
-pub use flows::{BehaviourWatch, ClassWeighting, ClassifyAlgorithm, ClassifyModel, FlowAlertPolicy};
+pub use flows::{
+    BehaviourWatch, ClassWeighting, ClassifyAlgorithm, ClassifyModel, FlowAlertPolicy,
+};
 pub use sources::SourceConfig;
 pub use spec::{
     AlertPolicy, CollectConfig, EvaluateMode, FillMethod, ForecastPolicy, LatencyClass, MlIntent,

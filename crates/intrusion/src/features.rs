@@ -30,7 +30,11 @@ pub fn feature_names(directions: Directions) -> Vec<&'static str> {
         "bytes_per_packet",
     ];
     if directions == Directions::Both {
-        names.extend(["reverse_packets", "reverse_bytes", "reverse_bytes_per_packet"]);
+        names.extend([
+            "reverse_packets",
+            "reverse_bytes",
+            "reverse_bytes_per_packet",
+        ]);
     }
     names.extend(["syn", "ack", "fin", "rst", "psh"]);
     names

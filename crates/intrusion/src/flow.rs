@@ -74,7 +74,11 @@ impl FlowObs {
             bytes: r.octets,
             reverse_packets: 0,
             reverse_bytes: 0,
-            tcp_flags: if r.protocol == 6 { r.tcp_flags as u8 } else { 0 },
+            tcp_flags: if r.protocol == 6 {
+                r.tcp_flags as u8
+            } else {
+                0
+            },
             failed: r.protocol == 6 && flags_failed(r.tcp_flags),
         }
     }

@@ -371,7 +371,10 @@ fn row(
         Some(f) if !f.trim().is_empty() => Some(parse_tcp_flags(f.trim()).ok_or_else(|| {
             (
                 Some("tcp_flags".to_string()),
-                format!("{:?} is not TCP flags (a number or letters of UAPRSF)", f.trim()),
+                format!(
+                    "{:?} is not TCP flags (a number or letters of UAPRSF)",
+                    f.trim()
+                ),
             )
         })?),
         _ => None,
@@ -437,7 +440,11 @@ fn duration<'a>(
     text: &impl Fn(&'static str) -> Result<Option<&'a str>, RowError>,
     start: Timestamp,
 ) -> Result<f64, RowError> {
-    for (name, scale) in [("duration_ms", 1.0), ("duration_us", 1e-3), ("duration_s", 1e3)] {
+    for (name, scale) in [
+        ("duration_ms", 1.0),
+        ("duration_us", 1e-3),
+        ("duration_s", 1e3),
+    ] {
         if let Some(s) = text(name)? {
             return match s.parse::<f64>() {
                 Ok(v) if v.is_finite() && v >= 0.0 => Ok(v * scale),

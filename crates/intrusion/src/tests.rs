@@ -197,6 +197,11 @@ fn a_flow_file_keeps_every_good_row_and_names_each_bad_one() {
     let file = read_flows_from(std::path::Path::new("t.csv"), &bytes[..]).unwrap();
     assert_eq!(file.flows.len(), 2);
     assert_eq!(file.labels, [Some("port_scan".to_string()), None]);
+    // Normal traffic keeps its class for a classifier.
+    assert_eq!(
+        file.classes,
+        [Some("port_scan".to_string()), Some("web".to_string())]
+    );
     assert!(file.flows[0].failed && !file.flows[1].failed);
     let at: Vec<(u64, Option<&str>)> = file
         .problems
@@ -230,6 +235,13 @@ fn cicflowmeter_and_exported_flag_layouts_are_read() {
     assert_eq!(f.flows.len(), 2);
     assert!(f.flows[0].failed && !f.flows[1].failed);
     assert!(!is_normal(f.labels[0].as_deref()) && is_normal(f.labels[1].as_deref()));
+    // CICFlowMeter's duration is in µs; its flag counts become OR-ed flags.
+    let b = f.flows[1];
+    assert_eq!(
+        (b.src_port, b.duration_ms, b.reverse_packets),
+        (5001, 0.01, 9)
+    );
+    assert_eq!(b.tcp_flags, flags::FIN | flags::SYN | flags::ACK);
 
     let exported = "ts,sa,da,dp,pr,ipkt,ibyt,flg\n\
                     2024-01-01T00:00:00Z,192.0.2.1,10.0.0.9,22,TCP,1,60,....S.\n\
@@ -241,6 +253,29 @@ fn cicflowmeter_and_exported_flag_layouts_are_read() {
     assert_eq!(failed, [true, false, false]);
     assert_eq!(f.flows[2].protocol, 17);
     assert!(f.labels.iter().all(Option::is_none));
+    let bits: Vec<u8> = f.flows.iter().map(|x| x.tcp_flags).collect();
+    assert_eq!(
+        bits,
+        [
+            flags::SYN,
+            flags::ACK | flags::PSH | flags::SYN | flags::FIN,
+            0
+        ]
+    );
+
+    // Durations in seconds or from an end time; flags that are neither a number nor
+    // nfdump's letters skip the row, naming the column.
+    let more = "ts,te,sa,da,dp,pr,ipkt,ibyt,flg\n\
+                2024-01-01T00:00:00Z,2024-01-01T00:00:02.5Z,192.0.2.1,10.0.0.9,22,TCP,1,60,0x12\n\
+                2024-01-01T00:00:01Z,2024-01-01T00:00:02Z,10.0.0.5,192.0.2.9,443,TCP,9,900,.AXP.S\n";
+    let f = read_flows_from(std::path::Path::new("nf.csv"), more.as_bytes()).unwrap();
+    assert_eq!(f.flows.len(), 1);
+    assert_eq!(f.flows[0].duration_ms, 2500.0);
+    assert_eq!(f.flows[0].tcp_flags, flags::SYN | flags::ACK);
+    assert_eq!(
+        (f.problems[0].line, f.problems[0].column.as_deref()),
+        (3, Some("tcp_flags"))
+    );
 }
 
 /// Every file of the shared bad-input corpus: an error naming the file, or rows skipped with
