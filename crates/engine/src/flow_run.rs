@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 use ai4ict_classify::{
@@ -79,6 +80,10 @@ pub struct FlowEvaluation {
     pub targets: Vec<TargetCheck>,
     /// The deployment, when it ran.
     pub deployment: Option<FlowDeployment>,
+    /// The classifier this run trained, with its card (the Y.3176 artefact the hub
+    /// publishes); `None` when it was given (pulled from the hub).
+    #[serde(skip)]
+    pub classifier: Option<Arc<Classifier>>,
 }
 
 impl FlowEvaluation {
@@ -281,7 +286,7 @@ fn is_attack(class: &str) -> bool {
 /// The classifier ready to score: the GBDT compiled once, as a pipeline node holds it.
 enum Scoring {
     Gbdt(Box<Scorer>),
-    Forest(Classifier),
+    Forest(Arc<Classifier>),
 }
 
 impl Scoring {
@@ -347,45 +352,70 @@ pub(crate) fn run_intent(
         ClassWeighting::Balanced => ClassWeight::Balanced,
     };
     let fit = |e: ai4ict_classify::ClassifyError| EngineError::Plan(format!("classifier: {e}"));
-    let (classifier, scoring, size) = match model.algorithm {
-        ClassifyAlgorithm::Gbdt => {
-            let gbdt = Gbdt::fit(
-                &train,
-                &GbdtConfig {
-                    rounds: model.rounds,
-                    seed: model.seed,
-                    class_weight,
-                    ..GbdtConfig::default()
-                },
-            )
-            .map_err(fit)?;
-            let scorer = gbdt.scorer().map_err(fit)?;
-            let rounds = gbdt.rounds;
-            let c = Classifier::new(&intent.name, Model::Gbdt(gbdt), &train);
-            (c, Scoring::Gbdt(Box::new(scorer)), rounds)
+    let classifier = match &options.classifier {
+        Some(pulled) => {
+            if pulled.card.features != data.features {
+                return Err(EngineError::Plan(format!(
+                    "the given classifier reads {}; this intent computes {}",
+                    pulled.card.features.join(", "),
+                    data.features.join(", ")
+                )));
+            }
+            if pulled.card.classes != classes {
+                return Err(EngineError::Plan(format!(
+                    "the given classifier knows the classes {}; the training data has {}",
+                    pulled.card.classes.join(", "),
+                    classes.join(", ")
+                )));
+            }
+            Arc::clone(pulled)
         }
-        ClassifyAlgorithm::RandomForest => {
-            let forest = Forest::fit(
-                &train,
-                &ForestConfig {
-                    trees: model.trees,
-                    seed: model.seed,
-                    class_weight,
-                    ..ForestConfig::default()
-                },
-            )
-            .map_err(fit)?;
-            let c = Classifier::new(&intent.name, Model::Forest(forest), &train);
-            (c.clone(), Scoring::Forest(c), model.trees)
+        None => {
+            let model = match model.algorithm {
+                ClassifyAlgorithm::Gbdt => Model::Gbdt(
+                    Gbdt::fit(
+                        &train,
+                        &GbdtConfig {
+                            rounds: model.rounds,
+                            seed: model.seed,
+                            class_weight,
+                            ..GbdtConfig::default()
+                        },
+                    )
+                    .map_err(fit)?,
+                ),
+                ClassifyAlgorithm::RandomForest => Model::Forest(
+                    Forest::fit(
+                        &train,
+                        &ForestConfig {
+                            trees: model.trees,
+                            seed: model.seed,
+                            class_weight,
+                            ..ForestConfig::default()
+                        },
+                    )
+                    .map_err(fit)?,
+                ),
+            };
+            Arc::new(Classifier::new(&intent.name, model, &train))
         }
+    };
+    let (scoring, size) = match &classifier.model {
+        Model::Gbdt(g) => (Scoring::Gbdt(Box::new(g.scorer().map_err(fit)?)), g.rounds),
+        Model::Forest(f) => (Scoring::Forest(Arc::clone(&classifier)), f.trees.len()),
     };
     let train_seconds = t.elapsed().as_secs_f64();
     outcome.stages.push(stage(
         Stage::Train,
         Status::Passed,
         format!(
-            "{} on {} flows of {} classes ({} held out){}",
+            "{} {} {} flows of {} classes ({} held out){}",
             classifier.card.algorithm,
+            if options.classifier.is_some() {
+                "pulled, not trained; its training data has"
+            } else {
+                "on"
+            },
             train.rows(),
             classes.len(),
             test.rows(),
@@ -439,6 +469,11 @@ pub(crate) fn run_intent(
         training_fingerprint: classifier.card.training_fingerprint.clone(),
         targets,
         deployment: None,
+        // A pulled classifier is in the hub already: only a trained one is new.
+        classifier: options
+            .classifier
+            .is_none()
+            .then(|| Arc::clone(&classifier)),
     };
     let passed = evaluation.passed();
     outcome.stages.push(stage(

@@ -2,15 +2,17 @@
 //! Model_Pull for the MLFO (Y.3176 §7, the ML marketplace), and the run recorded as evidence
 //! of its use case and intelligence level.
 //!
-//! The artefact is the pipeline's trained state ([`PipelineState`] bytes): pulling a model
-//! pulls what it learned, not a recipe. It lives here, not in the hub crate, so that the hub
+//! The artefact is the pipeline's trained state ([`PipelineState`] bytes), or for a flow
+//! intent the classifier ([`Classifier`] bytes): pulling a model pulls what it learned, not
+//! a recipe. It lives here, not in the hub crate, so that the hub
 //! (a catalogue and store also served over HTTP) stays free of the runtime.
 
 use std::path::Path;
 
+use ai4ict_classify::Classifier;
 use ai4ict_hub::models::{sha256_hex, ModelMetadata, ModelQuery, ModelSelection, Port};
 use ai4ict_hub::{Hub, HubError};
-use ai4ict_intent::MlIntent;
+use ai4ict_intent::{MlIntent, SourceConfig};
 
 use crate::mlfo::{Evaluation, Mlfo, Outcome, RunOptions};
 use crate::state::{PipelineState, StateError, STATE_FORMAT};
@@ -56,6 +58,29 @@ pub enum MarketplaceError {
         #[source]
         source: StateError,
     },
+    /// The artefact is no flow classifier this build can run.
+    #[error("model {name}@{version} holds no flow classifier this build can run: {source}")]
+    UnreadableClassifier {
+        /// Model name.
+        name: String,
+        /// Version.
+        version: String,
+        /// Why.
+        #[source]
+        source: ai4ict_classify::ClassifyError,
+    },
+    /// The classifier reads other features than the intent's flow pipeline computes.
+    #[error("model {name}@{version} does not fit intent `{intent}`: {why}")]
+    ClassifierMismatch {
+        /// Model name.
+        name: String,
+        /// Version.
+        version: String,
+        /// The intent's name.
+        intent: String,
+        /// What differs.
+        why: String,
+    },
     /// The state was trained on other fields or at another interval than the intent's.
     #[error("model {name}@{version} does not fit intent `{intent}`: {source}")]
     Mismatch {
@@ -74,15 +99,23 @@ pub enum MarketplaceError {
 /// A model chosen from the marketplace for an intent (Y.3176 Model_Selection + Model_Pull).
 #[derive(Debug)]
 pub struct Selected {
-    /// The trained state, checked against the hub's sha256 and the intent's fields and
-    /// interval.
-    pub state: PipelineState,
+    /// The trained model, checked against the hub's sha256 and the intent.
+    pub artefact: Artefact,
     /// Model name.
     pub name: String,
     /// Version.
     pub version: String,
     /// The artefact's sha256 as published.
     pub sha256: String,
+}
+
+/// What a marketplace model is: a pipeline's trained state, or a flow classifier.
+#[derive(Debug)]
+pub enum Artefact {
+    /// The per-entity state of an anomaly pipeline (`AI4ICTps`), for its fields and interval.
+    Pipeline(PipelineState),
+    /// A flow classifier with its card (`AI4ICTcl`), for the intent's flow features.
+    Classifier(Classifier),
 }
 
 impl std::fmt::Display for Selected {
@@ -96,8 +129,9 @@ impl std::fmt::Display for Selected {
 }
 
 /// Y.3176 Model_Selection and Model_Pull for the MLFO: `NAME` picks the version with the
-/// best F1, `NAME@ALIAS` or `NAME@VERSION` a given one. The pulled state must have been
-/// trained on the intent's fields at its interval.
+/// best F1, `NAME@ALIAS` or `NAME@VERSION` a given one. A pulled pipeline state must have
+/// been trained on the intent's fields at its interval; a pulled classifier (for a flow
+/// intent) on the flow features the intent computes.
 pub fn select(hub: &mut Hub, spec: &str, intent: &MlIntent) -> Result<Selected, MarketplaceError> {
     let record = match spec.split_once('@') {
         Some((name, version)) => hub.model(name, version)?,
@@ -118,28 +152,52 @@ pub fn select(hub: &mut Hub, spec: &str, intent: &MlIntent) -> Result<Selected, 
                 name: name.clone(),
                 version: version.clone(),
             })?;
-    let state = match PipelineState::from_bytes(&artifact) {
-        Ok(s) => s,
-        Err(source) => {
-            return Err(MarketplaceError::Unreadable {
+    let plan = Mlfo::new(intent.clone(), RunOptions::default()).plan()?;
+    let artefact = if matches!(intent.source, SourceConfig::Flows(_)) {
+        let classifier = Classifier::from_bytes(&artifact).map_err(|source| {
+            MarketplaceError::UnreadableClassifier {
+                name: name.clone(),
+                version: version.clone(),
+                source,
+            }
+        })?;
+        if classifier.card.features != plan.fields {
+            return Err(MarketplaceError::ClassifierMismatch {
                 name,
                 version,
-                source,
-            })
+                intent: intent.name.clone(),
+                why: format!(
+                    "it reads {}; the intent computes {}",
+                    classifier.card.features.join(", "),
+                    plan.fields.join(", ")
+                ),
+            });
         }
+        Artefact::Classifier(classifier)
+    } else {
+        let state = match PipelineState::from_bytes(&artifact) {
+            Ok(s) => s,
+            Err(source) => {
+                return Err(MarketplaceError::Unreadable {
+                    name,
+                    version,
+                    source,
+                })
+            }
+        };
+        // The detector comes from the model itself; fields and interval from the intent.
+        if let Err(source) = state.check(&plan.fields, plan.interval, &state.detector) {
+            return Err(MarketplaceError::Mismatch {
+                name,
+                version,
+                intent: intent.name.clone(),
+                source,
+            });
+        }
+        Artefact::Pipeline(state)
     };
-    let plan = Mlfo::new(intent.clone(), RunOptions::default()).plan()?;
-    // The detector comes from the model itself; fields and interval come from the intent.
-    if let Err(source) = state.check(&plan.fields, plan.interval, &state.detector) {
-        return Err(MarketplaceError::Mismatch {
-            name,
-            version,
-            intent: intent.name.clone(),
-            source,
-        });
-    }
     Ok(Selected {
-        state,
+        artefact,
         name,
         version,
         sha256: record.metadata.sha256,
@@ -260,7 +318,26 @@ pub fn record_run(
             format!("; {}", push(hub, &card, trained, e.passed())?)
         }
         (Some(_), None) => "; no trained model to publish".to_string(),
-        (None, _) => String::new(),
+        (None, _) => match outcome.flows.as_ref() {
+            Some(f) => match &f.classifier {
+                Some(c) => {
+                    let version = at.format("%Y%m%d.%H%M%S").to_string();
+                    let card = classifier_card(intent, f, c, &version);
+                    hub.publish_model(
+                        &card,
+                        &c.to_bytes()
+                            .map_err(|source| MarketplaceError::UnreadableClassifier {
+                                name: card.name.clone(),
+                                version: version.clone(),
+                                source,
+                            })?,
+                    )?;
+                    format!("; {}", alias(hub, &card, f.passed())?)
+                }
+                None => String::new(),
+            },
+            None => String::new(),
+        },
     };
     Ok(Some(format!(
         "hub: use case `{}` updated with this run as evidence{published}",
@@ -327,6 +404,70 @@ pub fn model_card(
     Ok(meta)
 }
 
+/// The model card (Y.3176 model metadata) of a flow classifier evaluated on held-out flows:
+/// its flow features and classes, its snapshot format, the training data's fingerprint and
+/// the held-out scores (`f1` is the macro F1, so selection by the best F1 works as for
+/// anomaly models).
+pub fn classifier_card(
+    intent: &MlIntent,
+    f: &crate::flow_run::FlowEvaluation,
+    c: &Classifier,
+    version: &str,
+) -> ModelMetadata {
+    let mut meta = ModelMetadata::new(&intent.name, version, "ai4ict MLFO", "Apache-2.0");
+    meta.description = intent.description.clone();
+    meta.inputs = c
+        .card
+        .features
+        .iter()
+        .map(|f| Port {
+            name: f.clone(),
+            kind: "f64".into(),
+            description: String::new(),
+        })
+        .collect();
+    meta.outputs = vec![Port {
+        name: "class".into(),
+        kind: "string".into(),
+        description: format!("one of {}", c.card.classes.join(", ")),
+    }];
+    meta.runtime = format!(
+        "ai4ict {} flow classifier format {} ({}, {} {})",
+        env!("CARGO_PKG_VERSION"),
+        ai4ict_classify::FORMAT,
+        f.algorithm,
+        f.size,
+        if f.algorithm == "gbdt" {
+            "rounds"
+        } else {
+            "trees"
+        }
+    );
+    meta.training_data = format!(
+        "{} flows of {}, sha256:{}; {:.0}% of each class held out (seed {})",
+        f.training_flows,
+        f.trained_on,
+        c.card.training_fingerprint,
+        f.test_fraction * 100.0,
+        f.seed
+    );
+    meta.metrics = [
+        ("f1", f.metrics.macro_f1),
+        ("macro_f1", f.metrics.macro_f1),
+        ("accuracy", f.metrics.accuracy),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    meta.standards = vec![
+        "ITU-T Y.3172".into(),
+        "ITU-T Y.3176".into(),
+        "ITU-T Y.3181".into(),
+    ];
+    meta.domain = Some(intent.use_case);
+    meta
+}
+
 /// Y.3176 Model_Push: publishes `state` under `card`; a model that met its targets becomes
 /// [`PRODUCTION`]. Returns what was done, in a sentence.
 pub fn push(
@@ -336,6 +477,11 @@ pub fn push(
     passed: bool,
 ) -> Result<String, MarketplaceError> {
     hub.publish_model(card, &state.to_bytes()?)?;
+    alias(hub, card, passed)
+}
+
+/// Aliases a published model [`PRODUCTION`] when it met its targets; says what was done.
+fn alias(hub: &mut Hub, card: &ModelMetadata, passed: bool) -> Result<String, MarketplaceError> {
     let (name, version) = (&card.name, &card.version);
     if passed {
         hub.set_model_alias(name, PRODUCTION, version)?;
@@ -409,12 +555,16 @@ mod tests {
         .unwrap();
         assert!(note.contains("aliased `production`"), "{note}");
 
+        let entities = |s: &Selected| match &s.artefact {
+            Artefact::Pipeline(p) => p.entities.len(),
+            Artefact::Classifier(_) => panic!("an anomaly intent pulls a pipeline state"),
+        };
         let best = select(&mut hub, "kpi", &fit).unwrap();
-        assert_eq!((best.version.as_str(), best.state.entities.len()), ("2", 2));
+        assert_eq!((best.version.as_str(), entities(&best)), ("2", 2));
         let prod = select(&mut hub, "kpi@production", &fit).unwrap();
-        assert_eq!((prod.version.as_str(), prod.state.entities.len()), ("3", 3));
+        assert_eq!((prod.version.as_str(), entities(&prod)), ("3", 3));
         let one = select(&mut hub, "kpi@1", &fit).unwrap();
-        assert_eq!(one.state.entities.len(), 1);
+        assert_eq!(entities(&one), 1);
         assert!(one.to_string().contains("kpi@1 (sha256 "), "{one}");
     }
 

@@ -342,6 +342,9 @@ pub struct RunOptions {
     pub phase: Arc<Mutex<String>>,
     /// A trained model to start from instead of training (e.g. pulled from the hub).
     pub model: Option<Arc<PipelineState>>,
+    /// For a flow intent: a trained classifier to deploy instead of training one (e.g. pulled
+    /// from the hub); it is still evaluated on the intent's held-out flows.
+    pub classifier: Option<Arc<ai4ict_classify::Classifier>>,
     /// Deliver the deployed pipeline's rows at this many seconds of event time per second
     /// of wall-clock time (1: real time), so a sandbox or a file plays like a live network;
     /// `None`: as fast as they are read. Training and evaluation are never paced.
@@ -356,6 +359,7 @@ impl Default for RunOptions {
             progress: Arc::new(Progress::default()),
             phase: Arc::new(Mutex::new(String::new())),
             model: None,
+            classifier: None,
             pace: None,
         }
     }

@@ -355,7 +355,7 @@ pub fn flow_lines(f: &crate::flow_run::FlowEvaluation) -> Vec<String> {
         ));
         if d.flows > 0 {
             let mut mix: Vec<(usize, u64)> = d.predicted.iter().copied().enumerate().collect();
-            mix.sort_by(|a, b| b.1.cmp(&a.1));
+            mix.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
             out.push(format!(
                 "Class mix: {}.",
                 mix.iter()

@@ -162,3 +162,61 @@ distribute: []
         d.notes
     );
 }
+
+#[test]
+fn a_published_classifier_pulled_from_the_hub_scores_as_the_run_that_trained_it() {
+    let yaml = format!(
+        "name: traffic-classification
+use_case: networks_protocols
+source: {{ flows: {{ sandbox: {{ cells: 20, seed: 11, flows: 3000 }} }} }}
+model: {{ classify: {{ algorithm: random_forest, trees: 20, {TRAIN} }} }}
+policy: {{ flow_alert: {{ alert_classes: [], behaviour: null }} }}
+distribute: []
+targets: {{ macro_f1: 0.5 }}
+"
+    );
+    let intent = MlIntent::from_yaml(&yaml).unwrap();
+    let trained = Mlfo::new(intent.clone(), RunOptions::default())
+        .run()
+        .unwrap();
+    let mut hub = ai4ict_hub::Hub::in_memory().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let said = ai4ict_engine::marketplace::record_run(&mut hub, &trained, &intent, dir.path())
+        .unwrap()
+        .unwrap();
+    assert!(said.contains("aliased `production`"), "{said}");
+    let selected =
+        ai4ict_engine::marketplace::select(&mut hub, "traffic-classification@production", &intent)
+            .unwrap();
+    let ai4ict_engine::marketplace::Artefact::Classifier(c) = selected.artefact else {
+        panic!("a flow intent pulls a classifier");
+    };
+    let pulled = Mlfo::new(
+        intent.clone(),
+        RunOptions {
+            classifier: Some(std::sync::Arc::new(c)),
+            ..RunOptions::default()
+        },
+    )
+    .run()
+    .unwrap();
+    let (a, b) = (trained.flows.unwrap(), pulled.flows.unwrap());
+    assert_eq!(a.metrics, b.metrics, "same held-out scores");
+    let (da, db) = (a.deployment.unwrap(), b.deployment.unwrap());
+    assert_eq!(da.predicted, db.predicted, "same classes on the source");
+    assert!(
+        b.classifier.is_none(),
+        "a pulled classifier is not published again"
+    );
+
+    // A flow intent computing other features cannot take it.
+    let forward = yaml.replace("trees: 20,", "trees: 20, directions: forward,");
+    let other = MlIntent::from_yaml(&forward).unwrap();
+    let e = ai4ict_engine::marketplace::select(&mut hub, "traffic-classification", &other)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("does not fit") && e.contains("reverse_bytes"),
+        "{e}"
+    );
+}

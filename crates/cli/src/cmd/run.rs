@@ -62,9 +62,10 @@ pub struct Runtime {
     /// Do not record the run in the hub.
     #[arg(long)]
     pub no_hub: bool,
-    /// Take the anomaly model from the hub's marketplace instead of the intent (Y.3176
-    /// Model_Selection and Model_Pull): `NAME` picks the version with the best F1,
-    /// `NAME@ALIAS` or `NAME@VERSION` a given one (e.g. `cell-kpi-anomaly@production`).
+    /// Take the trained model from the hub's marketplace instead of training it (Y.3176
+    /// Model_Selection and Model_Pull): an anomaly pipeline's state, or a flow intent's
+    /// classifier. `NAME` picks the version with the best F1, `NAME@ALIAS` or
+    /// `NAME@VERSION` a given one (e.g. `cell-kpi-anomaly@production`).
     #[arg(long, value_name = "NAME[@VERSION]")]
     pub model_from_hub: Option<String>,
 }
@@ -93,13 +94,18 @@ pub(crate) fn read_intent(path: &Path) -> anyhow::Result<MlIntent> {
 
 /// Runs a parsed intent and writes its reports.
 pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
-    let mut trained = None;
+    let (mut trained, mut classifier) = (None, None);
     if let Some(spec) = &rt.model_from_hub {
         let mut hub = super::hub::open_read_only(rt.hub.clone())?;
         let model = marketplace::select(&mut hub, spec, &intent)?;
-        intent.model = ai4ict_intent::ModelConfig::Anomaly(model.state.detector.clone());
         outln!("{model}");
-        trained = Some(Arc::new(model.state));
+        match model.artefact {
+            marketplace::Artefact::Pipeline(state) => {
+                intent.model = ai4ict_intent::ModelConfig::Anomaly(state.detector.clone());
+                trained = Some(Arc::new(state));
+            }
+            marketplace::Artefact::Classifier(c) => classifier = Some(Arc::new(c)),
+        }
     }
     let cluster = Cluster {
         workers: rt.workers,
@@ -123,6 +129,7 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
         cluster,
         force: rt.force,
         model: trained,
+        classifier,
         ..RunOptions::default()
     };
     let stop = Arc::clone(&options.progress);
