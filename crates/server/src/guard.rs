@@ -30,7 +30,7 @@ pub(crate) fn wrap(routes: Router, config: &Config, metrics: Arc<Metrics>) -> Re
     let audit = config
         .audit_log
         .as_deref()
-        .map(AuditLog::open)
+        .map(|p| AuditLog::open(p, config.audit_max_bytes, config.audit_keep))
         .transpose()?;
     let guard = Arc::new(Guard {
         token: config.token.clone(),

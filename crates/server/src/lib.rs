@@ -32,6 +32,10 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// Default of [`Config::max_connections`]: enough that thousands of idle or half-open
 /// connections leave room for real clients until their header timeout closes them.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// The size at which the audit log is rotated by default.
+pub const DEFAULT_AUDIT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Rotated audit files kept by default.
+pub const DEFAULT_AUDIT_KEEP: usize = 5;
 
 /// Bytes of request head a connection may buffer: 4096 connections hold at most 256 MiB.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -60,6 +64,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Append-only JSON-lines file recording every write attempt; none when `None`.
     pub audit_log: Option<PathBuf>,
+    /// Size at which the audit log is rotated (`FILE` → `FILE.1`, …).
+    pub audit_max_bytes: u64,
+    /// Rotated audit files kept (`FILE.1` … `FILE.n`); older ones are deleted.
+    pub audit_keep: usize,
     /// Folder whose `report.json` files (written by `ai4ict run`) the console lists under
     /// `/ui/runs`; none when `None`. It must exist; no page reads outside it.
     pub runs_dir: Option<PathBuf>,
@@ -82,6 +90,8 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
             audit_log: None,
+            audit_max_bytes: DEFAULT_AUDIT_MAX_BYTES,
+            audit_keep: DEFAULT_AUDIT_KEEP,
             runs_dir: None,
             pipelines: None,
         }

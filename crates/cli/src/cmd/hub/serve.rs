@@ -46,6 +46,12 @@ pub(crate) struct ServeArgs {
     /// Audit log: one JSON line per write attempt [default: next to the hub database].
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
+    /// Size in MiB at which the audit log is rotated (FILE → FILE.1 → … FILE.N).
+    #[arg(long, default_value_t = ai4ict_server::DEFAULT_AUDIT_MAX_BYTES / (1024 * 1024))]
+    audit_max_mib: u64,
+    /// Rotated audit files kept; older ones are deleted.
+    #[arg(long, default_value_t = ai4ict_server::DEFAULT_AUDIT_KEEP)]
+    audit_keep: usize,
     /// Folder of run reports (`ai4ict run` writes out/<intent>/report.json) that the web
     /// console lists under /ui/runs. None by default.
     #[arg(long, value_name = "DIR")]
@@ -153,10 +159,12 @@ pub(crate) fn prepare(db: Option<String>, args: &ServeArgs) -> anyhow::Result<Pr
         anyhow::ensure!(runs.is_dir(), "--runs {}: not a folder", runs.display());
     }
     notes.push(format!(
-        "body limit {} MiB, {} connections, audit log {}",
+        "body limit {} MiB, {} connections, audit log {} (rotated at {} MiB, {} kept)",
         args.max_body_mib,
         args.max_connections,
-        audit_log.display()
+        audit_log.display(),
+        args.audit_max_mib.max(1),
+        args.audit_keep
     ));
     let config = Config {
         token,
@@ -167,6 +175,8 @@ pub(crate) fn prepare(db: Option<String>, args: &ServeArgs) -> anyhow::Result<Pr
         header_timeout: Duration::from_secs(args.header_timeout),
         request_timeout: Duration::from_secs(args.request_timeout),
         audit_log: Some(audit_log),
+        audit_max_bytes: args.audit_max_mib.max(1).saturating_mul(1024 * 1024),
+        audit_keep: args.audit_keep,
         runs_dir: args.runs.clone(),
         pipelines: None,
     };
