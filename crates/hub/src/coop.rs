@@ -104,7 +104,7 @@ impl Default for CoopOptions {
 }
 
 /// Two standards of different bodies that cover the same ground: a cooperation opportunity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Overlap {
     /// Key of the first standard.
     pub a: String,
@@ -116,7 +116,9 @@ pub struct Overlap {
     pub b_title: String,
     /// Score: cosine of BM25 vectors over domain terms plus the domain bonus.
     pub score: f32,
-    /// Shared domain terms with their contribution to the cosine, largest first.
+    /// Shared domain terms with their contribution to the cosine, largest first: each a
+    /// `[term, contribution]` pair.
+    #[schemars(with = "Vec<Vec<serde_json::Value>>")]
     pub terms: Vec<(String, f32)>,
     /// Resolution 101 domains both declare.
     pub shared_domains: Vec<Domain>,
@@ -418,7 +420,7 @@ fn overlap(
 }
 
 /// Coverage of one Resolution 101 domain.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DomainCoverage {
     /// The domain.
     pub domain: Domain,

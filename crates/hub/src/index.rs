@@ -97,7 +97,7 @@ fn sorted(tf: HashMap<u32, u16>) -> Vec<(u32, u16)> {
 }
 
 /// One search result.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct SearchHit {
     /// Position of the standard in [`SearchIndex::standards`].
     pub doc: usize,

@@ -8,7 +8,7 @@ use crate::error::{HubError, Result};
 use crate::store::{RowExt, Store, Value};
 
 /// The latest Y.3173 intelligence level recorded for a subject.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LevelRecord {
     /// What was rated: a use case, an intent or a network.
     pub subject: String,

@@ -17,7 +17,7 @@ use crate::standards::log_change;
 use crate::store::{RowExt, Store, Value};
 
 /// One input or output of a model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Port {
     /// Name, e.g. a KPI (`prb_util`) or `score`.
     pub name: String,
@@ -30,7 +30,7 @@ pub struct Port {
 }
 
 /// Model metadata (Y.3176; see the module docs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModelMetadata {
     /// Name: letters, digits, `.`, `_`, `-`.
     pub name: String,
@@ -120,7 +120,7 @@ impl ModelMetadata {
 }
 
 /// A published model as listed: metadata plus the aliases pointing at it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModelRecord {
     /// The metadata.
     #[serde(flatten)]
@@ -131,7 +131,7 @@ pub struct ModelRecord {
 }
 
 /// Search and discovery criteria (Model_Query / Model_Discovery_Poll); all optional.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModelQuery {
     /// Words that must all appear in name, description, tags, author or runtime.
     #[serde(default)]
@@ -151,7 +151,7 @@ pub struct ModelQuery {
 }
 
 /// Model_Selection criteria: filter with a query, then pick the best by a metric.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModelSelection {
     /// The filter.
     #[serde(default)]

@@ -12,7 +12,7 @@ use crate::error::{HubError, Result};
 use crate::store::{RowExt, Store, Value};
 
 /// One standard (Recommendation, technical specification or report, ISO/IEC standard, …).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Standard {
     /// Issuing body, e.g. `ITU-T`, `3GPP`, `ETSI`, `ISO/IEC`, `IEEE`, `O-RAN`.
     pub body: String,
@@ -177,7 +177,7 @@ pub const CONTINUOUSLY_REVISED: &[&str] = &["3GPP"];
 pub const FALLBACK_REVIEW_YEARS: u32 = 4;
 
 /// Why a standard has no review due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoReview {
     /// Replaced by a newer document (a `superseded_by` link, or a status "Superseded …"): the
@@ -219,7 +219,7 @@ impl NoReview {
 }
 
 /// A standard's review status at a given date.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewItem {
     /// Catalogue key.
     pub key: String,

@@ -25,7 +25,7 @@ use crate::store::{RowExt, Store};
 use crate::validate;
 
 /// Evidence backing a use case: the metrics of one sandbox or benchmark run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// Identifier of the run (e.g. the report id of `ai4ict run`).
     pub run_id: String,
@@ -38,7 +38,7 @@ pub struct Evidence {
 }
 
 /// An AI-for-Good use case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UseCase {
     /// Unique name (usually the intent's name).
     pub name: String,
@@ -117,7 +117,7 @@ pub fn builtin(intent: &str) -> Option<UseCase> {
 }
 
 /// A use case's rubric score (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Score {
     /// Clarity, 0–5.
     pub clarity: u8,
@@ -202,7 +202,7 @@ fn count_numbers(v: &serde_json::Value) -> usize {
 }
 
 /// A stored use case with its score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UseCaseRecord {
     /// The use case.
     #[serde(flatten)]

@@ -12,7 +12,8 @@
 //! And for the rest of the hub: `GET /health` (store kind, `writable`, `max_body_bytes`), `GET /standards?q=&body=&domain=&limit=`,
 //! `GET /standard?key=`, `GET /review-due?at=`, `GET /coop?limit=&min_score=`,
 //! `GET /gaps?min_standards=`, `GET /usecases`, `GET /usecases/{name}`, `POST /usecases`,
-//! `GET /levels`. Errors are JSON `{"error": "…"}` with a 4xx status for bad input (400),
+//! `GET /levels`, and the OpenAPI 3 document of all of them: `GET /openapi.json`
+//! ([`crate::openapi`]). Errors are JSON `{"error": "…"}` with a 4xx status for bad input (400),
 //! a missing or wrong write token (401), a read-only hub, a foreign `Host` or `Origin` (403),
 //! unknown items (404), immutable versions (409), a body over the limit (413) and integrity
 //! failures (422); a stored row that cannot be read is a 500.
@@ -34,6 +35,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
@@ -52,7 +54,7 @@ pub const TOTAL_HEADER: &str = "x-total-count";
 pub const UNREADABLE_HEADER: &str = "x-ai4ict-unreadable";
 
 /// Body of Model_Push: metadata and the artifact, base64-encoded.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PushBody {
     /// The model's metadata; `sha256`, when set, must match the artifact.
     pub metadata: ModelMetadata,
@@ -61,7 +63,7 @@ pub struct PushBody {
 }
 
 /// Body of `PUT /models/{name}/aliases/{alias}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct AliasBody {
     /// Version (or alias, or `latest`) the alias points at.
     pub version: String,
@@ -182,9 +184,11 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// `limit` and `offset` of a listing.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-struct Page {
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+pub(crate) struct Page {
+    /// Items per page (default 100, at most 1000); the total is in `x-total-count`.
     limit: Option<usize>,
+    /// Items skipped before the page.
     offset: Option<usize>,
 }
 
@@ -262,12 +266,14 @@ pub(crate) fn router(
     metrics: Arc<Metrics>,
     pipelines: Option<Arc<dyn Pipelines>>,
 ) -> Router {
+    let with_pipelines = pipelines.is_some();
     Router::new()
         .route("/health", get(move |state| health(state, served)))
         .route(
             "/metrics",
             get(move |state| metrics_page(state, Arc::clone(&metrics), pipelines.clone())),
         )
+        .route("/openapi.json", get(move || openapi(with_pipelines)))
         .route("/standards", get(standards))
         .route("/standard", get(standard))
         .route("/review-due", get(review_due))
@@ -293,6 +299,11 @@ async fn health(State(hub): State<Shared>, served: Served) -> ApiResult<Json<ser
         "writable": served.writable,
         "max_body_bytes": served.max_body_bytes,
     })))
+}
+
+/// `GET /openapi.json`: the API's OpenAPI 3 document.
+async fn openapi(with_pipelines: bool) -> Json<serde_json::Value> {
+    Json(crate::openapi::document(with_pipelines))
 }
 
 /// `GET /metrics`: the server's request figures and what the hub holds, for Prometheus.
@@ -334,12 +345,18 @@ async fn metrics_page(
         .into_response())
 }
 
-#[derive(Deserialize)]
-struct StandardsQuery {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct StandardsQuery {
+    /// Search text (BM25 over number, title and scope): the answer is then search hits, best
+    /// first; without it, the catalogue.
     q: Option<String>,
+    /// Only this body (`ITU-T`, `ISO/IEC`, …).
     body: Option<String>,
+    /// Only this Resolution 101 domain.
     domain: Option<String>,
+    /// Items per page.
     limit: Option<usize>,
+    /// Items skipped.
     offset: Option<usize>,
 }
 
@@ -381,8 +398,9 @@ async fn standards(
     }
 }
 
-#[derive(Deserialize)]
-struct KeyQuery {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct KeyQuery {
+    /// The catalogue key, `BODY NUMBER` (`ITU-T Y.3172`).
     key: String,
 }
 
@@ -398,10 +416,13 @@ async fn standard(
     }
 }
 
-#[derive(Deserialize)]
-struct AtQuery {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct AtQuery {
+    /// The day reviews are due by (`YYYY-MM-DD`); today by default.
     at: Option<String>,
+    /// Items per page.
     limit: Option<usize>,
+    /// Items skipped.
     offset: Option<usize>,
 }
 
@@ -425,10 +446,13 @@ fn chrono_today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-#[derive(Deserialize)]
-struct CoopQuery {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct CoopQuery {
+    /// Items per page.
     limit: Option<usize>,
+    /// Items skipped.
     offset: Option<usize>,
+    /// Least overlap score kept.
     min_score: Option<f32>,
 }
 
@@ -457,10 +481,13 @@ async fn coop(
     ))
 }
 
-#[derive(Deserialize)]
-struct GapsQuery {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct GapsQuery {
+    /// A domain with fewer standards than this is a gap.
     min_standards: Option<usize>,
+    /// Items per page.
     limit: Option<usize>,
+    /// Items skipped.
     offset: Option<usize>,
 }
 
@@ -516,14 +543,21 @@ async fn levels(
     Ok(paged(read(&hub, |h| h.levels()).await?, page))
 }
 
-#[derive(Deserialize)]
-struct ModelsQuery {
+#[derive(Deserialize, JsonSchema)]
+pub(crate) struct ModelsQuery {
+    /// Words that must all appear in the name, description, tags, author or runtime.
     q: Option<String>,
+    /// Only this model name.
     name: Option<String>,
+    /// Only this Resolution 101 domain.
     domain: Option<String>,
+    /// Only models implementing this standard (`ITU-T Y.3172`).
     standard: Option<String>,
+    /// Only models published strictly after this time (RFC 3339): Model_Discovery_Poll.
     since: Option<String>,
+    /// Items per page.
     limit: Option<usize>,
+    /// Items skipped.
     offset: Option<usize>,
 }
 

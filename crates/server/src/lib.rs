@@ -8,6 +8,7 @@ mod console;
 mod error;
 mod guard;
 mod metrics;
+mod openapi;
 pub mod pipelines;
 
 use std::net::SocketAddr;

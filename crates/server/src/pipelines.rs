@@ -43,7 +43,7 @@ impl std::fmt::Debug for dyn Pipelines {
 }
 
 /// Where a pipeline is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PipelineState {
     /// Planning, training, evaluating or deployed and reading its source.
@@ -59,7 +59,7 @@ pub enum PipelineState {
 }
 
 /// A pipeline as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PipelineStatus {
     /// The intent's name.
     pub name: String,
