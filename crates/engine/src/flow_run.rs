@@ -111,7 +111,8 @@ pub struct FlowDeployment {
     /// Flows of an alerting class not alerted because their host and class had alerted
     /// within `suppress`.
     pub suppressed: u64,
-    /// Classified flows per second of wall-clock time (features, model, policy, sinks).
+    /// Flows per second of the time spent on them (features, model, policy, behaviour watch,
+    /// sinks), on one thread; reading the source is not counted.
     pub flows_per_second: f64,
     /// Seconds it ran.
     pub seconds: f64,
@@ -703,8 +704,10 @@ impl Deployed<'_> {
         let mut alerted_hosts: Vec<IpAddr> = Vec::new();
         let mut x = Vec::new();
         let stop = &options.progress.stop;
+        let mut busy = std::time::Duration::ZERO;
         while let Some(batch) = reader.next_batch(stop) {
             let batch = batch.map_err(src)?;
+            let work = Instant::now();
             for (chunk, labels) in batch
                 .flows
                 .chunks(SCORE_BATCH)
@@ -766,6 +769,7 @@ impl Deployed<'_> {
                         .store(last.start.0, Ordering::Relaxed);
                 }
             }
+            busy += work.elapsed();
             if batch.classes.iter().any(Option::is_some) {
                 kept_flows.extend_from_slice(&batch.flows);
                 kept_labels.extend(
@@ -788,7 +792,7 @@ impl Deployed<'_> {
             }
         }
         d.seconds = began.elapsed().as_secs_f64();
-        d.flows_per_second = d.flows as f64 / d.seconds.max(1e-9);
+        d.flows_per_second = d.flows as f64 / busy.as_secs_f64().max(1e-9);
         d.suppressed = policy.suppressed;
         if policy.untracked > 0 {
             d.notes.push(format!(
