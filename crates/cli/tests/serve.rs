@@ -109,6 +109,30 @@ impl Server {
         (status, resp.body_mut().read_to_string().unwrap_or_default())
     }
 
+    /// The head and first event of a server-sent event stream (read until its blank line).
+    fn first_event(&self, path: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let (mut got, mut buf) = (Vec::new(), [0u8; 4096]);
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got);
+            if text.contains("event: pipelines") && text.contains("\n\n") {
+                let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+                if body.contains("\n\n") {
+                    break;
+                }
+            }
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
     fn pipeline(&self, name: &str) -> Value {
         let (status, body) = self.call("GET", &format!("/pipelines/{name}"), None, "");
         assert_eq!(status, 200, "{body}");
@@ -175,6 +199,16 @@ fn pipelines_run_stop_over_the_api_and_drain_on_sigterm() {
     assert_eq!(status, 200);
     assert!(page.contains(r#"data-pipeline="quick""#), "{page}");
     assert!(page.contains("/ui/run?id=quick") && page.contains(r#"http-equiv="refresh""#));
+    assert!(
+        page.contains(r#"<script src="/ui/live.js" defer>"#),
+        "{page}"
+    );
+    // The event stream it follows carries the same pipelines.
+    let events = server.first_event("/events/pipelines");
+    assert!(
+        events.contains("event: pipelines") && events.contains(r#""name":"quick""#),
+        "{events}"
+    );
 
     // Starting a pipeline is a write: the token is needed, and the intent is checked as a
     // remote one (nothing outside the working directory).

@@ -280,6 +280,15 @@ fn operations(g: &mut SchemaGenerator, pipelines: bool) -> Vec<Operation> {
                 (202, Answer::Json(status())),
                 true,
             ),
+            op(
+                "get",
+                "/events/pipelines",
+                "Server-sent events: `pipelines`, every pipeline's status (a JSON array of PipelineStatus) each time it changes; 503 beyond 64 open streams",
+                None,
+                None,
+                (200, Answer::Bytes("text/event-stream")),
+                false,
+            ),
         ]);
     }
     ops

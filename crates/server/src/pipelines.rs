@@ -7,6 +7,7 @@
 //! | `GET /pipelines/{name}` | one pipeline's status |
 //! | `POST /pipelines` | body: an ML intent (YAML); validated as a remote intent, then run: 201 |
 //! | `DELETE /pipelines/{name}` | stops it: its sources stop, it drains and writes its report: 202 |
+//! | `GET /events/pipelines` | server-sent events: `pipelines`, every pipeline's status, each time it changes (checked every second) |
 //!
 //! Writes need the token, like every write. The server does not know the engine: whoever
 //! serves gives it a [`Pipelines`] (the CLI's, over the MLFO).
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -116,12 +118,62 @@ impl From<PipelineError> for ApiError {
 
 type Shared = Arc<dyn Pipelines>;
 
-/// The routes of `/pipelines` (see the module docs).
+/// Event streams served at once; more are answered 503 (each holds a connection and polls
+/// the pipelines once a second).
+pub const MAX_EVENT_STREAMS: usize = 64;
+
+/// The routes of `/pipelines` and `/events/pipelines` (see the module docs).
 pub(crate) fn router(pipelines: Shared) -> Router {
+    let streams = Arc::new(tokio::sync::Semaphore::new(MAX_EVENT_STREAMS));
     Router::new()
         .route("/pipelines", get(list).post(start))
         .route("/pipelines/{name}", get(one).delete(stop))
+        .route(
+            "/events/pipelines",
+            get(move |state| events(state, Arc::clone(&streams))),
+        )
         .with_state(pipelines)
+}
+
+/// `GET /events/pipelines`: the pipelines' statuses as server-sent events, sent when they
+/// change (a live console needs no polling of its own); a comment every 15 s keeps proxies
+/// from closing a quiet stream.
+async fn events(
+    State(p): State<Shared>,
+    streams: Arc<tokio::sync::Semaphore>,
+) -> Result<Response, ApiError> {
+    let Ok(permit) = streams.try_acquire_owned() else {
+        let mut resp = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{MAX_EVENT_STREAMS} event streams are open; try again later"),
+        )
+        .into_response();
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("10"),
+        );
+        return Ok(resp);
+    };
+    let stream = futures_util::stream::unfold(
+        (p, String::new(), permit),
+        |(p, mut last, permit)| async move {
+            loop {
+                let json = blocking(&p, |p| serde_json::to_string(&p.list()))
+                    .await
+                    .ok()?
+                    .ok()?;
+                if json != last {
+                    last.clone_from(&json);
+                    let event = Event::default().event("pipelines").data(json);
+                    return Some((Ok::<_, std::convert::Infallible>(event), (p, last, permit)));
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        },
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response())
 }
 
 /// Runs `f` on the blocking pool (a pipeline's start validates and plans its intent).

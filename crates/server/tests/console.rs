@@ -391,11 +391,14 @@ fn the_language_follows_the_query_then_accept_language() {
     assert!(negotiated.body.contains("概览"));
     let ar = page(a, "/?lang=ar");
     assert!(ar.contains("dir=\"rtl\""));
-    // A key French lacks falls back to English.
     let fr = page(a, "/ui/standards?lang=fr");
     assert!(fr.contains("<html lang=\"fr\""));
-    assert!(fr.contains("Normes"));
-    assert!(fr.contains("Standards catalogue"));
+    assert!(fr.contains("Normes") && fr.contains("Catalogue des normes"));
+    let ru = page(a, "/ui/models?lang=ru");
+    assert!(
+        ru.contains("<html lang=\"ru\"") && ru.contains("Маркетплейс моделей"),
+        "{ru}"
+    );
     // The language switch keeps the page's own parameters.
     let filtered = page(a, "/ui/standards?body=3GPP");
     assert!(filtered.contains("href=\"?body=3GPP&amp;lang=zh\""));
@@ -418,7 +421,9 @@ fn the_pages_stand_behind_the_api_guards() {
     assert_eq!(ans.status, 200);
     assert!(ans.header("access-control-allow-origin").is_none());
     let csp = ans.header("content-security-policy").unwrap();
-    assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"));
+    // Only the console's own script files run: no inline script, nothing from elsewhere.
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self';"));
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
     assert_eq!(ans.header("x-content-type-options"), Some("nosniff"));
     let report = get(a, "/ui/run/file?id=cell-kpi-anomaly&name=report.html");
     assert!(!report

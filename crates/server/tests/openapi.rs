@@ -37,8 +37,20 @@ fn request(addr: std::net::SocketAddr, method: &str, path: &str) -> (u16, String
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
     )
     .unwrap();
-    let mut raw = String::new();
-    let _ = s.read_to_string(&mut raw);
+    // An event stream never ends: read what comes within a few seconds.
+    s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    let (mut got, mut buf) = (Vec::new(), [0u8; 4096]);
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.windows(4).any(|w| w == b"\r\n\r\n") && path.starts_with("/events/") {
+            break;
+        }
+    }
+    let raw = String::from_utf8_lossy(&got).into_owned();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let status = head
         .split_whitespace()

@@ -108,30 +108,44 @@ const NAV: [(&str, &str); 9] = [
     ("/ui/runs", "nav.runs"),
 ];
 
-/// The policy of every console page: its own stylesheet, inline SVG, nothing from elsewhere,
-/// no scripts, not framed.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The policy of every console page: its own stylesheet and scripts (no inline script),
+/// inline SVG, its own event stream, nothing from elsewhere, not framed.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+                   connect-src 'self'; img-src 'self' data:; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
 
 /// A whole page: `title` (already in the page's language) over `body` (HTML), answered with
 /// `status` and the console's security headers.
 pub(crate) fn page(ctx: &Ctx, status: StatusCode, title: &str, body: &str) -> Response {
-    refreshing_page(ctx, status, title, body, None)
+    live_page(ctx, status, title, body, None)
 }
 
-/// [`page`], reloaded by the browser every `refresh` seconds when given (a live view
-/// without scripts).
-pub(crate) fn refreshing_page(
+/// How a page stays current: `script` (one of the console's own) updates it in place, and
+/// without scripts the browser reloads it every `refresh` seconds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Live {
+    /// Path of the console's script that updates the page.
+    pub(crate) script: &'static str,
+    /// Seconds between reloads when scripts are off.
+    pub(crate) refresh: u32,
+}
+
+/// [`page`], kept current as `live` says when given.
+pub(crate) fn live_page(
     ctx: &Ctx,
     status: StatusCode,
     title: &str,
     body: &str,
-    refresh: Option<u32>,
+    live: Option<Live>,
 ) -> Response {
     let lang = ctx.lang;
     let mut html = String::with_capacity(body.len() + 2048);
-    let refresh = refresh.map_or(String::new(), |s| {
-        format!(r#"<meta http-equiv="refresh" content="{s}">"#)
+    let refresh = live.map_or(String::new(), |l| {
+        format!(
+            r#"<noscript><meta http-equiv="refresh" content="{}"></noscript><script src="{}" defer></script>"#,
+            l.refresh,
+            esc(l.script)
+        )
     });
     let _ = write!(
         html,

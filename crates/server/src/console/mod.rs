@@ -157,6 +157,7 @@ pub(crate) fn router(
     Ok(Router::new()
         .route("/", get(pages::overview))
         .route("/ui/style.css", get(style))
+        .route("/ui/live.js", get(live_script))
         .route("/ui/standards", get(pages::standards))
         .route("/ui/standard", get(pages::standard))
         .route("/ui/review-due", get(pages::review_due))
@@ -171,6 +172,18 @@ pub(crate) fn router(
         .route("/ui/run/chart", get(pages::chart))
         .route("/ui/run/file", get(pages::run_file))
         .with_state(console))
+}
+
+/// The script that keeps the pipelines page current from `GET /events/pipelines`.
+const LIVE_JS: &str = include_str!("../../assets/live.js");
+
+async fn live_script() -> Response {
+    let mut resp = html::respond(StatusCode::OK, "text/javascript; charset=utf-8", LIVE_JS);
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("max-age=3600"),
+    );
+    resp
 }
 
 async fn style() -> Response {

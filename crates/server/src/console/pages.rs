@@ -1356,7 +1356,11 @@ pub(super) async fn pipelines(ctx: Ctx, State(c): State<Shared>) -> Response {
     match blocking(move || Ok(p.list())).await {
         Ok(all) => {
             let body = pipelines_table(&ctx, &all, c.runs.as_ref());
-            html::refreshing_page(&ctx, StatusCode::OK, &title, &body, Some(5))
+            let live = html::Live {
+                script: "/ui/live.js",
+                refresh: 5,
+            };
+            html::live_page(&ctx, StatusCode::OK, &title, &body, Some(live))
         }
         Err(e) => answer(&ctx, Err(e)),
     }
