@@ -108,6 +108,9 @@ async fn bind(cfg: &NatsSourceConfig) -> Result<(async_nats::Client, pull::Strea
         ack_policy: AckPolicy::Explicit,
         filter_subject: cfg.subject.clone().unwrap_or_default(),
         max_ack_pending: i64::try_from(cfg.buffer.max(1) * 2).unwrap_or(i64::MAX),
+        ack_wait: cfg
+            .ack_wait
+            .map_or(Duration::ZERO, crate::live::interval_duration),
         ..Default::default()
     };
     let consumer = stream
@@ -172,6 +175,7 @@ async fn fetch(
             Ok(Some(Ok(m))) => Some(Event::Message {
                 origin: m.subject.to_string(),
                 payload: m.payload.to_vec(),
+                seq: m.info().ok().map(|i| i.stream_sequence),
                 ack: Some(AckToken(Box::new(m))),
             }),
             Ok(Some(Err(e))) => Some(Event::Trouble(e.to_string())),
