@@ -553,6 +553,9 @@ pub(crate) struct Transport {
     pub(crate) thread: Option<JoinHandle<()>>,
 }
 
+/// See [`LiveSource::checkpoint_from`].
+type Rebind = Box<dyn FnOnce(Option<u64>) -> Result<Transport, ConnectorError> + Send>;
+
 /// Most connection problems kept in a live source's report.
 const MAX_TROUBLES: usize = 10;
 
@@ -569,6 +572,8 @@ pub struct LiveSource {
     /// covered, and only acknowledged).
     last_seq: Option<u64>,
     checkpoints: bool,
+    /// Binds the transport anew for checkpoints, after a stream sequence (JetStream only).
+    rebind: Option<Rebind>,
     seq: u64,
     read: u64,
     limits: LiveLimits,
@@ -603,8 +608,13 @@ impl LiveSource {
     pub fn nats(cfg: &NatsSourceConfig, fields: &[String]) -> Result<Self, ConnectorError> {
         let name = cfg.name();
         let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
-        let transport = crate::nats::consume(cfg, &name)?;
-        Ok(Self::new(name, Box::new(rows), transport, cfg.limits()))
+        let transport = crate::nats::consume(cfg, &name, None)?;
+        let mut source = Self::new(name.clone(), Box::new(rows), transport, cfg.limits());
+        let cfg = cfg.clone();
+        source.rebind = Some(Box::new(move |after| {
+            crate::nats::consume(&cfg, &name, Some(after))
+        }));
+        Ok(source)
     }
 
     /// Listens on `cfg.listen` for rows POSTed with the token; fails naming the address when
@@ -630,6 +640,7 @@ impl LiveSource {
             held: VecDeque::new(),
             last_seq: None,
             checkpoints: false,
+            rebind: None,
             seq: 0,
             read: 0,
             limits,
@@ -778,18 +789,22 @@ impl LiveSource {
         }
     }
 
-    /// Switches to checkpoints: messages are acknowledged on [`commit`](Self::commit) only,
-    /// and those at or below `last_seq` (the position of the checkpoint resumed from) are
-    /// skipped. Only JetStream messages have sequences: other live sources refuse.
+    /// Switches to checkpoints: binds the consumer anew, delivering in order after
+    /// `last_seq` (the position of the checkpoint resumed from; without one, after what was
+    /// acknowledged), and acknowledges messages on [`commit`](Self::commit) only; a message
+    /// delivered again at or below the highest sequence read is skipped. Only JetStream
+    /// messages have sequences: other live sources refuse.
     pub fn checkpoint_from(&mut self, last_seq: Option<u64>) -> Result<(), ConnectorError> {
-        if self.transport.acks.is_none() {
+        let Some(rebind) = self.rebind.take() else {
             return Err(ConnectorError::Live {
                 source_name: self.name.clone(),
-                message: "cannot resume from a checkpoint: it acknowledges nothing (only a \
-                          NATS JetStream source can)"
+                message: "cannot resume from a checkpoint (only a NATS JetStream source can)"
                     .into(),
             });
-        }
+        };
+        self.close();
+        self.transport = rebind(last_seq)?;
+        self.handed.clear();
         self.checkpoints = true;
         self.last_seq = last_seq;
         Ok(())
@@ -820,6 +835,11 @@ impl LiveSource {
             self.ack_handed();
         }
         self.done = true;
+        self.close();
+    }
+
+    /// Stops the transport's thread, waiting at most 5 s for the acknowledgements to go out.
+    fn close(&mut self) {
         self.transport.stop.store(true, Ordering::Relaxed);
         self.transport.acks = None;
         if let Some(thread) = self.transport.thread.take() {

@@ -496,7 +496,7 @@ pub fn run(
         let resume = ckpt.and_then(|c| c.resume.as_ref());
         let (mut epoch, mut read) = resume.map_or((0, 0), |r| (r.epoch, r.rows));
         let mut acked = epoch;
-        let mut last_cut = Instant::now();
+        let (mut last_cut, mut read_at_cut) = (Instant::now(), read);
         if let (Some(f), Some(_)) = (feed.as_mut(), ckpt) {
             if let Err(e) = f.checkpoint_from(resume.map(|r| r.position.as_slice())) {
                 out.borrow_mut()
@@ -553,7 +553,7 @@ pub fn run(
                 continue;
             };
             read += rows_read;
-            if last_cut.elapsed() >= c.every {
+            if read > read_at_cut && last_cut.elapsed() >= c.every {
                 epoch += 1;
                 cut(
                     f.as_mut(),
@@ -565,7 +565,7 @@ pub fn run(
                     width,
                     &cuts,
                 );
-                last_cut = Instant::now();
+                (last_cut, read_at_cut) = (Instant::now(), read);
             }
             worker.step();
             if committed.get() > acked {
