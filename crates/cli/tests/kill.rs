@@ -234,7 +234,7 @@ fn kill_and_restart(processes: usize) {
         "the spikes raise alerts: {reference:?}"
     );
 
-    // Killed mid-stream after a few checkpoints.
+    // Killed mid-stream, after a few checkpoints and the first spike's alerts.
     intent(
         d,
         "run1.yaml",
@@ -246,8 +246,8 @@ fn kill_and_restart(processes: usize) {
     );
     let mut first = start(d, "run1.yaml", processes);
     let until = Instant::now() + Duration::from_secs(60);
-    while complete(d) < 3 {
-        assert!(Instant::now() < until, "no checkpoints within 60 s");
+    while complete(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
+        assert!(Instant::now() < until, "no checkpoints and alerts within 60 s");
         std::thread::sleep(Duration::from_millis(20));
     }
     let victim = processes - 1;
@@ -299,6 +299,14 @@ fn kill_and_restart(processes: usize) {
     let union: BTreeSet<_> = a1.union(&a2).cloned().collect();
     assert_eq!(union, want, "no alert lost, none invented");
     let resumed_at = &rows[resumed as usize].0;
+    eprintln!(
+        "{processes} process(es): {n} records, resumed after {resumed}; alerts: {} reference, \
+         {} before the kill, {} after the restart, {} raised twice",
+        want.len(),
+        a1.len(),
+        a2.len(),
+        a1.intersection(&a2).count()
+    );
     for twice in a1.intersection(&a2) {
         assert!(
             &twice.0 >= resumed_at,
