@@ -247,7 +247,10 @@ fn kill_and_restart(processes: usize) {
     let mut first = start(d, "run1.yaml", processes);
     let until = Instant::now() + Duration::from_secs(60);
     while complete(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
-        assert!(Instant::now() < until, "no checkpoints and alerts within 60 s");
+        assert!(
+            Instant::now() < until,
+            "no checkpoints and alerts within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let victim = processes - 1;

@@ -154,6 +154,12 @@ fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
+/// Checkpoints cut and not yet complete: epoch → (the source's position, rows read up to it).
+type Cuts = BTreeMap<u64, (Vec<u8>, u64)>;
+
+/// A worker's part of a checkpoint: the worker and its part's digest, or why it failed.
+type WrittenPart = (u32, Result<PartDigest, String>);
+
 /// Batches a worker may have in flight before its source waits for the pipeline.
 const MAX_IN_FLIGHT: u64 = 8;
 
@@ -189,7 +195,7 @@ pub fn run(
         let delivered = Arc::clone(&progress);
         // Checkpoints cut by this worker (0) and not yet complete: epoch → (the source's
         // position, rows read up to it); and the latest complete one, which D sets.
-        let cuts: Rc<RefCell<BTreeMap<u64, (Vec<u8>, u64)>>> = Rc::default();
+        let cuts: Rc<RefCell<Cuts>> = Rc::default();
         let committed = Rc::new(Cell::new(0u64));
         let (sink_cuts, sink_committed) = (Rc::clone(&cuts), Rc::clone(&committed));
         worker.dataflow::<u64, _, _>(|scope| {
@@ -324,7 +330,7 @@ pub fn run(
             let mut built: Option<Vec<Box<dyn AlertSink>>> = None;
             let mut sink_failed = false;
             let mut snapshot_parts: Vec<EntityState> = Vec::new();
-            let mut parts: BTreeMap<u64, Vec<(u32, Result<PartDigest, String>)>> = BTreeMap::new();
+            let mut parts: BTreeMap<u64, Vec<WrittenPart>> = BTreeMap::new();
             // A sink that failed a write has lost alerts: no later checkpoint may complete.
             let mut undelivered = false;
             let sink_spec = Arc::clone(&spec);
@@ -645,7 +651,7 @@ fn cut(
     read: u64,
     peers: usize,
     width: usize,
-    cuts: &RefCell<BTreeMap<u64, (Vec<u8>, u64)>>,
+    cuts: &RefCell<Cuts>,
 ) {
     cuts.borrow_mut().insert(epoch, (source.cut(epoch), read));
     for to in 0..peers {

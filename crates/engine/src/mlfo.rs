@@ -1196,7 +1196,7 @@ impl Mlfo {
         };
         let fields = outcome.plan.fields.clone();
         let source = self.intent.source.component();
-        let (span, checkpoint) = self.checkpoint(span, &outcome.plan, &*source)?;
+        let (span, checkpoint) = self.checkpoint(span, &outcome.plan, source)?;
         let resumed = span.start.as_ref().map(|s| s.entities.len());
         let mut spec = self.spec(&outcome.plan, Vec::new(), span)?;
         spec.checkpoint = checkpoint;
