@@ -70,31 +70,46 @@ fn telemetry(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Creates the stream and publishes `rows`, each acknowledged by JetStream.
-fn publish(url: &str, stream: &str, rows: &[(String, String)]) {
-    let rt = tokio::runtime::Builder::new_current_thread()
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = async_nats::connect(url.trim_start_matches("nats://"))
-            .await
-            .unwrap();
-        let js = async_nats::jetstream::new(client);
-        let subject = stream.to_lowercase();
-        js.create_stream(async_nats::jetstream::stream::Config {
-            name: stream.to_string(),
-            subjects: vec![format!("{subject}.>")],
-            ..Default::default()
-        })
+        .unwrap()
+}
+
+async fn jetstream(url: &str) -> async_nats::jetstream::Context {
+    let client = async_nats::connect(url.trim_start_matches("nats://"))
         .await
         .unwrap();
+    async_nats::jetstream::new(client)
+}
+
+/// Creates the stream.
+fn create_stream(url: &str, stream: &str) {
+    runtime().block_on(async {
+        jetstream(url)
+            .await
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: stream.to_string(),
+                subjects: vec![format!("{}.>", stream.to_lowercase())],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    });
+}
+
+/// Publishes `rows`, each acknowledged by JetStream, `gap` apart: a live stream.
+fn publish(url: &str, stream: &str, rows: &[(String, String)], gap: Duration) {
+    runtime().block_on(async {
+        let js = jetstream(url).await;
         for (_, row) in rows {
-            js.publish(format!("{subject}.kpi"), row.clone().into())
+            js.publish(format!("{}.kpi", stream.to_lowercase()), row.clone().into())
                 .await
                 .unwrap()
                 .await
                 .unwrap();
+            tokio::time::sleep(gap).await;
         }
     });
 }
@@ -154,26 +169,28 @@ fn said(o: &Output) -> String {
     )
 }
 
-/// Complete checkpoints in `ckpt/` (those with a manifest).
-fn complete(dir: &Path) -> usize {
+/// The latest complete checkpoint's epoch in `ckpt/` (0: none).
+fn latest_epoch(dir: &Path) -> u64 {
     std::fs::read_dir(dir.join("ckpt"))
         .map(|d| {
             d.filter_map(Result::ok)
                 .filter(|e| e.path().join("manifest").is_file())
-                .count()
+                .filter_map(|e| e.file_name().to_str()?.strip_prefix("ckpt-")?.parse().ok())
+                .max()
+                .unwrap_or(0)
         })
         .unwrap_or(0)
 }
 
-/// (time, entity, field) of each alert in a JSON-lines file.
-fn alerts(path: &Path) -> Vec<(String, String, String)> {
+/// (time in ms, entity, field) of each alert in a JSON-lines file.
+fn alerts(path: &Path) -> Vec<(i64, String, String)> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-            (s("time"), s("entity"), s("field"))
+            (v["time"].as_i64().unwrap(), s("entity"), s("field"))
         })
         .collect()
 }
@@ -210,7 +227,41 @@ fn kill_and_restart(processes: usize) {
     let rows = telemetry(d);
     let n = rows.len();
     let stream = unique("AI4ICT_KILL_");
-    publish(&url, &stream, &rows);
+    create_stream(&url, &stream);
+    let publisher = {
+        let (url, stream, rows) = (url.clone(), stream.clone(), rows.clone());
+        std::thread::spawn(move || publish(&url, &stream, &rows, Duration::from_millis(3)))
+    };
+
+    // Killed mid-stream, while records are still being published, after a few checkpoints and
+    // the first spike's alerts.
+    intent(
+        d,
+        "run1.yaml",
+        &url,
+        &stream,
+        "scorer",
+        "alerts1.jsonl",
+        "until_idle: 60s",
+    );
+    let mut first = start(d, "run1.yaml", processes);
+    let until = Instant::now() + Duration::from_secs(60);
+    while latest_epoch(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
+        assert!(
+            Instant::now() < until,
+            "no checkpoints and alerts within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let victim = processes - 1;
+    first[victim].kill().unwrap();
+    let _ = first[victim].wait();
+    for (i, p) in first.into_iter().enumerate().filter(|(i, _)| *i != victim) {
+        // The killed process's peer stops with an error, without hanging.
+        let out = p.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "process {i}: {}", said(&out));
+    }
+    publisher.join().unwrap();
 
     // The reference: the whole stream, uninterrupted, without checkpoints.
     intent(
@@ -233,34 +284,6 @@ fn kill_and_restart(processes: usize) {
         reference.len() >= 2,
         "the spikes raise alerts: {reference:?}"
     );
-
-    // Killed mid-stream, after a few checkpoints and the first spike's alerts.
-    intent(
-        d,
-        "run1.yaml",
-        &url,
-        &stream,
-        "scorer",
-        "alerts1.jsonl",
-        "until_idle: 60s",
-    );
-    let mut first = start(d, "run1.yaml", processes);
-    let until = Instant::now() + Duration::from_secs(60);
-    while complete(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
-        assert!(
-            Instant::now() < until,
-            "no checkpoints and alerts within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let victim = processes - 1;
-    first[victim].kill().unwrap();
-    let _ = first[victim].wait();
-    for (i, p) in first.into_iter().enumerate().filter(|(i, _)| *i != victim) {
-        // The killed process's peer stops with an error, without hanging.
-        let out = p.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "process {i}: {}", said(&out));
-    }
 
     // Restarted: resumes from the latest checkpoint and reads on until the stream is idle.
     intent(
@@ -301,7 +324,9 @@ fn kill_and_restart(processes: usize) {
     let a2: BTreeSet<_> = alerts(&d.join("alerts2.jsonl")).into_iter().collect();
     let union: BTreeSet<_> = a1.union(&a2).cloned().collect();
     assert_eq!(union, want, "no alert lost, none invented");
-    let resumed_at = &rows[resumed as usize].0;
+    let resumed_at = chrono::DateTime::parse_from_rfc3339(&rows[resumed as usize].0)
+        .unwrap()
+        .timestamp_millis();
     eprintln!(
         "{processes} process(es): {n} records, resumed after {resumed}; alerts: {} reference, \
          {} before the kill, {} after the restart, {} raised twice",
@@ -312,7 +337,7 @@ fn kill_and_restart(processes: usize) {
     );
     for twice in a1.intersection(&a2) {
         assert!(
-            &twice.0 >= resumed_at,
+            twice.0 >= resumed_at,
             "{twice:?} raised twice, though before the checkpoint (at {resumed_at})"
         );
     }

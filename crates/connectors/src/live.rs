@@ -732,13 +732,18 @@ impl LiveSource {
                     // Once something has come, take what is there without waiting more.
                     deadline = None;
                     if let (true, Some(seq)) = (self.checkpoints, seq) {
+                        // The consumer acknowledges all up to a message (`AckPolicy::All`):
+                        // only the newest token is kept.
                         if self.last_seq.is_some_and(|last| seq <= last) {
                             // Read before (a redelivery, or covered by the checkpoint this
                             // run resumed from): acknowledged with the next commit.
-                            self.handed.extend(ack);
+                            if self.handed.is_empty() {
+                                self.handed.extend(ack);
+                            }
                             continue;
                         }
                         self.last_seq = Some(seq);
+                        self.handed.clear();
                     }
                     self.seq += 1;
                     self.last_message = Instant::now();

@@ -59,7 +59,8 @@ async fn connect(url: &str) -> Result<async_nats::Client, String> {
 /// (checkpoints), the consumer is made anew to deliver in order from the message after the
 /// given stream sequence (after its acknowledged floor when that is `None`): what a dead
 /// run had received but not acknowledged then comes at once and in order, not after the ack
-/// wait and after newer messages.
+/// wait and after newer messages. Its acknowledgements are cumulative (`AckPolicy::All`)
+/// and unbounded in number, as a checkpoint's commit acknowledges its last message only.
 pub(crate) fn consume(
     cfg: &NatsSourceConfig,
     name: &str,
@@ -137,6 +138,10 @@ async fn bind(
                     .await
                     .map_err(|e| format!("consumer `{}`: {e}", cfg.durable))?;
             }
+            // Acknowledging a message acknowledges all before it: a checkpoint's commit acks
+            // its last message only, and up to a checkpoint interval of messages may wait.
+            config.ack_policy = AckPolicy::All;
+            config.max_ack_pending = -1;
             if let Some(start) = after.or(floor).map(|s| s + 1) {
                 config.deliver_policy = DeliverPolicy::ByStartSequence {
                     start_sequence: start,
