@@ -432,6 +432,7 @@ mod tests {
         assert_eq!(x["labels"]["severity"], "major");
         assert_eq!(x["labels"]["intent"], "cells");
         assert_eq!(x["annotations"]["score"], "0.988");
+        assert_eq!(x["annotations"]["key"].as_str().map(str::len), Some(16));
         assert_eq!(x["startsAt"], "1970-01-01T00:30:00Z");
         assert_eq!(x["endsAt"], "1970-01-01T03:00:00Z");
         assert_eq!(x["generatorURL"], "http://r/report.html");

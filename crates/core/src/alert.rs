@@ -68,3 +68,37 @@ impl Alert {
         format!("{h:016x}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_raised_again_has_the_same_key() {
+        let a = Alert {
+            entity: Entity::new("cell-1"),
+            time: Timestamp(1_700_000_000_000),
+            onset: Timestamp(1_699_999_100_000),
+            score: 0.97,
+            severity: Severity::Major,
+            field: "latency".into(),
+        };
+        let again = Alert {
+            score: 0.99,
+            ..a.clone()
+        };
+        assert_eq!(a.key("cells"), again.key("cells"));
+        assert_eq!(a.key("cells").len(), 16);
+        let later = Alert {
+            time: Timestamp(a.time.0 + 900_000),
+            ..a.clone()
+        };
+        let other = Alert {
+            field: "drop_rate".into(),
+            ..a.clone()
+        };
+        for k in [later.key("cells"), other.key("cells"), a.key("cells2")] {
+            assert_ne!(k, a.key("cells"));
+        }
+    }
+}

@@ -133,6 +133,14 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
         .unwrap_or_else(|| Path::new("out").join(&intent.name));
     link_report(&mut intent, &dir);
     check_outputs(&intent)?;
+    if rt.checkpoint.is_some() && !intent.source.component().resumable() {
+        return Err(ai4ict_engine::EngineError::from(
+            ai4ict_engine::checkpoint::CheckpointError::NotResumable(
+                intent.source.component().target(),
+            ),
+        )
+        .into());
+    }
     let options = RunOptions {
         cluster,
         force: rt.force,
