@@ -377,7 +377,12 @@ pub fn run(
                                     epoch,
                                     worker,
                                     written,
-                                } => parts.entry(epoch).or_default().push((worker, written)),
+                                } => {
+                                    // Only worker 0 of process 0 completes checkpoints.
+                                    if index == 0 {
+                                        parts.entry(epoch).or_default().push((worker, written));
+                                    }
+                                }
                                 Out::Done {
                                     rows,
                                     late,
