@@ -228,8 +228,9 @@ pub struct NatsSourceConfig {
     pub buffer: usize,
     /// How long the server waits for an acknowledgement before delivering a message again
     /// (the consumer's `ack_wait`; the server's default, 30 s, when not given). With
-    /// checkpoints it must exceed the checkpoint interval; after a crash, the messages the
-    /// dead run had received come again after it.
+    /// checkpoints it should exceed the checkpoint interval: a message not acknowledged in
+    /// time is delivered again, and skipped (a restart does not wait for it: it rebinds the
+    /// consumer at the checkpoint's position).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub ack_wait: Option<Interval>,
