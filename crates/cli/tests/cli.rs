@@ -80,6 +80,15 @@ fn checkpoints_of_a_source_that_cannot_resume_are_refused() {
         "{err}"
     );
     assert!(!dir.path().join("ck").exists());
+    let with_key = format!("{INTENT}checkpoint: {{ dir: ck }}\n");
+    std::fs::write(dir.path().join("k.yaml"), with_key).unwrap();
+    let out = ai4ict(dir.path(), &["validate", "k.yaml"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("checkpoint") && err.contains("can resume"),
+        "{err}"
+    );
 }
 
 #[test]

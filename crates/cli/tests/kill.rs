@@ -141,14 +141,14 @@ distribute:
     std::fs::write(dir.join(file), text).unwrap();
 }
 
-/// Starts the cluster of `processes` running `file` with checkpoints in `ckpt/`.
-fn start(dir: &Path, file: &str, processes: usize) -> Vec<Child> {
+/// Starts the cluster of `processes` running `file` with `args` (checkpoints in `ckpt/`).
+fn start(dir: &Path, file: &str, processes: usize, args: &[&str]) -> Vec<Child> {
     let port = free_port_pair().to_string();
     (0..processes)
         .map(|i| {
             Command::new(BIN)
                 .args(["run", file, "--quiet", "--no-hub", "--force"])
-                .args(["--checkpoint", "ckpt", "--checkpoint-every", "200ms"])
+                .args(args)
                 .args(["--processes", &processes.to_string()])
                 .args(["--process", &i.to_string(), "--base-port", &port])
                 .args(["--connect-timeout", "30"])
@@ -244,7 +244,8 @@ fn kill_and_restart(processes: usize) {
         "alerts1.jsonl",
         "until_idle: 60s",
     );
-    let mut first = start(d, "run1.yaml", processes);
+    let flags = ["--checkpoint", "ckpt", "--checkpoint-every", "200ms"];
+    let mut first = start(d, "run1.yaml", processes, &flags);
     let until = Instant::now() + Duration::from_secs(60);
     while latest_epoch(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
         assert!(
@@ -291,7 +292,8 @@ fn kill_and_restart(processes: usize) {
         "the spikes raise alerts: {reference:?}"
     );
 
-    // Restarted: resumes from the latest checkpoint and reads on until the stream is idle.
+    // Restarted, with the intent's `checkpoint` instead of the flags: resumes from the latest
+    // checkpoint and reads on until the stream is idle.
     intent(
         d,
         "run2.yaml",
@@ -299,9 +301,9 @@ fn kill_and_restart(processes: usize) {
         &stream,
         "scorer",
         "alerts2.jsonl",
-        "until_idle: 4s",
+        "until_idle: 4s\ncheckpoint: { dir: ckpt, interval: 200ms }",
     );
-    let outs: Vec<Output> = start(d, "run2.yaml", processes)
+    let outs: Vec<Output> = start(d, "run2.yaml", processes, &[])
         .into_iter()
         .map(|p| p.wait_with_output().unwrap())
         .collect();

@@ -346,7 +346,8 @@ pub struct RunOptions {
     /// `None`: as fast as they are read. Training and evaluation are never paced.
     pub pace: Option<f64>,
     /// Checkpoint the deployed pipeline into this directory at this interval, and resume
-    /// from its latest checkpoint (see [`crate::checkpoint`]).
+    /// from its latest checkpoint (see [`crate::checkpoint`]); instead of the intent's
+    /// `checkpoint`.
     pub checkpoint: Option<(std::path::PathBuf, std::time::Duration)>,
 }
 
@@ -1280,14 +1281,18 @@ impl Mlfo {
         plan: &Plan,
         source: &dyn ai4ict_core::SourceComponent,
     ) -> Result<(Span, Option<CheckpointSpec>), EngineError> {
-        let Some((dir, every)) = &self.options.checkpoint else {
+        let from_intent = self.intent.checkpoint.as_ref().map(|c| {
+            let every = std::time::Duration::from_millis(c.interval.millis().max(0) as u64);
+            (c.dir.clone(), every)
+        });
+        let Some((dir, every)) = self.options.checkpoint.clone().or(from_intent) else {
             return Ok((span, None));
         };
         if !source.resumable() {
             return Err(CheckpointError::NotResumable(source.target()).into());
         }
-        let last = checkpoint::latest(dir)?;
-        checkpoint::clear_after(dir, last.as_ref().map(|c| c.epoch))?;
+        let last = checkpoint::latest(&dir)?;
+        checkpoint::clear_after(&dir, last.as_ref().map(|c| c.epoch))?;
         let (span, resume) = match last {
             None => (span, None),
             Some(c) => {
@@ -1301,11 +1306,7 @@ impl Mlfo {
                 (start, Some(c.resume))
             }
         };
-        let spec = CheckpointSpec {
-            dir: dir.clone(),
-            every: *every,
-            resume,
-        };
+        let spec = CheckpointSpec { dir, every, resume };
         Ok((span, Some(spec)))
     }
 }

@@ -8,7 +8,7 @@ mod spec;
 pub use error::{IntentError, Problem};
 pub use sources::SourceConfig;
 pub use spec::{
-    AlertPolicy, CollectConfig, EvaluateMode, FillMethod, ForecastPolicy, LatencyClass, MlIntent,
-    ModelConfig, Origin, PolicyConfig, PreprocessStep, QuietHours, RollingStat, SeverityBands,
-    Targets, Timing, UseCase, MAX_FORECAST_HORIZON,
+    AlertPolicy, CheckpointConfig, CollectConfig, EvaluateMode, FillMethod, ForecastPolicy,
+    LatencyClass, MlIntent, ModelConfig, Origin, PolicyConfig, PreprocessStep, QuietHours,
+    RollingStat, SeverityBands, Targets, Timing, UseCase, MAX_FORECAST_HORIZON,
 };
