@@ -63,6 +63,34 @@ fn validate_names_line_and_field() {
         .success());
 }
 
+/// Checkpoints need a source that can resume from a position: the sandbox cannot, and the run
+/// says so before any work.
+#[test]
+fn checkpoints_of_a_source_that_cannot_resume_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("i.yaml"), INTENT).unwrap();
+    let out = ai4ict(
+        dir.path(),
+        &["run", "i.yaml", "--quiet", "--no-hub", "--checkpoint", "ck"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("checkpoints need a source") && err.contains("sandbox"),
+        "{err}"
+    );
+    assert!(!dir.path().join("ck").exists());
+    let with_key = format!("{INTENT}checkpoint: {{ dir: ck }}\n");
+    std::fs::write(dir.path().join("k.yaml"), with_key).unwrap();
+    let out = ai4ict(dir.path(), &["validate", "k.yaml"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("checkpoint") && err.contains("can resume"),
+        "{err}"
+    );
+}
+
 #[test]
 fn one_worker_two_workers_two_processes_agree() {
     let root = tempfile::tempdir().unwrap();

@@ -14,9 +14,11 @@ use crate::live::{host_port, interval_duration};
 use crate::{AlertSink, ConnectorError, SinkComponent, SinkFile};
 
 /// An alert as the webhook, MQTT and NATS sinks publish it: the intent's name, the alert's
-/// entity, field, severity and score, and its times in RFC 3339.
+/// entity, field, severity and score, its times in RFC 3339, and its idempotent `key`
+/// ([`Alert::key`]: the same when a run resumed from a checkpoint raises it again).
 pub(crate) fn alert_json(a: &Alert, intent: &str) -> Value {
     json!({
+        "key": a.key(intent),
         "intent": intent,
         "entity": a.entity.name(),
         "field": a.field,
@@ -43,7 +45,8 @@ fn default_resolve() -> Interval {
 /// silences and notifies them as it does Prometheus' own.
 ///
 /// Each alert has the labels `alertname` (`ai4ict_anomaly`), `entity`, `field`, `severity`
-/// and `intent` (plus `labels`), the annotations `score`, `onset`, `time` and `report` (when
+/// and `intent` (plus `labels`), the annotations `score`, `onset`, `time`, `key` (see
+/// [`Alert::key`]; Alertmanager itself merges alerts with the same labels) and `report` (when
 /// `report_url` is given), `startsAt` its onset and `endsAt` `resolve_after` from delivery:
 /// an anomaly raised again before then keeps the alert firing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -315,6 +318,7 @@ impl AlertmanagerSink {
                     ("score".to_string(), format!("{:.3}", a.score)),
                     ("onset".to_string(), a.onset.to_string()),
                     ("time".to_string(), a.time.to_string()),
+                    ("key".to_string(), a.key(&self.intent)),
                 ]);
                 if let Some(r) = &self.cfg.report_url {
                     annotations.insert("report".into(), r.clone());
@@ -428,6 +432,7 @@ mod tests {
         assert_eq!(x["labels"]["severity"], "major");
         assert_eq!(x["labels"]["intent"], "cells");
         assert_eq!(x["annotations"]["score"], "0.988");
+        assert_eq!(x["annotations"]["key"].as_str().map(str::len), Some(16));
         assert_eq!(x["startsAt"], "1970-01-01T00:30:00Z");
         assert_eq!(x["endsAt"], "1970-01-01T03:00:00Z");
         assert_eq!(x["generatorURL"], "http://r/report.html");

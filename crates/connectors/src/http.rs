@@ -425,6 +425,7 @@ async fn answer(
         origin: format!("request {n} from {peer}"),
         payload,
         ack: None,
+        seq: None,
     };
     match intake.tx.try_send(event) {
         Ok(()) => {

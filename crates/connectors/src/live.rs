@@ -179,8 +179,11 @@ impl MqttSourceConfig {
 /// At least once: a message is acknowledged only after its rows have been handed to the
 /// dataflow (a bad message once it has been counted), so messages received but not yet
 /// handed over when the pipeline stops or crashes are delivered again, after the consumer's
-/// ack wait, to the next run with the same `durable` name. Rows handed over but not yet
-/// scored when a process dies are lost until checkpoints exist.
+/// ack wait, to the next run with the same `durable` name. Without checkpoints, rows handed
+/// over but not yet scored when a process dies are lost; with them (`ai4ict run
+/// --checkpoint`), a message is acknowledged only once a checkpoint covering its effect is
+/// durable, and a restarted run skips the messages its checkpoint covers by their stream
+/// sequence: nothing is lost, and what is scored twice is at most one checkpoint interval.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NatsSourceConfig {
@@ -223,6 +226,14 @@ pub struct NatsSourceConfig {
     /// Messages held between the server and the pipeline (default 10000).
     #[serde(default = "default_buffer", skip_serializing_if = "is_default_buffer")]
     pub buffer: usize,
+    /// How long the server waits for an acknowledgement before delivering a message again
+    /// (the consumer's `ack_wait`; the server's default, 30 s, when not given). With
+    /// checkpoints it should exceed the checkpoint interval: a message not acknowledged in
+    /// time is delivered again, and skipped (a restart does not wait for it: it rebinds the
+    /// consumer at the checkpoint's position).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub ack_wait: Option<Interval>,
 }
 
 /// Publishes each alert as a JSON object to a NATS subject (core NATS, or a subject a
@@ -508,6 +519,8 @@ pub(crate) enum Event {
         origin: String,
         payload: Vec<u8>,
         ack: Option<AckToken>,
+        /// The message's sequence in its stream (JetStream), for checkpoints.
+        seq: Option<u64>,
     },
     /// A connection problem the client recovers from (it reconnects); reported, not fatal.
     Trouble(String),
@@ -541,6 +554,9 @@ pub(crate) struct Transport {
     pub(crate) thread: Option<JoinHandle<()>>,
 }
 
+/// See [`LiveSource::checkpoint_from`].
+type Rebind = Box<dyn FnOnce(Option<u64>) -> Result<Transport, ConnectorError> + Send>;
+
 /// Most connection problems kept in a live source's report.
 const MAX_TROUBLES: usize = 10;
 
@@ -551,6 +567,14 @@ pub struct LiveSource {
     rows: Box<dyn Reader>,
     transport: Transport,
     handed: Vec<AckToken>,
+    /// With checkpoints: acknowledgements held per cut, until its epoch is committed.
+    held: VecDeque<(u64, Vec<AckToken>)>,
+    /// With checkpoints: the highest stream sequence read (messages at or below it are
+    /// covered, and only acknowledged).
+    last_seq: Option<u64>,
+    checkpoints: bool,
+    /// Binds the transport anew for checkpoints, after a stream sequence (JetStream only).
+    rebind: Option<Rebind>,
     seq: u64,
     read: u64,
     limits: LiveLimits,
@@ -585,8 +609,13 @@ impl LiveSource {
     pub fn nats(cfg: &NatsSourceConfig, fields: &[String]) -> Result<Self, ConnectorError> {
         let name = cfg.name();
         let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
-        let transport = crate::nats::consume(cfg, &name)?;
-        Ok(Self::new(name, Box::new(rows), transport, cfg.limits()))
+        let transport = crate::nats::consume(cfg, &name, None)?;
+        let mut source = Self::new(name.clone(), Box::new(rows), transport, cfg.limits());
+        let cfg = cfg.clone();
+        source.rebind = Some(Box::new(move |after| {
+            crate::nats::consume(&cfg, &name, Some(after))
+        }));
+        Ok(source)
     }
 
     /// Listens on `cfg.listen` for rows POSTed with the token; fails naming the address when
@@ -609,6 +638,10 @@ impl LiveSource {
             rows,
             transport,
             handed: Vec::new(),
+            held: VecDeque::new(),
+            last_seq: None,
+            checkpoints: false,
+            rebind: None,
             seq: 0,
             read: 0,
             limits,
@@ -640,13 +673,15 @@ impl LiveSource {
     /// error that the connection closed for good (e.g. the JetStream consumer was deleted).
     ///
     /// JetStream messages whose rows a previous call returned are acknowledged first: they
-    /// are in the dataflow by now.
+    /// are in the dataflow by now (with checkpoints, they wait for [`commit`](Self::commit)).
     pub fn next_batch(
         &mut self,
         max_rows: usize,
         wait: Duration,
     ) -> Result<Option<Batch>, ConnectorError> {
-        self.ack_handed();
+        if !self.checkpoints {
+            self.ack_handed();
+        }
         if self.done {
             return Ok(None);
         }
@@ -693,9 +728,24 @@ impl LiveSource {
                     origin,
                     payload,
                     ack,
+                    seq,
                 } => {
                     // Once something has come, take what is there without waiting more.
                     deadline = None;
+                    if let (true, Some(seq)) = (self.checkpoints, seq) {
+                        // The consumer acknowledges all up to a message (`AckPolicy::All`):
+                        // only the newest token is kept.
+                        if self.last_seq.is_some_and(|last| seq <= last) {
+                            // Read before (a redelivery, or covered by the checkpoint this
+                            // run resumed from): acknowledged with the next commit.
+                            if self.handed.is_empty() {
+                                self.handed.extend(ack);
+                            }
+                            continue;
+                        }
+                        self.last_seq = Some(seq);
+                        self.handed.clear();
+                    }
                     self.seq += 1;
                     self.last_message = Instant::now();
                     self.read += self.rows.read(&origin, self.seq, &payload, &mut batch);
@@ -730,21 +780,72 @@ impl LiveSource {
 
     /// Acknowledges the JetStream messages handed over so far.
     fn ack_handed(&mut self) {
-        if self.handed.is_empty() {
+        let handed = std::mem::take(&mut self.handed);
+        self.ack(handed);
+    }
+
+    fn ack(&self, tokens: Vec<AckToken>) {
+        if tokens.is_empty() {
             return;
         }
         if let Some(acks) = &self.transport.acks {
             // A send fails only when the acknowledging task has ended with the transport;
             // the messages are then delivered again (at least once).
-            let _ = acks.send(std::mem::take(&mut self.handed));
+            let _ = acks.send(tokens);
         }
     }
 
-    /// Stops receiving: acknowledges what was handed over, closes the connection (waiting at
-    /// most 5 s for the acknowledgements to go out) and ends the source.
+    /// Switches to checkpoints: binds the consumer anew, delivering in order after
+    /// `last_seq` (the position of the checkpoint resumed from; without one, after what was
+    /// acknowledged), and acknowledges messages on [`commit`](Self::commit) only; a message
+    /// delivered again at or below the highest sequence read is skipped. Only JetStream
+    /// messages have sequences: other live sources refuse.
+    pub fn checkpoint_from(&mut self, last_seq: Option<u64>) -> Result<(), ConnectorError> {
+        let Some(rebind) = self.rebind.take() else {
+            return Err(ConnectorError::Live {
+                source_name: self.name.clone(),
+                message: "cannot resume from a checkpoint (only a NATS JetStream source can)"
+                    .into(),
+            });
+        };
+        self.close();
+        self.transport = rebind(last_seq)?;
+        self.handed.clear();
+        self.checkpoints = true;
+        self.last_seq = last_seq;
+        Ok(())
+    }
+
+    /// Checkpoint `epoch` covers every message read so far: holds their acknowledgements
+    /// until it is committed and returns the highest stream sequence read.
+    pub fn cut(&mut self, epoch: u64) -> Option<u64> {
+        let handed = std::mem::take(&mut self.handed);
+        self.held.push_back((epoch, handed));
+        self.last_seq
+    }
+
+    /// Checkpoint `epoch` is durable: acknowledges the messages of every cut up to it.
+    pub fn commit(&mut self, epoch: u64) {
+        while self.held.front().is_some_and(|(e, _)| *e <= epoch) {
+            if let Some((_, tokens)) = self.held.pop_front() {
+                self.ack(tokens);
+            }
+        }
+    }
+
+    /// Stops receiving: acknowledges what was handed over (with checkpoints, only what a
+    /// committed checkpoint covers), closes the connection (waiting at most 5 s for the
+    /// acknowledgements to go out) and ends the source.
     pub fn stop(&mut self) {
-        self.ack_handed();
+        if !self.checkpoints {
+            self.ack_handed();
+        }
         self.done = true;
+        self.close();
+    }
+
+    /// Stops the transport's thread, waiting at most 5 s for the acknowledgements to go out.
+    fn close(&mut self) {
         self.transport.stop.store(true, Ordering::Relaxed);
         self.transport.acks = None;
         if let Some(thread) = self.transport.thread.take() {
@@ -794,6 +895,34 @@ impl Source for LiveRows {
 
     fn summary(&self) -> Option<String> {
         Some(self.0.summary())
+    }
+
+    /// The position is the highest JetStream stream sequence read, 8 bytes little endian
+    /// (empty: none yet).
+    fn checkpoint_from(&mut self, position: Option<&[u8]>) -> Result<(), SourceError> {
+        let last = match position {
+            None | Some([]) => None,
+            Some(p) => Some(u64::from_le_bytes(p.try_into().map_err(|_| {
+                SourceError(format!(
+                    "{}: a checkpoint's position is 8 bytes, not {}",
+                    self.0.name(),
+                    p.len()
+                ))
+            })?)),
+        };
+        self.0
+            .checkpoint_from(last)
+            .map_err(|e| SourceError(e.to_string()))
+    }
+
+    fn cut(&mut self, epoch: u64) -> Vec<u8> {
+        self.0
+            .cut(epoch)
+            .map_or(Vec::new(), |s| s.to_le_bytes().to_vec())
+    }
+
+    fn commit(&mut self, epoch: u64) {
+        self.0.commit(epoch);
     }
 }
 
@@ -963,6 +1092,11 @@ impl SourceComponent for NatsSourceConfig {
 
     fn fields(&self) -> Result<Vec<String>, SourceError> {
         live_fields()
+    }
+
+    /// Worker 0 reads it whole, and stream sequences are its position.
+    fn resumable(&self) -> bool {
+        true
     }
 
     /// Worker 0 binds the JetStream consumer.

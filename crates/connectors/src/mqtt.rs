@@ -59,6 +59,7 @@ fn wait_for(
                 origin: p.topic,
                 payload: p.payload.to_vec(),
                 ack: None,
+                seq: None,
             }),
             Ok(Ok(MqttEvent::Incoming(p))) => {
                 if done(&p)? {
@@ -156,6 +157,7 @@ fn receive(
                     origin: p.topic,
                     payload: p.payload.to_vec(),
                     ack: None,
+                    seq: None,
                 };
                 if !hand_over(&tx, event, stop) {
                     break;

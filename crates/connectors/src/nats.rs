@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ai4ict_core::Alert;
-use async_nats::jetstream::consumer::{pull, AckPolicy};
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use futures_util::StreamExt;
 
 use crate::alerting::alert_json;
@@ -55,8 +55,17 @@ async fn connect(url: &str) -> Result<async_nats::Client, String> {
     }
 }
 
-/// Binds the consumer and starts a thread fetching from it; returns once bound.
-pub(crate) fn consume(cfg: &NatsSourceConfig, name: &str) -> Result<Transport, ConnectorError> {
+/// Binds the consumer and starts a thread fetching from it; returns once bound. With `after`
+/// (checkpoints), the consumer is made anew to deliver in order from the message after the
+/// given stream sequence (after its acknowledged floor when that is `None`): what a dead
+/// run had received but not acknowledged then comes at once and in order, not after the ack
+/// wait and after newer messages. Its acknowledgements are cumulative (`AckPolicy::All`)
+/// and unbounded in number, as a checkpoint's commit acknowledges its last message only.
+pub(crate) fn consume(
+    cfg: &NatsSourceConfig,
+    name: &str,
+    after: Option<Option<u64>>,
+) -> Result<Transport, ConnectorError> {
     let fail = |message: String| ConnectorError::Live {
         source_name: name.to_string(),
         message,
@@ -77,7 +86,7 @@ pub(crate) fn consume(cfg: &NatsSourceConfig, name: &str) -> Result<Transport, C
                     return;
                 }
             };
-            rt.block_on(fetch(cfg2, tx, ack_rx, ready_tx, thread_stop));
+            rt.block_on(fetch(cfg2, after, tx, ack_rx, ready_tx, thread_stop));
         })
         .map_err(|e| fail(format!("cannot start the receiving thread: {e}")))?;
     match ready_rx.recv_timeout(CONNECT_TIMEOUT * 3) {
@@ -96,24 +105,52 @@ pub(crate) fn consume(cfg: &NatsSourceConfig, name: &str) -> Result<Transport, C
     }
 }
 
-async fn bind(cfg: &NatsSourceConfig) -> Result<(async_nats::Client, pull::Stream), String> {
+async fn bind(
+    cfg: &NatsSourceConfig,
+    after: Option<Option<u64>>,
+) -> Result<(async_nats::Client, pull::Stream), String> {
     let client = connect(&cfg.url).await?;
     let js = async_nats::jetstream::new(client.clone());
     let stream = js
         .get_stream(&cfg.stream)
         .await
         .map_err(|e| format!("stream `{}`: {e}", cfg.stream))?;
-    let config = pull::Config {
+    let mut config = pull::Config {
         durable_name: Some(cfg.durable.clone()),
         ack_policy: AckPolicy::Explicit,
         filter_subject: cfg.subject.clone().unwrap_or_default(),
         max_ack_pending: i64::try_from(cfg.buffer.max(1) * 2).unwrap_or(i64::MAX),
+        ack_wait: cfg
+            .ack_wait
+            .map_or(Duration::ZERO, crate::live::interval_duration),
         ..Default::default()
     };
-    let consumer = stream
-        .get_or_create_consumer(&cfg.durable, config)
-        .await
-        .map_err(|e| format!("consumer `{}`: {e}", cfg.durable))?;
+    let consumer = match after {
+        None => stream.get_or_create_consumer(&cfg.durable, config).await,
+        Some(after) => {
+            let floor = match stream.get_consumer::<pull::Config>(&cfg.durable).await {
+                Ok(mut c) => c.info().await.ok().map(|i| i.ack_floor.stream_sequence),
+                Err(_) => None,
+            };
+            if floor.is_some() {
+                stream
+                    .delete_consumer(&cfg.durable)
+                    .await
+                    .map_err(|e| format!("consumer `{}`: {e}", cfg.durable))?;
+            }
+            // Acknowledging a message acknowledges all before it: a checkpoint's commit acks
+            // its last message only, and up to a checkpoint interval of messages may wait.
+            config.ack_policy = AckPolicy::All;
+            config.max_ack_pending = -1;
+            if let Some(start) = after.or(floor).map(|s| s + 1) {
+                config.deliver_policy = DeliverPolicy::ByStartSequence {
+                    start_sequence: start,
+                };
+            }
+            stream.create_consumer(config).await
+        }
+    }
+    .map_err(|e| format!("consumer `{}`: {e}", cfg.durable))?;
     let messages = consumer
         .stream()
         .max_messages_per_batch(cfg.buffer.clamp(1, 500))
@@ -129,12 +166,13 @@ async fn bind(cfg: &NatsSourceConfig) -> Result<(async_nats::Client, pull::Strea
 /// what comes back on `acks`, until stopped; then sends the last acks and flushes.
 async fn fetch(
     cfg: NatsSourceConfig,
+    after: Option<Option<u64>>,
     tx: SyncSender<Event>,
     mut acks: tokio::sync::mpsc::UnboundedReceiver<Vec<AckToken>>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
     stop: Arc<AtomicBool>,
 ) {
-    let (client, mut messages) = match bind(&cfg).await {
+    let (client, mut messages) = match bind(&cfg, after).await {
         Ok(b) => b,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -172,6 +210,7 @@ async fn fetch(
             Ok(Some(Ok(m))) => Some(Event::Message {
                 origin: m.subject.to_string(),
                 payload: m.payload.to_vec(),
+                seq: m.info().ok().map(|i| i.stream_sequence),
                 ack: Some(AckToken(Box::new(m))),
             }),
             Ok(Some(Err(e))) => Some(Event::Trouble(e.to_string())),

@@ -15,7 +15,11 @@ const MISSING: &str = "this build has no NATS support: build ai4ict with `--feat
 pub(crate) enum AckToken {}
 
 /// Always fails: see the module documentation.
-pub(crate) fn consume(_: &NatsSourceConfig, name: &str) -> Result<Transport, ConnectorError> {
+pub(crate) fn consume(
+    _: &NatsSourceConfig,
+    name: &str,
+    _after: Option<Option<u64>>,
+) -> Result<Transport, ConnectorError> {
     Err(ConnectorError::Live {
         source_name: name.to_string(),
         message: MISSING.into(),

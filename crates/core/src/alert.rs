@@ -43,3 +43,62 @@ pub struct Alert {
     /// The field that contributed most to the score.
     pub field: String,
 }
+
+impl Alert {
+    /// A key naming this alert of `intent` the same each time it is raised: an FNV-1a hash of
+    /// the intent, entity, time and field as 16 hex digits. A run resumed from a checkpoint
+    /// raises again the alerts of up to one checkpoint interval; a downstream drops those it
+    /// has by their key (at least once end to end).
+    pub fn key(&self, intent: &str) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let time = self.time.0.to_le_bytes();
+        for part in [
+            intent.as_bytes(),
+            self.entity.name().as_bytes(),
+            &time,
+            self.field.as_bytes(),
+        ] {
+            // Each part ends with its length, so ("ab", "c") and ("a", "bc") differ.
+            let len = (part.len() as u64).to_le_bytes();
+            for b in part.iter().chain(&len) {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("{h:016x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_raised_again_has_the_same_key() {
+        let a = Alert {
+            entity: Entity::new("cell-1"),
+            time: Timestamp(1_700_000_000_000),
+            onset: Timestamp(1_699_999_100_000),
+            score: 0.97,
+            severity: Severity::Major,
+            field: "latency".into(),
+        };
+        let again = Alert {
+            score: 0.99,
+            ..a.clone()
+        };
+        assert_eq!(a.key("cells"), again.key("cells"));
+        assert_eq!(a.key("cells").len(), 16);
+        let later = Alert {
+            time: Timestamp(a.time.0 + 900_000),
+            ..a.clone()
+        };
+        let other = Alert {
+            field: "drop_rate".into(),
+            ..a.clone()
+        };
+        for k in [later.key("cells"), other.key("cells"), a.key("cells2")] {
+            assert_ne!(k, a.key("cells"));
+        }
+    }
+}

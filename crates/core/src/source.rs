@@ -26,6 +26,29 @@ pub trait Source: Send {
     fn summary(&self) -> Option<String> {
         None
     }
+
+    /// Switches the source to checkpoints (before the first batch): messages are
+    /// acknowledged only on [`commit`](Self::commit), and reading goes on after `position`,
+    /// a [`cut`](Self::cut) of a previous run, when given. Only sources whose component is
+    /// [`SourceComponent::resumable`] support it; others refuse.
+    fn checkpoint_from(&mut self, position: Option<&[u8]>) -> Result<(), SourceError> {
+        let _ = position;
+        Err(SourceError(
+            "this source cannot resume from a checkpoint".into(),
+        ))
+    }
+
+    /// Where the source is now, for checkpoint `epoch`: everything read before is covered by
+    /// it. The messages read so far are held until `epoch` is committed.
+    fn cut(&mut self, epoch: u64) -> Vec<u8> {
+        let _ = epoch;
+        Vec::new()
+    }
+
+    /// Checkpoint `epoch` is durable: acknowledges the messages of every cut up to it.
+    fn commit(&mut self, epoch: u64) {
+        let _ = epoch;
+    }
 }
 
 /// Makes the source of worker `index` of `peers`. Each worker may read its own share (the
@@ -95,6 +118,13 @@ pub trait SourceComponent {
 
     /// True for a source that runs until it is stopped (a live bus).
     fn is_live(&self) -> bool {
+        false
+    }
+
+    /// True for a source that one worker reads whole and that can go on from a checkpoint's
+    /// position, holding its acknowledgements until the checkpoint is durable (a JetStream
+    /// consumer): see [`Source::checkpoint_from`].
+    fn resumable(&self) -> bool {
         false
     }
 

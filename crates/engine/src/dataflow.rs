@@ -3,22 +3,23 @@
 //! owns the entity (`Entity::owner`), so 1 worker, N workers and N processes see every
 //! entity's rows in the same order and produce the same alerts.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ai4ict_anomaly::DetectorConfig;
 use ai4ict_connectors::AlertSink;
-use ai4ict_core::{Alert, Batch, Entity, Interval, SourceFactory, Timestamp};
+use ai4ict_core::{Alert, Batch, Entity, Interval, Source, SourceFactory, Timestamp};
 use ai4ict_intent::{AlertPolicy, PreprocessStep};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Input, Operator, Probe};
 use timely::dataflow::ProbeHandle;
 
+use crate::checkpoint::{self, CheckpointSpec, PartDigest};
 use crate::cluster::Cluster;
 use crate::nodes::{ModelNode, PolicyNode, Preprocessor, Scored};
 use crate::state::{EntityState, PipelineState, Span};
@@ -44,6 +45,9 @@ pub struct PipelineSpec {
     pub trace: Vec<Entity>,
     /// The part of the stream to run, the state to start from, whether to end with one.
     pub span: Span,
+    /// Checkpoint at an interval (the source must be one worker 0 reads whole and that can
+    /// resume: see [`crate::checkpoint`]).
+    pub checkpoint: Option<CheckpointSpec>,
 }
 
 /// Live counters a progress display can read while the pipeline runs.
@@ -102,6 +106,9 @@ pub struct RunOutput {
     pub is_leader: bool,
     /// The nodes' state at the end, when the spec asked for a snapshot.
     pub state: Option<PipelineState>,
+    /// The last checkpoint this run completed: its epoch and the rows read up to it over
+    /// every run since the first (known on worker 0 of process 0).
+    pub checkpoint: Option<(u64, u64)>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -109,6 +116,8 @@ struct Routed {
     to: u32,
     sent_us: u64,
     end: bool,
+    /// A checkpoint marker: the receiving worker writes its part of this epoch.
+    checkpoint: Option<u64>,
     /// On an end marker: the sending worker's source was stopped before its end.
     stopped: bool,
     batch: Batch,
@@ -120,6 +129,12 @@ enum Out {
     Trace(Entity, TracePoint),
     Latency(f64),
     State(Vec<EntityState>),
+    /// A worker's part of a checkpoint, written or not.
+    Part {
+        epoch: u64,
+        worker: u32,
+        written: Result<PartDigest, String>,
+    },
     Done {
         rows: u64,
         late: u64,
@@ -138,6 +153,12 @@ fn now_us() -> u64 {
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0)
 }
+
+/// Checkpoints cut and not yet complete: epoch → (the source's position, rows read up to it).
+type Cuts = BTreeMap<u64, (Vec<u8>, u64)>;
+
+/// A worker's part of a checkpoint: the worker and its part's digest, or why it failed.
+type WrittenPart = (u32, Result<PartDigest, String>);
 
 /// Batches a worker may have in flight before its source waits for the pipeline.
 const MAX_IN_FLIGHT: u64 = 8;
@@ -172,6 +193,11 @@ pub fn run(
         let sink_out = Rc::clone(&out);
         let sinks = Arc::clone(&sinks);
         let delivered = Arc::clone(&progress);
+        // Checkpoints cut by this worker (0) and not yet complete: epoch → (the source's
+        // position, rows read up to it); and the latest complete one, which D sets.
+        let cuts: Rc<RefCell<Cuts>> = Rc::default();
+        let committed = Rc::new(Cell::new(0u64));
+        let (sink_cuts, sink_committed) = (Rc::clone(&cuts), Rc::clone(&committed));
         worker.dataflow::<u64, _, _>(|scope| {
             let spec = spec2;
             let width = spec.fields.len();
@@ -188,6 +214,16 @@ pub fn run(
                 restore(start, index, peers, &spec, &mut pre, model, &mut policy);
             }
             let snapshot = spec.span.snapshot;
+            // What each checkpoint part is written with besides its entities.
+            let part_of = PipelineState {
+                fields: spec.fields.clone(),
+                interval: spec.interval,
+                preprocess: spec.preprocess.clone(),
+                detector: spec.detector.clone(),
+                until: None,
+                entities: Vec::new(),
+            };
+            let ckpt_dir = spec.checkpoint.as_ref().map(|c| c.dir.clone());
             let traced: HashSet<Entity> = spec.trace.iter().cloned().collect();
             let mut ends = 0usize;
             let mut cut_short = false;
@@ -213,6 +249,23 @@ pub fn run(
                                     let Some(model) = model.as_mut() else {
                                         continue;
                                     };
+                                    if let (Some(epoch), Some(dir)) = (routed.checkpoint, &ckpt_dir)
+                                    {
+                                        let written = checkpoint::write_part(
+                                            dir,
+                                            epoch,
+                                            index,
+                                            &part_of,
+                                            states(&pre, model, &policy),
+                                        )
+                                        .map_err(|e| e.to_string());
+                                        give(Out::Part {
+                                            epoch,
+                                            worker: index as u32,
+                                            written,
+                                        });
+                                        continue;
+                                    }
                                     if routed.end {
                                         ends += 1;
                                         cut_short |= routed.stopped;
@@ -277,6 +330,9 @@ pub fn run(
             let mut built: Option<Vec<Box<dyn AlertSink>>> = None;
             let mut sink_failed = false;
             let mut snapshot_parts: Vec<EntityState> = Vec::new();
+            let mut parts: BTreeMap<u64, Vec<WrittenPart>> = BTreeMap::new();
+            // A sink that failed a write has lost alerts: no later checkpoint may complete.
+            let mut undelivered = false;
             let sink_spec = Arc::clone(&spec);
             results.probe_with(&probe).sink(
                 Exchange::new(|o: &(u32, Out)| u64::from(o.0)),
@@ -317,6 +373,16 @@ pub fn run(
                                 Out::Trace(e, p) => out.traces.entry(e).or_default().push(p),
                                 Out::Latency(ms) => out.latencies_ms.push(ms),
                                 Out::State(states) => snapshot_parts.extend(states),
+                                Out::Part {
+                                    epoch,
+                                    worker,
+                                    written,
+                                } => {
+                                    // Only worker 0 of process 0 completes checkpoints.
+                                    if index == 0 {
+                                        parts.entry(epoch).or_default().push((worker, written));
+                                    }
+                                }
                                 Out::Done {
                                     rows,
                                     late,
@@ -342,6 +408,7 @@ pub fn run(
                         if let Some(sinks) = built.as_mut() {
                             for s in sinks.iter_mut() {
                                 if let Err(e) = s.write(&round_alerts) {
+                                    undelivered = true;
                                     out.errors.push(format!("sink: {e}"));
                                 }
                             }
@@ -352,6 +419,41 @@ pub fn run(
                             }
                         }
                         out.alerts.extend(round_alerts);
+                        // The alerts of every round before a checkpoint's marker are delivered
+                        // now: complete it once all its parts are written.
+                        let (Some(c), 0) = (&sink_spec.checkpoint, index) else {
+                            continue;
+                        };
+                        let ready: Vec<u64> = parts
+                            .iter()
+                            .filter(|(_, p)| p.len() == peers)
+                            .map(|(e, _)| *e)
+                            .collect();
+                        for epoch in ready {
+                            let mut written = parts.remove(&epoch).unwrap_or_default();
+                            written.sort_by_key(|(w, _)| *w);
+                            let digests: Result<Vec<PartDigest>, String> =
+                                written.into_iter().map(|(_, d)| d).collect();
+                            let (position, read) =
+                                sink_cuts.borrow_mut().remove(&epoch).unwrap_or_default();
+                            let done = match digests {
+                                Err(e) => Err(e),
+                                Ok(_) if undelivered => Err(format!(
+                                    "checkpoint {epoch} not completed: a sink lost alerts"
+                                )),
+                                Ok(d) => {
+                                    checkpoint::write_manifest(&c.dir, epoch, d, position, read)
+                                        .map_err(|e| e.to_string())
+                                }
+                            };
+                            match done {
+                                Ok(()) => {
+                                    sink_committed.set(epoch);
+                                    out.checkpoint = Some((epoch, read));
+                                }
+                                Err(e) => out.errors.push(e),
+                            }
+                        }
                     }
                     if frontier.is_empty() {
                         if let Some(mut sinks) = built.take() {
@@ -400,6 +502,22 @@ pub fn run(
                 None
             }
         };
+        // Worker 0 reads the source whole and cuts the checkpoints.
+        let ckpt = spec.checkpoint.as_ref().filter(|_| index == 0);
+        let resume = ckpt.and_then(|c| c.resume.as_ref());
+        let (mut epoch, mut read) = resume.map_or((0, 0), |r| (r.epoch, r.rows));
+        let mut acked = epoch;
+        let (mut last_cut, mut read_at_cut) = (Instant::now(), read);
+        if let (Some(f), Some(_)) = (feed.as_mut(), ckpt) {
+            if let Err(e) = f.checkpoint_from(resume.map(|r| r.position.as_slice())) {
+                out.borrow_mut()
+                    .errors
+                    .push(EngineError::Source(e.0).to_string());
+                feed = None;
+            }
+        }
+        let mut failed = false;
+        let width = spec.fields.len();
         while let Some(f) = feed.as_mut() {
             if progress.stop.load(Ordering::Relaxed) {
                 out.borrow_mut().stopped = true;
@@ -411,6 +529,7 @@ pub fn run(
                     out.borrow_mut()
                         .errors
                         .push(EngineError::Source(e.0).to_string());
+                    failed = true;
                     break;
                 }
                 Some(Ok(b)) if bounded => b.within(from, until),
@@ -423,12 +542,14 @@ pub fn run(
                 progress.event_time.fetch_max(t.0, Ordering::Relaxed);
             }
             let sent_us = now_us();
+            let rows_read = batch.len() as u64;
             for (to, part) in batch.partition(peers).into_iter().enumerate() {
                 if !part.is_empty() {
                     input.send(Routed {
                         to: to as u32,
                         sent_us,
                         end: false,
+                        checkpoint: None,
                         stopped: false,
                         batch: part,
                     });
@@ -439,23 +560,63 @@ pub fn run(
             while probe.less_than(&round.saturating_sub(MAX_IN_FLIGHT)) {
                 worker.step();
             }
+            let Some(c) = ckpt else {
+                continue;
+            };
+            read += rows_read;
+            if read > read_at_cut && last_cut.elapsed() >= c.every {
+                epoch += 1;
+                cut(
+                    f.as_mut(),
+                    &mut input,
+                    &mut round,
+                    epoch,
+                    read,
+                    peers,
+                    width,
+                    &cuts,
+                );
+                (last_cut, read_at_cut) = (Instant::now(), read);
+            }
+            worker.step();
+            if committed.get() > acked {
+                acked = committed.get();
+                f.commit(acked);
+            }
+        }
+        // A source that ended or was stopped ends in a checkpoint; one that failed does not.
+        if let (Some(f), Some(_), false) = (feed.as_mut(), ckpt, failed) {
+            epoch += 1;
+            cut(
+                f.as_mut(),
+                &mut input,
+                &mut round,
+                epoch,
+                read,
+                peers,
+                width,
+                &cuts,
+            );
         }
         if let Some(note) = feed.as_ref().and_then(|f| f.summary()) {
             out.borrow_mut().source_notes.push(note);
         }
-        let width = spec.fields.len();
         let stopped = out.borrow().stopped;
         for to in 0..peers {
             input.send(Routed {
                 to: to as u32,
                 sent_us: now_us(),
                 end: true,
+                checkpoint: None,
                 stopped,
                 batch: Batch::new(width),
             });
         }
         input.close();
         while worker.step() {}
+        if let Some(f) = feed.as_mut().filter(|_| committed.get() > acked) {
+            f.commit(committed.get());
+        }
         let result = out.borrow().clone();
         result
     })?;
@@ -478,6 +639,38 @@ pub fn run(
     out.errors.extend(errors);
     out.source_notes.extend(notes);
     Ok(out)
+}
+
+/// Cuts checkpoint `epoch` after `read` rows: keeps the source's position for the manifest and
+/// sends every worker the marker, alone in a round, so each writes its part between the rows
+/// before and those after.
+#[allow(clippy::too_many_arguments)]
+fn cut(
+    source: &mut dyn Source,
+    input: &mut timely::dataflow::InputHandle<
+        u64,
+        timely::container::CapacityContainerBuilder<Vec<Routed>>,
+    >,
+    round: &mut u64,
+    epoch: u64,
+    read: u64,
+    peers: usize,
+    width: usize,
+    cuts: &RefCell<Cuts>,
+) {
+    cuts.borrow_mut().insert(epoch, (source.cut(epoch), read));
+    for to in 0..peers {
+        input.send(Routed {
+            to: to as u32,
+            sent_us: now_us(),
+            end: false,
+            checkpoint: Some(epoch),
+            stopped: false,
+            batch: Batch::new(width),
+        });
+    }
+    *round += 1;
+    input.advance_to(*round);
 }
 
 /// Starts worker `index` of `peers` from the entities of `start` that it owns.

@@ -22,6 +22,9 @@ pub enum EngineError {
         #[source]
         source: ai4ict_forecast::ForecastError,
     },
+    /// A checkpoint could not be read or used.
+    #[error("{0}")]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
     /// Writing a report or output failed.
     #[error("output: {0}")]
     Output(String),

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod checkpoint;
 pub mod closed_loop;
 mod cluster;
 pub mod dataflow;

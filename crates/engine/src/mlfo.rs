@@ -14,6 +14,7 @@ use ai4ict_intent::{EvaluateMode, MlIntent, ModelConfig, PolicyConfig, SourceCon
 use ai4ict_sandbox::{Network, SandboxSource, ScenarioConfig, KPIS};
 use serde::Serialize;
 
+use crate::checkpoint::{self, CheckpointError, CheckpointSpec};
 use crate::dataflow::{self, PipelineSpec, Progress, RunOutput, SinkFactory};
 use crate::state::{PipelineState, Span};
 use crate::{Cluster, EngineError};
@@ -349,6 +350,10 @@ pub struct RunOptions {
     /// of wall-clock time (1: real time), so a sandbox or a file plays like a live network;
     /// `None`: as fast as they are read. Training and evaluation are never paced.
     pub pace: Option<f64>,
+    /// Checkpoint the deployed pipeline into this directory at this interval, and resume
+    /// from its latest checkpoint (see [`crate::checkpoint`]); instead of the intent's
+    /// `checkpoint`.
+    pub checkpoint: Option<(std::path::PathBuf, std::time::Duration)>,
 }
 
 impl Default for RunOptions {
@@ -361,6 +366,7 @@ impl Default for RunOptions {
             model: None,
             classifier: None,
             pace: None,
+            checkpoint: None,
         }
     }
 }
@@ -639,6 +645,7 @@ impl Mlfo {
             policy: policy.clone(),
             trace,
             span,
+            checkpoint: None,
         })
     }
 
@@ -1213,10 +1220,12 @@ impl Mlfo {
             },
             _ => Span::default(),
         };
-        let resumed = span.start.as_ref().map(|s| s.entities.len());
-        let spec = self.spec(&outcome.plan, Vec::new(), span)?;
         let fields = outcome.plan.fields.clone();
         let source = self.intent.source.component();
+        let (span, checkpoint) = self.checkpoint(span, &outcome.plan, source)?;
+        let resumed = span.start.as_ref().map(|s| s.entities.len());
+        let mut spec = self.spec(&outcome.plan, Vec::new(), span)?;
+        spec.checkpoint = checkpoint;
         let feeds = source.open(&fields).map_err(|e| EngineError::Source(e.0))?;
         let target = source.target();
         let feeds = match self.options.pace {
@@ -1235,6 +1244,7 @@ impl Mlfo {
                 })
                 .collect::<Result<Vec<Box<dyn AlertSink>>, _>>()
         });
+        let spec_resume = spec.checkpoint.as_ref().and_then(|c| c.resume.clone());
         let run = dataflow::run(
             spec,
             &self.options.cluster,
@@ -1254,17 +1264,26 @@ impl Mlfo {
             stage: Stage::Deploy,
             status,
             detail: format!(
-                "{} rows from {target}{}, {} alerts delivered to {} sink(s){}{}",
+                "{} rows from {target}{}, {} alerts delivered to {} sink(s){}{}{}",
                 run.rows,
-                resumed.map_or(String::new(), |n| format!(
-                    " (resumed from the trained state of {n} entities)"
-                )),
+                match (&spec_resume, resumed) {
+                    (Some(r), Some(n)) => format!(
+                        " (resumed from checkpoint {} of {n} entities after {} rows)",
+                        r.epoch, r.rows
+                    ),
+                    (None, Some(n)) => format!(" (resumed from the trained state of {n} entities)"),
+                    _ => String::new(),
+                },
                 run.alerts.len(),
                 self.intent.distribute.len(),
                 run.source_notes
                     .iter()
                     .map(|n| format!("; source: {n}"))
                     .collect::<String>(),
+                run.checkpoint
+                    .map_or(String::new(), |(epoch, rows)| format!(
+                        "; checkpoint {epoch} covers {rows} rows in all"
+                    )),
                 if run.errors.is_empty() {
                     String::new()
                 } else {
@@ -1275,6 +1294,45 @@ impl Mlfo {
         });
         outcome.deployment = Some(stats(&run, seconds));
         Ok(())
+    }
+}
+
+impl Mlfo {
+    /// With checkpoints: the span resuming from the latest one (its state, checked against
+    /// the plan, replaces the trained one) and the checkpoint spec.
+    fn checkpoint(
+        &self,
+        span: Span,
+        plan: &Plan,
+        source: &dyn ai4ict_core::SourceComponent,
+    ) -> Result<(Span, Option<CheckpointSpec>), EngineError> {
+        let from_intent = self.intent.checkpoint.as_ref().map(|c| {
+            let every = std::time::Duration::from_millis(c.interval.millis().max(0) as u64);
+            (c.dir.clone(), every)
+        });
+        let Some((dir, every)) = self.options.checkpoint.clone().or(from_intent) else {
+            return Ok((span, None));
+        };
+        if !source.resumable() {
+            return Err(CheckpointError::NotResumable(source.target()).into());
+        }
+        let last = checkpoint::latest(&dir)?;
+        checkpoint::clear_after(&dir, last.as_ref().map(|c| c.epoch))?;
+        let (span, resume) = match last {
+            None => (span, None),
+            Some(c) => {
+                if let ModelConfig::Anomaly(detector) = &self.intent.model {
+                    c.state.check(&plan.fields, plan.interval, detector)?;
+                }
+                let start = Span {
+                    start: Some(Arc::new(c.state)),
+                    ..Span::default()
+                };
+                (start, Some(c.resume))
+            }
+        };
+        let spec = CheckpointSpec { dir, every, resume };
+        Ok((span, Some(spec)))
     }
 }
 

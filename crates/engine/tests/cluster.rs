@@ -32,6 +32,7 @@ fn run_alone(process: usize, base_port: u16) -> Result<(), EngineError> {
         policy: AlertPolicy::default(),
         trace: Vec::new(),
         span: Default::default(),
+        checkpoint: None,
     };
     let cluster = Cluster {
         processes: 2,

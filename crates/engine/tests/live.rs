@@ -46,6 +46,7 @@ fn spec() -> PipelineSpec {
         policy: AlertPolicy::default(),
         trace: Vec::new(),
         span: Default::default(),
+        checkpoint: None,
     }
 }
 

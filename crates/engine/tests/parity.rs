@@ -24,6 +24,7 @@ fn run(workers: usize) -> Vec<ai4ict_core::Alert> {
         policy: AlertPolicy::default(),
         trace: Vec::new(),
         span: Default::default(),
+        checkpoint: None,
     };
     let cluster = Cluster {
         workers,

@@ -37,6 +37,7 @@ fn run_only(net: &Arc<Network>, workers: usize, span: Span, only: Option<&[Entit
         policy: AlertPolicy::default(),
         trace: only.map(<[Entity]>::to_vec).unwrap_or_default(),
         span,
+        checkpoint: None,
     };
     let mut feed = SandboxSource::factory(Arc::clone(net), (0..fields.len()).collect());
     if let Some(only) = only {

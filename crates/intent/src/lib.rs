@@ -12,7 +12,7 @@ pub use flows::{
 };
 pub use sources::SourceConfig;
 pub use spec::{
-    AlertPolicy, CollectConfig, EvaluateMode, FillMethod, ForecastPolicy, LatencyClass, MlIntent,
-    ModelConfig, Origin, PolicyConfig, PreprocessStep, QuietHours, RollingStat, SeverityBands,
-    Targets, Timing, UseCase, MAX_FORECAST_HORIZON,
+    AlertPolicy, CheckpointConfig, CollectConfig, EvaluateMode, FillMethod, ForecastPolicy,
+    LatencyClass, MlIntent, ModelConfig, Origin, PolicyConfig, PreprocessStep, QuietHours,
+    RollingStat, SeverityBands, Targets, Timing, UseCase, MAX_FORECAST_HORIZON,
 };

@@ -67,6 +67,28 @@ pub struct MlIntent {
     /// source is not the sandbox itself (Y.3172 §8.2). Defaults to the standard scenario.
     #[serde(default)]
     pub sandbox: Option<ScenarioConfig>,
+    /// Checkpoints of the deployed pipeline, for a source that can resume (NATS JetStream):
+    /// every entity's state and the source's position saved atomically into `dir` every
+    /// `interval`, messages acknowledged once a checkpoint covers them, and a restart resumed
+    /// from the latest (`ai4ict run --checkpoint` overrides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointConfig>,
+}
+
+/// Where and how often the deployed pipeline checkpoints (`checkpoint` in an intent).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// The checkpoint directory (created when missing).
+    pub dir: std::path::PathBuf,
+    /// Time between checkpoints, e.g. `5s` (the default).
+    #[serde(default = "default_checkpoint_interval")]
+    #[schemars(with = "String")]
+    pub interval: Interval,
+}
+
+fn default_checkpoint_interval() -> Interval {
+    Interval::from_millis(5_000)
 }
 
 fn default_distribute() -> Vec<SinkConfig> {
@@ -556,6 +578,25 @@ impl MlIntent {
                     "labels",
                     format!("`{}` leaves the working directory", labels.display()),
                     Some("an intent submitted remotely may only read files below the working directory"),
+                );
+            }
+        }
+        if let Some(c) = &self.checkpoint {
+            if !self.source.component().resumable() {
+                bad(
+                    "checkpoint",
+                    format!(
+                        "checkpoints need a source that can resume from a position; {} cannot",
+                        self.source.component().target()
+                    ),
+                    Some("use `source: {nats: {…}}`, or remove `checkpoint`"),
+                );
+            }
+            if trust == Origin::Remote && leaves_working_dir(&c.dir) {
+                bad(
+                    "checkpoint.dir",
+                    format!("`{}` leaves the working directory", c.dir.display()),
+                    Some("an intent submitted remotely may only write below the working directory"),
                 );
             }
         }

@@ -78,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         policy: policy.clone(),
         trace: Vec::new(),
         span: Span::default(),
+        checkpoint: None,
     };
     let cluster = Cluster {
         workers: args.workers,

@@ -68,6 +68,20 @@ pub struct Runtime {
     /// `NAME@VERSION` a given one (e.g. `cell-kpi-anomaly@production`).
     #[arg(long, value_name = "NAME[@VERSION]")]
     pub model_from_hub: Option<String>,
+    /// Checkpoint the deployed pipeline into DIR (every entity's state and the source's
+    /// position, written atomically) and resume from its latest checkpoint. The source must
+    /// be able to resume (NATS JetStream): its messages are acknowledged once a checkpoint
+    /// covers them, so after a crash nothing is lost and at most one interval is scored again.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: Option<PathBuf>,
+    /// Time between checkpoints, e.g. `500ms`, `10s`.
+    #[arg(
+        long,
+        value_name = "INTERVAL",
+        default_value = "5s",
+        requires = "checkpoint"
+    )]
+    pub checkpoint_every: ai4ict_core::Interval,
 }
 
 /// Parses and runs the intent file.
@@ -125,11 +139,23 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
         .unwrap_or_else(|| Path::new("out").join(&intent.name));
     link_report(&mut intent, &dir);
     check_outputs(&intent)?;
+    if rt.checkpoint.is_some() && !intent.source.component().resumable() {
+        return Err(ai4ict_engine::EngineError::from(
+            ai4ict_engine::checkpoint::CheckpointError::NotResumable(
+                intent.source.component().target(),
+            ),
+        )
+        .into());
+    }
     let options = RunOptions {
         cluster,
         force: rt.force,
         model: trained,
         classifier,
+        checkpoint: rt.checkpoint.clone().map(|d| {
+            let every = rt.checkpoint_every.millis().max(0) as u64;
+            (d, Duration::from_millis(every))
+        }),
         ..RunOptions::default()
     };
     let stop = Arc::clone(&options.progress);

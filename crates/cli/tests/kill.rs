@@ -1,0 +1,362 @@
+//! The kill test (issue 13): `ai4ict run --checkpoint` consuming NATS JetStream
+//! (`AI4ICT_TEST_NATS`, as `.ci/nats.sh` starts it) is killed with SIGKILL mid-stream, after
+//! some checkpoints, and restarted: every published record is scored, no alert of an
+//! uninterrupted run is missing, and the alerts raised twice are all after the checkpoint the
+//! restart resumed from. With one process, and with two where one of them is killed (its peer
+//! then stops, and the cluster is restarted). Skipped, saying so, without the server.
+
+#![cfg(feature = "nats")]
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
+
+fn unique(prefix: &str) -> String {
+    let ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}{}x{ns}", std::process::id())
+}
+
+fn free_port_pair() -> u16 {
+    for _ in 0..50 {
+        let a = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = a.local_addr().unwrap().port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port pair on loopback");
+}
+
+/// The sandbox's telemetry (4 cells, 3 days) with a spike in two cells on days 2 and 3, as
+/// (time, JSON row) in publishing order.
+fn telemetry(dir: &Path) -> Vec<(String, String)> {
+    let out = Command::new(BIN)
+        .args([
+            "sandbox", "generate", "--cells", "4", "--days", "3", "--out", "net", "--format",
+            "jsonl", "--quiet",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("net/telemetry.jsonl")).unwrap();
+    text.lines()
+        .map(|line| {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let cell = v["entity"].as_str().unwrap().to_string();
+            let t = v["time"].as_str().unwrap().to_string();
+            let spike = (cell == "cell-0001"
+                && ("2024-01-02T12:00:00Z".."2024-01-02T13:30:00Z").contains(&t.as_str()))
+                || (cell == "cell-0002"
+                    && ("2024-01-03T09:00:00Z".."2024-01-03T10:30:00Z").contains(&t.as_str()));
+            if spike {
+                v["latency"] = serde_json::json!(900.0);
+                v["drop_rate"] = serde_json::json!(0.6);
+                v["prb_util"] = serde_json::json!(1.0);
+            }
+            (t, v.to_string())
+        })
+        .collect()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn jetstream(url: &str) -> async_nats::jetstream::Context {
+    let client = async_nats::connect(url.trim_start_matches("nats://"))
+        .await
+        .unwrap();
+    async_nats::jetstream::new(client)
+}
+
+/// Creates the stream.
+fn create_stream(url: &str, stream: &str) {
+    runtime().block_on(async {
+        jetstream(url)
+            .await
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: stream.to_string(),
+                subjects: vec![format!("{}.>", stream.to_lowercase())],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    });
+}
+
+/// Publishes `rows`, each acknowledged by JetStream, `gap` apart: a live stream.
+fn publish(url: &str, stream: &str, rows: &[(String, String)], gap: Duration) {
+    runtime().block_on(async {
+        let js = jetstream(url).await;
+        for (_, row) in rows {
+            js.publish(format!("{}.kpi", stream.to_lowercase()), row.clone().into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+            tokio::time::sleep(gap).await;
+        }
+    });
+}
+
+/// The intent reading `stream` through `durable`, alerting into `alerts`.
+fn intent(dir: &Path, file: &str, url: &str, stream: &str, durable: &str, alerts: &str, end: &str) {
+    let text = format!(
+        "name: kill-test
+use_case: operations
+source:
+  nats:
+    url: {url}
+    stream: {stream}
+    durable: {durable}
+    buffer: 10
+    ack_wait: 5s
+    {end}
+collect:
+  fields: [prb_util, dl_throughput, drop_rate, latency]
+sandbox: {{ cells: 4, days: 3, quiet_days: 1, seed: 3 }}
+model:
+  anomaly: {{ detector: ewma }}
+policy:
+  alert: {{ score_above: 0.9, for: 2 }}
+distribute:
+  - file: {{ path: {alerts} }}
+"
+    );
+    std::fs::write(dir.join(file), text).unwrap();
+}
+
+/// Starts the cluster of `processes` running `file` with `args` (checkpoints in `ckpt/`).
+fn start(dir: &Path, file: &str, processes: usize, args: &[&str]) -> Vec<Child> {
+    let port = free_port_pair().to_string();
+    (0..processes)
+        .map(|i| {
+            Command::new(BIN)
+                .args(["run", file, "--quiet", "--no-hub", "--force"])
+                .args(args)
+                .args(["--processes", &processes.to_string()])
+                .args(["--process", &i.to_string(), "--base-port", &port])
+                .args(["--connect-timeout", "30"])
+                .current_dir(dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn said(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The latest complete checkpoint's epoch in `ckpt/` (0: none).
+fn latest_epoch(dir: &Path) -> u64 {
+    std::fs::read_dir(dir.join("ckpt"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().join("manifest").is_file())
+                .filter_map(|e| e.file_name().to_str()?.strip_prefix("ckpt-")?.parse().ok())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+}
+
+/// (time in ms, entity, field) of each alert in a JSON-lines file.
+fn alerts(path: &Path) -> Vec<(i64, String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            (v["time"].as_i64().unwrap(), s("entity"), s("field"))
+        })
+        .collect()
+}
+
+/// The number after `before` and before `after` in `text`.
+fn number(text: &str, before: &str, after: &str) -> u64 {
+    let start = text
+        .find(before)
+        .unwrap_or_else(|| panic!("`{before}` in {text}"))
+        + before.len();
+    let rest = &text[start..];
+    rest[..rest.find(after).unwrap()].trim().parse().unwrap()
+}
+
+/// The number just before `after` in `text`.
+fn number_before(text: &str, after: &str) -> u64 {
+    let end = text
+        .find(after)
+        .unwrap_or_else(|| panic!("`{after}` in {text}"));
+    let head = &text[..end];
+    let start = head
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    head[start..].parse().unwrap()
+}
+
+fn kill_and_restart(processes: usize) {
+    let Ok(url) = std::env::var("AI4ICT_TEST_NATS") else {
+        eprintln!("AI4ICT_TEST_NATS is not set: skipped (.ci/run starts nats-server and sets it)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rows = telemetry(d);
+    let n = rows.len();
+    let stream = unique("AI4ICT_KILL_");
+    create_stream(&url, &stream);
+    let publisher = {
+        let (url, stream, rows) = (url.clone(), stream.clone(), rows.clone());
+        std::thread::spawn(move || publish(&url, &stream, &rows, Duration::from_millis(3)))
+    };
+
+    // Killed mid-stream, while records are still being published, after a few checkpoints and
+    // the first spike's alerts, and a checkpoint that covers them.
+    intent(
+        d,
+        "run1.yaml",
+        &url,
+        &stream,
+        "scorer",
+        "alerts1.jsonl",
+        "until_idle: 60s",
+    );
+    let flags = ["--checkpoint", "ckpt", "--checkpoint-every", "200ms"];
+    let mut first = start(d, "run1.yaml", processes, &flags);
+    let until = Instant::now() + Duration::from_secs(60);
+    while latest_epoch(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
+        assert!(
+            Instant::now() < until,
+            "no checkpoints and alerts within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Two checkpoints more: the first alert is then covered, and not raised again.
+    let covered = latest_epoch(d) + 2;
+    while latest_epoch(d) < covered {
+        assert!(Instant::now() < until, "no checkpoints within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let victim = processes - 1;
+    first[victim].kill().unwrap();
+    let _ = first[victim].wait();
+    for (i, p) in first.into_iter().enumerate().filter(|(i, _)| *i != victim) {
+        // The killed process's peer stops with an error, without hanging.
+        let out = p.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "process {i}: {}", said(&out));
+    }
+    publisher.join().unwrap();
+
+    // The reference: the whole stream, uninterrupted, without checkpoints.
+    intent(
+        d,
+        "ref.yaml",
+        &url,
+        &stream,
+        "reference",
+        "ref.jsonl",
+        &format!("max_rows: {n}"),
+    );
+    let out = Command::new(BIN)
+        .args(["run", "ref.yaml", "--quiet", "--no-hub"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", said(&out));
+    let reference = alerts(&d.join("ref.jsonl"));
+    assert!(
+        reference.len() >= 2,
+        "the spikes raise alerts: {reference:?}"
+    );
+
+    // Restarted, with the intent's `checkpoint` instead of the flags: resumes from the latest
+    // checkpoint and reads on until the stream is idle.
+    intent(
+        d,
+        "run2.yaml",
+        &url,
+        &stream,
+        "scorer",
+        "alerts2.jsonl",
+        "until_idle: 4s\ncheckpoint: { dir: ckpt, interval: 200ms }",
+    );
+    let outs: Vec<Output> = start(d, "run2.yaml", processes, &[])
+        .into_iter()
+        .map(|p| p.wait_with_output().unwrap())
+        .collect();
+    for (i, o) in outs.iter().enumerate() {
+        assert!(o.status.success(), "process {i}: {}", said(o));
+    }
+    let text = said(&outs[0]);
+    let resumed = number(&text, "entities after ", " rows)");
+    assert!(
+        0 < resumed && resumed < n as u64,
+        "killed mid-stream: {text}"
+    );
+    assert_eq!(
+        number_before(&text, &format!(" rows from {url} stream {stream}")) + resumed,
+        n as u64,
+        "the restart read what the checkpoint did not cover: {text}"
+    );
+    assert_eq!(
+        number(&text, "covers ", " rows in all"),
+        n as u64,
+        "every published record is scored: {text}"
+    );
+
+    let want: BTreeSet<_> = reference.iter().cloned().collect();
+    let a1: BTreeSet<_> = alerts(&d.join("alerts1.jsonl")).into_iter().collect();
+    let a2: BTreeSet<_> = alerts(&d.join("alerts2.jsonl")).into_iter().collect();
+    let union: BTreeSet<_> = a1.union(&a2).cloned().collect();
+    assert_eq!(union, want, "no alert lost, none invented");
+    let resumed_at = chrono::DateTime::parse_from_rfc3339(&rows[resumed as usize].0)
+        .unwrap()
+        .timestamp_millis();
+    eprintln!(
+        "{processes} process(es): {n} records, resumed after {resumed}; alerts: {} reference, \
+         {} before the kill, {} after the restart, {} raised twice",
+        want.len(),
+        a1.len(),
+        a2.len(),
+        a1.intersection(&a2).count()
+    );
+    for twice in a1.intersection(&a2) {
+        assert!(
+            twice.0 >= resumed_at,
+            "{twice:?} raised twice, though before the checkpoint (at {resumed_at})"
+        );
+    }
+}
+
+#[test]
+fn killed_with_sigkill_and_restarted_scores_every_record_and_loses_no_alert() {
+    kill_and_restart(1);
+}
+
+#[test]
+fn one_of_two_processes_killed_and_the_cluster_restarted_loses_nothing() {
+    kill_and_restart(2);
+}
