@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{bonferroni, calibrated, fmax, fmin, report_level, Evidence, Strongest};
 use crate::registry::{Build, BuildContext};
-use crate::slow::{SlowEvidence, SLOW_DAYS};
+use crate::slow::SlowEvidence;
 use crate::{AnomalyError, Detector, Score, Tuning};
 
 const DAY_MS: i64 = 86_400_000;
@@ -193,11 +193,11 @@ impl RobustSeasonal {
         }
     }
 
-    /// Signed raw z-score of one field and its deseasonalised value (`x` less the profile),
-    /// learning from the value; `None` while warming up. `a0` and `a1` index the field's two
+    /// Signed raw z-score of one field, its deseasonalised value (`x` less the profile) and
+    /// the scale of the z-score, learning from the value; `None` while warming up. `a0` and `a1` index the field's two
     /// nearest slots in `profile`, `w` weighs the second.
     #[inline]
-    fn step(&mut self, i: usize, x: f32, a0: usize, a1: usize, w: f32) -> Option<(f32, f32)> {
+    fn step(&mut self, i: usize, x: f32, a0: usize, a1: usize, w: f32) -> Option<(f32, f32, f32)> {
         let p = self.p;
         let f = &mut self.fields[i];
         let own = self.day_type;
@@ -339,7 +339,7 @@ impl RobustSeasonal {
         if !warm {
             return None;
         }
-        Some((z, x - season))
+        Some((z, x - season, scale))
     }
 }
 
@@ -384,23 +384,18 @@ impl RobustSeasonal {
         let mut unheld = 0.0f32;
         let (bonferroni, decades) = (self.bonferroni, self.p.tuning.decades);
         let t = self.p.tuning;
-        let per_day = self.p.per_day.max(1) as f32;
-        let (slow_rate, warm_after) = (
-            1.0 / (SLOW_DAYS * per_day),
-            u16::try_from(self.p.per_day).unwrap_or(u16::MAX),
-        );
         let report = report_level(bonferroni, decades);
         for i in 0..width {
             let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
             if !x.is_finite() {
                 continue;
             }
-            if let Some((z, y)) = self.step(i, x, base0 + i, base1 + i, w) {
+            if let Some((z, y, unit)) = self.step(i, x, base0 + i, base1 + i, w) {
                 let f = &mut self.fields[i];
                 let (s, u) = f.cal.surprises(z, t.direction, t.hold);
                 let slow =
                     f.slow
-                        .surprise(z, y, slow_rate, warm_after, report, t.direction, t.hold);
+                        .surprise(z, y, unit, self.p.per_day, report, t.direction, t.hold);
                 best.offer(i, fmax(s, slow));
                 unheld = fmax(unheld, fmax(u, slow));
             }
