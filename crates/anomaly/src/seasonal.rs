@@ -21,8 +21,8 @@
 //!
 //! Memory per field: `8 * slots * profiles` bytes for the profile (`f32` location and scale,
 //! stored slot-major so that one point of a multi-field entity reads two adjacent runs) plus
-//! 136 bytes of level, scale, slow evidence and calibrator state, and about 100 bytes per
-//! entity; with the defaults (48 slots, 2 profiles) 904 bytes per field, 1 012 for a one-field
+//! 140 bytes of level, scale, slow evidence and calibrator state, and about 100 bytes per
+//! entity; with the defaults (48 slots, 2 profiles) 908 bytes per field, 1 012 for a one-field
 //! entity.
 //! Time: O(1) per field per point: a few dozen arithmetic operations, one square root and a
 //! few divisions, no allocation, and no logarithm or exponential (the calibrators work in log
@@ -393,9 +393,9 @@ impl RobustSeasonal {
             if let Some((z, y, unit)) = self.step(i, x, base0 + i, base1 + i, w) {
                 let f = &mut self.fields[i];
                 let (s, u) = f.cal.surprises(z, t.direction, t.hold);
-                let slow =
-                    f.slow
-                        .surprise(z, y, unit, self.p.per_day, report, t.direction, t.hold);
+                let slow = f
+                    .slow
+                    .surprise(z, y, unit, self.p.per_day, report, t.direction, t.hold);
                 best.offer(i, fmax(s, slow));
                 unheld = fmax(unheld, fmax(u, slow));
             }

@@ -4,25 +4,28 @@
 //! - **Slow drift**: a fast average (about 16 points) of the deseasonalised value's
 //!   (`x − profile`) deviation from a slow baseline of it (two days), each deviation in units
 //!   of the point's ordinary deviations; the average, in units of its own typical size in
-//!   ordinary times, is the raw score. A detector's level follows a ramp of a day or
-//!   more a few sigmas at a time, so no point is surprising; the slow baseline does not follow
-//!   (it moves at most `CLIP` typical gaps per time constant), so the gap grows with the ramp.
+//!   ordinary times, is the raw score. A detector's level follows a ramp of a day or more a
+//!   few sigmas at a time, so no point is surprising; the slow baseline does not follow (it
+//!   moves at most `CLIP` typical gaps per time constant), so the gap grows with the ramp.
 //!   The same bound keeps an incident of hours from moving it, so the return to normal after
-//!   one is not a drift.
+//!   one is not a drift. Its surprise is discounted by `DRIFT_DISCOUNT` decades (see there).
 //! - **Variance burst**: a short average (4 points) of the z-scores' absolute deviations from
-//!   their short average, capped at [`SPREAD_CAP`], against its ordinary mean, in units of its ordinary
-//!   mean absolute deviation. A burst's points have random signs, so neither a point nor the
-//!   signed short average is surprising twice in a row; their spread is, for as long as the
-//!   burst lasts. Deviations ignore a day's level (busier or quieter than usual), and the cap
-//!   keeps a single wild value (a counter reset) from making a burst.
+//!   their short average, each z capped at `SPREAD_CAP`, against its ordinary mean, in units
+//!   of its ordinary mean absolute deviation. A burst's points have random signs, so neither
+//!   a point nor the signed short average is surprising twice in a row; their spread is, for
+//!   as long as the burst lasts. Deviations from the short average ignore a day's level and a
+//!   level being absorbed, and the cap keeps a single wild value (a counter reset) from
+//!   making a burst.
 //!
 //! Each raw score has its own [`TailCalibrator`], taught by every point that is neither being
 //! reported nor far out (the statistics are smooth, so their exceedances come in runs, and a
-//! run is what the tail is made of); the larger surprise, less `log10 4` for the two more looks, is the
-//! field's slow evidence. A point reaching the report level (a calibrated 0.9) counts towards
-//! the episode's `hold`; before that the evidence is still building and is reported as it is.
+//! run is what the tail is made of); the larger surprise, less `log10 4` for the two more
+//! looks, is the field's slow evidence. A point reaching the report level (a calibrated 0.9)
+//! counts towards the episode's `hold`; before that the evidence is still building and is
+//! reported as it is.
 //!
-//! Memory: 64 bytes per field. Time: O(1), a few dozen operations per point.
+//! Memory: 64 bytes per field. Time: O(1), a few dozen operations per point, no logarithm
+//! but for the calibrators' rare exceedances.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +39,7 @@ const SLOW_DAYS: f32 = 2.0;
 /// Memory of the typical sizes, in days: longer than the baseline's, so that they have seen
 /// many days' levels (a day busier or quieter than usual is ordinary).
 const SCALE_DAYS: f32 = 8.0;
-/// Rate per point of the short average of `|z|`.
+/// Rate per point of the short averages of the z-scores and of their deviations.
 const SPREAD_RATE: f32 = 0.25;
 /// A z-score's deviation counts at most this much in the spread average.
 const SPREAD_CAP: f32 = 4.0;
@@ -217,15 +220,7 @@ mod tests {
         (0..len)
             .map(|i| {
                 let (z, y) = x(i);
-                e.surprise(
-                    z,
-                    y,
-                    1.0,
-                    DAY as u32,
-                    REPORT,
-                    Direction::Both,
-                    2,
-                )
+                e.surprise(z, y, 1.0, DAY as u32, REPORT, Direction::Both, 2)
             })
             .collect()
     }
@@ -246,7 +241,10 @@ mod tests {
             (noise(i), 100.0 + r + noise(i + 1))
         });
         let first = ramp.iter().position(|&s| s >= REPORT);
-        assert!(first.is_some_and(|f| f > start && f < start + DAY), "{first:?}");
+        assert!(
+            first.is_some_and(|f| f > start && f < start + DAY),
+            "{first:?}"
+        );
         // Reported for `hold` points, then quiet.
         assert!(ramp[start + 2 * DAY..].iter().all(|&s| s < REPORT));
         // Noise four times as wide for 3 hours.
@@ -259,7 +257,15 @@ mod tests {
             (z, 100.0 + noise(i + 1))
         });
         let first = burst.iter().position(|&s| s >= REPORT);
-        assert!(first.is_some_and(|f| f >= start && f < start + 6), "{first:?}");
+        assert!(
+            first.is_some_and(|f| f >= start && f < start + 6),
+            "{first:?}"
+        );
+    }
+
+    #[test]
+    fn the_state_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<SlowEvidence>(), 64);
     }
 
     #[test]
