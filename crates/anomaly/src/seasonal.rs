@@ -393,9 +393,7 @@ impl RobustSeasonal {
             if let Some((z, y, unit)) = self.step(i, x, base0 + i, base1 + i, w) {
                 let f = &mut self.fields[i];
                 let (s, u) = f.cal.surprises(z, t.direction, t.hold);
-                let slow = f
-                    .slow
-                    .surprise(z, y, unit, self.p.per_day, report, t.direction, t.hold);
+                let slow = f.slow.surprise(z, y, unit, self.p.per_day, report, &t);
                 best.offer(i, fmax(s, slow));
                 unheld = fmax(unheld, fmax(u, slow));
             }

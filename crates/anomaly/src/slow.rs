@@ -30,7 +30,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{fmax, fmin, TailCalibrator};
-use crate::Direction;
+use crate::{Direction, Tuning};
 
 /// Rate per point of the fast average of the drift comparison (about 4 hours at 15 minutes).
 const FAST: f32 = 1.0 / 16.0;
@@ -106,7 +106,7 @@ impl SlowEvidence {
     /// Surprise of the field's slow evidence after a point with signed z-score `z` and
     /// deseasonalised value `y` (whose ordinary deviations are about `unit`), learning from it.
     /// `per_day` is the points in a day (it scores after one), `report` the surprise of a
-    /// calibrated 0.9 for this entity; `direction` orients the drift, `hold` is as in
+    /// calibrated 0.9 for this entity; `t.direction` orients the drift, `t.hold` is as in
     /// [`Evidence::surprise`](crate::calibrate::Evidence::surprise).
     pub(crate) fn surprise(
         &mut self,
@@ -115,9 +115,9 @@ impl SlowEvidence {
         unit: f32,
         per_day: u32,
         report: f32,
-        direction: Direction,
-        hold: u16,
+        t: &Tuning,
     ) -> f32 {
+        let (direction, hold) = (t.direction, t.hold);
         if !(z.is_finite() && y.is_finite()) {
             return 0.0;
         }
@@ -217,10 +217,18 @@ mod tests {
 
     fn run(len: usize, x: impl Fn(usize) -> (f32, f32)) -> Vec<f32> {
         let mut e = SlowEvidence::new();
+        let t = Tuning {
+            level_rate: 0.01,
+            level_shift_after: 3,
+            min_points: 0,
+            decades: 5.0,
+            direction: Direction::Both,
+            hold: 2,
+        };
         (0..len)
             .map(|i| {
                 let (z, y) = x(i);
-                e.surprise(z, y, 1.0, DAY as u32, REPORT, Direction::Both, 2)
+                e.surprise(z, y, 1.0, DAY as u32, REPORT, &t)
             })
             .collect()
     }
