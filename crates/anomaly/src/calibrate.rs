@@ -269,6 +269,11 @@ impl Strongest {
 /// Calibrated value up to which the scale is linear in surprise.
 const KNEE: f64 = 0.9;
 
+/// Surprise, in decades, at which [`calibrated`] reaches 0.9 (the default policy's threshold).
+pub(crate) fn report_level(bonferroni: f32, decades: f32) -> f32 {
+    KNEE as f32 * decades + bonferroni
+}
+
 /// `log10` of the number of fields, the Bonferroni correction that [`calibrated`] takes.
 pub(crate) fn bonferroni(width: usize) -> f32 {
     (width.max(1) as f32).log10()

@@ -15,6 +15,7 @@ mod registry;
 mod resonance;
 mod robust;
 mod seasonal;
+mod slow;
 mod spectral_residual;
 pub mod telemetry;
 
@@ -245,6 +246,7 @@ impl DetectorConfig {
             slots,
             weekly: self.weekly.unwrap_or(interval.millis() <= 3_600_000) && slots > 1,
             season_rate,
+            per_day: u32::try_from(86_400_000 / interval.millis().max(1)).unwrap_or(u32::MAX),
             tuning,
         };
         let ctx = registry::BuildContext {

@@ -11,13 +11,19 @@
 //! the level then follows the data quickly; should the data come back to the old level within
 //! `4 * level_shift_after` points (an outage that ends), the old level is restored at once.
 //!
+//! Beside the point and its short average, each field keeps [`SlowEvidence`]: a slow drift
+//! (the deseasonalised value's recent level against a two-day baseline that a ramp does not
+//! drag along, as the level does) and a variance burst (the recent spread of the z-scores
+//! against their usual spread), each scored by its own calibrator.
+//!
 //! Warm-up: a field scores 0 until its current profile (weekday or weekend) has seen one
-//! whole day (or, without a daily profile, `min_points` points).
+//! whole day (or, without a daily profile, `min_points` points); its slow evidence a day later.
 //!
 //! Memory per field: `8 * slots * profiles` bytes for the profile (`f32` location and scale,
 //! stored slot-major so that one point of a multi-field entity reads two adjacent runs) plus
-//! 76 bytes of level, scale and calibrator state, and about 100 bytes per entity; with the
-//! defaults (48 slots, 2 profiles) 844 bytes per field, 948 for a one-field entity.
+//! 140 bytes of level, scale, slow evidence and calibrator state, and about 100 bytes per
+//! entity; with the defaults (48 slots, 2 profiles) 908 bytes per field, 1 012 for a one-field
+//! entity.
 //! Time: O(1) per field per point: a few dozen arithmetic operations, one square root and a
 //! few divisions, no allocation, and no logarithm or exponential (the calibrators work in log
 //! space; see [`TailCalibrator`](crate::calibrate)) but for the rare raw score above the
@@ -26,8 +32,9 @@
 use ai4ict_core::{Interval, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::calibrate::{bonferroni, calibrated, fmax, fmin, Evidence, Strongest};
+use crate::calibrate::{bonferroni, calibrated, fmax, fmin, report_level, Evidence, Strongest};
 use crate::registry::{Build, BuildContext};
+use crate::slow::SlowEvidence;
 use crate::{AnomalyError, Detector, Score, Tuning};
 
 const DAY_MS: i64 = 86_400_000;
@@ -59,6 +66,8 @@ pub(crate) struct SeasonalParams {
     pub weekly: bool,
     /// Slowest profile learning rate per day.
     pub season_rate: f32,
+    /// Points per day at the sampling interval.
+    pub per_day: u32,
     /// The tuning shared with the other detectors (`min_points`: points before scoring when
     /// there is no daily profile).
     pub tuning: Tuning,
@@ -97,6 +106,7 @@ struct Field {
     /// Whole days seen, per profile.
     days: [u16; 2],
     cal: Evidence,
+    slow: SlowEvidence,
 }
 
 /// What a profile learns per slot and field.
@@ -137,6 +147,7 @@ impl RobustSeasonal {
             seen_today: false,
             days: [0; 2],
             cal: Evidence::new(),
+            slow: SlowEvidence::new(),
         };
         let slot = Slot {
             loc: if p.slots > 1 { f32::NAN } else { 0.0 },
@@ -182,10 +193,11 @@ impl RobustSeasonal {
         }
     }
 
-    /// Signed raw z-score of one field, learning from the value; `None` while warming up.
-    /// `a0` and `a1` index the field's two nearest slots in `profile`, `w` weighs the second.
+    /// Signed raw z-score of one field, its deseasonalised value (`x` less the profile) and
+    /// the scale of the z-score, learning from the value; `None` while warming up. `a0` and `a1` index the field's two
+    /// nearest slots in `profile`, `w` weighs the second.
     #[inline]
-    fn step(&mut self, i: usize, x: f32, a0: usize, a1: usize, w: f32) -> Option<f32> {
+    fn step(&mut self, i: usize, x: f32, a0: usize, a1: usize, w: f32) -> Option<(f32, f32, f32)> {
         let p = self.p;
         let f = &mut self.fields[i];
         let own = self.day_type;
@@ -327,7 +339,7 @@ impl RobustSeasonal {
         if !warm {
             return None;
         }
-        Some(z)
+        Some((z, x - season, scale))
     }
 }
 
@@ -370,21 +382,22 @@ impl RobustSeasonal {
         std::hint::black_box(touch);
         let mut best = Strongest::default();
         let mut unheld = 0.0f32;
+        let (bonferroni, decades) = (self.bonferroni, self.p.tuning.decades);
+        let t = self.p.tuning;
+        let report = report_level(bonferroni, decades);
         for i in 0..width {
             let x = values.get(i).copied().unwrap_or(f64::NAN) as f32;
             if !x.is_finite() {
                 continue;
             }
-            if let Some(z) = self.step(i, x, base0 + i, base1 + i, w) {
-                let (s, u) =
-                    self.fields[i]
-                        .cal
-                        .surprises(z, self.p.tuning.direction, self.p.tuning.hold);
-                best.offer(i, s);
-                unheld = fmax(unheld, u);
+            if let Some((z, y, unit)) = self.step(i, x, base0 + i, base1 + i, w) {
+                let f = &mut self.fields[i];
+                let (s, u) = f.cal.surprises(z, t.direction, t.hold);
+                let slow = f.slow.surprise(z, y, unit, self.p.per_day, report, &t);
+                best.offer(i, fmax(s, slow));
+                unheld = fmax(unheld, fmax(u, slow));
             }
         }
-        let (bonferroni, decades) = (self.bonferroni, self.p.tuning.decades);
         (
             best.score(bonferroni, decades),
             calibrated(unheld, bonferroni, decades),
