@@ -18,6 +18,20 @@ pub struct Dataset {
     pub classes: Vec<String>,
 }
 
+/// Class names in sorted order and each label's index among them.
+pub fn encode_labels<S: AsRef<str>>(labels: &[S]) -> (Vec<String>, Vec<u32>) {
+    let mut classes: Vec<String> = labels.iter().map(|l| l.as_ref().to_string()).collect();
+    classes.sort();
+    classes.dedup();
+    let index: std::collections::HashMap<&str, u32> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i as u32))
+        .collect();
+    let coded = labels.iter().map(|l| index[l.as_ref()]).collect();
+    (classes, coded)
+}
+
 impl Dataset {
     /// Number of rows.
     pub fn rows(&self) -> usize {

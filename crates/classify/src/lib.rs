@@ -15,7 +15,7 @@ pub mod table;
 mod tree;
 
 pub use binning::{Binner, MAX_BINS};
-pub use dataset::Dataset;
+pub use dataset::{encode_labels, Dataset};
 pub use error::ClassifyError;
 pub use forest::{Forest, ForestConfig};
 pub use gbdt::{Gbdt, GbdtConfig};

@@ -410,15 +410,7 @@ pub fn read_table(path: &Path, options: &ReadOptions) -> Result<(Dataset, ReadRe
         .map(|r| std::mem::take(&mut labels[r]))
         .collect();
     report.rows_kept = labels.len() as u64;
-    let mut classes: Vec<String> = labels.clone();
-    classes.sort();
-    classes.dedup();
-    let index: HashMap<&str, u32> = classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i as u32))
-        .collect();
-    let labels = labels.iter().map(|l| index[l.as_str()]).collect();
+    let (classes, labels) = crate::encode_labels(&labels);
     Ok((
         Dataset {
             features: features

@@ -201,21 +201,13 @@ pub fn write(o: &Outcome, intent: &MlIntent, dir: &Path) -> anyhow::Result<Vec<P
 /// feature importance on the held-out flows, and what its deployment did.
 fn classification_page(name: &str, f: &FlowEvaluation) -> String {
     let m = &f.metrics;
-    let about = format!(
-        "{} ({} {}) trained on {} flows from {}; {:.0}% of each class held out (seed {}, declared before training): {} flows.",
-        f.algorithm,
-        f.size,
-        if f.algorithm == "gbdt" { "rounds" } else { "trees" },
-        f.training_flows,
-        f.trained_on,
-        f.test_fraction * 100.0,
-        f.seed,
-        f.test_flows
-    );
-    let notes: Vec<String> = ai4ict_engine::flow_lines(f).into_iter().skip(1).collect();
+    let lines = ai4ict_engine::flow_lines(f);
+    let (about, notes) = lines
+        .split_first()
+        .map_or(("", &[][..]), |(a, n)| (a.as_str(), n));
     ai4ict_eval::classification::ClassificationView {
         name,
-        about: &about,
+        about,
         classes: &f.classes,
         confusion: &m.confusion,
         precision: &m.precision,
@@ -226,7 +218,7 @@ fn classification_page(name: &str, f: &FlowEvaluation) -> String {
         accuracy: m.accuracy,
         features: &f.features,
         importance: &f.importance,
-        notes: &notes,
+        notes,
     }
     .html()
 }

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ai4ict_classify::{
-    stratified_split, ClassWeight, Classifier, Dataset, Forest, ForestConfig, Gbdt, GbdtConfig,
-    Metrics, Model, Scorer,
+    encode_labels, stratified_split, ClassWeight, Classifier, Dataset, Forest, ForestConfig, Gbdt,
+    GbdtConfig, Metrics, Model, Scorer,
 };
 use ai4ict_connectors::AlertSink;
 use ai4ict_core::{Alert, Entity, Severity, SourceComponent, Timestamp};
@@ -25,8 +25,8 @@ use ai4ict_intent::{
     PolicyConfig, SourceConfig,
 };
 use ai4ict_intrusion::{
-    evaluate, feature_names, flow_features, is_normal, BehaviourConfig, Directions, FlowObs,
-    FlowSourceConfig, HostAlert, HostWatch, WindowConfig,
+    evaluate, feature_names, flow_features, is_normal, watch_settings, BehaviourConfig, Directions,
+    FlowObs, FlowSourceConfig, HostAlert, HostWatch, WindowConfig,
 };
 use ai4ict_sandbox::FlowClass;
 use serde::Serialize;
@@ -319,14 +319,7 @@ pub(crate) fn run_intent(
     let (source, model, policy) = parts(intent)?;
     let t = Instant::now();
     let (flows, names, unlabelled) = labelled(&model.train)?;
-    let mut classes: Vec<String> = names.clone();
-    classes.sort();
-    classes.dedup();
-    let index: HashMap<&str, u32> = classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i as u32))
-        .collect();
+    let (classes, labels) = encode_labels(&names);
     let features = feature_names(model.directions);
     let mut columns = vec![Vec::with_capacity(flows.len()); features.len()];
     let mut row = Vec::with_capacity(features.len());
@@ -340,7 +333,7 @@ pub(crate) fn run_intent(
     let data = Dataset {
         features: features.iter().map(|s| s.to_string()).collect(),
         columns,
-        labels: names.iter().map(|n| index[n.as_str()]).collect(),
+        labels,
         classes: classes.clone(),
     };
     data.validate()
@@ -650,20 +643,9 @@ impl Deployed<'_> {
             })
             .collect::<Result<_, _>>()?;
         let behaviour = self.policy.behaviour.as_ref();
-        let (window, watch_config) =
-            behaviour.map_or((WindowConfig::default(), BehaviourConfig::default()), |b| {
-                (
-                    WindowConfig {
-                        hop_ms: b.hop.millis(),
-                        hops: b.hops,
-                        ..WindowConfig::default()
-                    },
-                    BehaviourConfig {
-                        score_above: b.score_above,
-                        suppress_ms: b.suppress.millis(),
-                        ..BehaviourConfig::default()
-                    },
-                )
+        let (window, watch_config) = behaviour
+            .map_or((WindowConfig::default(), BehaviourConfig::default()), |b| {
+                watch_settings(b.hop.millis(), b.hops, b.score_above, b.suppress.millis())
             });
         let mut watch = behaviour
             .map(|_| HostWatch::new(window.clone(), watch_config.clone()))

@@ -345,6 +345,28 @@ pub fn record_run(
     )))
 }
 
+/// What every card the MLFO writes shares: the intent's name and description, the numeric
+/// inputs, the standards the pipeline implements and its Resolution 101 domain.
+fn card_of(intent: &MlIntent, version: &str, inputs: &[String]) -> ModelMetadata {
+    let mut meta = ModelMetadata::new(&intent.name, version, "ai4ict MLFO", "Apache-2.0");
+    meta.description = intent.description.clone();
+    meta.inputs = inputs
+        .iter()
+        .map(|f| Port {
+            name: f.clone(),
+            kind: "f64".into(),
+            description: String::new(),
+        })
+        .collect();
+    meta.standards = vec![
+        "ITU-T Y.3172".into(),
+        "ITU-T Y.3176".into(),
+        "ITU-T Y.3181".into(),
+    ];
+    meta.domain = Some(intent.use_case);
+    meta
+}
+
 /// The model card (Y.3176 model metadata) of an evaluated anomaly model: its inputs and
 /// output, the state format, a fingerprint of the training data, the sandbox metrics and the
 /// standards it implements.
@@ -355,18 +377,7 @@ pub fn model_card(
     trained: &PipelineState,
     version: &str,
 ) -> Result<ModelMetadata, MarketplaceError> {
-    let mut meta = ModelMetadata::new(&intent.name, version, "ai4ict MLFO", "Apache-2.0");
-    meta.description = intent.description.clone();
-    meta.inputs = outcome
-        .plan
-        .fields
-        .iter()
-        .map(|f| Port {
-            name: f.clone(),
-            kind: "f64".into(),
-            description: String::new(),
-        })
-        .collect();
+    let mut meta = card_of(intent, version, &outcome.plan.fields);
     meta.outputs = vec![Port {
         name: "score".into(),
         kind: "f64".into(),
@@ -395,12 +406,6 @@ pub fn model_card(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    meta.standards = vec![
-        "ITU-T Y.3172".into(),
-        "ITU-T Y.3176".into(),
-        "ITU-T Y.3181".into(),
-    ];
-    meta.domain = Some(intent.use_case);
     Ok(meta)
 }
 
@@ -414,18 +419,7 @@ pub fn classifier_card(
     c: &Classifier,
     version: &str,
 ) -> ModelMetadata {
-    let mut meta = ModelMetadata::new(&intent.name, version, "ai4ict MLFO", "Apache-2.0");
-    meta.description = intent.description.clone();
-    meta.inputs = c
-        .card
-        .features
-        .iter()
-        .map(|f| Port {
-            name: f.clone(),
-            kind: "f64".into(),
-            description: String::new(),
-        })
-        .collect();
+    let mut meta = card_of(intent, version, &c.card.features);
     meta.outputs = vec![Port {
         name: "class".into(),
         kind: "string".into(),
@@ -459,12 +453,6 @@ pub fn classifier_card(
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    meta.standards = vec![
-        "ITU-T Y.3172".into(),
-        "ITU-T Y.3176".into(),
-        "ITU-T Y.3181".into(),
-    ];
-    meta.domain = Some(intent.use_case);
     meta
 }
 

@@ -56,6 +56,28 @@ impl Default for BehaviourConfig {
     }
 }
 
+/// The settings of a watch with windows of `hops` hops of `hop_ms` that alerts above
+/// `score_above`, at most once per `suppress_ms` per host; the rest as default.
+pub fn watch_settings(
+    hop_ms: i64,
+    hops: usize,
+    score_above: f64,
+    suppress_ms: i64,
+) -> (WindowConfig, BehaviourConfig) {
+    (
+        WindowConfig {
+            hop_ms,
+            hops,
+            ..WindowConfig::default()
+        },
+        BehaviourConfig {
+            score_above,
+            suppress_ms,
+            ..BehaviourConfig::default()
+        },
+    )
+}
+
 /// An alert on a host whose window behaviour is unlike the population's.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HostAlert {

@@ -11,7 +11,9 @@ mod source;
 mod tails;
 mod window;
 
-pub use behaviour::{Behaviour, BehaviourConfig, BehaviourModel, HostAlert, HostWatch};
+pub use behaviour::{
+    watch_settings, Behaviour, BehaviourConfig, BehaviourModel, HostAlert, HostWatch,
+};
 pub use distinct::Distinct;
 pub use error::IntrusionError;
 pub use evaluate::{evaluate, is_normal, sandbox_flows, ClassDetection, Evaluation};

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use ai4ict_connectors::{ConnectorError, WriteMode};
 use ai4ict_core::Interval;
 use ai4ict_intrusion::{
-    evaluate, read_flows, BehaviourConfig, FlowObs, HostAlert, HostWatch, WindowConfig,
+    evaluate, read_flows, watch_settings, BehaviourConfig, FlowObs, HostAlert, HostWatch,
+    WindowConfig,
 };
 use ai4ict_netflow::{Collector, DEFAULT_RECV_BUFFER};
 use anyhow::bail;
@@ -79,18 +80,7 @@ fn write_alert(w: &mut impl Write, al: &HostAlert) -> std::io::Result<()> {
 }
 
 fn configs(a: &Args) -> (WindowConfig, BehaviourConfig) {
-    (
-        WindowConfig {
-            hop_ms: a.hop.millis(),
-            hops: a.hops,
-            ..WindowConfig::default()
-        },
-        BehaviourConfig {
-            score_above: a.threshold,
-            suppress_ms: a.suppress.millis(),
-            ..BehaviourConfig::default()
-        },
-    )
+    watch_settings(a.hop.millis(), a.hops, a.threshold, a.suppress.millis())
 }
 
 /// Runs `ai4ict intrusion`.
