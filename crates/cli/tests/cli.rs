@@ -1,9 +1,13 @@
 //! End-to-end tests of the `ai4ict` binary: validation errors, and identical alerts from one
 //! worker, two workers and two processes on loopback.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
+
+#[allow(dead_code)] // each test file uses part of it
+#[path = "common/net.rs"]
+mod net;
+use net::free_port_pair;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
 
@@ -28,18 +32,6 @@ fn ai4ict(dir: &Path, args: &[&str]) -> Output {
         .env("AI4ICT_HUB", dir.join("hub.db"))
         .output()
         .expect("the binary runs")
-}
-
-fn free_port_pair() -> u16 {
-    // Two consecutive free ports: processes listen on base and base + 1.
-    for _ in 0..50 {
-        let a = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = a.local_addr().unwrap().port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port pair on loopback");
 }
 
 #[test]

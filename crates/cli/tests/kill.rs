@@ -8,49 +8,22 @@
 #![cfg(feature = "nats")]
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use net::{free_port_pair, unique};
+
+#[allow(dead_code)] // each test file uses part of it
+#[path = "common/net.rs"]
+mod net;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
-
-fn unique(prefix: &str) -> String {
-    let ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}{}x{ns}", std::process::id())
-}
-
-fn free_port_pair() -> u16 {
-    for _ in 0..50 {
-        let a = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = a.local_addr().unwrap().port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port pair on loopback");
-}
 
 /// The sandbox's telemetry (4 cells, 3 days) with a spike in two cells on days 2 and 3, as
 /// (time, JSON row) in publishing order.
 fn telemetry(dir: &Path) -> Vec<(String, String)> {
-    let out = Command::new(BIN)
-        .args([
-            "sandbox", "generate", "--cells", "4", "--days", "3", "--out", "net", "--format",
-            "jsonl", "--quiet",
-        ])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(dir.join("net/telemetry.jsonl")).unwrap();
+    let text = net::generated_telemetry(dir, 4, 3);
     text.lines()
         .map(|line| {
             let mut v: serde_json::Value = serde_json::from_str(line).unwrap();

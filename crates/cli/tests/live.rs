@@ -8,22 +8,19 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 
 #[path = "common/alertmanager.rs"]
 mod alertmanager;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
+#[allow(dead_code)] // each test file uses part of it
+#[path = "common/net.rs"]
+mod net;
+use net::unique;
 
-fn unique(prefix: &str) -> String {
-    let ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}{}x{ns}", std::process::id())
-}
+const BIN: &str = env!("CARGO_BIN_EXE_ai4ict");
 
 fn mqtt(url: &str, id: &str, clean: bool) -> (Client, rumqttc::Connection) {
     let (host, port) = url.trim_start_matches("mqtt://").rsplit_once(':').unwrap();
@@ -52,20 +49,7 @@ fn wait(conn: &mut rumqttc::Connection, mut want: usize, matches: impl Fn(&Packe
 /// The sandbox's telemetry with cell-0001's latency and drop rate blown up for six intervals
 /// of its second day.
 fn telemetry(dir: &Path) -> Vec<(String, String)> {
-    let out = Command::new(BIN)
-        .args([
-            "sandbox", "generate", "--cells", "3", "--days", "2", "--out", "net", "--format",
-            "jsonl", "--quiet",
-        ])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = std::fs::read_to_string(dir.join("net/telemetry.jsonl")).unwrap();
+    let text = net::generated_telemetry(dir, 3, 2);
     let mut spiked = 0;
     text.lines()
         .map(|line| {
