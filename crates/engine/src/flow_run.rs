@@ -300,15 +300,6 @@ impl Scoring {
     }
 }
 
-fn stage(stage: Stage, status: Status, detail: String, seconds: f64) -> StageRecord {
-    StageRecord {
-        stage,
-        status,
-        detail,
-        seconds,
-    }
-}
-
 /// The lifecycle of a flow intent: train, evaluate on the held-out share, deploy on the
 /// source when the targets are met (or `force`).
 pub(crate) fn run_intent(
@@ -399,7 +390,7 @@ pub(crate) fn run_intent(
         Model::Forest(f) => (Scoring::Forest(Arc::clone(&classifier)), f.trees.len()),
     };
     let train_seconds = t.elapsed().as_secs_f64();
-    outcome.stages.push(stage(
+    outcome.stages.push(StageRecord::new(
         Stage::Train,
         Status::Passed,
         format!(
@@ -470,7 +461,7 @@ pub(crate) fn run_intent(
             .then(|| Arc::clone(&classifier)),
     };
     let passed = evaluation.passed();
-    outcome.stages.push(stage(
+    outcome.stages.push(StageRecord::new(
         Stage::Evaluate,
         if passed {
             Status::Passed
@@ -497,14 +488,14 @@ pub(crate) fn run_intent(
         t.elapsed().as_secs_f64(),
     ));
     if options.progress.stop.load(Ordering::Relaxed) {
-        outcome.stages.push(stage(
+        outcome.stages.push(StageRecord::new(
             Stage::Deploy,
             Status::Skipped,
             "the run was stopped by the operator; nothing deployed".into(),
             0.0,
         ));
     } else if !passed && !options.force {
-        outcome.stages.push(stage(
+        outcome.stages.push(StageRecord::new(
             Stage::Deploy,
             Status::Skipped,
             "the held-out evaluation missed a target; nothing deployed (use --force to deploy anyway)".into(),
@@ -529,7 +520,7 @@ pub(crate) fn run_intent(
         } else {
             Status::Passed
         };
-        outcome.stages.push(stage(
+        outcome.stages.push(StageRecord::new(
             Stage::Deploy,
             status,
             format!(

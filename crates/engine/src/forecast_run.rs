@@ -522,15 +522,6 @@ impl ForecastEvaluation {
     }
 }
 
-fn stage(stage: Stage, status: Status, detail: String, seconds: f64) -> StageRecord {
-    StageRecord {
-        stage,
-        status,
-        detail,
-        seconds,
-    }
-}
-
 /// The lifecycle of an intent with a file source, `model: {forecast: …}` and
 /// `policy: {forecast: …}`: Train fits a forecaster per series (season from the data unless
 /// given), Evaluate reports the rolling-origin backtest against seasonal naive and checks
@@ -570,7 +561,7 @@ pub(crate) fn run_intent(
         seasons.push(format!("{} ×{}", chunk[0], chunk.len()));
     }
     let bad = read.rows_skipped + read.rows_quarantined;
-    outcome.stages.push(stage(
+    outcome.stages.push(StageRecord::new(
         Stage::Train,
         if forecasts.is_empty() {
             Status::Failed
@@ -606,7 +597,7 @@ pub(crate) fn run_intent(
         targets,
     };
     let passed = eval.passed() && !eval.series.is_empty();
-    outcome.stages.push(stage(
+    outcome.stages.push(StageRecord::new(
         Stage::Evaluate,
         if passed {
             Status::Passed
@@ -636,9 +627,12 @@ pub(crate) fn run_intent(
         } else {
             "the backtest missed a target; nothing deployed (use --force to deploy anyway)"
         };
-        outcome
-            .stages
-            .push(stage(Stage::Deploy, Status::Skipped, why.into(), 0.0));
+        outcome.stages.push(StageRecord::new(
+            Stage::Deploy,
+            Status::Skipped,
+            why.into(),
+            0.0,
+        ));
     } else {
         let rows: usize = eval.series.iter().map(|f| f.forecast.len()).sum();
         let mut errors = Vec::new();
@@ -655,7 +649,7 @@ pub(crate) fn run_intent(
                 errors.push(e.to_string());
             }
         }
-        outcome.stages.push(stage(
+        outcome.stages.push(StageRecord::new(
             Stage::Deploy,
             if errors.is_empty() {
                 Status::Passed

@@ -152,6 +152,18 @@ pub struct StageRecord {
     pub seconds: f64,
 }
 
+impl StageRecord {
+    /// The record of `stage`.
+    pub(crate) fn new(stage: Stage, status: Status, detail: String, seconds: f64) -> Self {
+        Self {
+            stage,
+            status,
+            detail,
+            seconds,
+        }
+    }
+}
+
 /// One target of the intent and what was measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct TargetCheck {
