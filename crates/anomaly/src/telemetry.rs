@@ -7,10 +7,15 @@
 //!   the surprise `log10(1/p)` of a repeat at that hour of day, `p` learned from the field's
 //!   own history (how often it repeated at that hour); the fields' runs add up. A field that is
 //!   legitimately 0 (or constant) at night repeats then in its history, so its night-time runs
-//!   cost nothing. When the sum reaches [`STUCK_DECADES`] the row is flagged.
+//!   cost nothing. A reading of exactly 0 is evidence too, at its own rate: it costs the
+//!   surprise of a 0 at that hour, so counters dropped to zero count from their first zero
+//!   rather than from their first repeat (a repeated 0 costs the larger of the two surprises,
+//!   a lower bound of the surprise of both). When the sum reaches [`STUCK_DECADES`] and some
+//!   field has repeated, the row is flagged: a single row of zeros is a counter reset, which
+//!   wants no alert, and counters that stay at 0 are flagged at their second zero.
 //! - **A silent source**: a row that comes after at least [`SILENT_AFTER`] missing intervals.
 //!
-//! The state is bounded: 24 hourly slots of two counters per field (112 bytes per field plus
+//! The state is bounded: 24 hourly slots of three counters per field (168 bytes per field plus
 //! 24 per entity), whatever the length of the stream.
 
 use ai4ict_core::{Interval, Timestamp};
@@ -19,7 +24,7 @@ use serde::{Deserialize, Serialize};
 /// Surprise, in decades (`-log10 p`), that the current runs of exact repeats must reach for a
 /// row to be flagged stuck: about one chance in 10⁸ of the runs under the history's repeat
 /// rates. A flatline of 8 KPIs with a week of history reaches it at its first repeat; four
-/// counters dropped to zero at their second.
+/// counters dropped to zero at their second zero (their first repeat).
 pub const STUCK_DECADES: f64 = 8.0;
 
 /// Missing intervals before a row after which the source counts as having been silent. Single
@@ -68,6 +73,20 @@ struct Field {
     seen: [u16; SLOTS],
     /// Of those, the ones that repeated it exactly.
     repeated: [u16; SLOTS],
+    /// Of those, the ones that were exactly 0.
+    zeros: [u16; SLOTS],
+}
+
+impl Field {
+    /// Surprise, in decades, of `count` events in the slot's `seen` readings happening again
+    /// (Laplace's rule); 0 until the slot is trusted.
+    fn surprise(&self, slot: usize, count: &[u16; SLOTS]) -> f64 {
+        if self.seen[slot] < TRUSTED_AFTER {
+            return 0.0;
+        }
+        let p = (f64::from(count[slot]) + 1.0) / (f64::from(self.seen[slot]) + 2.0);
+        -p.log10()
+    }
 }
 
 /// The telemetry check of one entity (see the module's documentation): serialisable, so it is
@@ -114,27 +133,31 @@ impl TelemetryCheck {
         let slot = (time.millis_of_day() / 3_600_000).clamp(0, SLOTS as i64 - 1) as usize;
         // The runs, with this row.
         let mut total = 0.0;
+        let mut repeating = false;
         let mut most: Option<(usize, f64, u32)> = None;
         for (i, f) in self.fields.iter_mut().enumerate() {
             let Some(&v) = values.get(i).filter(|v| v.is_finite()) else {
                 continue;
             };
+            let zero = if v == 0.0 {
+                f.surprise(slot, &f.zeros)
+            } else {
+                0.0
+            };
             if v == f.last {
                 f.repeats = f.repeats.saturating_add(1);
-                if f.seen[slot] >= TRUSTED_AFTER {
-                    let p = (f64::from(f.repeated[slot]) + 1.0) / (f64::from(f.seen[slot]) + 2.0);
-                    f.run += -p.log10();
-                }
+                f.run += f.surprise(slot, &f.repeated).max(zero);
             } else {
                 f.repeats = 0;
-                f.run = 0.0;
+                f.run = zero;
             }
             total += f.run;
+            repeating |= f.repeats > 0 && f.run > 0.0;
             if f.run > 0.0 && most.is_none_or(|(_, run, _)| f.run > run) {
                 most = Some((i, f.run, f.repeats));
             }
         }
-        let stuck = total >= STUCK_DECADES;
+        let stuck = total >= STUCK_DECADES && repeating;
         // Learn how often each field repeats at this hour from ordinary rows only: a row whose
         // runs are already half way to stuck would teach a flatline that it is normal.
         let ordinary = total < STUCK_DECADES / 2.0;
@@ -146,9 +169,11 @@ impl TelemetryCheck {
                 if f.seen[slot] >= HALVE_AT {
                     f.seen[slot] /= 2;
                     f.repeated[slot] /= 2;
+                    f.zeros[slot] /= 2;
                 }
                 f.seen[slot] += 1;
                 f.repeated[slot] += u16::from(v == f.last);
+                f.zeros[slot] += u16::from(v == 0.0);
             }
             f.last = v;
         }
@@ -215,7 +240,8 @@ mod tests {
             matches!(flat.first(), Some((i, TelemetryFinding::Stuck { .. })) if *i < start + 3),
             "{flat:?}"
         );
-        // Only the traffic field drops (power goes on): its run alone must be enough.
+        // Only the traffic field drops (power goes on): its run alone must be enough, and its
+        // first zero already counts (a repeat alone would take a reading more).
         let drop = run(9, |i, v| {
             if (start..start + 20).contains(&i) {
                 [0.0, v[1]]
@@ -224,9 +250,55 @@ mod tests {
             }
         });
         assert!(
-            matches!(drop.first(), Some((i, TelemetryFinding::Stuck { field: 0, .. })) if *i < start + 8),
+            matches!(drop.first(), Some((i, TelemetryFinding::Stuck { field: 0, .. })) if *i < start + 6),
             "{drop:?}"
         );
+    }
+
+    #[test]
+    fn four_counters_dropped_to_zero_are_flagged_at_their_second_zero() {
+        let interval = Interval::from_minutes(15);
+        let mut check = TelemetryCheck::new(4, interval);
+        let start = 8 * DAY + 40; // 10 am
+        let mut found = None;
+        for i in 0..start + 10 {
+            let [t, _] = traffic(i);
+            let row = if i >= start {
+                [0.0; 4]
+            } else {
+                [t, t + 1.0, t + 2.0, t + 3.0]
+            };
+            let at = Timestamp(i as i64 * interval.millis());
+            if let Some(f) = check.update(at, &row) {
+                found.get_or_insert((i, f));
+            }
+        }
+        assert!(
+            matches!(found, Some((i, TelemetryFinding::Stuck { .. })) if i == start + 1),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_row_of_zeros_is_a_counter_reset_not_a_drop() {
+        let interval = Interval::from_minutes(15);
+        let mut check = TelemetryCheck::new(4, interval);
+        let reset = 8 * DAY + 40;
+        for i in 0..9 * DAY {
+            let [t, _] = traffic(i);
+            let row = if i == reset {
+                [0.0; 4]
+            } else {
+                [t, t + 1.0, t + 2.0, t + 3.0]
+            };
+            let at = Timestamp(i as i64 * interval.millis());
+            assert_eq!(check.update(at, &row), None, "row {i}");
+        }
+    }
+
+    #[test]
+    fn the_state_is_168_bytes_per_field() {
+        assert_eq!(std::mem::size_of::<Field>(), 168);
     }
 
     #[test]
