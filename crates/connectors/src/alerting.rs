@@ -75,7 +75,9 @@ pub struct AlertmanagerSinkConfig {
 
 /// Posts alerts as JSON to any HTTP endpoint (a chat bridge, a ticketing system, an
 /// automation hook): `{"intent": …, "alerts": [{"entity", "field", "severity", "score",
-/// "time", "onset", "intent"}, …]}`, one request per round of alerts.
+/// "time", "onset", "intent", "key"}, …]}`, one request per round of alerts, with an
+/// `Idempotency-Key` header naming the round ([`Alert::batch_key`]): the same on every retry
+/// and when a run resumed from a checkpoint sends the same alerts again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSinkConfig {
@@ -228,7 +230,9 @@ impl Poster {
         }
     }
 
-    fn post(&self, body: &Value) -> Result<(), ConnectorError> {
+    /// Posts `body`, with an `Idempotency-Key` header when `key` is given (the same on every
+    /// retry, so a receiver can drop a request it already took whose answer was lost).
+    fn post(&self, body: &Value, key: Option<&str>) -> Result<(), ConnectorError> {
         let body = body.to_string();
         let mut last = String::new();
         for attempt in 0..=self.retries {
@@ -241,6 +245,10 @@ impl Poster {
                 .header("Content-Type", "application/json");
             if let Some(Token(t)) = &self.token {
                 req = req.header("Authorization", &format!("Bearer {t}"));
+            }
+            if let Some(k) = key {
+                // A structured-field string, as the IETF's Idempotency-Key draft defines it.
+                req = req.header("Idempotency-Key", &format!("\"{k}\""));
             }
             match req.send(body.as_str()) {
                 Ok(resp) if resp.status().is_success() => return Ok(()),
@@ -353,7 +361,7 @@ impl AlertSink for AlertmanagerSink {
         if alerts.is_empty() {
             return Ok(());
         }
-        self.poster.post(&self.body(alerts, now()))
+        self.poster.post(&self.body(alerts, now()), None)
     }
 
     fn finish(&mut self) -> Result<(), ConnectorError> {
@@ -396,8 +404,9 @@ impl AlertSink for WebhookSink {
             return Ok(());
         }
         let list: Vec<Value> = alerts.iter().map(|a| alert_json(a, &self.intent)).collect();
+        let key = Alert::batch_key(alerts, &self.intent);
         self.poster
-            .post(&json!({"intent": self.intent, "alerts": list}))
+            .post(&json!({"intent": self.intent, "alerts": list}), Some(&key))
     }
 
     fn finish(&mut self) -> Result<(), ConnectorError> {

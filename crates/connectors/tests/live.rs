@@ -294,7 +294,7 @@ fn webhook_sink_posts_json_with_the_bearer_token_and_retries() {
         (first, second)
     });
     sink.write(&[alert("cell-1", "latency")]).unwrap();
-    let ((_, first), (head, body)) = server.join().unwrap();
+    let ((first_head, first), (head, body)) = server.join().unwrap();
     assert_eq!(first, body, "the retry sends the same alerts");
     assert!(head.starts_with("POST /hook HTTP/1.1"), "{head}");
     assert!(
@@ -302,6 +302,17 @@ fn webhook_sink_posts_json_with_the_bearer_token_and_retries() {
             || head.contains("Authorization: Bearer t0ps3cret"),
         "{head}"
     );
+    // Both attempts name the round with the same key, as the alerts' keys hash.
+    let key = |head: &str| {
+        head.lines().find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("idempotency-key: ")
+                .map(str::to_string)
+        })
+    };
+    let sent = Alert::batch_key(&[alert("cell-1", "latency")], "hooked");
+    assert_eq!(key(&head), Some(format!("\"{sent}\"")), "{head}");
+    assert_eq!(key(&first_head), key(&head));
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["intent"], "hooked");
     assert_eq!(v["alerts"][0]["entity"], "cell-1");

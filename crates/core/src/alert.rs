@@ -50,23 +50,38 @@ impl Alert {
     /// raises again the alerts of up to one checkpoint interval; a downstream drops those it
     /// has by their key (at least once end to end).
     pub fn key(&self, intent: &str) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let time = self.time.0.to_le_bytes();
-        for part in [
+        let parts: [&[u8]; 4] = [
             intent.as_bytes(),
             self.entity.name().as_bytes(),
             &time,
             self.field.as_bytes(),
-        ] {
-            // Each part ends with its length, so ("ab", "c") and ("a", "bc") differ.
-            let len = (part.len() as u64).to_le_bytes();
-            for b in part.iter().chain(&len) {
-                h ^= u64::from(*b);
-                h = h.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        format!("{h:016x}")
+        ];
+        format!("{:016x}", key_of(&parts))
     }
+
+    /// A key naming a batch of alerts of `intent` the same each time it is sent: the hash of
+    /// its alerts' keys, in order (so a retried or replayed request carries the same key, as
+    /// the `Idempotency-Key` of an HTTP delivery).
+    pub fn batch_key(alerts: &[Alert], intent: &str) -> String {
+        let keys: Vec<String> = alerts.iter().map(|a| a.key(intent)).collect();
+        let parts: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+        format!("{:016x}", key_of(&parts))
+    }
+}
+
+/// FNV-1a over `parts`, each part followed by its length, so ("ab", "c") and ("a", "bc")
+/// differ; stable across processes, hosts and releases.
+fn key_of(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        let len = (part.len() as u64).to_le_bytes();
+        for b in part.iter().chain(&len) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 #[cfg(test)]
@@ -99,6 +114,16 @@ mod tests {
         };
         for k in [later.key("cells"), other.key("cells"), a.key("cells2")] {
             assert_ne!(k, a.key("cells"));
+        }
+        let batch = Alert::batch_key(&[a.clone(), later.clone()], "cells");
+        assert_eq!(batch, Alert::batch_key(&[again, later.clone()], "cells"));
+        assert_eq!(batch.len(), 16);
+        for k in [
+            Alert::batch_key(&[later.clone(), a.clone()], "cells"),
+            Alert::batch_key(&[a.clone()], "cells"),
+            Alert::batch_key(&[a, later], "cells2"),
+        ] {
+            assert_ne!(k, batch);
         }
     }
 }

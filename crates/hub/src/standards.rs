@@ -837,12 +837,23 @@ mod tests {
                 );
             }
             if !s.superseded_by.is_empty() {
-                assert_eq!(NoReview::of(s, true), Some(NoReview::Superseded), "{}", s.key());
+                assert_eq!(
+                    NoReview::of(s, true),
+                    Some(NoReview::Superseded),
+                    "{}",
+                    s.key()
+                );
             }
         }
-        assert_eq!(status_kind("Technical report in development"), Some("in development"));
+        assert_eq!(
+            status_kind("Technical report in development"),
+            Some("in development")
+        );
         assert_eq!(status_kind("Superseded by ITU-T Y.2"), Some("superseded"));
-        assert_eq!(status_kind("Continuously revised (V19.1.0)"), Some("continuously revised"));
+        assert_eq!(
+            status_kind("Continuously revised (V19.1.0)"),
+            Some("continuously revised")
+        );
         assert_eq!(status_kind("whatever"), None);
     }
 
