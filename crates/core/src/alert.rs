@@ -120,7 +120,7 @@ mod tests {
         assert_eq!(batch.len(), 16);
         for k in [
             Alert::batch_key(&[later.clone(), a.clone()], "cells"),
-            Alert::batch_key(&[a.clone()], "cells"),
+            Alert::batch_key(std::slice::from_ref(&a), "cells"),
             Alert::batch_key(&[a, later], "cells2"),
         ] {
             assert_ne!(k, batch);
