@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::registry::{Build, BuildContext};
 use crate::resonance::Resonance;
 use crate::seasonal::{RobustSeasonal, SeasonalParams};
-use crate::{AnomalyError, Detector, Score};
+use crate::{AnomalyError, Detector, Prior, Score};
 
 /// Day-to-day correlation of the probe profiles above which a stream is periodic.
 ///
@@ -221,6 +221,11 @@ impl Build for Auto {
 }
 
 impl Detector for Auto {
+    /// The prior goes to `resonance` (the profile learns no range and has its own warm-up).
+    fn know(&mut self, prior: &Prior) {
+        self.resonance.know(prior);
+    }
+
     fn update(&mut self, time: Timestamp, values: &[f64]) -> Score {
         self.probe(time, values);
         let pattern = self.resonance.update(time, values);

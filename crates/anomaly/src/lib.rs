@@ -50,9 +50,24 @@ pub struct Score {
     pub field: Option<usize>,
 }
 
+/// What is known of a stream before its first point, where an operator (a KPI that is a
+/// percentage) or a benchmark's harness (NAB gives every detector each file's minimum,
+/// maximum and probationary length) has it. A streaming detector knows none of it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Prior {
+    /// Per field, the least and greatest value it will take (fields beyond the list: unknown).
+    pub ranges: Vec<(f64, f64)>,
+    /// Points to learn from before reporting anything.
+    pub warm_up: Option<usize>,
+}
+
 /// Per-entity online state of a detector. Constant memory: [`Detector::state_bytes`] does not
 /// grow with the length of the stream.
 pub trait Detector: Send {
+    /// Takes what is known of the stream ahead (call it before the first point). Detectors
+    /// that normalise by the range seen so far (`resonance`, and `auto` through it) use the
+    /// given ranges and warm-up; the others ignore it.
+    fn know(&mut self, _prior: &Prior) {}
     /// Scores one observation and learns from it. `values` holds one value per field; NaN (or
     /// an infinity, or a missing trailing field) means missing. Never panics.
     fn update(&mut self, time: Timestamp, values: &[f64]) -> Score;

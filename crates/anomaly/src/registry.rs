@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::seasonal::SeasonalParams;
-use crate::{AnomalyError, Detector, DetectorConfig, Score, Tuning};
+use crate::{AnomalyError, Detector, DetectorConfig, Prior, Score, Tuning};
 
 /// What a detector is built from: the intent's config, resolved for one stream.
 pub(crate) struct BuildContext<'a> {
@@ -106,6 +106,11 @@ macro_rules! detectors {
             pub fn state_bytes(&self) -> usize {
                 match &self.0 { $(Kinds::$kind(d) => d.state_bytes()),+ }
             }
+
+            /// [`Detector::know`] of the detector held.
+            pub fn know(&mut self, prior: &Prior) {
+                match &mut self.0 { $(Kinds::$kind(d) => d.know(prior)),+ }
+            }
         }
 
         impl Detector for AnyDetector {
@@ -116,6 +121,10 @@ macro_rules! detectors {
 
             fn state_bytes(&self) -> usize {
                 AnyDetector::state_bytes(self)
+            }
+
+            fn know(&mut self, prior: &Prior) {
+                AnyDetector::know(self, prior)
             }
         }
     };

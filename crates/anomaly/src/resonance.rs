@@ -8,7 +8,8 @@
 //! the anomaly. Our implementation is written for streams: it never sees a series' future.
 //! Where ARTime reads each file's minimum, maximum and length before the first point, this one
 //! uses the range seen so far (rescaling what it has learned when the range grows) and derives
-//! its warm-up and downsampling from the sampling interval.
+//! its warm-up and downsampling from the sampling interval, unless it is told them ahead
+//! ([`Prior`], NAB's harness track: `ai4ict bench nab --harness`).
 //!
 //! Per field, every `step` samples (about `warm / 104`, see below):
 //! 1. *Downsample*: the block's extreme (its maximum or minimum, whichever lies farther from a
@@ -73,7 +74,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{bonferroni, calibrated, fmax, fmin};
 use crate::registry::{Build, BuildContext};
-use crate::{AnomalyError, Detector, Direction, Score, Tuning};
+use crate::{AnomalyError, Detector, Direction, Prior, Score, Tuning};
 
 /// Downsampled values in a pattern.
 pub const WINDOW: usize = 8;
@@ -577,7 +578,12 @@ struct Params {
 impl Params {
     fn for_interval(interval: Interval) -> Self {
         let per_day = 86_400_000.0 / interval.millis().max(1) as f64;
-        let warm = ((WARM_DAYS * per_day) as usize).clamp(MIN_WARM, MAX_WARM);
+        Self::for_warm((WARM_DAYS * per_day) as usize)
+    }
+
+    /// Block length and warm-up for a warm-up of `warm` samples (within the bounds).
+    fn for_warm(warm: usize) -> Self {
+        let warm = warm.clamp(MIN_WARM, MAX_WARM);
         let step = ((warm as f64 / STEPS_PER_WARM as f64).round() as usize).max(1);
         Self {
             step,
@@ -631,6 +637,23 @@ impl Build for Resonance {
 }
 
 impl Detector for Resonance {
+    /// A known range replaces the range so far from the first point (values beyond it still
+    /// widen it); a known warm-up replaces the one derived from the interval, within
+    /// [`MIN_WARM`, `MAX_WARM`] samples as ARTime bounds its probationary period.
+    fn know(&mut self, prior: &Prior) {
+        for (f, &(lo, hi)) in self.fields.iter_mut().zip(&prior.ranges) {
+            let (lo, hi) = (lo as f32, hi as f32);
+            if lo.is_finite() && hi.is_finite() && lo <= hi && f.steps == 0 {
+                (f.lo, f.hi) = (lo, hi);
+            }
+        }
+        if let Some(warm) = prior.warm_up {
+            if self.fields.iter().all(|f| f.steps == 0) {
+                self.p = Params::for_warm(warm);
+            }
+        }
+    }
+
     fn update(&mut self, _time: Timestamp, values: &[f64]) -> Score {
         let mut best: Option<(f32, usize)> = None;
         for (i, f) in self.fields.iter_mut().enumerate() {
@@ -699,6 +722,38 @@ mod tests {
         assert_eq!((p.step, p.warm_steps), (7, 107));
         let p = Params::for_interval(ai4ict_core::Interval::from_minutes(1440));
         assert_eq!((p.step, p.warm_steps), (1, 100));
+    }
+
+    #[test]
+    fn a_prior_sets_the_range_and_the_warm_up_before_the_first_point() {
+        use crate::{Detector, Prior, Tuning};
+        let tuning = Tuning {
+            level_rate: 0.01,
+            level_shift_after: 3,
+            min_points: 0,
+            decades: 5.0,
+            direction: Direction::Both,
+            hold: 1,
+        };
+        let prior = Prior {
+            ranges: vec![(-5.0, 50.0)],
+            warm_up: Some(300),
+        };
+        let mut known = super::Resonance::new(1, STEP, tuning);
+        known.know(&prior);
+        assert_eq!((known.p.step, known.p.warm_steps), (3, 100));
+        assert_eq!((known.fields[0].lo, known.fields[0].hi), (-5.0, 50.0));
+        // Too late once the stream has begun: the prior is for what is known ahead.
+        let mut late = super::Resonance::new(1, STEP, tuning);
+        for i in 0..30 {
+            late.update(time(i), &[wave(i)]);
+        }
+        let before = (late.p.warm_steps, late.fields[0].lo, late.fields[0].hi);
+        late.know(&prior);
+        assert_eq!(
+            (late.p.warm_steps, late.fields[0].lo, late.fields[0].hi),
+            before
+        );
     }
 
     #[test]

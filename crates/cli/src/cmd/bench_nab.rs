@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use ai4ict_anomaly::Prior;
 use ai4ict_core::Interval;
 use ai4ict_eval::nab::{self, NabScore, NabSeries};
 use anyhow::{bail, Context};
@@ -41,6 +42,48 @@ pub struct Args {
     /// how much of a score is owed to where the series happen to begin. At most 100.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=MAX_SHIFT as i64))]
     shifts: u16,
+    /// Also run NAB's harness track: each detector is first given exactly what NAB's harness
+    /// gives every scoreboard entry (the file's minimum and maximum, and its probationary
+    /// length as the warm-up), then streams the file as on the streaming track. Both tracks
+    /// are printed, each its own row.
+    #[arg(long)]
+    harness: bool,
+}
+
+/// The two tracks of NAB (see `--harness`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Track {
+    /// Nothing known ahead: the product.
+    Streaming,
+    /// The file's range and probationary length known ahead, as NAB's harness gives them.
+    Harness,
+}
+
+impl Track {
+    /// The name of a detector's results on this track.
+    fn entry(self, detector: &str) -> String {
+        match self {
+            Self::Streaming => format!("ai4ict_{detector}"),
+            Self::Harness => format!("ai4ict_{detector}_harness"),
+        }
+    }
+
+    /// What NAB's harness gives about `series` on this track.
+    fn prior(self, series: &NabSeries) -> Prior {
+        match self {
+            Self::Streaming => Prior::default(),
+            Self::Harness => {
+                let finite = series.values.iter().copied().filter(|v| v.is_finite());
+                let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
+                Prior {
+                    ranges: if lo <= hi { vec![(lo, hi)] } else { vec![] },
+                    warm_up: Some(series.probationary_len()),
+                }
+            }
+        }
+    }
 }
 
 /// Largest `--shifts`: below the probationary period of NAB's shortest series (1 127 rows,
@@ -64,12 +107,14 @@ fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 /// Scores one file with a fresh detector of `config`, built for the file's median sampling
-/// interval, that sees the series from row `start` on (earlier rows score 0). Build errors go
-/// to `error` (the first one is kept) and the file scores 0.
+/// interval and given what `track` knows ahead, that sees the series from row `start` on
+/// (earlier rows score 0). Build errors go to `error` (the first one is kept) and the file
+/// scores 0.
 fn score_series(
     series: &NabSeries,
     start: usize,
     config: &ai4ict_anomaly::DetectorConfig,
+    track: Track,
     error: &Mutex<Option<String>>,
 ) -> Vec<f64> {
     let interval = detectors::median_interval(&series.timestamps).unwrap_or(FALLBACK_INTERVAL);
@@ -82,6 +127,7 @@ fn score_series(
             return vec![0.0; series.len()];
         }
     };
+    det.know(&track.prior(series));
     let start = start.min(series.len());
     let mut scores = vec![0.0; start];
     scores.extend(
@@ -116,6 +162,7 @@ fn shift_spread(
     dir: &Path,
     nab_name: &str,
     config: &ai4ict_anomaly::DetectorConfig,
+    track: Track,
     shifts: u16,
     base: &NabScore,
 ) -> anyhow::Result<Vec<ProfileSpread>> {
@@ -123,7 +170,7 @@ fn shift_spread(
     for shift in 1..=usize::from(shifts) {
         let error = Mutex::new(None);
         let run = nab::run_corpus(dir, nab_name, |s| {
-            score_series(s, shift.min(s.probationary_len()), config, &error)
+            score_series(s, shift.min(s.probationary_len()), config, track, &error)
         })
         .with_context(|| format!("running `{nab_name}` shifted by {shift} rows"))?;
         if let Some(e) = error.into_inner().ok().flatten() {
@@ -167,11 +214,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.hold,
         rayon::current_num_threads()
     );
+    let tracks: &[Track] = if args.harness {
+        &[Track::Streaming, Track::Harness]
+    } else {
+        &[Track::Streaming]
+    };
     let mut scores: Vec<NabScore> = Vec::new();
     let mut spreads: Vec<(String, Vec<ProfileSpread>)> = Vec::new();
     let progress = Progress::new(false);
     for (name, kind) in kinds {
-        progress.say(format!("scoring NAB's files with `{name}`"));
         let config = ai4ict_anomaly::DetectorConfig {
             hold: args.hold,
             ..detectors::config(kind)
@@ -180,40 +231,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config
             .build(1, FALLBACK_INTERVAL)
             .with_context(|| format!("detector `{name}`"))?;
-        let nab_name = format!("ai4ict_{name}");
-        let error = Mutex::new(None);
-        let t = Instant::now();
-        let run = nab::run_corpus(&dir, &nab_name, |s| score_series(s, 0, &config, &error))
+        for &track in tracks {
+            progress.say(format!(
+                "scoring NAB's files with `{name}` ({track:?} track)"
+            ));
+            let nab_name = track.entry(&name);
+            let error = Mutex::new(None);
+            let t = Instant::now();
+            let run = nab::run_corpus(&dir, &nab_name, |s| {
+                score_series(s, 0, &config, track, &error)
+            })
             .with_context(|| format!("running `{name}` on {}", dir.display()))?;
-        let secs = t.elapsed().as_secs_f64();
-        if let Some(e) = error.into_inner().ok().flatten() {
-            bail!("detector `{name}`: {e}");
+            let secs = t.elapsed().as_secs_f64();
+            if let Some(e) = error.into_inner().ok().flatten() {
+                bail!("detector `{name}`: {e}");
+            }
+            nab::write_results(&args.out, &run)
+                .with_context(|| format!("writing results under {}", args.out.display()))?;
+            let s = &run.score;
+            let thresholds: Vec<String> = s
+                .profiles
+                .iter()
+                .map(|p| format!("{} {:.4}", p.profile.name, p.threshold))
+                .collect();
+            progress.suspend(|| {
+                outln!(
+                    "  {nab_name:<36} {} files, {} rows, {} windows in {secs:.2} s wall \
+                     ({:.0} rows/s, loading and scoring included); thresholds: {}",
+                    s.files,
+                    s.rows,
+                    s.windows,
+                    s.rows as f64 / secs.max(1e-9),
+                    thresholds.join(", ")
+                )
+            });
+            if args.shifts > 0 {
+                progress.say(format!("`{nab_name}` over {} shifted starts", args.shifts));
+                let spread =
+                    shift_spread(&dir, &nab_name, &config, track, args.shifts, &run.score)?;
+                spreads.push((nab_name, spread));
+            }
+            scores.push(run.score);
         }
-        nab::write_results(&args.out, &run)
-            .with_context(|| format!("writing results under {}", args.out.display()))?;
-        let s = &run.score;
-        let thresholds: Vec<String> = s
-            .profiles
-            .iter()
-            .map(|p| format!("{} {:.4}", p.profile.name, p.threshold))
-            .collect();
-        progress.suspend(|| {
-            outln!(
-                "  {nab_name:<28} {} files, {} rows, {} windows in {secs:.2} s wall \
-                 ({:.0} rows/s, loading and scoring included); thresholds: {}",
-                s.files,
-                s.rows,
-                s.windows,
-                s.rows as f64 / secs.max(1e-9),
-                thresholds.join(", ")
-            )
-        });
-        if args.shifts > 0 {
-            progress.say(format!("`{name}` over {} shifted starts", args.shifts));
-            let spread = shift_spread(&dir, &nab_name, &config, args.shifts, &run.score)?;
-            spreads.push((nab_name, spread));
-        }
-        scores.push(run.score);
     }
     drop(progress);
     outln!();
@@ -222,14 +281,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "\nNAB v1.1 normalised scores (null detector 0, perfect 100); rows marked * are ours, \
          measured now; the others are NAB's published scoreboard."
     );
+    if args.harness {
+        outln!(
+            "Two tracks: `ai4ict_<detector>` is the streaming track (nothing known ahead); \
+             `ai4ict_<detector>_harness` was given what NAB's harness gives every entry (each \
+             file's minimum, maximum and probationary length) and nothing else. The published \
+             entries all ran on the harness track."
+        );
+    }
     if !spreads.is_empty() {
         outln!(
             "\nSensitivity to where the series begin: each series started 0..={} rows later \
-             (rows of the probationary period, not scored); normalised score",
-            args.shifts
+             (rows of the probationary period, not scored); normalised score over the {} starts",
+            args.shifts,
+            usize::from(args.shifts) + 1
         );
         outln!(
-            "  {:<28} {:<20} {:>8} {:>8} {:>8} {:>8}",
+            "  {:<36} {:<20} {:>8} {:>8} {:>8} {:>8}",
             "detector",
             "profile",
             "shift 0",
@@ -247,7 +315,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             } in spread
             {
                 outln!(
-                    "  {name:<28} {profile:<20} {zero:>8.2} {least:>8.2} {mean:>8.2} {greatest:>8.2}"
+                    "  {name:<36} {profile:<20} {zero:>8.2} {least:>8.2} {mean:>8.2} {greatest:>8.2}"
                 );
             }
         }
@@ -307,7 +375,7 @@ mod tests {
         let series = &corpus.series[0];
         let config = detectors::config(DetectorKind::Ewma);
         let error = Mutex::new(None);
-        let shifted = score_series(series, 5, &config, &error);
+        let shifted = score_series(series, 5, &config, Track::Streaming, &error);
         assert_eq!(shifted.len(), series.len());
         assert!(shifted[..5].iter().all(|s| *s == 0.0));
         let mut det = config.build(1, Interval::from_minutes(5)).unwrap();
@@ -318,8 +386,20 @@ mod tests {
         }
         assert!(error.into_inner().unwrap().is_none());
         // A start past the end scores every row 0 rather than failing.
-        let past = score_series(series, 10_000, &config, &Mutex::new(None));
+        let past = score_series(series, 10_000, &config, Track::Streaming, &Mutex::new(None));
         assert_eq!(past, vec![0.0; series.len()]);
+    }
+
+    #[test]
+    fn the_harness_track_gives_the_files_range_and_probation_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = corpus(dir.path());
+        let series = &corpus.series[0];
+        assert_eq!(Track::Streaming.prior(series), Prior::default());
+        let prior = Track::Harness.prior(series);
+        assert_eq!(prior.ranges, vec![(10.0, 56.0)]);
+        assert_eq!(prior.warm_up, Some(series.probationary_len()));
+        assert_eq!(Track::Harness.entry("auto"), "ai4ict_auto_harness");
     }
 
     #[test]
@@ -328,10 +408,12 @@ mod tests {
         corpus(dir.path());
         let config = detectors::config(DetectorKind::Ewma);
         let error = Mutex::new(None);
-        let base = nab::run_corpus(dir.path(), "t", |s| score_series(s, 0, &config, &error))
-            .unwrap()
-            .score;
-        let spread = shift_spread(dir.path(), "t", &config, 4, &base).unwrap();
+        let base = nab::run_corpus(dir.path(), "t", |s| {
+            score_series(s, 0, &config, Track::Streaming, &error)
+        })
+        .unwrap()
+        .score;
+        let spread = shift_spread(dir.path(), "t", &config, Track::Streaming, 4, &base).unwrap();
         assert_eq!(spread.len(), base.profiles.len());
         for (s, p) in spread.iter().zip(&base.profiles) {
             let (profile, zero, least, mean, greatest) =
