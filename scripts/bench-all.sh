@@ -54,7 +54,7 @@ bench anomaly '^ *(detector|auto|robust_seasonal|resonance|river|pyod) ' "$bin" 
 bench false-alarms '^(auto|ensemble|robust_seasonal) ' "$bin" bench false-alarms --streams 20
 bench sandbox '^ *(auto|robust_seasonal|resonance) ' "$bin" bench sandbox
 if [ -d ../shared/data/nab ] || [ -d data/nab ] || [ -d shared/data/nab ]; then
-    bench nab 'ai4ict_auto|ARTime|Numenta' "$bin" bench nab --shifts 0
+    bench nab 'ai4ict_auto|ARTime|Numenta' "$bin" bench nab --detector auto --harness --shifts 7
 else
     echo "| nab | - | - | NAB's data not found (see docs/getting-started.md) |" >> "$table"
 fi
