@@ -8,15 +8,12 @@ use std::time::Duration;
 
 use ai4ict_hub::models::sha256_hex;
 use ai4ict_hub::{ModelMetadata, ModelQuery, ModelRecord, ModelSelection};
-use base64::Engine as _;
 
-use crate::api::PushBody;
 use crate::error::{Result, ServerError};
 use crate::Token;
 
-/// Largest artifact a pull reads (the same order as a server's body limit, which holds it
-/// base64-encoded).
-const MAX_ARTIFACT_BYTES: u64 = 1 << 30;
+/// Largest artifact a pull reads (into memory): a hub's default artifact limit.
+const MAX_ARTIFACT_BYTES: u64 = crate::DEFAULT_MAX_ARTIFACT_BYTES;
 
 /// A connection to one hub.
 #[derive(Debug, Clone)]
@@ -263,35 +260,59 @@ impl Client {
         Ok((rec, bytes))
     }
 
-    /// Model_Push: publishes metadata and artifact on the remote hub, which checks the sha256.
-    /// A push larger than the hub's body limit (from `GET /health`) is refused unsent.
+    /// Model_Push: publishes metadata and artifact on the remote hub, which checks the sha256
+    /// (computed here). Streamed, as [`Client::push_from`] does.
     pub fn push(&self, meta: &ModelMetadata, artifact: &[u8]) -> Result<ModelRecord> {
         let mut metadata = meta.clone();
         metadata.sha256 = sha256_hex(artifact);
-        let body = PushBody {
-            metadata,
-            artifact_base64: base64::engine::general_purpose::STANDARD.encode(artifact),
-        };
-        let url = format!("{}/models", self.base);
-        let bytes = serde_json::to_vec(&body).map_err(|e| ServerError::Http {
+        self.push_from(&metadata, artifact, artifact.len() as u64)
+    }
+
+    /// Model_Push of the `size` bytes read from `artifact`, streamed to the remote hub
+    /// (`PUT /models/{name}/{version}/artifact`, metadata in header `x-ai4ict-metadata`) a
+    /// piece at a time, so that neither side holds it whole. The hub checks the sha256 in
+    /// `meta` when given. A push larger than the hub takes (`max_artifact_bytes` of
+    /// `GET /health`) is refused unsent: the hub would refuse it without reading it, which the
+    /// sender sees as a broken connection.
+    pub fn push_from(
+        &self,
+        meta: &ModelMetadata,
+        mut artifact: impl std::io::Read,
+        size: u64,
+    ) -> Result<ModelRecord> {
+        let url = format!(
+            "{}/models/{}/{}/artifact",
+            self.base,
+            enc(&meta.name),
+            enc(&meta.version)
+        );
+        let limit = self
+            .health()?
+            .get("max_artifact_bytes")
+            .and_then(|v| v.as_u64());
+        if let Some(limit) = limit.filter(|l| size > *l) {
+            return Err(ServerError::TooLarge { url, size, limit });
+        }
+        let metadata = serde_json::to_string(meta).map_err(|e| ServerError::Http {
             url: url.clone(),
             message: e.to_string(),
         })?;
-        drop(body);
-        // A hub refuses a body over its limit without reading it, which the sender sees as
-        // a broken connection: ask for the limit first and say so plainly.
-        let limit = self
-            .health()?
-            .get("max_body_bytes")
-            .and_then(|v| v.as_u64());
-        if let Some(limit) = limit.filter(|l| bytes.len() as u64 > *l) {
-            return Err(ServerError::TooLarge {
-                url,
-                size: bytes.len() as u64,
-                limit,
-            });
+        let mut req = self
+            .agent
+            .put(&url)
+            .header(crate::METADATA_HEADER, &metadata)
+            .header("content-type", "application/octet-stream")
+            .header("content-length", &size.to_string());
+        if let Some(t) = &self.token {
+            req = req.header("authorization", &format!("Bearer {}", t.secret()));
         }
-        self.send_bytes("POST", &url, &bytes, true)
+        let resp = req.send(ureq::SendBody::from_reader(&mut artifact));
+        let mut resp = self.check(&url, resp)?;
+        let bytes = read(&url, &mut resp, 64 << 20)?;
+        serde_json::from_slice(&bytes).map_err(|e| ServerError::Http {
+            url,
+            message: format!("unreadable answer: {e}"),
+        })
     }
 
     /// Points an alias of a model on the remote hub at a version.

@@ -42,12 +42,12 @@ pub enum ServerError {
         /// What came back.
         got: String,
     },
-    /// A request is larger than the other hub takes; it was not sent.
-    #[error("{url} takes requests of at most {limit} bytes; this one would be {size} (serve that hub with a larger --max-body-mib)")]
+    /// An artifact is larger than the other hub takes; it was not sent.
+    #[error("{url} takes artifacts of at most {limit} bytes; this one is {size} (serve that hub with a larger --max-artifact-mib)")]
     TooLarge {
         /// The URL of the request.
         url: String,
-        /// Its size, encoded.
+        /// Its size.
         size: u64,
         /// The other hub's limit.
         limit: u64,

@@ -433,6 +433,7 @@ fn half_open_connections_are_closed_and_health_still_answers() {
 fn a_huge_body_is_refused_before_it_is_read() {
     let config = Config {
         max_body_bytes: 1024 * 1024,
+        max_artifact_bytes: 1024 * 1024,
         ..Config::with_token(token())
     };
     let b = start_with(Hubs::new(Hub::in_memory().unwrap()), config);
