@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use ai4ict_hub::models::sha256_hex;
 use ai4ict_hub::{ModelMetadata, ModelQuery, ModelRecord, ModelSelection};
+use base64::Engine as _;
 
+use crate::api::PushBody;
 use crate::error::{Result, ServerError};
 use crate::Token;
 
@@ -268,12 +270,46 @@ impl Client {
         self.push_from(&metadata, artifact, artifact.len() as u64)
     }
 
+    /// Model_Push in one JSON request (`POST /models`, the artifact base64-encoded): for
+    /// small models, and hubs older than the streamed route. A push larger than the hub's
+    /// body limit (`max_body_bytes` of `GET /health`) is refused unsent.
+    pub fn push_json(&self, meta: &ModelMetadata, artifact: &[u8]) -> Result<ModelRecord> {
+        let mut metadata = meta.clone();
+        metadata.sha256 = sha256_hex(artifact);
+        let body = PushBody {
+            metadata,
+            artifact_base64: base64::engine::general_purpose::STANDARD.encode(artifact),
+        };
+        let url = format!("{}/models", self.base);
+        let bytes = serde_json::to_vec(&body).map_err(|e| ServerError::Http {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        drop(body);
+        self.fits(&url, bytes.len() as u64, "max_body_bytes", "--max-body-mib")?;
+        self.send_bytes("POST", &url, &bytes, true)
+    }
+
+    /// Fails, unsent, when `size` bytes pass the hub's `limit` (a field of `GET /health`): a
+    /// hub refuses a body over its limit without reading it, which the sender sees as a
+    /// broken connection.
+    fn fits(&self, url: &str, size: u64, limit: &str, flag: &'static str) -> Result<()> {
+        match self.health()?.get(limit).and_then(|v| v.as_u64()) {
+            Some(limit) if size > limit => Err(ServerError::TooLarge {
+                url: url.into(),
+                size,
+                limit,
+                flag,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Model_Push of the `size` bytes read from `artifact`, streamed to the remote hub
     /// (`PUT /models/{name}/{version}/artifact`, metadata in header `x-ai4ict-metadata`) a
     /// piece at a time, so that neither side holds it whole. The hub checks the sha256 in
     /// `meta` when given. A push larger than the hub takes (`max_artifact_bytes` of
-    /// `GET /health`) is refused unsent: the hub would refuse it without reading it, which the
-    /// sender sees as a broken connection.
+    /// `GET /health`) is refused unsent.
     pub fn push_from(
         &self,
         meta: &ModelMetadata,
@@ -286,13 +322,7 @@ impl Client {
             enc(&meta.name),
             enc(&meta.version)
         );
-        let limit = self
-            .health()?
-            .get("max_artifact_bytes")
-            .and_then(|v| v.as_u64());
-        if let Some(limit) = limit.filter(|l| size > *l) {
-            return Err(ServerError::TooLarge { url, size, limit });
-        }
+        self.fits(&url, size, "max_artifact_bytes", "--max-artifact-mib")?;
         let metadata = serde_json::to_string(meta).map_err(|e| ServerError::Http {
             url: url.clone(),
             message: e.to_string(),

@@ -161,7 +161,12 @@ fn a_push_over_the_limit_is_refused_and_leaves_nothing() {
     assert_eq!(std::fs::read_dir(spool.path()).unwrap().count(), 0);
     // The client asks for the limit and does not send what would be refused.
     match c.push(&meta("2"), &vec![0u8; 2 * CHUNK_BYTES + 1]) {
-        Err(ServerError::TooLarge { limit, .. }) => assert_eq!(limit, 2 * CHUNK_BYTES as u64),
+        Err(ServerError::TooLarge { limit, flag, .. }) => {
+            assert_eq!(
+                (limit, flag),
+                (2 * CHUNK_BYTES as u64, "--max-artifact-mib")
+            )
+        }
         other => panic!("expected too large, got {other:?}"),
     }
     assert_eq!(c.health().unwrap()["max_artifact_bytes"], 2 * CHUNK_BYTES);

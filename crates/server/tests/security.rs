@@ -433,7 +433,6 @@ fn half_open_connections_are_closed_and_health_still_answers() {
 fn a_huge_body_is_refused_before_it_is_read() {
     let config = Config {
         max_body_bytes: 1024 * 1024,
-        max_artifact_bytes: 1024 * 1024,
         ..Config::with_token(token())
     };
     let b = start_with(Hubs::new(Hub::in_memory().unwrap()), config);
@@ -476,8 +475,10 @@ fn a_huge_body_is_refused_before_it_is_read() {
     // The client asks for the limit and does not send what would be refused.
     let client = Client::new(&b.url()).unwrap().with_token(Some(token()));
     let meta = ModelMetadata::new("big", "1", "x", "MIT");
-    match client.push(&meta, &vec![0u8; 2 * 1024 * 1024]) {
-        Err(ServerError::TooLarge { limit, .. }) => assert_eq!(limit, 1024 * 1024),
+    match client.push_json(&meta, &vec![0u8; 2 * 1024 * 1024]) {
+        Err(ServerError::TooLarge { limit, flag, .. }) => {
+            assert_eq!((limit, flag), (1024 * 1024, "--max-body-mib"))
+        }
         other => panic!("expected too large, got {other:?}"),
     }
 }

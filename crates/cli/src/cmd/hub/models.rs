@@ -183,8 +183,10 @@ pub(super) fn run(db: Option<String>, command: ModelCommand) -> anyhow::Result<(
             name,
             version,
         } => {
-            let (rec, bytes) = hub
-                .pull_model(&name, &version)?
+            // Checked here, then streamed a chunk at a time: the artifact is never whole in
+            // memory.
+            let rec = hub
+                .verify_model(&name, &version)?
                 .with_context(|| format!("no model {name}@{version}"))?;
             let token = match token_file {
                 Some(f) => Some(ai4ict_server::Token::from_file(&f)?),
@@ -195,7 +197,9 @@ pub(super) fn run(db: Option<String>, command: ModelCommand) -> anyhow::Result<(
                     .transpose()?,
             };
             let client = ai4ict_server::client::Client::new(&to)?.with_token(token);
-            let remote = client.push(&rec.metadata, &bytes)?;
+            let m = &rec.metadata;
+            let reader = hub.artifact_reader(&m.name, &m.version);
+            let remote = client.push_from(m, reader, m.size)?;
             outln!(
                 "pushed {}@{} to {to} (sha256 {} verified there)",
                 remote.metadata.name,
