@@ -1,7 +1,8 @@
 //! The streamed Model_Push and Model_Pull (`PUT` and `GET /models/{name}/{version}/artifact`):
 //! an artifact of several chunks round-trips byte-identical through a hub on a SQLite file
 //! (and on PostgreSQL when `AI4ICT_TEST_POSTGRES` is set); a push over the limit, with a wrong
-//! sha256, without the token or under a path-like name is refused and leaves nothing stored.
+//! sha256, without the token, under a path-like name or cut short is refused and leaves
+//! nothing stored; a stored artifact that no longer matches its sha256 is not sent.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
@@ -248,4 +249,60 @@ fn a_push_without_the_token_or_under_a_path_like_name_is_refused() {
     assert_eq!(lines[2]["method"], "PUT");
     assert_eq!(lines[2]["path"], "/models/big/1/artifact");
     assert_eq!(lines[2]["status"], 201);
+}
+
+#[test]
+fn an_upload_cut_short_leaves_nothing() {
+    let (dir, spool) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = Config {
+        spool_dir: Some(spool.path().to_path_buf()),
+        ..Config::with_token(token())
+    };
+    let b = file_hub(dir.path(), config);
+    let mut s = TcpStream::connect(b.addr()).unwrap();
+    write!(
+        s,
+        "PUT /models/big/1/artifact HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         x-ai4ict-metadata: {{\"author\": \"a\", \"licence\": \"MIT\"}}\r\n\
+         Content-Length: {}\r\n\r\n",
+        b.addr(),
+        3 * CHUNK_BYTES
+    )
+    .unwrap();
+    s.write_all(&vec![1u8; CHUNK_BYTES]).unwrap();
+    drop(s);
+    // The cut push fails while spooling, before it takes the writer: the version is free.
+    let c = client(&b);
+    c.push(&meta("1"), b"whole").unwrap();
+    assert_eq!(c.pull("big", "1").unwrap().1, b"whole");
+    assert_eq!(stored_chunks(dir.path()), 1);
+    assert_eq!(std::fs::read_dir(spool.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_stored_artifact_that_no_longer_matches_is_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = file_hub(dir.path(), Config::with_token(token()));
+    let c = client(&b);
+    c.push(&meta("1"), &vec![5u8; CHUNK_BYTES + 10]).unwrap();
+    rusqlite::Connection::open(dir.path().join("hub.db"))
+        .unwrap()
+        .execute_batch("UPDATE model_chunks SET bytes = CAST('bad' AS BLOB) WHERE seq = 1")
+        .unwrap();
+    // The first pass finds it: 422 and no byte of the artifact.
+    let mut s = TcpStream::connect(b.addr()).unwrap();
+    write!(
+        s,
+        "GET /models/big/1/artifact HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        b.addr()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 422"), "{answer}");
+    assert!(answer.contains("integrity check failed"), "{answer}");
+    assert!(matches!(
+        c.pull("big", "1"),
+        Err(ServerError::Status { status: 422, .. })
+    ));
 }
