@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
-use ai4ict_hub::models::sha256_hex;
+use ai4ict_hub::models::{hex, sha256_hex};
 use ai4ict_hub::{ModelMetadata, ModelQuery, ModelRecord, ModelSelection};
 use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
 
 use crate::api::PushBody;
 use crate::error::{Result, ServerError};
@@ -201,6 +202,62 @@ impl Client {
     /// `version` (or the version that alias or `latest` points at, as it says), and the
     /// artifact must match the sha256 in its header and in the metadata.
     pub fn pull(&self, name: &str, version: &str) -> Result<(ModelRecord, Vec<u8>)> {
+        let Artifact {
+            rec,
+            url,
+            announced,
+            mut resp,
+        } = self.artifact(name, version)?;
+        let bytes = read(&url, &mut resp, MAX_ARTIFACT_BYTES)?;
+        let actual = sha256_hex(&bytes);
+        for expected in [&announced, &rec.metadata.sha256] {
+            if !expected.eq_ignore_ascii_case(&actual) {
+                return Err(ServerError::Integrity {
+                    what: format!("{name}@{} from {}", rec.metadata.version, self.base),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok((rec, bytes))
+    }
+
+    /// Model_Pull, streamed: like [`Client::pull`], but `f` reads the artifact as it arrives
+    /// instead of it being read into memory. The announced sha256 must be the metadata's, and
+    /// the reader fails (`InvalidData`) instead of ending when the bytes do not match it, so
+    /// that what `f` makes of them is dropped (a hub's [`ai4ict_hub::Hub::publish_model_from`]
+    /// rolls back).
+    pub fn pull_with<T>(
+        &self,
+        name: &str,
+        version: &str,
+        f: impl FnOnce(&ModelRecord, &mut dyn std::io::Read) -> Result<T>,
+    ) -> Result<T> {
+        let Artifact {
+            rec,
+            url,
+            announced,
+            resp,
+        } = self.artifact(name, version)?;
+        if !announced.eq_ignore_ascii_case(&rec.metadata.sha256) {
+            return Err(ServerError::Mismatch {
+                url,
+                field: "sha256",
+                asked: rec.metadata.sha256,
+                got: announced,
+            });
+        }
+        let mut reader = Verified {
+            inner: resp.into_body().into_reader(),
+            hasher: Some(Sha256::new()),
+            expected: rec.metadata.sha256.clone(),
+        };
+        f(&rec, &mut reader)
+    }
+
+    /// Model_Pull up to the artifact's bytes: the record, checked to be what was asked for,
+    /// and the answer for its artifact, checked to be for that version.
+    fn artifact(&self, name: &str, version: &str) -> Result<Artifact> {
         let rec = self.model(name, version)?;
         let url = format!("{}/models/{}/{}", self.base, enc(name), enc(version));
         let mismatch = |field, asked: &str, got: &str| ServerError::Mismatch {
@@ -224,7 +281,7 @@ impl Client {
             enc(name),
             enc(&rec.metadata.version)
         );
-        let mut resp = self.check(&url, self.agent.get(&url).call())?;
+        let resp = self.check(&url, self.agent.get(&url).call())?;
         let announced = resp
             .headers()
             .get(crate::SHA256_HEADER)
@@ -248,18 +305,12 @@ impl Client {
                 got: served,
             });
         }
-        let bytes = read(&url, &mut resp, MAX_ARTIFACT_BYTES)?;
-        let actual = sha256_hex(&bytes);
-        for expected in [&announced, &rec.metadata.sha256] {
-            if !expected.eq_ignore_ascii_case(&actual) {
-                return Err(ServerError::Integrity {
-                    what: format!("{name}@{} from {}", rec.metadata.version, self.base),
-                    expected: expected.clone(),
-                    actual,
-                });
-            }
-        }
-        Ok((rec, bytes))
+        Ok(Artifact {
+            rec,
+            url,
+            announced,
+            resp,
+        })
     }
 
     /// Model_Push: publishes metadata and artifact on the remote hub, which checks the sha256
@@ -360,6 +411,47 @@ impl Client {
     /// `GET /health`: the remote hub's status.
     pub fn health(&self) -> Result<serde_json::Value> {
         self.get_json(&format!("{}/health", self.base))
+    }
+}
+
+/// The answer to a Model_Pull's artifact request, before its body is read.
+struct Artifact {
+    rec: ModelRecord,
+    url: String,
+    /// The sha256 in its header.
+    announced: String,
+    resp: ureq::http::Response<ureq::Body>,
+}
+
+/// Reads `inner`, failing instead of ending when the bytes read do not hash to `expected`.
+struct Verified<R> {
+    inner: R,
+    /// `None` once the end was reached and checked.
+    hasher: Option<Sha256>,
+    expected: String,
+}
+
+impl<R: std::io::Read> std::io::Read for Verified<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(hasher) = &mut self.hasher else {
+            return Ok(0);
+        };
+        let n = self.inner.read(buf)?;
+        hasher.update(&buf[..n]);
+        if n == 0 && !buf.is_empty() {
+            let actual = self.hasher.take().map(|h| hex(&h.finalize()));
+            if actual.as_deref() != Some(self.expected.to_ascii_lowercase().as_str()) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "integrity check failed: expected sha256 {}, got {}",
+                        self.expected,
+                        actual.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        Ok(n)
     }
 }
 

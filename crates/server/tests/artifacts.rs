@@ -108,6 +108,15 @@ fn a_push_of_several_chunks_round_trips_byte_identical() {
             assert!(pulled == artifact, "{v}: {} bytes back", pulled.len());
             assert_eq!(rec.metadata.sha256, pushed.metadata.sha256);
         }
+        // Streamed into another hub's chunks.
+        let mut local = Hub::in_memory().unwrap();
+        let rec = c
+            .pull_with("big", "latest", |rec, r| {
+                Ok(local.publish_model_from(&rec.metadata, r)?)
+            })
+            .unwrap();
+        assert_eq!(rec.metadata.sha256, pushed.metadata.sha256);
+        assert!(local.pull_model("big", "2").unwrap().unwrap().1 == artifact);
         // The same bytes again are a no-op; other bytes under the version, a conflict.
         c.push(&meta("1"), &artifact).unwrap();
         match c.push(&meta("1"), b"other") {

@@ -162,11 +162,16 @@ pub(super) fn run(db: Option<String>, command: ModelCommand) -> anyhow::Result<(
             version,
             out,
         } => {
+            // Streamed from the other hub into this one's chunks: never whole in memory.
             let client = ai4ict_server::client::Client::new(&from)?;
-            let (rec, bytes) = client.pull(&name, &version)?;
-            let local = hub.publish_model(&rec.metadata, &bytes)?;
+            let local = client.pull_with(&name, &version, |rec, artifact| {
+                Ok(hub.publish_model_from(&rec.metadata, artifact)?)
+            })?;
             if let Some(out) = out {
-                std::fs::write(&out, &bytes)
+                let m = &local.metadata;
+                let mut file = std::fs::File::create(&out)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                std::io::copy(&mut hub.artifact_reader(&m.name, &m.version), &mut file)
                     .with_context(|| format!("writing {}", out.display()))?;
             }
             outln!(
