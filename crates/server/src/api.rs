@@ -6,7 +6,7 @@
 //! | `POST /models/select` | Model_Selection | body [`ModelSelection`]: the best version by a metric |
 //! | `GET /models/{name}/{version}` | Model_Selection | metadata of a version, alias or `latest` |
 //! | `GET /models/{name}/{version}/artifact` | Model_Pull | the artifact bytes, streamed from storage, sha256 in header `x-ai4ict-sha256` |
-//! | `PUT /models/{name}/{version}/artifact` | Model_Push | body: the artifact bytes, streamed; metadata JSON in header `x-ai4ict-metadata`; see [`artifact_router`] |
+//! | `PUT /models/{name}/{version}/artifact` | Model_Push | body: the artifact bytes, streamed; metadata JSON in header `x-ai4ict-metadata`; see [Large models](crate#large-models) |
 //! | `POST /models` | Model_Push | body [`PushBody`] (small pushes, under the JSON body limit); the hub checks the sha256 |
 //! | `PUT /models/{name}/aliases/{alias}` | — | body `{"version": "…"}` |
 //!
