@@ -165,6 +165,27 @@ fn loopback_serve_makes_a_private_token_once_and_push_uses_it() {
     );
     let audit = std::fs::read_to_string(dir.path().join("hub.db.audit.jsonl")).unwrap();
     assert_eq!(audit.lines().count(), 3, "{audit}");
+    // Pulled back, streamed, into a third hub and a file.
+    let pull = [
+        "hub",
+        "--db",
+        "third.db",
+        "models",
+        "pull",
+        "--from",
+        &url,
+        "m",
+        "2",
+        "--out",
+        "pulled.bin",
+    ];
+    let out = cli(&pull, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(other.join("pulled.bin")).unwrap(), b"weights");
     drop(server);
 
     // A second start reuses the token and does not print it again.

@@ -316,8 +316,9 @@ fn ingest_overload_loses_no_accepted_row() {
     assert!(stdout.contains(", 0 other"), "{stdout}");
 }
 
-/// `bench serve` in small: `/health` answers while half-open connections are held, a push
-/// under the body limit is stored and an oversized one is refused from its `Content-Length`.
+/// `bench serve` in small: `/health` answers while half-open connections are held, an
+/// artifact is streamed in and out, a push under the body limit is stored and an oversized
+/// one is refused from its `Content-Length`.
 #[test]
 fn hub_answers_beside_half_open_connections_and_refuses_oversized_pushes() {
     let out = Command::new(BIN)
@@ -332,6 +333,8 @@ fn hub_answers_beside_half_open_connections_and_refuses_oversized_pushes() {
             "4",
             "--push-gib",
             "0.1",
+            "--artifact-gib",
+            "0.01",
         ])
         .output()
         .unwrap();
@@ -340,6 +343,17 @@ fn hub_answers_beside_half_open_connections_and_refuses_oversized_pushes() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("300 half-open connections"), "{stdout}");
     assert!(stdout.contains("answered 3 of 3 probes"), "{stdout}");
-    assert!(stdout.contains(": stored in"), "{stdout}");
+    assert!(
+        stdout.contains("streamed push of a 0.01 GiB artifact: stored in"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("streamed pull of it: 0.01 GiB read"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the largest under the 4 MiB body limit): stored in"),
+        "{stdout}"
+    );
     assert!(stdout.contains("answered HTTP/1.1 413"), "{stdout}");
 }

@@ -45,6 +45,36 @@ pub struct Hub {
 /// latest update time, number of intent links.
 type CatalogueFingerprint = (i64, Option<String>, i64);
 
+/// A stored artifact read a chunk at a time ([`Hub::artifact_reader`]).
+#[derive(Debug)]
+pub struct ArtifactReader<'a> {
+    hub: &'a mut Hub,
+    name: String,
+    version: String,
+    /// The next chunk to read.
+    seq: u64,
+    chunk: Vec<u8>,
+    /// Bytes of `chunk` already read.
+    at: usize,
+}
+
+impl std::io::Read for ArtifactReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            let next = models::chunk(&mut self.hub.store, &self.name, &self.version, self.seq)
+                .map_err(std::io::Error::other)?;
+            let Some(chunk) = next else {
+                return Ok(0);
+            };
+            (self.chunk, self.at, self.seq) = (chunk, 0, self.seq + 1);
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 /// What [`Hub::seed`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SeedReport {
@@ -265,8 +295,19 @@ impl Hub {
     /// Publishes a model version with its artifact (the hub side of Model_Push). The sha256
     /// in `meta`, when given, must match the artifact.
     pub fn publish_model(&mut self, meta: &ModelMetadata, artifact: &[u8]) -> Result<ModelRecord> {
+        self.publish_model_from(meta, artifact)
+    }
+
+    /// Like [`Hub::publish_model`], reading the artifact from `artifact` and storing it in
+    /// chunks of [`models::CHUNK_BYTES`], so that memory stays bounded whatever its size. In
+    /// one transaction: a refusal or a read error leaves nothing stored.
+    pub fn publish_model_from(
+        &mut self,
+        meta: &ModelMetadata,
+        mut artifact: impl std::io::Read,
+    ) -> Result<ModelRecord> {
         self.store
-            .transaction(|store| models::publish(store, meta, artifact))
+            .transaction(|store| models::publish(store, meta, &mut artifact))
     }
 
     /// Model_Query / Model_Discovery: matching versions, newest first. Fails on the first
@@ -297,6 +338,33 @@ impl Hub {
         version: &str,
     ) -> Result<Option<(ModelRecord, Vec<u8>)>> {
         models::pull(&mut self.store, name, version)
+    }
+
+    /// The first pass of a streamed Model_Pull: the metadata of a version, alias or `latest`,
+    /// once its stored artifact has been hashed chunk by chunk and matches its sha256
+    /// ([`HubError::Integrity`] otherwise). Read it then with [`Hub::model_chunk`].
+    pub fn verify_model(&mut self, name: &str, version: &str) -> Result<Option<ModelRecord>> {
+        models::verify(&mut self.store, name, version)
+    }
+
+    /// Chunk `seq` (from 0) of the stored artifact of `name@version` (a version, as
+    /// [`Hub::verify_model`] answers it); `None` past the last. Versions are immutable, so
+    /// chunks read one call at a time make up the artifact that was verified.
+    pub fn model_chunk(&mut self, name: &str, version: &str, seq: u64) -> Result<Option<Vec<u8>>> {
+        models::chunk(&mut self.store, name, version, seq)
+    }
+
+    /// The stored artifact of `name@version` (a version, as [`Hub::verify_model`] answers it)
+    /// as a reader that holds one chunk at a time.
+    pub fn artifact_reader(&mut self, name: &str, version: &str) -> ArtifactReader<'_> {
+        ArtifactReader {
+            hub: self,
+            name: name.to_string(),
+            version: version.to_string(),
+            seq: 0,
+            chunk: Vec::new(),
+            at: 0,
+        }
     }
 
     /// Points an alias (e.g. `production`) at a version; returns the version. Logged.

@@ -8,6 +8,8 @@
 //! the names of the Y.3176 APIs: Model_Query and Model_Discovery ([`ModelQuery`]),
 //! Model_Selection ([`ModelSelection`]), Model_Pull and Model_Push (in `ai4ict-server`).
 
+use std::io::Read;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -101,7 +103,9 @@ impl ModelMetadata {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks what a publish checks (names, required fields, metrics), so that a server can
+    /// refuse bad metadata before it reads an artifact.
+    pub fn validate(&self) -> Result<()> {
         check_name("name", &self.name)?;
         check_name("version", &self.version)?;
         if matches!(self.version.as_str(), "latest") {
@@ -184,21 +188,57 @@ fn check_name(field: &str, v: &str) -> Result<()> {
 
 /// Hex sha256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
 }
 
-/// Publishes a version. Publishing the same bytes again is a no-op; different bytes under a
-/// published version are refused.
+/// Lower-case hex of a digest.
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Bytes per stored chunk of an artifact: what publishing or reading one holds in memory at
+/// a time, whatever the artifact's size.
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// Publishes a version, reading its artifact chunk by chunk: each [`CHUNK_BYTES`] read is
+/// hashed and stored before the next. Publishing the same bytes again is a no-op; different
+/// bytes under a published version, or bytes that do not match `meta.sha256` when given, are
+/// refused. Run inside a transaction, so that a refusal leaves no chunk behind.
 pub(crate) fn publish(
     store: &mut Store,
     meta: &ModelMetadata,
-    artifact: &[u8],
+    artifact: &mut dyn Read,
 ) -> Result<ModelRecord> {
     meta.validate()?;
-    let digest = sha256_hex(artifact);
+    let existing = get(store, &meta.name, &meta.version)?;
+    let (mut hasher, mut size, mut seq) = (Sha256::new(), 0u64, 0i64);
+    loop {
+        let mut chunk = Vec::with_capacity(CHUNK_BYTES);
+        Read::take(&mut *artifact, CHUNK_BYTES as u64).read_to_end(&mut chunk)?;
+        if chunk.is_empty() {
+            break;
+        }
+        hasher.update(&chunk);
+        size += chunk.len() as u64;
+        let last = chunk.len() < CHUNK_BYTES;
+        // The bytes of a published version are only hashed, to tell a repeat from a change.
+        if existing.is_none() {
+            store.execute(
+                "INSERT INTO model_chunks (name, version, seq, bytes) VALUES (?, ?, ?, ?)",
+                &[
+                    meta.name.clone().into(),
+                    meta.version.clone().into(),
+                    Value::Int(seq),
+                    Value::Blob(chunk),
+                ],
+            )?;
+        }
+        seq += 1;
+        if last {
+            break;
+        }
+    }
+    let digest = hex(&hasher.finalize());
     if !meta.sha256.is_empty() && !meta.sha256.eq_ignore_ascii_case(&digest) {
         return Err(HubError::Integrity {
             what: format!("{}@{}", meta.name, meta.version),
@@ -206,7 +246,7 @@ pub(crate) fn publish(
             actual: digest,
         });
     }
-    if let Some(existing) = get(store, &meta.name, &meta.version)? {
+    if let Some(existing) = existing {
         if existing.metadata.sha256 == digest && existing.metadata.version == meta.version {
             return Ok(existing);
         }
@@ -217,8 +257,9 @@ pub(crate) fn publish(
     }
     let mut m = meta.clone();
     m.sha256 = digest;
-    m.size = artifact.len() as u64;
+    m.size = size;
     m.published_at = crate::now_rfc3339();
+    // The artifact column stays empty: the bytes are in `model_chunks`.
     store.execute(
         "INSERT INTO models (name, version, metadata, sha256, size, artifact, published_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -228,7 +269,7 @@ pub(crate) fn publish(
             serde_json::to_string(&m)?.into(),
             m.sha256.clone().into(),
             Value::Int(i64::try_from(m.size).unwrap_or(i64::MAX)),
-            Value::Blob(artifact.to_vec()),
+            Value::Blob(Vec::new()),
             m.published_at.clone().into(),
         ],
     )?;
@@ -243,6 +284,58 @@ pub(crate) fn publish(
         metadata: m,
         aliases: Vec::new(),
     })
+}
+
+/// Chunk `seq` (from 0) of the artifact of `name@version` (a version, not an alias); `None`
+/// past the last. A version published before chunks has its whole artifact as chunk 0.
+pub(crate) fn chunk(
+    store: &mut Store,
+    name: &str,
+    version: &str,
+    seq: u64,
+) -> Result<Option<Vec<u8>>> {
+    let seq = i64::try_from(seq).map_err(|_| HubError::invalid("seq", "too large"))?;
+    let rows = store.query(
+        "SELECT bytes FROM model_chunks WHERE name = ? AND version = ? AND seq = ?",
+        &[name.into(), version.into(), Value::Int(seq)],
+    )?;
+    if let Some(bytes) = only_blob(rows)? {
+        return Ok(Some(bytes));
+    }
+    if seq > 0 {
+        return Ok(None);
+    }
+    let rows = store.query(
+        "SELECT artifact FROM models WHERE name = ? AND version = ?",
+        &[name.into(), version.into()],
+    )?;
+    Ok(only_blob(rows)?.filter(|b| !b.is_empty()))
+}
+
+/// The bytes of the first row's only column, taken without a copy.
+fn only_blob(rows: Vec<crate::store::Row>) -> Result<Option<Vec<u8>>> {
+    match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+        None => Ok(None),
+        Some(Value::Blob(b)) => Ok(Some(b)),
+        Some(other) => Err(HubError::Corrupt(format!(
+            "artifact chunk: expected bytes, got {other:?}"
+        ))),
+    }
+}
+
+/// Calls `f` with each chunk of the artifact of `name@version`, in order.
+fn for_each_chunk(
+    store: &mut Store,
+    name: &str,
+    version: &str,
+    mut f: impl FnMut(Vec<u8>),
+) -> Result<()> {
+    let mut seq = 0;
+    while let Some(bytes) = chunk(store, name, version, seq)? {
+        f(bytes);
+        seq += 1;
+    }
+    Ok(())
 }
 
 fn aliases_of(store: &mut Store, name: &str, version: &str) -> Result<Vec<String>> {
@@ -308,23 +401,38 @@ pub(crate) fn pull(
     let Some(rec) = get(store, name, version)? else {
         return Ok(None);
     };
-    let rows = store.query(
-        "SELECT artifact FROM models WHERE name = ? AND version = ?",
-        &[name.into(), rec.metadata.version.clone().into()],
-    )?;
-    let bytes = rows
-        .first()
-        .ok_or_else(|| HubError::NotFound(format!("model {name}@{version}")))?
-        .blob(0)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(rec.metadata.size).unwrap_or(0));
+    let (n, v) = (rec.metadata.name.clone(), rec.metadata.version.clone());
+    for_each_chunk(store, &n, &v, |b| bytes.extend_from_slice(&b))?;
     let digest = sha256_hex(&bytes);
     if digest != rec.metadata.sha256 {
         return Err(HubError::Integrity {
-            what: format!("stored artifact {name}@{}", rec.metadata.version),
+            what: format!("stored artifact {name}@{v}"),
             expected: rec.metadata.sha256,
             actual: digest,
         });
     }
     Ok(Some((rec, bytes)))
+}
+
+/// The first pass of a streamed Model_Pull: the metadata of a version, alias or `latest`
+/// once its stored artifact has been hashed chunk by chunk and found to match its sha256.
+pub(crate) fn verify(store: &mut Store, name: &str, version: &str) -> Result<Option<ModelRecord>> {
+    let Some(rec) = get(store, name, version)? else {
+        return Ok(None);
+    };
+    let (n, v) = (rec.metadata.name.clone(), rec.metadata.version.clone());
+    let mut hasher = Sha256::new();
+    for_each_chunk(store, &n, &v, |b| hasher.update(&b))?;
+    let digest = hex(&hasher.finalize());
+    if digest != rec.metadata.sha256 {
+        return Err(HubError::Integrity {
+            what: format!("stored artifact {name}@{v}"),
+            expected: rec.metadata.sha256,
+            actual: digest,
+        });
+    }
+    Ok(Some(rec))
 }
 
 /// Points `alias` of model `name` at `version` (which may itself be an alias or `latest`).

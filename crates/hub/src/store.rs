@@ -75,7 +75,6 @@ pub(crate) trait RowExt {
     fn opt_text(&self, i: usize) -> Result<Option<String>>;
     fn int(&self, i: usize) -> Result<i64>;
     fn opt_int(&self, i: usize) -> Result<Option<i64>>;
-    fn blob(&self, i: usize) -> Result<Vec<u8>>;
 }
 
 impl RowExt for Row {
@@ -105,14 +104,6 @@ impl RowExt for Row {
             ))),
         }
     }
-    fn blob(&self, i: usize) -> Result<Vec<u8>> {
-        match self.get(i) {
-            Some(Value::Blob(b)) => Ok(b.clone()),
-            other => Err(HubError::Corrupt(format!(
-                "column {i}: expected bytes, got {other:?}"
-            ))),
-        }
-    }
 }
 
 /// A numbered schema migration with its SQL for each backend.
@@ -124,12 +115,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "model artifacts in chunks",
+        sqlite: include_str!("../migrations/sqlite/0002_model_chunks.sql"),
+        postgres: include_str!("../migrations/postgres/0002_model_chunks.sql"),
+    },
+];
 
 enum Backend {
     Sqlite(rusqlite::Connection),

@@ -36,7 +36,7 @@ fn hubs(test: &str) -> Vec<Hub> {
 #[test]
 fn migrations_are_recorded_and_idempotent() {
     for mut s in stores("migrations") {
-        assert_eq!(s.schema_versions().unwrap(), vec![1], "{}", s.kind());
+        assert_eq!(s.schema_versions().unwrap(), vec![1, 2], "{}", s.kind());
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/hub.db");
@@ -48,7 +48,7 @@ fn migrations_are_recorded_and_idempotent() {
         n,
         "reopen does not reseed"
     );
-    assert_eq!(again.store().schema_versions().unwrap(), vec![1]);
+    assert_eq!(again.store().schema_versions().unwrap(), vec![1, 2]);
 }
 
 #[test]
@@ -346,4 +346,88 @@ fn search_index_follows_changes_made_by_another_connection() {
         .search_standards("zebra", &SearchFilter::default(), 3)
         .unwrap();
     assert_eq!(hits[0].key, "IETF RFC 9999");
+}
+
+#[test]
+fn artifacts_are_stored_in_chunks_and_read_back_whole() {
+    let chunk = ai4ict_hub::models::CHUNK_BYTES;
+    let artifact: Vec<u8> = (0..chunk * 5 / 2).map(|i| (i % 253) as u8).collect();
+    for mut hub in hubs("chunks") {
+        let kind = hub.store().kind();
+        let m = ModelMetadata::new("big", "1", "ai4ict", "MIT");
+        let rec = hub.publish_model_from(&m, &artifact[..]).unwrap();
+        assert_eq!(rec.metadata.size, artifact.len() as u64, "{kind}");
+        let verified = hub.verify_model("big", "latest").unwrap().unwrap();
+        assert_eq!(verified.metadata.sha256, rec.metadata.sha256);
+        let mut joined = Vec::new();
+        let mut seq = 0;
+        while let Some(c) = hub.model_chunk("big", "1", seq).unwrap() {
+            assert!(c.len() <= chunk, "{kind}");
+            joined.extend(c);
+            seq += 1;
+        }
+        assert_eq!(seq, 3, "{kind}");
+        assert_eq!(joined, artifact, "{kind}");
+        assert_eq!(hub.pull_model("big", "1").unwrap().unwrap().1, artifact);
+
+        // A wrong sha256 stores no chunk: the version can be published afterwards.
+        let mut bad = ModelMetadata::new("big", "2", "ai4ict", "MIT");
+        bad.sha256 = "00".repeat(32);
+        assert!(matches!(
+            hub.publish_model_from(&bad, &artifact[..]),
+            Err(HubError::Integrity { .. })
+        ));
+        assert!(hub.model_chunk("big", "2", 0).unwrap().is_none(), "{kind}");
+        bad.sha256.clear();
+        hub.publish_model(&bad, b"small").unwrap();
+        assert_eq!(hub.pull_model("big", "2").unwrap().unwrap().1, b"small");
+    }
+}
+
+#[test]
+fn artifacts_stored_whole_by_older_hubs_still_pull() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let loc = path.to_str().unwrap();
+    let m = ModelMetadata::new("old", "1", "ai4ict", "MIT");
+    Hub::open(loc)
+        .unwrap()
+        .publish_model(&m, b"old bytes")
+        .unwrap();
+    // As an older hub stored it: the bytes in the models row, no chunks.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "UPDATE models SET artifact = CAST('old bytes' AS BLOB); DELETE FROM model_chunks",
+        )
+        .unwrap();
+    let mut hub = Hub::open(loc).unwrap();
+    assert!(hub.verify_model("old", "1").unwrap().is_some());
+    assert_eq!(
+        hub.model_chunk("old", "1", 0).unwrap().unwrap(),
+        b"old bytes"
+    );
+    assert!(hub.model_chunk("old", "1", 1).unwrap().is_none());
+    assert_eq!(hub.pull_model("old", "1").unwrap().unwrap().1, b"old bytes");
+}
+
+#[test]
+fn an_artifact_reads_back_through_a_reader() {
+    use std::io::Read as _;
+    let artifact: Vec<u8> = (0..ai4ict_hub::models::CHUNK_BYTES * 2 + 3)
+        .map(|i| (i % 7) as u8)
+        .collect();
+    let mut hub = Hub::in_memory().unwrap();
+    hub.publish_model(&ModelMetadata::new("r", "1", "me", "MIT"), &artifact)
+        .unwrap();
+    let mut back = Vec::new();
+    hub.artifact_reader("r", "1")
+        .read_to_end(&mut back)
+        .unwrap();
+    assert!(back == artifact);
+    let mut none = Vec::new();
+    hub.artifact_reader("r", "9")
+        .read_to_end(&mut none)
+        .unwrap();
+    assert!(none.is_empty());
 }

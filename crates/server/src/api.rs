@@ -5,11 +5,13 @@
 //! | `GET /models?q=&domain=&standard=&since=` | Model_Query, Model_Discovery_Poll | matching versions, newest first; `since` (RFC 3339) lists only newer ones |
 //! | `POST /models/select` | Model_Selection | body [`ModelSelection`]: the best version by a metric |
 //! | `GET /models/{name}/{version}` | Model_Selection | metadata of a version, alias or `latest` |
-//! | `GET /models/{name}/{version}/artifact` | Model_Pull | the artifact bytes, sha256 in header `x-ai4ict-sha256` |
-//! | `POST /models` | Model_Push | body [`PushBody`]; the hub checks the sha256 |
+//! | `GET /models/{name}/{version}/artifact` | Model_Pull | the artifact bytes, streamed from storage, sha256 in header `x-ai4ict-sha256` |
+//! | `PUT /models/{name}/{version}/artifact` | Model_Push | body: the artifact bytes, streamed; metadata JSON in header `x-ai4ict-metadata`; see [Large models](crate#large-models) |
+//! | `POST /models` | Model_Push | body [`PushBody`] (small pushes, under the JSON body limit); the hub checks the sha256 |
 //! | `PUT /models/{name}/aliases/{alias}` | — | body `{"version": "…"}` |
 //!
-//! And for the rest of the hub: `GET /health` (store kind, `writable`, `max_body_bytes`), `GET /standards?q=&body=&domain=&limit=`,
+//! And for the rest of the hub: `GET /health` (store kind, `writable`, `max_body_bytes`,
+//! `max_artifact_bytes`), `GET /standards?q=&body=&domain=&limit=`,
 //! `GET /standard?key=`, `GET /review-due?at=`, `GET /coop?limit=&min_score=`,
 //! `GET /gaps?min_standards=`, `GET /usecases`, `GET /usecases/{name}`, `POST /usecases`,
 //! `GET /levels`, and the OpenAPI 3 document of all of them: `GET /openapi.json`
@@ -22,21 +24,28 @@
 //! number of items before paging in header `x-total-count`. Stored rows that cannot be read
 //! are left out of a listing, counted in header `x-ai4ict-unreadable` and logged.
 
+use std::io::Seek as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use ai4ict_hub::models::hex;
 use ai4ict_hub::{
     CoopOptions, Domain, Hub, HubError, ModelMetadata, ModelQuery, ModelSelection, SearchFilter,
     UseCase,
 };
+use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
+use futures_util::StreamExt as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncWriteExt as _;
 
 use crate::metrics::Metrics;
 use crate::Hubs;
@@ -257,6 +266,8 @@ pub(crate) struct Served {
     pub(crate) writable: bool,
     /// Largest request body taken.
     pub(crate) max_body_bytes: u64,
+    /// Largest artifact a streamed push takes.
+    pub(crate) max_artifact_bytes: u64,
 }
 
 /// The routes over shared hubs, without guards (see [`crate::router`]).
@@ -285,7 +296,6 @@ pub(crate) fn router(
         .route("/models", get(model_query).post(model_push))
         .route("/models/select", post(model_select))
         .route("/models/{name}/{version}", get(model_selection))
-        .route("/models/{name}/{version}/artifact", get(model_pull))
         .route("/models/{name}/aliases/{alias}", put(set_alias))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(hub)
@@ -298,6 +308,7 @@ async fn health(State(hub): State<Shared>, served: Served) -> ApiResult<Json<ser
         "store": kind,
         "writable": served.writable,
         "max_body_bytes": served.max_body_bytes,
+        "max_artifact_bytes": served.max_artifact_bytes,
     })))
 }
 
@@ -606,17 +617,63 @@ async fn model_selection(
     }
 }
 
-/// Model_Pull: the artifact with its sha256 in a header.
+/// Limits of a streamed Model_Push.
+#[derive(Debug, Clone)]
+pub(crate) struct Upload {
+    /// Largest artifact taken.
+    pub(crate) max_bytes: u64,
+    /// Folder of the spool files.
+    pub(crate) spool: Arc<PathBuf>,
+}
+
+/// The artifact routes, whose bodies are never held whole in memory: Model_Pull streamed
+/// from storage, and the streamed Model_Push. They are left out of the JSON body limit and
+/// check their own, [`Upload::max_bytes`].
+///
+/// A streamed push is `PUT /models/{name}/{version}/artifact` with the artifact's bytes as
+/// the body and the metadata as JSON in header `x-ai4ict-metadata` (`name` and `version` may
+/// be left out: the path gives them). A header rather than a prior request or a multipart
+/// body: the push stays one request with nothing pending between two, the body is the file
+/// as it is (`curl -T model.bin -H "x-ai4ict-metadata: $(jq -c . meta.json)"`), and bad
+/// metadata is refused before a byte of the body is read. The header counts towards the
+/// 64 KiB a request head may take.
+pub(crate) fn artifact_router(hub: Shared, upload: Upload) -> Router {
+    Router::new()
+        .route(
+            "/models/{name}/{version}/artifact",
+            get(model_pull).put(move |state, path, headers, body| {
+                model_push_artifact(state, path, headers, body, upload.clone())
+            }),
+        )
+        .with_state(hub)
+}
+
+/// Model_Pull, streamed: the artifact is hashed in a first pass over its stored chunks (a
+/// second read, no memory) and answered 422 without a byte sent when it does not match its
+/// sha256; then it is sent chunk by chunk, with its length and sha256 in the headers. A chunk
+/// that cannot be read then cuts the answer short of its `Content-Length`, which the client
+/// sees as a broken transfer (and its own sha256 check fails).
 async fn model_pull(
     State(hub): State<Shared>,
     Path((name, version)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (n, v) = (name.clone(), version.clone());
-    let Some((rec, bytes)) = read(&hub, move |h| h.pull_model(&n, &v)).await? else {
+    let Some(rec) = read(&hub, move |h| h.verify_model(&n, &v)).await? else {
         return Err(ApiError::not_found(format!("no model {name}@{version}")));
     };
-    let mut resp = bytes.into_response();
+    let (n, v) = (rec.metadata.name.clone(), rec.metadata.version.clone());
+    let chunks = futures_util::stream::try_unfold(0u64, move |seq| {
+        let (hub, n, v) = (Arc::clone(&hub), n.clone(), v.clone());
+        async move {
+            let chunk =
+                tokio::task::spawn_blocking(move || hub.read(|h| h.model_chunk(&n, &v, seq)))
+                    .await??;
+            Ok::<_, axum::BoxError>(chunk.map(|c| (c, seq + 1)))
+        }
+    });
+    let mut resp = Body::from_stream(chunks).into_response();
     let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, rec.metadata.size.into());
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
@@ -630,7 +687,101 @@ async fn model_pull(
     Ok(resp)
 }
 
-/// Model_Push.
+/// The metadata of a streamed push, from its header; `name` and `version` come from the path
+/// when left out, and must match it when given.
+fn push_metadata(headers: &HeaderMap, name: &str, version: &str) -> ApiResult<ModelMetadata> {
+    let h = crate::METADATA_HEADER;
+    let raw = headers.get(h).ok_or_else(|| {
+        ApiError::bad(format!(
+            "header {h} (the model's metadata, JSON) is missing"
+        ))
+    })?;
+    let mut json: serde_json::Value = serde_json::from_slice(raw.as_bytes())
+        .map_err(|e| ApiError::bad(format!("header {h}: {e}")))?;
+    let fields = json
+        .as_object_mut()
+        .ok_or_else(|| ApiError::bad(format!("header {h}: not a JSON object")))?;
+    for (field, in_path) in [("name", name), ("version", version)] {
+        match fields.get(field) {
+            None => {
+                fields.insert(field.into(), in_path.into());
+            }
+            Some(v) if v.as_str() == Some(in_path) => {}
+            Some(v) => {
+                return Err(ApiError::bad(format!(
+                    "header {h}: {field} {v} differs from the path's '{in_path}'"
+                )))
+            }
+        }
+    }
+    serde_json::from_value(json).map_err(|e| ApiError::bad(format!("header {h}: {e}")))
+}
+
+/// Model_Push, streamed (see [`artifact_router`]). The body is refused with 413 from its
+/// `Content-Length` before it is read, or as soon as it passes the limit; it is hashed and
+/// counted as it arrives and spooled to an unnamed file (gone when the push ends, whatever
+/// happens), checked against the metadata's sha256 (422), and stored chunk by chunk in one
+/// transaction: a refusal leaves nothing stored. The writer is taken only once the whole
+/// body is in, so a slow upload holds no other write back. Memory stays at a few MiB.
+async fn model_push_artifact(
+    State(hub): State<Shared>,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+    upload: Upload,
+) -> ApiResult<Response> {
+    let meta = push_metadata(&headers, &name, &version)?;
+    meta.validate()?;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "an artifact may be at most {} bytes on this hub (serve it with a larger --max-artifact-mib)",
+                upload.max_bytes
+            ),
+        )
+    };
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > upload.max_bytes) {
+        return Err(too_large());
+    }
+    let spool = Arc::clone(&upload.spool);
+    let file = blocking(move || Ok(tempfile::tempfile_in(&*spool)?)).await?;
+    let mut file = tokio::fs::File::from_std(file);
+    let (mut hasher, mut size) = (Sha256::new(), 0u64);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad(format!("reading the artifact: {e}")))?;
+        size += chunk.len() as u64;
+        if size > upload.max_bytes {
+            return Err(too_large());
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(HubError::from)?;
+    }
+    file.flush().await.map_err(HubError::from)?;
+    let digest = hex(&hasher.finalize());
+    if !meta.sha256.is_empty() && !meta.sha256.eq_ignore_ascii_case(&digest) {
+        return Err(HubError::Integrity {
+            what: format!("{name}@{version}"),
+            expected: meta.sha256,
+            actual: digest,
+        }
+        .into());
+    }
+    let mut file = file.into_std().await;
+    let rec = write(&hub, move |h| {
+        file.rewind()?;
+        h.publish_model_from(&meta, file)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(rec)).into_response())
+}
+
+/// Model_Push of a small model, whole in a JSON body (see [`PushBody`]).
 async fn model_push(
     State(hub): State<Shared>,
     body: Result<Json<PushBody>, JsonRejection>,

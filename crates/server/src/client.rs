@@ -6,17 +6,17 @@
 
 use std::time::Duration;
 
-use ai4ict_hub::models::sha256_hex;
+use ai4ict_hub::models::{hex, sha256_hex};
 use ai4ict_hub::{ModelMetadata, ModelQuery, ModelRecord, ModelSelection};
 use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
 
 use crate::api::PushBody;
 use crate::error::{Result, ServerError};
 use crate::Token;
 
-/// Largest artifact a pull reads (the same order as a server's body limit, which holds it
-/// base64-encoded).
-const MAX_ARTIFACT_BYTES: u64 = 1 << 30;
+/// Largest artifact a pull reads (into memory): a hub's default artifact limit.
+const MAX_ARTIFACT_BYTES: u64 = crate::DEFAULT_MAX_ARTIFACT_BYTES;
 
 /// A connection to one hub.
 #[derive(Debug, Clone)]
@@ -202,6 +202,62 @@ impl Client {
     /// `version` (or the version that alias or `latest` points at, as it says), and the
     /// artifact must match the sha256 in its header and in the metadata.
     pub fn pull(&self, name: &str, version: &str) -> Result<(ModelRecord, Vec<u8>)> {
+        let Artifact {
+            rec,
+            url,
+            announced,
+            mut resp,
+        } = self.artifact(name, version)?;
+        let bytes = read(&url, &mut resp, MAX_ARTIFACT_BYTES)?;
+        let actual = sha256_hex(&bytes);
+        for expected in [&announced, &rec.metadata.sha256] {
+            if !expected.eq_ignore_ascii_case(&actual) {
+                return Err(ServerError::Integrity {
+                    what: format!("{name}@{} from {}", rec.metadata.version, self.base),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok((rec, bytes))
+    }
+
+    /// Model_Pull, streamed: like [`Client::pull`], but `f` reads the artifact as it arrives
+    /// instead of it being read into memory. The announced sha256 must be the metadata's, and
+    /// the reader fails (`InvalidData`) instead of ending when the bytes do not match it, so
+    /// that what `f` makes of them is dropped (a hub's [`ai4ict_hub::Hub::publish_model_from`]
+    /// rolls back).
+    pub fn pull_with<T>(
+        &self,
+        name: &str,
+        version: &str,
+        f: impl FnOnce(&ModelRecord, &mut dyn std::io::Read) -> Result<T>,
+    ) -> Result<T> {
+        let Artifact {
+            rec,
+            url,
+            announced,
+            resp,
+        } = self.artifact(name, version)?;
+        if !announced.eq_ignore_ascii_case(&rec.metadata.sha256) {
+            return Err(ServerError::Mismatch {
+                url,
+                field: "sha256",
+                asked: rec.metadata.sha256,
+                got: announced,
+            });
+        }
+        let mut reader = Verified {
+            inner: resp.into_body().into_reader(),
+            hasher: Some(Sha256::new()),
+            expected: rec.metadata.sha256.clone(),
+        };
+        f(&rec, &mut reader)
+    }
+
+    /// Model_Pull up to the artifact's bytes: the record, checked to be what was asked for,
+    /// and the answer for its artifact, checked to be for that version.
+    fn artifact(&self, name: &str, version: &str) -> Result<Artifact> {
         let rec = self.model(name, version)?;
         let url = format!("{}/models/{}/{}", self.base, enc(name), enc(version));
         let mismatch = |field, asked: &str, got: &str| ServerError::Mismatch {
@@ -225,7 +281,7 @@ impl Client {
             enc(name),
             enc(&rec.metadata.version)
         );
-        let mut resp = self.check(&url, self.agent.get(&url).call())?;
+        let resp = self.check(&url, self.agent.get(&url).call())?;
         let announced = resp
             .headers()
             .get(crate::SHA256_HEADER)
@@ -249,23 +305,26 @@ impl Client {
                 got: served,
             });
         }
-        let bytes = read(&url, &mut resp, MAX_ARTIFACT_BYTES)?;
-        let actual = sha256_hex(&bytes);
-        for expected in [&announced, &rec.metadata.sha256] {
-            if !expected.eq_ignore_ascii_case(&actual) {
-                return Err(ServerError::Integrity {
-                    what: format!("{name}@{} from {}", rec.metadata.version, self.base),
-                    expected: expected.clone(),
-                    actual,
-                });
-            }
-        }
-        Ok((rec, bytes))
+        Ok(Artifact {
+            rec,
+            url,
+            announced,
+            resp,
+        })
     }
 
-    /// Model_Push: publishes metadata and artifact on the remote hub, which checks the sha256.
-    /// A push larger than the hub's body limit (from `GET /health`) is refused unsent.
+    /// Model_Push: publishes metadata and artifact on the remote hub, which checks the sha256
+    /// (computed here). Streamed, as [`Client::push_from`] does.
     pub fn push(&self, meta: &ModelMetadata, artifact: &[u8]) -> Result<ModelRecord> {
+        let mut metadata = meta.clone();
+        metadata.sha256 = sha256_hex(artifact);
+        self.push_from(&metadata, artifact, artifact.len() as u64)
+    }
+
+    /// Model_Push in one JSON request (`POST /models`, the artifact base64-encoded): for
+    /// small models, and hubs older than the streamed route. A push larger than the hub's
+    /// body limit (`max_body_bytes` of `GET /health`) is refused unsent.
+    pub fn push_json(&self, meta: &ModelMetadata, artifact: &[u8]) -> Result<ModelRecord> {
         let mut metadata = meta.clone();
         metadata.sha256 = sha256_hex(artifact);
         let body = PushBody {
@@ -278,20 +337,63 @@ impl Client {
             message: e.to_string(),
         })?;
         drop(body);
-        // A hub refuses a body over its limit without reading it, which the sender sees as
-        // a broken connection: ask for the limit first and say so plainly.
-        let limit = self
-            .health()?
-            .get("max_body_bytes")
-            .and_then(|v| v.as_u64());
-        if let Some(limit) = limit.filter(|l| bytes.len() as u64 > *l) {
-            return Err(ServerError::TooLarge {
-                url,
-                size: bytes.len() as u64,
-                limit,
-            });
-        }
+        self.fits(&url, bytes.len() as u64, "max_body_bytes", "--max-body-mib")?;
         self.send_bytes("POST", &url, &bytes, true)
+    }
+
+    /// Fails, unsent, when `size` bytes pass the hub's `limit` (a field of `GET /health`): a
+    /// hub refuses a body over its limit without reading it, which the sender sees as a
+    /// broken connection.
+    fn fits(&self, url: &str, size: u64, limit: &str, flag: &'static str) -> Result<()> {
+        match self.health()?.get(limit).and_then(|v| v.as_u64()) {
+            Some(limit) if size > limit => Err(ServerError::TooLarge {
+                url: url.into(),
+                size,
+                limit,
+                flag,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Model_Push of the `size` bytes read from `artifact`, streamed to the remote hub
+    /// (`PUT /models/{name}/{version}/artifact`, metadata in header `x-ai4ict-metadata`) a
+    /// piece at a time, so that neither side holds it whole. The hub checks the sha256 in
+    /// `meta` when given. A push larger than the hub takes (`max_artifact_bytes` of
+    /// `GET /health`) is refused unsent.
+    pub fn push_from(
+        &self,
+        meta: &ModelMetadata,
+        mut artifact: impl std::io::Read,
+        size: u64,
+    ) -> Result<ModelRecord> {
+        let url = format!(
+            "{}/models/{}/{}/artifact",
+            self.base,
+            enc(&meta.name),
+            enc(&meta.version)
+        );
+        self.fits(&url, size, "max_artifact_bytes", "--max-artifact-mib")?;
+        let metadata = serde_json::to_string(meta).map_err(|e| ServerError::Http {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        let mut req = self
+            .agent
+            .put(&url)
+            .header(crate::METADATA_HEADER, &metadata)
+            .header("content-type", "application/octet-stream")
+            .header("content-length", &size.to_string());
+        if let Some(t) = &self.token {
+            req = req.header("authorization", &format!("Bearer {}", t.secret()));
+        }
+        let resp = req.send(ureq::SendBody::from_reader(&mut artifact));
+        let mut resp = self.check(&url, resp)?;
+        let bytes = read(&url, &mut resp, 64 << 20)?;
+        serde_json::from_slice(&bytes).map_err(|e| ServerError::Http {
+            url,
+            message: format!("unreadable answer: {e}"),
+        })
     }
 
     /// Points an alias of a model on the remote hub at a version.
@@ -309,6 +411,47 @@ impl Client {
     /// `GET /health`: the remote hub's status.
     pub fn health(&self) -> Result<serde_json::Value> {
         self.get_json(&format!("{}/health", self.base))
+    }
+}
+
+/// The answer to a Model_Pull's artifact request, before its body is read.
+struct Artifact {
+    rec: ModelRecord,
+    url: String,
+    /// The sha256 in its header.
+    announced: String,
+    resp: ureq::http::Response<ureq::Body>,
+}
+
+/// Reads `inner`, failing instead of ending when the bytes read do not hash to `expected`.
+struct Verified<R> {
+    inner: R,
+    /// `None` once the end was reached and checked.
+    hasher: Option<Sha256>,
+    expected: String,
+}
+
+impl<R: std::io::Read> std::io::Read for Verified<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(hasher) = &mut self.hasher else {
+            return Ok(0);
+        };
+        let n = self.inner.read(buf)?;
+        hasher.update(&buf[..n]);
+        if n == 0 && !buf.is_empty() {
+            let actual = self.hasher.take().map(|h| hex(&h.finalize()));
+            if actual.as_deref() != Some(self.expected.to_ascii_lowercase().as_str()) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "integrity check failed: expected sha256 {}, got {}",
+                        self.expected,
+                        actual.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        Ok(n)
     }
 }
 

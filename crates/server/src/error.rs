@@ -42,15 +42,17 @@ pub enum ServerError {
         /// What came back.
         got: String,
     },
-    /// A request is larger than the other hub takes; it was not sent.
-    #[error("{url} takes requests of at most {limit} bytes; this one would be {size} (serve that hub with a larger --max-body-mib)")]
+    /// A push is larger than the other hub takes; it was not sent.
+    #[error("{url} takes at most {limit} bytes; this push is {size} (serve that hub with a larger {flag})")]
     TooLarge {
         /// The URL of the request.
         url: String,
-        /// Its size, encoded.
+        /// Its size.
         size: u64,
         /// The other hub's limit.
         limit: u64,
+        /// The option of `hub serve` that sets it.
+        flag: &'static str,
     },
     /// A pulled or pushed artifact did not match its sha256.
     #[error("integrity check failed for {what}: expected sha256 {expected}, got {actual}")]

@@ -25,8 +25,15 @@ struct Guard {
     audit: Option<AuditLog>,
 }
 
-/// Wraps `routes` in the guards configured by `config`.
-pub(crate) fn wrap(routes: Router, config: &Config, metrics: Arc<Metrics>) -> Result<Router> {
+/// Wraps `routes` and `artifacts` in the guards configured by `config`; the body limit
+/// applies to `routes` only, as the artifact routes check their own (see
+/// [`crate::api::artifact_router`]).
+pub(crate) fn wrap(
+    routes: Router,
+    artifacts: Router,
+    config: &Config,
+    metrics: Arc<Metrics>,
+) -> Result<Router> {
     let audit = config
         .audit_log
         .as_deref()
@@ -43,6 +50,7 @@ pub(crate) fn wrap(routes: Router, config: &Config, metrics: Arc<Metrics>) -> Re
         .layer(DefaultBodyLimit::disable())
         // Refuses a too-large Content-Length at once and counts the bytes of the others.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .merge(artifacts)
         .layer(from_fn_with_state(guard, check))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -228,6 +236,7 @@ mod tests {
     #[test]
     fn writes() {
         assert!(is_write(&Method::POST, "/models"));
+        assert!(is_write(&Method::PUT, "/models/a/1/artifact"));
         assert!(is_write(&Method::DELETE, "/models/a/1"));
         assert!(!is_write(&Method::POST, "/models/select"));
         assert!(!is_write(&Method::GET, "/models"));

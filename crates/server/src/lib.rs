@@ -27,8 +27,15 @@ pub use pipelines::{PipelineError, PipelineState, PipelineStatus, Pipelines};
 /// Header carrying the hex sha256 of a pulled artifact (Model_Pull).
 pub const SHA256_HEADER: &str = "x-ai4ict-sha256";
 
+/// Header carrying the metadata (JSON) of a streamed Model_Push (see [`api`]).
+pub const METADATA_HEADER: &str = "x-ai4ict-metadata";
+
 /// Default largest request body (a pushed model, base64-encoded in JSON): 64 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Default largest artifact of a streamed Model_Push: 4 GiB. It costs disk (a spooled copy,
+/// then the database), not memory.
+pub const DEFAULT_MAX_ARTIFACT_BYTES: u64 = 4 << 30;
 
 /// Default of [`Config::max_connections`]: enough that thousands of idle or half-open
 /// connections leave room for real clients until their header timeout closes them.
@@ -56,6 +63,13 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Largest request body, checked from `Content-Length` before reading and while reading.
     pub max_body_bytes: u64,
+    /// Largest artifact of a streamed Model_Push (`PUT /models/{name}/{version}/artifact`),
+    /// checked the same way; it may be larger than [`Config::max_body_bytes`] as the body is
+    /// spooled to disk, never held in memory.
+    pub max_artifact_bytes: u64,
+    /// Folder where a streamed push is spooled (an unnamed file, gone when the push ends,
+    /// whatever happens) before it is stored; the system's temporary folder when `None`.
+    pub spool_dir: Option<PathBuf>,
     /// Connections served at once (at most the process's open-file limit less 64); more wait
     /// to be accepted. Each buffers at most 64 KiB of request head.
     pub max_connections: usize,
@@ -87,6 +101,8 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             cors_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_artifact_bytes: DEFAULT_MAX_ARTIFACT_BYTES,
+            spool_dir: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
@@ -179,7 +195,16 @@ pub fn router(hubs: Arc<Hubs>, config: &Config) -> Result<axum::Router> {
     let served = api::Served {
         writable: config.token.is_some(),
         max_body_bytes: config.max_body_bytes,
+        max_artifact_bytes: config.max_artifact_bytes,
     };
+    let spool = config.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let artifacts = api::artifact_router(
+        Arc::clone(&hubs),
+        api::Upload {
+            max_bytes: config.max_artifact_bytes,
+            spool: Arc::new(spool),
+        },
+    );
     let running = config.pipelines.as_ref().map(|p| Arc::clone(&p.0));
     let console = console::router(
         Arc::clone(&hubs),
@@ -192,7 +217,7 @@ pub fn router(hubs: Arc<Hubs>, config: &Config) -> Result<axum::Router> {
     if let Some(p) = running {
         routes = routes.merge(pipelines::router(p));
     }
-    guard::wrap(routes, config, metrics)
+    guard::wrap(routes, artifacts, config, metrics)
 }
 
 /// How long [`serve`] waits for open connections to finish after `shutdown`.

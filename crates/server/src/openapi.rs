@@ -40,6 +40,8 @@ struct Operation {
     ok: (u16, Answer),
     /// Needs the bearer token.
     write: bool,
+    /// A required request header: its name and description.
+    header: Option<(&'static str, &'static str)>,
 }
 
 /// The schema of a query struct, inline (its properties become parameters).
@@ -60,6 +62,7 @@ fn operations(g: &mut SchemaGenerator, pipelines: bool) -> Vec<Operation> {
         body,
         ok,
         write,
+        header: None,
     };
     let health = json_schema!({
         "type": "object",
@@ -67,7 +70,8 @@ fn operations(g: &mut SchemaGenerator, pipelines: bool) -> Vec<Operation> {
             "status": {"type": "string", "enum": ["ok"]},
             "store": {"type": "string", "description": "`sqlite` or `postgres`"},
             "writable": {"type": "boolean", "description": "whether writes are taken (a token is configured)"},
-            "max_body_bytes": {"type": "integer", "description": "largest request body taken"}
+            "max_body_bytes": {"type": "integer", "description": "largest request body taken"},
+            "max_artifact_bytes": {"type": "integer", "description": "largest artifact a streamed push (`PUT /models/{name}/{version}/artifact`) takes"}
         }
     });
     let standards = json_schema!({"oneOf": [
@@ -195,7 +199,7 @@ fn operations(g: &mut SchemaGenerator, pipelines: bool) -> Vec<Operation> {
         op(
             "post",
             "/models",
-            "Y.3176 Model_Push: a model's metadata and artifact (the hub checks the sha256)",
+            "Y.3176 Model_Push of a small model: metadata and artifact in JSON, under the body limit (the hub checks the sha256)",
             None,
             Some(("application/json", g.subschema_for::<PushBody>())),
             (201, Answer::Json(g.subschema_for::<ModelRecord>())),
@@ -228,6 +232,24 @@ fn operations(g: &mut SchemaGenerator, pipelines: bool) -> Vec<Operation> {
             (200, Answer::Bytes("application/octet-stream")),
             false,
         ),
+        Operation {
+            header: Some((
+                crate::METADATA_HEADER,
+                "the model's metadata (ModelMetadata) as JSON; `name` and `version` may be left out",
+            )),
+            ..op(
+                "put",
+                "/models/{name}/{version}/artifact",
+                "Y.3176 Model_Push, streamed: the body is the artifact's bytes, up to `max_artifact_bytes` (the hub checks the sha256 when the metadata gives one)",
+                None,
+                Some((
+                    "application/octet-stream",
+                    json_schema!({"type": "string", "format": "binary"}),
+                )),
+                (201, Answer::Json(g.subschema_for::<ModelRecord>())),
+                true,
+            )
+        },
         op(
             "put",
             "/models/{name}/aliases/{alias}",
@@ -342,6 +364,9 @@ pub(crate) fn document(pipelines: bool) -> Value {
         let mut parameters = path_parameters(o.path);
         if let Some(q) = &o.query {
             parameters.extend(query_parameters(q));
+        }
+        if let Some((name, description)) = o.header {
+            parameters.push(json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}}));
         }
         let (status, answer) = o.ok;
         let ok = match answer {

@@ -385,6 +385,22 @@ fn a_pull_takes_only_the_name_version_and_bytes_asked_for() {
         Err(ServerError::Integrity { .. }) => {}
         other => panic!("expected an integrity failure, got {other:?}"),
     }
+    // Streamed into a hub: the reader fails at the end, the publish rolls back.
+    let url = format!(
+        "http://{}",
+        lying_remote(record("kpi", "1.0.0"), b"other weights")
+    );
+    let mut hub = Hub::in_memory().unwrap();
+    let streamed = Client::new(&url)
+        .unwrap()
+        .pull_with("kpi", "1.0.0", |rec, r| {
+            Ok(hub.publish_model_from(&rec.metadata, r)?)
+        });
+    assert!(
+        streamed.is_err_and(|e| e.to_string().contains("integrity check failed")),
+        "a streamed pull of the wrong bytes"
+    );
+    assert!(hub.model("kpi", "1.0.0").unwrap().is_none());
     // `latest` resolves to whatever version the remote names, as long as the name is right.
     let (rec, bytes) = pull(record("kpi", "1.0.0"), artifact, "latest").unwrap();
     assert_eq!(
@@ -475,8 +491,10 @@ fn a_huge_body_is_refused_before_it_is_read() {
     // The client asks for the limit and does not send what would be refused.
     let client = Client::new(&b.url()).unwrap().with_token(Some(token()));
     let meta = ModelMetadata::new("big", "1", "x", "MIT");
-    match client.push(&meta, &vec![0u8; 2 * 1024 * 1024]) {
-        Err(ServerError::TooLarge { limit, .. }) => assert_eq!(limit, 1024 * 1024),
+    match client.push_json(&meta, &vec![0u8; 2 * 1024 * 1024]) {
+        Err(ServerError::TooLarge { limit, flag, .. }) => {
+            assert_eq!((limit, flag), (1024 * 1024, "--max-body-mib"))
+        }
         other => panic!("expected too large, got {other:?}"),
     }
 }

@@ -55,7 +55,8 @@ fn push_and_pull_between_two_hubs() {
         pushed.metadata.sha256,
         ai4ict_hub::models::sha256_hex(&artifact)
     );
-    ca.push(&meta("1.1.0", 0.7), b"second").unwrap();
+    // Small models may still go in one JSON request.
+    ca.push_json(&meta("1.1.0", 0.7), b"second").unwrap();
     ca.set_alias("kpi-anomaly", "production", "1.0.0").unwrap();
 
     // Pull the production model from A and push it to B.

@@ -1,8 +1,10 @@
-//! `ai4ict bench serve`: the hub server against hostile clients. A child process serves a
-//! fresh hub; the bench holds `--half-open` connections that never finish their headers while
-//! it probes `GET /health`, then pushes the largest model the hub takes and a 1 GiB body, and
-//! reads the server's peak memory (VmHWM) from /proc. It fails when the server dies or
-//! `/health` does not answer; the figures against the goals are printed, not enforced.
+//! `ai4ict bench serve`: the hub server against hostile clients and large models. A child
+//! process serves a fresh hub; the bench holds `--half-open` connections that never finish
+//! their headers while it probes `GET /health`, then streams a 1 GiB artifact in and out
+//! (`PUT` and `GET /models/{name}/{version}/artifact`), pushes the largest model the JSON body
+//! limit takes and an oversized 1 GiB JSON body, and reads the server's peak memory (VmHWM)
+//! from /proc after each. It fails when the server dies, `/health` does not answer or a push
+//! under a limit is refused; the figures against the goals are printed, not enforced.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
@@ -35,7 +37,16 @@ pub struct Args {
     /// The hub's body limit, MiB (`hub serve --max-body-mib`).
     #[arg(long, default_value_t = 64)]
     max_body_mib: u64,
+    /// The streamed push and pull, GiB.
+    #[arg(long, default_value_t = 1.0)]
+    artifact_gib: f64,
+    /// The hub's artifact limit, MiB (`hub serve --max-artifact-mib`).
+    #[arg(long, default_value_t = 2048)]
+    max_artifact_mib: u64,
 }
+
+/// The goal for the server's peak memory through a streamed push and pull, MiB.
+const STREAM_GOAL_MIB: f64 = 256.0;
 
 /// The hub server child, killed when dropped.
 struct Server(Child);
@@ -49,7 +60,7 @@ impl Drop for Server {
 
 impl Server {
     /// `ai4ict hub serve` on `addr` with a fresh database in `dir`.
-    fn start(dir: &Path, addr: SocketAddr, max_body_mib: u64) -> anyhow::Result<Self> {
+    fn start(dir: &Path, addr: SocketAddr, a: &Args) -> anyhow::Result<Self> {
         let token = dir.join("token");
         std::fs::write(&token, TOKEN)?;
         let child = Command::new(std::env::current_exe()?)
@@ -60,7 +71,12 @@ impl Server {
                 &addr.to_string(),
                 "--max-body-mib",
             ])
-            .arg(max_body_mib.to_string())
+            .arg(a.max_body_mib.to_string())
+            .arg("--max-artifact-mib")
+            .arg(a.max_artifact_mib.to_string())
+            // Uploads of any size within the bench.
+            .args(["--request-timeout", "3600", "--spool-dir"])
+            .arg(dir)
             .arg("--db")
             .arg(dir.join("hub.db"))
             .arg("--token-file")
@@ -93,7 +109,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let dir = tempfile::tempdir()?;
     let addr = free_loopback()?;
-    let mut server = Server::start(dir.path(), addr, a.max_body_mib)?;
+    let mut server = Server::start(dir.path(), addr, &a)?;
     let base = format!("http://{addr}");
     let client = Client::new(&base)?.with_token(Some(Token::new(TOKEN)?));
     let ready = Instant::now() + Duration::from_secs(20);
@@ -155,14 +171,44 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     drop(held);
     server.alive()?;
 
-    // The largest push the hub takes: base64 makes the artifact a third larger in the body.
+    // A large artifact streamed in and out: the server's memory stays bounded.
+    let size = (a.artifact_gib * (1u64 << 30) as f64) as u64;
+    let meta = ModelMetadata::new("bench-serve-stream", "1", "ai4ict bench", "CC0-1.0");
+    let t = Instant::now();
+    let streamed = client
+        .push_from(&meta, std::io::repeat(7).take(size), size)
+        .map(|_| ());
+    let gib = size as f64 / (1u64 << 30) as f64;
+    let peak = server.memory_mib("VmHWM");
+    println!(
+        "streamed push of a {gib:.2} GiB artifact: {} in {:.1} s; server peak {} (goal: under {STREAM_GOAL_MIB:.0} MiB)",
+        streamed.as_ref().map_or_else(|e| format!("failed ({e})"), |()| "stored".into()),
+        t.elapsed().as_secs_f64(),
+        mib(peak)
+    );
+    if streamed.is_ok() {
+        let t = Instant::now();
+        let pulled = pull_to_sink(addr, &meta);
+        println!(
+            "streamed pull of it: {} in {:.1} s; server peak {}",
+            pulled.as_ref().map_or_else(
+                |e| format!("failed ({e})"),
+                |n| format!("{:.2} GiB read", *n as f64 / (1u64 << 30) as f64)
+            ),
+            t.elapsed().as_secs_f64(),
+            mib(server.memory_mib("VmHWM"))
+        );
+    }
+    server.alive()?;
+
+    // The largest JSON push the hub takes: base64 makes the artifact a third larger in the body.
     let limit = a.max_body_mib * 1024 * 1024;
     let artifact = vec![7u8; (limit as usize / 4 * 3).saturating_sub(1 << 20)];
     let meta = ModelMetadata::new("bench-serve-large", "1", "ai4ict bench", "CC0-1.0");
     let t = Instant::now();
-    let pushed = client.push(&meta, &artifact).map(|_| ());
+    let pushed = client.push_json(&meta, &artifact).map(|_| ());
     println!(
-        "push of a {:.0} MiB artifact (the largest under the {} MiB body limit): {} in {:.1} s; server peak {}",
+        "JSON push of a {:.0} MiB artifact (POST /models, the largest under the {} MiB body limit): {} in {:.1} s; server peak {}",
         artifact.len() as f64 / (1 << 20) as f64,
         a.max_body_mib,
         pushed.as_ref().map_or_else(|e| format!("failed ({e})"), |()| "stored".into()),
@@ -191,6 +237,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Err(e) = pushed {
         bail!("FAILED: a push under the body limit was refused: {e}");
     }
+    if let Err(e) = streamed {
+        bail!("FAILED: a streamed push under the artifact limit was refused: {e}");
+    }
     Ok(())
 }
 
@@ -202,6 +251,20 @@ fn health(addr: SocketAddr) -> anyhow::Result<()> {
         .into();
     agent.get(format!("http://{addr}/health")).call()?;
     Ok(())
+}
+
+/// Reads the artifact of `meta` from the hub into nothing; returns the bytes read.
+fn pull_to_sink(addr: SocketAddr, meta: &ModelMetadata) -> anyhow::Result<u64> {
+    let url = format!(
+        "http://{addr}/models/{}/{}/artifact",
+        meta.name, meta.version
+    );
+    let mut resp = ureq::get(&url).call()?;
+    let n = std::io::copy(
+        &mut resp.body_mut().with_config().reader(),
+        &mut std::io::sink(),
+    )?;
+    Ok(n)
 }
 
 /// Announces a `size`-byte push and sends zeros until the server answers or stops reading;

@@ -162,11 +162,16 @@ pub(super) fn run(db: Option<String>, command: ModelCommand) -> anyhow::Result<(
             version,
             out,
         } => {
+            // Streamed from the other hub into this one's chunks: never whole in memory.
             let client = ai4ict_server::client::Client::new(&from)?;
-            let (rec, bytes) = client.pull(&name, &version)?;
-            let local = hub.publish_model(&rec.metadata, &bytes)?;
+            let local = client.pull_with(&name, &version, |rec, artifact| {
+                Ok(hub.publish_model_from(&rec.metadata, artifact)?)
+            })?;
             if let Some(out) = out {
-                std::fs::write(&out, &bytes)
+                let m = &local.metadata;
+                let mut file = std::fs::File::create(&out)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                std::io::copy(&mut hub.artifact_reader(&m.name, &m.version), &mut file)
                     .with_context(|| format!("writing {}", out.display()))?;
             }
             outln!(
@@ -183,8 +188,10 @@ pub(super) fn run(db: Option<String>, command: ModelCommand) -> anyhow::Result<(
             name,
             version,
         } => {
-            let (rec, bytes) = hub
-                .pull_model(&name, &version)?
+            // Checked here, then streamed a chunk at a time: the artifact is never whole in
+            // memory.
+            let rec = hub
+                .verify_model(&name, &version)?
                 .with_context(|| format!("no model {name}@{version}"))?;
             let token = match token_file {
                 Some(f) => Some(ai4ict_server::Token::from_file(&f)?),
@@ -195,7 +202,9 @@ pub(super) fn run(db: Option<String>, command: ModelCommand) -> anyhow::Result<(
                     .transpose()?,
             };
             let client = ai4ict_server::client::Client::new(&to)?.with_token(token);
-            let remote = client.push(&rec.metadata, &bytes)?;
+            let m = &rec.metadata;
+            let reader = hub.artifact_reader(&m.name, &m.version);
+            let remote = client.push_from(m, reader, m.size)?;
             outln!(
                 "pushed {}@{} to {to} (sha256 {} verified there)",
                 remote.metadata.name,

@@ -30,9 +30,18 @@ pub(crate) struct ServeArgs {
     /// more). None by default.
     #[arg(long, value_name = "ORIGIN")]
     cors_origin: Vec<String>,
-    /// Largest request body in MiB (a pushed model travels base64-encoded: a third larger).
+    /// Largest request body in MiB (a model pushed in JSON travels base64-encoded: a third
+    /// larger).
     #[arg(long, default_value_t = 64)]
     max_body_mib: u64,
+    /// Largest artifact of a streamed push (PUT /models/NAME/VERSION/artifact) in MiB; it is
+    /// spooled to disk, not held in memory.
+    #[arg(long, default_value_t = ai4ict_server::DEFAULT_MAX_ARTIFACT_BYTES / (1024 * 1024))]
+    max_artifact_mib: u64,
+    /// Folder where streamed pushes are spooled before they are stored [default: the
+    /// system's temporary folder].
+    #[arg(long, value_name = "DIR")]
+    spool_dir: Option<PathBuf>,
     /// Connections served at once (at most the open-file limit less 64; each buffers at most
     /// 64 KiB of request head); more wait to be accepted.
     #[arg(long, default_value_t = ai4ict_server::DEFAULT_MAX_CONNECTIONS)]
@@ -159,8 +168,9 @@ pub(crate) fn prepare(db: Option<String>, args: &ServeArgs) -> anyhow::Result<Pr
         anyhow::ensure!(runs.is_dir(), "--runs {}: not a folder", runs.display());
     }
     notes.push(format!(
-        "body limit {} MiB, {} connections, audit log {} (rotated at {} MiB, {} kept)",
+        "body limit {} MiB, artifacts up to {} MiB, {} connections, audit log {} (rotated at {} MiB, {} kept)",
         args.max_body_mib,
+        args.max_artifact_mib,
         args.max_connections,
         audit_log.display(),
         args.audit_max_mib.max(1),
@@ -171,6 +181,8 @@ pub(crate) fn prepare(db: Option<String>, args: &ServeArgs) -> anyhow::Result<Pr
         allowed_hosts: args.allowed_host.clone(),
         cors_origins: args.cors_origin.clone(),
         max_body_bytes: args.max_body_mib.saturating_mul(1024 * 1024),
+        max_artifact_bytes: args.max_artifact_mib.saturating_mul(1024 * 1024),
+        spool_dir: args.spool_dir.clone(),
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout),
         request_timeout: Duration::from_secs(args.request_timeout),
