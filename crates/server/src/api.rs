@@ -15,7 +15,7 @@
 //! `GET /standard?key=`, `GET /review-due?at=`, `GET /coop?limit=&min_score=`,
 //! `GET /gaps?min_standards=`, `GET /usecases`, `GET /usecases/{name}`, `POST /usecases`,
 //! `GET /levels`, and the OpenAPI 3 document of all of them: `GET /openapi.json`
-//! ([`crate::openapi`]). Errors are JSON `{"error": "…"}` with a 4xx status for bad input (400),
+//! (see `openapi.rs`). Errors are JSON `{"error": "…"}` with a 4xx status for bad input (400),
 //! a missing or wrong write token (401), a read-only hub, a foreign `Host` or `Origin` (403),
 //! unknown items (404), immutable versions (409), a body over the limit (413) and integrity
 //! failures (422); a stored row that cannot be read is a 500.

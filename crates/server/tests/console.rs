@@ -200,7 +200,7 @@ fn every_page_answers_with_its_content() {
             &["Architectural framework", "SG13"],
         ),
         (
-            "/ui/review-due?at=2100-01-01",
+            "/ui/review-due?at=2100-01-01&limit=1000",
             &["Standards due for review", "ITU-T Y.3172"],
         ),
         ("/ui/coop", &["Cooperation map", "Why they match"]),
