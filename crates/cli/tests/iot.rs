@@ -170,6 +170,7 @@ fn the_iot_intent_flags_faulty_sensors_from_mqtt() {
     for l in &labels {
         let (entity, kind) = (l["entity"].as_str().unwrap(), l["kind"].as_str().unwrap());
         let returned = l["end"].as_i64() < Some(last);
+        eprintln!("{kind} of {entity}: alerted {}", alerted(entity));
         if kind == "flatline" || (kind == "missing_data" && returned) {
             assert!(
                 alerted(entity),

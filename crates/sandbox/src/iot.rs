@@ -7,12 +7,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use ai4ict_core::{Entity, Incident, IncidentKind, Interval, Timestamp};
-use serde::Serialize;
-
 use crate::export::{create, io_err, write_json};
 use crate::rng::{Key, Stream};
 use crate::SandboxError;
+use ai4ict_core::{Entity, Incident, IncidentKind, Interval, Timestamp};
 
 /// The fields every sensor reports, in order: °C, % relative humidity, volts.
 pub const IOT_FIELDS: [&str; 3] = ["temperature", "humidity", "battery"];
@@ -24,7 +22,7 @@ const HOUR_MS: i64 = 3_600_000;
 
 /// A sensor field's simulation profile (Y.3181 cl. 3): how many sensors, for how long, and
 /// how often they fail. The same config gives the same readings, bit for bit.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IotConfig {
     /// Number of sensors, 1 to 100000.
     pub sensors: u32,

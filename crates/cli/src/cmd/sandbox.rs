@@ -296,7 +296,7 @@ fn publish(a: PublishArgs) -> anyhow::Result<()> {
         }
     });
     let began = Instant::now();
-    let per = Duration::from_secs(1).as_secs_f64() / f64::from(a.rate);
+    let per = 1.0 / f64::from(a.rate);
     let mut sent = 0u64;
     let failed = || trouble.lock().ok().and_then(|t| t.clone());
     for step in 0..field.steps() {
