@@ -58,6 +58,56 @@ fn persistent_session(broker: &str, client_id: &str, topic: &str) {
 }
 
 #[test]
+fn sandbox_iot_files_are_scored_by_detect() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["sandbox", "iot", "--out", "iot"];
+    args.extend(FIELD);
+    let wrote = ai4ict(dir.path(), &args);
+    assert!(
+        wrote.contains("30 sensors × 864 intervals of 5m, seed 1"),
+        "{wrote}"
+    );
+    let again = Command::new(BIN)
+        .args(&args)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !again.status.success(),
+        "existing files are refused without --force"
+    );
+
+    ai4ict(
+        dir.path(),
+        &[
+            "detect",
+            "--input",
+            "iot/telemetry.csv",
+            "--labels",
+            "iot/labels.json",
+            "--detector",
+            "robust_seasonal",
+            "--quiet",
+            "--out",
+            "det",
+        ],
+    );
+    let eval: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("det/evaluation.json")).unwrap(),
+    )
+    .unwrap();
+    let kinds = eval["metrics"]["per_kind"].as_array().unwrap();
+    let stuck = kinds.iter().find(|k| k["kind"] == "flatline").unwrap();
+    assert_eq!(stuck["recall"], 1.0, "every stuck sensor is found: {eval}");
+    for k in ["slow_drift", "missing_data"] {
+        assert!(
+            kinds.iter().any(|x| x["kind"] == k),
+            "{k} in the labels: {eval}"
+        );
+    }
+}
+
+#[test]
 fn publish_to_an_unreachable_broker_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
