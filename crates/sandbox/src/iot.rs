@@ -280,7 +280,12 @@ fn sensor_name(sensor: usize) -> String {
 }
 
 fn step_time(config: &IotConfig, step: usize) -> Timestamp {
-    Timestamp(config.start.0 + step as i64 * config.interval.millis())
+    Timestamp(
+        config
+            .start
+            .0
+            .saturating_add(step as i64 * config.interval.millis()),
+    )
 }
 
 /// Rounds to the resolution of a real sensor (1/`per` of the unit).
