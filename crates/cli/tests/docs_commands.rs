@@ -58,6 +58,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "a benchmark on 10,000 generated standards",
     ),
     ("git clone", "downloads NAB's data from outside"),
+    (
+        "ai4ict sandbox publish",
+        "needs an MQTT broker (tests/iot.rs publishes to Mosquitto when one is given)",
+    ),
 ];
 
 /// One command of a document.

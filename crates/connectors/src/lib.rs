@@ -27,8 +27,8 @@ pub use http::HttpSourceConfig;
 pub use labels::{read_labels, LabelError, MAX_LABELS_BYTES};
 pub use lines::MAX_LINE_BYTES;
 pub use live::{
-    LiveLimits, LiveSource, MessageFormat, MqttSourceConfig, NatsSinkConfig, NatsSourceConfig,
-    RowMapping, DEFAULT_BUFFER,
+    host_port, LiveLimits, LiveSource, MessageFormat, MqttSourceConfig, NatsSinkConfig,
+    NatsSourceConfig, RowMapping, DEFAULT_BUFFER,
 };
 pub use mqtt::{MqttSink, MqttSinkConfig};
 pub use nats::NatsSink;

@@ -294,11 +294,7 @@ pub(crate) fn interval_duration(i: Interval) -> Duration {
 }
 
 /// Host and port of `url` (`scheme://host[:port]`, scheme one of `schemes`).
-pub(crate) fn host_port(
-    url: &str,
-    schemes: &[&str],
-    default_port: u16,
-) -> Result<(String, u16), String> {
+pub fn host_port(url: &str, schemes: &[&str], default_port: u16) -> Result<(String, u16), String> {
     let rest = schemes
         .iter()
         .find_map(|s| url.strip_prefix(&format!("{s}://")))

@@ -12,14 +12,14 @@ use crate::network::{Network, PlannedEvent, KPIS};
 use crate::topology::{Cell, Link, Site};
 use crate::{SandboxError, ScenarioConfig};
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError + '_ {
     move |source| SandboxError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn create(dir: &Path, name: &str) -> Result<(PathBuf, BufWriter<File>), SandboxError> {
+pub(crate) fn create(dir: &Path, name: &str) -> Result<(PathBuf, BufWriter<File>), SandboxError> {
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     let path = dir.join(name);
     let file = File::create(&path).map_err(io_err(&path))?;
@@ -125,7 +125,11 @@ struct TopologyFile<'a> {
     planned_events: &'a [PlannedEvent],
 }
 
-fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> Result<(), SandboxError> {
+pub(crate) fn write_json<T: Serialize>(
+    dir: &Path,
+    name: &str,
+    value: &T,
+) -> Result<(), SandboxError> {
     let (path, mut out) = create(dir, name)?;
     serde_json::to_writer_pretty(&mut out, value).map_err(|source| SandboxError::Json {
         path: path.clone(),

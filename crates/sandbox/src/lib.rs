@@ -3,6 +3,7 @@
 mod config;
 mod export;
 mod flows;
+mod iot;
 mod network;
 mod rng;
 mod source;
@@ -11,6 +12,7 @@ mod topology;
 pub use config::{Scenario, ScenarioConfig};
 pub use export::{write_csv, write_jsonl, write_labels};
 pub use flows::{write_flows_csv, FlowClass, FlowConfig, FlowRecord, FLOW_COLUMNS};
+pub use iot::{write_iot, write_iot_jsonl, IotConfig, SensorField, IOT_FIELDS};
 pub use network::{kpi_unit, Demand, Network, PlannedEvent, KPIS};
 pub use source::SandboxSource;
 pub use topology::{Area, Cell, CellKind, Link, Neighbour, Profile, Site};

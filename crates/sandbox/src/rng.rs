@@ -25,6 +25,7 @@ pub(crate) enum Stream {
     Day = 10,
     Telemetry = 11,
     Flow = 12,
+    Iot = 13,
 }
 
 /// A hash of the seed, a stream and up to three coordinates.

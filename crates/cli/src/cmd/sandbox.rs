@@ -3,12 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ai4ict_core::{Interval, Timestamp};
-use ai4ict_sandbox::{Network, Scenario, ScenarioConfig};
+use ai4ict_sandbox::{IotConfig, Network, Scenario, ScenarioConfig, SensorField};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
 
 /// The ML sandbox's simulated network (ITU-T Y.3181): seeded cells with KPIs and ground truth.
 #[derive(Parser, Debug)]
@@ -25,6 +28,80 @@ enum SandboxCommand {
     /// Write labelled flow records (normal traffic classes and attacks, with ground truth)
     /// carried by the simulated network's cells, as CSV, for `ai4ict bench classify`.
     Flows(FlowsArgs),
+    /// Simulate a field of IoT sensors (temperature, humidity, battery) with stuck, drifting
+    /// and dead sensors, and write its telemetry.csv and ground truth (labels.json).
+    Iot(IotArgs),
+    /// Publish the IoT sensor field's readings to an MQTT broker, one JSON line per reading
+    /// on TOPIC/<sensor>, at a bounded rate.
+    Publish(PublishArgs),
+}
+
+/// The IoT sensor field (crate `ai4ict-sandbox`, `IotConfig`).
+#[derive(Parser, Debug)]
+struct FieldArgs {
+    /// Number of sensors, 1 to 100000.
+    #[arg(long, default_value_t = 30)]
+    sensors: u32,
+    /// Days to simulate, 1 to 366.
+    #[arg(long, default_value_t = 4)]
+    days: u32,
+    /// Random seed: the same seed gives the same readings and faults.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Reporting interval, 1m to 1h.
+    #[arg(long, default_value = "5m")]
+    interval: Interval,
+    /// First reporting time, RFC 3339 [default: 2024-01-01T00:00:00Z].
+    #[arg(long)]
+    start: Option<Timestamp>,
+    /// Days at the start without faults (the detectors' warm-up).
+    #[arg(long, default_value_t = 1)]
+    quiet_days: u32,
+    /// Share of sensors that develop one fault (stuck, drifting or dead), 0 to 1.
+    #[arg(long, default_value_t = 0.3)]
+    faulty_share: f64,
+}
+
+impl FieldArgs {
+    fn field(&self) -> anyhow::Result<SensorField> {
+        let d = IotConfig::default();
+        Ok(SensorField::new(&IotConfig {
+            sensors: self.sensors,
+            days: self.days,
+            seed: self.seed,
+            interval: self.interval,
+            start: self.start.unwrap_or(d.start),
+            quiet_days: self.quiet_days,
+            faulty_share: self.faulty_share,
+        })?)
+    }
+}
+
+#[derive(Parser, Debug)]
+struct IotArgs {
+    #[command(flatten)]
+    field: FieldArgs,
+    /// Folder to write telemetry.csv and labels.json into (created if needed).
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace files already in `--out` (by default they are refused, never overwritten).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Parser, Debug)]
+struct PublishArgs {
+    #[command(flatten)]
+    field: FieldArgs,
+    /// The broker, mqtt://host:port (port 1883 when left out).
+    #[arg(long)]
+    mqtt: String,
+    /// Topic prefix: each reading goes to TOPIC/<sensor>.
+    #[arg(long, default_value = "iot/sensors")]
+    topic: String,
+    /// Readings published per second at most, 1 to 100000.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    rate: u32,
 }
 
 #[derive(Parser, Debug)]
@@ -122,7 +199,151 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         SandboxCommand::Generate(a) => generate(a),
         SandboxCommand::Flows(a) => flows(a),
+        SandboxCommand::Iot(a) => iot(a),
+        SandboxCommand::Publish(a) => publish(a),
     }
+}
+
+fn iot(a: IotArgs) -> anyhow::Result<()> {
+    let existing: Vec<String> = ["telemetry.csv", "labels.json"]
+        .iter()
+        .map(|n| a.out.join(n))
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !a.force && !existing.is_empty() {
+        anyhow::bail!(
+            "{} exist(s) already: choose another --out, or --force to replace",
+            existing.join(", ")
+        );
+    }
+    let field = a.field.field()?;
+    let rows = ai4ict_sandbox::write_iot(&field, &a.out).context("writing the IoT sensors")?;
+    outln!(
+        "wrote {}: {rows} rows of {} sensors × {} intervals of {}, seed {}",
+        a.out.join("telemetry.csv").display(),
+        field.sensors(),
+        field.steps(),
+        a.field.interval,
+        a.field.seed
+    );
+    outln!(
+        "wrote {}: {} faults ({})",
+        a.out.join("labels.json").display(),
+        field.incidents().len(),
+        fault_counts(&field)
+    );
+    Ok(())
+}
+
+fn fault_counts(field: &SensorField) -> String {
+    let mut by_kind: BTreeMap<_, usize> = BTreeMap::new();
+    for i in field.incidents() {
+        *by_kind.entry(i.kind).or_default() += 1;
+    }
+    let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    if kinds.is_empty() {
+        "none".into()
+    } else {
+        kinds.join(", ")
+    }
+}
+
+/// How long the broker may take to accept the connection and acknowledge the last reading.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn publish(a: PublishArgs) -> anyhow::Result<()> {
+    let field = a.field.field()?;
+    let (host, port) = ai4ict_connectors::host_port(&a.mqtt, &["mqtt", "tcp"], 1883)
+        .map_err(anyhow::Error::msg)?;
+    let mut opts = MqttOptions::new(format!("ai4ict-publish-{}", std::process::id()), host, port);
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (client, mut conn) = Client::new(opts, 256);
+    let unreachable =
+        |why: String| anyhow::anyhow!("cannot reach the MQTT broker {}: {why}", a.mqtt);
+    let until = Instant::now() + BROKER_TIMEOUT;
+    loop {
+        match conn.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
+                if ack.code != rumqttc::ConnectReturnCode::Success {
+                    return Err(unreachable(format!("connection refused ({:?})", ack.code)));
+                }
+                break;
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Err(_) => return Err(unreachable("no answer".into())),
+        }
+    }
+    // A thread drives the connection and counts the broker's acknowledgements.
+    let acked = Arc::new(AtomicU64::new(0));
+    let trouble = Arc::new(Mutex::new(None::<String>));
+    let (thread_acked, thread_trouble) = (Arc::clone(&acked), Arc::clone(&trouble));
+    let driver = std::thread::spawn(move || loop {
+        match conn.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => {
+                thread_acked.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)))
+            | Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Err(e)) => {
+                if let Ok(mut t) = thread_trouble.lock() {
+                    *t = Some(e.to_string());
+                }
+                break;
+            }
+            Ok(Ok(_)) | Err(RecvTimeoutError::Timeout) => {}
+        }
+    });
+    let began = Instant::now();
+    let per = 1.0 / f64::from(a.rate);
+    let mut sent = 0u64;
+    let failed = || trouble.lock().ok().and_then(|t| t.clone());
+    for step in 0..field.steps() {
+        for s in 0..field.sensors() {
+            let Some(line) = field.json_line(s, step) else {
+                continue;
+            };
+            if let Some(why) = failed() {
+                anyhow::bail!("the MQTT broker {} dropped the connection: {why}", a.mqtt);
+            }
+            let due = began + Duration::from_secs_f64(sent as f64 * per);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            client
+                .publish(
+                    format!("{}/{}", a.topic, field.name(s)),
+                    QoS::AtLeastOnce,
+                    false,
+                    line,
+                )
+                .context("publishing a reading")?;
+            sent += 1;
+        }
+    }
+    let until = Instant::now() + BROKER_TIMEOUT;
+    while acked.load(Ordering::Relaxed) < sent && Instant::now() < until && failed().is_none() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = client.disconnect();
+    let _ = driver.join();
+    let got = acked.load(Ordering::Relaxed);
+    if got < sent {
+        anyhow::bail!(
+            "the MQTT broker {} acknowledged {got} of {sent} readings{}",
+            a.mqtt,
+            failed().map(|w| format!(": {w}")).unwrap_or_default()
+        );
+    }
+    outln!(
+        "published {sent} readings of {} sensors to {} {}/<sensor> in {:.1} s ({} faults: {})",
+        field.sensors(),
+        a.mqtt,
+        a.topic,
+        began.elapsed().as_secs_f64(),
+        field.incidents().len(),
+        fault_counts(&field)
+    );
+    Ok(())
 }
 
 fn flows(a: FlowsArgs) -> anyhow::Result<()> {
