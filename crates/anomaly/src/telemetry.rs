@@ -13,7 +13,10 @@
 //!   a lower bound of the surprise of both). When the sum reaches [`STUCK_DECADES`] and some
 //!   field has repeated, the row is flagged: a single row of zeros is a counter reset, which
 //!   wants no alert, and counters that stay at 0 are flagged at their second zero.
-//! - **A silent source**: a row that comes after at least [`SILENT_AFTER`] missing intervals.
+//! - **A silent source**: at least [`SILENT_AFTER`] missing intervals, found either while the
+//!   stream goes on without the entity ([`TelemetryCheck::silent_at`], the time given by the
+//!   other entities' rows: a source dead for good is found too) or, if not found so, at the row
+//!   that ends the silence; reported once either way.
 //!
 //! The state is bounded: 24 hourly slots of three counters per field (168 bytes per field plus
 //! 24 per entity), whatever the length of the stream.
@@ -95,6 +98,8 @@ impl Field {
 pub struct TelemetryCheck {
     interval_ms: i64,
     last_time: Option<Timestamp>,
+    /// The current silence was reported by [`Self::silent_at`].
+    silence_reported: bool,
     fields: Vec<Field>,
 }
 
@@ -104,6 +109,7 @@ impl TelemetryCheck {
         Self {
             interval_ms: interval.millis().max(1),
             last_time: None,
+            silence_reported: false,
             fields: (0..width)
                 .map(|_| Field {
                     last: f64::NAN,
@@ -118,6 +124,30 @@ impl TelemetryCheck {
         std::mem::size_of::<Self>() + self.fields.len() * std::mem::size_of::<Field>()
     }
 
+    /// Intervals missing between the last row and a row at `time`.
+    fn missing_before(&self, time: Timestamp) -> u32 {
+        self.last_time.map_or(0, |last| {
+            let gap = (time.0.saturating_sub(last.0) / self.interval_ms).saturating_sub(1);
+            u32::try_from(gap).unwrap_or(u32::MAX)
+        })
+    }
+
+    /// Whether the source, silent since its last row, has missed at least [`SILENT_AFTER`]
+    /// intervals by `now` (the stream's time, from other entities' rows): the intervals missed,
+    /// once per silence. Never before the first row.
+    pub fn silent_at(&mut self, now: Timestamp) -> Option<u32> {
+        if self.silence_reported || self.last_time.is_none_or(|last| now <= last) {
+            return None;
+        }
+        // `now` is a row's time: the intervals before it are missing, and it is too.
+        let missing = self.missing_before(now).saturating_add(1);
+        if missing < SILENT_AFTER {
+            return None;
+        }
+        self.silence_reported = true;
+        Some(missing)
+    }
+
     /// Checks one row (`values`, one per field; NaN or an infinity is a missing value, extra
     /// values are ignored) and learns from it. Rows older than the last are ignored. Never
     /// panics.
@@ -125,10 +155,9 @@ impl TelemetryCheck {
         if self.last_time.is_some_and(|last| time <= last) {
             return None;
         }
-        let missing = self.last_time.map_or(0, |last| {
-            let gap = (time.0.saturating_sub(last.0) / self.interval_ms).saturating_sub(1);
-            u32::try_from(gap).unwrap_or(u32::MAX)
-        });
+        let missing = self.missing_before(time);
+        // A silence already reported while it lasted is not reported again at its end.
+        let reported = std::mem::take(&mut self.silence_reported);
         self.last_time = Some(time);
         let slot = (time.millis_of_day() / 3_600_000).clamp(0, SLOTS as i64 - 1) as usize;
         // The runs, with this row.
@@ -179,7 +208,7 @@ impl TelemetryCheck {
         }
         match most {
             Some((field, _, repeats)) if stuck => Some(TelemetryFinding::Stuck { field, repeats }),
-            _ if missing >= SILENT_AFTER => Some(TelemetryFinding::Silent { missing }),
+            _ if missing >= SILENT_AFTER && !reported => Some(TelemetryFinding::Silent { missing }),
             _ => None,
         }
     }
@@ -299,6 +328,22 @@ mod tests {
     #[test]
     fn the_state_is_168_bytes_per_field() {
         assert_eq!(std::mem::size_of::<Field>(), 168);
+    }
+
+    #[test]
+    fn a_silence_is_flagged_while_it_lasts_once() {
+        let interval = Interval::from_minutes(15);
+        let mut check = TelemetryCheck::new(1, interval);
+        let at = |i: i64| Timestamp(i * interval.millis());
+        assert_eq!(check.silent_at(at(3)), None); // nothing seen yet
+        assert_eq!(check.update(at(0), &[1.0]), None);
+        assert_eq!(check.silent_at(at(5)), None); // 5 intervals: ordinary
+        assert_eq!(check.silent_at(at(6)), Some(6));
+        assert_eq!(check.silent_at(at(40)), None); // once per silence
+        // The row that ends it is not flagged again; the next silence is.
+        assert_eq!(check.update(at(41), &[2.0]), None);
+        assert_eq!(check.silent_at(at(46)), None);
+        assert_eq!(check.silent_at(at(47)), Some(6));
     }
 
     #[test]

@@ -99,6 +99,11 @@ impl Batch {
         self.times.iter().copied().min()
     }
 
+    /// The latest time in the batch.
+    pub fn max_time(&self) -> Option<Timestamp> {
+        self.times.iter().copied().max()
+    }
+
     /// The rows with `from <= time < until`, in order (the batch itself when all are).
     pub fn within(self, from: Timestamp, until: Timestamp) -> Batch {
         if self.times.iter().all(|t| *t >= from && *t < until) {

@@ -113,3 +113,31 @@ fn a_cell_at_zero_every_night_does_not_alert() {
     let alerts = alerts_of(batches.collect::<Vec<_>>(), interval);
     assert!(alerts.is_empty(), "{alerts:?}");
 }
+
+#[test]
+fn a_source_dead_for_good_alerts_while_the_others_go_on() {
+    let interval = Interval::from_minutes(15);
+    let row = |i: usize, k: usize| -> Vec<f64> {
+        (0..KPIS.len())
+            .map(|f| 100.0 + ((i * 7919 + f * 104_729 + k * 31) % 1009) as f64 / 100.0)
+            .collect()
+    };
+    // Two cells for 3 days; the first stops for good at step 250.
+    let batches: Vec<Batch> = (0..3 * 96)
+        .map(|i| {
+            let mut b = Batch::new(KPIS.len());
+            let t = Timestamp(i as i64 * interval.millis());
+            if i < 250 {
+                b.push(Entity::new("dies"), t, &row(i, 0));
+            }
+            b.push(Entity::new("lives"), t, &row(i, 1));
+            b
+        })
+        .collect();
+    let alerts = alerts_of(batches, interval);
+    let dead: Vec<&Alert> = alerts.iter().filter(|a| a.entity.name() == "dies").collect();
+    // Its last row is at 249; six intervals missed by 255.
+    assert_eq!(dead.len(), 1, "{alerts:?}");
+    assert_eq!(dead[0].time, Timestamp(255 * interval.millis()));
+    assert_eq!(dead[0].field, ai4ict_engine::nodes::NO_DATA);
+}

@@ -7,7 +7,7 @@ mod policy;
 mod preprocess;
 
 pub use model::{ModelNode, Scored};
-pub use policy::{PolicyNode, Run as PolicyState};
+pub use policy::{PolicyNode, Run as PolicyState, NO_DATA};
 pub use preprocess::{EntityState as PreprocessState, Preprocessor};
 
 use std::collections::HashMap;

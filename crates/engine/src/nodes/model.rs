@@ -1,5 +1,5 @@
 use ai4ict_anomaly::{AnyDetector, DetectorConfig, Score, TelemetryCheck, TelemetryFinding};
-use ai4ict_core::{Batch, Entity, Interval};
+use ai4ict_core::{Batch, Entity, Interval, Timestamp};
 
 use super::EntityMap;
 use crate::EngineError;
@@ -14,6 +14,10 @@ pub struct Scored {
     /// Per row, what the telemetry check found: evidence on its own, so the policy alerts on
     /// it at once, whatever its `for` (empty when nothing was checked).
     pub findings: Vec<Option<TelemetryFinding>>,
+    /// Entities whose source fell silent while the stream went on (a dead source, found
+    /// without a row of its own), each with the stream's time it was found at: evidence on
+    /// its own, like `findings`.
+    pub silences: Vec<(Entity, Timestamp)>,
 }
 
 /// What the model node keeps per entity: its detector and its telemetry check.
@@ -32,6 +36,9 @@ pub struct ModelNode {
     width: usize,
     interval: Interval,
     detectors: EntityMap<EntityModel>,
+    /// The latest row time seen, in intervals: the entities are checked for silence once
+    /// per interval the stream advances.
+    swept: Option<i64>,
 }
 
 impl ModelNode {
@@ -50,6 +57,7 @@ impl ModelNode {
             width,
             interval,
             detectors: EntityMap::default(),
+            swept: None,
         })
     }
 
@@ -107,6 +115,7 @@ impl ModelNode {
         out.scores.reserve(batch.len());
         out.findings.clear();
         out.findings.reserve(batch.len());
+        out.silences.clear();
         for (entity, time, values) in batch.rows() {
             let m = match self.detectors.get_mut(entity) {
                 Some(d) => d,
@@ -140,6 +149,24 @@ impl ModelNode {
             out.scores.push(score);
             out.findings.push(finding);
         }
+        if let Some(now) = batch.max_time() {
+            self.sweep(now, &mut out.silences);
+        }
         out.batch = batch;
+    }
+
+    /// Once per interval the stream advances to (`now`, its latest row), the entities whose
+    /// source has been silent long enough ([`TelemetryCheck::silent_at`]).
+    fn sweep(&mut self, now: Timestamp, silences: &mut Vec<(Entity, Timestamp)>) {
+        let step = now.0.div_euclid(self.interval.millis().max(1));
+        if self.swept.is_some_and(|s| s >= step) {
+            return;
+        }
+        self.swept = Some(step);
+        for (entity, m) in self.detectors.iter_mut() {
+            if m.check.silent_at(now).is_some() {
+                silences.push((entity.clone(), now));
+            }
+        }
     }
 }

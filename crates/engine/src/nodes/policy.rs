@@ -2,6 +2,8 @@ use ai4ict_core::{Alert, Entity, Interval, Severity, Timestamp};
 use ai4ict_intent::AlertPolicy;
 use serde::{Deserialize, Serialize};
 
+use ai4ict_anomaly::Score;
+
 use super::{EntityMap, Scored};
 
 /// The policy node (Y.3172 §8.1 NOTE 5, P): the operator's safeguards between the model and
@@ -81,70 +83,91 @@ impl PolicyNode {
 
     /// Applies the policy to one scored batch, appending alerts to `alerts`.
     pub fn process(&mut self, scored: &Scored, alerts: &mut Vec<Alert>) {
+        for (i, (entity, t, _)) in scored.batch.rows().enumerate() {
+            let finding = scored.findings.get(i).copied().flatten();
+            self.consider(entity, t, scored.scores[i], finding.is_some(), alerts);
+        }
+        let silent = Score {
+            value: 1.0,
+            field: None,
+        };
+        for (entity, t) in &scored.silences {
+            self.consider(entity, *t, silent, true, alerts);
+        }
+    }
+
+    /// One entity's score at `t`; `evidence` when the telemetry check found something, which
+    /// needs no consecutive intervals.
+    fn consider(
+        &mut self,
+        entity: &Entity,
+        t: Timestamp,
+        score: Score,
+        evidence: bool,
+        alerts: &mut Vec<Alert>,
+    ) {
         let threshold = self.policy.score_above;
         let need = self.policy.for_intervals.max(1);
         let gap = self.interval.millis();
         let suppress = self.policy.suppress.millis();
-        for (i, (entity, t, _)) in scored.batch.rows().enumerate() {
-            let score = scored.scores[i];
-            let finding = scored.findings.get(i).copied().flatten();
-            let run = match self.state.get_mut(entity) {
-                Some(r) => r,
-                None => self.state.entry(entity.clone()).or_default(),
-            };
-            if run.last_time.is_some_and(|last| t.0 - last.0 > gap) {
-                run.len = 0; // a gap breaks the run
-            }
-            run.last_time = Some(t);
-            if finding.is_none() && (score.value.is_nan() || score.value < threshold) {
-                run.len = 0;
-                continue;
-            }
-            if run.len == 0 {
-                run.onset = t;
-                run.max = 0.0;
-                run.alerted = false;
-            }
-            run.len += 1;
-            if score.value >= run.max {
-                run.max = score.value;
-                run.field = score.field;
-            }
-            if (run.len < need && finding.is_none()) || run.alerted {
-                continue;
-            }
-            let (max, onset, field, last_alert) = (run.max, run.onset, run.field, run.last_alert);
-            let severity = self.severity(max);
-            let held = last_alert.is_some_and(|a| t.0 - a.0 < suppress)
-                || self.quiet(t).is_some_and(|least| severity < least);
-            let run = self.state.get_mut(entity).expect("entry exists");
-            if held {
-                if !run.alerted && run.len == need {
-                    self.suppressed += 1;
-                }
-                continue;
-            }
-            run.alerted = true;
-            run.last_alert = Some(t);
-            alerts.push(Alert {
-                entity: entity.clone(),
-                time: t,
-                onset,
-                score: max,
-                severity,
-                field: field
-                    .and_then(|f| self.fields.get(f))
-                    .cloned()
-                    .unwrap_or_default(),
-            });
+        let run = match self.state.get_mut(entity) {
+            Some(r) => r,
+            None => self.state.entry(entity.clone()).or_default(),
+        };
+        if run.last_time.is_some_and(|last| t.0 - last.0 > gap) {
+            run.len = 0; // a gap breaks the run
         }
+        run.last_time = Some(t);
+        if !evidence && (score.value.is_nan() || score.value < threshold) {
+            run.len = 0;
+            return;
+        }
+        if run.len == 0 {
+            run.onset = t;
+            run.max = 0.0;
+            run.alerted = false;
+        }
+        run.len += 1;
+        if score.value >= run.max {
+            run.max = score.value;
+            run.field = score.field;
+        }
+        if (run.len < need && !evidence) || run.alerted {
+            return;
+        }
+        let (max, onset, field, last_alert) = (run.max, run.onset, run.field, run.last_alert);
+        let severity = self.severity(max);
+        let held = last_alert.is_some_and(|a| t.0 - a.0 < suppress)
+            || self.quiet(t).is_some_and(|least| severity < least);
+        let run = self.state.get_mut(entity).expect("entry exists");
+        if held {
+            if !run.alerted && run.len == need {
+                self.suppressed += 1;
+            }
+            return;
+        }
+        run.alerted = true;
+        run.last_alert = Some(t);
+        alerts.push(Alert {
+            entity: entity.clone(),
+            time: t,
+            onset,
+            score: max,
+            severity,
+            field: field
+                .and_then(|f| self.fields.get(f))
+                .cloned()
+                .unwrap_or_else(|| NO_DATA.to_string()),
+        });
     }
 }
+
+/// The field named by an alert on a silent source (no field to blame).
+pub const NO_DATA: &str = "(no data)";
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ai4ict_anomaly::Score;
     use ai4ict_core::{Batch, Entity};
     use ai4ict_intent::QuietHours;
 
@@ -163,7 +186,25 @@ mod tests {
                 })
                 .collect(),
             findings: Vec::new(),
+            silences: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_silent_source_alerts_at_once_whatever_the_for() {
+        let policy = AlertPolicy {
+            for_intervals: 5,
+            ..AlertPolicy::default()
+        };
+        let mut node = PolicyNode::new(&policy, &["x".to_string()], Interval::from_minutes(15));
+        let mut alerts = Vec::new();
+        let mut s = scored(&[0.1, 0.2]);
+        s.silences.push((Entity::new("b"), Timestamp(1_800_000)));
+        node.process(&s, &mut alerts);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].entity, Entity::new("b"));
+        assert_eq!(alerts[0].field, NO_DATA);
+        assert_eq!(alerts[0].time, Timestamp(1_800_000));
     }
 
     fn run(policy: AlertPolicy, values: &[f64]) -> Vec<Alert> {
