@@ -340,7 +340,7 @@ mod tests {
         assert_eq!(check.silent_at(at(5)), None); // 5 intervals: ordinary
         assert_eq!(check.silent_at(at(6)), Some(6));
         assert_eq!(check.silent_at(at(40)), None); // once per silence
-        // The row that ends it is not flagged again; the next silence is.
+                                                   // The row that ends it is not flagged again; the next silence is.
         assert_eq!(check.update(at(41), &[2.0]), None);
         assert_eq!(check.silent_at(at(46)), None);
         assert_eq!(check.silent_at(at(47)), Some(6));

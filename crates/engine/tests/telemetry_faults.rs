@@ -135,7 +135,10 @@ fn a_source_dead_for_good_alerts_while_the_others_go_on() {
         })
         .collect();
     let alerts = alerts_of(batches, interval);
-    let dead: Vec<&Alert> = alerts.iter().filter(|a| a.entity.name() == "dies").collect();
+    let dead: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.entity.name() == "dies")
+        .collect();
     // Its last row is at 249; six intervals missed by 255.
     assert_eq!(dead.len(), 1, "{alerts:?}");
     assert_eq!(dead[0].time, Timestamp(255 * interval.millis()));
