@@ -48,6 +48,11 @@ export AI4ICT_HUB=$out/hub.db
 bench engine 'KPI values/s|engine / loop|alerts:' "$bin" bench engine
 bench intrusion '^(population|novelty|port_scan|beaconing)' "$bin" bench intrusion
 bench ingest '^(overload|accepted|memory|passed|Error)' "$bin" bench ingest
+if [ -n "${AI4ICT_TEST_NATS:-}" ] && "$bin" bench bus --help > /dev/null 2>&1; then
+    bench bus '(process|Error)' "$bin" bench bus --nats "$AI4ICT_TEST_NATS"
+else
+    echo "| bus | - | - | needs a build with --features nats and AI4ICT_TEST_NATS (bash .ci/nats.sh) |" >> "$table"
+fi
 bench serve '(half-open|push|Error)' "$bin" bench serve
 bench collector '(^offered|^received|^passed|^highest|FAILED)' "$bin" bench collector --find-max
 bench anomaly '^ *(detector|auto|robust_seasonal|resonance|river|pyod) ' "$bin" bench anomaly --no-peers

@@ -21,6 +21,11 @@ enum Command {
     /// fails when the collector's count differs from the exporter's or the sequence numbers
     /// were not contiguous.
     Collector(super::bench_collector::Args),
+    /// KPI values per second from a NATS JetStream stream through the shipped anomaly
+    /// intent's chain, with one process and with a cluster (`--processes`), and their ratio
+    /// (built with `--features nats`).
+    #[cfg(feature = "nats")]
+    Bus(super::bench_bus::Args),
     /// Rows and KPI values per second through the shipped anomaly intent's whole chain (PP, M,
     /// P, D, file sink) on the dataflow engine vs a plain loop running the same nodes and sink;
     /// fails when their alerts differ.
@@ -94,6 +99,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Sandbox(a) => return super::bench_sandbox::run(a),
         Command::Engine(a) => return super::bench_engine::run(a),
+        #[cfg(feature = "nats")]
+        Command::Bus(a) => return super::bench_bus::run(a),
         Command::Ingest(a) => return super::bench_ingest::run(a),
         Command::Intrusion(a) => return super::bench_intrusion::run(a),
         Command::Serve(a) => return super::bench_serve::run(a),

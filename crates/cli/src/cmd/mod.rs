@@ -1,6 +1,8 @@
 //! One module per subcommand.
 pub mod bench;
 pub mod bench_anomaly;
+#[cfg(feature = "nats")]
+pub mod bench_bus;
 pub mod bench_classify;
 pub mod bench_collector;
 pub mod bench_engine;
