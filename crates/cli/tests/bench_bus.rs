@@ -12,7 +12,9 @@ fn bench_bus_runs_one_process_and_a_cluster() {
         return;
     };
     let out = Command::new(env!("CARGO_BIN_EXE_ai4ict"))
-        .args(["bench", "bus", "--nats", &url, "--cells", "6", "--days", "2"])
+        .args([
+            "bench", "bus", "--nats", &url, "--cells", "6", "--days", "2",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
