@@ -26,6 +26,23 @@ pub(crate) fn create(dir: &Path, name: &str) -> Result<(PathBuf, BufWriter<File>
     Ok((path, BufWriter::with_capacity(1 << 20, file)))
 }
 
+/// `dir/telemetry.csv` opened with its header `entity,time,<fields>`, and its path.
+pub(crate) fn telemetry_csv(
+    dir: &Path,
+    fields: &[&str],
+) -> Result<(PathBuf, csv::Writer<BufWriter<File>>), SandboxError> {
+    let (path, out) = create(dir, "telemetry.csv")?;
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = vec!["entity", "time"];
+    header.extend(fields);
+    w.write_record(&header)
+        .map_err(|source| SandboxError::Csv {
+            path: path.clone(),
+            source,
+        })?;
+    Ok((path, w))
+}
+
 /// Calls `row(cell, step, values)` for every present reading, time-major (all cells at the
 /// first interval, then the next interval, ...), as a live collector would see them.
 fn for_each_reading<E>(
@@ -47,15 +64,11 @@ fn for_each_reading<E>(
 /// reading in time order, times in RFC 3339, a value with no meaning (`NaN`) left empty.
 /// Missing readings have no row. Returns the number of rows.
 pub fn write_csv(net: &Network, dir: impl AsRef<Path>) -> Result<u64, SandboxError> {
-    let (path, out) = create(dir.as_ref(), "telemetry.csv")?;
+    let (path, mut w) = telemetry_csv(dir.as_ref(), &KPIS)?;
     let csv_err = |source| SandboxError::Csv {
         path: path.clone(),
         source,
     };
-    let mut w = csv::Writer::from_writer(out);
-    let mut header = vec!["entity", "time"];
-    header.extend(KPIS);
-    w.write_record(&header).map_err(csv_err)?;
     let mut rows = 0u64;
     let mut fields: Vec<String> = vec![String::new(); 2 + KPIS.len()];
     let mut last_step = usize::MAX;

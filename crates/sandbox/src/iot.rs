@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::export::{create, io_err, write_json};
+use crate::export::{io_err, telemetry_csv, write_json};
 use crate::rng::{Key, Stream};
 use crate::SandboxError;
 use ai4ict_core::{Entity, Incident, IncidentKind, Interval, Timestamp};
@@ -298,15 +298,11 @@ fn round(x: f64, per: f64) -> f64 {
 /// [`crate::write_csv`] and [`crate::write_labels`] do for cells. Returns the rows written.
 pub fn write_iot(field: &SensorField, dir: impl AsRef<Path>) -> Result<u64, SandboxError> {
     let dir = dir.as_ref();
-    let (path, out) = create(dir, "telemetry.csv")?;
+    let (path, mut w) = telemetry_csv(dir, &IOT_FIELDS)?;
     let csv_err = |source| SandboxError::Csv {
         path: path.clone(),
         source,
     };
-    let mut w = csv::Writer::from_writer(out);
-    let mut header = vec!["entity", "time"];
-    header.extend(IOT_FIELDS);
-    w.write_record(&header).map_err(csv_err)?;
     let mut rows = 0u64;
     let mut v = [0.0; 3];
     for step in 0..field.steps() {
