@@ -829,7 +829,7 @@ impl Mlfo {
             return Ok(self.not_evaluated(outcome, &why));
         };
         let net = Arc::new(Network::new(&scenario).map_err(|e| EngineError::Plan(e.to_string()))?);
-        let warmup_end = Timestamp(net.start().0 + i64::from(scenario.quiet_days) * 86_400_000);
+        let warmup_end = Timestamp(net.start().0 + i64::from(scenario.history()) * 86_400_000);
         let field_idx: Vec<usize> = fields
             .iter()
             .map(|f| KPIS.iter().position(|k| k == f).expect("checked above"))
@@ -881,9 +881,10 @@ impl Mlfo {
                     }
                 };
                 let detail = format!(
-                    "{} entities warmed up on {} quiet days of sandbox history ({} state bytes per entity); snapshot taken",
+                    "{} entities warmed up on {} days of sandbox history, {} of them incident-free ({} state bytes per entity); snapshot taken",
                     run.entities,
-                    scenario.quiet_days,
+                    scenario.history(),
+                    scenario.quiet_days.min(scenario.history()),
                     run.state_bytes.checked_div(run.entities).unwrap_or(0)
                 );
                 (Arc::new(state), detail)

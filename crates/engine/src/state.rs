@@ -22,8 +22,9 @@ use crate::nodes::{PolicyState, PreprocessState};
 const MAGIC: &[u8; 8] = b"AI4ICTps";
 /// The state format this build writes and reads (2: the model node's telemetry check joined
 /// each entity's state; 3: `robust_seasonal`, and so `auto` and `ensemble`, keep slow drift
-/// and variance burst evidence per field; 4: the telemetry check counts zeros per hour).
-pub const STATE_FORMAT: u32 = 4;
+/// and variance burst evidence per field; 4: the telemetry check counts zeros per hour; 5:
+/// `robust_seasonal` keeps its profiles' second day aside until the third).
+pub const STATE_FORMAT: u32 = 5;
 
 /// Why a state could not be read or used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

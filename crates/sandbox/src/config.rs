@@ -96,8 +96,14 @@ pub struct ScenarioConfig {
     #[serde(with = "rfc3339")]
     #[schemars(with = "String")]
     pub start: Timestamp,
-    /// Days at the start with no injected incidents: clean training history for the models.
+    /// Days at the start with no injected incidents or telemetry faults, 0 to 366. The
+    /// default, 0, gives a history as an operator's: incidents from the first day on, which
+    /// the models' warm-up must resist learning.
     pub quiet_days: u32,
+    /// Days at the start that are the models' history (Y.3181 §8, the sandbox's training
+    /// data): the MLFO trains on them and evaluates on the days after. When absent, the quiet
+    /// days, or 7 when there are none; always fewer than `days`.
+    pub history_days: Option<u32>,
     /// Incidents per cell per week after the quiet days (outages, sleeping cells, throughput
     /// degradations, interference, traffic surges, counter resets); 0 to 50.
     pub incident_rate: f64,
@@ -122,7 +128,8 @@ impl Default for ScenarioConfig {
             seed: 7,
             interval: Interval::from_minutes(15),
             start: Timestamp(1_704_067_200_000),
-            quiet_days: 3,
+            quiet_days: 0,
+            history_days: None,
             incident_rate: 0.5,
             gap_rate: 0.002,
             telemetry_fault_rate: 0.25,
@@ -131,6 +138,18 @@ impl Default for ScenarioConfig {
 }
 
 impl ScenarioConfig {
+    /// The days of history the models train on (see `history_days`).
+    pub fn history(&self) -> u32 {
+        let default = if self.quiet_days > 0 {
+            self.quiet_days
+        } else {
+            7
+        };
+        self.history_days
+            .unwrap_or(default)
+            .min(self.days.saturating_sub(1))
+    }
+
     /// Checks every field's range; the error names the first field that is wrong.
     pub fn validate(&self) -> Result<(), SandboxError> {
         let bad = |field: &'static str, message: String| {
@@ -171,6 +190,15 @@ impl ScenarioConfig {
                 format!(
                     "quiet_days = {} is out of range; use 0 to 366",
                     self.quiet_days
+                ),
+            );
+        }
+        if let Some(h) = self.history_days.filter(|&h| h == 0 || h >= self.days) {
+            return bad(
+                "history_days",
+                format!(
+                    "history_days = {h} is out of range; use 1 to days - 1 ({})",
+                    self.days.saturating_sub(1)
                 ),
             );
         }

@@ -853,7 +853,41 @@ mod tests {
             days: 10,
             incident_rate: 2.0,
             gap_rate: 0.01,
+            quiet_days: 3,
             ..ScenarioConfig::default()
+        }
+    }
+
+    #[test]
+    fn default_history_has_incidents_from_the_first_day() {
+        // An operator's history is not clean: by default nothing is quiet, and the models
+        // train on the first 7 days, incidents and all.
+        let config = ScenarioConfig {
+            quiet_days: 0,
+            ..small()
+        };
+        assert_eq!(ScenarioConfig::default().quiet_days, 0);
+        assert_eq!(ScenarioConfig::default().history(), 7);
+        let net = Network::new(&config).unwrap();
+        let first_day = Timestamp(net.start().0 + DAY_MS);
+        assert!(net.incidents().iter().any(|i| i.start < first_day));
+    }
+
+    #[test]
+    fn history_days_are_checked_and_default_to_the_quiet_days() {
+        let c = |quiet_days, history_days| ScenarioConfig {
+            days: 10,
+            quiet_days,
+            history_days,
+            ..ScenarioConfig::default()
+        };
+        assert_eq!(c(3, None).history(), 3);
+        assert_eq!(c(0, None).history(), 7);
+        assert_eq!(c(0, Some(2)).history(), 2);
+        assert_eq!(c(12, None).history(), 9);
+        for bad in [0, 10, 11] {
+            let e = c(0, Some(bad)).validate().unwrap_err().to_string();
+            assert!(e.contains("history_days"), "{e}");
         }
     }
 

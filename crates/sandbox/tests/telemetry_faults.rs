@@ -21,6 +21,8 @@ fn config(rate: f64) -> ScenarioConfig {
         incident_rate: 1.0,
         gap_rate: 0.01,
         telemetry_fault_rate: rate,
+        // The scenario the fingerprint below was taken of (3 quiet days, then the default).
+        quiet_days: 3,
         ..ScenarioConfig::default()
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use ai4ict_core::{Alert, Batch, Interval};
+use ai4ict_core::{Alert, Batch, Incident, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
 use ai4ict_eval::metrics::{event_metrics, EventMetrics};
 use ai4ict_intent::AlertPolicy;
@@ -31,6 +31,10 @@ pub struct Args {
     /// Days at the start without incidents (the detectors' training history).
     #[arg(long, default_value_t = 7)]
     quiet_days: u32,
+    /// Days at the start that are only the detectors' history: their alerts and the incidents
+    /// that begin in them are not scored (0: every day is scored).
+    #[arg(long, default_value_t = 0)]
+    history_days: u32,
     /// Random seed of the network.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -57,7 +61,8 @@ fn run_one(
     batches: &[Batch],
     fields: &[String],
     interval: Interval,
-    net: &Network,
+    incidents: &[Incident],
+    scored_from: Timestamp,
     grace_ms: i64,
 ) -> anyhow::Result<Outcome> {
     let config = detectors::config(kind);
@@ -70,9 +75,10 @@ fn run_one(
         model.process(b.clone(), &mut scored);
         policy.process(&scored, &mut alerts);
     }
+    alerts.retain(|a| a.time >= scored_from);
     Ok(Outcome {
         name: name.to_string(),
-        metrics: event_metrics(&alerts, net.incidents(), grace_ms),
+        metrics: event_metrics(&alerts, incidents, grace_ms),
         state_bytes_per_cell: model.state_bytes() as f64 / model.entities().max(1) as f64,
     })
 }
@@ -159,17 +165,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let rows: usize = batches.iter().map(Batch::len).sum();
     let interval = net.interval();
     let grace_ms = i64::from(args.grace) * interval.millis();
+    anyhow::ensure!(
+        args.history_days < args.days,
+        "--history-days {} must be fewer than --days {}",
+        args.history_days,
+        args.days
+    );
+    let scored_from = Timestamp(net.start().0 + i64::from(args.history_days) * 86_400_000);
+    let incidents: Vec<Incident> = net
+        .incidents()
+        .iter()
+        .filter(|i| i.start >= scored_from)
+        .cloned()
+        .collect();
     outln!(
         "bench sandbox: {} cells × {} days at {interval} ({rows} rows × {} KPIs), {} quiet days, \
-         seed {}, {} telemetry faults per cell-week; {} incidents; default policy (score ≥ {} for {} intervals, suppress {}); \
+         {} days of history not scored, seed {}, {} telemetry faults per cell-week; {} incidents; default policy (score ≥ {} for {} intervals, suppress {}); \
          an alert counts up to {} intervals after an incident ends",
         net.cells().len(),
         args.days,
         fields.len(),
         args.quiet_days,
+        args.history_days,
         args.seed,
         scenario.telemetry_fault_rate,
-        net.incidents().len(),
+        incidents.len(),
         AlertPolicy::default().score_above,
         AlertPolicy::default().for_intervals,
         AlertPolicy::default().suppress,
@@ -180,7 +200,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let outcomes: Vec<Outcome> = kinds
         .par_iter()
         .map(|(name, kind)| {
-            let outcome = run_one(name, *kind, &batches, &fields, interval, &net, grace_ms);
+            let outcome = run_one(
+                name,
+                *kind,
+                &batches,
+                &fields,
+                interval,
+                &incidents,
+                scored_from,
+                grace_ms,
+            );
             eprintln!(
                 "  {name} finished ({} of {}, {:.0} s)",
                 finished.fetch_add(1, Ordering::Relaxed) + 1,

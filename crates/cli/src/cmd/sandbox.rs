@@ -149,7 +149,8 @@ struct GenerateArgs {
     /// First reporting time, RFC 3339 [default: 2024-01-01T00:00:00Z].
     #[arg(long)]
     start: Option<Timestamp>,
-    /// Days at the start without incidents (training history) [default: 3].
+    /// Days at the start without incidents or telemetry faults [default: 0: incidents from the
+    /// first day, as in an operator's history].
     #[arg(long)]
     quiet_days: Option<u32>,
     /// Incidents per cell per week [default: 0.5].
@@ -425,6 +426,7 @@ fn generate(a: GenerateArgs) -> anyhow::Result<()> {
         interval: a.interval.unwrap_or(d.interval),
         start: a.start.unwrap_or(d.start),
         quiet_days: a.quiet_days.unwrap_or(d.quiet_days),
+        history_days: None,
         incident_rate: a.incident_rate.unwrap_or(d.incident_rate),
         gap_rate: a.gap_rate.unwrap_or(d.gap_rate),
         telemetry_fault_rate: a.telemetry_fault_rate.unwrap_or(d.telemetry_fault_rate),
