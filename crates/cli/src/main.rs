@@ -77,7 +77,10 @@ enum Command {
     Sandbox(cmd::sandbox::Args),
     /// Run ML pipelines continuously beside the hub's API and web console.
     Serve(cmd::serve::Args),
-    /// Show the pipelines of a running `ai4ict serve`: state, rows and alerts per second.
+    /// Print records passing a node of a pipeline an `ai4ict serve` runs, as JSON lines.
+    Tap(cmd::tap::Args),
+    /// Show the pipelines of a running `ai4ict serve`: state, rows and alerts per second,
+    /// and per node records per second and lag.
     Top(cmd::top::Args),
     /// Check ML intents without running them.
     Validate(cmd::validate::Args),
@@ -99,6 +102,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Sandbox(a) => cmd::sandbox::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Tap(a) => cmd::tap::run(a),
         Command::Top(a) => cmd::top::run(a),
         Command::Validate(a) => cmd::validate::run(a),
     };

@@ -50,6 +50,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "watches a running `ai4ict serve` until interrupted (tests/serve.rs runs it)",
     ),
     (
+        "ai4ict tap",
+        "taps a pipeline of a running `ai4ict serve` (tests/serve.rs runs it)",
+    ),
+    (
         "ai4ict bench ",
         "a long benchmark (minutes in a release build)",
     ),

@@ -286,6 +286,133 @@ fn pipelines_run_stop_over_the_api_and_drain_on_sigterm() {
     );
 }
 
+/// The value of `name{pipeline="…",node="…"}` in a `/metrics` page.
+fn node_series(metrics: &str, name: &str, pipeline: &str, node: &str) -> f64 {
+    let key = format!("{name}{{pipeline=\"{pipeline}\",node=\"{node}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&key))
+        .unwrap_or_else(|| panic!("no {key}in\n{metrics}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn nodes_show_their_figures_in_metrics_and_top_and_can_be_tapped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("nodes.yaml"), intent("nodes", 12)).unwrap();
+    // 9 deployed days at 7,200× real time: 108 s, stopped once checked.
+    let server = Server::start(dir.path(), &["nodes.yaml", "--speed", "7200"]);
+    let p = server.wait("nodes", 180, |p| {
+        p["phase"] == "deploy" && p["nodes"][2]["records_out"].as_u64().unwrap_or(0) > 0
+    });
+    let names: Vec<&str> = p["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["SRC", "PP", "M", "P", "SINK"], "{p}");
+    let m = &p["nodes"][2];
+    assert!(m["state_bytes"].as_u64().unwrap() > 0, "{m}");
+    assert!(m["scores"]["count"].as_u64().unwrap() > 0, "{m}");
+    assert!(p["nodes"][0]["lag_seconds"].as_f64().unwrap() >= 0.0, "{p}");
+    assert!(p["nodes"][4]["state_bytes"].is_null(), "{p}");
+
+    let (status, metrics) = server.call("GET", "/metrics", None, "");
+    assert_eq!(status, 200);
+    let out = |node| node_series(&metrics, "ai4ict_node_records_out_total", "nodes", node);
+    let (src, pp, model, policy) = (out("SRC"), out("PP"), out("M"), out("P"));
+    assert!(
+        src >= pp && pp >= model && model > 0.0 && policy <= model,
+        "SRC {src} ≥ PP {pp} ≥ M {model} ≥ P {policy}"
+    );
+    for node in ["M", "P"] {
+        assert!(node_series(&metrics, "ai4ict_node_state_bytes", "nodes", node) > 0.0);
+    }
+    for node in ["PP", "M", "P"] {
+        let lag = node_series(&metrics, "ai4ict_node_lag_seconds", "nodes", node);
+        assert!(lag >= 0.0, "{node} lag {lag}");
+    }
+    assert!(node_series(&metrics, "ai4ict_node_scores_count", "nodes", "M") > 0.0);
+    assert!(
+        metrics.contains("ai4ict_node_scores_bucket{pipeline=\"nodes\",node=\"M\",le=\"+Inf\"}"),
+        "{metrics}"
+    );
+
+    // `ai4ict top` shows the nodes beneath the pipeline.
+    let top = Command::new(BIN)
+        .args(["top", "--once", "--url", &server.url])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&top.stdout);
+    assert!(
+        top.status.success(),
+        "{}",
+        String::from_utf8_lossy(&top.stderr)
+    );
+    for node in ["SRC", "PP", "M", "P", "SINK"] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{node} ")) && l.contains("lag")),
+            "{node} in\n{table}"
+        );
+    }
+
+    // `ai4ict tap` prints rows with their score as they pass M.
+    let tap = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("tap")
+            .args(args)
+            .args(["--url", &server.url])
+            .output()
+            .unwrap()
+    };
+    let got = tap(&["nodes", "M", "--limit", "3"]);
+    let printed = String::from_utf8_lossy(&got.stdout);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(printed.lines().count(), 3, "{printed}");
+    for line in printed.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        let score = r["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score), "{r}");
+        assert!(r["entity"].is_string() && r["time"].is_string(), "{r}");
+        assert!(r["values"]["prb_util"].is_number(), "{r}");
+    }
+    // An unknown node or pipeline is named in a clear error.
+    let got = tap(&["nodes", "X"]);
+    let said = String::from_utf8_lossy(&got.stderr);
+    assert!(
+        !got.status.success() && said.contains("has no node `X`"),
+        "{said}"
+    );
+    assert!(said.contains("SRC, PP, M, P, SINK"), "{said}");
+    let got = tap(&["none", "M"]);
+    let said = String::from_utf8_lossy(&got.stderr);
+    assert!(
+        !got.status.success() && said.contains("no pipeline named `none`"),
+        "{said}"
+    );
+    let (status, body) = server.call("GET", "/pipelines/nodes/tap/M?limit=0", None, "");
+    assert_eq!(status, 400, "{body}");
+
+    // Once it ended, nothing passes: a tap is refused at once.
+    let (status, _) = server.call("DELETE", "/pipelines/nodes", Some(TOKEN), "");
+    assert_eq!(status, 202);
+    server.wait("nodes", 60, |p| p["state"] == "stopped");
+    let got = tap(&["nodes", "SRC"]);
+    let said = String::from_utf8_lossy(&got.stderr);
+    assert!(
+        !got.status.success() && said.contains("has ended"),
+        "{said}"
+    );
+}
+
 /// `bench ingest` in small: overload on the HTTP source loses no accepted row, and every
 /// answer is 202 or 503 (the figures themselves are the bench's to print, not a test's).
 #[test]

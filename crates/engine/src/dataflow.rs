@@ -22,6 +22,7 @@ use timely::dataflow::ProbeHandle;
 use crate::checkpoint::{self, CheckpointSpec, PartDigest};
 use crate::cluster::Cluster;
 use crate::nodes::{ModelNode, PolicyNode, Preprocessor, Scored};
+use crate::observe::{Node, NodeMetrics, ScoreCounts};
 use crate::state::{EntityState, PipelineState, Span};
 use crate::EngineError;
 
@@ -62,6 +63,8 @@ pub struct Progress {
     pub alerts: AtomicU64,
     /// Set to stop the sources; the pipeline then drains and reports what it has.
     pub stop: AtomicBool,
+    /// Per-node figures and taps of the anomaly pipeline (counted in this process).
+    pub nodes: NodeMetrics,
 }
 
 /// One point of a traced entity: its fields after preprocessing, and the score.
@@ -127,7 +130,8 @@ struct Routed {
 enum Out {
     Alert(Alert),
     Trace(Entity, TracePoint),
-    Latency(f64),
+    /// A batch's latency from source to policy (ms) and its latest event time.
+    Latency(f64, Option<Timestamp>),
     State(Vec<EntityState>),
     /// A worker's part of a checkpoint, written or not.
     Part {
@@ -163,6 +167,9 @@ type WrittenPart = (u32, Result<PartDigest, String>);
 /// Batches a worker may have in flight before its source waits for the pipeline.
 const MAX_IN_FLIGHT: u64 = 8;
 
+/// How often a worker refreshes its nodes' state bytes (they cost a pass over its entities).
+const STATE_BYTES_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs the pipeline on `cluster` and returns what this process's first worker gathered
 /// (the same in every process; only worker 0 of process 0 writes to the sinks).
 pub fn run(
@@ -193,6 +200,7 @@ pub fn run(
         let sink_out = Rc::clone(&out);
         let sinks = Arc::clone(&sinks);
         let delivered = Arc::clone(&progress);
+        let observed = Arc::clone(&progress);
         // Checkpoints cut by this worker (0) and not yet complete: epoch → (the source's
         // position, rows read up to it); and the latest complete one, which D sets.
         let cuts: Rc<RefCell<Cuts>> = Rc::default();
@@ -231,6 +239,17 @@ pub fn run(
             let mut buf = Batch::new(width);
             let mut scored = Scored::default();
             let mut alerts = Vec::new();
+            let fields = spec.fields.clone();
+            // The state bytes this worker last reported for PP, M and P (those it starts
+            // from at once), and when.
+            let mut reported = [0u64; 3];
+            let now = [
+                pre.state_bytes(),
+                model.as_ref().map_or(0, ModelNode::state_bytes),
+                policy.state_bytes(),
+            ];
+            observed.nodes.state_bytes(&mut reported, now);
+            let mut refreshed = Instant::now();
             let stream = scope.input_from(&mut input);
             let results = stream.unary(
                 Exchange::new(|r: &Routed| u64::from(r.to)),
@@ -266,6 +285,7 @@ pub fn run(
                                         });
                                         continue;
                                     }
+                                    let received = routed.batch.len();
                                     if routed.end {
                                         ends += 1;
                                         cut_short |= routed.stopped;
@@ -282,9 +302,42 @@ pub fn run(
                                     } else {
                                         pre.process(&routed.batch, &mut buf);
                                     }
+                                    let nodes = &observed.nodes;
+                                    let latest = buf.max_time();
+                                    let pp = nodes.node(Node::Pp);
+                                    pp.pass(received, buf.len(), latest);
+                                    if pp.tapped() {
+                                        pp.sample_rows(&buf, &fields, None);
+                                    }
                                     rows += buf.len() as u64;
+                                    let scoring = buf.len();
                                     model.process(std::mem::take(&mut buf), &mut scored);
+                                    let m = nodes.node(Node::M);
+                                    m.pass(scoring, scored.scores.len(), latest);
+                                    let mut counts = ScoreCounts::default();
+                                    counts.add(scored.scores.iter().map(|s| s.value));
+                                    nodes.add_scores(&counts);
+                                    if m.tapped() {
+                                        let values: Vec<f64> =
+                                            scored.scores.iter().map(|s| s.value).collect();
+                                        m.sample_rows(&scored.batch, &fields, Some(&values));
+                                    }
                                     policy.process(&scored, &mut alerts);
+                                    let p = nodes.node(Node::P);
+                                    let weighed = scored.batch.len() + scored.silences.len();
+                                    p.pass(weighed, alerts.len(), latest);
+                                    if p.tapped() {
+                                        p.sample_alerts(&alerts);
+                                    }
+                                    if routed.end || refreshed.elapsed() >= STATE_BYTES_EVERY {
+                                        refreshed = Instant::now();
+                                        let now = [
+                                            pre.state_bytes(),
+                                            model.state_bytes(),
+                                            policy.state_bytes(),
+                                        ];
+                                        nodes.state_bytes(&mut reported, now);
+                                    }
                                     for a in alerts.drain(..) {
                                         give(Out::Alert(a));
                                     }
@@ -304,6 +357,7 @@ pub fn run(
                                         give(Out::Latency(
                                             (now_us().saturating_sub(routed.sent_us)) as f64
                                                 / 1000.0,
+                                            latest,
                                         ));
                                     } else {
                                         if snapshot {
@@ -367,11 +421,15 @@ pub fn run(
                     let mut out = sink_out.borrow_mut();
                     for t in done {
                         let mut round_alerts = Vec::new();
+                        let mut round_time = None;
                         for (_, item) in pending.remove(&t).unwrap_or_default() {
                             match item {
                                 Out::Alert(a) => round_alerts.push(a),
                                 Out::Trace(e, p) => out.traces.entry(e).or_default().push(p),
-                                Out::Latency(ms) => out.latencies_ms.push(ms),
+                                Out::Latency(ms, time) => {
+                                    out.latencies_ms.push(ms);
+                                    round_time = round_time.max(time);
+                                }
                                 Out::State(states) => snapshot_parts.extend(states),
                                 Out::Part {
                                     epoch,
@@ -405,17 +463,30 @@ pub fn run(
                         round_alerts.sort_by(|a, b| {
                             (a.time, a.entity.name()).cmp(&(b.time, b.entity.name()))
                         });
+                        let mut written = 0;
                         if let Some(sinks) = built.as_mut() {
+                            let mut failed = false;
                             for s in sinks.iter_mut() {
                                 if let Err(e) = s.write(&round_alerts) {
-                                    undelivered = true;
+                                    failed = true;
                                     out.errors.push(format!("sink: {e}"));
                                 }
                             }
+                            undelivered |= failed;
                             if !sinks.is_empty() {
                                 delivered
                                     .alerts
                                     .fetch_add(round_alerts.len() as u64, Ordering::Relaxed);
+                                if !failed {
+                                    written = round_alerts.len();
+                                }
+                            }
+                        }
+                        if index == 0 {
+                            let sink = delivered.nodes.node(Node::Sink);
+                            sink.pass(round_alerts.len(), written, round_time);
+                            if sink.tapped() {
+                                sink.sample_alerts(&round_alerts);
                             }
                         }
                         out.alerts.extend(round_alerts);
@@ -532,14 +603,25 @@ pub fn run(
                     failed = true;
                     break;
                 }
-                Some(Ok(b)) if bounded => b.within(from, until),
                 Some(Ok(b)) => b,
+            };
+            let raw = batch.len();
+            let batch = if bounded {
+                batch.within(from, until)
+            } else {
+                batch
             };
             progress
                 .rows
                 .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            if let Some(t) = batch.times().iter().max() {
+            let latest = batch.max_time();
+            if let Some(t) = latest {
                 progress.event_time.fetch_max(t.0, Ordering::Relaxed);
+            }
+            let src = progress.nodes.node(Node::Src);
+            src.pass(raw, batch.len(), latest);
+            if src.tapped() {
+                src.sample_rows(&batch, &spec.fields, None);
             }
             let sent_us = now_us();
             let rows_read = batch.len() as u64;

@@ -6,6 +6,7 @@ mod cluster;
 pub mod dataflow;
 mod error;
 pub mod nodes;
+pub mod observe;
 pub mod state;
 
 pub use cluster::Cluster;

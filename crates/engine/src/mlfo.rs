@@ -395,6 +395,13 @@ impl Mlfo {
         Self { intent, options }
     }
 
+    /// Whether the run is the anomaly pipeline, which counts [`Progress::nodes`] (flows,
+    /// forecasts and closed loops do not).
+    pub fn counts_nodes(&self) -> bool {
+        !matches!(self.intent.source, SourceConfig::Flows(_))
+            && matches!(self.intent.policy, PolicyConfig::Alert(_))
+    }
+
     /// Chains the pipeline from the intent (Y.3172 §8.1 NOTE 11): resolves the fields, the
     /// detector and the sinks, and describes every node.
     pub fn plan(&self) -> Result<Plan, EngineError> {
@@ -700,6 +707,7 @@ impl Mlfo {
         }
         self.options.progress.rows.store(0, Ordering::Relaxed);
         self.options.progress.event_time.store(0, Ordering::Relaxed);
+        self.options.progress.nodes.reset();
     }
 
     /// Runs the lifecycle: plan → train and evaluate in the sandbox → deploy → outcome.

@@ -66,6 +66,35 @@ impl Client {
         self.get_json(&format!("{}/pipelines", self.base))
     }
 
+    /// Up to `limit` records passing `node` of the pipeline `name`, sampled for at most
+    /// `timeout` seconds (`GET /pipelines/{name}/tap/{node}`); empty when none passed.
+    pub fn tap(
+        &self,
+        name: &str,
+        node: &str,
+        limit: usize,
+        timeout: u64,
+    ) -> Result<Vec<serde_json::Value>> {
+        let url = format!(
+            "{}/pipelines/{}/tap/{}?limit={limit}&timeout={timeout}",
+            self.base,
+            enc(name),
+            enc(node)
+        );
+        let mut resp = self.check(&url, self.agent.get(&url).call())?;
+        let bytes = read(&url, &mut resp, 64 << 20)?;
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l).map_err(|e| ServerError::Http {
+                    url: url.clone(),
+                    message: format!("unreadable record: {e}"),
+                })
+            })
+            .collect()
+    }
+
     /// The same client, sending `token` with its writes (push, alias).
     pub fn with_token(mut self, token: Option<Token>) -> Client {
         self.token = token;

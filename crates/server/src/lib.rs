@@ -22,7 +22,10 @@ use tower::ServiceExt as _;
 
 pub use auth::Token;
 pub use error::{Result, ServerError};
-pub use pipelines::{PipelineError, PipelineState, PipelineStatus, Pipelines};
+pub use pipelines::{
+    NodeStatus, PipelineError, PipelineState, PipelineStatus, Pipelines, ScoreBucket,
+    ScoreHistogram,
+};
 
 /// Header carrying the hex sha256 of a pulled artifact (Model_Pull).
 pub const SHA256_HEADER: &str = "x-ai4ict-sha256";

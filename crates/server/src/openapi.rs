@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::api::{
     AliasBody, AtQuery, CoopQuery, GapsQuery, KeyQuery, ModelsQuery, Page, PushBody, StandardsQuery,
 };
-use crate::pipelines::PipelineStatus;
+use crate::pipelines::{PipelineStatus, TapQuery};
 
 /// What an operation answers on success.
 enum Answer {
@@ -301,6 +301,15 @@ fn operations(g: &mut SchemaGenerator, pipelines: bool) -> Vec<Operation> {
                 None,
                 (202, Answer::Json(status())),
                 true,
+            ),
+            op(
+                "get",
+                "/pipelines/{name}/tap/{node}",
+                "Records passing a node (SRC, PP, M, P, SINK), sampled while the request waits, as JSON lines; 204 when none passed within `timeout`, 404 for an unknown pipeline or node, 409 once it ended, 503 beyond 16 open taps",
+                query::<TapQuery>(),
+                None,
+                (200, Answer::Bytes("application/x-ndjson")),
+                false,
             ),
             op(
                 "get",

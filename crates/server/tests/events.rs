@@ -30,6 +30,7 @@ impl Pipelines for Counting {
             started: "2026-12-03T00:00:00Z".into(),
             detail: None,
             report: None,
+            nodes: Vec::new(),
         }]
     }
     fn get(&self, _name: &str) -> Option<PipelineStatus> {
@@ -39,6 +40,15 @@ impl Pipelines for Counting {
         Err(PipelineError::Invalid("not in this test".into()))
     }
     fn stop(&self, name: &str) -> Result<PipelineStatus, PipelineError> {
+        Err(PipelineError::NotFound(name.into()))
+    }
+    fn tap(
+        &self,
+        name: &str,
+        _node: &str,
+        _limit: usize,
+        _timeout: std::time::Duration,
+    ) -> Result<Vec<serde_json::Value>, PipelineError> {
         Err(PipelineError::NotFound(name.into()))
     }
 }

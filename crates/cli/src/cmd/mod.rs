@@ -28,5 +28,6 @@ pub mod man;
 pub mod run;
 pub mod sandbox;
 pub mod serve;
+pub mod tap;
 pub mod top;
 pub mod validate;

@@ -25,8 +25,10 @@ use pipelines::Running;
 /// network; live sources (MQTT, NATS) run at their own pace. Reports go to --runs/<name>/,
 /// which the console lists. GET /pipelines shows what runs; POST /pipelines (an intent in
 /// YAML) starts one and DELETE /pipelines/{name} stops one, both with the write token; their
-/// figures are in GET /metrics. SIGTERM or Ctrl-C stops every pipeline, waits for them to
-/// drain (at most --drain-timeout) and exits; a second one exits at once.
+/// figures, per pipeline and per node, are in GET /metrics (`ai4ict top` shows them), and GET
+/// /pipelines/{name}/tap/{node} samples records passing a node (`ai4ict tap`). SIGTERM or
+/// Ctrl-C stops every pipeline, waits for them to drain (at most --drain-timeout) and exits; a
+/// second one exits at once.
 #[derive(clap::Args)]
 pub struct Args {
     /// Intents to start at once (YAML files).

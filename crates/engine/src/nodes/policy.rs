@@ -55,6 +55,11 @@ impl PolicyNode {
         self.state.insert(entity, state);
     }
 
+    /// Bytes of per-entity state.
+    pub fn state_bytes(&self) -> usize {
+        self.state.len() * std::mem::size_of::<Run>()
+    }
+
     /// Alerts withheld by the suppression window or quiet hours.
     pub fn suppressed(&self) -> u64 {
         self.suppressed

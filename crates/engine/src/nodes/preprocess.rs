@@ -50,6 +50,22 @@ pub struct EntityState {
     cursor: usize,
 }
 
+impl EntityState {
+    fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        size_of::<Self>()
+            + self.last.len() * size_of::<f64>()
+            + self.open.as_ref().map_or(0, |(_, sums, counts)| {
+                sums.len() * size_of::<f64>() + counts.len() * size_of::<u32>()
+            })
+            + self
+                .windows
+                .iter()
+                .map(|w| size_of::<Vec<f64>>() + w.len() * size_of::<f64>())
+                .sum::<usize>()
+    }
+}
+
 impl Preprocessor {
     /// Builds the node for rows of `fields` aligned to `interval`.
     /// Field names in the steps must be among `fields` (the intent validator checks it).
@@ -172,6 +188,11 @@ impl Preprocessor {
     /// Starts `entity` from a snapshot's state.
     pub fn restore(&mut self, entity: Entity, state: EntityState) {
         self.state.insert(entity, state);
+    }
+
+    /// Bytes of per-entity state (last rows, open intervals, rolling windows).
+    pub fn state_bytes(&self) -> usize {
+        self.state.values().map(EntityState::bytes).sum()
     }
 
     /// Closes every entity's open resampling interval (end of stream).

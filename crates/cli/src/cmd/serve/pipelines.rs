@@ -9,9 +9,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ai4ict_engine::mlfo::Status;
-use ai4ict_engine::{Mlfo, RunOptions};
+use ai4ict_engine::observe::{Node, NodeFigures, ScoreCounts, SCORE_BOUNDS};
+use ai4ict_engine::{Mlfo, Progress, RunOptions};
 use ai4ict_intent::{MlIntent, Origin};
-use ai4ict_server::{PipelineError, PipelineState, PipelineStatus, Pipelines};
+use ai4ict_server::{
+    NodeStatus, PipelineError, PipelineState, PipelineStatus, Pipelines, ScoreBucket,
+    ScoreHistogram,
+};
 
 use crate::cmd::run::{check_outputs, link_report, record_in_hub};
 use crate::report;
@@ -29,6 +33,8 @@ struct Pipeline {
     intent: MlIntent,
     source: String,
     options: RunOptions,
+    /// Whether it counts per-node figures (the anomaly pipeline).
+    counts_nodes: bool,
     started: chrono::DateTime<chrono::Utc>,
     ended: Arc<Mutex<Option<Ended>>>,
     thread: Option<JoinHandle<()>>,
@@ -66,7 +72,12 @@ impl Pipeline {
                 .started
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             detail: ended.as_ref().and_then(|e| e.detail.clone()),
-            report: ended.and_then(|e| e.report),
+            report: ended.as_ref().and_then(|e| e.report.clone()),
+            nodes: if self.counts_nodes {
+                nodes(&self.options.progress, ended.is_none())
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -75,6 +86,60 @@ impl Pipeline {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_none()
+    }
+}
+
+/// Each node's figures; while `running`, its lag behind the source (the source's behind the
+/// wall clock).
+fn nodes(progress: &Progress, running: bool) -> Vec<NodeStatus> {
+    let metrics = &progress.nodes;
+    // Read downstream first, so no node shows more than the one before it.
+    let mut figures = Node::ALL.map(|n| (n, NodeFigures::default()));
+    for (node, f) in figures.iter_mut().rev() {
+        *f = metrics.node(*node).figures();
+    }
+    let source = figures[0].1.event_time;
+    let now = chrono::Utc::now().timestamp_millis();
+    figures
+        .into_iter()
+        .map(|(node, f)| {
+            let ahead = if node == Node::Src {
+                Some(now)
+            } else {
+                source.map(|t| t.0)
+            };
+            let lag = match (running, ahead, f.event_time) {
+                (true, Some(a), Some(t)) => Some(a.saturating_sub(t.0).max(0) as f64 / 1000.0),
+                _ => None,
+            };
+            NodeStatus {
+                node: node.name().to_string(),
+                records_in: f.records_in,
+                records_out: f.records_out,
+                event_time: f.event_time.map(|t| t.to_string()),
+                lag_seconds: lag,
+                state_bytes: node.has_state().then_some(f.state_bytes),
+                scores: (node == Node::M).then(|| histogram(&metrics.scores())),
+            }
+        })
+        .collect()
+}
+
+/// The model's score counts as cumulative buckets.
+fn histogram(c: &ScoreCounts) -> ScoreHistogram {
+    let mut total = 0;
+    let buckets = SCORE_BOUNDS
+        .iter()
+        .zip(&c.buckets)
+        .map(|(&le, n)| {
+            total += n;
+            ScoreBucket { le, count: total }
+        })
+        .collect();
+    ScoreHistogram {
+        buckets,
+        count: c.count(),
+        sum: c.sum,
     }
 }
 
@@ -124,6 +189,7 @@ impl Running {
         let mlfo = Mlfo::new(intent.clone(), options.clone());
         mlfo.plan()
             .map_err(|e| PipelineError::Invalid(e.to_string()))?;
+        let counts_nodes = mlfo.counts_nodes();
         let ended = Arc::new(Mutex::new(None));
         let thread = {
             let (intent, options, ended, hub) = (
@@ -145,6 +211,7 @@ impl Running {
             source: intent.source.component().describe(),
             intent,
             options,
+            counts_nodes,
             started: chrono::Utc::now(),
             ended,
             thread: Some(thread),
@@ -267,5 +334,47 @@ impl Pipelines for Running {
             .ok_or_else(|| PipelineError::NotFound(name.to_string()))?;
         p.options.progress.stop.store(true, Ordering::SeqCst);
         Ok(p.status())
+    }
+
+    fn tap(
+        &self,
+        name: &str,
+        node: &str,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<Vec<serde_json::Value>, PipelineError> {
+        let (progress, ended, counts_nodes) = {
+            let all = self.all.lock().unwrap_or_else(PoisonError::into_inner);
+            let p = all
+                .get(name)
+                .ok_or_else(|| PipelineError::NotFound(name.to_string()))?;
+            if !p.is_running() {
+                return Err(PipelineError::Ended(name.to_string()));
+            }
+            (
+                Arc::clone(&p.options.progress),
+                Arc::clone(&p.ended),
+                p.counts_nodes,
+            )
+        };
+        let Some(node) = Node::parse(node).filter(|_| counts_nodes) else {
+            let names: Vec<&str> = Node::ALL.iter().map(|n| n.name()).collect();
+            return Err(PipelineError::NoNode {
+                pipeline: name.to_string(),
+                node: node.to_string(),
+                nodes: if counts_nodes {
+                    names.join(", ")
+                } else {
+                    "none (only an anomaly pipeline's nodes are tapped)".into()
+                },
+            });
+        };
+        let ended = || {
+            ended
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some()
+        };
+        Ok(progress.nodes.node(node).tap(limit, timeout, ended))
     }
 }
