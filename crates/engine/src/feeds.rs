@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use ai4ict_core::{Batch, Entity, NoRows, Source, SourceError, SourceFactory};
+use ai4ict_core::{Batch, Entity, NoRows, Source, SourceError, SourceFactory, Timestamp};
 
 /// Batches held in memory (benchmarks, tests). Worker 0 replays them all and routes rows to
 /// their owners, as it would for a file; the batches are moved, not copied.
@@ -78,11 +78,14 @@ const PACE_SLICE: std::time::Duration = std::time::Duration::from_millis(50);
 /// seconds of event time per second of wall-clock time from the first batch on (1: real
 /// time). A recorded or simulated network then plays like a live one. Until a batch is due
 /// the source returns empty batches, at most [`PACE_SLICE`] apart, so a stop is seen at once.
-pub fn paced(inner: SourceFactory, speed: f64) -> SourceFactory {
+/// Batches wholly before `from` (the history a resumed run skips) pass at once, and the
+/// pacing starts at the first batch from `from` on.
+pub fn paced(inner: SourceFactory, speed: f64, from: Option<Timestamp>) -> SourceFactory {
     Arc::new(move |index, peers| {
         Ok(Box::new(Paced {
             inner: inner(index, peers)?,
             speed,
+            from,
             held: None,
             origin: None,
         }) as Box<dyn Source>)
@@ -93,6 +96,7 @@ pub fn paced(inner: SourceFactory, speed: f64) -> SourceFactory {
 struct Paced {
     inner: Box<dyn Source>,
     speed: f64,
+    from: Option<Timestamp>,
     held: Option<Batch>,
     /// The first batch's event time and when it was delivered.
     origin: Option<(i64, std::time::Instant)>,
@@ -110,6 +114,10 @@ impl Source for Paced {
         let Some(first) = batch.times().iter().min().map(|t| t.0) else {
             return Some(Ok(batch));
         };
+        let last = batch.times().iter().max().map_or(first, |t| t.0);
+        if self.from.is_some_and(|from| last < from.0) {
+            return Some(Ok(batch));
+        }
         let (t0, w0) = *self
             .origin
             .get_or_insert((first, std::time::Instant::now()));
@@ -126,5 +134,39 @@ impl Source for Paced {
 
     fn summary(&self) -> Option<String> {
         self.inner.summary()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One row an hour for `hours` hours.
+    struct Hourly(std::ops::Range<i64>);
+
+    impl Source for Hourly {
+        fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
+            let h = self.0.next()?;
+            let mut b = Batch::new(1);
+            b.push(Entity::new("cell"), Timestamp(h * 3_600_000), &[1.0]);
+            Some(Ok(b))
+        }
+    }
+
+    #[test]
+    fn pacing_starts_where_the_resumed_run_does() {
+        let inner: SourceFactory = Arc::new(|_, _| Ok(Box::new(Hourly(0..8)) as Box<dyn Source>));
+        // 10 hours of event time a second: the history (hours 0 to 4) passes at once, then a
+        // batch is due every 0.1 s.
+        let mut paced = paced(inner, 36_000.0, Some(Timestamp(5 * 3_600_000)))(0, 1).unwrap();
+        let mut seen = Vec::new();
+        while let Some(b) = paced.next_batch() {
+            let b = b.unwrap();
+            seen.push(b.times().first().map(|t| t.0 / 3_600_000));
+        }
+        let first_wait = seen.iter().position(Option::is_none).unwrap();
+        assert_eq!(seen[..first_wait], [0, 1, 2, 3, 4, 5].map(Some));
+        let hours: Vec<i64> = seen.into_iter().flatten().collect();
+        assert_eq!(hours, (0..8).collect::<Vec<_>>());
     }
 }

@@ -1245,12 +1245,13 @@ impl Mlfo {
         let source = self.intent.source.component();
         let (span, checkpoint) = self.checkpoint(span, &outcome.plan, source)?;
         let resumed = span.start.as_ref().map(|s| s.entities.len());
+        let pace_from = span.from;
         let mut spec = self.spec(&outcome.plan, Vec::new(), span)?;
         spec.checkpoint = checkpoint;
         let feeds = source.open(&fields).map_err(|e| EngineError::Source(e.0))?;
         let target = source.target();
         let feeds = match self.options.pace {
-            Some(speed) => crate::feeds::paced(feeds, speed),
+            Some(speed) => crate::feeds::paced(feeds, speed, pace_from),
             None => feeds,
         };
         self.set_phase("deploy");
