@@ -54,6 +54,14 @@ struct Outcome {
     state_bytes_per_cell: f64,
 }
 
+/// What the alerts are scored against: the incidents from `from` on, with `grace_ms` after
+/// each one's end.
+struct Scoring {
+    incidents: Vec<Incident>,
+    from: Timestamp,
+    grace_ms: i64,
+}
+
 /// Runs one detector and the default policy over the network's batches.
 fn run_one(
     name: &str,
@@ -61,9 +69,7 @@ fn run_one(
     batches: &[Batch],
     fields: &[String],
     interval: Interval,
-    incidents: &[Incident],
-    scored_from: Timestamp,
-    grace_ms: i64,
+    scoring: &Scoring,
 ) -> anyhow::Result<Outcome> {
     let config = detectors::config(kind);
     let mut model = ModelNode::new(&config, fields.len(), interval)
@@ -75,10 +81,10 @@ fn run_one(
         model.process(b.clone(), &mut scored);
         policy.process(&scored, &mut alerts);
     }
-    alerts.retain(|a| a.time >= scored_from);
+    alerts.retain(|a| a.time >= scoring.from);
     Ok(Outcome {
         name: name.to_string(),
-        metrics: event_metrics(&alerts, incidents, grace_ms),
+        metrics: event_metrics(&alerts, &scoring.incidents, scoring.grace_ms),
         state_bytes_per_cell: model.state_bytes() as f64 / model.entities().max(1) as f64,
     })
 }
@@ -171,13 +177,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.history_days,
         args.days
     );
-    let scored_from = Timestamp(net.start().0 + i64::from(args.history_days) * 86_400_000);
-    let incidents: Vec<Incident> = net
-        .incidents()
-        .iter()
-        .filter(|i| i.start >= scored_from)
-        .cloned()
-        .collect();
+    let from = Timestamp(net.start().0 + i64::from(args.history_days) * 86_400_000);
+    let scoring = Scoring {
+        incidents: net
+            .incidents()
+            .iter()
+            .filter(|i| i.start >= from)
+            .cloned()
+            .collect(),
+        from,
+        grace_ms,
+    };
     outln!(
         "bench sandbox: {} cells × {} days at {interval} ({rows} rows × {} KPIs), {} quiet days, \
          {} days of history not scored, seed {}, {} telemetry faults per cell-week; {} incidents; default policy (score ≥ {} for {} intervals, suppress {}); \
@@ -189,7 +199,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.history_days,
         args.seed,
         scenario.telemetry_fault_rate,
-        incidents.len(),
+        scoring.incidents.len(),
         AlertPolicy::default().score_above,
         AlertPolicy::default().for_intervals,
         AlertPolicy::default().suppress,
@@ -200,16 +210,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let outcomes: Vec<Outcome> = kinds
         .par_iter()
         .map(|(name, kind)| {
-            let outcome = run_one(
-                name,
-                *kind,
-                &batches,
-                &fields,
-                interval,
-                &incidents,
-                scored_from,
-                grace_ms,
-            );
+            let outcome = run_one(name, *kind, &batches, &fields, interval, &scoring);
             eprintln!(
                 "  {name} finished ({} of {}, {:.0} s)",
                 finished.fetch_add(1, Ordering::Relaxed) + 1,
