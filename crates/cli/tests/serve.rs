@@ -180,16 +180,7 @@ fn pipelines_run_stop_over_the_api_and_drain_on_sigterm() {
     );
     assert!(dir.path().join("out/quick/report.html").is_file());
     // `ai4ict top` shows it.
-    let top = Command::new(BIN)
-        .args(["top", "--once", "--url", &server.url])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&top.stdout);
-    assert!(
-        top.status.success(),
-        "{}",
-        String::from_utf8_lossy(&top.stderr)
-    );
+    let table = top_once(&server.url);
     assert!(
         table.contains("quick") && table.contains("finished"),
         "{table}"
@@ -341,16 +332,7 @@ fn nodes_show_their_figures_in_metrics_and_top_and_can_be_tapped() {
     );
 
     // `ai4ict top` shows the nodes beneath the pipeline.
-    let top = Command::new(BIN)
-        .args(["top", "--once", "--url", &server.url])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&top.stdout);
-    assert!(
-        top.status.success(),
-        "{}",
-        String::from_utf8_lossy(&top.stderr)
-    );
+    let table = top_once(&server.url);
     for node in ["SRC", "PP", "M", "P", "SINK"] {
         assert!(
             table
@@ -483,4 +465,18 @@ fn hub_answers_beside_half_open_connections_and_refuses_oversized_pushes() {
         "{stdout}"
     );
     assert!(stdout.contains("answered HTTP/1.1 413"), "{stdout}");
+}
+
+/// `ai4ict top --once` against the server at `url`: its table.
+fn top_once(url: &str) -> String {
+    let top = Command::new(BIN)
+        .args(["top", "--once", "--url", url])
+        .output()
+        .unwrap();
+    assert!(
+        top.status.success(),
+        "{}",
+        String::from_utf8_lossy(&top.stderr)
+    );
+    String::from_utf8_lossy(&top.stdout).into_owned()
 }

@@ -40,14 +40,18 @@ pub trait Pipelines: Send + Sync + 'static {
     /// Stops the pipeline named `name`; it drains and reports in the background.
     fn stop(&self, name: &str) -> Result<PipelineStatus, PipelineError>;
     /// Up to `limit` records passing `node` of the pipeline `name`, sampled while waiting
-    /// at most `timeout` (this call blocks that long); empty when none passed.
+    /// at most `timeout` (this call blocks that long); empty when none passed. By default no
+    /// pipeline can be tapped.
     fn tap(
         &self,
         name: &str,
         node: &str,
         limit: usize,
         timeout: Duration,
-    ) -> Result<Vec<serde_json::Value>, PipelineError>;
+    ) -> Result<Vec<serde_json::Value>, PipelineError> {
+        let _ = (node, limit, timeout);
+        Err(PipelineError::NotFound(name.into()))
+    }
 }
 
 impl std::fmt::Debug for dyn Pipelines {

@@ -42,15 +42,6 @@ impl Pipelines for Counting {
     fn stop(&self, name: &str) -> Result<PipelineStatus, PipelineError> {
         Err(PipelineError::NotFound(name.into()))
     }
-    fn tap(
-        &self,
-        name: &str,
-        _node: &str,
-        _limit: usize,
-        _timeout: std::time::Duration,
-    ) -> Result<Vec<serde_json::Value>, PipelineError> {
-        Err(PipelineError::NotFound(name.into()))
-    }
 }
 
 fn open(addr: SocketAddr) -> TcpStream {

@@ -28,15 +28,6 @@ impl Pipelines for Idle {
     fn stop(&self, name: &str) -> Result<PipelineStatus, PipelineError> {
         Err(PipelineError::NotFound(name.into()))
     }
-    fn tap(
-        &self,
-        name: &str,
-        _node: &str,
-        _limit: usize,
-        _timeout: std::time::Duration,
-    ) -> Result<Vec<serde_json::Value>, PipelineError> {
-        Err(PipelineError::NotFound(name.into()))
-    }
 }
 
 fn request(addr: std::net::SocketAddr, method: &str, path: &str) -> (u16, String) {
