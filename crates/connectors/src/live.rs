@@ -1328,6 +1328,55 @@ mod tests {
         assert!(MessageRows::new("t", &rows, &[]).is_err());
     }
 
+    /// With `lateness` and checkpoints, a cut's position stops before the oldest message with
+    /// a row held, so a restart from it reads that row again instead of losing it.
+    #[test]
+    fn a_cut_stops_before_the_oldest_message_held() {
+        let map = BTreeMap::new();
+        let rows = RowMapping {
+            format: MessageFormat::Jsonl,
+            columns: &[],
+            entity: None,
+            time: None,
+            fields: &map,
+            timezone: None,
+        };
+        let fields = vec!["a".to_string()];
+        let reader = MessageRows::new("t", &rows, &fields).unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let transport = Transport {
+            rx,
+            early: VecDeque::new(),
+            acks: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let limits = LiveLimits {
+            buffer: 8,
+            event_time: event_time(Some(Interval::from_minutes(5)), None),
+            ..LiveLimits::default()
+        };
+        let mut src = LiveSource::new("t".into(), Box::new(reader), transport, limits);
+        src.checkpoints = true;
+        // Minutes 0, 10 and 7 in messages 1, 2, 3: the watermark (5m) releases minute 0 only.
+        for (seq, minute) in [(1, 0), (2, 10), (3, 7)] {
+            let payload = format!(r#"{{"entity":"c","time":{},"a":1}}"#, minute * 60);
+            tx.send(Event::Message {
+                origin: "s".into(),
+                payload: payload.into_bytes(),
+                ack: None,
+                seq: Some(seq),
+            })
+            .unwrap();
+        }
+        let batch = src.next_batch(100, Duration::from_millis(50)).unwrap().unwrap();
+        assert_eq!(batch.len(), 1);
+        assert_eq!(src.cut(1), Some(1), "messages 2 and 3 are held");
+        let held = src.take_held().unwrap();
+        assert_eq!(held.times(), [Timestamp(420_000), Timestamp(600_000)]);
+        assert_eq!(src.cut(2), Some(3), "none held");
+    }
+
     #[test]
     fn configs_reject_unknown_keys() {
         let cfg: MqttSourceConfig = serde_json::from_str(
