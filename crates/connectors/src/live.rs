@@ -737,9 +737,9 @@ impl LiveSource {
         }
         let mut batch = Batch::new(self.rows.width());
         let mut deadline = Some(Instant::now() + wait);
-        // Rows read by this call (held ones included).
-        let mut taken = 0u64;
-        while taken < max_rows.max(1) as u64 && !self.limit_reached() {
+        // Rows this call has read into the reorder buffer (good and bad).
+        let mut taken = 0;
+        while batch.len().max(taken) < max_rows.max(1) && !self.limit_reached() {
             let event = match self.transport.early.pop_front() {
                 Some(e) => e,
                 None => {
@@ -800,17 +800,16 @@ impl LiveSource {
                     }
                     self.seq += 1;
                     self.last_message = Instant::now();
-                    let n = match &mut self.reorder {
+                    self.read += match &mut self.reorder {
                         None => self.rows.read(&origin, self.seq, &payload, &mut batch),
                         Some((reorder, message)) => {
                             let n = self.rows.read(&origin, self.seq, &payload, message);
                             reorder.admit(message, seq, &mut batch);
                             *message = Batch::new(message.width());
+                            taken += n as usize;
                             n
                         }
                     };
-                    self.read += n;
-                    taken += n;
                     self.handed.extend(ack);
                 }
                 Event::Trouble(t) => {
