@@ -29,7 +29,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::live::{event_time, interval_duration, Event, LiveLimits, MessageFormat, RowMapping, Transport};
+use crate::live::{
+    event_time, interval_duration, Event, LiveLimits, MessageFormat, RowMapping, Transport,
+};
 use crate::ConnectorError;
 
 /// Time a client has to send a request's headers.

@@ -15,10 +15,10 @@ mod nats;
 #[path = "nats_off.rs"]
 mod nats;
 mod prometheus;
+mod reorder;
 mod schema;
 mod sink;
 mod sinks;
-mod reorder;
 mod source;
 
 pub use alerting::{AlertmanagerSink, AlertmanagerSinkConfig, WebhookSink, WebhookSinkConfig};

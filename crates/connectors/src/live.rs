@@ -679,9 +679,12 @@ impl LiveSource {
         transport: Transport,
         limits: LiveLimits,
     ) -> Self {
-        let reorder = limits
-            .event_time
-            .map(|e| (Reorder::new(e.lateness, e.max_held), Batch::new(rows.width())));
+        let reorder = limits.event_time.map(|e| {
+            (
+                Reorder::new(e.lateness, e.max_held),
+                Batch::new(rows.width()),
+            )
+        });
         Self {
             name,
             rows,
@@ -1368,7 +1371,10 @@ mod tests {
             })
             .unwrap();
         }
-        let batch = src.next_batch(100, Duration::from_millis(50)).unwrap().unwrap();
+        let batch = src
+            .next_batch(100, Duration::from_millis(50))
+            .unwrap()
+            .unwrap();
         assert_eq!(batch.len(), 1);
         assert_eq!(src.cut(1), Some(1), "messages 2 and 3 are held");
         let held = src.take_held().unwrap();

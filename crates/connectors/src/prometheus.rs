@@ -32,8 +32,8 @@ use crate::http::{
     default_bodies, default_buffer, default_connections, default_timeout, listen, Endpoint,
 };
 use crate::live::{
-    buffer_problem, event_time, event_time_problems, interval_duration, live_factory, live_fields, reject, token_problems,
-    LiveLimits, Reader,
+    buffer_problem, event_time, event_time_problems, interval_duration, live_factory, live_fields,
+    reject, token_problems, LiveLimits, Reader,
 };
 use crate::source::{column_of, note_order, Fault};
 use crate::{ConnectorError, LiveSource, ReadReport};

@@ -185,7 +185,11 @@ mod tests {
     fn rows(times: &[i64]) -> Batch {
         let mut b = Batch::new(1);
         for (i, &t) in times.iter().enumerate() {
-            b.push(Entity::new(format!("e{}", i % 3)), Timestamp(t), &[i as f64]);
+            b.push(
+                Entity::new(format!("e{}", i % 3)),
+                Timestamp(t),
+                &[i as f64],
+            );
         }
         b
     }
@@ -236,16 +240,27 @@ mod tests {
     fn a_full_buffer_releases_its_oldest_early_and_counts_them() {
         let mut r = Reorder::new(Interval::from_minutes(60), 3);
         let mut out = Batch::new(1);
-        r.admit(&rows(&[5 * MIN, MIN, 3 * MIN, 2 * MIN, 4 * MIN]), None, &mut out);
+        r.admit(
+            &rows(&[5 * MIN, MIN, 3 * MIN, 2 * MIN, 4 * MIN]),
+            None,
+            &mut out,
+        );
         assert_eq!(r.held.len(), 3);
-        assert_eq!(times(&out), [MIN, 2 * MIN], "the oldest, when the fourth came");
+        assert_eq!(
+            times(&out),
+            [MIN, 2 * MIN],
+            "the oldest, when the fourth came"
+        );
         assert_eq!(r.early, 2);
         // Older than what left early: late, so the output stays in order.
         r.admit(&rows(&[90 * 1000]), None, &mut out);
         assert_eq!(r.late(), 1);
         r.flush(&mut out);
         assert_eq!(times(&out), [MIN, 2 * MIN, 3 * MIN, 4 * MIN, 5 * MIN]);
-        assert!(r.note().unwrap().contains("2 rows released before the watermark"));
+        assert!(r
+            .note()
+            .unwrap()
+            .contains("2 rows released before the watermark"));
     }
 
     #[test]

@@ -198,7 +198,10 @@ fn with_lateness_rows_leave_in_event_time_order_and_the_end_flushes_them() {
     assert_eq!(src.late_rows(), 2);
     // As they came, 3 went backwards; 2 of those were late.
     let note = src.summary();
-    assert!(note.contains(": 6 rows read; 3 rows out of order"), "{note}");
+    assert!(
+        note.contains(": 6 rows read; 3 rows out of order"),
+        "{note}"
+    );
     assert!(
         note.ends_with("; 2 late rows dropped (older than the watermark, lateness 2m)"),
         "{note}"

@@ -151,14 +151,15 @@ fn rows_out_of_order_within_lateness_score_as_in_order_and_late_ones_are_counted
         shuffled.extend(window.iter().rev().cloned());
         if [100, 200, 201].contains(&k) {
             let t = START + (2 * k as i64 - 3) * STEP;
-            shuffled.push(format!(
-                r#"{{"entity":"cell-2","time":{t},"load":1e6}}"#
-            ));
+            shuffled.push(format!(r#"{{"entity":"cell-2","time":{t},"load":1e6}}"#));
         }
     }
     let (got, late) = run(Some("30m"), &requests(&shuffled));
     assert_eq!(late, 3, "SRC counts the late rows");
-    assert_eq!(got.rows, want.rows, "every row in time is scored, no late one");
+    assert_eq!(
+        got.rows, want.rows,
+        "every row in time is scored, no late one"
+    );
     assert_eq!(got.alerts, want.alerts);
     let note = got.source_notes.join("; ");
     assert!(
@@ -212,7 +213,9 @@ fn a_stopped_run_scores_the_rows_held_for_event_time() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(src.figures().records_out, (36 * ENTITIES) as u64);
-    progress.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    progress
+        .stop
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let out = pipeline.join().unwrap().unwrap();
     assert!(out.stopped);
     assert_eq!(out.rows, rows.len() as u64, "the held rows were scored");
