@@ -888,9 +888,9 @@ impl LiveSource {
     }
 
     /// Checkpoint `epoch` covers every message read so far: holds their acknowledgements
-    /// until it is committed and returns the highest stream sequence read.
-    /// With `lateness`, the position stops before the oldest message with a row still in the
-    /// reorder buffer: a restart reads it again (and the rows after it: at least once).
+    /// until it is committed and returns the highest stream sequence read, or with
+    /// `lateness` the one before the oldest message with a row still held for event time (a
+    /// restart reads that message again, and those after it: at least once).
     pub fn cut(&mut self, epoch: u64) -> Option<u64> {
         let handed = std::mem::take(&mut self.handed);
         self.held.push_back((epoch, handed));
