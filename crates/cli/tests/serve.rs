@@ -309,6 +309,9 @@ fn nodes_show_their_figures_in_metrics_and_top_and_can_be_tapped() {
     assert!(m["scores"]["count"].as_u64().unwrap() > 0, "{m}");
     assert!(p["nodes"][0]["lag_seconds"].as_f64().unwrap() >= 0.0, "{p}");
     assert!(p["nodes"][4]["state_bytes"].is_null(), "{p}");
+    // A sandbox source has no watermark: nothing late, and only SRC says so.
+    assert_eq!(p["nodes"][0]["late_rows"], 0, "{p}");
+    assert!(p["nodes"][1]["late_rows"].is_null(), "{p}");
 
     let (status, metrics) = server.call("GET", "/metrics", None, "");
     assert_eq!(status, 200);
@@ -326,6 +329,10 @@ fn nodes_show_their_figures_in_metrics_and_top_and_can_be_tapped() {
         assert!(lag >= 0.0, "{node} lag {lag}");
     }
     assert!(node_series(&metrics, "ai4ict_node_scores_count", "nodes", "M") > 0.0);
+    assert_eq!(
+        node_series(&metrics, "ai4ict_node_late_rows_total", "nodes", "SRC"),
+        0.0
+    );
     assert!(
         metrics.contains("ai4ict_node_scores_bucket{pipeline=\"nodes\",node=\"M\",le=\"+Inf\"}"),
         "{metrics}"

@@ -29,7 +29,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::live::{interval_duration, Event, LiveLimits, MessageFormat, RowMapping, Transport};
+use crate::live::{
+    event_time, interval_duration, Event, LiveLimits, MessageFormat, RowMapping, Transport,
+};
 use crate::ConnectorError;
 
 /// Time a client has to send a request's headers.
@@ -99,6 +101,18 @@ pub struct HttpSourceConfig {
     /// are answered 503 and retry.
     #[serde(default = "default_buffer")]
     pub buffer: usize,
+    /// Event time (Y.3172 §8.1 SRC/C), e.g. `5m`: rows are held until the latest event time
+    /// seen (the watermark's lead) is this far past them, and go on in event-time order; a
+    /// row older than the watermark when it comes is late: dropped from scoring and counted.
+    /// None by default: rows go on as they come, as before (any default would hold every
+    /// alert back by it and drop rows that runs deliver today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub lateness: Option<Interval>,
+    /// With `lateness`: the most rows held (default 100000); beyond, the oldest go on before
+    /// the watermark reaches them, and are counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_held: Option<usize>,
 }
 
 fn default_path() -> String {
@@ -147,6 +161,7 @@ impl HttpSourceConfig {
             max_rows: self.max_rows,
             until_idle: self.until_idle.map(interval_duration),
             buffer: self.buffer,
+            event_time: event_time(self.lateness, self.max_held),
         }
     }
 

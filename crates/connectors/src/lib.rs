@@ -15,6 +15,7 @@ mod nats;
 #[path = "nats_off.rs"]
 mod nats;
 mod prometheus;
+mod reorder;
 mod schema;
 mod sink;
 mod sinks;
@@ -27,12 +28,13 @@ pub use http::HttpSourceConfig;
 pub use labels::{read_labels, LabelError, MAX_LABELS_BYTES};
 pub use lines::MAX_LINE_BYTES;
 pub use live::{
-    host_port, LiveLimits, LiveSource, MessageFormat, MqttSourceConfig, NatsSinkConfig,
+    host_port, EventTime, LiveLimits, LiveSource, MessageFormat, MqttSourceConfig, NatsSinkConfig,
     NatsSourceConfig, RowMapping, DEFAULT_BUFFER,
 };
 pub use mqtt::{MqttSink, MqttSinkConfig};
 pub use nats::NatsSink;
 pub use prometheus::PrometheusSourceConfig;
+pub use reorder::DEFAULT_MAX_HELD;
 pub use schema::{infer_schema, FileSchema, SAMPLE_ROWS};
 pub use sink::{
     AlertSink, CsvSink, FileSinkConfig, ForecastRow, ForecastSinkConfig, ForecastWriter, JsonlSink,

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::csvline::Fields;
 use crate::nats::AckToken;
+use crate::reorder::Reorder;
 use crate::source::{column_of, note_order, parse_row, Fault, Plan, PIPELINE_BATCH_ROWS};
 use crate::{ConnectorError, ReadReport, RowError, MAX_KEPT_ERRORS, MAX_LINE_BYTES};
 
@@ -67,6 +68,26 @@ pub struct LiveLimits {
     pub until_idle: Option<Duration>,
     /// Messages held between the bus and the pipeline.
     pub buffer: usize,
+    /// Event time: the lateness and the reorder buffer's cap; `None`: rows go on as they
+    /// come.
+    pub event_time: Option<EventTime>,
+}
+
+/// Event time on a live source (Y.3172 §8.1 SRC/C; see [`crate::reorder`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventTime {
+    /// How far behind the latest event time seen the watermark is.
+    pub lateness: Interval,
+    /// The most rows the reorder buffer holds.
+    pub max_held: usize,
+}
+
+/// A source's event time from its `lateness` and `max_held` keys.
+pub(crate) fn event_time(lateness: Option<Interval>, max_held: Option<usize>) -> Option<EventTime> {
+    lateness.map(|lateness| EventTime {
+        lateness,
+        max_held: max_held.unwrap_or(crate::DEFAULT_MAX_HELD),
+    })
 }
 
 /// Messages held between the bus and the pipeline by default.
@@ -144,6 +165,18 @@ pub struct MqttSourceConfig {
     /// client stops reading until the pipeline catches up.
     #[serde(default = "default_buffer", skip_serializing_if = "is_default_buffer")]
     pub buffer: usize,
+    /// Event time (Y.3172 §8.1 SRC/C), e.g. `5m`: rows are held until the latest event time
+    /// seen (the watermark's lead) is this far past them, and go on in event-time order; a
+    /// row older than the watermark when it comes is late: dropped from scoring and counted.
+    /// None by default: rows go on as they come, as before (any default would hold every
+    /// alert back by it and drop rows that runs deliver today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub lateness: Option<Interval>,
+    /// With `lateness`: the most rows held (default 100000); beyond, the oldest go on before
+    /// the watermark reaches them, and are counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_held: Option<usize>,
 }
 
 impl MqttSourceConfig {
@@ -165,6 +198,7 @@ impl MqttSourceConfig {
             max_rows: self.max_rows,
             until_idle: self.until_idle.map(interval_duration),
             buffer: self.buffer,
+            event_time: event_time(self.lateness, self.max_held),
         }
     }
 
@@ -234,6 +268,18 @@ pub struct NatsSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub ack_wait: Option<Interval>,
+    /// Event time (Y.3172 §8.1 SRC/C), e.g. `5m`: rows are held until the latest event time
+    /// seen (the watermark's lead) is this far past them, and go on in event-time order; a
+    /// row older than the watermark when it comes is late: dropped from scoring and counted.
+    /// None by default: rows go on as they come, as before (any default would hold every
+    /// alert back by it and drop rows that runs deliver today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub lateness: Option<Interval>,
+    /// With `lateness`: the most rows held (default 100000); beyond, the oldest go on before
+    /// the watermark reaches them, and are counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_held: Option<usize>,
 }
 
 /// Publishes each alert as a JSON object to a NATS subject (core NATS, or a subject a
@@ -280,6 +326,7 @@ impl NatsSourceConfig {
             max_rows: self.max_rows,
             until_idle: self.until_idle.map(interval_duration),
             buffer: self.buffer,
+            event_time: event_time(self.lateness, self.max_held),
         }
     }
 
@@ -561,6 +608,9 @@ const MAX_TROUBLES: usize = 10;
 pub struct LiveSource {
     name: String,
     rows: Box<dyn Reader>,
+    /// With `lateness`: the reorder buffer, and the batch a message's rows are read into
+    /// before it takes them.
+    reorder: Option<(Reorder, Batch)>,
     transport: Transport,
     handed: Vec<AckToken>,
     /// With checkpoints: acknowledgements held per cut, until its epoch is committed.
@@ -629,9 +679,16 @@ impl LiveSource {
         transport: Transport,
         limits: LiveLimits,
     ) -> Self {
+        let reorder = limits.event_time.map(|e| {
+            (
+                Reorder::new(e.lateness, e.max_held),
+                Batch::new(rows.width()),
+            )
+        });
         Self {
             name,
             rows,
+            reorder,
             transport,
             handed: Vec::new(),
             held: VecDeque::new(),
@@ -683,7 +740,9 @@ impl LiveSource {
         }
         let mut batch = Batch::new(self.rows.width());
         let mut deadline = Some(Instant::now() + wait);
-        while batch.len() < max_rows.max(1) && !self.limit_reached() {
+        // Rows this call has read into the reorder buffer (good and bad).
+        let mut taken = 0;
+        while batch.len().max(taken) < max_rows.max(1) && !self.limit_reached() {
             let event = match self.transport.early.pop_front() {
                 Some(e) => e,
                 None => {
@@ -744,7 +803,16 @@ impl LiveSource {
                     }
                     self.seq += 1;
                     self.last_message = Instant::now();
-                    self.read += self.rows.read(&origin, self.seq, &payload, &mut batch);
+                    self.read += match &mut self.reorder {
+                        None => self.rows.read(&origin, self.seq, &payload, &mut batch),
+                        Some((reorder, message)) => {
+                            let n = self.rows.read(&origin, self.seq, &payload, message);
+                            reorder.admit(message, seq, &mut batch);
+                            *message = Batch::new(message.width());
+                            taken += n as usize;
+                            n
+                        }
+                    };
                     self.handed.extend(ack);
                 }
                 Event::Trouble(t) => {
@@ -762,6 +830,13 @@ impl LiveSource {
                 .is_some_and(|idle| self.last_message.elapsed() >= idle)
         {
             self.done = true;
+        }
+        if let Some((reorder, _)) = &mut self.reorder {
+            if self.done {
+                reorder.flush(&mut batch);
+            } else {
+                reorder.release(&mut batch);
+            }
         }
         if self.done && batch.is_empty() {
             self.stop();
@@ -813,11 +888,31 @@ impl LiveSource {
     }
 
     /// Checkpoint `epoch` covers every message read so far: holds their acknowledgements
-    /// until it is committed and returns the highest stream sequence read.
+    /// until it is committed and returns the highest stream sequence read, or with
+    /// `lateness` the one before the oldest message with a row still held for event time (a
+    /// restart reads that message again, and those after it: at least once).
     pub fn cut(&mut self, epoch: u64) -> Option<u64> {
         let handed = std::mem::take(&mut self.handed);
         self.held.push_back((epoch, handed));
-        self.last_seq
+        let held = self.reorder.as_ref().and_then(|(r, _)| r.oldest_seq());
+        match held {
+            Some(seq) => self.last_seq.min(Some(seq.saturating_sub(1))),
+            None => self.last_seq,
+        }
+    }
+
+    /// With `lateness`: every row the reorder buffer holds, in event-time order (the run is
+    /// stopping); `None` when it holds none.
+    pub fn take_held(&mut self) -> Option<Batch> {
+        let (reorder, _) = self.reorder.as_mut()?;
+        let mut out = Batch::new(self.rows.width());
+        reorder.flush(&mut out);
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Rows dropped as late (older than the watermark when they came; 0 without `lateness`).
+    pub fn late_rows(&self) -> u64 {
+        self.reorder.as_ref().map_or(0, |(r, _)| r.late())
     }
 
     /// Checkpoint `epoch` is durable: acknowledges the messages of every cut up to it.
@@ -859,6 +954,9 @@ impl LiveSource {
     /// connection problems.
     pub fn summary(&self) -> String {
         let mut s = format!("{}: {}", self.name, self.rows.summary());
+        if let Some(note) = self.reorder.as_ref().and_then(|(r, _)| r.note()) {
+            s.push_str(&format!("; {note}"));
+        }
         if self.troubles_total > 0 {
             s.push_str(&format!(
                 "; {} connection problem(s) (first: {})",
@@ -891,6 +989,14 @@ impl Source for LiveRows {
 
     fn summary(&self) -> Option<String> {
         Some(self.0.summary())
+    }
+
+    fn take_held(&mut self) -> Option<Batch> {
+        self.0.take_held()
+    }
+
+    fn late_rows(&self) -> u64 {
+        self.0.late_rows()
     }
 
     /// The position is the highest JetStream stream sequence read, 8 bytes little endian
@@ -947,6 +1053,26 @@ pub(crate) fn live_problems(
     out
 }
 
+/// Problems of `lateness` and `max_held`: a cap without a lateness, an empty cap.
+pub(crate) fn event_time_problems(
+    lateness: Option<Interval>,
+    max_held: Option<usize>,
+) -> Vec<SourceProblem> {
+    match (lateness, max_held) {
+        (None, Some(_)) => vec![SourceProblem::new(
+            ProblemAt::Key("max_held"),
+            "caps the rows held for event time, which only `lateness` turns on",
+            Some("add e.g. `lateness: 5m`, or leave `max_held` out"),
+        )],
+        (Some(_), Some(0)) => vec![SourceProblem::new(
+            ProblemAt::Key("max_held"),
+            "must be at least 1",
+            None,
+        )],
+        _ => Vec::new(),
+    }
+}
+
 /// An empty buffer's problem.
 pub(crate) fn buffer_problem(buffer: usize) -> Option<SourceProblem> {
     (buffer == 0).then(|| SourceProblem::new(ProblemAt::Key("buffer"), "must be at least 1", None))
@@ -997,6 +1123,7 @@ impl SourceComponent for MqttSourceConfig {
 
     fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
         let mut out = live_problems(self.format, &self.columns, self.buffer);
+        out.extend(event_time_problems(self.lateness, self.max_held));
         if self.qos > 2 {
             out.push(SourceProblem::new(
                 ProblemAt::Key("qos"),
@@ -1033,6 +1160,7 @@ impl SourceComponent for crate::HttpSourceConfig {
     /// Besides the live checks, the token's ([`token_problems`]).
     fn problems(&self, _fields: &[String], remote: bool) -> Vec<SourceProblem> {
         let mut out = live_problems(self.format, &self.columns, self.buffer);
+        out.extend(event_time_problems(self.lateness, self.max_held));
         out.extend(token_problems(
             self.token_env.is_some(),
             self.token_file.as_deref(),
@@ -1101,7 +1229,9 @@ impl SourceComponent for NatsSourceConfig {
     }
 
     fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
-        live_problems(self.format, &self.columns, self.buffer)
+        let mut out = live_problems(self.format, &self.columns, self.buffer);
+        out.extend(event_time_problems(self.lateness, self.max_held));
+        out
     }
 }
 
@@ -1198,6 +1328,58 @@ mod tests {
         };
         assert!(MessageRows::new("t", &missing, &fields()).is_err());
         assert!(MessageRows::new("t", &rows, &[]).is_err());
+    }
+
+    /// With `lateness` and checkpoints, a cut's position stops before the oldest message with
+    /// a row held, so a restart from it reads that row again instead of losing it.
+    #[test]
+    fn a_cut_stops_before_the_oldest_message_held() {
+        let map = BTreeMap::new();
+        let rows = RowMapping {
+            format: MessageFormat::Jsonl,
+            columns: &[],
+            entity: None,
+            time: None,
+            fields: &map,
+            timezone: None,
+        };
+        let fields = vec!["a".to_string()];
+        let reader = MessageRows::new("t", &rows, &fields).unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let transport = Transport {
+            rx,
+            early: VecDeque::new(),
+            acks: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let limits = LiveLimits {
+            buffer: 8,
+            event_time: event_time(Some(Interval::from_minutes(5)), None),
+            ..LiveLimits::default()
+        };
+        let mut src = LiveSource::new("t".into(), Box::new(reader), transport, limits);
+        src.checkpoints = true;
+        // Minutes 0, 10 and 7 in messages 1, 2, 3: the watermark (5m) releases minute 0 only.
+        for (seq, minute) in [(1, 0), (2, 10), (3, 7)] {
+            let payload = format!(r#"{{"entity":"c","time":{},"a":1}}"#, minute * 60);
+            tx.send(Event::Message {
+                origin: "s".into(),
+                payload: payload.into_bytes(),
+                ack: None,
+                seq: Some(seq),
+            })
+            .unwrap();
+        }
+        let batch = src
+            .next_batch(100, Duration::from_millis(50))
+            .unwrap()
+            .unwrap();
+        assert_eq!(batch.len(), 1);
+        assert_eq!(src.cut(1), Some(1), "messages 2 and 3 are held");
+        let held = src.take_held().unwrap();
+        assert_eq!(held.times(), [Timestamp(420_000), Timestamp(600_000)]);
+        assert_eq!(src.cut(2), Some(3), "none held");
     }
 
     #[test]

@@ -32,8 +32,8 @@ use crate::http::{
     default_bodies, default_buffer, default_connections, default_timeout, listen, Endpoint,
 };
 use crate::live::{
-    buffer_problem, interval_duration, live_factory, live_fields, reject, token_problems,
-    LiveLimits, Reader,
+    buffer_problem, event_time, event_time_problems, interval_duration, live_factory, live_fields,
+    reject, token_problems, LiveLimits, Reader,
 };
 use crate::source::{column_of, note_order, Fault};
 use crate::{ConnectorError, LiveSource, ReadReport};
@@ -100,6 +100,18 @@ pub struct PrometheusSourceConfig {
     /// Prometheus is answered 503 and retries.
     #[serde(default = "default_buffer")]
     pub buffer: usize,
+    /// Event time (Y.3172 §8.1 SRC/C), e.g. `5m`: rows are held until the latest event time
+    /// seen (the watermark's lead) is this far past them, and go on in event-time order; a
+    /// row older than the watermark when it comes is late: dropped from scoring and counted.
+    /// None by default: rows go on as they come, as before (any default would hold every
+    /// alert back by it and drop rows that runs deliver today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub lateness: Option<Interval>,
+    /// With `lateness`: the most rows held (default 100000); beyond, the oldest go on before
+    /// the watermark reaches them, and are counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_held: Option<usize>,
 }
 
 fn default_path() -> String {
@@ -126,6 +138,7 @@ impl PrometheusSourceConfig {
             max_rows: self.max_rows,
             until_idle: self.until_idle.map(interval_duration),
             buffer: self.buffer,
+            event_time: event_time(self.lateness, self.max_held),
         }
     }
 
@@ -195,6 +208,7 @@ impl SourceComponent for PrometheusSourceConfig {
     fn problems(&self, _fields: &[String], remote: bool) -> Vec<SourceProblem> {
         let mut out = token_problems(self.token_env.is_some(), self.token_file.as_deref(), remote);
         out.extend(buffer_problem(self.buffer));
+        out.extend(event_time_problems(self.lateness, self.max_held));
         if self.entity_label.trim().is_empty() {
             out.push(SourceProblem::new(
                 ProblemAt::Key("entity_label"),

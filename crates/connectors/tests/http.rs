@@ -179,3 +179,47 @@ fn half_open_connections_leave_room_and_bodies_in_flight_are_bounded() {
     );
     assert_eq!(drain(&mut src), 1 + early + 2 + 1);
 }
+
+/// With `lateness`, rows leave in event-time order behind the watermark, a row older than it
+/// is counted late, and the source's end (`max_rows`) flushes what it holds.
+#[test]
+fn with_lateness_rows_leave_in_event_time_order_and_the_end_flushes_them() {
+    let (mut src, url) = source(serde_json::json!({ "lateness": "2m", "max_rows": 6 }));
+    let rows = [3, 1, 2, 0, 10, 4]
+        .map(|m| format!(r#"{{"entity":"c","time":"2024-01-01T00:{m:02}:00Z","load":{m}}}"#))
+        .join("\n");
+    assert_eq!(post(&format!("{url}/ingest"), Some(TOKEN), rows), 202);
+    let mut loads = Vec::new();
+    while let Some(b) = src.next_batch(1000, Duration::from_millis(50)).unwrap() {
+        loads.extend(b.rows().map(|(_, _, v)| v[0]));
+    }
+    // 0 is older than the watermark (3m - 2m) when it comes, 4 than 10m - 2m.
+    assert_eq!(loads, [1.0, 2.0, 3.0, 10.0]);
+    assert_eq!(src.late_rows(), 2);
+    // As they came, 3 went backwards; 2 of those were late.
+    let note = src.summary();
+    assert!(
+        note.contains(": 6 rows read; 3 rows out of order"),
+        "{note}"
+    );
+    assert!(
+        note.ends_with("; 2 late rows dropped (older than the watermark, lateness 2m)"),
+        "{note}"
+    );
+}
+
+/// A run that stops takes the rows held for event time, in order, once.
+#[test]
+fn held_rows_are_taken_when_the_run_stops() {
+    let (mut src, url) = source(serde_json::json!({ "lateness": "1h" }));
+    let rows = [4, 0, 3, 1, 2]
+        .map(|m| format!(r#"{{"entity":"c","time":"2024-01-01T00:{m:02}:00Z","load":{m}}}"#))
+        .join("\n");
+    assert_eq!(post(&format!("{url}/ingest"), Some(TOKEN), rows), 202);
+    assert_eq!(drain(&mut src), 0, "all within the lateness: held");
+    let held = src.take_held().unwrap();
+    let loads: Vec<f64> = held.rows().map(|(_, _, v)| v[0]).collect();
+    assert_eq!(loads, [0.0, 1.0, 2.0, 3.0, 4.0]);
+    assert!(src.take_held().is_none());
+    assert_eq!(src.late_rows(), 0);
+}

@@ -27,6 +27,17 @@ pub trait Source: Send {
         None
     }
 
+    /// Rows the source holds back (a live source's reorder buffer, Y.3172 §8.1 SRC/C), in
+    /// order, taken when the run stops so nothing read is lost; `None` when it holds none.
+    fn take_held(&mut self) -> Option<Batch> {
+        None
+    }
+
+    /// Rows dropped as late so far: older than the source's watermark when they came.
+    fn late_rows(&self) -> u64 {
+        0
+    }
+
     /// Switches the source to checkpoints (before the first batch): messages are
     /// acknowledged only on [`commit`](Self::commit), and reading goes on after `position`,
     /// a [`cut`](Self::cut) of a previous run, when given. Only sources whose component is

@@ -589,21 +589,28 @@ pub fn run(
         }
         let mut failed = false;
         let width = spec.fields.len();
+        // Late rows of this worker's source counted in SRC's figures so far.
+        let mut late = 0u64;
         while let Some(f) = feed.as_mut() {
-            if progress.stop.load(Ordering::Relaxed) {
+            let batch = if progress.stop.load(Ordering::Relaxed) {
                 out.borrow_mut().stopped = true;
-                break;
-            }
-            let batch = match f.next_batch() {
-                None => break,
-                Some(Err(e)) => {
-                    out.borrow_mut()
-                        .errors
-                        .push(EngineError::Source(e.0).to_string());
-                    failed = true;
-                    break;
+                // What the source holds back (event time) goes on first: nothing read is lost.
+                match f.take_held() {
+                    Some(b) => b,
+                    None => break,
                 }
-                Some(Ok(b)) => b,
+            } else {
+                match f.next_batch() {
+                    None => break,
+                    Some(Err(e)) => {
+                        out.borrow_mut()
+                            .errors
+                            .push(EngineError::Source(e.0).to_string());
+                        failed = true;
+                        break;
+                    }
+                    Some(Ok(b)) => b,
+                }
             };
             let raw = batch.len();
             let batch = if bounded {
@@ -620,6 +627,11 @@ pub fn run(
             }
             let src = progress.nodes.node(Node::Src);
             src.pass(raw, batch.len(), latest);
+            let now_late = f.late_rows();
+            if now_late > late {
+                src.late(now_late - late);
+                late = now_late;
+            }
             if src.tapped() {
                 src.sample_rows(&batch, &spec.fields, None);
             }

@@ -72,6 +72,8 @@ pub struct NodeCounters {
     event_time: AtomicI64,
     /// Bytes of per-entity state, summed over the workers.
     state_bytes: AtomicU64,
+    /// SRC: rows dropped as late (older than the source's watermark).
+    late_rows: AtomicU64,
     tap: Tap,
 }
 
@@ -86,6 +88,8 @@ pub struct NodeFigures {
     pub event_time: Option<Timestamp>,
     /// Bytes of per-entity state.
     pub state_bytes: u64,
+    /// SRC: rows dropped as late.
+    pub late_rows: u64,
 }
 
 impl NodeCounters {
@@ -98,6 +102,11 @@ impl NodeCounters {
         if let Some(t) = time {
             self.event_time.fetch_max(t.0, Ordering::Relaxed);
         }
+    }
+
+    /// Counts `rows` dropped as late (SRC).
+    pub fn late(&self, rows: u64) {
+        self.late_rows.fetch_add(rows, Ordering::Relaxed);
     }
 
     /// Replaces a worker's share of the state bytes: it reported `before`, it holds `now`.
@@ -114,6 +123,7 @@ impl NodeCounters {
             records_out: self.records_out.load(Ordering::Relaxed),
             event_time: (t != 0).then_some(Timestamp(t)),
             state_bytes: self.state_bytes.load(Ordering::Relaxed),
+            late_rows: self.late_rows.load(Ordering::Relaxed),
         }
     }
 
@@ -189,6 +199,7 @@ impl NodeCounters {
         self.records_out.store(0, Ordering::Relaxed);
         self.event_time.store(0, Ordering::Relaxed);
         self.state_bytes.store(0, Ordering::Relaxed);
+        self.late_rows.store(0, Ordering::Relaxed);
     }
 }
 

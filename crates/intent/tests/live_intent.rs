@@ -52,6 +52,26 @@ fn live_source_mistakes_name_their_field() {
         field(&MQTT.replace("max_rows: 10", "qos: 3")),
         "source.mqtt.qos"
     );
+    assert_eq!(
+        field(&MQTT.replace("max_rows: 10", "max_held: 100")),
+        "source.mqtt.max_held",
+        "a cap without `lateness`"
+    );
+    assert_eq!(
+        field(&MQTT.replace("max_rows: 10", "lateness: 5m, max_held: 0")),
+        "source.mqtt.max_held"
+    );
+    let e = MlIntent::from_yaml(&MQTT.replace("max_rows: 10", "lateness: 0s")).unwrap_err();
+    assert!(e.to_string().contains("longer than zero"), "{e}");
+    let e = MlIntent::from_yaml(&MQTT.replace("max_rows: 10", "lateness: soon")).unwrap_err();
+    assert!(e.to_string().contains("not a duration"), "{e}");
+    let i = MlIntent::from_yaml(&MQTT.replace("max_rows: 10", "lateness: 5m")).unwrap();
+    let SourceConfig::Mqtt(m) = &i.source else {
+        panic!("an mqtt source")
+    };
+    let event = m.limits().event_time.unwrap();
+    assert_eq!(event.lateness, ai4ict_core::Interval::from_minutes(5));
+    assert_eq!(event.max_held, ai4ict_connectors::DEFAULT_MAX_HELD);
     let remote = MQTT.replace("token_env: HOOK_TOKEN", "token_file: /etc/token");
     let e = MlIntent::parse(&remote, "<http>", Origin::Remote).unwrap_err();
     assert_eq!(

@@ -127,6 +127,9 @@ pub struct NodeStatus {
     pub state_bytes: Option<u64>,
     /// The model's calibrated scores (M).
     pub scores: Option<ScoreHistogram>,
+    /// Rows dropped as late: older than the source's watermark when they came (SRC; a live
+    /// source with `lateness`, else 0).
+    pub late_rows: Option<u64>,
 }
 
 /// Scores counted at or under each bound, as a Prometheus histogram's buckets.
@@ -428,7 +431,7 @@ pub(crate) fn render_metrics(all: &[PipelineStatus]) -> String {
             );
         }
     }
-    let nodes: [NodeSeries; 5] = [
+    let nodes: [NodeSeries; 6] = [
         (
             "records_in_total",
             "counter",
@@ -458,6 +461,12 @@ pub(crate) fn render_metrics(all: &[PipelineStatus]) -> String {
             "gauge",
             "Bytes of the node's per-entity state.",
             |n| n.state_bytes.map(|b| b as f64),
+        ),
+        (
+            "late_rows_total",
+            "counter",
+            "Rows dropped as late: older than the source's watermark when they came (SRC).",
+            |n| n.late_rows.map(|r| r as f64),
         ),
     ];
     let each = || {
@@ -537,6 +546,7 @@ mod tests {
             lag_seconds: Some(900.0),
             state_bytes: None,
             scores: None,
+            late_rows: None,
         }
     }
 
@@ -581,6 +591,7 @@ mod tests {
         let mut src = node("SRC", 1300, 1200);
         src.event_time = None;
         src.lag_seconds = None;
+        src.late_rows = Some(7);
         a.nodes = vec![src, node("PP", 1200, 1200), m, node("P", 1200, 3)];
         let text = render_metrics(&[a, status("b", PipelineState::Finished)]);
         for line in [
@@ -590,6 +601,8 @@ mod tests {
             "ai4ict_node_lag_seconds{pipeline=\"a\",node=\"PP\"} 900",
             "ai4ict_node_event_time_seconds{pipeline=\"a\",node=\"M\"} 1704152700",
             "ai4ict_node_state_bytes{pipeline=\"a\",node=\"M\"} 4096",
+            "# TYPE ai4ict_node_late_rows_total counter",
+            "ai4ict_node_late_rows_total{pipeline=\"a\",node=\"SRC\"} 7",
             "# TYPE ai4ict_node_scores histogram",
             "ai4ict_node_scores_bucket{pipeline=\"a\",node=\"M\",le=\"0.5\"} 1100",
             "ai4ict_node_scores_bucket{pipeline=\"a\",node=\"M\",le=\"1\"} 1200",
@@ -602,6 +615,7 @@ mod tests {
         // No sample for what a node does not have, and none for a pipeline without nodes.
         assert!(!text.contains("lag_seconds{pipeline=\"a\",node=\"SRC\"}"));
         assert!(!text.contains("state_bytes{pipeline=\"a\",node=\"PP\"}"));
+        assert!(!text.contains("late_rows_total{pipeline=\"a\",node=\"PP\"}"));
         assert!(!text.contains("ai4ict_node_records_in_total{pipeline=\"b\""));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (_, value) = line.rsplit_once(' ').unwrap();

@@ -91,8 +91,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     n.records_out,
                     node_rate(p, n).map_or("–".into(), |r| format!("{r:.0}")),
                     n.lag_seconds.map_or("–".into(), duration),
-                    n.state_bytes
-                        .map_or(String::new(), |b| format!("state {}", bytes(b))),
+                    match (n.state_bytes, n.late_rows) {
+                        (Some(b), _) => format!("state {}", bytes(b)),
+                        // SRC: rows its watermark dropped.
+                        (None, Some(late)) if late > 0 => format!("late {late}"),
+                        _ => String::new(),
+                    },
                 ));
             }
         }

@@ -120,6 +120,7 @@ fn nodes(progress: &Progress, running: bool) -> Vec<NodeStatus> {
                 lag_seconds: lag,
                 state_bytes: node.has_state().then_some(f.state_bytes),
                 scores: (node == Node::M).then(|| histogram(&metrics.scores())),
+                late_rows: (node == Node::Src).then_some(f.late_rows),
             }
         })
         .collect()
