@@ -179,14 +179,14 @@ impl Scorer {
         let (k, width) = (self.classes, 2 * f);
         let mut out = Vec::with_capacity(rows.len() / f);
         let mut codes = vec![0u16; BLOCK * width];
+        // Per row and class the sum so far; a class that can no longer win is −∞.
         let mut raw = vec![0.0; BLOCK * k];
         let mut at = vec![0u32; BLOCK];
-        // Per row and class: can it still win; per row: classes that can; per class: the
-        // rows that still sum it; the rows not yet decided.
-        let mut alive = vec![true; BLOCK * k];
-        let mut left = vec![0usize; BLOCK];
+        // Per class: the rows that still sum it; the rows not yet decided; per row, whether
+        // it is decided.
         let mut active: Vec<Vec<u32>> = vec![Vec::with_capacity(BLOCK); k];
-        let mut open: Vec<usize> = Vec::with_capacity(BLOCK);
+        let mut open: Vec<u32> = Vec::with_capacity(BLOCK);
+        let mut done = vec![false; BLOCK];
         for block in rows.chunks(BLOCK * f) {
             let m = block.len() / f;
             for (row, code) in block.chunks_exact(f).zip(codes.chunks_exact_mut(width)) {
@@ -203,14 +203,13 @@ impl Scorer {
             for r in raw.chunks_exact_mut(k).take(m) {
                 r.copy_from_slice(&self.init);
             }
-            alive[..m * k].fill(true);
-            left[..m].fill(k);
             for rows in &mut active {
                 rows.clear();
                 rows.extend(0..m as u32);
             }
             open.clear();
-            open.extend(0..m);
+            open.extend(0..m as u32);
+            done[..m].fill(false);
             let codes = &codes[..m * width];
             for (round, roots) in self.roots.chunks(k).enumerate() {
                 for (c, (root, rows)) in roots.iter().zip(&active).enumerate() {
@@ -231,32 +230,33 @@ impl Scorer {
                     continue;
                 }
                 let rest = &self.rest[(round + 1) * k..][..k];
-                open.retain(|&r| {
-                    let (sum, alive) = (&raw[r * k..][..k], &mut alive[r * k..][..k]);
-                    let mut floor = f64::NEG_INFINITY;
-                    for c in 0..k {
-                        if alive[c] {
-                            floor = floor.max(sum[c] + rest[c].0);
-                        }
-                    }
+                let mut changed = false;
+                compact(&mut open, |r| {
+                    let sum = &mut raw[r as usize * k..][..k];
+                    // Lost classes are −∞ and so never raise the floor.
+                    let floor = sum
+                        .iter()
+                        .zip(rest)
+                        .fold(f64::NEG_INFINITY, |f, (s, b)| f.max(s + b.0));
                     // A margin far above the rounding of these sums keeps this exact.
                     let floor = floor - 1e-9 * (1.0 + floor.abs());
-                    for c in 0..k {
-                        if alive[c] && sum[c] + rest[c].1 < floor {
-                            alive[c] = false;
-                            left[r] -= 1;
+                    let mut left = 0;
+                    for (s, b) in sum.iter_mut().zip(rest) {
+                        let lost = *s + b.1 < floor;
+                        changed |= lost && *s != f64::NEG_INFINITY;
+                        if lost {
+                            *s = f64::NEG_INFINITY;
                         }
+                        left += usize::from(!lost);
                     }
-                    left[r] > 1
+                    done[r as usize] = left <= 1;
+                    left > 1
                 });
-                for (c, rows) in active.iter_mut().enumerate() {
-                    rows.retain(|&r| left[r as usize] > 1 && alive[r as usize * k + c]);
-                }
-            }
-            for (r, sum) in raw.chunks_exact_mut(k).take(m).enumerate() {
-                for (s, &a) in sum.iter_mut().zip(&alive[r * k..][..k]) {
-                    if !a {
-                        *s = f64::NEG_INFINITY;
+                if changed {
+                    for (c, rows) in active.iter_mut().enumerate() {
+                        compact(rows, |r| {
+                            !done[r as usize] && raw[r as usize * k + c] != f64::NEG_INFINITY
+                        });
                     }
                 }
             }
@@ -264,4 +264,15 @@ impl Scorer {
         }
         Ok(out)
     }
+}
+
+/// Keeps the rows for which `keep` holds, in order, without a branch per row.
+fn compact(rows: &mut Vec<u32>, mut keep: impl FnMut(u32) -> bool) {
+    let mut n = 0;
+    for i in 0..rows.len() {
+        let r = rows[i];
+        rows[n] = r;
+        n += usize::from(keep(r));
+    }
+    rows.truncate(n);
 }
