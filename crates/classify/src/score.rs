@@ -16,15 +16,16 @@ use crate::{ClassifyError, Gbdt};
 /// tree's walk busy, few enough that their codes stay in the core's cache.
 const BLOCK: usize = 512;
 
-/// One node: a row goes to `kids[(code[slot] > threshold) as usize]`, where a row's codes
-/// are, per feature, its rank among the feature's thresholds (missing values 0), then
-/// those ranks less one (missing values wrapping to `u16::MAX`). A leaf (and a split
-/// no value goes left of) has `threshold == u16::MAX` and both kids equal.
+/// One node in 8 bytes: a row goes to `left + (code[slot] > threshold) as u32` (a node's
+/// two children are adjacent), where a row's codes are, per feature, its rank among the
+/// feature's thresholds (missing values 0), then those ranks less one (missing values
+/// wrapping to `u16::MAX`). A leaf has `threshold == u16::MAX` and `left` itself; a split
+/// no value goes left of has `threshold == u16::MAX` and `left` its right child.
 #[derive(Clone, Copy, Debug)]
 struct Step {
     slot: u16,
     threshold: u16,
-    kids: [u32; 2],
+    left: u32,
 }
 
 /// One tree's root and the levels a walk from it takes at most.
@@ -88,50 +89,65 @@ impl Scorer {
         let mut roots = Vec::with_capacity(model.trees.len());
         for t in &model.trees {
             let base = steps.len() as u32;
-            // Children come after their parent, so one pass finds every node's depth.
+            // Breadth first, so that siblings are adjacent; `at[i]` is node i's place.
+            let mut order = vec![0u32];
+            let mut at = vec![u32::MAX; t.nodes.len()];
             let mut depth = vec![0u32; t.nodes.len()];
+            at[0] = 0;
+            let mut i = 0;
+            while i < order.len() {
+                let n = &t.nodes[order[i] as usize];
+                if n.left != LEAF {
+                    for c in [n.left, n.right] {
+                        if at[c as usize] != u32::MAX {
+                            return Err(bad("a node has two parents"));
+                        }
+                        at[c as usize] = order.len() as u32;
+                        depth[c as usize] = depth[order[i] as usize] + 1;
+                        order.push(c);
+                    }
+                }
+                i += 1;
+            }
             let mut levels = 0;
-            for (i, n) in t.nodes.iter().enumerate() {
-                let at = base + i as u32;
+            for (place, &i) in order.iter().enumerate() {
+                let n = &t.nodes[i as usize];
                 if n.left == LEAF {
-                    levels = levels.max(depth[i]);
+                    levels = levels.max(depth[i as usize]);
                     steps.push(Step {
                         slot: 0,
                         threshold: u16::MAX,
-                        kids: [at; 2],
+                        left: base + place as u32,
                     });
                     values.push(t.values[n.right as usize]);
                     continue;
                 }
-                for c in [n.left, n.right] {
-                    depth[c as usize] = depth[c as usize].max(depth[i] + 1);
-                }
-                let kids = [base + n.left, base + n.right];
+                let (left, right) = (base + at[n.left as usize], base + at[n.right as usize]);
                 let feature = n.feature as usize;
                 let cut = &cuts[feature];
                 let j = cut.partition_point(|c| *c < n.threshold) as u16;
                 // `v <= cut[j]` is `code(v) <= j + 1`, missing values coded 0; with missing
-                // values sent right the code is one less and they wrap to `u32::MAX`.
+                // values sent right the code is one less and they wrap to `u16::MAX`.
                 steps.push(match (n.threshold.is_nan(), n.missing_left) {
                     (true, true) => Step {
                         slot: feature as u16,
                         threshold: 0,
-                        kids,
+                        left,
                     },
                     (true, false) => Step {
                         slot: 0,
                         threshold: u16::MAX,
-                        kids: [kids[1]; 2],
+                        left: right,
                     },
                     (false, true) => Step {
                         slot: feature as u16,
                         threshold: j + 1,
-                        kids,
+                        left,
                     },
                     (false, false) => Step {
                         slot: (f + feature) as u16,
                         threshold: j,
-                        kids,
+                        left,
                     },
                 });
                 values.push(0.0);
@@ -219,7 +235,7 @@ impl Scorer {
                         for (a, &r) in at.iter_mut().zip(rows) {
                             let s = &self.steps[*a as usize];
                             let code = codes[r as usize * width + s.slot as usize];
-                            *a = s.kids[usize::from(code > s.threshold)];
+                            *a = s.left + u32::from(code > s.threshold);
                         }
                     }
                     for (a, &r) in at.iter().zip(rows) {
