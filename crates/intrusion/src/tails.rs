@@ -87,6 +87,8 @@ pub struct PopulationTails {
     warm_up: u64,
     /// Scratch: `log1p` of the values being scored.
     logs: Vec<f64>,
+    /// `log10` of the number of features: the correction of the best surprise.
+    fields: f64,
 }
 
 impl PopulationTails {
@@ -97,6 +99,7 @@ impl PopulationTails {
             seen: 0,
             warm_up,
             logs: Vec::with_capacity(fields),
+            fields: (fields.max(1) as f64).log10(),
         }
     }
 
@@ -108,11 +111,13 @@ impl PopulationTails {
         let mut best: Option<(f64, usize)> = None;
         // Each value's log once, for scoring and learning; NaN where the value is missing.
         self.logs.clear();
-        self.logs.extend(
-            values
-                .iter()
-                .map(|&v| if v.is_finite() { v.max(0.0).ln_1p() } else { f64::NAN }),
-        );
+        self.logs.extend(values.iter().map(|&v| {
+            if v.is_finite() {
+                v.max(0.0).ln_1p()
+            } else {
+                f64::NAN
+            }
+        }));
         if self.seen >= self.warm_up {
             for (i, (t, &x)) in self.tails.iter().zip(&self.logs).enumerate() {
                 if !x.is_nan() {
@@ -123,8 +128,7 @@ impl PopulationTails {
                 }
             }
         }
-        let fields = (self.tails.len().max(1) as f64).log10();
-        let best = best.map(|(s, i)| ((s - fields).max(0.0), i));
+        let best = best.map(|(s, i)| ((s - self.fields).max(0.0), i));
         if best.is_some_and(|(s, _)| s >= learn_below) {
             return best;
         }
