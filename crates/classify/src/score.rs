@@ -16,15 +16,18 @@ use crate::{ClassifyError, Gbdt};
 /// tree's walk busy, few enough that their codes stay in the core's cache.
 const BLOCK: usize = 512;
 
+/// Thresholds per feature at most, so that a code (1 + rank, 0 for missing) fits in 8 bits.
+const MAX_CUTS: usize = 254;
+
 /// One node in 8 bytes: a row goes to `left + (code[slot] > threshold) as u32` (a node's
 /// two children are adjacent), where a row's codes are, per feature, its rank among the
 /// feature's thresholds (missing values 0), then those ranks less one (missing values
-/// wrapping to `u16::MAX`). A leaf has `threshold == u16::MAX` and `left` itself; a split
-/// no value goes left of has `threshold == u16::MAX` and `left` its right child.
+/// wrapping to `u8::MAX`). A leaf has `threshold == u8::MAX` and `left` itself; a split
+/// no value goes left of has `threshold == u8::MAX` and `left` its right child.
 #[derive(Clone, Copy, Debug)]
 struct Step {
     slot: u16,
-    threshold: u16,
+    threshold: u8,
     left: u32,
 }
 
@@ -77,10 +80,10 @@ impl Scorer {
             c.sort_by(f64::total_cmp);
             c.dedup_by(|a, b| a == b);
         }
-        // Codes are 16 bits: far beyond what 255 bins per feature can grow.
-        if 2 * f > usize::from(u16::MAX) || cuts.iter().any(|c| c.len() >= usize::from(u16::MAX)) {
+        // Codes are 8 bits: what at most 255 bins per feature (254 thresholds) need.
+        if 2 * f > usize::from(u16::MAX) || cuts.iter().any(|c| c.len() > MAX_CUTS) {
             return Err(ClassifyError::Shape(
-                "a booster with over 32,767 features or 65,534 thresholds on one cannot be compiled"
+                "a booster with over 32,767 features or 254 thresholds on one cannot be compiled"
                     .into(),
             ));
         }
@@ -116,7 +119,7 @@ impl Scorer {
                     levels = levels.max(depth[i as usize]);
                     steps.push(Step {
                         slot: 0,
-                        threshold: u16::MAX,
+                        threshold: u8::MAX,
                         left: base + place as u32,
                     });
                     values.push(t.values[n.right as usize]);
@@ -125,9 +128,9 @@ impl Scorer {
                 let (left, right) = (base + at[n.left as usize], base + at[n.right as usize]);
                 let feature = n.feature as usize;
                 let cut = &cuts[feature];
-                let j = cut.partition_point(|c| *c < n.threshold) as u16;
+                let j = cut.partition_point(|c| *c < n.threshold) as u8;
                 // `v <= cut[j]` is `code(v) <= j + 1`, missing values coded 0; with missing
-                // values sent right the code is one less and they wrap to `u16::MAX`.
+                // values sent right the code is one less and they wrap to `u8::MAX`.
                 steps.push(match (n.threshold.is_nan(), n.missing_left) {
                     (true, true) => Step {
                         slot: feature as u16,
@@ -136,7 +139,7 @@ impl Scorer {
                     },
                     (true, false) => Step {
                         slot: 0,
-                        threshold: u16::MAX,
+                        threshold: u8::MAX,
                         left: right,
                     },
                     (false, true) => Step {
@@ -194,7 +197,7 @@ impl Scorer {
         }
         let (k, width) = (self.classes, 2 * f);
         let mut out = Vec::with_capacity(rows.len() / f);
-        let mut codes = vec![0u16; BLOCK * width];
+        let mut codes = vec![0u8; BLOCK * width];
         // Per row and class the sum so far; a class that can no longer win is −∞.
         let mut raw = vec![0.0; BLOCK * k];
         let mut at = vec![0u32; BLOCK];
@@ -210,7 +213,7 @@ impl Scorer {
                     let c = if v.is_nan() {
                         0
                     } else {
-                        1 + cut.partition_point(|x| *x < v) as u16
+                        1 + cut.partition_point(|x| *x < v) as u8
                     };
                     code[j] = c;
                     code[f + j] = c.wrapping_sub(1);
