@@ -1,16 +1,18 @@
-//! A booster compiled for batch scoring. Each raw row is coded once per feature as its
+//! A booster or a forest compiled for batch scoring. Each raw row is coded once per feature as its
 //! rank among the thresholds the trees split that feature at, so that every node compares
 //! two integers; the trees then walk a block of rows at a time, tree by tree, level by
 //! level, without branches (a leaf points to itself), which keeps a tree in cache and lets
 //! the rows of a block proceed in parallel in the core. After each round a row stops
 //! summing a class that cannot win any more: its sum plus the largest leaves of the rounds
 //! left is below another class's sum plus their smallest leaves; a row with one class left
-//! is done. Results equal [`Gbdt::predict_proba_into`]'s argmax: the classes that can win
-//! add the same leaves in the same order.
+//! is done. A forest's trees each add a class distribution, every tree for every row (no
+//! pruning), averaged. Results equal [`Gbdt::predict_proba_into`]'s and
+//! [`Forest::predict_proba_into`]'s argmax: the classes that can win add the same leaves in
+//! the same order.
 
 use crate::gbdt::argmax;
-use crate::tree::LEAF;
-use crate::{ClassifyError, Gbdt};
+use crate::tree::{Tree, LEAF};
+use crate::{ClassifyError, Forest, Gbdt};
 
 /// Rows scored together: enough that the rows still summing a class after pruning keep a
 /// tree's walk busy, few enough that their codes stay in the core's cache.
@@ -38,16 +40,20 @@ struct Root {
     depth: u32,
 }
 
-/// A [`Gbdt`] compiled for [`Scorer::predict_rows`] (see [`Gbdt::scorer`]).
+/// A [`Gbdt`] or a [`Forest`] compiled for [`Scorer::predict_rows`] (see [`Gbdt::scorer`],
+/// [`Forest::scorer`]).
 #[derive(Clone, Debug)]
 pub struct Scorer {
     features: usize,
     classes: usize,
+    /// A forest's number of trees (its sums are averaged); `None` for a booster.
+    forest: Option<f64>,
     init: Vec<f64>,
     /// Per feature, the ascending distinct thresholds the trees split it at.
     cuts: Vec<Vec<f64>>,
     steps: Vec<Step>,
-    /// The value of each step (its leaf's; 0 for a split).
+    /// The values of each step, one (booster) or `classes` (forest) per step: its leaf's,
+    /// 0 for a split.
     values: Vec<f64>,
     /// `trees[round * classes + class]`, as in the model.
     roots: Vec<Root>,
@@ -57,18 +63,51 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    /// Compiles `model`, checking its trees so that scoring cannot index out of range.
+    /// Compiles a booster, checking its trees so that scoring cannot index out of range.
     pub(crate) fn new(model: &Gbdt) -> Result<Self, ClassifyError> {
-        let bad = |m: &str| ClassifyError::Snapshot(m.into());
         let (f, k) = (model.features, model.classes);
         if k == 0 || model.init.len() != k {
-            return Err(bad("init scores and classes differ"));
+            return Err(ClassifyError::Snapshot(
+                "init scores and classes differ".into(),
+            ));
         }
+        let mut scorer = Self::compile(&model.trees, f, k, 1)?;
+        scorer.init = model.init.clone();
+        let rounds = model.trees.len().div_ceil(k);
+        let mut rest = vec![(0.0, 0.0); (rounds + 1) * k];
+        for (i, t) in model.trees.iter().enumerate().rev() {
+            let lo = t.values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = t.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let next = rest[i + k];
+            rest[i] = (next.0 + lo, next.1 + hi);
+        }
+        let finite = |x: f64| x.is_finite() && x.abs() < 1e100;
+        if rest.iter().all(|&(a, b)| finite(a) && finite(b))
+            && model.init.iter().all(|&x| finite(x))
+        {
+            scorer.rest = rest;
+        }
+        Ok(scorer)
+    }
+
+    /// Compiles a forest, checking its trees as [`Scorer::new`] does.
+    pub(crate) fn forest(model: &Forest) -> Result<Self, ClassifyError> {
+        if model.classes == 0 {
+            return Err(ClassifyError::Snapshot("a forest of no class".into()));
+        }
+        let mut scorer = Self::compile(&model.trees, model.features, model.classes, model.classes)?;
+        scorer.forest = Some(model.trees.len().max(1) as f64);
+        Ok(scorer)
+    }
+
+    /// The trees' nodes and leaves, `width` values per leaf; no initial scores, no pruning.
+    fn compile(trees: &[Tree], f: usize, k: usize, width: usize) -> Result<Self, ClassifyError> {
+        let bad = |m: &str| ClassifyError::Snapshot(m.into());
         let mut cuts = vec![Vec::new(); f];
-        for t in &model.trees {
+        for t in trees {
             t.check(f)?;
-            if t.width != 1 {
-                return Err(bad("a booster's leaves hold one value"));
+            if t.width != width {
+                return Err(bad("a tree's leaves hold the wrong number of values"));
             }
             for n in t.nodes.iter().filter(|n| n.left != LEAF) {
                 if !n.threshold.is_nan() {
@@ -89,8 +128,8 @@ impl Scorer {
         }
         let mut steps = Vec::new();
         let mut values = Vec::new();
-        let mut roots = Vec::with_capacity(model.trees.len());
-        for t in &model.trees {
+        let mut roots = Vec::with_capacity(trees.len());
+        for t in trees {
             let base = steps.len() as u32;
             // Breadth first, so that siblings are adjacent; `at[i]` is node i's place.
             let mut order = vec![0u32];
@@ -122,7 +161,8 @@ impl Scorer {
                         threshold: u8::MAX,
                         left: base + place as u32,
                     });
-                    values.push(t.values[n.right as usize]);
+                    let at = n.right as usize;
+                    values.extend_from_slice(&t.values[at..at + width]);
                     continue;
                 }
                 let (left, right) = (base + at[n.left as usize], base + at[n.right as usize]);
@@ -153,36 +193,23 @@ impl Scorer {
                         left,
                     },
                 });
-                values.push(0.0);
+                values.extend(std::iter::repeat_n(0.0, width));
             }
             roots.push(Root {
                 node: base,
                 depth: levels,
             });
         }
-        let rounds = model.trees.len().div_ceil(k);
-        let mut rest = vec![(0.0, 0.0); (rounds + 1) * k];
-        for (i, t) in model.trees.iter().enumerate().rev() {
-            let lo = t.values.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = t.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let next = rest[i + k];
-            rest[i] = (next.0 + lo, next.1 + hi);
-        }
-        let finite = |x: f64| x.is_finite() && x.abs() < 1e100;
-        if !(rest.iter().all(|&(a, b)| finite(a) && finite(b))
-            && model.init.iter().all(|&x| finite(x)))
-        {
-            rest.clear();
-        }
         Ok(Self {
             features: f,
             classes: k,
-            init: model.init.clone(),
+            forest: None,
+            init: vec![0.0; k],
             cuts,
             steps,
             values,
             roots,
-            rest,
+            rest: Vec::new(),
         })
     }
 
@@ -230,17 +257,25 @@ impl Scorer {
             open.extend(0..m as u32);
             done[..m].fill(false);
             let codes = &codes[..m * width];
-            for (round, roots) in self.roots.chunks(k).enumerate() {
-                for (c, (root, rows)) in roots.iter().zip(&active).enumerate() {
-                    let at = &mut at[..rows.len()];
-                    at.fill(root.node);
-                    for _ in 0..root.depth {
-                        for (a, &r) in at.iter_mut().zip(rows) {
-                            let s = &self.steps[*a as usize];
-                            let code = codes[r as usize * width + s.slot as usize];
-                            *a = s.left + u32::from(code > s.threshold);
+            if let Some(n) = self.forest {
+                // Every tree adds its leaf's distribution to every row, in tree order.
+                let at = &mut at[..m];
+                for &root in &self.roots {
+                    self.walk(root, &open, codes, width, at);
+                    for (&a, sum) in at.iter().zip(raw.chunks_exact_mut(k)) {
+                        for (s, v) in sum.iter_mut().zip(&self.values[a as usize * k..][..k]) {
+                            *s += v;
                         }
                     }
+                }
+                raw[..m * k].iter_mut().for_each(|s| *s /= n);
+                out.extend(raw.chunks_exact(k).take(m).map(argmax));
+                continue;
+            }
+            for (round, roots) in self.roots.chunks(k).enumerate() {
+                for (c, (&root, rows)) in roots.iter().zip(&active).enumerate() {
+                    let at = &mut at[..rows.len()];
+                    self.walk(root, rows, codes, width, at);
                     for (a, &r) in at.iter().zip(rows) {
                         raw[r as usize * k + c] += self.values[*a as usize];
                     }
@@ -282,6 +317,21 @@ impl Scorer {
             out.extend(raw.chunks_exact(k).take(m).map(argmax));
         }
         Ok(out)
+    }
+}
+
+impl Scorer {
+    /// The step each of `rows` (rows of the block, whose codes are `width` apart) reaches
+    /// from `root`, into `at`.
+    fn walk(&self, root: Root, rows: &[u32], codes: &[u8], width: usize, at: &mut [u32]) {
+        at.fill(root.node);
+        for _ in 0..root.depth {
+            for (a, &r) in at.iter_mut().zip(rows) {
+                let s = &self.steps[*a as usize];
+                let code = codes[r as usize * width + s.slot as usize];
+                *a = s.left + u32::from(code > s.threshold);
+            }
+        }
     }
 }
 

@@ -157,6 +157,21 @@ fn compiled_scorer_equals_the_reference_on_thousands_of_rows() {
             assert_eq!(g, crate::gbdt::argmax(&p), "row {r}");
         }
     }
+    let forest = Forest::fit(
+        &train,
+        &ForestConfig {
+            trees: 30,
+            ..ForestConfig::default()
+        },
+    )
+    .unwrap();
+    let scorer = forest.scorer().unwrap();
+    for d in [&train, &test] {
+        for (r, &g) in scorer.predict_rows(&rows(d)).unwrap().iter().enumerate() {
+            forest.predict_proba_into(&d.row(r), &mut p).unwrap();
+            assert_eq!(g, crate::gbdt::argmax(&p), "forest, row {r}");
+        }
+    }
 }
 
 #[test]

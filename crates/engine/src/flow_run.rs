@@ -287,34 +287,23 @@ fn is_attack(class: &str) -> bool {
     !sandbox_normal && !is_normal(Some(class))
 }
 
-/// The classifier ready to score: the GBDT compiled once, as a pipeline node holds it.
+/// The classifier compiled once for scoring (GBDT or forest), as a pipeline node holds it.
 #[derive(Clone)]
-pub enum Scoring {
-    /// A booster, compiled.
-    Gbdt(Box<Scorer>),
-    /// A random forest.
-    Forest(Arc<Classifier>),
-}
+pub struct Scoring(Box<Scorer>);
 
 impl Scoring {
     /// The classifier compiled for scoring, and its size (rounds or trees).
-    pub fn new(classifier: &Arc<Classifier>) -> Result<(Self, usize), EngineError> {
-        Ok(match &classifier.model {
-            Model::Gbdt(g) => (
-                Self::Gbdt(Box::new(g.scorer().map_err(fit_error)?)),
-                g.rounds,
-            ),
-            Model::Forest(f) => (Self::Forest(Arc::clone(classifier)), f.trees.len()),
-        })
+    pub fn new(classifier: &Classifier) -> Result<(Self, usize), EngineError> {
+        let (scorer, size) = match &classifier.model {
+            Model::Gbdt(g) => (g.scorer(), g.rounds),
+            Model::Forest(f) => (f.scorer(), f.trees.len()),
+        };
+        Ok((Self(Box::new(scorer.map_err(fit_error)?)), size))
     }
 
     /// The class of each row of a row-major matrix.
     pub fn predict(&self, rows: &[f64]) -> Result<Vec<u32>, EngineError> {
-        match self {
-            Self::Gbdt(s) => s.predict_rows(rows),
-            Self::Forest(c) => c.predict_rows(rows),
-        }
-        .map_err(fit_error)
+        self.0.predict_rows(rows).map_err(fit_error)
     }
 }
 
