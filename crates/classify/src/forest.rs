@@ -5,9 +5,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::binning::Binner;
-use crate::gbdt::{argmax, importance, BLOCK};
+use crate::gbdt::importance;
 use crate::grow::{grow, Binned, Criterion, Limits};
 use crate::rng::Rng;
+use crate::score::Scorer;
 use crate::tree::Tree;
 use crate::{ClassWeight, ClassifyError, Dataset};
 
@@ -163,33 +164,16 @@ impl Forest {
         Ok(())
     }
 
-    /// The most likely class of each row of a row-major matrix (`features` per row).
+    /// The most likely class of each row of a row-major matrix (`features` per row),
+    /// through a [`Scorer`] compiled for this call (compile once with [`Forest::scorer`]
+    /// to score many batches).
     pub fn predict_rows(&self, rows: &[f64]) -> Result<Vec<u32>, ClassifyError> {
-        let f = self.features;
-        if f == 0 || !rows.len().is_multiple_of(f) {
-            return Err(ClassifyError::Width {
-                expected: f,
-                got: rows.len() % f.max(1),
-            });
-        }
-        let k = self.classes;
-        // Tree-major over blocks of rows, as the booster scores.
-        let mut out = Vec::with_capacity(rows.len() / f);
-        let mut sum = vec![0.0; BLOCK * k];
-        for block in rows.chunks(BLOCK * f) {
-            let m = block.len() / f;
-            sum[..m * k].iter_mut().for_each(|x| *x = 0.0);
-            for t in &self.trees {
-                for (r, row) in block.chunks_exact(f).enumerate() {
-                    let o = t.leaf(row);
-                    for (x, v) in sum[r * k..(r + 1) * k].iter_mut().zip(&t.values[o..o + k]) {
-                        *x += v;
-                    }
-                }
-            }
-            out.extend((0..m).map(|r| argmax(&sum[r * k..(r + 1) * k])));
-        }
-        Ok(out)
+        self.scorer()?.predict_rows(rows)
+    }
+
+    /// This forest compiled for batch scoring.
+    pub fn scorer(&self) -> Result<Scorer, ClassifyError> {
+        Scorer::forest(self)
     }
 
     /// Summed Gini decrease of each feature.

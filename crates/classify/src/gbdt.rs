@@ -286,9 +286,6 @@ struct ClassWork {
 /// Rows per parallel task computing gradients.
 const CHUNK: usize = 4096;
 
-/// Rows scored together, tree by tree.
-pub(crate) const BLOCK: usize = 128;
-
 /// Summed split gain per feature over `trees`.
 pub(crate) fn importance(trees: &[Tree], features: usize) -> Vec<f64> {
     let mut g = vec![0.0; features];

@@ -1,30 +1,36 @@
-//! A booster compiled for batch scoring. Each raw row is coded once per feature as its
+//! A booster or a forest compiled for batch scoring. Each raw row is coded once per feature as its
 //! rank among the thresholds the trees split that feature at, so that every node compares
 //! two integers; the trees then walk a block of rows at a time, tree by tree, level by
 //! level, without branches (a leaf points to itself), which keeps a tree in cache and lets
 //! the rows of a block proceed in parallel in the core. After each round a row stops
 //! summing a class that cannot win any more: its sum plus the largest leaves of the rounds
 //! left is below another class's sum plus their smallest leaves; a row with one class left
-//! is done. Results equal [`Gbdt::predict_proba_into`]'s argmax: the classes that can win
-//! add the same leaves in the same order.
+//! is done. A forest's trees each add a class distribution, every tree for every row (no
+//! pruning), averaged. Results equal [`Gbdt::predict_proba_into`]'s and
+//! [`Forest::predict_proba_into`]'s argmax: the classes that can win add the same leaves in
+//! the same order.
 
 use crate::gbdt::argmax;
-use crate::tree::LEAF;
-use crate::{ClassifyError, Gbdt};
+use crate::tree::{Tree, LEAF};
+use crate::{ClassifyError, Forest, Gbdt};
 
 /// Rows scored together: enough that the rows still summing a class after pruning keep a
 /// tree's walk busy, few enough that their codes stay in the core's cache.
 const BLOCK: usize = 512;
 
-/// One node: a row goes to `kids[(code[slot] > threshold) as usize]`, where a row's codes
-/// are, per feature, its rank among the feature's thresholds (missing values 0), then
-/// those ranks less one (missing values wrapping to `u16::MAX`). A leaf (and a split
-/// no value goes left of) has `threshold == u16::MAX` and both kids equal.
+/// Thresholds per feature at most, so that a code (1 + rank, 0 for missing) fits in 8 bits.
+const MAX_CUTS: usize = 254;
+
+/// One node in 8 bytes: a row goes to `left + (code[slot] > threshold) as u32` (a node's
+/// two children are adjacent), where a row's codes are, per feature, its rank among the
+/// feature's thresholds (missing values 0), then those ranks less one (missing values
+/// wrapping to `u8::MAX`). A leaf has `threshold == u8::MAX` and `left` itself; a split
+/// no value goes left of has `threshold == u8::MAX` and `left` its right child.
 #[derive(Clone, Copy, Debug)]
 struct Step {
     slot: u16,
-    threshold: u16,
-    kids: [u32; 2],
+    threshold: u8,
+    left: u32,
 }
 
 /// One tree's root and the levels a walk from it takes at most.
@@ -34,16 +40,20 @@ struct Root {
     depth: u32,
 }
 
-/// A [`Gbdt`] compiled for [`Scorer::predict_rows`] (see [`Gbdt::scorer`]).
+/// A [`Gbdt`] or a [`Forest`] compiled for [`Scorer::predict_rows`] (see [`Gbdt::scorer`],
+/// [`Forest::scorer`]).
 #[derive(Clone, Debug)]
 pub struct Scorer {
     features: usize,
     classes: usize,
+    /// A forest's number of trees (its sums are averaged); `None` for a booster.
+    forest: Option<f64>,
     init: Vec<f64>,
     /// Per feature, the ascending distinct thresholds the trees split it at.
     cuts: Vec<Vec<f64>>,
     steps: Vec<Step>,
-    /// The value of each step (its leaf's; 0 for a split).
+    /// The values of each step, one (booster) or `classes` (forest) per step: its leaf's,
+    /// 0 for a split.
     values: Vec<f64>,
     /// `trees[round * classes + class]`, as in the model.
     roots: Vec<Root>,
@@ -53,18 +63,51 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    /// Compiles `model`, checking its trees so that scoring cannot index out of range.
+    /// Compiles a booster, checking its trees so that scoring cannot index out of range.
     pub(crate) fn new(model: &Gbdt) -> Result<Self, ClassifyError> {
-        let bad = |m: &str| ClassifyError::Snapshot(m.into());
         let (f, k) = (model.features, model.classes);
         if k == 0 || model.init.len() != k {
-            return Err(bad("init scores and classes differ"));
+            return Err(ClassifyError::Snapshot(
+                "init scores and classes differ".into(),
+            ));
         }
+        let mut scorer = Self::compile(&model.trees, f, k, 1)?;
+        scorer.init = model.init.clone();
+        let rounds = model.trees.len().div_ceil(k);
+        let mut rest = vec![(0.0, 0.0); (rounds + 1) * k];
+        for (i, t) in model.trees.iter().enumerate().rev() {
+            let lo = t.values.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = t.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let next = rest[i + k];
+            rest[i] = (next.0 + lo, next.1 + hi);
+        }
+        let finite = |x: f64| x.is_finite() && x.abs() < 1e100;
+        if rest.iter().all(|&(a, b)| finite(a) && finite(b))
+            && model.init.iter().all(|&x| finite(x))
+        {
+            scorer.rest = rest;
+        }
+        Ok(scorer)
+    }
+
+    /// Compiles a forest, checking its trees as [`Scorer::new`] does.
+    pub(crate) fn forest(model: &Forest) -> Result<Self, ClassifyError> {
+        if model.classes == 0 {
+            return Err(ClassifyError::Snapshot("a forest of no class".into()));
+        }
+        let mut scorer = Self::compile(&model.trees, model.features, model.classes, model.classes)?;
+        scorer.forest = Some(model.trees.len().max(1) as f64);
+        Ok(scorer)
+    }
+
+    /// The trees' nodes and leaves, `width` values per leaf; no initial scores, no pruning.
+    fn compile(trees: &[Tree], f: usize, k: usize, width: usize) -> Result<Self, ClassifyError> {
+        let bad = |m: &str| ClassifyError::Snapshot(m.into());
         let mut cuts = vec![Vec::new(); f];
-        for t in &model.trees {
+        for t in trees {
             t.check(f)?;
-            if t.width != 1 {
-                return Err(bad("a booster's leaves hold one value"));
+            if t.width != width {
+                return Err(bad("a tree's leaves hold the wrong number of values"));
             }
             for n in t.nodes.iter().filter(|n| n.left != LEAF) {
                 if !n.threshold.is_nan() {
@@ -76,94 +119,97 @@ impl Scorer {
             c.sort_by(f64::total_cmp);
             c.dedup_by(|a, b| a == b);
         }
-        // Codes are 16 bits: far beyond what 255 bins per feature can grow.
-        if 2 * f > usize::from(u16::MAX) || cuts.iter().any(|c| c.len() >= usize::from(u16::MAX)) {
+        // Codes are 8 bits: what at most 255 bins per feature (254 thresholds) need.
+        if 2 * f > usize::from(u16::MAX) || cuts.iter().any(|c| c.len() > MAX_CUTS) {
             return Err(ClassifyError::Shape(
-                "a booster with over 32,767 features or 65,534 thresholds on one cannot be compiled"
+                "a booster with over 32,767 features or 254 thresholds on one cannot be compiled"
                     .into(),
             ));
         }
         let mut steps = Vec::new();
         let mut values = Vec::new();
-        let mut roots = Vec::with_capacity(model.trees.len());
-        for t in &model.trees {
+        let mut roots = Vec::with_capacity(trees.len());
+        for t in trees {
             let base = steps.len() as u32;
-            // Children come after their parent, so one pass finds every node's depth.
+            // Breadth first, so that siblings are adjacent; `at[i]` is node i's place.
+            let mut order = vec![0u32];
+            let mut at = vec![u32::MAX; t.nodes.len()];
             let mut depth = vec![0u32; t.nodes.len()];
+            at[0] = 0;
+            let mut i = 0;
+            while i < order.len() {
+                let n = &t.nodes[order[i] as usize];
+                if n.left != LEAF {
+                    for c in [n.left, n.right] {
+                        if at[c as usize] != u32::MAX {
+                            return Err(bad("a node has two parents"));
+                        }
+                        at[c as usize] = order.len() as u32;
+                        depth[c as usize] = depth[order[i] as usize] + 1;
+                        order.push(c);
+                    }
+                }
+                i += 1;
+            }
             let mut levels = 0;
-            for (i, n) in t.nodes.iter().enumerate() {
-                let at = base + i as u32;
+            for (place, &i) in order.iter().enumerate() {
+                let n = &t.nodes[i as usize];
                 if n.left == LEAF {
-                    levels = levels.max(depth[i]);
+                    levels = levels.max(depth[i as usize]);
                     steps.push(Step {
                         slot: 0,
-                        threshold: u16::MAX,
-                        kids: [at; 2],
+                        threshold: u8::MAX,
+                        left: base + place as u32,
                     });
-                    values.push(t.values[n.right as usize]);
+                    let at = n.right as usize;
+                    values.extend_from_slice(&t.values[at..at + width]);
                     continue;
                 }
-                for c in [n.left, n.right] {
-                    depth[c as usize] = depth[c as usize].max(depth[i] + 1);
-                }
-                let kids = [base + n.left, base + n.right];
+                let (left, right) = (base + at[n.left as usize], base + at[n.right as usize]);
                 let feature = n.feature as usize;
                 let cut = &cuts[feature];
-                let j = cut.partition_point(|c| *c < n.threshold) as u16;
+                let j = cut.partition_point(|c| *c < n.threshold) as u8;
                 // `v <= cut[j]` is `code(v) <= j + 1`, missing values coded 0; with missing
-                // values sent right the code is one less and they wrap to `u32::MAX`.
+                // values sent right the code is one less and they wrap to `u8::MAX`.
                 steps.push(match (n.threshold.is_nan(), n.missing_left) {
                     (true, true) => Step {
                         slot: feature as u16,
                         threshold: 0,
-                        kids,
+                        left,
                     },
                     (true, false) => Step {
                         slot: 0,
-                        threshold: u16::MAX,
-                        kids: [kids[1]; 2],
+                        threshold: u8::MAX,
+                        left: right,
                     },
                     (false, true) => Step {
                         slot: feature as u16,
                         threshold: j + 1,
-                        kids,
+                        left,
                     },
                     (false, false) => Step {
                         slot: (f + feature) as u16,
                         threshold: j,
-                        kids,
+                        left,
                     },
                 });
-                values.push(0.0);
+                values.extend(std::iter::repeat_n(0.0, width));
             }
             roots.push(Root {
                 node: base,
                 depth: levels,
             });
         }
-        let rounds = model.trees.len().div_ceil(k);
-        let mut rest = vec![(0.0, 0.0); (rounds + 1) * k];
-        for (i, t) in model.trees.iter().enumerate().rev() {
-            let lo = t.values.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = t.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let next = rest[i + k];
-            rest[i] = (next.0 + lo, next.1 + hi);
-        }
-        let finite = |x: f64| x.is_finite() && x.abs() < 1e100;
-        if !(rest.iter().all(|&(a, b)| finite(a) && finite(b))
-            && model.init.iter().all(|&x| finite(x)))
-        {
-            rest.clear();
-        }
         Ok(Self {
             features: f,
             classes: k,
-            init: model.init.clone(),
+            forest: None,
+            init: vec![0.0; k],
             cuts,
             steps,
             values,
             roots,
-            rest,
+            rest: Vec::new(),
         })
     }
 
@@ -178,15 +224,15 @@ impl Scorer {
         }
         let (k, width) = (self.classes, 2 * f);
         let mut out = Vec::with_capacity(rows.len() / f);
-        let mut codes = vec![0u16; BLOCK * width];
+        let mut codes = vec![0u8; BLOCK * width];
+        // Per row and class the sum so far; a class that can no longer win is −∞.
         let mut raw = vec![0.0; BLOCK * k];
         let mut at = vec![0u32; BLOCK];
-        // Per row and class: can it still win; per row: classes that can; per class: the
-        // rows that still sum it; the rows not yet decided.
-        let mut alive = vec![true; BLOCK * k];
-        let mut left = vec![0usize; BLOCK];
+        // Per class: the rows that still sum it; the rows not yet decided; per row, whether
+        // it is decided.
         let mut active: Vec<Vec<u32>> = vec![Vec::with_capacity(BLOCK); k];
-        let mut open: Vec<usize> = Vec::with_capacity(BLOCK);
+        let mut open: Vec<u32> = Vec::with_capacity(BLOCK);
+        let mut done = vec![false; BLOCK];
         for block in rows.chunks(BLOCK * f) {
             let m = block.len() / f;
             for (row, code) in block.chunks_exact(f).zip(codes.chunks_exact_mut(width)) {
@@ -194,7 +240,7 @@ impl Scorer {
                     let c = if v.is_nan() {
                         0
                     } else {
-                        1 + cut.partition_point(|x| *x < v) as u16
+                        1 + cut.partition_point(|x| *x < v) as u8
                     };
                     code[j] = c;
                     code[f + j] = c.wrapping_sub(1);
@@ -203,26 +249,33 @@ impl Scorer {
             for r in raw.chunks_exact_mut(k).take(m) {
                 r.copy_from_slice(&self.init);
             }
-            alive[..m * k].fill(true);
-            left[..m].fill(k);
             for rows in &mut active {
                 rows.clear();
                 rows.extend(0..m as u32);
             }
             open.clear();
-            open.extend(0..m);
+            open.extend(0..m as u32);
+            done[..m].fill(false);
             let codes = &codes[..m * width];
-            for (round, roots) in self.roots.chunks(k).enumerate() {
-                for (c, (root, rows)) in roots.iter().zip(&active).enumerate() {
-                    let at = &mut at[..rows.len()];
-                    at.fill(root.node);
-                    for _ in 0..root.depth {
-                        for (a, &r) in at.iter_mut().zip(rows) {
-                            let s = &self.steps[*a as usize];
-                            let code = codes[r as usize * width + s.slot as usize];
-                            *a = s.kids[usize::from(code > s.threshold)];
+            if let Some(n) = self.forest {
+                // Every tree adds its leaf's distribution to every row, in tree order.
+                let at = &mut at[..m];
+                for &root in &self.roots {
+                    self.walk(root, &open, codes, width, at);
+                    for (&a, sum) in at.iter().zip(raw.chunks_exact_mut(k)) {
+                        for (s, v) in sum.iter_mut().zip(&self.values[a as usize * k..][..k]) {
+                            *s += v;
                         }
                     }
+                }
+                raw[..m * k].iter_mut().for_each(|s| *s /= n);
+                out.extend(raw.chunks_exact(k).take(m).map(argmax));
+                continue;
+            }
+            for (round, roots) in self.roots.chunks(k).enumerate() {
+                for (c, (&root, rows)) in roots.iter().zip(&active).enumerate() {
+                    let at = &mut at[..rows.len()];
+                    self.walk(root, rows, codes, width, at);
                     for (a, &r) in at.iter().zip(rows) {
                         raw[r as usize * k + c] += self.values[*a as usize];
                     }
@@ -231,32 +284,33 @@ impl Scorer {
                     continue;
                 }
                 let rest = &self.rest[(round + 1) * k..][..k];
-                open.retain(|&r| {
-                    let (sum, alive) = (&raw[r * k..][..k], &mut alive[r * k..][..k]);
-                    let mut floor = f64::NEG_INFINITY;
-                    for c in 0..k {
-                        if alive[c] {
-                            floor = floor.max(sum[c] + rest[c].0);
-                        }
-                    }
+                let mut changed = false;
+                compact(&mut open, |r| {
+                    let sum = &mut raw[r as usize * k..][..k];
+                    // Lost classes are −∞ and so never raise the floor.
+                    let floor = sum
+                        .iter()
+                        .zip(rest)
+                        .fold(f64::NEG_INFINITY, |f, (s, b)| f.max(s + b.0));
                     // A margin far above the rounding of these sums keeps this exact.
                     let floor = floor - 1e-9 * (1.0 + floor.abs());
-                    for c in 0..k {
-                        if alive[c] && sum[c] + rest[c].1 < floor {
-                            alive[c] = false;
-                            left[r] -= 1;
+                    let mut left = 0;
+                    for (s, b) in sum.iter_mut().zip(rest) {
+                        let lost = *s + b.1 < floor;
+                        changed |= lost && *s != f64::NEG_INFINITY;
+                        if lost {
+                            *s = f64::NEG_INFINITY;
                         }
+                        left += usize::from(!lost);
                     }
-                    left[r] > 1
+                    done[r as usize] = left <= 1;
+                    left > 1
                 });
-                for (c, rows) in active.iter_mut().enumerate() {
-                    rows.retain(|&r| left[r as usize] > 1 && alive[r as usize * k + c]);
-                }
-            }
-            for (r, sum) in raw.chunks_exact_mut(k).take(m).enumerate() {
-                for (s, &a) in sum.iter_mut().zip(&alive[r * k..][..k]) {
-                    if !a {
-                        *s = f64::NEG_INFINITY;
+                if changed {
+                    for (c, rows) in active.iter_mut().enumerate() {
+                        compact(rows, |r| {
+                            !done[r as usize] && raw[r as usize * k + c] != f64::NEG_INFINITY
+                        });
                     }
                 }
             }
@@ -264,4 +318,30 @@ impl Scorer {
         }
         Ok(out)
     }
+}
+
+impl Scorer {
+    /// The step each of `rows` (rows of the block, whose codes are `width` apart) reaches
+    /// from `root`, into `at`.
+    fn walk(&self, root: Root, rows: &[u32], codes: &[u8], width: usize, at: &mut [u32]) {
+        at.fill(root.node);
+        for _ in 0..root.depth {
+            for (a, &r) in at.iter_mut().zip(rows) {
+                let s = &self.steps[*a as usize];
+                let code = codes[r as usize * width + s.slot as usize];
+                *a = s.left + u32::from(code > s.threshold);
+            }
+        }
+    }
+}
+
+/// Keeps the rows for which `keep` holds, in order, without a branch per row.
+fn compact(rows: &mut Vec<u32>, mut keep: impl FnMut(u32) -> bool) {
+    let mut n = 0;
+    for i in 0..rows.len() {
+        let r = rows[i];
+        rows[n] = r;
+        n += usize::from(keep(r));
+    }
+    rows.truncate(n);
 }

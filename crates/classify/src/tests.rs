@@ -106,6 +106,74 @@ fn both_learn_multi_class_blobs() {
     }
 }
 
+/// 13 heavily overlapping classes (so pruning decides late and rows stay open for many
+/// rounds), integer-valued features that fall on thresholds, missing and infinite values.
+fn overlapping(n: usize, seed: u64) -> Dataset {
+    let mut rng = Rng::new(seed);
+    let mut u = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let mut cols = vec![Vec::new(); 4];
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let c = (i * 7) % 13;
+        let noise = (u() + u() + u() - 1.5) * 6.0;
+        cols[0].push(c as f64 + noise);
+        cols[1].push(if i % 5 == 0 {
+            f64::NAN
+        } else {
+            (c % 4) as f64 + u() * 2.0
+        });
+        cols[2].push((u() * 6.0).floor() + (c % 3) as f64);
+        cols[3].push(if i % 17 == 0 {
+            f64::INFINITY
+        } else {
+            u() * c as f64
+        });
+        labels.push(c as u32);
+    }
+    Dataset {
+        features: (0..4).map(|f| format!("f{f}")).collect(),
+        columns: cols,
+        labels,
+        classes: (0..13).map(|c| format!("c{c}")).collect(),
+    }
+}
+
+#[test]
+fn compiled_scorer_equals_the_reference_on_thousands_of_rows() {
+    let (train, test) = (overlapping(4000, 11), overlapping(3000, 12));
+    let m = Gbdt::fit(&train, &GbdtConfig::default()).unwrap();
+    assert!(
+        m.rounds > 10,
+        "{} rounds: too few to test pruning",
+        m.rounds
+    );
+    let scorer = m.scorer().unwrap();
+    let mut p = vec![0.0; 13];
+    for d in [&train, &test] {
+        let got = scorer.predict_rows(&rows(d)).unwrap();
+        assert_eq!(got.len(), d.rows());
+        for (r, &g) in got.iter().enumerate() {
+            m.predict_proba_into(&d.row(r), &mut p).unwrap();
+            assert_eq!(g, crate::gbdt::argmax(&p), "row {r}");
+        }
+    }
+    let forest = Forest::fit(
+        &train,
+        &ForestConfig {
+            trees: 30,
+            ..ForestConfig::default()
+        },
+    )
+    .unwrap();
+    let scorer = forest.scorer().unwrap();
+    for d in [&train, &test] {
+        for (r, &g) in scorer.predict_rows(&rows(d)).unwrap().iter().enumerate() {
+            forest.predict_proba_into(&d.row(r), &mut p).unwrap();
+            assert_eq!(g, crate::gbdt::argmax(&p), "forest, row {r}");
+        }
+    }
+}
+
 #[test]
 fn early_stopping_keeps_fewer_rounds_than_allowed() {
     // Overlapping classes with a fifth of the labels shuffled: the validation loss turns.

@@ -147,6 +147,33 @@ fn bench_intrusion_finds_the_port_scanners_without_labels() {
     );
 }
 
+/// `bench flows` in small: both models through the pipeline's nodes, every pass's classes
+/// equal to the reference's (the bench fails otherwise), with the time split printed.
+#[test]
+fn bench_flows_scores_through_the_pipeline_as_the_reference_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "bench", "flows", "--flows", "5000", "--passes", "2", "--rounds", "20", "--trees", "10",
+    ];
+    let out = ai4ict(dir.path(), &args);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    for model in ["GBDT", "forest"] {
+        assert!(
+            t.contains(&format!("{model}: best "))
+                && t.contains("classes equal to the reference's"),
+            "{t}"
+        );
+    }
+    assert!(t.contains("features") && t.contains("watch"), "{t}");
+    let bad = ai4ict(dir.path(), &["bench", "flows", "--passes", "0"]);
+    assert!(
+        !bad.status.success() && text(&bad).contains("--passes"),
+        "{}",
+        text(&bad)
+    );
+}
+
 /// `ai4ict intrusion` on a sandbox flow file: alerts as JSON lines, never over an existing
 /// file, and scored against the file's labels when it has them.
 #[test]

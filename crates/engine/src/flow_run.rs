@@ -38,7 +38,7 @@ use crate::EngineError;
 
 /// Flows scored per classifier call: large enough for the compiled scorer's blocks, small
 /// enough that a live source's alerts are not held back.
-const SCORE_BATCH: usize = 8_192;
+pub const SCORE_BATCH: usize = 8_192;
 /// (host, class) pairs the alert policy follows at most; beyond, pairs quiet for longer than
 /// `suppress` are forgotten first, then new pairs are counted and not followed.
 const MAX_TRACKED: usize = 200_000;
@@ -260,7 +260,10 @@ fn labelled(train: &FlowSourceConfig) -> Result<(Vec<FlowObs>, Vec<String>, usiz
 }
 
 /// The classes whose flows alert: the policy's, or every class that is not normal traffic.
-fn alert_classes(policy: &FlowAlertPolicy, classes: &[String]) -> Result<Vec<bool>, EngineError> {
+pub fn alert_classes(
+    policy: &FlowAlertPolicy,
+    classes: &[String],
+) -> Result<Vec<bool>, EngineError> {
     match &policy.alert_classes {
         None => Ok(classes.iter().map(|c| is_attack(c)).collect()),
         Some(listed) => {
@@ -284,20 +287,28 @@ fn is_attack(class: &str) -> bool {
     !sandbox_normal && !is_normal(Some(class))
 }
 
-/// The classifier ready to score: the GBDT compiled once, as a pipeline node holds it.
-enum Scoring {
-    Gbdt(Box<Scorer>),
-    Forest(Arc<Classifier>),
-}
+/// The classifier compiled once for scoring (GBDT or forest), as a pipeline node holds it.
+#[derive(Clone)]
+pub struct Scoring(Box<Scorer>);
 
 impl Scoring {
-    fn predict(&self, rows: &[f64]) -> Result<Vec<u32>, EngineError> {
-        match self {
-            Self::Gbdt(s) => s.predict_rows(rows),
-            Self::Forest(c) => c.predict_rows(rows),
-        }
-        .map_err(|e| EngineError::Plan(format!("classifier: {e}")))
+    /// The classifier compiled for scoring, and its size (rounds or trees).
+    pub fn new(classifier: &Classifier) -> Result<(Self, usize), EngineError> {
+        let (scorer, size) = match &classifier.model {
+            Model::Gbdt(g) => (g.scorer(), g.rounds),
+            Model::Forest(f) => (f.scorer(), f.trees.len()),
+        };
+        Ok((Self(Box::new(scorer.map_err(fit_error)?)), size))
     }
+
+    /// The class of each row of a row-major matrix.
+    pub fn predict(&self, rows: &[f64]) -> Result<Vec<u32>, EngineError> {
+        self.0.predict_rows(rows).map_err(fit_error)
+    }
+}
+
+fn fit_error(e: ai4ict_classify::ClassifyError) -> EngineError {
+    EngineError::Plan(format!("classifier: {e}"))
 }
 
 /// The lifecycle of a flow intent: train, evaluate on the held-out share, deploy on the
@@ -336,7 +347,6 @@ pub(crate) fn run_intent(
         ClassWeighting::None => ClassWeight::None,
         ClassWeighting::Balanced => ClassWeight::Balanced,
     };
-    let fit = |e: ai4ict_classify::ClassifyError| EngineError::Plan(format!("classifier: {e}"));
     let classifier = match &options.classifier {
         Some(pulled) => {
             if pulled.card.features != data.features {
@@ -367,7 +377,7 @@ pub(crate) fn run_intent(
                             ..GbdtConfig::default()
                         },
                     )
-                    .map_err(fit)?,
+                    .map_err(fit_error)?,
                 ),
                 ClassifyAlgorithm::RandomForest => Model::Forest(
                     Forest::fit(
@@ -379,16 +389,13 @@ pub(crate) fn run_intent(
                             ..ForestConfig::default()
                         },
                     )
-                    .map_err(fit)?,
+                    .map_err(fit_error)?,
                 ),
             };
             Arc::new(Classifier::new(&intent.name, model, &train))
         }
     };
-    let (scoring, size) = match &classifier.model {
-        Model::Gbdt(g) => (Scoring::Gbdt(Box::new(g.scorer().map_err(fit)?)), g.rounds),
-        Model::Forest(f) => (Scoring::Forest(Arc::clone(&classifier)), f.trees.len()),
-    };
+    let (scoring, size) = Scoring::new(&classifier)?;
     let train_seconds = t.elapsed().as_secs_f64();
     outcome.stages.push(StageRecord::new(
         Stage::Train,
@@ -608,6 +615,125 @@ impl ClassAlerts {
     }
 }
 
+/// The behaviour watch's windows and scoring of `policy`, when it has one.
+fn watch_settings_of(policy: &FlowAlertPolicy) -> Option<(WindowConfig, BehaviourConfig)> {
+    policy
+        .behaviour
+        .as_ref()
+        .map(|b| watch_settings(b.hop.millis(), b.hops, b.score_above, b.suppress.millis()))
+}
+
+/// The per-flow nodes of a deployed flow pipeline on one thread: PP (each flow's features
+/// into one reused buffer), M (the classifier), P (class alerts) and the behaviour watch.
+/// Each stage is a call of its own so that `ai4ict bench flows` can time it; a deployment
+/// calls them in order on each chunk of flows.
+pub struct FlowNodes<'a> {
+    directions: Directions,
+    scoring: &'a Scoring,
+    classes: &'a [String],
+    alerting: &'a [bool],
+    policy: ClassAlerts,
+    watch: Option<HostWatch>,
+    features: Vec<f64>,
+    predicted: Vec<u32>,
+    host_alerts: Vec<HostAlert>,
+}
+
+impl<'a> FlowNodes<'a> {
+    /// Nodes scoring with `scoring` the features of `directions`, alerting on the classes
+    /// `alerting` marks (one flag per class of `classes`) as `policy` says.
+    pub fn new(
+        scoring: &'a Scoring,
+        directions: Directions,
+        classes: &'a [String],
+        alerting: &'a [bool],
+        policy: &FlowAlertPolicy,
+    ) -> Result<Self, EngineError> {
+        let watch = watch_settings_of(policy)
+            .map(|(w, b)| HostWatch::new(w, b))
+            .transpose()
+            .map_err(|e| EngineError::Source(e.to_string()))?;
+        Ok(Self {
+            directions,
+            scoring,
+            classes,
+            alerting,
+            policy: ClassAlerts::new(policy),
+            watch,
+            features: Vec::new(),
+            predicted: Vec::new(),
+            host_alerts: Vec::new(),
+        })
+    }
+
+    /// PP: the features of `flows`, in place of the previous chunk's.
+    pub fn features(&mut self, flows: &[FlowObs]) {
+        self.features.clear();
+        for f in flows {
+            flow_features(f, self.directions, &mut self.features);
+        }
+    }
+
+    /// M: the class of each flow given to the last [`FlowNodes::features`].
+    pub fn score(&mut self) -> Result<&[u32], EngineError> {
+        self.predicted = self.scoring.predict(&self.features)?;
+        Ok(&self.predicted)
+    }
+
+    /// P: the class alerts of `flows` (the chunk last scored), in flow order; each alerted
+    /// host also goes to `hosts`.
+    pub fn alert(&mut self, flows: &[FlowObs], alerts: &mut Vec<Alert>, hosts: &mut Vec<IpAddr>) {
+        for (f, &p) in flows.iter().zip(&self.predicted) {
+            if !self.alerting[p as usize] {
+                continue;
+            }
+            for host in [f.src, f.dst] {
+                if let Some(onset) = self.policy.push(host, p, f.start) {
+                    hosts.push(host);
+                    alerts.push(Alert {
+                        entity: Entity::new(host.to_string()),
+                        time: f.start,
+                        onset,
+                        score: 1.0,
+                        severity: Severity::Major,
+                        field: self.classes[p as usize].clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The behaviour watch: counts `flows`; the alerts of the hops they close go to `alerts`.
+    pub fn watch(&mut self, flows: &[FlowObs], alerts: &mut Vec<Alert>) {
+        if let Some(w) = self.watch.as_mut() {
+            for f in flows {
+                w.push(f, &mut self.host_alerts);
+            }
+            alerts.extend(self.host_alerts.drain(..).map(behaviour_alert));
+        }
+    }
+
+    /// Closes the behaviour watch's open hop (at the end of the stream); its alerts go to
+    /// `alerts`.
+    pub fn finish(&mut self, alerts: &mut Vec<Alert>) {
+        if let Some(w) = self.watch.as_mut() {
+            w.finish(&mut self.host_alerts);
+            alerts.extend(self.host_alerts.drain(..).map(behaviour_alert));
+        }
+    }
+
+    /// Flows of an alerting class not alerted because their host and class had alerted
+    /// within `suppress`.
+    pub fn suppressed(&self) -> u64 {
+        self.policy.suppressed
+    }
+
+    /// Flows of alerting classes not counted because `MAX_TRACKED` pairs were followed.
+    pub fn untracked(&self) -> u64 {
+        self.policy.untracked
+    }
+}
+
 /// The deployed flow pipeline, borrowing what training made.
 struct Deployed<'a> {
     intent: &'a MlIntent,
@@ -633,22 +759,19 @@ impl Deployed<'_> {
                     .map_err(|e| EngineError::Output(e.to_string()))
             })
             .collect::<Result<_, _>>()?;
-        let behaviour = self.policy.behaviour.as_ref();
-        let (window, watch_config) = behaviour
-            .map_or((WindowConfig::default(), BehaviourConfig::default()), |b| {
-                watch_settings(b.hop.millis(), b.hops, b.score_above, b.suppress.millis())
-            });
-        let mut watch = behaviour
-            .map(|_| HostWatch::new(window.clone(), watch_config.clone()))
-            .transpose()
-            .map_err(src)?;
+        let mut nodes = FlowNodes::new(
+            self.scoring,
+            self.model.directions,
+            self.classes,
+            self.alerting,
+            self.policy,
+        )?;
         let index: HashMap<&str, u32> = self
             .classes
             .iter()
             .enumerate()
             .map(|(i, c)| (c.as_str(), i as u32))
             .collect();
-        let mut policy = ClassAlerts::new(self.policy);
         let k = self.classes.len();
         let mut d = FlowDeployment {
             source: self.source.describe(),
@@ -673,9 +796,7 @@ impl Deployed<'_> {
         // Kept only for a labelled source, to score the alerts afterwards.
         let (mut kept_flows, mut kept_labels) = (Vec::new(), Vec::new());
         let mut alerts: Vec<Alert> = Vec::new();
-        let mut host_alerts: Vec<HostAlert> = Vec::new();
         let mut alerted_hosts: Vec<IpAddr> = Vec::new();
-        let mut x = Vec::new();
         let stop = &options.progress.stop;
         let mut busy = std::time::Duration::ZERO;
         while let Some(batch) = reader.next_batch(stop) {
@@ -686,12 +807,9 @@ impl Deployed<'_> {
                 .chunks(SCORE_BATCH)
                 .zip(batch.classes.chunks(SCORE_BATCH))
             {
-                x.clear();
-                for f in chunk {
-                    flow_features(f, self.model.directions, &mut x);
-                }
-                let predicted = self.scoring.predict(&x)?;
-                for ((f, &p), label) in chunk.iter().zip(&predicted).zip(labels) {
+                nodes.features(chunk);
+                let predicted = nodes.score()?;
+                for (&p, label) in predicted.iter().zip(labels) {
                     d.predicted[p as usize] += 1;
                     if let Some(label) = label {
                         match index.get(label.trim()) {
@@ -702,28 +820,12 @@ impl Deployed<'_> {
                             None => d.unknown_class_flows += 1,
                         }
                     }
-                    if self.alerting[p as usize] {
-                        for host in [f.src, f.dst] {
-                            if let Some(onset) = policy.push(host, p, f.start) {
-                                alerted_hosts.push(host);
-                                alerts.push(Alert {
-                                    entity: Entity::new(host.to_string()),
-                                    time: f.start,
-                                    onset,
-                                    score: 1.0,
-                                    severity: Severity::Major,
-                                    field: self.classes[p as usize].clone(),
-                                });
-                            }
-                        }
-                    }
-                    if let Some(w) = watch.as_mut() {
-                        w.push(f, &mut host_alerts);
-                    }
                 }
-                d.class_alerts += alerts.len() as u64;
-                d.behaviour_alerts += host_alerts.len() as u64;
-                alerts.extend(host_alerts.drain(..).map(behaviour_alert));
+                nodes.alert(chunk, &mut alerts, &mut alerted_hosts);
+                let class_alerts = alerts.len();
+                nodes.watch(chunk, &mut alerts);
+                d.class_alerts += class_alerts as u64;
+                d.behaviour_alerts += (alerts.len() - class_alerts) as u64;
                 deliver(&mut sinks, &alerts, &mut d.errors);
                 options
                     .progress
@@ -753,12 +855,9 @@ impl Deployed<'_> {
                 );
             }
         }
-        if let Some(w) = watch.as_mut() {
-            w.finish(&mut host_alerts);
-            d.behaviour_alerts += host_alerts.len() as u64;
-            alerts.extend(host_alerts.drain(..).map(behaviour_alert));
-            deliver(&mut sinks, &alerts, &mut d.errors);
-        }
+        nodes.finish(&mut alerts);
+        d.behaviour_alerts += alerts.len() as u64;
+        deliver(&mut sinks, &alerts, &mut d.errors);
         for s in &mut sinks {
             if let Err(e) = s.finish() {
                 d.errors.push(e.to_string());
@@ -766,11 +865,11 @@ impl Deployed<'_> {
         }
         d.seconds = began.elapsed().as_secs_f64();
         d.flows_per_second = d.flows as f64 / busy.as_secs_f64().max(1e-9);
-        d.suppressed = policy.suppressed;
-        if policy.untracked > 0 {
+        d.suppressed = nodes.suppressed();
+        if nodes.untracked() > 0 {
             d.notes.push(format!(
                 "{} flows of alerting classes past the {MAX_TRACKED} followed host-class pairs were not counted",
-                policy.untracked
+                nodes.untracked()
             ));
         }
         let (problems, more) = reader.skipped();
@@ -803,7 +902,7 @@ impl Deployed<'_> {
                     .count();
                 d.class_alert_precision = Some(hits as f64 / alerted_hosts.len() as f64);
             }
-            if behaviour.is_some() {
+            if let Some((window, watch_config)) = watch_settings_of(self.policy) {
                 let e = evaluate(&kept_flows, &kept_labels, window, watch_config).map_err(src)?;
                 d.behaviour_precision = Some(e.precision());
                 d.behaviour_recall = Some(e.recall());

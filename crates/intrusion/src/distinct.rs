@@ -27,11 +27,19 @@ impl Distinct {
     /// The estimated number of distinct values.
     pub fn estimate(&self) -> f64 {
         let set: u32 = self.0.iter().map(|w| w.count_ones()).sum();
-        let zero = BITS - f64::from(set);
-        // A full sketch reads as if one bit were still clear: the largest count it can tell.
-        -BITS * (zero.max(1.0) / BITS).ln()
+        ESTIMATES[set as usize]
     }
 }
+
+/// The estimate for each number of bits set, computed once: windows ask for several per
+/// host and hop.
+static ESTIMATES: std::sync::LazyLock<[f64; BITS as usize + 1]> = std::sync::LazyLock::new(|| {
+    std::array::from_fn(|set| {
+        let zero = BITS - set as f64;
+        // A full sketch reads as if one bit were still clear: the largest count it can tell.
+        -BITS * (zero.max(1.0) / BITS).ln()
+    })
+});
 
 /// A well-mixed 64-bit hash of `x` (SplitMix64's finaliser).
 pub fn mix(mut x: u64) -> u64 {

@@ -19,8 +19,9 @@ const BETA_MIN: f64 = 0.25;
 struct Tail {
     counts: Box<[f64; BINS]>,
     total: f64,
-    /// Share of the population at or above each bin, from the last refresh.
-    above: Box<[f64; BINS]>,
+    /// `-log10` of the share of the population at or above each bin (at least 1 %), from
+    /// the last refresh.
+    surprise: Box<[f64; BINS]>,
     q90: f64,
     q99: f64,
 }
@@ -30,7 +31,7 @@ impl Tail {
         Self {
             counts: Box::new([0.0; BINS]),
             total: 0.0,
-            above: Box::new([1.0; BINS]),
+            surprise: Box::new([-1.0f64.log10(); BINS]),
             q90: 0.0,
             q99: 0.0,
         }
@@ -53,7 +54,7 @@ impl Tail {
         let mut acc = self.total;
         let (mut q90, mut q99) = (None, None);
         for (b, &c) in self.counts.iter().enumerate() {
-            self.above[b] = acc / self.total.max(1.0);
+            self.surprise[b] = -(acc / self.total.max(1.0)).max(0.01).log10();
             acc -= c;
             let below = 1.0 - acc / self.total.max(1.0);
             let top = (b + 1) as f64 * STEP;
@@ -71,7 +72,7 @@ impl Tail {
     /// `-log10` of the share of the population at least as high as `x`.
     fn surprise(&self, x: f64) -> f64 {
         if x <= self.q99 {
-            return -self.above[Self::bin(x)].max(0.01).log10();
+            return self.surprise[Self::bin(x)];
         }
         let beta = ((self.q99 - self.q90) / std::f64::consts::LN_10).max(BETA_MIN);
         2.0 + (x - self.q99) / beta / std::f64::consts::LN_10
@@ -84,6 +85,10 @@ pub struct PopulationTails {
     tails: Vec<Tail>,
     seen: u64,
     warm_up: u64,
+    /// Scratch: `log1p` of the values being scored.
+    logs: Vec<f64>,
+    /// `log10` of the number of features: the correction of the best surprise.
+    fields: f64,
 }
 
 impl PopulationTails {
@@ -93,6 +98,8 @@ impl PopulationTails {
             tails: (0..fields).map(|_| Tail::new()).collect(),
             seen: 0,
             warm_up,
+            logs: Vec::with_capacity(fields),
+            fields: (fields.max(1) as f64).log10(),
         }
     }
 
@@ -102,24 +109,32 @@ impl PopulationTails {
     /// way does not become the normal it is judged against.
     pub fn update(&mut self, values: &[f64], learn_below: f64) -> Option<(f64, usize)> {
         let mut best: Option<(f64, usize)> = None;
+        // Each value's log once, for scoring and learning; NaN where the value is missing.
+        self.logs.clear();
+        self.logs.extend(values.iter().map(|&v| {
+            if v.is_finite() {
+                v.max(0.0).ln_1p()
+            } else {
+                f64::NAN
+            }
+        }));
         if self.seen >= self.warm_up {
-            for (i, (t, &v)) in self.tails.iter().zip(values).enumerate() {
-                if v.is_finite() {
-                    let s = t.surprise(v.max(0.0).ln_1p());
+            for (i, (t, &x)) in self.tails.iter().zip(&self.logs).enumerate() {
+                if !x.is_nan() {
+                    let s = t.surprise(x);
                     if best.is_none_or(|(b, _)| s > b) {
                         best = Some((s, i));
                     }
                 }
             }
         }
-        let fields = (self.tails.len().max(1) as f64).log10();
-        let best = best.map(|(s, i)| ((s - fields).max(0.0), i));
+        let best = best.map(|(s, i)| ((s - self.fields).max(0.0), i));
         if best.is_some_and(|(s, _)| s >= learn_below) {
             return best;
         }
-        for (t, &v) in self.tails.iter_mut().zip(values) {
-            if v.is_finite() {
-                t.learn(v.max(0.0).ln_1p());
+        for (t, &x) in self.tails.iter_mut().zip(&self.logs) {
+            if !x.is_nan() {
+                t.learn(x);
             }
         }
         self.seen += 1;

@@ -215,7 +215,8 @@ impl HostWindows {
     /// and `max_hosts` are followed.
     fn host(&mut self, ip: IpAddr, e: i64, open: i64) -> Option<&mut Host> {
         let hops = self.config.hops;
-        if !self.hosts.contains_key(&ip) && self.hosts.len() >= self.config.max_hosts {
+        // The table is looked up once per flow side unless it is full.
+        if self.hosts.len() >= self.config.max_hosts && !self.hosts.contains_key(&ip) {
             self.stats.hosts_refused += 1;
             return None;
         }

@@ -21,6 +21,11 @@ enum Command {
     /// fails when the collector's count differs from the exporter's or the sequence numbers
     /// were not contiguous.
     Collector(super::bench_collector::Args),
+    /// Flows per second on one core through the flow pipeline's nodes (features, classifier,
+    /// class alerts, behaviour watch) on the sandbox's flows, with each stage's share of the
+    /// time, beside the model alone and the row-by-row reference; fails when the classes
+    /// differ from the reference's.
+    Flows(super::bench_flows::Args),
     /// KPI values per second from a NATS JetStream stream through the shipped anomaly
     /// intent's chain, with one process and with a cluster (`--processes`), and their ratio
     /// (built with `--features nats`).
@@ -81,6 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Anomaly(a) => return super::bench_anomaly::run(a),
         Command::Classify(a) => return super::bench_classify::run(a),
         Command::Collector(a) => return super::bench_collector::run(a),
+        Command::Flows(a) => return super::bench_flows::run(a),
         Command::Nab(a) => return super::bench_nab::run(a),
         Command::Forecast {
             nyc_taxi,

@@ -7,6 +7,7 @@ pub mod bench_classify;
 pub mod bench_collector;
 pub mod bench_engine;
 pub mod bench_false_alarms;
+pub mod bench_flows;
 pub mod bench_forecast;
 pub mod bench_ingest;
 pub mod bench_intrusion;
