@@ -1286,17 +1286,22 @@ mod tests {
         assert!(host_port("mqtt://u:p@b:1", &["mqtt"], 1883).is_err());
     }
 
-    #[test]
-    fn json_and_csv_messages_read_like_file_rows() {
-        let map = BTreeMap::new();
-        let rows = RowMapping {
+    /// JSON-lines messages with the default keys and fields named in `map`.
+    fn jsonl(map: &BTreeMap<String, String>) -> RowMapping<'_> {
+        RowMapping {
             format: MessageFormat::Jsonl,
             columns: &[],
             entity: None,
             time: None,
-            fields: &map,
+            fields: map,
             timezone: None,
-        };
+        }
+    }
+
+    #[test]
+    fn json_and_csv_messages_read_like_file_rows() {
+        let map = BTreeMap::new();
+        let rows = jsonl(&map);
         let mut m = MessageRows::new("t", &rows, &fields()).unwrap();
         let mut batch = Batch::new(2);
         let ok = br#"{"entity":"c1","time":"2024-01-01T00:00:00Z","a":1,"b":"2"}"#;
@@ -1335,14 +1340,7 @@ mod tests {
     #[test]
     fn a_cut_stops_before_the_oldest_message_held() {
         let map = BTreeMap::new();
-        let rows = RowMapping {
-            format: MessageFormat::Jsonl,
-            columns: &[],
-            entity: None,
-            time: None,
-            fields: &map,
-            timezone: None,
-        };
+        let rows = jsonl(&map);
         let fields = vec!["a".to_string()];
         let reader = MessageRows::new("t", &rows, &fields).unwrap();
         let (tx, rx) = std::sync::mpsc::sync_channel(8);

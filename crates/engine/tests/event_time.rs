@@ -91,13 +91,7 @@ fn post(port: u16, body: &str) {
 /// Runs the pipeline on two workers with an HTTP push source (`lateness` when given) and
 /// sends it `requests`, in order; what it produced and SRC's late rows.
 fn run(lateness: Option<&str>, requests: &[String]) -> (RunOutput, u64) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let var = format!("AI4ICT_EVENT_TIME_TOKEN_{port}");
-    std::env::set_var(&var, TOKEN);
+    let (port, var) = free_port_with_token();
     let mut cfg = serde_json::json!({
         "listen": format!("127.0.0.1:{port}"), "token_env": var, "until_idle": "2s",
     });
@@ -176,13 +170,7 @@ fn rows_out_of_order_within_lateness_score_as_in_order_and_late_ones_are_counted
 /// source still holds for event time: nothing read is lost.
 #[test]
 fn a_stopped_run_scores_the_rows_held_for_event_time() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let var = format!("AI4ICT_EVENT_TIME_TOKEN_{port}");
-    std::env::set_var(&var, TOKEN);
+    let (port, var) = free_port_with_token();
     let cfg: HttpSourceConfig = serde_json::from_value(serde_json::json!({
         "listen": format!("127.0.0.1:{port}"), "token_env": var, "lateness": "1h",
     }))
@@ -219,4 +207,16 @@ fn a_stopped_run_scores_the_rows_held_for_event_time() {
     let out = pipeline.join().unwrap().unwrap();
     assert!(out.stopped);
     assert_eq!(out.rows, rows.len() as u64, "the held rows were scored");
+}
+
+/// A free local port, and the name of an environment variable set to the push token for it.
+fn free_port_with_token() -> (u16, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let var = format!("AI4ICT_EVENT_TIME_TOKEN_{port}");
+    std::env::set_var(&var, TOKEN);
+    (port, var)
 }
