@@ -47,6 +47,7 @@ bench() {
 export AI4ICT_HUB=$out/hub.db
 bench engine 'KPI values/s|engine / loop|alerts:' "$bin" bench engine
 bench intrusion '^(population|novelty|port_scan|beaconing)' "$bin" bench intrusion
+bench flows '^(GBDT|forest): best' "$bin" bench flows
 bench ingest '^(overload|accepted|memory|passed|Error)' "$bin" bench ingest
 if [ -n "${AI4ICT_TEST_NATS:-}" ] && "$bin" bench bus --help > /dev/null 2>&1; then
     bench bus '(process|Error)' "$bin" bench bus --nats "$AI4ICT_TEST_NATS"
