@@ -131,10 +131,14 @@ fn the_console_works_in_a_real_browser_at_laptop_and_phone_widths() {
     let intent = std::fs::read_to_string(repo.join("intents/cell-kpi-anomaly.yaml"))
         .unwrap()
         .replace(
-            "cells: 200, days: 21, quiet_days: 7",
-            "cells: 24, days: 8, quiet_days: 3",
+            "cells: 200, days: 21, history_days: 7, quiet_days: 0",
+            "cells: 24, days: 8, history_days: 3, quiet_days: 3",
         )
-        .replace("p99_latency_ms: 50", "p99_latency_ms: 10000");
+        .replace("p99_latency_ms: 1000", "p99_latency_ms: 10000");
+    assert!(
+        intent.contains("cells: 24") && intent.contains("p99_latency_ms: 10000"),
+        "the shipped intent's sandbox or targets line changed: update this test"
+    );
     std::fs::write(d.join("anomaly.yaml"), intent).unwrap();
     let runs = d.join("runs");
     let ran = Command::new(BIN)
