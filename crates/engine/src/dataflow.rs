@@ -51,6 +51,24 @@ pub struct PipelineSpec {
     pub checkpoint: Option<CheckpointSpec>,
 }
 
+impl PipelineSpec {
+    /// A pipeline of `fields` at `interval` with the default detector and alert policy, no
+    /// preprocessing, no traces, the whole stream and no checkpoints; set the rest by struct
+    /// update.
+    pub fn new(fields: Vec<String>, interval: Interval) -> Self {
+        Self {
+            fields,
+            interval,
+            preprocess: Vec::new(),
+            detector: DetectorConfig::default(),
+            policy: AlertPolicy::default(),
+            trace: Vec::new(),
+            span: Span::default(),
+            checkpoint: None,
+        }
+    }
+}
+
 /// Live counters a progress display can read while the pipeline runs.
 #[derive(Debug, Default)]
 pub struct Progress {

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use ai4ict_engine::dataflow::{self, PipelineSpec, Progress};
 use ai4ict_engine::feeds::MemoryFeed;
 use ai4ict_engine::{Cluster, EngineError};
-use ai4ict_intent::AlertPolicy;
 
 /// Two free ports next to each other: `(p, p + 1)`.
 fn free_ports() -> u16 {
@@ -24,16 +23,7 @@ fn free_ports() -> u16 {
 }
 
 fn run_alone(process: usize, base_port: u16) -> Result<(), EngineError> {
-    let spec = PipelineSpec {
-        fields: vec!["x".into()],
-        interval: ai4ict_core::Interval::from_minutes(15),
-        preprocess: Vec::new(),
-        detector: Default::default(),
-        policy: AlertPolicy::default(),
-        trace: Vec::new(),
-        span: Default::default(),
-        checkpoint: None,
-    };
+    let spec = PipelineSpec::new(vec!["x".into()], ai4ict_core::Interval::from_minutes(15));
     let cluster = Cluster {
         processes: 2,
         process,

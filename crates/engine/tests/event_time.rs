@@ -14,7 +14,6 @@ use ai4ict_core::SourceComponent;
 use ai4ict_engine::dataflow::{self, PipelineSpec, Progress, RunOutput};
 use ai4ict_engine::observe::Node;
 use ai4ict_engine::Cluster;
-use ai4ict_intent::AlertPolicy;
 
 const TOKEN: &str = "event-time-test-token-0123456789";
 const ENTITIES: usize = 4;
@@ -27,16 +26,7 @@ fn fields() -> Vec<String> {
 }
 
 fn spec() -> PipelineSpec {
-    PipelineSpec {
-        fields: fields(),
-        interval: ai4ict_core::Interval::from_minutes(15),
-        preprocess: Vec::new(),
-        detector: Default::default(),
-        policy: AlertPolicy::default(),
-        trace: Vec::new(),
-        span: Default::default(),
-        checkpoint: None,
-    }
+    PipelineSpec::new(fields(), ai4ict_core::Interval::from_minutes(15))
 }
 
 /// A daily cycle with a little deterministic noise, and a burst on cell-1 late in the run.

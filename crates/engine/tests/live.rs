@@ -13,7 +13,6 @@ use ai4ict_connectors::NatsSourceConfig;
 use ai4ict_core::SourceComponent;
 use ai4ict_engine::dataflow::{self, PipelineSpec, Progress};
 use ai4ict_engine::Cluster;
-use ai4ict_intent::AlertPolicy;
 
 fn server(var: &str) -> Option<String> {
     match std::env::var(var) {
@@ -38,16 +37,7 @@ fn fields() -> Vec<String> {
 }
 
 fn spec() -> PipelineSpec {
-    PipelineSpec {
-        fields: fields(),
-        interval: ai4ict_core::Interval::from_minutes(15),
-        preprocess: Vec::new(),
-        detector: Default::default(),
-        policy: AlertPolicy::default(),
-        trace: Vec::new(),
-        span: Default::default(),
-        checkpoint: None,
-    }
+    PipelineSpec::new(fields(), ai4ict_core::Interval::from_minutes(15))
 }
 
 fn row(i: usize) -> String {

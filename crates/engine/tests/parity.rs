@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ai4ict_engine::dataflow::{self, PipelineSpec, Progress};
 use ai4ict_engine::Cluster;
-use ai4ict_intent::{AlertPolicy, FillMethod, PreprocessStep};
+use ai4ict_intent::{FillMethod, PreprocessStep};
 use ai4ict_sandbox::{Network, SandboxSource, ScenarioConfig, KPIS};
 
 fn run(workers: usize) -> Vec<ai4ict_core::Alert> {
@@ -17,14 +17,8 @@ fn run(workers: usize) -> Vec<ai4ict_core::Alert> {
     let net = Arc::new(Network::new(&scenario).unwrap());
     let fields: Vec<String> = KPIS.iter().map(|s| s.to_string()).collect();
     let spec = PipelineSpec {
-        fields: fields.clone(),
-        interval: net.interval(),
         preprocess: vec![PreprocessStep::FillGaps(FillMethod::Linear)],
-        detector: Default::default(),
-        policy: AlertPolicy::default(),
-        trace: Vec::new(),
-        span: Default::default(),
-        checkpoint: None,
+        ..PipelineSpec::new(fields.clone(), net.interval())
     };
     let cluster = Cluster {
         workers,

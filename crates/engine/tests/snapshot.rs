@@ -30,14 +30,10 @@ fn run(net: &Arc<Network>, workers: usize, span: Span) -> RunOutput {
 fn run_only(net: &Arc<Network>, workers: usize, span: Span, only: Option<&[Entity]>) -> RunOutput {
     let fields: Vec<String> = KPIS.iter().map(|s| s.to_string()).collect();
     let spec = PipelineSpec {
-        fields: fields.clone(),
-        interval: net.interval(),
         preprocess: vec![PreprocessStep::FillGaps(FillMethod::Linear)],
-        detector: Default::default(),
-        policy: AlertPolicy::default(),
         trace: only.map(<[Entity]>::to_vec).unwrap_or_default(),
         span,
-        checkpoint: None,
+        ..PipelineSpec::new(fields.clone(), net.interval())
     };
     let mut feed = SandboxSource::factory(Arc::clone(net), (0..fields.len()).collect());
     if let Some(only) = only {
