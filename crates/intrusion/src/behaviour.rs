@@ -9,10 +9,31 @@ use ai4ict_core::{Interval, Timestamp};
 use crate::tails::PopulationTails;
 use crate::{FlowObs, HostWindow, HostWindows, IntrusionError, WindowConfig, FEATURES};
 
-/// Index of `interarrival_cv` in [`FEATURES`]: scored as regularity (low spread, high score).
-const CV: usize = 8;
+/// Indices of `interarrival_cv` and `peer_interarrival_cv` in [`FEATURES`]: scored as
+/// regularity (low spread, high score).
+const CV: usize = feature_index("interarrival_cv");
+const PEER_CV: usize = feature_index("peer_interarrival_cv");
 /// Index of `interarrival_mean_s`: no direction of it is suspicious in itself, left out.
-const MEAN_GAP: usize = 7;
+const MEAN_GAP: usize = feature_index("interarrival_mean_s");
+
+/// The index of `name` in [`FEATURES`]; a name not there fails the build.
+const fn feature_index(name: &str) -> usize {
+    let mut i = 0;
+    while i < FEATURES.len() {
+        if FEATURES[i].len() == name.len() {
+            let (a, b) = (FEATURES[i].as_bytes(), name.as_bytes());
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a feature")
+}
 
 /// What learns the normal behaviour of hosts.
 #[derive(Clone, Debug, PartialEq)]
@@ -141,7 +162,7 @@ impl Behaviour {
         self.values
             .extend(window.features.iter().enumerate().map(|(i, &v)| match i {
                 MEAN_GAP => f64::NAN,
-                CV => 1.0 / (v + 0.01),
+                CV | PEER_CV => 1.0 / (v + 0.01),
                 _ => v,
             }));
         let (score, field) = match &mut self.scorer {

@@ -53,8 +53,15 @@ impl Tail {
     fn refresh(&mut self) {
         let mut acc = self.total;
         let (mut q90, mut q99) = (None, None);
+        // (share, its surprise): one logarithm per distinct share, not per bin, since empty
+        // bins and those past the 99th percentile repeat the one before.
+        let mut last = (f64::NAN, 0.0);
         for (b, &c) in self.counts.iter().enumerate() {
-            self.surprise[b] = -(acc / self.total.max(1.0)).max(0.01).log10();
+            let share = (acc / self.total.max(1.0)).max(0.01);
+            if share != last.0 {
+                last = (share, -share.log10());
+            }
+            self.surprise[b] = last.1;
             acc -= c;
             let below = 1.0 - acc / self.total.max(1.0);
             let top = (b + 1) as f64 * STEP;

@@ -68,6 +68,84 @@ fn a_scanner_shows_fan_out_ports_and_failures_over_the_window() {
     assert_eq!(windows.stats().flows, 301);
 }
 
+/// The last window of `host` in `out`.
+fn last_window<'a>(out: &'a [HostWindow], host: &str) -> &'a HostWindow {
+    out.iter()
+        .rev()
+        .find(|w| w.host.to_string() == host)
+        .unwrap()
+}
+
+#[test]
+fn a_periodic_check_in_is_regular_and_a_jittery_one_is_not() {
+    let mut windows = HostWindows::new(WindowConfig::default()).unwrap();
+    let mut out = Vec::new();
+    // Two UEs check in with one peer 12 times: every 60 s within a second, or at random gaps.
+    // Between check-ins the first also opens one-off flows to other peers.
+    let jittery = [5, 80, 20, 140, 45, 10, 110, 60, 30, 95, 15];
+    let (mut t_regular, mut t_jittery) = (0, 0);
+    let mut flows = Vec::new();
+    for i in 0..12i64 {
+        flows.push(flow(t_regular, "10.0.0.5", "203.0.113.9", 443, false));
+        flows.push(flow(
+            t_regular + 7_000,
+            "10.0.0.5",
+            &format!("192.0.2.{}", 1 + i % 5),
+            443,
+            false,
+        ));
+        flows.push(flow(t_jittery, "10.0.0.6", "203.0.113.9", 443, false));
+        t_regular += 60_000 + (i % 3 - 1) * 700;
+        t_jittery += jittery.get(i as usize).copied().unwrap_or(0) * 1_000;
+    }
+    flows.sort_by_key(|f| f.start);
+    for f in &flows {
+        windows.push(f, &mut out);
+    }
+    windows.finish(&mut out);
+    let regular = last_window(&out, "10.0.0.5");
+    assert_eq!(feature(regular, "peer_run"), 12.0);
+    assert!(
+        feature(regular, "peer_interarrival_cv") < 0.02,
+        "{regular:?}"
+    );
+    // The host's own gaps mix in the one-off flows: not regular.
+    assert!(feature(regular, "interarrival_cv") > 0.5, "{regular:?}");
+    let jitter = last_window(&out, "10.0.0.6");
+    assert_eq!(feature(jitter, "peer_run"), 12.0);
+    assert!(feature(jitter, "peer_interarrival_cv") > 0.5, "{jitter:?}");
+}
+
+#[test]
+fn a_peer_run_outlasts_the_window_and_ends_with_a_long_silence() {
+    let mut windows = HostWindows::new(WindowConfig::default()).unwrap();
+    let mut out = Vec::new();
+    // Login attempts to one SSH server every 20 s for 20 minutes: 60 sessions.
+    for i in 0..60 {
+        windows.push(
+            &flow(i * 20_000, "198.51.100.7", "10.0.0.9", 22, false),
+            &mut out,
+        );
+    }
+    windows.push(
+        &flow(1_200_000, "10.0.0.1", "10.0.0.2", 80, false),
+        &mut out,
+    );
+    let w = last_window(&out, "198.51.100.7");
+    // The window holds the last five minutes; the run, all of them.
+    assert_eq!(feature(w, "flows_out"), 15.0);
+    assert_eq!(feature(w, "peer_run"), 60.0);
+    // Ten minutes of silence (more than the window's span) end it.
+    windows.push(
+        &flow(1_800_000, "198.51.100.7", "10.0.0.9", 22, false),
+        &mut out,
+    );
+    windows.finish(&mut out);
+    let w = last_window(&out, "198.51.100.7");
+    assert_eq!(feature(w, "peer_run"), 1.0);
+    assert!(feature(w, "peer_interarrival_cv").is_nan());
+}
+
 #[test]
 fn state_is_bounded_and_late_flows_are_counted_not_kept() {
     let config = WindowConfig {
@@ -157,6 +235,15 @@ fn unknown_attacks_alert_on_a_development_seed() {
     };
     assert_eq!(found(FlowClass::PortScan), Some((6, 6)), "{e:?}");
     assert_eq!(found(FlowClass::SynFlood), Some((6, 6)), "{e:?}");
+    // The quiet ones: a few dozen sessions to one login port, a check-in every 90 s or so.
+    for quiet in [
+        FlowClass::BruteForceSsh,
+        FlowClass::BruteForceFtp,
+        FlowClass::BruteForceWeb,
+        FlowClass::Beaconing,
+    ] {
+        assert_eq!(found(quiet), Some((6, 6)), "{quiet:?}: {e:?}");
+    }
     assert!(e.precision() > 0.7, "{e:?}");
     assert!(
         (e.normal_hosts_alerted as f64) < 0.01 * e.normal_hosts as f64,

@@ -9,7 +9,7 @@ use crate::distinct::{mix, Distinct};
 use crate::{FlowObs, IntrusionError};
 
 /// The features of a host window, in the order of [`HostWindow::features`].
-pub const FEATURES: [&str; 12] = [
+pub const FEATURES: [&str; 14] = [
     "flows_out",
     "fan_out",
     "flows_per_peer",
@@ -22,7 +22,12 @@ pub const FEATURES: [&str; 12] = [
     "flows_in",
     "fan_in",
     "failed_in",
+    "peer_run",
+    "peer_interarrival_cv",
 ];
+
+/// Peers whose runs a host keeps at once (see [`PeerRun`]).
+const PEER_SLOTS: usize = 4;
 
 /// How the windows slide and how many hosts they may follow.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,8 +94,64 @@ struct Hop {
     srcs: Distinct,
 }
 
+/// A run of outgoing flows from a host to one peer, each within the window's span of the one
+/// before: the repetition of brute force (many sessions to one login service) and beaconing
+/// (one check-in a period), whatever the window. Gaps by Welford's method over the run.
+#[derive(Clone, Copy, Debug, Default)]
+struct PeerRun {
+    /// The peer's address as a key; the slot is empty while `flows` is 0.
+    peer: u64,
+    /// Start of the run's latest flow, ms.
+    last: i64,
+    flows: u32,
+    gaps: u32,
+    gap_mean: f64,
+    gap_m2: f64,
+}
+
+impl PeerRun {
+    fn start(peer: u64, t: i64) -> Self {
+        Self {
+            peer,
+            last: t,
+            flows: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Counts a flow to the run's peer at `t`: a new run when it starts more than `span_ms`
+    /// after the last; no gap when it starts before the last (out of order).
+    fn push(&mut self, t: i64, span_ms: i64) {
+        let gap = t - self.last;
+        if gap > span_ms {
+            *self = Self::start(self.peer, t);
+            return;
+        }
+        self.flows = self.flows.saturating_add(1);
+        if gap >= 0 {
+            let g = gap as f64 / 1000.0;
+            self.gaps += 1;
+            let d = g - self.gap_mean;
+            self.gap_mean += d / f64::from(self.gaps);
+            self.gap_m2 += d * (g - self.gap_mean);
+            self.last = t;
+        }
+    }
+
+    /// Coefficient of variation of the run's gaps: low for a periodic check-in. NaN under
+    /// three gaps or when they are all 0.
+    fn gap_cv(&self) -> f64 {
+        if self.gaps < 3 {
+            return f64::NAN;
+        }
+        ratio((self.gap_m2 / f64::from(self.gaps)).sqrt(), self.gap_mean)
+    }
+}
+
 struct Host {
     hops: Box<[Hop]>,
+    /// Runs to the host's latest peers.
+    peers: [PeerRun; PEER_SLOTS],
     /// Start of the host's latest outgoing flow, ms.
     last_out: Option<i64>,
     /// Latest hop with activity.
@@ -100,7 +161,8 @@ struct Host {
 /// Sliding windows over a stream of flows in (roughly) time order: each flow counts for its
 /// initiator (outgoing side) and its responder (incoming side). When a hop ends, every host
 /// active in it gets a [`HostWindow`] over the last `hops` hops. State: one ring of `hops`
-/// hop summaries (about 170 bytes each) per host active within the window.
+/// hop summaries (about 170 bytes each) and runs to four peers (40 bytes each) per host
+/// active within the window.
 pub struct HostWindows {
     config: WindowConfig,
     hosts: HashMap<IpAddr, Host>,
@@ -161,7 +223,9 @@ impl HostWindows {
         self.stats.flows += 1;
         let dst_key = key(flow.dst);
         let port_key = (u64::from(flow.protocol) << 16) | u64::from(flow.dst_port);
+        let span_ms = self.config.hop_ms * self.config.hops as i64;
         if let Some(h) = self.host(flow.src, e, open) {
+            follow_peer(&mut h.peers, dst_key, flow.start.0, span_ms);
             let gap = h.last_out.map(|t| (flow.start.0 - t) as f64 / 1000.0);
             h.last_out = Some(h.last_out.map_or(flow.start.0, |t| t.max(flow.start.0)));
             let hop = &mut h.hops[e.rem_euclid(h.hops.len() as i64) as usize];
@@ -222,6 +286,7 @@ impl HostWindows {
         }
         let h = self.hosts.entry(ip).or_insert_with(|| Host {
             hops: vec![Hop::default(); hops].into_boxed_slice(),
+            peers: [PeerRun::default(); PEER_SLOTS],
             last_out: None,
             latest: i64::MIN,
         });
@@ -243,6 +308,7 @@ impl HostWindows {
         let Some(open) = self.epoch else { return };
         let first = open - self.config.hops as i64 + 1;
         let end = Timestamp((open + 1) * self.config.hop_ms);
+        let since = first * self.config.hop_ms;
         for ip in self.touched.drain(..) {
             let Some(h) = self.hosts.get(&ip) else {
                 continue;
@@ -263,10 +329,16 @@ impl HostWindows {
                 sum.failed_in += hop.failed_in;
                 sum.srcs.merge(&hop.srcs);
             }
+            // The longest run with a flow in the window.
+            let run = h
+                .peers
+                .iter()
+                .filter(|r| r.flows > 0 && r.last >= since)
+                .max_by_key(|r| r.flows);
             out.push(HostWindow {
                 host: ip,
                 end,
-                features: features(&sum),
+                features: features(&sum, run),
             });
             self.stats.windows += 1;
         }
@@ -289,7 +361,22 @@ fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-fn features(s: &Hop) -> [f64; FEATURES.len()] {
+/// Counts a flow to `peer` at `t` in its run, or starts one in the slot of an expired run,
+/// else of the shortest: a long run outlasts the host's one-off peers.
+fn follow_peer(peers: &mut [PeerRun; PEER_SLOTS], peer: u64, t: i64, span_ms: i64) {
+    if let Some(r) = peers.iter_mut().find(|r| r.flows > 0 && r.peer == peer) {
+        r.push(t, span_ms);
+        return;
+    }
+    let slot = peers
+        .iter_mut()
+        .min_by_key(|r| (r.flows > 0 && t - r.last <= span_ms, r.flows, r.last));
+    if let Some(r) = slot {
+        *r = PeerRun::start(peer, t);
+    }
+}
+
+fn features(s: &Hop, run: Option<&PeerRun>) -> [f64; FEATURES.len()] {
     let out = f64::from(s.flows_out);
     let n = f64::from(s.gaps);
     let mean = ratio(s.gap_sum, n);
@@ -323,5 +410,7 @@ fn features(s: &Hop) -> [f64; FEATURES.len()] {
             0.0
         },
         f64::from(s.failed_in),
+        run.map_or(0.0, |r| f64::from(r.flows)),
+        run.map_or(f64::NAN, PeerRun::gap_cv),
     ]
 }
