@@ -1,6 +1,7 @@
 // Live updates of the pipelines page (/ui/pipelines) from the server's event stream
 // (GET /events/pipelines): each `pipelines` event carries every pipeline's status, and the
-// page's rows are updated in place. A pipeline the page has no row for reloads the page.
+// page's rows (a pipeline's, and its nodes' beneath it) are updated in place. A pipeline or a
+// node the page has no row for reloads the page.
 // Without scripts the page reloads itself every few seconds instead.
 (function () {
   "use strict";
@@ -8,6 +9,13 @@
     return;
   }
   var CLASSES = { failed: "bad", finished: "good" };
+  var DASH = "\u2013";
+  function figure(v, digits) {
+    if (v === null || v === undefined) {
+      return DASH;
+    }
+    return digits ? v.toFixed(digits) : String(v);
+  }
   var source = new EventSource("/events/pipelines");
   source.addEventListener("pipelines", function (e) {
     var all;
@@ -22,6 +30,10 @@
       window.location.reload();
       return;
     }
+    var sections = {};
+    document.querySelectorAll("[data-nodes]").forEach(function (s) {
+      sections[s.getAttribute("data-nodes")] = s;
+    });
     var byName = {};
     rows.forEach(function (row) {
       byName[row.getAttribute("data-pipeline")] = row;
@@ -42,6 +54,28 @@
       c[5].textContent = String(p.alerts);
       c[6].textContent = p.event_time || "";
       c[8].textContent = p.detail || "";
+      // Its nodes' table (or the line saying it has none yet): same nodes, same order.
+      var section = sections[p.name];
+      var nodes = p.nodes || [];
+      var nodeRows = section ? section.querySelectorAll("tr[data-node]") : [];
+      if (!section || nodeRows.length !== nodes.length) {
+        source.close();
+        window.location.reload();
+        return;
+      }
+      nodes.forEach(function (n, i) {
+        var r = nodeRows[i];
+        if (r.getAttribute("data-node") !== n.node) {
+          return;
+        }
+        var d = r.cells;
+        d[1].textContent = String(n.records_in);
+        d[2].textContent = String(n.records_out);
+        d[3].textContent = n.event_time || "";
+        d[4].textContent = figure(n.lag_seconds, 1);
+        d[5].textContent = figure(n.state_bytes, 0);
+        d[6].textContent = figure(n.late_rows, 0);
+      });
     });
   });
 })();

@@ -517,7 +517,7 @@ pub(crate) fn render_metrics(all: &[PipelineStatus]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn status(name: &str, state: PipelineState) -> PipelineStatus {
@@ -537,7 +537,8 @@ mod tests {
         }
     }
 
-    fn node(name: &str, records_in: u64, records_out: u64) -> NodeStatus {
+    /// A node's figures as a running pipeline reports them (also for the console's tests).
+    pub(crate) fn node(name: &str, records_in: u64, records_out: u64) -> NodeStatus {
         NodeStatus {
             node: name.into(),
             records_in,

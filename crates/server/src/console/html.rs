@@ -58,6 +58,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 }
 
 impl Ctx {
+    /// A request's context in `lang`, as if chosen with `?lang=` (for tests).
+    #[cfg(test)]
+    pub(crate) fn in_lang(lang: Lang) -> Ctx {
+        Ctx {
+            lang,
+            chosen: true,
+            others: Vec::new(),
+        }
+    }
+
     /// This language's text for `key`.
     pub(crate) fn t<'a>(&self, key: &'a str) -> &'a str {
         self.lang.t(key)
@@ -221,7 +231,21 @@ pub(crate) fn respond(
 /// A table inside a box that scrolls sideways on a narrow screen. `head` holds the keys of
 /// the column titles; each row is a list of cells already in HTML.
 pub(crate) fn table(ctx: &Ctx, head: &[&str], rows: &[Row]) -> String {
-    let mut out = String::from(r#"<div class="scroll"><table><thead><tr>"#);
+    captioned_table(ctx, None, head, rows)
+}
+
+/// [`table`] with a `caption` (text, escaped here) naming it for screen readers and the eye.
+pub(crate) fn captioned_table(
+    ctx: &Ctx,
+    caption: Option<&str>,
+    head: &[&str],
+    rows: &[Row],
+) -> String {
+    let mut out = String::from(r#"<div class="scroll"><table>"#);
+    if let Some(caption) = caption {
+        let _ = write!(out, "<caption>{}</caption>", esc(caption));
+    }
+    out.push_str("<thead><tr>");
     for h in head {
         let _ = write!(out, "<th>{}</th>", esc(ctx.t(h)));
     }

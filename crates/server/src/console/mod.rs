@@ -12,7 +12,7 @@
 //! | `/ui/gaps?min_standards=` | coverage of the Resolution 101 domains |
 //! | `/ui/usecases` | use cases by SDG with their evidence |
 //! | `/ui/models?q=` and `/ui/model?name=&version=` | the model marketplace and a model card |
-//! | `/ui/pipelines` | the pipelines `ai4ict serve` runs, refreshed every 5 s |
+//! | `/ui/pipelines` | the pipelines `ai4ict serve` runs, each with its nodes' figures (SRC, PP, M, P, SINK), kept current |
 //! | `/ui/runs`, `/ui/run?id=`, `/ui/run/chart?id=&entity=&field=`, `/ui/run/file?id=&name=` | reports under the runs folder ([`crate::Config::runs_dir`]) |
 //!
 //! Every page takes `?lang=` (`en`, `zh`, `fr`, `es`, `ar`, `ru`), else follows

@@ -12,7 +12,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::html::{self, esc, fields, num, pager, table, Ctx, Row};
+use super::html::{self, captioned_table, esc, fields, num, pager, table, Ctx, Row};
 use super::runs::{when, Found, RunsDir};
 use super::{answer, blocking, read, ConsoleError, PageResult, Shared};
 
@@ -1420,6 +1420,179 @@ fn pipelines_table(ctx: &Ctx, all: &[crate::PipelineStatus], runs: Option<&RunsD
         ],
         &rows,
     );
+    for p in all {
+        out.push_str(&nodes_table(ctx, p));
+    }
     let _ = write!(out, "<p>{}</p>", esc(ctx.t("pipelines.refresh")));
     out
+}
+
+/// A pipeline's Y.3172 nodes (SRC, PP, M, P, SINK) with their figures, as `ai4ict top` shows
+/// them beneath it; a line saying there are none yet for one that has just started. The
+/// section is marked with the pipeline's name and each row with its node, for the live script.
+fn nodes_table(ctx: &Ctx, p: &crate::PipelineStatus) -> String {
+    if p.nodes.is_empty() {
+        return format!(
+            r#"<p class="nodes" data-nodes="{}"><strong>{}</strong>: {}</p>"#,
+            esc(&p.name),
+            esc(&p.name),
+            esc(ctx.t("pipelines.no_nodes"))
+        );
+    }
+    let dash = || "–".to_string();
+    let rows: Vec<Row> = p
+        .nodes
+        .iter()
+        .map(|n| {
+            Row::new(vec![
+                esc(&n.node),
+                n.records_in.to_string(),
+                n.records_out.to_string(),
+                esc(n.event_time.as_deref().unwrap_or("")),
+                n.lag_seconds.map_or_else(dash, |s| num(s, 1)),
+                n.state_bytes.map_or_else(dash, |b| b.to_string()),
+                n.late_rows.map_or_else(dash, |l| l.to_string()),
+            ])
+            .with("data-node", n.node.clone())
+        })
+        .collect();
+    let caption = format!("{}: {}", p.name, ctx.t("pipelines.nodes"));
+    format!(
+        r#"<section class="nodes" data-nodes="{}">{}</section>"#,
+        esc(&p.name),
+        captioned_table(
+            ctx,
+            Some(&caption),
+            &[
+                "col.node",
+                "col.records_in",
+                "col.records_out",
+                "col.event_time",
+                "col.lag_s",
+                "col.state_bytes",
+                "col.late_rows",
+            ],
+            &rows,
+        )
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::i18n::Lang;
+    use super::*;
+    use crate::pipelines::tests::node;
+    use crate::{NodeStatus, PipelineState, PipelineStatus};
+
+    fn status(name: &str, nodes: Vec<NodeStatus>) -> PipelineStatus {
+        PipelineStatus {
+            name: name.into(),
+            use_case: "network_operations".into(),
+            source: "sandbox".into(),
+            state: PipelineState::Running,
+            phase: "deploy".into(),
+            rows: 1300,
+            alerts: 3,
+            event_time: Some("2024-01-02T00:00:00Z".into()),
+            started: "2026-12-03T09:00:00Z".into(),
+            detail: None,
+            report: None,
+            nodes,
+        }
+    }
+
+    /// The cells of the row `<tr data-node="{node}">` in `html`.
+    fn row<'a>(html: &'a str, node: &str) -> Vec<&'a str> {
+        let start = html
+            .find(&format!(r#"<tr data-node="{node}">"#))
+            .unwrap_or_else(|| panic!("no row for {node} in {html}"));
+        let rest = &html[start..];
+        let row = &rest[..rest.find("</tr>").unwrap()];
+        row.split("<td>")
+            .skip(1)
+            .map(|c| c.trim_end_matches("</td>"))
+            .collect()
+    }
+
+    #[test]
+    fn the_pipelines_page_shows_each_nodes_figures() {
+        let mut src = node("SRC", 1300, 1200);
+        src.lag_seconds = Some(12.34);
+        src.late_rows = Some(7);
+        let mut m = node("M", 1200, 1200);
+        m.state_bytes = Some(4096);
+        let mut p = node("P", 1200, 3);
+        p.state_bytes = Some(512);
+        let mut sink = node("SINK", 3, 3);
+        sink.event_time = None;
+        sink.lag_seconds = None;
+        let name = "<b>edge</b>";
+        let all = [status(name, vec![src, node("PP", 1200, 1200), m, p, sink])];
+        let html = pipelines_table(&Ctx::in_lang(Lang::En), &all, None);
+
+        // One table per pipeline, named by a caption, its name escaped.
+        assert!(
+            html.contains(r#"<section class="nodes" data-nodes="&lt;b&gt;edge&lt;/b&gt;">"#),
+            "{html}"
+        );
+        assert!(
+            html.contains("<caption>&lt;b&gt;edge&lt;/b&gt;: Y.3172 nodes</caption>"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>edge"), "{html}");
+        for h in [
+            "Node",
+            "Records in",
+            "Records out",
+            "Lag (s)",
+            "State (bytes)",
+            "Late rows",
+        ] {
+            assert!(html.contains(&format!("<th>{h}</th>")), "{h} in {html}");
+        }
+        // Node, in, out, event time, lag, state bytes, late rows; a dash for what it lacks.
+        let t = "2024-01-01T23:45:00Z";
+        assert_eq!(
+            row(&html, "SRC"),
+            ["SRC", "1300", "1200", t, "12.3", "–", "7"]
+        );
+        assert_eq!(
+            row(&html, "PP"),
+            ["PP", "1200", "1200", t, "900.0", "–", "–"]
+        );
+        assert_eq!(
+            row(&html, "M"),
+            ["M", "1200", "1200", t, "900.0", "4096", "–"]
+        );
+        assert_eq!(row(&html, "P"), ["P", "1200", "3", t, "900.0", "512", "–"]);
+        assert_eq!(row(&html, "SINK"), ["SINK", "3", "3", "", "–", "–", "–"]);
+        // The pipeline's own row stays the one the live script counts.
+        assert_eq!(html.matches("<tr data-pipeline=").count(), 1, "{html}");
+
+        // In another language, the headers and caption are translated.
+        let zh = pipelines_table(&Ctx::in_lang(Lang::Zh), &all, None);
+        assert!(
+            zh.contains("<th>节点</th>") && zh.contains(": Y.3172 节点</caption>"),
+            "{zh}"
+        );
+    }
+
+    #[test]
+    fn a_pipeline_without_nodes_yet_says_so_instead_of_an_empty_table() {
+        let all = [
+            status("fresh&new", Vec::new()),
+            status("busy", vec![node("SRC", 10, 10)]),
+        ];
+        let html = pipelines_table(&Ctx::in_lang(Lang::En), &all, None);
+        assert!(
+            html.contains(
+                r#"<p class="nodes" data-nodes="fresh&amp;new"><strong>fresh&amp;new</strong>: No node figures yet: the pipeline has just started.</p>"#
+            ),
+            "{html}"
+        );
+        // Only the pipeline with nodes has a node table: two tables in all.
+        assert_eq!(html.matches("<table>").count(), 2, "{html}");
+        assert_eq!(html.matches("<caption>").count(), 1, "{html}");
+        assert_eq!(row(&html, "SRC")[..3], ["SRC", "10", "10"]);
+    }
 }
