@@ -25,16 +25,22 @@ pub enum QuietShape {
     Ar1,
     /// Small integer counts (Poisson, mean 3), as event counters have.
     Counts,
+    /// Four fields of one entity, as a cell's KPIs: three driven by one daily load that is
+    /// busier or quieter from day to day (a share of it with 2 % noise, a straight function
+    /// with 3 %, a curve rising steeply towards capacity with 5 %, as latency does) and one
+    /// unrelated; what the relations between fields must not take for a break.
+    Related,
 }
 
 impl QuietShape {
     /// Every shape.
-    pub const ALL: [QuietShape; 5] = [
+    pub const ALL: [QuietShape; 6] = [
         Self::Gaussian,
         Self::Laplace,
         Self::Daily,
         Self::Ar1,
         Self::Counts,
+        Self::Related,
     ];
 
     /// Its name in tables.
@@ -45,6 +51,16 @@ impl QuietShape {
             Self::Daily => "daily",
             Self::Ar1 => "ar1",
             Self::Counts => "counts",
+            Self::Related => "related",
+        }
+    }
+
+    /// Fields per row.
+    pub fn width(self) -> usize {
+        if self == Self::Related {
+            4
+        } else {
+            1
         }
     }
 }
@@ -73,9 +89,10 @@ impl FalseAlarms {
 /// Sampling interval of the quiet streams.
 pub const STEP: Interval = Interval::from_minutes(15);
 
-/// Scores `streams` independent quiet streams of `len` points of `shape` with `config`, one
-/// field each, and counts the points after the first `warmup` of each stream that reach each
-/// of [`LEVELS`]. Stream `k` is seeded with `seed + k`, so a measurement is reproducible.
+/// Scores `streams` independent quiet streams of `len` points of `shape` with `config` (one
+/// entity each, of [`QuietShape::width`] fields), and counts the points after the first
+/// `warmup` of each stream whose score reaches each of [`LEVELS`]. Stream `k` is seeded with
+/// `seed + k`, so a measurement is reproducible.
 pub fn measure(
     config: &DetectorConfig,
     shape: QuietShape,
@@ -83,26 +100,37 @@ pub fn measure(
     seed: u64,
 ) -> Result<FalseAlarms, AnomalyError> {
     let mut out = FalseAlarms::default();
+    let mut row = vec![0.0; shape.width()];
     for k in 0..streams {
-        let mut d = config.build(1, STEP)?;
+        let mut d = config.build(shape.width(), STEP)?;
         let mut rng = SplitMix64::new(seed.wrapping_add(k as u64));
         let mut ar = 0.0;
+        let mut day_level = 1.0;
         for i in 0..len {
-            let x = match shape {
-                QuietShape::Gaussian => 50.0 + 4.0 * rng.normal(),
-                QuietShape::Laplace => 50.0 + 4.0 * laplace(&mut rng),
-                QuietShape::Daily => {
-                    let phase = (i % 96) as f64 / 96.0 * std::f64::consts::TAU;
-                    100.0 + 40.0 * phase.sin() + 3.0 * rng.normal()
-                }
+            let phase = (i % 96) as f64 / 96.0 * std::f64::consts::TAU;
+            match shape {
+                QuietShape::Gaussian => row[0] = 50.0 + 4.0 * rng.normal(),
+                QuietShape::Laplace => row[0] = 50.0 + 4.0 * laplace(&mut rng),
+                QuietShape::Daily => row[0] = 100.0 + 40.0 * phase.sin() + 3.0 * rng.normal(),
                 QuietShape::Ar1 => {
                     ar = 0.9 * ar + rng.normal();
-                    20.0 + ar
+                    row[0] = 20.0 + ar;
                 }
-                QuietShape::Counts => poisson3(&mut rng),
-            };
+                QuietShape::Counts => row[0] = poisson3(&mut rng),
+                QuietShape::Related => {
+                    if i % 96 == 0 {
+                        day_level = 1.0 + 0.05 * rng.normal();
+                    }
+                    let load = ((0.45 + 0.35 * phase.sin()) * day_level).clamp(0.02, 0.95);
+                    row[0] = load * (1.0 + 0.02 * rng.normal());
+                    row[1] = (2.0 + 30.0 * load) * (1.0 + 0.03 * rng.normal());
+                    row[2] =
+                        10.0 * (1.0 + 0.3 * load / (1.02 - load)) * (0.05 * rng.normal()).exp();
+                    row[3] = 50.0 + 4.0 * rng.normal();
+                }
+            }
             let t = Timestamp(1_704_067_200_000 + i as i64 * STEP.millis());
-            let s = d.update(t, &[x]).value;
+            let s = d.update(t, &row).value;
             if i >= warmup {
                 out.points += 1;
                 for (n, level) in out.above.iter_mut().zip(LEVELS) {

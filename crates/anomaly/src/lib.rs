@@ -12,6 +12,7 @@ mod novelty;
 mod per_field;
 mod rcf;
 mod registry;
+mod relation;
 mod resonance;
 mod robust;
 mod seasonal;

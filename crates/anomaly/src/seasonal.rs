@@ -16,6 +16,11 @@
 //! drag along, as the level does) and a variance burst (the recent spread of the z-scores
 //! against their usual spread), each scored by its own calibrator.
 //!
+//! With two fields or more, [`Relations`] learn how each field moves with the one it correlates
+//! with most (throughput with PRB utilisation, latency with load), and a break of that relation
+//! is a third piece of evidence, blamed on the field of the pair further from its own usual
+//! value: it finds slow drifts and variance bursts that the profile sees late or not at all.
+//!
 //! Warm-up: a field scores 0 until its current profile (weekday or weekend) has seen one
 //! whole day (or, without a daily profile, `min_points` points); its slow evidence a day later.
 //! An operator's history has incidents in it, so the first day is not trusted alone: each
@@ -32,7 +37,8 @@
 //! 140 bytes of level, scale, slow evidence and calibrator state, and about 100 bytes per
 //! entity; with the defaults (48 slots, 2 profiles) 908 bytes per field, 1 012 for a one-field
 //! entity. Until every profile is past its third day, `4 * slots * profiles` bytes more per
-//! field (384 with the defaults) hold the second days.
+//! field (384 with the defaults) hold the second days. Relations add 232 bytes per related
+//! pair (see [`Relations`]; about 190 bytes per field on the sandbox's cells, eight KPIs).
 //! Time: O(1) per field per point: a few dozen arithmetic operations, one square root and a
 //! few divisions, no allocation, and no logarithm or exponential (the calibrators work in log
 //! space; see [`TailCalibrator`](crate::calibrate)) but for the rare raw score above the
@@ -43,6 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{bonferroni, calibrated, fmax, fmin, report_level, Evidence, Strongest};
 use crate::registry::{Build, BuildContext};
+use crate::relation::Relations;
 use crate::slow::SlowEvidence;
 use crate::{AnomalyError, Detector, Score, Tuning};
 
@@ -143,6 +150,8 @@ pub struct RobustSeasonal {
     second: Vec<f32>,
     day: i64,
     day_type: usize,
+    /// How the fields move together (`None` for one field).
+    relations: Option<Box<Relations>>,
 }
 
 impl RobustSeasonal {
@@ -178,6 +187,7 @@ impl RobustSeasonal {
             },
             day: i64::MIN,
             day_type: 0,
+            relations: Relations::new(width, p.per_day).map(Box::new),
         }
     }
 
@@ -454,13 +464,23 @@ impl RobustSeasonal {
             if !x.is_finite() {
                 continue;
             }
-            if let Some((z, y, unit)) = self.step(i, x, base0 + i, base1 + i, w) {
+            let scored = self.step(i, x, base0 + i, base1 + i, w);
+            if let Some(r) = &mut self.relations {
+                r.note(i, scored.map_or(0.0, |s| s.0));
+            }
+            if let Some((z, y, unit)) = scored {
                 let f = &mut self.fields[i];
                 let (s, u) = f.cal.surprises(z, t.direction, t.hold);
                 let slow = f.slow.surprise(z, y, unit, self.p.per_day, report, &t);
                 best.offer(i, fmax(s, slow));
                 unheld = fmax(unheld, fmax(u, slow));
             }
+        }
+        if let Some(r) = &mut self.relations {
+            r.update(values, report, &t, |i, s| {
+                best.offer(i, s);
+                unheld = fmax(unheld, s);
+            });
         }
         (
             best.score(bonferroni, decades),
@@ -490,5 +510,9 @@ impl Detector for RobustSeasonal {
             + self.fields.capacity() * std::mem::size_of::<Field>()
             + self.profile.capacity() * std::mem::size_of::<Slot>()
             + self.second.capacity() * std::mem::size_of::<f32>()
+            + self
+                .relations
+                .as_ref()
+                .map_or(0, |r| std::mem::size_of::<Relations>() + r.heap_bytes())
     }
 }

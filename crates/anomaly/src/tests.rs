@@ -289,6 +289,23 @@ fn default_detector_fits_in_2_kib() {
 }
 
 #[test]
+fn default_detector_fits_in_2_kib_per_field_with_relations() {
+    // A cell's eight KPIs, each a function of one daily load with its own noise, so that
+    // every field has a partner: the relations stay within the budget per entity-field.
+    let mut d = DetectorConfig::default()
+        .build(8, Interval::from_minutes(15))
+        .unwrap();
+    for i in 0..14 * DAY {
+        let load = seasonal(i) / 150.0;
+        let row: Vec<f64> = (0..8)
+            .map(|f| (f + 1) as f64 * load * (1.0 + 0.02 * noise(i * 8 + f)))
+            .collect();
+        d.update(time(i), &row);
+    }
+    assert!(d.state_bytes() <= 8 * 2048, "{} bytes", d.state_bytes());
+}
+
+#[test]
 fn auto_reports_a_new_pattern_the_profile_corroborates() {
     // A daily wave whose afternoon rises a little from day 5, then far more: with `hold: 1`
     // the profile reports the episode's first point and stays quiet while it lasts; the far

@@ -1,6 +1,6 @@
-//! The calibration contract every detector inherits: on quiet streams of several shapes, a
-//! score of 0.5 is reached about as often as it promises (`10^(-0.5 × decades)`, once in about
-//! 316 points with the default 5 decades). Measured rates at 0.7 and 0.9, and how far some
+//! The calibration contract every detector inherits: on quiet streams of several shapes (one
+//! of them an entity of related fields), a score of 0.5 is reached about as often as it
+//! promises (`10^(-0.5 × decades)`, once in about 316 points with the default 5 decades). Measured rates at 0.7 and 0.9, and how far some
 //! detectors are from their promise there, are in the crate's README (`ai4ict bench
 //! false-alarms`).
 
