@@ -349,6 +349,21 @@ fn nodes_show_their_figures_in_metrics_and_top_and_can_be_tapped() {
         );
     }
 
+    // The console's pipelines page has the same nodes in a table beneath the pipeline.
+    let (status, page) = server.call("GET", "/ui/pipelines", None, "");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#"<section class="nodes" data-nodes="nodes">"#)
+            && page.contains("<caption>nodes: Y.3172 nodes</caption>"),
+        "{page}"
+    );
+    for node in ["SRC", "PP", "M", "P", "SINK"] {
+        assert!(
+            page.contains(&format!(r#"<tr data-node="{node}"><td>{node}</td>"#)),
+            "{node} in {page}"
+        );
+    }
+
     // `ai4ict tap` prints rows with their score as they pass M.
     let tap = |args: &[&str]| {
         Command::new(BIN)

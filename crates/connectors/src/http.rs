@@ -441,6 +441,7 @@ async fn answer(
         payload,
         ack: None,
         seq: None,
+        offset: None,
     };
     match intake.tx.try_send(event) {
         Ok(()) => {

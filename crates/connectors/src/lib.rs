@@ -5,6 +5,12 @@ mod config;
 mod csvline;
 mod error;
 mod http;
+#[cfg(feature = "kafka")]
+mod kafka;
+#[cfg(not(feature = "kafka"))]
+#[path = "kafka_off.rs"]
+mod kafka;
+mod kafka_config;
 mod labels;
 mod lines;
 mod live;
@@ -25,6 +31,8 @@ pub use alerting::{AlertmanagerSink, AlertmanagerSinkConfig, WebhookSink, Webhoo
 pub use config::{FileFormat, FileSourceConfig, OnError, WriteMode};
 pub use error::{ConnectorError, RowError};
 pub use http::HttpSourceConfig;
+pub use kafka::KafkaSink;
+pub use kafka_config::{KafkaSinkConfig, KafkaSourceConfig, KafkaStart};
 pub use labels::{read_labels, LabelError, MAX_LABELS_BYTES};
 pub use lines::MAX_LINE_BYTES;
 pub use live::{

@@ -1,6 +1,6 @@
-//! Live sources (Y.3172 §8.1 SRC on a telemetry bus): an MQTT subscription and a NATS
-//! JetStream pull consumer. Each message holds one row (or several, one per line), read with
-//! the same rules as a file source's rows.
+//! Live sources (Y.3172 §8.1 SRC on a telemetry bus): an MQTT subscription, a NATS
+//! JetStream pull consumer and a Kafka consumer group member. Each message holds one row (or
+//! several, one per line), read with the same rules as a file source's rows.
 //!
 //! A background thread receives into a bounded channel; when it is full the client stops
 //! reading and the bus holds the rest (back-pressure), so memory stays bounded whatever the
@@ -22,7 +22,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::csvline::Fields;
-use crate::nats::AckToken;
+use crate::kafka_config::{Offsets, Position};
 use crate::reorder::Reorder;
 use crate::source::{column_of, note_order, parse_row, Fault, Plan, PIPELINE_BATCH_ROWS};
 use crate::{ConnectorError, ReadReport, RowError, MAX_KEPT_ERRORS, MAX_LINE_BYTES};
@@ -93,7 +93,7 @@ pub(crate) fn event_time(lateness: Option<Interval>, max_held: Option<usize>) ->
 /// Messages held between the bus and the pipeline by default.
 pub const DEFAULT_BUFFER: usize = 10_000;
 
-fn default_buffer() -> usize {
+pub(crate) fn default_buffer() -> usize {
     DEFAULT_BUFFER
 }
 
@@ -105,7 +105,7 @@ fn yes() -> bool {
     true
 }
 
-fn is_default_buffer(n: &usize) -> bool {
+pub(crate) fn is_default_buffer(n: &usize) -> bool {
     *n == DEFAULT_BUFFER
 }
 
@@ -556,14 +556,28 @@ pub(crate) fn reject(r: &mut ReadReport, origin: &str, seq: u64, fault: Fault) {
     }
 }
 
+/// What a transport acknowledges once rows are in the dataflow (with checkpoints, once a
+/// checkpoint covering them is durable).
+pub(crate) enum AckToken {
+    /// A JetStream message.
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    Nats(crate::nats::Ack),
+    /// The next offset of each partition, committed for the Kafka consumer group.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    Kafka(Position),
+}
+
 /// A message as the receiving thread hands it over.
 pub(crate) enum Event {
     Message {
         origin: String,
         payload: Vec<u8>,
         ack: Option<AckToken>,
-        /// The message's sequence in its stream (JetStream), for checkpoints.
+        /// The message's sequence in its stream (JetStream; Kafka numbers its records in the
+        /// order they come), for checkpoints.
         seq: Option<u64>,
+        /// Kafka: the record's partition and offset.
+        offset: Option<(i32, i64)>,
     },
     /// A connection problem the client recovers from (it reconnects); reported, not fatal.
     Trouble(String),
@@ -621,6 +635,8 @@ pub struct LiveSource {
     checkpoints: bool,
     /// Binds the transport anew for checkpoints, after a stream sequence (JetStream only).
     rebind: Option<Rebind>,
+    /// Kafka: the offsets read, committed instead of acknowledging messages.
+    kafka: Option<Offsets>,
     seq: u64,
     read: u64,
     limits: LiveLimits,
@@ -664,6 +680,20 @@ impl LiveSource {
         Ok(source)
     }
 
+    /// Joins the consumer group `cfg.group` on `cfg.topic` and starts polling; fails naming
+    /// the brokers when they cannot be reached or the topic does not exist.
+    pub fn kafka(
+        cfg: &crate::KafkaSourceConfig,
+        fields: &[String],
+    ) -> Result<Self, ConnectorError> {
+        let name = cfg.name();
+        let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
+        let transport = crate::kafka::consume(cfg, &name)?;
+        let mut source = Self::new(name, Box::new(rows), transport, cfg.limits());
+        source.kafka = Some(Offsets::default());
+        Ok(source)
+    }
+
     /// Listens on `cfg.listen` for rows POSTed with the token; fails naming the address when
     /// it cannot be bound or no token is configured.
     pub fn http(cfg: &crate::HttpSourceConfig, fields: &[String]) -> Result<Self, ConnectorError> {
@@ -695,6 +725,7 @@ impl LiveSource {
             last_seq: None,
             checkpoints: false,
             rebind: None,
+            kafka: None,
             seq: 0,
             read: 0,
             limits,
@@ -784,9 +815,17 @@ impl LiveSource {
                     payload,
                     ack,
                     seq,
+                    offset,
                 } => {
                     // Once something has come, take what is there without waiting more.
                     deadline = None;
+                    if let (Some(kafka), Some((partition, offset))) = (&mut self.kafka, offset) {
+                        if kafka.covered(partition, offset) {
+                            // Covered by the checkpoint this run resumed from.
+                            continue;
+                        }
+                        kafka.read(seq.unwrap_or_default(), partition, offset);
+                    }
                     if let (true, Some(seq)) = (self.checkpoints, seq) {
                         // The consumer acknowledges all up to a message (`AckPolicy::All`):
                         // only the newest token is kept.
@@ -839,7 +878,11 @@ impl LiveSource {
             }
         }
         if self.done && batch.is_empty() {
-            self.stop();
+            // With checkpoints the transport stays open until the source is dropped, so the
+            // final checkpoint's acknowledgements (Kafka commit) still go out.
+            if !self.checkpoints {
+                self.stop();
+            }
             return Ok(None);
         }
         Ok(Some(batch))
@@ -849,9 +892,12 @@ impl LiveSource {
         self.limits.max_rows.is_some_and(|m| self.read >= m)
     }
 
-    /// Acknowledges the JetStream messages handed over so far.
+    /// Acknowledges the JetStream messages handed over so far (commits the Kafka offsets).
     fn ack_handed(&mut self) {
-        let handed = std::mem::take(&mut self.handed);
+        let mut handed = std::mem::take(&mut self.handed);
+        if let Some((position, true)) = self.kafka.as_mut().map(|k| k.through(u64::MAX)) {
+            handed.push(AckToken::Kafka(position));
+        }
         self.ack(handed);
     }
 
@@ -875,8 +921,9 @@ impl LiveSource {
         let Some(rebind) = self.rebind.take() else {
             return Err(ConnectorError::Live {
                 source_name: self.name.clone(),
-                message: "cannot resume from a checkpoint (only a NATS JetStream source can)"
-                    .into(),
+                message:
+                    "cannot resume from a checkpoint (only NATS JetStream and Kafka sources can)"
+                        .into(),
             });
         };
         self.close();
@@ -885,6 +932,54 @@ impl LiveSource {
         self.checkpoints = true;
         self.last_seq = last_seq;
         Ok(())
+    }
+
+    /// Switches to checkpoints from a checkpoint's `position` (see [`Source::cut`]): a
+    /// JetStream stream sequence, or Kafka partition offsets.
+    fn resume_from(&mut self, position: Option<&[u8]>) -> Result<(), ConnectorError> {
+        let bad = |message: String| ConnectorError::Live {
+            source_name: self.name.clone(),
+            message,
+        };
+        if let Some(kafka) = &mut self.kafka {
+            // The consumer already reads from the group's committed offsets, which a
+            // checkpoint's commit sets: the records it covers are skipped.
+            kafka.resume(
+                position
+                    .map(crate::kafka_config::decode)
+                    .transpose()
+                    .map_err(bad)?
+                    .unwrap_or_default(),
+            );
+            self.checkpoints = true;
+            return Ok(());
+        }
+        let last = match position {
+            None | Some([]) => None,
+            Some(p) => Some(u64::from_le_bytes(p.try_into().map_err(|_| {
+                bad(format!(
+                    "a checkpoint's position is 8 bytes, not {}",
+                    p.len()
+                ))
+            })?)),
+        };
+        self.checkpoint_from(last)
+    }
+
+    /// [`cut`](Self::cut) as a checkpoint stores it: the stream sequence in 8 bytes (little
+    /// endian; none: empty), or for Kafka the position of every partition as of that record,
+    /// which the cut's commit commits.
+    fn position(&mut self, epoch: u64) -> Vec<u8> {
+        let last = self.cut(epoch);
+        let Some(kafka) = &mut self.kafka else {
+            return last.map_or(Vec::new(), |s| s.to_le_bytes().to_vec());
+        };
+        let (position, _) = kafka.through(last.unwrap_or(0));
+        let bytes = crate::kafka_config::encode(&position);
+        if let Some((_, tokens)) = self.held.back_mut() {
+            tokens.push(AckToken::Kafka(position));
+        }
+        bytes
     }
 
     /// Checkpoint `epoch` covers every message read so far: holds their acknowledgements
@@ -1000,27 +1095,15 @@ impl Source for LiveRows {
     }
 
     /// The position is the highest JetStream stream sequence read, 8 bytes little endian
-    /// (empty: none yet).
+    /// (empty: none yet), or a Kafka source's partition offsets.
     fn checkpoint_from(&mut self, position: Option<&[u8]>) -> Result<(), SourceError> {
-        let last = match position {
-            None | Some([]) => None,
-            Some(p) => Some(u64::from_le_bytes(p.try_into().map_err(|_| {
-                SourceError(format!(
-                    "{}: a checkpoint's position is 8 bytes, not {}",
-                    self.0.name(),
-                    p.len()
-                ))
-            })?)),
-        };
         self.0
-            .checkpoint_from(last)
+            .resume_from(position)
             .map_err(|e| SourceError(e.to_string()))
     }
 
     fn cut(&mut self, epoch: u64) -> Vec<u8> {
-        self.0
-            .cut(epoch)
-            .map_or(Vec::new(), |s| s.to_le_bytes().to_vec())
+        self.0.position(epoch)
     }
 
     fn commit(&mut self, epoch: u64) {
@@ -1287,6 +1370,32 @@ mod tests {
     }
 
     /// JSON-lines messages with the default keys and fields named in `map`.
+    /// A source of JSON-lines messages with one field `a` and a lateness of 5 minutes, and
+    /// the sender that feeds it.
+    fn late_source(
+        acks: Option<tokio::sync::mpsc::UnboundedSender<Vec<AckToken>>>,
+    ) -> (std::sync::mpsc::SyncSender<Event>, LiveSource) {
+        let map = BTreeMap::new();
+        let rows = jsonl(&map);
+        let fields = vec!["a".to_string()];
+        let reader = MessageRows::new("t", &rows, &fields).unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let transport = Transport {
+            rx,
+            early: VecDeque::new(),
+            acks,
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let limits = LiveLimits {
+            buffer: 8,
+            event_time: event_time(Some(Interval::from_minutes(5)), None),
+            ..LiveLimits::default()
+        };
+        let src = LiveSource::new("t".into(), Box::new(reader), transport, limits);
+        (tx, src)
+    }
+
     fn jsonl(map: &BTreeMap<String, String>) -> RowMapping<'_> {
         RowMapping {
             format: MessageFormat::Jsonl,
@@ -1339,24 +1448,7 @@ mod tests {
     /// a row held, so a restart from it reads that row again instead of losing it.
     #[test]
     fn a_cut_stops_before_the_oldest_message_held() {
-        let map = BTreeMap::new();
-        let rows = jsonl(&map);
-        let fields = vec!["a".to_string()];
-        let reader = MessageRows::new("t", &rows, &fields).unwrap();
-        let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        let transport = Transport {
-            rx,
-            early: VecDeque::new(),
-            acks: None,
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: None,
-        };
-        let limits = LiveLimits {
-            buffer: 8,
-            event_time: event_time(Some(Interval::from_minutes(5)), None),
-            ..LiveLimits::default()
-        };
-        let mut src = LiveSource::new("t".into(), Box::new(reader), transport, limits);
+        let (tx, mut src) = late_source(None);
         src.checkpoints = true;
         // Minutes 0, 10 and 7 in messages 1, 2, 3: the watermark (5m) releases minute 0 only.
         for (seq, minute) in [(1, 0), (2, 10), (3, 7)] {
@@ -1366,6 +1458,7 @@ mod tests {
                 payload: payload.into_bytes(),
                 ack: None,
                 seq: Some(seq),
+                offset: None,
             })
             .unwrap();
         }
@@ -1378,6 +1471,59 @@ mod tests {
         let held = src.take_held().unwrap();
         assert_eq!(held.times(), [Timestamp(420_000), Timestamp(600_000)]);
         assert_eq!(src.cut(2), Some(3), "none held");
+    }
+
+    /// A Kafka source resumed from a checkpoint skips the records it covers, and with
+    /// `lateness` a cut holds each partition's next offset as of the record before the oldest
+    /// with a row held; its commit sends that position.
+    #[test]
+    fn a_kafka_cut_holds_each_partitions_offset_before_the_oldest_row_held() {
+        use crate::kafka_config::{decode, encode};
+        let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, mut src) = late_source(Some(ack_tx));
+        src.kafka = Some(Offsets::default());
+        src.resume_from(Some(&encode(&Position::from([(0, 10)]))))
+            .unwrap();
+        // Partition 0 offset 9 is covered; minutes 0, 10 and 7 follow: the watermark (5m)
+        // releases minute 0 only.
+        for (seq, offset, minute) in [
+            (1, (0, 9), 0),
+            (2, (0, 10), 0),
+            (3, (1, 4), 10),
+            (4, (0, 11), 7),
+        ] {
+            let payload = format!(r#"{{"entity":"c","time":{},"a":1}}"#, minute * 60);
+            tx.send(Event::Message {
+                origin: "s".into(),
+                payload: payload.into_bytes(),
+                ack: None,
+                seq: Some(seq),
+                offset: Some(offset),
+            })
+            .unwrap();
+        }
+        let batch = src
+            .next_batch(100, Duration::from_millis(50))
+            .unwrap()
+            .unwrap();
+        assert_eq!(batch.len(), 1);
+        assert_eq!(src.report().rows_ok, 3, "the covered record is skipped");
+        let first = Position::from([(0, 11)]);
+        assert_eq!(
+            decode(&src.position(1)).unwrap(),
+            first,
+            "records 3 and 4 are held"
+        );
+        src.commit(1);
+        let sent = ack_rx.try_recv().unwrap();
+        assert!(matches!(&sent[..], [AckToken::Kafka(p)] if *p == first));
+        assert_eq!(src.take_held().unwrap().len(), 2);
+        let all = Position::from([(0, 12), (1, 5)]);
+        assert_eq!(decode(&src.position(2)).unwrap(), all);
+        assert!(
+            ack_rx.try_recv().is_err(),
+            "not committed before its checkpoint is"
+        );
     }
 
     #[test]

@@ -60,6 +60,7 @@ fn wait_for(
                 payload: p.payload.to_vec(),
                 ack: None,
                 seq: None,
+                offset: None,
             }),
             Ok(Ok(MqttEvent::Incoming(p))) => {
                 if done(&p)? {
@@ -158,6 +159,7 @@ fn receive(
                     payload: p.payload.to_vec(),
                     ack: None,
                     seq: None,
+                    offset: None,
                 };
                 if !hand_over(&tx, event, stop) {
                     break;

@@ -12,11 +12,11 @@ use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use futures_util::StreamExt;
 
 use crate::alerting::alert_json;
-use crate::live::{host_port, Event, Transport};
+use crate::live::{host_port, AckToken, Event, Transport};
 use crate::{AlertSink, ConnectorError, NatsSinkConfig, NatsSourceConfig};
 
 /// What acknowledges a JetStream message once its rows are in the dataflow.
-pub(crate) struct AckToken(pub(crate) Box<async_nats::jetstream::Message>);
+pub(crate) struct Ack(pub(crate) Box<async_nats::jetstream::Message>);
 
 /// How long connecting and binding the consumer may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -183,9 +183,11 @@ async fn fetch(
     let ack_client = client.clone();
     let acker = tokio::spawn(async move {
         while let Some(batch) = acks.recv().await {
-            for AckToken(m) in batch {
-                // A failed ack is redelivered after the ack wait: at least once.
-                let _ = m.ack().await;
+            for token in batch {
+                if let AckToken::Nats(Ack(m)) = token {
+                    // A failed ack is redelivered after the ack wait: at least once.
+                    let _ = m.ack().await;
+                }
             }
             let _ = ack_client.flush().await;
         }
@@ -211,7 +213,8 @@ async fn fetch(
                 origin: m.subject.to_string(),
                 payload: m.payload.to_vec(),
                 seq: m.info().ok().map(|i| i.stream_sequence),
-                ack: Some(AckToken(Box::new(m))),
+                offset: None,
+                ack: Some(AckToken::Nats(Ack(Box::new(m)))),
             }),
             Ok(Some(Err(e))) => Some(Event::Trouble(e.to_string())),
         };

@@ -12,7 +12,7 @@ use crate::{AlertSink, ConnectorError, NatsSinkConfig, NatsSourceConfig};
 const MISSING: &str = "this build has no NATS support: build ai4ict with `--features nats`";
 
 /// Never made: there are no JetStream messages to acknowledge.
-pub(crate) enum AckToken {}
+pub(crate) enum Ack {}
 
 /// Always fails: see the module documentation.
 pub(crate) fn consume(

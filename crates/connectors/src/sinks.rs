@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     AlertSink, AlertmanagerSinkConfig, ConnectorError, FileSinkConfig, ForecastSinkConfig,
-    MqttSinkConfig, NatsSinkConfig, StdoutSinkConfig, WebhookSinkConfig,
+    KafkaSinkConfig, MqttSinkConfig, NatsSinkConfig, StdoutSinkConfig, WebhookSinkConfig,
 };
 
 /// A sink's config as a component of the pipeline: checked, described and built.
@@ -134,6 +134,9 @@ sinks! {
     Mqtt = "mqtt" => MqttSinkConfig,
     /// Each alert as a JSON message on a NATS subject (needs the `nats` build feature).
     Nats = "nats" => NatsSinkConfig,
+    /// Each alert as a JSON record on a Kafka topic, keyed by the alert's key (needs the
+    /// `kafka` build feature).
+    Kafka = "kafka" => KafkaSinkConfig,
 }
 
 impl SinkConfig {
@@ -144,9 +147,9 @@ impl SinkConfig {
     }
 
     /// [`SinkConfig::build`] for the pipeline of the intent named `intent`, which the
-    /// Alertmanager, webhook, MQTT and NATS sinks put in every alert. Those connect here:
-    /// an unreachable MQTT or NATS server is an error now, an HTTP endpoint at the first
-    /// alert.
+    /// Alertmanager, webhook, MQTT, NATS and Kafka sinks put in every alert. Those connect
+    /// here: an unreachable MQTT, NATS or Kafka server is an error now, an HTTP endpoint at
+    /// the first alert.
     pub fn build_for(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
         self.component().build(intent)
     }
@@ -189,7 +192,7 @@ mod tests {
         let file: SinkConfig = serde_json::from_str(r#"{"file": {"path": "a.jsonl"}}"#).unwrap();
         assert_eq!(file.name(), "file");
         assert_eq!(file.describe(), "file: a.jsonl (jsonl, create)");
-        let err = serde_json::from_str::<SinkConfig>(r#"{"kafka": {}}"#).unwrap_err();
-        assert!(err.to_string().contains("unknown variant `kafka`"), "{err}");
+        let err = serde_json::from_str::<SinkConfig>(r#"{"amqp": {}}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `amqp`"), "{err}");
     }
 }

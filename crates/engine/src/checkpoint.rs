@@ -63,7 +63,7 @@ pub enum CheckpointError {
         reason: String,
     },
     /// The pipeline's source cannot go on from a position.
-    #[error("checkpoints need a source one worker reads whole that can resume from a position (a NATS JetStream consumer); {0} cannot")]
+    #[error("checkpoints need a source one worker reads whole that can resume from a position (a NATS JetStream consumer, a Kafka consumer group member); {0} cannot")]
     NotResumable(String),
 }
 

@@ -9,7 +9,8 @@
 //! [`SourceConfig::doc`] (the docs' table).
 
 use ai4ict_connectors::{
-    FileSourceConfig, HttpSourceConfig, MqttSourceConfig, NatsSourceConfig, PrometheusSourceConfig,
+    FileSourceConfig, HttpSourceConfig, KafkaSourceConfig, MqttSourceConfig, NatsSourceConfig,
+    PrometheusSourceConfig,
 };
 use ai4ict_core::SourceComponent;
 use ai4ict_intrusion::FlowSourceConfig;
@@ -63,6 +64,10 @@ sources! {
     /// A NATS JetStream stream read by a durable pull consumer, acknowledged after the rows
     /// are in the pipeline (at least once). Live, like `mqtt`.
     Nats = "nats" => NatsSourceConfig,
+    /// A Kafka topic read as a member of a consumer group, offsets committed by hand after the
+    /// rows are in the pipeline or a checkpoint covers them (at least once; needs the `kafka`
+    /// build feature). Live, like `mqtt`.
+    Kafka = "kafka" => KafkaSourceConfig,
     /// Rows POSTed over HTTP (JSON lines or CSV lines per request body) with a bearer token;
     /// a full buffer answers 503 so that senders retry. Live, like `mqtt`.
     Http = "http" => HttpSourceConfig,
@@ -75,7 +80,7 @@ sources! {
 }
 
 impl SourceConfig {
-    /// True for a source that runs until it is stopped (MQTT, NATS, HTTP, Prometheus).
+    /// True for a source that runs until it is stopped (MQTT, NATS, Kafka, HTTP, Prometheus).
     pub fn is_live(&self) -> bool {
         self.component().is_live()
     }
@@ -96,7 +101,16 @@ mod tests {
         let file: SourceConfig = serde_json::from_str(r#"{"file": {"path": "a.csv"}}"#).unwrap();
         assert_eq!((file.name(), file.is_live()), ("file", false));
         assert_eq!(file.component().describe(), "file a.csv");
-        let err = serde_json::from_str::<SourceConfig>(r#"{"kafka": {}}"#).unwrap_err();
-        assert!(err.to_string().contains("unknown variant `kafka`"), "{err}");
+        let err = serde_json::from_str::<SourceConfig>(r#"{"amqp": {}}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `amqp`"), "{err}");
+        let kafka: SourceConfig = serde_json::from_str(
+            r#"{"kafka": {"brokers": ["localhost:9092"], "topic": "telemetry"}}"#,
+        )
+        .unwrap();
+        assert!(kafka.is_live() && kafka.component().resumable());
+        assert_eq!(
+            kafka.component().describe(),
+            "kafka localhost:9092 topic telemetry (consumer group ai4ict)"
+        );
     }
 }

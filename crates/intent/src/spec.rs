@@ -67,10 +67,10 @@ pub struct MlIntent {
     /// source is not the sandbox itself (Y.3172 §8.2). Defaults to the standard scenario.
     #[serde(default)]
     pub sandbox: Option<ScenarioConfig>,
-    /// Checkpoints of the deployed pipeline, for a source that can resume (NATS JetStream):
-    /// every entity's state and the source's position saved atomically into `dir` every
-    /// `interval`, messages acknowledged once a checkpoint covers them, and a restart resumed
-    /// from the latest (`ai4ict run --checkpoint` overrides it).
+    /// Checkpoints of the deployed pipeline, for a source that can resume (NATS JetStream,
+    /// Kafka): every entity's state and the source's position saved atomically into `dir`
+    /// every `interval`, messages acknowledged once a checkpoint covers them, and a restart
+    /// resumed from the latest (`ai4ict run --checkpoint` overrides it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointConfig>,
 }
@@ -589,7 +589,7 @@ impl MlIntent {
                         "checkpoints need a source that can resume from a position; {} cannot",
                         self.source.component().target()
                     ),
-                    Some("use `source: {nats: {…}}`, or remove `checkpoint`"),
+                    Some("use `source: {nats: {…}}` or `source: {kafka: {…}}`, or remove `checkpoint`"),
                 );
             }
             if trust == Origin::Remote && leaves_working_dir(&c.dir) {

@@ -1,0 +1,444 @@
+//! The dataflow on a Kafka topic (feature `kafka`): every record is scored and its offset
+//! committed, alerts go to a topic keyed by their key, and a run that dies resumes from its
+//! latest checkpoint, re-reading the records after it and none before. Against librdkafka's
+//! mock cluster (in this process, speaking the Kafka protocol), and against a real broker when
+//! `AI4ICT_TEST_KAFKA=host:port` is set (skipped, saying so, without it).
+#![cfg(feature = "kafka")]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ai4ict_connectors::{KafkaSinkConfig, KafkaSourceConfig, SinkConfig};
+use ai4ict_core::{
+    first_worker, Alert, Batch, Entity, Interval, Severity, Source, SourceComponent, SourceError,
+    Timestamp,
+};
+use ai4ict_engine::checkpoint::{self, CheckpointSpec};
+use ai4ict_engine::dataflow::{self, PipelineSpec, Progress, RunOutput, SinkFactory};
+use ai4ict_engine::{Cluster, EngineError, Span};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+const PARTITIONS: i32 = 3;
+const WAIT: Duration = Duration::from_secs(15);
+/// The consumers' session timeout: the mock cluster makes a member joining a group that
+/// another has left wait for it (less a second).
+const SESSION_MS: &str = "6000";
+
+/// Where the topics are: a mock cluster in this process, or a real broker.
+enum Brokers {
+    Mock(MockCluster<'static, DefaultProducerContext>),
+    Real(String),
+}
+
+impl Brokers {
+    fn mock() -> Self {
+        Self::Mock(MockCluster::new(1).unwrap())
+    }
+
+    fn real() -> Option<Self> {
+        match std::env::var("AI4ICT_TEST_KAFKA") {
+            Ok(v) if !v.is_empty() => Some(Self::Real(v)),
+            _ => {
+                eprintln!("AI4ICT_TEST_KAFKA is not set: skipped (set it to a broker's host:port)");
+                None
+            }
+        }
+    }
+
+    fn servers(&self) -> String {
+        match self {
+            Self::Mock(m) => m.bootstrap_servers(),
+            Self::Real(s) => s.clone(),
+        }
+    }
+
+    fn config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", self.servers());
+        c
+    }
+
+    /// A new topic with `PARTITIONS` partitions.
+    fn topic(&self, prefix: &str) -> String {
+        let ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let topic = format!("{prefix}-{}-{ns}", std::process::id());
+        match self {
+            Self::Mock(m) => m.create_topic(&topic, PARTITIONS, 1).unwrap(),
+            Self::Real(_) => {
+                let admin: AdminClient<DefaultClientContext> = self.config().create().unwrap();
+                let new = NewTopic::new(&topic, PARTITIONS, TopicReplication::Fixed(1));
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                let made = rt
+                    .block_on(admin.create_topics([&new], &AdminOptions::new()))
+                    .unwrap();
+                assert!(made.iter().all(Result::is_ok), "{made:?}");
+            }
+        }
+        topic
+    }
+
+    /// Writes `records` (key, value) and waits until the broker has them all.
+    fn produce(&self, topic: &str, records: &[(String, String)]) {
+        let p: ThreadedProducer<DefaultProducerContext> = self.config().create().unwrap();
+        for (k, v) in records {
+            p.send(BaseRecord::to(topic).key(k).payload(v)).unwrap();
+        }
+        p.flush(WAIT).unwrap();
+    }
+
+    /// The group's committed offsets, summed over the partitions.
+    fn committed(&self, topic: &str, group: &str) -> i64 {
+        let c: BaseConsumer = self.config().set("group.id", group).create().unwrap();
+        let mut list = TopicPartitionList::new();
+        for p in 0..PARTITIONS {
+            list.add_partition(topic, p);
+        }
+        let got = c.committed_offsets(list, WAIT).unwrap();
+        got.elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => o,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Sets the group's committed offsets back to the start of every partition, as commits
+    /// lost in a crash leave them.
+    fn rewind(&self, topic: &str, group: &str) {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", group)
+            .set("session.timeout.ms", SESSION_MS)
+            .create()
+            .unwrap();
+        // A member of the group commits (the broker refuses commits from outside it).
+        c.subscribe(&[topic]).unwrap();
+        let until = std::time::Instant::now() + WAIT;
+        while c.assignment().unwrap().count() < PARTITIONS as usize {
+            assert!(std::time::Instant::now() < until, "no partitions assigned");
+            let _ = c.poll(Duration::from_millis(100));
+        }
+        let mut list = TopicPartitionList::new();
+        for p in 0..PARTITIONS {
+            list.add_partition_offset(topic, p, Offset::Offset(0))
+                .unwrap();
+        }
+        c.commit(&list, rdkafka::consumer::CommitMode::Sync)
+            .unwrap();
+    }
+
+    /// Every record of `topic` as (key, value), read until `n` have come.
+    fn read(&self, topic: &str, n: usize) -> Vec<(String, String)> {
+        let c: BaseConsumer = self
+            .config()
+            .set("group.id", format!("{topic}-reader"))
+            .set("session.timeout.ms", SESSION_MS)
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .unwrap();
+        c.subscribe(&[topic]).unwrap();
+        let mut out = Vec::new();
+        let until = std::time::Instant::now() + WAIT;
+        while out.len() < n && std::time::Instant::now() < until {
+            if let Some(m) = c.poll(Duration::from_millis(100)) {
+                let m = m.unwrap();
+                let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into();
+                out.push((text(m.key()), text(m.payload())));
+            }
+        }
+        out
+    }
+}
+
+fn fields() -> Vec<String> {
+    vec!["prb_util".into(), "latency".into()]
+}
+
+/// Row `i`: one of five cells, keyed by it (so a cell's rows are in one partition, in order).
+fn row(i: usize) -> (String, String) {
+    let cell = format!("cell-{}", i % 5);
+    let value = format!(
+        r#"{{"entity":"{cell}","time":{},"prb_util":{},"latency":12}}"#,
+        (i / 5) * 900,
+        0.3 + (i % 7) as f64 * 0.01
+    );
+    (cell, value)
+}
+
+fn source(brokers: &Brokers, topic: &str, group: &str, max_rows: usize) -> KafkaSourceConfig {
+    serde_json::from_value(serde_json::json!({
+        "brokers": [brokers.servers()], "topic": topic, "group": group, "max_rows": max_rows,
+        "buffer": 32, "session_timeout": "6s",
+    }))
+    .unwrap()
+}
+
+/// The rows the source read, from its note (`… N rows read …`).
+fn rows_read(out: &RunOutput) -> u64 {
+    let note = out.source_notes.join("; ");
+    let before = note.split(" rows read").next().unwrap_or_default();
+    let n = before.rsplit(' ').next().unwrap_or_default();
+    n.parse()
+        .unwrap_or_else(|_| panic!("no rows read in {note:?}"))
+}
+
+fn no_sinks() -> SinkFactory {
+    Arc::new(|| Ok(Vec::new()))
+}
+
+fn scored_and_committed(brokers: &Brokers) {
+    let (topic, alerts) = (brokers.topic("rows"), brokers.topic("alerts"));
+    let (n, bad) = (300, 3);
+    let mut records: Vec<_> = (0..n).map(row).collect();
+    for i in 0..bad {
+        records.insert(i * 100 + 50, (format!("cell-{i}"), "oops".into()));
+    }
+    brokers.produce(&topic, &records);
+    let group = format!("{topic}-group");
+    let sink = SinkConfig::Kafka(KafkaSinkConfig {
+        brokers: vec![brokers.servers()],
+        topic: alerts.clone(),
+    });
+    let sinks: SinkFactory = Arc::new(move || {
+        Ok(vec![sink
+            .build_for("kafka-test")
+            .map_err(|e| EngineError::Output(e.to_string()))?])
+    });
+    let cfg = source(brokers, &topic, &group, n + bad);
+    let cluster = Cluster {
+        workers: 2,
+        ..Cluster::default()
+    };
+    let spec = PipelineSpec::new(fields(), Interval::from_minutes(15));
+    let progress = Arc::new(Progress::default());
+    let out = dataflow::run(
+        spec,
+        &cluster,
+        cfg.open(&fields()).unwrap(),
+        sinks,
+        progress,
+    )
+    .unwrap();
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.rows, n as u64, "every good row was scored");
+    assert_eq!(out.entities, 5);
+    let note = out.source_notes.join("; ");
+    assert!(note.contains("300 rows read, 3 bad rows skipped"), "{note}");
+    assert_eq!(
+        brokers.committed(&topic, &group),
+        (n + bad) as i64,
+        "every record's offset is committed"
+    );
+    let published = brokers.read(&alerts, out.alerts.len());
+    let mut keys: Vec<String> = published.into_iter().map(|(k, _)| k).collect();
+    let mut want: Vec<String> = out.alerts.iter().map(|a| a.key("kafka-test")).collect();
+    keys.sort();
+    want.sort();
+    assert_eq!(keys, want, "every alert is published under its key");
+}
+
+fn alert(i: i64) -> Alert {
+    Alert {
+        time: Timestamp(i * 900_000),
+        entity: Entity::new(format!("cell-{i}")),
+        field: "prb_util".into(),
+        severity: Severity::Major,
+        score: 7.5,
+        onset: Timestamp(i * 900_000),
+    }
+}
+
+fn sink_publishes_keyed_json(brokers: &Brokers) {
+    let topic = brokers.topic("sink");
+    let cfg = SinkConfig::Kafka(KafkaSinkConfig {
+        brokers: vec![brokers.servers()],
+        topic: topic.clone(),
+    });
+    let mut sink = cfg.build_for("kafka-sink-test").unwrap();
+    let alerts: Vec<Alert> = (0..20).map(alert).collect();
+    sink.write(&alerts[..15]).unwrap();
+    sink.write(&alerts[15..]).unwrap();
+    sink.finish().unwrap();
+    // Records of different keys may be in different partitions: compared by key.
+    let got: std::collections::BTreeMap<String, String> =
+        brokers.read(&topic, alerts.len() + 1).into_iter().collect();
+    assert_eq!(got.len(), alerts.len(), "one record per alert");
+    for a in &alerts {
+        let key = a.key("kafka-sink-test");
+        let value = got
+            .get(&key)
+            .unwrap_or_else(|| panic!("no record keyed {key}"));
+        let json: serde_json::Value = serde_json::from_str(value).unwrap();
+        assert_eq!(json["key"], key.as_str());
+        assert_eq!(json["entity"], a.entity.name());
+        assert_eq!(json["severity"], "major");
+    }
+    let missing = SinkConfig::Kafka(KafkaSinkConfig {
+        brokers: vec![brokers.servers()],
+        topic: String::new(),
+    });
+    let err = missing.build_for("t").err().expect("no topic").to_string();
+    assert!(err.contains("`topic` is empty"), "{err}");
+}
+
+/// The Kafka source, failing once it has read `rows` rows, as a killed process stops: no
+/// final checkpoint.
+struct Dies {
+    inner: Box<dyn Source>,
+    left: usize,
+}
+
+impl Source for Dies {
+    fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
+        if self.left == 0 {
+            return Some(Err(SourceError("killed".into())));
+        }
+        let b = self.inner.next_batch()?;
+        if let Ok(b) = &b {
+            self.left = self.left.saturating_sub(b.len());
+        }
+        Some(b)
+    }
+
+    fn summary(&self) -> Option<String> {
+        self.inner.summary()
+    }
+
+    fn checkpoint_from(&mut self, position: Option<&[u8]>) -> Result<(), SourceError> {
+        self.inner.checkpoint_from(position)
+    }
+
+    fn cut(&mut self, epoch: u64) -> Vec<u8> {
+        self.inner.cut(epoch)
+    }
+
+    fn commit(&mut self, epoch: u64) {
+        self.inner.commit(epoch);
+    }
+}
+
+/// One run from the latest checkpoint in `dir` (dying after `die_after` rows).
+fn run(cfg: &KafkaSourceConfig, dir: &std::path::Path, die_after: Option<usize>) -> RunOutput {
+    let resume = checkpoint::latest(dir).unwrap();
+    checkpoint::clear_after(dir, resume.as_ref().map(|r| r.epoch)).unwrap();
+    let mut spec = PipelineSpec::new(fields(), Interval::from_minutes(15));
+    spec.span = Span {
+        start: resume.as_ref().map(|c| Arc::new(c.state.clone())),
+        ..Span::default()
+    };
+    spec.checkpoint = Some(CheckpointSpec {
+        dir: dir.to_path_buf(),
+        every: Duration::ZERO,
+        resume: resume.map(|c| c.resume),
+    });
+    let cfg = cfg.clone();
+    let feed = first_worker(move || {
+        let inner = (cfg
+            .open(&fields())
+            .map_err(|e| SourceError(e.to_string()))?)(0, 1)?;
+        Ok(Dies {
+            inner,
+            left: die_after.unwrap_or(usize::MAX),
+        })
+    });
+    let cluster = Cluster {
+        workers: 2,
+        ..Cluster::default()
+    };
+    dataflow::run(
+        spec,
+        &cluster,
+        feed,
+        no_sinks(),
+        Arc::new(Progress::default()),
+    )
+    .unwrap()
+}
+
+/// The records a checkpoint's position covers: the next offsets of the partitions, summed.
+fn covered(position: &[u8]) -> i64 {
+    assert!(position.len().is_multiple_of(12), "{position:?}");
+    position
+        .chunks_exact(12)
+        .map(|c| i64::from_le_bytes(c[4..].try_into().unwrap()))
+        .sum()
+}
+
+fn restart_resumes_from_the_checkpoint(brokers: &Brokers) {
+    let topic = brokers.topic("resume");
+    let n = 600;
+    brokers.produce(&topic, &(0..n).map(row).collect::<Vec<_>>());
+    let group = format!("{topic}-group");
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(&source(brokers, &topic, &group, n), dir.path(), Some(250));
+    assert!(
+        first.errors.iter().any(|e| e.contains("killed")),
+        "{:?}",
+        first.errors
+    );
+    let read_first = rows_read(&first);
+    let last = checkpoint::latest(dir.path())
+        .unwrap()
+        .expect("a checkpoint was made");
+    let at = covered(&last.resume.position);
+    assert_eq!(
+        at as u64, last.resume.rows,
+        "the position covers the rows read"
+    );
+    assert!(
+        at > 0 && at as u64 <= read_first,
+        "{at} of {read_first} read"
+    );
+    let committed = brokers.committed(&topic, &group);
+    assert!(
+        committed > 0 && committed <= at,
+        "offsets are committed only up to the latest checkpoint: {committed} vs {at}"
+    );
+    // The group's commits are lost: the records the checkpoint covers come again, and are
+    // skipped; the rest of the topic is read, nothing lost.
+    brokers.rewind(&topic, &group);
+    assert_eq!(brokers.committed(&topic, &group), 0);
+    let rest = n - at as usize;
+    let second = run(&source(brokers, &topic, &group, rest), dir.path(), None);
+    assert!(second.errors.is_empty(), "{:?}", second.errors);
+    assert_eq!(rows_read(&second), rest as u64);
+    assert_eq!(second.checkpoint.map(|c| c.1), Some(n as u64));
+    assert_eq!(brokers.committed(&topic, &group), n as i64);
+}
+
+#[test]
+fn kafka_rows_are_scored_and_committed_on_a_mock_cluster() {
+    scored_and_committed(&Brokers::mock());
+}
+
+#[test]
+fn kafka_sink_publishes_keyed_json_on_a_mock_cluster() {
+    sink_publishes_keyed_json(&Brokers::mock());
+}
+
+#[test]
+fn kafka_restart_resumes_from_the_checkpoint_on_a_mock_cluster() {
+    restart_resumes_from_the_checkpoint(&Brokers::mock());
+}
+
+#[test]
+fn kafka_on_a_real_broker() {
+    let Some(brokers) = Brokers::real() else {
+        return;
+    };
+    scored_and_committed(&brokers);
+    sink_publishes_keyed_json(&brokers);
+    restart_resumes_from_the_checkpoint(&brokers);
+}
