@@ -13,7 +13,7 @@
 //! Memory: 16 bytes. Time: O(1) per point; a logarithm and an exponential only when the raw
 //! score exceeds the threshold.
 
-use crate::Direction;
+use crate::{Direction, Why};
 use serde::{Deserialize, Serialize};
 
 /// `ln(10)`.
@@ -239,29 +239,35 @@ impl Evidence {
 }
 
 /// The most surprising field of one row: detectors offer each field's surprise and turn the
-/// strongest into the row's calibrated [`Score`](crate::Score).
+/// strongest into the row's calibrated [`Score`](crate::Score), with the baseline it was held
+/// against.
 #[derive(Default)]
 pub(crate) struct Strongest {
     surprise: f32,
     field: Option<usize>,
+    why: Option<Why>,
 }
 
 impl Strongest {
-    /// Offers field `i`'s surprise.
+    /// Offers field `i`'s surprise against the baseline `why` (asked only when it is the
+    /// strongest so far).
     #[inline]
-    pub(crate) fn offer(&mut self, i: usize, surprise: f32) {
+    pub(crate) fn offer(&mut self, i: usize, surprise: f32, why: impl FnOnce() -> Option<Why>) {
         if surprise > self.surprise || self.field.is_none() {
             self.surprise = fmax(surprise, self.surprise);
             self.field = Some(i);
+            self.why = why();
         }
     }
 
     /// The calibrated score of the strongest field.
     #[inline]
     pub(crate) fn score(self, bonferroni: f32, decades: f32) -> crate::Score {
+        let surprise = fmax(self.surprise - bonferroni, 0.0);
         crate::Score {
             value: calibrated(self.surprise, bonferroni, decades),
             field: self.field,
+            why: self.why.map(|w| Why { surprise, ..w }),
         }
     }
 }

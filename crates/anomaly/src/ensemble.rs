@@ -65,16 +65,17 @@ impl Build for Ensemble {
 /// largest surprise and Fisher's combination of all of them, less `log10` of their number,
 /// calibrated; the field of the most surprised member.
 pub(crate) fn strongest_of(scores: &[Score], decades: f32) -> Score {
-    let mut best: Option<(f32, Option<usize>)> = None;
+    let mut best: Option<(f32, &Score)> = None;
     let mut total = 0.0f32;
     for s in scores {
         let surprise = uncalibrated(s.value, decades);
         total += surprise;
         if best.is_none_or(|(b, _)| surprise > b) {
-            best = Some((surprise, s.field));
+            best = Some((surprise, s));
         }
     }
-    let (strongest, field) = best.unwrap_or((0.0, None));
+    let (strongest, (field, why)) =
+        best.map_or((0.0, (None, None)), |(b, s)| (b, (s.field, s.why)));
     // Fisher's reading can only beat the strongest member when another member adds to it
     // (rare: most points surprise no one), so the logarithm is paid only then.
     let surprise = if total > strongest {
@@ -85,6 +86,7 @@ pub(crate) fn strongest_of(scores: &[Score], decades: f32) -> Score {
     Score {
         value: calibrated(surprise, (scores.len().max(1) as f32).log10(), decades),
         field,
+        why,
     }
 }
 
@@ -155,10 +157,8 @@ mod tests {
         use super::{fisher, strongest_of};
         use crate::calibrate::uncalibrated;
         use crate::Score;
-        let at = |surprise: f32| Score {
-            value: crate::calibrate::calibrated(surprise, 0.0, 5.0),
-            field: Some(0),
-        };
+        let at =
+            |surprise: f32| Score::new(crate::calibrate::calibrated(surprise, 0.0, 5.0), Some(0));
         // One member alone: Fisher's reading is that member's surprise.
         assert!((fisher(3.0, 1) - 3.0).abs() < 1e-6);
         // Two members at 3 decades each are more surprising together than either alone (the

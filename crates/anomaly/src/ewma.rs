@@ -20,7 +20,7 @@
 use crate::calibrate::Evidence;
 use crate::per_field::{FieldModel, PerField};
 use crate::robust::RobustLevel;
-use crate::Tuning;
+use crate::{Against, Tuning, Why};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,6 +46,11 @@ impl FieldModel for Field {
 
     fn evidence(&mut self) -> &mut Evidence {
         &mut self.cal
+    }
+
+    fn why(&self) -> Option<Why> {
+        let (expected, spread) = self.level.baseline();
+        Some(Why::new(Against::Level, expected, spread))
     }
 }
 

@@ -254,7 +254,7 @@ impl Detector for HoltWinters {
                 let s = self.fields[i]
                     .cal
                     .surprise(z, self.p.tuning.direction, self.p.tuning.hold);
-                best.offer(i, s);
+                best.offer(i, s, || None);
             }
         }
         best.score(self.bonferroni, self.p.tuning.decades)

@@ -49,6 +49,72 @@ pub struct Score {
     pub value: f64,
     /// Index of the input field that contributed most (`None` if not applicable).
     pub field: Option<usize>,
+    /// The baseline the field was held against, where the detector has one (the seasonal
+    /// detectors, `ewma`); `None` for scores of a whole row (`hst`, `rcf`, ...). Not part of
+    /// a detector's saved state.
+    #[serde(skip)]
+    pub why: Option<Why>,
+}
+
+impl Score {
+    /// A score of `value` on `field`, with no baseline.
+    pub fn new(value: f64, field: Option<usize>) -> Self {
+        Self {
+            value,
+            field,
+            why: None,
+        }
+    }
+}
+
+/// Why a field scored as it did: what the detector expected of it, for the report of an
+/// alert (issue: "which field, how surprising, against what baseline").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Why {
+    /// What the value was held against.
+    pub against: Against,
+    /// The value the baseline expected: of `against`'s `field` for a relation, else of the
+    /// score's field.
+    pub expected: f32,
+    /// The spread of ordinary values around it (about one standard deviation).
+    pub spread: f32,
+    /// How surprising the value is against it: `-log10` of its chance in ordinary
+    /// operation, corrected for the number of fields (the score before calibration).
+    pub surprise: f32,
+}
+
+impl Why {
+    /// A baseline; its surprise is set when the strongest field's score is made.
+    pub(crate) fn new(against: Against, expected: f32, spread: f32) -> Self {
+        Self {
+            against,
+            expected,
+            spread,
+            surprise: 0.0,
+        }
+    }
+}
+
+/// The baselines a detector holds a value against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Against {
+    /// The field's usual value at this time of day (and day of the week): its profile.
+    Profile,
+    /// Its usual value now against its level of the days before: a slow drift.
+    Drift,
+    /// How much it varies now against how much it usually varies: a variance burst.
+    Spread,
+    /// Its recent level (detectors without a profile).
+    Level,
+    /// The value `field` usually takes where `partner` is: a relation between two fields
+    /// that broke (the score's field is whichever of the two is further from its own usual
+    /// value).
+    Relation {
+        /// The field whose value is expected.
+        field: u16,
+        /// The field it is expected from.
+        partner: u16,
+    },
 }
 
 /// What is known of a stream before its first point, where an operator (a KPI that is a

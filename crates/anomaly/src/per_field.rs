@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{bonferroni, Evidence, Strongest};
 use crate::registry::{Build, BuildContext};
-use crate::{AnomalyError, Detector, Score, Tuning};
+use crate::{AnomalyError, Detector, Score, Tuning, Why};
 
 /// One field's model in a [`PerField`] detector.
 pub(crate) trait FieldModel: Clone + Send {
@@ -20,6 +20,10 @@ pub(crate) trait FieldModel: Clone + Send {
     fn raw(&mut self, x: f32, t: &Tuning) -> Option<f32>;
     /// The field's calibrator.
     fn evidence(&mut self) -> &mut Evidence;
+    /// The baseline the field's last value was held against, where the model has one.
+    fn why(&self) -> Option<Why> {
+        None
+    }
 }
 
 /// A detector that scores every field with its own `F` and reports the most surprising.
@@ -60,7 +64,8 @@ impl<F: FieldModel> Detector for PerField<F> {
                 continue;
             }
             if let Some(z) = f.raw(x, &t) {
-                best.offer(i, f.evidence().surprise(z, t.direction, t.hold));
+                let s = f.evidence().surprise(z, t.direction, t.hold);
+                best.offer(i, s, || f.why());
             }
         }
         best.score(self.bonferroni, t.decades)

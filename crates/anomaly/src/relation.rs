@@ -41,7 +41,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{fmax, fmin, Evidence};
-use crate::Tuning;
+use crate::{Against, Tuning, Why};
 
 /// Points of the relation profile over the partner's range.
 pub const BINS: usize = 12;
@@ -161,7 +161,7 @@ impl Relations {
         values: &[f64],
         report: f32,
         t: &Tuning,
-        mut offer: impl FnMut(usize, f32),
+        mut offer: impl FnMut(usize, f32, Option<Why>),
     ) {
         if let Some(m) = &mut self.moments {
             if m.add(values) >= self.rows {
@@ -174,7 +174,7 @@ impl Relations {
         for link in &mut self.links {
             let (x, v) = (at(link.field), at(link.partner));
             if x.is_finite() && v.is_finite() {
-                let s = link.update(x, v, self.rows, report, t);
+                let (s, expected, spread) = link.update(x, v, self.rows, report, t);
                 // The pair's break is the field's that is further from its own usual value.
                 let (f, p) = (usize::from(link.field), usize::from(link.partner));
                 let blame = if self.own[p].abs() > self.own[f].abs() {
@@ -182,7 +182,14 @@ impl Relations {
                 } else {
                     f
                 };
-                offer(blame, s);
+                let against = Against::Relation {
+                    field: u16::from(link.field),
+                    partner: u16::from(link.partner),
+                };
+                let why = expected
+                    .is_finite()
+                    .then(|| Why::new(against, expected, spread));
+                offer(blame, s, why);
             }
         }
     }
@@ -292,13 +299,14 @@ impl Link {
         }
     }
 
-    /// Surprise of the field's value `x` given its partner's `v`, learning from both;
-    /// `per_day` is the rows in a day.
-    fn update(&mut self, x: f32, v: f32, per_day: u32, report: f32, t: &Tuning) -> f32 {
+    /// Surprise of the field's value `x` given its partner's `v`, learning from both, with the
+    /// value expected of `x` and the scale of its ordinary deviations (NaN where none is
+    /// known); `per_day` is the rows in a day.
+    fn update(&mut self, x: f32, v: f32, per_day: u32, report: f32, t: &Tuning) -> (f32, f32, f32) {
         let pos = (v - self.lo) * self.per_unit;
         if !(0.0..=(BINS - 1) as f32).contains(&pos) {
             // Beyond the range the partners were chosen on: nothing known, nothing learned.
-            return 0.0;
+            return (0.0, f32::NAN, f32::NAN);
         }
         let b0 = (pos as usize).min(BINS - 2);
         let w = pos - b0 as f32;
@@ -323,7 +331,7 @@ impl Link {
         let scale = fmax(fmax(1.25 * shrunk + curve, 0.3 * 1.25 * self.scale), floor);
         let Some(expected) = expected else {
             self.learn(nearest, 1.0, x, None, scale);
-            return 0.0;
+            return (0.0, f32::NAN, scale);
         };
         let r = x - expected;
         let z = fmin(fmax(r / scale, -1e6), 1e6);
@@ -358,7 +366,7 @@ impl Link {
                 }
                 self.anchor_age = 0;
                 self.runs = [0; BINS];
-                return 0.0;
+                return (0.0, expected, scale);
             }
             if self.anchor_age > ANCHOR_DAYS.saturating_mul(per_day) {
                 self.anchor_age = 0;
@@ -397,7 +405,7 @@ impl Link {
             self.scale += g * (c.abs() - self.scale);
         }
         if !trusted {
-            return 0.0;
+            return (0.0, expected, scale);
         }
         // The episode's hold counts points at the report level, not the calibrator's episode:
         // a break that grows slowly is surprising for a while before it is reportable.
@@ -409,9 +417,9 @@ impl Link {
             self.reported = self.reported.saturating_add(1);
         }
         if t.hold > 0 && self.reported > t.hold {
-            return 0.0;
+            return (0.0, expected, scale);
         }
-        s
+        (s, expected, scale)
     }
 
     /// `|loc[b-1] - 2 loc[b] + loc[b+1]|` where all three are learned (0 elsewhere).
@@ -443,7 +451,7 @@ impl Link {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Direction;
+    use crate::{Against, Direction, Why};
 
     const DAY: usize = 96;
     /// The report level of a three-field entity: a calibrated 0.9 with 5 decades.
@@ -469,9 +477,15 @@ mod tests {
         }
     }
 
-    /// Load with a daily cycle and day-to-day variation; field 1 is a curved function of it,
-    /// field 2 is unrelated noise. Returns the relations' largest surprise per row.
+    /// Load with a daily cycle and day-to-day variation; field 1 is a curved function of it
+    /// (`y`, given to `fault`), field 2 is unrelated noise. Returns the relations' largest
+    /// surprise per row.
     fn run(len: usize, fault: impl Fn(usize, f32) -> f32) -> Vec<f32> {
+        run_why(len, fault).into_iter().map(|(s, ..)| s).collect()
+    }
+
+    /// As [`run`], with the baseline of the largest surprise and the unfaulted `y`.
+    fn run_why(len: usize, fault: impl Fn(usize, f32) -> f32) -> Vec<(f32, Option<Why>, f32)> {
         let mut r = Relations::new(3, DAY as u32).unwrap();
         let t = tuning();
         (0..len)
@@ -485,9 +499,13 @@ mod tests {
                     f64::from(fault(i, y)),
                     f64::from(noise(i + 77)),
                 ];
-                let mut most = 0.0;
-                r.update(&row, REPORT, &t, |_, s| most = fmax(most, s));
-                most
+                let (mut most, mut why) = (0.0, None);
+                r.update(&row, REPORT, &t, |_, s, w| {
+                    if s >= most {
+                        (most, why) = (s, w);
+                    }
+                });
+                (most, why, y)
             })
             .collect()
     }
@@ -506,7 +524,7 @@ mod tests {
                 ],
                 REPORT,
                 &tuning(),
-                |_, _| {},
+                |_, _, _| {},
             );
         }
         let pairs: Vec<(u8, u8)> = r.links.iter().map(|l| (l.field, l.partner)).collect();
@@ -534,6 +552,27 @@ mod tests {
         assert!(s[..start].iter().all(|&s| s < REPORT));
         let first = s[start..].iter().position(|&s| s >= REPORT);
         assert!(first.is_some_and(|f| f < len / 4), "{first:?}");
+    }
+
+    #[test]
+    fn a_broken_relation_says_what_was_expected() {
+        let at = 10 * DAY;
+        let s = run_why(at + DAY, |i, y| if i >= at { 0.6 * y } else { y });
+        let (_, why, y) = s[at..]
+            .iter()
+            .find(|(s, ..)| *s >= REPORT)
+            .expect("the break is reported");
+        let why = why.expect("with its baseline");
+        assert_eq!(
+            why.against,
+            Against::Relation {
+                field: 1,
+                partner: 0
+            }
+        );
+        // The value the field takes with its partner where it is: the unfaulted one.
+        assert!((why.expected - y).abs() < 0.1 * y, "{why:?} {y}");
+        assert!(why.spread > 0.0 && why.spread < 0.1 * y, "{why:?}");
     }
 
     #[test]

@@ -601,8 +601,9 @@ pub(crate) struct Resonance {
     bonferroni: f32,
     /// Samples a report keeps its score (`hold`, at least 1).
     hold: u16,
-    /// The last report's score and the samples it still holds for.
-    held: (Score, u16),
+    /// The last report's score and field, and the samples it still holds for (not a
+    /// [`Score`]: this detector gives no baseline, and the state stays small).
+    held: (f64, Option<usize>, u16),
     fields: Vec<Field>,
 }
 
@@ -614,7 +615,7 @@ impl Resonance {
             decades: t.decades,
             bonferroni: bonferroni(width),
             hold: t.hold.max(1),
-            held: (Score::default(), 0),
+            held: (0.0, None, 0),
             // Each with its own full capacity (a clone would not copy it).
             fields: (0..width).map(|_| Field::new()).collect(),
         }
@@ -676,20 +677,20 @@ impl Detector for Resonance {
         let Some((confidence, field)) = best else {
             // A report keeps its score for `hold` samples, so that a policy asking for
             // consecutive high scores sees it.
-            let (score, left) = &mut self.held;
+            let (value, field, left) = &mut self.held;
             if *left == 0 {
                 return Score::default();
             }
             *left -= 1;
-            return *score;
+            return Score::new(*value, *field);
         };
         let (low, high) = REPORT_SURPRISE;
         let surprise = low + (high - low) * confidence;
-        let score = Score {
-            value: calibrated(surprise, self.bonferroni, self.decades),
-            field: Some(field),
-        };
-        self.held = (score, self.hold - 1);
+        let score = Score::new(
+            calibrated(surprise, self.bonferroni, self.decades),
+            Some(field),
+        );
+        self.held = (score.value, score.field, self.hold - 1);
         score
     }
 

@@ -52,6 +52,12 @@ impl RobustLevel {
         self.n > warm_after
     }
 
+    /// The level and the scale of ordinary deviations from it (after the latest point).
+    pub(crate) fn baseline(&self) -> (f32, f32) {
+        let floor = fmax(DIFF_FLOOR * self.diff, 1e-6 * self.mean.abs()) + 1e-12;
+        (self.mean, fmax(1.25 * self.dev, floor))
+    }
+
     /// Signed z-score of `x` against the state before it, then learns from `x`; `None` for the
     /// very first point. Winsorising and level shifts start once `warm(warm_after)`.
     #[inline]
@@ -68,8 +74,7 @@ impl RobustLevel {
             self.last = x;
             return None;
         }
-        let floor = fmax(DIFF_FLOOR * self.diff, 1e-6 * self.mean.abs()) + 1e-12;
-        let scale = fmax(1.25 * self.dev, floor);
+        let scale = self.baseline().1;
         let r = x - self.mean;
         let z = fmin(fmax(r / scale, -1e6), 1e6);
         let warm = self.warm(warm_after);
@@ -156,8 +161,5 @@ pub(crate) fn joint_score(
         }
     }
     let s = cal.surprise(z, Direction::Up, t.hold);
-    Score {
-        value: calibrated(s, 0.0, t.decades),
-        field: best_field,
-    }
+    Score::new(calibrated(s, 0.0, t.decades), best_field)
 }

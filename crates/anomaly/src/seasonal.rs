@@ -51,7 +51,7 @@ use crate::calibrate::{bonferroni, calibrated, fmax, fmin, report_level, Evidenc
 use crate::registry::{Build, BuildContext};
 use crate::relation::Relations;
 use crate::slow::SlowEvidence;
-use crate::{AnomalyError, Detector, Score, Tuning};
+use crate::{Against, AnomalyError, Detector, Score, Tuning, Why};
 
 const DAY_MS: i64 = 86_400_000;
 /// Residuals beyond this many scales are winsorised before they update the state.
@@ -471,14 +471,23 @@ impl RobustSeasonal {
             if let Some((z, y, unit)) = scored {
                 let f = &mut self.fields[i];
                 let (s, u) = f.cal.surprises(z, t.direction, t.hold);
-                let slow = f.slow.surprise(z, y, unit, self.p.per_day, report, &t);
-                best.offer(i, fmax(s, slow));
+                let (slow, kind) = f.slow.surprise(z, y, unit, self.p.per_day, report, &t);
+                best.offer(i, fmax(s, slow), || {
+                    // The profile expects `x - z * unit` (its level and season); `y` is the
+                    // value less its season, a drift is measured from the slow baseline of `y`.
+                    let (against, expected) = match kind {
+                        Against::Drift if slow > s => (kind, x - y + f.slow.baseline()),
+                        Against::Spread if slow > s => (kind, x - z * unit),
+                        _ => (Against::Profile, x - z * unit),
+                    };
+                    Some(Why::new(against, expected, unit))
+                });
                 unheld = fmax(unheld, fmax(u, slow));
             }
         }
         if let Some(r) = &mut self.relations {
-            r.update(values, report, &t, |i, s| {
-                best.offer(i, s);
+            r.update(values, report, &t, |i, s, why| {
+                best.offer(i, s, || why);
                 unheld = fmax(unheld, s);
             });
         }

@@ -30,7 +30,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{fmax, fmin, TailCalibrator};
-use crate::{Direction, Tuning};
+use crate::{Against, Direction, Tuning};
 
 /// Rate per point of the fast average of the drift comparison (about 4 hours at 15 minutes).
 const FAST: f32 = 1.0 / 16.0;
@@ -107,7 +107,8 @@ impl SlowEvidence {
     /// deseasonalised value `y` (whose ordinary deviations are about `unit`), learning from it.
     /// `per_day` is the points in a day (it scores after one), `report` the surprise of a
     /// calibrated 0.9 for this entity; `t.direction` orients the drift, `t.hold` is as in
-    /// [`Evidence::surprise`](crate::calibrate::Evidence::surprise).
+    /// [`Evidence::surprise`](crate::calibrate::Evidence::surprise). Also says which evidence
+    /// it is: [`Against::Drift`] or [`Against::Spread`].
     pub(crate) fn surprise(
         &mut self,
         z: f32,
@@ -116,16 +117,16 @@ impl SlowEvidence {
         per_day: u32,
         report: f32,
         t: &Tuning,
-    ) -> f32 {
+    ) -> (f32, Against) {
         let (direction, hold) = (t.direction, t.hold);
         if !(z.is_finite() && y.is_finite()) {
-            return 0.0;
+            return (0.0, Against::Spread);
         }
         self.n = self.n.saturating_add(1);
         if self.n == 1 {
             self.slow = y;
             self.local = z;
-            return 0.0;
+            return (0.0, Against::Spread);
         }
         let days = per_day.max(1) as f32;
         let first = 1.0 / f32::from(self.n);
@@ -155,16 +156,19 @@ impl SlowEvidence {
         } / gap_unit;
         let zs = fmax(self.spread - self.spread_mean, 0.0) / spread_unit;
         let warm = u32::from(self.n) > per_day;
-        let s = if warm {
-            fmax(
-                fmax(
-                    self.drift.surprise(zd) - DRIFT_DISCOUNT,
-                    self.burst.surprise(zs),
-                ) - LOOKS,
-                0.0,
-            )
+        let (s, kind) = if warm {
+            let (drift, burst) = (
+                self.drift.surprise(zd) - DRIFT_DISCOUNT,
+                self.burst.surprise(zs),
+            );
+            let kind = if drift > burst {
+                Against::Drift
+            } else {
+                Against::Spread
+            };
+            (fmax(fmax(drift, burst) - LOOKS, 0.0), kind)
         } else {
-            0.0
+            (0.0, Against::Spread)
         };
         // The baseline learns, bounded, from every point: a change that lasts is taken in at
         // `CLIP` typical gaps per time constant, one of hours barely at all. The typical sizes
@@ -190,16 +194,21 @@ impl SlowEvidence {
         }
         if s < EPISODE_MIN {
             self.reported = 0;
-            return s;
+            return (s, kind);
         }
         if s >= report {
             self.reported = self.reported.saturating_add(1);
         }
         if hold > 0 && self.reported > hold {
             // Reported: quiet until the evidence comes back to normal.
-            return 0.0;
+            return (0.0, kind);
         }
-        s
+        (s, kind)
+    }
+
+    /// The slow baseline of the deseasonalised value: what a drift is measured from.
+    pub(crate) fn baseline(&self) -> f32 {
+        self.slow
     }
 }
 
@@ -228,7 +237,7 @@ mod tests {
         (0..len)
             .map(|i| {
                 let (z, y) = x(i);
-                e.surprise(z, y, 1.0, DAY as u32, REPORT, &t)
+                e.surprise(z, y, 1.0, DAY as u32, REPORT, &t).0
             })
             .collect()
     }

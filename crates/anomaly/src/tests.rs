@@ -289,6 +289,63 @@ fn default_detector_fits_in_2_kib() {
 }
 
 #[test]
+fn a_score_says_what_it_was_held_against() {
+    // A spike: the seasonal detectors and `ewma` say what they expected there.
+    let at = 9 * DAY + 30;
+    for kind in [
+        DetectorKind::Auto,
+        DetectorKind::RobustSeasonal,
+        DetectorKind::Ewma,
+    ] {
+        let mut d = DetectorConfig {
+            detector: kind,
+            ..DetectorConfig::default()
+        }
+        .build(1, STEP)
+        .unwrap();
+        let mut last = None;
+        // `ewma` has no profile: a flat stream for it.
+        let usual = |i| {
+            if kind == DetectorKind::Ewma {
+                flat(i)
+            } else {
+                seasonal(i)
+            }
+        };
+        for i in 0..=at {
+            let x = if i == at { usual(i) + 60.0 } else { usual(i) };
+            last = Some(d.update(time(i), &[x]));
+        }
+        let score = last.unwrap();
+        assert!(score.value >= 0.9, "{kind:?}: {score:?}");
+        let why = score
+            .why
+            .unwrap_or_else(|| panic!("{kind:?} gives no baseline"));
+        let expected = match kind {
+            DetectorKind::Ewma => {
+                assert_eq!(why.against, crate::Against::Level);
+                flat(at) - 2.0 * noise(at)
+            }
+            _ => {
+                assert_eq!(why.against, crate::Against::Profile);
+                seasonal(at) - 3.0 * noise(at)
+            }
+        };
+        assert!(
+            (f64::from(why.expected) - expected).abs() < 5.0,
+            "{kind:?}: {why:?}"
+        );
+        assert!(why.spread > 0.0, "{kind:?}: {why:?}");
+        // Its surprise is the score's, before calibration.
+        let again = crate::calibrate::calibrated(why.surprise, 0.0, 5.0);
+        assert!(
+            (again - score.value).abs() < 1e-3,
+            "{kind:?}: {why:?} vs {score:?}"
+        );
+    }
+}
+
+#[test]
 fn default_detector_fits_in_2_kib_per_field_with_relations() {
     // A cell's eight KPIs, each a function of one daily load with its own noise, so that
     // every field has a partner: the relations stay within the budget per entity-field.

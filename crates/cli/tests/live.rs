@@ -198,6 +198,15 @@ distribute:
     assert_eq!(spike["labels"]["alertname"], "ai4ict_anomaly");
     assert_eq!(spike["labels"]["team"], "ran");
     assert!(spike["labels"]["severity"].is_string() && spike["labels"]["field"].is_string());
+    // Why it fired, in words: the spiking field against what was expected of it.
+    let why = spike["annotations"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    let field = spike["labels"]["field"].as_str().unwrap();
+    assert!(
+        why.contains(field) && why.contains("by chance about 1 in"),
+        "{spike}"
+    );
     let report = spike["annotations"]["report"].as_str().unwrap();
     assert!(
         report.starts_with("file://") && report.ends_with("report/report.html"),

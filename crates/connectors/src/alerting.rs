@@ -14,8 +14,10 @@ use crate::live::{host_port, interval_duration};
 use crate::{AlertSink, ConnectorError, SinkComponent, SinkFile};
 
 /// An alert as the webhook, MQTT and NATS sinks publish it: the intent's name, the alert's
-/// entity, field, severity and score, its times in RFC 3339, and its idempotent `key`
-/// ([`Alert::key`]: the same when a run resumed from a checkpoint raises it again).
+/// entity, field, severity and score, its times in RFC 3339, its idempotent `key`
+/// ([`Alert::key`]: the same when a run resumed from a checkpoint raises it again), and why
+/// it fired: `why` (the [`Explanation`](ai4ict_core::Explanation), or null) and
+/// `description` (the same in words).
 pub(crate) fn alert_json(a: &Alert, intent: &str) -> Value {
     json!({
         "key": a.key(intent),
@@ -26,6 +28,8 @@ pub(crate) fn alert_json(a: &Alert, intent: &str) -> Value {
         "score": a.score,
         "time": a.time.to_string(),
         "onset": a.onset.to_string(),
+        "why": a.why,
+        "description": a.description(),
     })
 }
 
@@ -46,8 +50,9 @@ fn default_resolve() -> Interval {
 ///
 /// Each alert has the labels `alertname` (`ai4ict_anomaly`), `entity`, `field`, `severity`
 /// and `intent` (plus `labels`), the annotations `score`, `onset`, `time`, `key` (see
-/// [`Alert::key`]; Alertmanager itself merges alerts with the same labels) and `report` (when
-/// `report_url` is given), `startsAt` its onset and `endsAt` `resolve_after` from delivery:
+/// [`Alert::key`]; Alertmanager itself merges alerts with the same labels), `description`
+/// (why it fired, in words, when the detector says) and `report` (when `report_url` is
+/// given), `startsAt` its onset and `endsAt` `resolve_after` from delivery:
 /// an anomaly raised again before then keeps the alert firing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -331,6 +336,9 @@ impl AlertmanagerSink {
                 if let Some(r) = &self.cfg.report_url {
                     annotations.insert("report".into(), r.clone());
                 }
+                if a.why.is_some() {
+                    annotations.insert("description".into(), a.description());
+                }
                 let ends = Timestamp(now.0.max(a.onset.0) + self.cfg.resolve_after.millis());
                 let mut alert = json!({
                     "labels": labels,
@@ -433,6 +441,7 @@ mod tests {
             score: 0.987_65,
             severity: Severity::Major,
             field: "prb_util".into(),
+            why: None,
         };
         let b = sink.body(&[a], Timestamp(7_200_000));
         let x = &b[0];
@@ -481,6 +490,7 @@ mod tests {
             score: 1.0,
             severity: Severity::Critical,
             field: "f".into(),
+            why: None,
         };
         let e = sink.write(&[a]).unwrap_err().to_string();
         assert!(e.starts_with("webhook http://127.0.0.1:1/hook:"), "{e}");

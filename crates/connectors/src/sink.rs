@@ -265,8 +265,8 @@ impl<W: Write + Send> TableSink<W> {
         if !self.header_done {
             writeln!(
                 self.out,
-                "{:<24}  {:<ew$}  {:<8}  {:>5}  {:<fw$}  onset",
-                "time", "entity", "severity", "score", "field"
+                "{:<24}  {:<ew$}  {:<8}  {:>5}  {:<fw$}  {:<24}  why",
+                "time", "entity", "severity", "score", "field", "onset"
             )?;
             self.header_done = true;
         }
@@ -276,16 +276,17 @@ impl<W: Write + Send> TableSink<W> {
                 continue;
             }
             self.written += 1;
-            writeln!(
-                self.out,
-                "{:<24}  {:<ew$}  {:<8}  {:>5.3}  {:<fw$}  {}",
+            let line = format!(
+                "{:<24}  {:<ew$}  {:<8}  {:>5.3}  {:<fw$}  {:<24}  {}",
                 a.time.to_string(),
                 a.entity.name(),
                 a.severity.to_string(),
                 a.score,
                 a.field,
-                a.onset
-            )?;
+                a.onset.to_string(),
+                a.description()
+            );
+            writeln!(self.out, "{}", line.trim_end())?;
         }
         self.out.flush()
     }
@@ -355,7 +356,8 @@ impl<W: Write + Send> AlertSink for JsonlSink<W> {
     }
 }
 
-/// Alerts as CSV: `time,entity,severity,score,field,onset`, times in RFC 3339.
+/// Alerts as CSV: `time,entity,severity,score,field,onset,why`, times in RFC 3339, `why` the
+/// alert's explanation in words ([`Alert::description`]).
 #[derive(Debug)]
 pub struct CsvSink<W: Write + Send> {
     name: String,
@@ -389,8 +391,9 @@ impl<W: Write + Send> CsvSink<W> {
 
     fn write_all(&mut self, alerts: &[Alert]) -> Result<(), csv::Error> {
         if !self.header_done {
-            self.out
-                .write_record(["time", "entity", "severity", "score", "field", "onset"])?;
+            self.out.write_record([
+                "time", "entity", "severity", "score", "field", "onset", "why",
+            ])?;
             self.header_done = true;
         }
         for a in alerts {
@@ -401,6 +404,7 @@ impl<W: Write + Send> CsvSink<W> {
                 a.score.to_string(),
                 a.field.clone(),
                 a.onset.to_string(),
+                a.description(),
             ])?;
         }
         self.out.flush()?;
@@ -620,6 +624,7 @@ mod tests {
             score,
             severity: Severity::Major,
             field: "prb_util".into(),
+            why: None,
         }
     }
 
@@ -663,7 +668,7 @@ mod tests {
         let text = String::from_utf8(sink.into_inner().unwrap()).unwrap();
         assert_eq!(
             text,
-            "time,entity,severity,score,field,onset\n2024-01-01T01:00:00Z,\"cell,1\",major,0.5,prb_util,2024-01-01T00:30:00Z\n"
+            "time,entity,severity,score,field,onset,why\n2024-01-01T01:00:00Z,\"cell,1\",major,0.5,prb_util,2024-01-01T00:30:00Z,\n"
         );
     }
 
@@ -675,7 +680,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (name, format, first) in [
             ("out/a.jsonl", None, "{\"entity\":\"cell-1\""),
-            ("b.csv", None, "time,entity,severity,score,field,onset"),
+            ("b.csv", None, "time,entity,severity,score,field,onset,why"),
             ("c.txt", Some(FileFormat::Jsonl), "{"),
         ] {
             let path = dir.path().join(name);
@@ -727,6 +732,7 @@ mod tests {
             score: 0.95,
             severity: ai4ict_core::Severity::Major,
             field: "prb_util".into(),
+            why: None,
         };
         let mut sink = TableSink::new("t", Vec::new()).with_limit(2);
         sink.write(&[alert(1), alert(2), alert(3)]).unwrap();

@@ -202,6 +202,7 @@ fn alert(entity: &str, field: &str) -> Alert {
         score: 0.97,
         severity: Severity::Critical,
         field: field.into(),
+        why: None,
     }
 }
 

@@ -16,6 +16,7 @@ fn alert() -> Alert {
         score: 0.95,
         severity: Severity::Major,
         field: "prb_util".into(),
+        why: None,
     }
 }
 

@@ -12,7 +12,7 @@ mod source;
 mod time;
 
 pub use actuator::{Action, Actuator, CellReport};
-pub use alert::{Alert, Severity};
+pub use alert::{Against, Alert, Explanation, Severity};
 pub use batch::Batch;
 pub use domain::{Domain, UnknownDomain};
 pub use entity::Entity;

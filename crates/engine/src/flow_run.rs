@@ -697,6 +697,7 @@ impl<'a> FlowNodes<'a> {
                         score: 1.0,
                         severity: Severity::Major,
                         field: self.classes[p as usize].clone(),
+                        why: None,
                     });
                 }
             }
@@ -925,6 +926,7 @@ fn behaviour_alert(a: HostAlert) -> Alert {
             Severity::Minor
         },
         field: format!("behaviour: {}", a.feature),
+        why: None,
     }
 }
 

@@ -24,8 +24,8 @@ const MAGIC: &[u8; 8] = b"AI4ICTps";
 /// each entity's state; 3: `robust_seasonal`, and so `auto` and `ensemble`, keep slow drift
 /// and variance burst evidence per field; 4: the telemetry check counts zeros per hour; 5:
 /// `robust_seasonal` keeps its profiles' second day aside until the third; 6: and the
-/// relations between an entity's fields).
-pub const STATE_FORMAT: u32 = 6;
+/// relations between an entity's fields; 7: the policy keeps why the peak of a run scored).
+pub const STATE_FORMAT: u32 = 7;
 
 /// Why a state could not be read or used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

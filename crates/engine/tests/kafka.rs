@@ -254,6 +254,7 @@ fn alert(i: i64) -> Alert {
         time: Timestamp(i * 900_000),
         entity: Entity::new(format!("cell-{i}")),
         field: "prb_util".into(),
+        why: None,
         severity: Severity::Major,
         score: 7.5,
         onset: Timestamp(i * 900_000),

@@ -5,7 +5,7 @@
 //! alert.
 
 use ai4ict_anomaly::DetectorConfig;
-use ai4ict_core::{Alert, Batch, Entity, IncidentKind, Interval, Timestamp};
+use ai4ict_core::{Against, Alert, Batch, Entity, IncidentKind, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
 use ai4ict_intent::AlertPolicy;
 use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
@@ -143,4 +143,64 @@ fn a_source_dead_for_good_alerts_while_the_others_go_on() {
     assert_eq!(dead.len(), 1, "{alerts:?}");
     assert_eq!(dead[0].time, Timestamp(255 * interval.millis()));
     assert_eq!(dead[0].field, ai4ict_engine::nodes::NO_DATA);
+}
+
+#[test]
+fn alerts_say_why_they_fired() {
+    let net = Network::new(&ScenarioConfig {
+        cells: 30,
+        days: 14,
+        quiet_days: 7,
+        incident_rate: 6.0,
+        telemetry_fault_rate: 1.0,
+        ..ScenarioConfig::default()
+    })
+    .unwrap();
+    let idx: Vec<usize> = (0..KPIS.len()).collect();
+    let alerts = alerts_of(
+        (0..net.steps()).map(|s| net.batch(s, 0..net.cells().len(), &idx)),
+        net.interval(),
+    );
+    let mut by = std::collections::BTreeMap::<String, usize>::new();
+    for a in &alerts {
+        let kind = a
+            .why
+            .as_ref()
+            .map_or("none".into(), |w| format!("{:?}", w.against));
+        *by.entry(kind).or_default() += 1;
+        let Some(w) = &a.why else { continue };
+        let sentence = a.description();
+        assert!(
+            sentence.starts_with(&w.field) || sentence.starts_with("no readings"),
+            "{sentence}"
+        );
+        match w.against {
+            Against::Stuck | Against::Silent => {
+                assert!(w.intervals.is_some_and(|n| n > 0), "{w:?}")
+            }
+            _ => {
+                assert!(
+                    w.expected.is_some() && w.spread.is_some_and(|s| s > 0.0),
+                    "{w:?}"
+                );
+                assert!(w.surprise.is_some_and(|s| s > 4.0), "{w:?}");
+                assert!(w.value.is_some(), "{w:?}");
+            }
+        }
+        if w.against == Against::Relation {
+            let (partner, _) = w.partner.as_ref().expect("a relation names its partner");
+            assert!(
+                *partner != w.field && (a.field == w.field || a.field == *partner),
+                "{a:?}"
+            );
+        } else {
+            assert_eq!(a.field, w.field, "{a:?}");
+        }
+    }
+    // Every alert of the default detector says why, and the sandbox's incidents show each kind
+    // of evidence.
+    assert_eq!(by.get("none"), None, "{by:?}");
+    for kind in ["Profile", "Relation", "Stuck"] {
+        assert!(by.get(kind).is_some_and(|&n| n > 0), "{kind}: {by:?}");
+    }
 }

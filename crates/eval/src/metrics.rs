@@ -334,6 +334,7 @@ mod tests {
             score: 0.99,
             severity: Severity::Major,
             field: "prb_util".into(),
+            why: None,
         }
     }
 

@@ -167,6 +167,10 @@ pub struct PlotSeries {
     pub scores: Vec<f64>,
     /// When alerts were raised for this entity.
     pub alerts: Vec<Timestamp>,
+    /// Why each alert fired, in words, one per alert (empty where the detector gives no
+    /// baseline): the field, how surprising, against what.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
     /// The alerts no actionable incident covers (false alerts), a subset of `alerts`.
     #[serde(default)]
     pub false_alerts: Vec<Timestamp>,
@@ -197,6 +201,7 @@ impl PlotSeries {
             unit: String::new(),
             scores: Vec::new(),
             alerts: Vec::new(),
+            reasons: Vec::new(),
             false_alerts: Vec::new(),
             incidents: Vec::new(),
             scored_from: None,
@@ -269,11 +274,13 @@ impl PlotSeries {
     /// Adds the alerts of this plot's entity, picked out of all of them, with no ground truth
     /// to judge them by.
     pub fn with_alerts(mut self, alerts: &[Alert]) -> Self {
-        self.alerts = alerts
-            .iter()
-            .filter(|a| a.entity.name() == self.entity)
-            .map(|a| a.time)
-            .collect();
+        let mine = || alerts.iter().filter(|a| a.entity.name() == self.entity);
+        self.alerts = mine().map(|a| a.time).collect();
+        self.reasons = if mine().any(|a| a.why.is_some()) {
+            mine().map(Alert::description).collect()
+        } else {
+            Vec::new()
+        };
         self
     }
 
@@ -758,12 +765,26 @@ impl Report {
                  detections.</p>\n",
             );
             for p in &self.plots {
-                let _ = writeln!(
+                let _ = write!(
                     h,
-                    "<figure>{}<figcaption>{}</figcaption></figure>",
+                    "<figure>{}<figcaption>{}</figcaption>",
                     kpi_chart(p, 960.0, 340.0),
                     escape(&p.caption())
                 );
+                let why: Vec<_> = p
+                    .alerts
+                    .iter()
+                    .zip(&p.reasons)
+                    .filter(|(_, r)| !r.is_empty())
+                    .collect();
+                if !why.is_empty() {
+                    h.push_str("<ul class=why>");
+                    for (t, r) in why {
+                        let _ = write!(h, "<li>{}: {}</li>", escape(&t.to_string()), escape(r));
+                    }
+                    h.push_str("</ul>");
+                }
+                h.push_str("</figure>\n");
             }
             h.push_str("</section>\n");
         }
@@ -794,7 +815,7 @@ h3{font-size:1em}.sub{color:#555;margin-top:0}table{border-collapse:collapse;mar
 th,td{padding:.25em .8em;border-bottom:1px solid #eee;text-align:left;font-variant-numeric:tabular-nums}\
 th{color:#555;font-weight:600}.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}\
 .warn{color:#9a6700;font-weight:600}.level{font-size:1.2em;font-weight:600}figure{margin:1em 0}\
-figcaption{color:#555;font-size:.9em}svg{max-width:100%;height:auto;border:1px solid #eee}\
+figcaption{color:#555;font-size:.9em}ul.why{font-size:.85em;color:#333;margin:.3em 0}svg{max-width:100%;height:auto;border:1px solid #eee}\
 .sw{display:inline-block;width:.8em;height:.8em;margin-right:.4em;opacity:.6}";
 
 /// The plain-text report for the terminal.
@@ -869,7 +890,7 @@ impl fmt::Display for Report {
 
 #[cfg(test)]
 mod tests {
-    use ai4ict_core::Severity;
+    use ai4ict_core::{Against, Explanation, Severity};
 
     use super::*;
     use crate::level::{Capabilities, Capability::*};
@@ -897,8 +918,19 @@ mod tests {
             score: 0.97,
             severity: Severity::Critical,
             field: "prb_util".into(),
+            why: None,
         };
-        let alerts = vec![alert("cell<1>&\"x\"", 21), alert("cell-2", 40)];
+        let mut alerts = vec![alert("cell<1>&\"x\"", 21), alert("cell-2", 40)];
+        alerts[0].why = Some(Explanation {
+            against: Against::Profile,
+            field: "prb_util".into(),
+            value: Some(0.05),
+            expected: Some(0.61),
+            spread: Some(0.04),
+            partner: None,
+            intervals: None,
+            surprise: Some(7.2),
+        });
         let mut r = Report::new("cell-kpi-anomaly", "operations");
         r.records = 14_400;
         r.throughput_per_s = 250_000.0;
@@ -997,6 +1029,7 @@ mod tests {
             score: 0.95,
             severity: Severity::Critical,
             field: "x".into(),
+            why: None,
         };
         let incidents = [inc("found", 1), inc("missed", 1), inc("missed", 5)];
         let alerts = [alert("found", 1), alert("noisy", 3), alert("noisy", 9)];
@@ -1041,6 +1074,12 @@ mod tests {
                 || html.matches("http://").count() == 2
         );
         assert!(html.contains("2024-01-0"), "date ticks");
+        // Why the first entity's alert fired; the second's detector gave no baseline.
+        assert!(html.contains(
+            "prb_util 0.05 where 0.61 ± 0.04 is usual at this time of day (by chance about 1 \
+             in 16 000 000)"
+        ));
+        assert_eq!(html.matches("<ul class=why>").count(), 1);
         assert!(
             html.contains("outage")
                 && html.contains("traffic_surge")

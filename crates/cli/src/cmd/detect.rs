@@ -546,6 +546,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             a.field,
             a.onset
         );
+        if a.why.is_some() {
+            outln!("    why: {}", a.description());
+        }
     }
     if collected.alerts.len() > 10 {
         outln!(

@@ -15,9 +15,9 @@ pub struct Scored {
     /// it at once, whatever its `for` (empty when nothing was checked).
     pub findings: Vec<Option<TelemetryFinding>>,
     /// Entities whose source fell silent while the stream went on (a dead source, found
-    /// without a row of its own), each with the stream's time it was found at: evidence on
-    /// its own, like `findings`.
-    pub silences: Vec<(Entity, Timestamp)>,
+    /// without a row of its own), each with the stream's time it was found at and the
+    /// intervals it has missed: evidence on its own, like `findings`.
+    pub silences: Vec<(Entity, Timestamp, u32)>,
 }
 
 /// What the model node keeps per entity: its detector and its telemetry check.
@@ -132,17 +132,11 @@ impl ModelNode {
             };
             let finding = m.check.update(time, values);
             let score = match finding {
-                Some(TelemetryFinding::Stuck { field, .. }) => Score {
-                    value: 1.0,
-                    field: Some(field),
-                },
+                Some(TelemetryFinding::Stuck { field, .. }) => Score::new(1.0, Some(field)),
                 // The row itself is news to the detector; the silence before it is the alert.
                 Some(TelemetryFinding::Silent { .. }) => {
                     let score = m.detector.update(time, values);
-                    Score {
-                        value: 1.0,
-                        field: score.field,
-                    }
+                    Score::new(1.0, score.field)
                 }
                 None => m.detector.update(time, values),
             };
@@ -157,15 +151,15 @@ impl ModelNode {
 
     /// Once per interval the stream advances to (`now`, its latest row), the entities whose
     /// source has been silent long enough ([`TelemetryCheck::silent_at`]).
-    fn sweep(&mut self, now: Timestamp, silences: &mut Vec<(Entity, Timestamp)>) {
+    fn sweep(&mut self, now: Timestamp, silences: &mut Vec<(Entity, Timestamp, u32)>) {
         let step = now.0.div_euclid(self.interval.millis().max(1));
         if self.swept.is_some_and(|s| s >= step) {
             return;
         }
         self.swept = Some(step);
         for (entity, m) in self.detectors.iter_mut() {
-            if m.check.silent_at(now).is_some() {
-                silences.push((entity.clone(), now));
+            if let Some(missed) = m.check.silent_at(now) {
+                silences.push((entity.clone(), now, missed));
             }
         }
     }

@@ -1,8 +1,8 @@
-use ai4ict_core::{Alert, Entity, Interval, Severity, Timestamp};
+use ai4ict_core::{Against, Alert, Entity, Explanation, Interval, Severity, Timestamp};
 use ai4ict_intent::AlertPolicy;
 use serde::{Deserialize, Serialize};
 
-use ai4ict_anomaly::Score;
+use ai4ict_anomaly::{Score, TelemetryFinding};
 
 use super::{EntityMap, Scored};
 
@@ -11,7 +11,8 @@ use super::{EntityMap, Scored};
 /// `for` consecutive intervals, at most once per anomalous run, not within `suppress` of the
 /// entity's previous alert, and in quiet hours only from `min_severity` up. A row the model's
 /// telemetry check flagged (a stuck or silent source) is evidence on its own: it needs no
-/// consecutive intervals.
+/// consecutive intervals. Each alert says why it fired ([`Explanation`]): the field's value at
+/// the run's peak and the baseline the model held it against.
 pub struct PolicyNode {
     policy: AlertPolicy,
     interval: Interval,
@@ -28,6 +29,8 @@ pub struct Run {
     onset: Timestamp,
     max: f64,
     field: Option<usize>,
+    /// Why the peak scored as it did (boxed: only entities in a run have one).
+    why: Option<Box<Explanation>>,
     alerted: bool,
     last_time: Option<Timestamp>,
     last_alert: Option<Timestamp>,
@@ -88,29 +91,77 @@ impl PolicyNode {
 
     /// Applies the policy to one scored batch, appending alerts to `alerts`.
     pub fn process(&mut self, scored: &Scored, alerts: &mut Vec<Alert>) {
-        for (i, (entity, t, _)) in scored.batch.rows().enumerate() {
+        for (i, (entity, t, values)) in scored.batch.rows().enumerate() {
             let finding = scored.findings.get(i).copied().flatten();
-            self.consider(entity, t, scored.scores[i], finding.is_some(), alerts);
+            let peak = Peak {
+                score: scored.scores[i],
+                finding,
+                values,
+            };
+            self.consider(entity, t, peak, alerts);
         }
-        let silent = Score {
-            value: 1.0,
-            field: None,
-        };
-        for (entity, t) in &scored.silences {
-            self.consider(entity, *t, silent, true, alerts);
+        for (entity, t, missed) in &scored.silences {
+            let peak = Peak {
+                score: Score::new(1.0, None),
+                finding: Some(TelemetryFinding::Silent { missing: *missed }),
+                values: &[],
+            };
+            self.consider(entity, *t, peak, alerts);
         }
     }
 
-    /// One entity's score at `t`; `evidence` when the telemetry check found something, which
-    /// needs no consecutive intervals.
-    fn consider(
-        &mut self,
-        entity: &Entity,
-        t: Timestamp,
-        score: Score,
-        evidence: bool,
-        alerts: &mut Vec<Alert>,
-    ) {
+    /// Why `peak` scored as it did, in the fields' names.
+    fn explain(&self, peak: &Peak<'_>) -> Option<Explanation> {
+        let name = |i: usize| self.fields.get(i).cloned();
+        let value = |i: usize| peak.values.get(i).copied().filter(|v| v.is_finite());
+        let field = peak.score.field;
+        let mut out = Explanation {
+            against: Against::Silent,
+            field: field.and_then(name).unwrap_or_else(|| NO_DATA.to_string()),
+            value: field.and_then(value),
+            expected: None,
+            spread: None,
+            partner: None,
+            intervals: None,
+            surprise: None,
+        };
+        match peak.finding {
+            Some(TelemetryFinding::Stuck { repeats, .. }) => {
+                out.against = Against::Stuck;
+                out.intervals = Some(repeats);
+                return Some(out);
+            }
+            Some(TelemetryFinding::Silent { missing }) => {
+                out.intervals = Some(missing);
+                return Some(out);
+            }
+            None => {}
+        }
+        let why = peak.score.why?;
+        let finite = |v: f32| v.is_finite().then_some(f64::from(v));
+        out.expected = finite(why.expected);
+        out.spread = finite(why.spread);
+        out.surprise = finite(why.surprise);
+        out.against = match why.against {
+            ai4ict_anomaly::Against::Profile => Against::Profile,
+            ai4ict_anomaly::Against::Drift => Against::Drift,
+            ai4ict_anomaly::Against::Spread => Against::Spread,
+            ai4ict_anomaly::Against::Level => Against::Level,
+            ai4ict_anomaly::Against::Relation { field, partner } => {
+                let (f, p) = (usize::from(field), usize::from(partner));
+                out.field = name(f)?;
+                out.value = value(f);
+                out.partner = name(p).zip(value(p));
+                Against::Relation
+            }
+        };
+        Some(out)
+    }
+
+    /// One entity's score at `t`; evidence of the telemetry check (a finding) needs no
+    /// consecutive intervals.
+    fn consider(&mut self, entity: &Entity, t: Timestamp, peak: Peak<'_>, alerts: &mut Vec<Alert>) {
+        let (score, evidence) = (peak.score, peak.finding.is_some());
         let threshold = self.policy.score_above;
         let need = self.policy.for_intervals.max(1);
         let gap = self.interval.millis();
@@ -130,17 +181,25 @@ impl PolicyNode {
         if run.len == 0 {
             run.onset = t;
             run.max = 0.0;
+            run.why = None;
             run.alerted = false;
         }
         run.len += 1;
         if score.value >= run.max {
             run.max = score.value;
             run.field = score.field;
+            if !run.alerted {
+                // Explained only until the run's alert is out.
+                let why = self.explain(&peak).map(Box::new);
+                self.state.get_mut(entity).expect("entry exists").why = why;
+            }
         }
+        let run = self.state.get_mut(entity).expect("entry exists");
         if (run.len < need && !evidence) || run.alerted {
             return;
         }
         let (max, onset, field, last_alert) = (run.max, run.onset, run.field, run.last_alert);
+        let why = run.why.as_deref().cloned();
         let severity = self.severity(max);
         let held = last_alert.is_some_and(|a| t.0 - a.0 < suppress)
             || self.quiet(t).is_some_and(|least| severity < least);
@@ -163,8 +222,17 @@ impl PolicyNode {
                 .and_then(|f| self.fields.get(f))
                 .cloned()
                 .unwrap_or_else(|| NO_DATA.to_string()),
+            why,
         });
     }
+}
+
+/// One row's output of the model node, as the policy weighs it.
+struct Peak<'a> {
+    score: Score,
+    finding: Option<TelemetryFinding>,
+    /// The row's values (empty for a silence).
+    values: &'a [f64],
 }
 
 /// The field named by an alert on a silent source (no field to blame).
@@ -183,13 +251,7 @@ mod tests {
         }
         Scored {
             batch,
-            scores: values
-                .iter()
-                .map(|v| Score {
-                    value: *v,
-                    field: Some(0),
-                })
-                .collect(),
+            scores: values.iter().map(|v| Score::new(*v, Some(0))).collect(),
             findings: Vec::new(),
             silences: Vec::new(),
         }
@@ -204,12 +266,47 @@ mod tests {
         let mut node = PolicyNode::new(&policy, &["x".to_string()], Interval::from_minutes(15));
         let mut alerts = Vec::new();
         let mut s = scored(&[0.1, 0.2]);
-        s.silences.push((Entity::new("b"), Timestamp(1_800_000)));
+        s.silences.push((Entity::new("b"), Timestamp(1_800_000), 6));
         node.process(&s, &mut alerts);
         assert_eq!(alerts.len(), 1, "{alerts:?}");
         assert_eq!(alerts[0].entity, Entity::new("b"));
         assert_eq!(alerts[0].field, NO_DATA);
         assert_eq!(alerts[0].time, Timestamp(1_800_000));
+    }
+
+    #[test]
+    fn alerts_say_why_from_the_peak_of_the_run() {
+        use ai4ict_anomaly::{Against as By, Why};
+        let mut s = scored(&[0.95, 0.99, 0.96]);
+        let why = |expected| Why {
+            against: By::Profile,
+            expected,
+            spread: 0.5,
+            surprise: 6.0,
+        };
+        for (i, score) in s.scores.iter_mut().enumerate() {
+            score.why = Some(why(i as f32));
+        }
+        let policy = AlertPolicy {
+            for_intervals: 3,
+            ..AlertPolicy::default()
+        };
+        let mut node = PolicyNode::new(&policy, &["x".to_string()], Interval::from_minutes(15));
+        let mut alerts = Vec::new();
+        node.process(&s, &mut alerts);
+        let w = alerts[0].why.as_ref().expect("explained");
+        // The peak is the second row: its baseline, its value.
+        assert_eq!(
+            (w.against, w.expected, w.value, w.surprise),
+            (Against::Profile, Some(1.0), Some(0.0), Some(6.0))
+        );
+        // A silent source says how long it has been silent.
+        let mut s = scored(&[0.1]);
+        s.silences.push((Entity::new("b"), Timestamp(1_800_000), 6));
+        node.process(&s, &mut alerts);
+        let w = alerts[1].why.as_ref().expect("explained");
+        assert_eq!((w.against, w.intervals), (Against::Silent, Some(6)));
+        assert_eq!(alerts[1].description(), "no readings for 6 intervals");
     }
 
     fn run(policy: AlertPolicy, values: &[f64]) -> Vec<Alert> {

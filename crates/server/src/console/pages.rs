@@ -1250,17 +1250,20 @@ async fn chart_page(ctx: &Ctx, c: &Shared, q: Q<ChartQ>) -> PageResult {
     let rows: Vec<Row> = plot
         .alerts
         .iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
             let false_alert = plot.false_alerts.contains(t);
+            // Why it fired, in the engine's words (English).
+            let why = plot.reasons.get(i).map_or(String::new(), |r| esc(r));
             Row::new(vec![
                 time(t.0),
                 if false_alert {
                     format!(
-                        r#"<span class="bad">{}</span>"#,
+                        r#"<span class="bad">{}</span> {why}"#,
                         esc(ctx.t("chart.false_alert"))
                     )
                 } else {
-                    String::new()
+                    why
                 },
             ])
             .with("data-alert", time(t.0))
