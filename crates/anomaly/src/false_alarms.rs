@@ -7,7 +7,7 @@
 
 use ai4ict_core::{Interval, SplitMix64, Timestamp};
 
-use crate::{AnomalyError, DetectorConfig};
+use crate::{Against, AnomalyError, DetectorConfig};
 
 /// Score levels at which false alarms are counted.
 pub const LEVELS: [f64; 3] = [0.5, 0.7, 0.9];
@@ -72,6 +72,24 @@ pub struct FalseAlarms {
     pub points: u64,
     /// Points whose score reached each level.
     pub above: [u64; 3],
+    /// Of the points at the highest level, how many each evidence raised, in the order of
+    /// [`EVIDENCE`]: where a detector's calibration errs.
+    pub by_evidence: [u64; 6],
+}
+
+/// The evidence behind a false alarm, from its score's [`Why`](crate::Why).
+pub const EVIDENCE: [&str; 6] = ["profile", "drift", "spread", "level", "relation", "other"];
+
+/// The index in [`EVIDENCE`] of what a score was held against (`other` when it says nothing).
+fn evidence(why: Option<Against>) -> usize {
+    match why {
+        Some(Against::Profile) => 0,
+        Some(Against::Drift) => 1,
+        Some(Against::Spread) => 2,
+        Some(Against::Level) => 3,
+        Some(Against::Relation { .. }) => 4,
+        None => 5,
+    }
 }
 
 impl FalseAlarms {
@@ -130,11 +148,14 @@ pub fn measure(
                 }
             }
             let t = Timestamp(1_704_067_200_000 + i as i64 * STEP.millis());
-            let s = d.update(t, &row).value;
+            let score = d.update(t, &row);
             if i >= warmup {
                 out.points += 1;
                 for (n, level) in out.above.iter_mut().zip(LEVELS) {
-                    *n += u64::from(s >= level);
+                    *n += u64::from(score.value >= level);
+                }
+                if score.value >= LEVELS[LEVELS.len() - 1] {
+                    out.by_evidence[evidence(score.why.map(|w| w.against))] += 1;
                 }
             }
         }

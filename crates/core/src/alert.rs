@@ -103,6 +103,7 @@ impl Explanation {
             _ => "its usual value".to_string(),
         };
         let n = self.intervals.unwrap_or(0);
+        let n = format!("{n} interval{}", if n == 1 { "" } else { "s" });
         let what = match self.against {
             Against::Profile => format!("{f} {v} where {usual} is usual at this time of day"),
             Against::Drift => {
@@ -117,8 +118,8 @@ impl Explanation {
                 ),
                 None => format!("{f} {v} where {usual} goes with its partner"),
             },
-            Against::Stuck => format!("{f} has repeated {v} exactly for {n} intervals"),
-            Against::Silent => format!("no readings for {n} intervals"),
+            Against::Stuck => format!("{f} has repeated {v} exactly for {n}"),
+            Against::Silent => format!("no readings for {n}"),
         };
         match self.surprise {
             Some(s) if s > 0.0 => format!("{what} (by chance about 1 in {})", odds(s)),

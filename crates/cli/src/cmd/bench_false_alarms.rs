@@ -2,7 +2,7 @@
 //! streams with nothing anomalous in them, beside the rate the calibrated score promises
 //! (`10^(-level × decades)`), for several shapes of quiet KPI.
 
-use ai4ict_anomaly::false_alarms::{measure, FalseAlarms, QuietShape, LEVELS};
+use ai4ict_anomaly::false_alarms::{measure, FalseAlarms, QuietShape, EVIDENCE, LEVELS};
 use rayon::prelude::*;
 
 use super::detectors;
@@ -47,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|&l| FalseAlarms::nominal(l, decades))
         .collect();
     outln!(
-        "{:<22} {:<9} {:>10}  {}",
+        "{:<22} {:<9} {:>10}  {}  evidence of the ≥{} points",
         "detector",
         "shape",
         "points",
@@ -56,7 +56,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .zip(&nominal)
             .map(|(l, n)| format!("{:>22}", format!("≥{l} (nominal {n:.1e})")))
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" "),
+        LEVELS[LEVELS.len() - 1]
     );
     let progress = Progress::new(false);
     for (name, kind) in kinds {
@@ -77,13 +78,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     )
                 })
                 .collect();
+            let evidence: Vec<String> = EVIDENCE
+                .iter()
+                .zip(m.by_evidence)
+                .filter(|(_, n)| *n > 0)
+                .map(|(e, n)| format!("{e} {n}"))
+                .collect();
             progress.suspend(|| {
                 outln!(
-                    "{:<22} {:<9} {:>10}  {}",
+                    "{:<22} {:<9} {:>10}  {}  {}",
                     name,
                     shape.name(),
                     m.points,
-                    cells.join(" ")
+                    cells.join(" "),
+                    evidence.join(", ")
                 )
             });
         }
