@@ -92,7 +92,7 @@ pub(crate) fn strongest_of(scores: &[Score], decades: f32) -> Score {
 
 /// Fisher's combination of `k` independent tail probabilities whose surprises add up to
 /// `total` decades: `-log10` of `P * sum_{j<k} (-ln P)^j / j!` with `P = 10^-total`.
-fn fisher(total: f32, k: usize) -> f32 {
+pub(crate) fn fisher(total: f32, k: usize) -> f32 {
     let x = total * std::f32::consts::LN_10;
     let (mut term, mut sum) = (1.0f32, 1.0f32);
     for j in 1..k {
