@@ -1,7 +1,8 @@
 // Live updates of the pipelines page (/ui/pipelines) from the server's event stream
 // (GET /events/pipelines): each `pipelines` event carries every pipeline's status, and the
 // page's rows (a pipeline's, and its nodes' beneath it) are updated in place. A pipeline or a
-// node the page has no row for reloads the page.
+// node the page has no row for reloads the page. A node's records out per second are the
+// difference between two events over the time between them.
 // Without scripts the page reloads itself every few seconds instead.
 (function () {
   "use strict";
@@ -15,6 +16,17 @@
       return DASH;
     }
     return digits ? v.toFixed(digits) : String(v);
+  }
+  // Per pipeline and node, the last records out and when they were seen.
+  var last = {};
+  function rate(key, out) {
+    var now = Date.now();
+    var before = last[key];
+    last[key] = { out: out, at: now };
+    if (!before || now <= before.at || out < before.out) {
+      return DASH;
+    }
+    return String(Math.round(((out - before.out) * 1000) / (now - before.at)));
   }
   var source = new EventSource("/events/pipelines");
   source.addEventListener("pipelines", function (e) {
@@ -71,10 +83,11 @@
         var d = r.cells;
         d[1].textContent = String(n.records_in);
         d[2].textContent = String(n.records_out);
-        d[3].textContent = n.event_time || "";
-        d[4].textContent = figure(n.lag_seconds, 1);
-        d[5].textContent = figure(n.state_bytes, 0);
-        d[6].textContent = figure(n.late_rows, 0);
+        d[3].textContent = rate(p.name + "/" + n.node, n.records_out);
+        d[4].textContent = n.event_time || "";
+        d[5].textContent = figure(n.lag_seconds, 1);
+        d[6].textContent = figure(n.state_bytes, 0);
+        d[7].textContent = figure(n.late_rows, 0);
       });
     });
   });

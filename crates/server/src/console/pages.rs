@@ -1451,6 +1451,8 @@ fn nodes_table(ctx: &Ctx, p: &crate::PipelineStatus) -> String {
                 esc(&n.node),
                 n.records_in.to_string(),
                 n.records_out.to_string(),
+                // A rate needs two readings: the live script fills it in.
+                dash(),
                 esc(n.event_time.as_deref().unwrap_or("")),
                 n.lag_seconds.map_or_else(dash, |s| num(s, 1)),
                 n.state_bytes.map_or_else(dash, |b| b.to_string()),
@@ -1470,6 +1472,7 @@ fn nodes_table(ctx: &Ctx, p: &crate::PipelineStatus) -> String {
                 "col.node",
                 "col.records_in",
                 "col.records_out",
+                "col.out_per_s",
                 "col.event_time",
                 "col.lag_s",
                 "col.state_bytes",
@@ -1547,28 +1550,36 @@ mod tests {
             "Node",
             "Records in",
             "Records out",
+            "Out per s",
             "Lag (s)",
             "State (bytes)",
             "Late rows",
         ] {
             assert!(html.contains(&format!("<th>{h}</th>")), "{h} in {html}");
         }
-        // Node, in, out, event time, lag, state bytes, late rows; a dash for what it lacks.
+        // Node, in, out, out per second (the live script's), event time, lag, state bytes,
+        // late rows; a dash for what it lacks.
         let t = "2024-01-01T23:45:00Z";
         assert_eq!(
             row(&html, "SRC"),
-            ["SRC", "1300", "1200", t, "12.3", "–", "7"]
+            ["SRC", "1300", "1200", "–", t, "12.3", "–", "7"]
         );
         assert_eq!(
             row(&html, "PP"),
-            ["PP", "1200", "1200", t, "900.0", "–", "–"]
+            ["PP", "1200", "1200", "–", t, "900.0", "–", "–"]
         );
         assert_eq!(
             row(&html, "M"),
-            ["M", "1200", "1200", t, "900.0", "4096", "–"]
+            ["M", "1200", "1200", "–", t, "900.0", "4096", "–"]
         );
-        assert_eq!(row(&html, "P"), ["P", "1200", "3", t, "900.0", "512", "–"]);
-        assert_eq!(row(&html, "SINK"), ["SINK", "3", "3", "", "–", "–", "–"]);
+        assert_eq!(
+            row(&html, "P"),
+            ["P", "1200", "3", "–", t, "900.0", "512", "–"]
+        );
+        assert_eq!(
+            row(&html, "SINK"),
+            ["SINK", "3", "3", "–", "", "–", "–", "–"]
+        );
         // The pipeline's own row stays the one the live script counts.
         assert_eq!(html.matches("<tr data-pipeline=").count(), 1, "{html}");
 
