@@ -63,7 +63,12 @@ pub(crate) fn consume(cfg: &KafkaSourceConfig, name: &str) -> Result<Transport, 
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", cfg.start.as_str());
     if let Some(t) = cfg.session_timeout {
-        config.set("session.timeout.ms", t.millis().to_string());
+        // The receiving thread polls whether or not the pipeline keeps up (it pauses
+        // fetching instead), so the poll interval can be held to the same bound.
+        let ms = t.millis().to_string();
+        config
+            .set("session.timeout.ms", &ms)
+            .set("max.poll.interval.ms", &ms);
     }
     let consumer: BaseConsumer = config
         .create()
@@ -118,9 +123,10 @@ fn commit(
     let _ = consumer.commit(&list, mode);
 }
 
-/// Polls into `tx` (waiting while it is full: the consumer then stops polling) and commits
-/// what comes back on `acks`, until stopped; then commits the last position and leaves the
-/// group.
+/// Polls into `tx` and commits what comes back on `acks`, until stopped; then commits the last
+/// position and leaves the group. While `tx` is full (the pipeline is behind) fetching is
+/// paused but polling goes on, so that the group keeps this member (`max.poll.interval.ms`)
+/// and rebalances are served; the records already fetched wait in order.
 fn poll(
     consumer: &BaseConsumer,
     topic: &str,
@@ -128,35 +134,52 @@ fn poll(
     mut acks: tokio::sync::mpsc::UnboundedReceiver<Vec<AckToken>>,
     stop: &AtomicBool,
 ) {
-    let mut pending: Option<Event> = None;
+    let mut pending: VecDeque<Event> = VecDeque::new();
+    let mut paused = false;
     let mut seq = 0;
-    while !stop.load(Ordering::Relaxed) {
+    'run: while !stop.load(Ordering::Relaxed) {
         commit(consumer, topic, &mut acks, CommitMode::Async);
-        if let Some(event) = pending.take() {
+        while let Some(event) = pending.pop_front() {
             match tx.try_send(event) {
                 Ok(()) => {}
                 Err(TrySendError::Full(e)) => {
-                    pending = Some(e);
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
+                    pending.push_front(e);
+                    break;
                 }
-                Err(TrySendError::Disconnected(_)) => break,
+                Err(TrySendError::Disconnected(_)) => break 'run,
             }
         }
-        pending = match consumer.poll(POLL) {
-            None => None,
+        let behind = !pending.is_empty();
+        if behind || paused {
+            // Paused again each time while behind: a rebalance assigns partitions unpaused.
+            if let Ok(assigned) = consumer.assignment() {
+                let _ = if behind {
+                    consumer.pause(&assigned)
+                } else {
+                    consumer.resume(&assigned)
+                };
+            }
+            paused = behind;
+        }
+        let wait = if behind {
+            Duration::from_millis(5)
+        } else {
+            POLL
+        };
+        match consumer.poll(wait) {
+            None => {}
             Some(Ok(m)) => {
                 seq += 1;
-                Some(Event::Message {
+                pending.push_back(Event::Message {
                     origin: format!("{}/{}", m.topic(), m.partition()),
                     payload: m.payload().unwrap_or_default().to_vec(),
                     ack: None,
                     seq: Some(seq),
                     offset: Some((m.partition(), m.offset())),
-                })
+                });
             }
-            Some(Err(e)) => Some(Event::Trouble(e.to_string())),
-        };
+            Some(Err(e)) => pending.push_back(Event::Trouble(e.to_string())),
+        }
     }
     // The source has stopped: records not handed over stay uncommitted (read again).
     commit(consumer, topic, &mut acks, CommitMode::Sync);

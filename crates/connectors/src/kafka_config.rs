@@ -71,7 +71,9 @@ pub struct KafkaSourceConfig {
     #[serde(default)]
     pub start: KafkaStart,
     /// How long the group waits for a silent member before giving its partitions to another,
-    /// from 6s to 1h (the consumer's `session.timeout.ms`; librdkafka's 45 s when not given).
+    /// from 6s to 1h (the consumer's `session.timeout.ms`, and its `max.poll.interval.ms`:
+    /// the source goes on polling, fetching paused, while the pipeline is behind; librdkafka's
+    /// 45 s and 5 min when not given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub session_timeout: Option<Interval>,

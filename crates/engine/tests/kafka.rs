@@ -1,6 +1,7 @@
 //! The dataflow on a Kafka topic (feature `kafka`): every record is scored and its offset
 //! committed, alerts go to a topic keyed by their key, and a run that dies resumes from its
-//! latest checkpoint, re-reading the records after it and none before. Against librdkafka's
+//! latest checkpoint, re-reading the records after it and none before; a pipeline that stalls
+//! longer than the session timeout keeps its partitions. Against librdkafka's
 //! mock cluster (in this process, speaking the Kafka protocol), and against a real broker when
 //! `AI4ICT_TEST_KAFKA=host:port` is set (skipped, saying so, without it).
 #![cfg(feature = "kafka")]
@@ -419,6 +420,41 @@ fn restart_resumes_from_the_checkpoint(brokers: &Brokers) {
     assert_eq!(brokers.committed(&topic, &group), n as i64);
 }
 
+/// A pipeline that stops taking rows for longer than the session timeout (and so the poll
+/// interval) keeps its member in the group: the source pauses fetching but goes on polling,
+/// and every record comes once, none again from a rebalance.
+fn a_stalled_pipeline_keeps_its_partitions(brokers: &Brokers) {
+    let topic = brokers.topic("stall");
+    let n = 100;
+    brokers.produce(&topic, &(0..n).map(row).collect::<Vec<_>>());
+    let mut cfg = source(brokers, &topic, &format!("{topic}-group"), n);
+    cfg.buffer = 1;
+    let mut src = (cfg.open(&fields()).unwrap())(0, 1).unwrap();
+    let (mut seen, mut rows, mut stalled) = (std::collections::HashSet::new(), 0, false);
+    let deadline = std::time::Instant::now() + 4 * WAIT;
+    while let Some(batch) = src.next_batch() {
+        let batch = batch.unwrap();
+        for (entity, time, _) in batch.rows() {
+            seen.insert((entity.clone(), time));
+            rows += 1;
+        }
+        if rows > 0 && !stalled {
+            stalled = true;
+            std::thread::sleep(Duration::from_secs(8));
+        }
+        assert!(std::time::Instant::now() < deadline, "{rows} rows so far");
+    }
+    assert_eq!(rows, n);
+    assert_eq!(seen.len(), n, "no record came twice");
+    let note = src.summary().unwrap_or_default();
+    assert!(!note.contains("poll interval"), "{note}");
+}
+
+#[test]
+fn kafka_stalled_pipeline_keeps_its_partitions_on_a_mock_cluster() {
+    a_stalled_pipeline_keeps_its_partitions(&Brokers::mock());
+}
+
 #[test]
 fn kafka_rows_are_scored_and_committed_on_a_mock_cluster() {
     scored_and_committed(&Brokers::mock());
@@ -442,4 +478,5 @@ fn kafka_on_a_real_broker() {
     scored_and_committed(&brokers);
     sink_publishes_keyed_json(&brokers);
     restart_resumes_from_the_checkpoint(&brokers);
+    a_stalled_pipeline_keeps_its_partitions(&brokers);
 }
