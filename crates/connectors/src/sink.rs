@@ -1,6 +1,6 @@
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -155,7 +155,13 @@ impl SinkComponent for FileSinkConfig {
     }
 
     fn check(&self) -> Result<(), ConnectorError> {
-        self.check_file()
+        self.check_file()?;
+        let csv = FileFormat::resolve(self.format, &self.path)? == FileFormat::Csv;
+        let has_data = std::fs::metadata(&self.path).is_ok_and(|m| m.len() > 0);
+        if self.mode == WriteMode::Append && csv && has_data {
+            check_csv_header(&self.path)?;
+        }
+        Ok(())
     }
 
     fn files(&self) -> Vec<SinkFile<'_>> {
@@ -170,6 +176,9 @@ impl SinkComponent for FileSinkConfig {
         let format = FileFormat::resolve(self.format, &self.path)?;
         let name = self.path.display().to_string();
         let (file, has_data) = self.mode.open(&self.path, "mode")?;
+        if has_data && format == FileFormat::Csv {
+            check_csv_header(&self.path)?;
+        }
         let out = BufWriter::new(file);
         Ok(match format {
             FileFormat::Jsonl => Box::new(JsonlSink::new(name, out)),
@@ -354,6 +363,33 @@ impl<W: Write + Send> AlertSink for JsonlSink<W> {
             .flush()
             .map_err(|e| ConnectorError::io(&self.name, e))
     }
+}
+
+/// The columns of [`CsvSink`]'s alerts.
+const CSV_COLUMNS: [&str; 7] = [
+    "time", "entity", "severity", "score", "field", "onset", "why",
+];
+
+/// Refuses to append to a CSV file whose header is not [`CSV_COLUMNS`] (one written by an
+/// older version, or another file), so that its rows do not end up under the wrong columns.
+fn check_csv_header(path: &Path) -> Result<(), ConnectorError> {
+    let io = |e| ConnectorError::io(path.display(), e);
+    let mut first = String::new();
+    BufReader::new(File::open(path).map_err(io)?.take(4096))
+        .read_line(&mut first)
+        .map_err(io)?;
+    let want = CSV_COLUMNS.join(",");
+    if first.trim_end() == want {
+        return Ok(());
+    }
+    Err(ConnectorError::BadConfig {
+        path: path.display().to_string(),
+        message: format!(
+            "line 1 is `{}`, not the alerts' header `{want}`: appending would put rows under \
+             other columns; move the file aside or set `mode: overwrite`",
+            first.trim_end()
+        ),
+    })
 }
 
 /// Alerts as CSV: `time,entity,severity,score,field,onset,why`, times in RFC 3339, `why` the

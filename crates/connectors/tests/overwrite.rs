@@ -73,6 +73,23 @@ fn append_keeps_what_is_there_and_overwrite_replaces_it() {
     deliver(&sink(&path, WriteMode::Overwrite)).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
 
+    // A CSV file with another header (an older version's, without `why`) is not appended to:
+    // its rows would sit under the wrong columns.
+    let old = dir.path().join("old.csv");
+    let before = "time,entity,severity,score,field,onset\n2024-01-01T00:00:00Z,c,minor,0.9,x,2024-01-01T00:00:00Z\n";
+    std::fs::write(&old, before).unwrap();
+    for err in [
+        sink(&old, WriteMode::Append).check().unwrap_err(),
+        deliver(&sink(&old, WriteMode::Append)).unwrap_err(),
+    ] {
+        let text = err.to_string();
+        assert!(
+            text.contains("old.csv") && text.contains("line 1"),
+            "{text}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&old).unwrap(), before);
+
     let jsonl = dir.path().join("alerts.jsonl");
     deliver(&sink(&jsonl, WriteMode::Append)).unwrap();
     deliver(&sink(&jsonl, WriteMode::Append)).unwrap();
