@@ -66,6 +66,8 @@ pub enum Against {
     Stuck,
     /// No readings: a silent source.
     Silent,
+    /// The values every host's windows take: 99 % of them stay on one side of `expected`.
+    Population,
 }
 
 /// Why an alert fired, from the model's score at the peak of the anomalous run.
@@ -120,6 +122,18 @@ impl Explanation {
             },
             Against::Stuck => format!("{f} has repeated {v} exactly for {n}"),
             Against::Silent => format!("no readings for {n}"),
+            Against::Population => match (self.value, self.expected) {
+                (Some(v), Some(e)) if v < e => format!(
+                    "{f} {} is below {}, which 99 % of host windows stay at or above",
+                    number(v),
+                    number(e)
+                ),
+                (_, Some(e)) => format!(
+                    "{f} {v} is above {}, which 99 % of host windows stay at or below",
+                    number(e)
+                ),
+                _ => format!("{f} {v} is unlike the windows of every other host"),
+            },
         };
         match self.surprise {
             Some(s) if s > 0.0 => format!("{what} (by chance about 1 in {})", odds(s)),
@@ -288,6 +302,20 @@ mod tests {
         assert_eq!(
             stuck.sentence(),
             "load has repeated 0 exactly for 4 intervals"
+        );
+        let host = Explanation {
+            against: Against::Population,
+            field: "peer_cv".into(),
+            value: Some(0.02),
+            expected: Some(0.4),
+            spread: None,
+            partner: None,
+            intervals: None,
+            surprise: None,
+        };
+        assert_eq!(
+            host.sentence(),
+            "peer_cv 0.02 is below 0.4, which 99 % of host windows stay at or above"
         );
         assert_eq!(number(1234.5678), "1235");
         assert_eq!(odds(1.0), "10");

@@ -19,7 +19,7 @@ use ai4ict_classify::{
     GbdtConfig, Metrics, Model, Scorer,
 };
 use ai4ict_connectors::AlertSink;
-use ai4ict_core::{Alert, Entity, Severity, SourceComponent, Timestamp};
+use ai4ict_core::{Against, Alert, Entity, Explanation, Severity, SourceComponent, Timestamp};
 use ai4ict_intent::{
     ClassWeighting, ClassifyAlgorithm, ClassifyModel, FlowAlertPolicy, MlIntent, ModelConfig,
     PolicyConfig, SourceConfig,
@@ -926,7 +926,16 @@ fn behaviour_alert(a: HostAlert) -> Alert {
             Severity::Minor
         },
         field: format!("behaviour: {}", a.feature),
-        why: None,
+        why: Some(Explanation {
+            against: Against::Population,
+            field: a.feature.to_string(),
+            value: Some(a.value),
+            expected: a.usual,
+            spread: None,
+            partner: None,
+            intervals: None,
+            surprise: None,
+        }),
     }
 }
 

@@ -112,6 +112,10 @@ pub struct HostAlert {
     pub feature: &'static str,
     /// That feature's value in the window.
     pub value: f64,
+    /// The value 99 % of host windows stay on the usual side of, in the feature's units: at
+    /// or below it, or for the regularity features (`cv`, `peer_cv`: a low spread of gaps is
+    /// the unusual side) at or above it; `None` when the scorer has no population.
+    pub usual: Option<f64>,
 }
 
 /// Scores every host window against the behaviour of all host windows before it: one
@@ -190,12 +194,21 @@ impl Behaviour {
             self.last_alert.retain(|_, &mut a| a >= keep);
         }
         let field = field.min(FEATURES.len() - 1);
+        let usual = match &self.scorer {
+            Scorer::Population(p) => p.p99(field).map(|b| match field {
+                // Scored as `1 / (v + 0.01)`: back to the feature's units.
+                CV | PEER_CV => 1.0 / b.max(f64::MIN_POSITIVE) - 0.01,
+                _ => b,
+            }),
+            Scorer::Detector(_) => None,
+        };
         Some(HostAlert {
             host: window.host,
             time: window.end,
             score,
             feature: FEATURES[field],
             value: window.features[field],
+            usual,
         })
     }
 }

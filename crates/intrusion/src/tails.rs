@@ -151,6 +151,16 @@ impl PopulationTails {
         best
     }
 
+    /// The value of feature `field` that 99 % of the population stay at or below (the top of
+    /// its 99th-percentile bin, so within a tenth in `log1p` units); `None` before the first
+    /// refresh or for an unknown feature.
+    pub fn p99(&self, field: usize) -> Option<f64> {
+        self.tails
+            .get(field)
+            .filter(|t| t.total > 0.0 && self.seen >= self.warm_up)
+            .map(|t| t.q99.exp_m1())
+    }
+
     /// Bytes of state.
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()

@@ -194,6 +194,11 @@ fn population_tails_score_the_unseen_high_and_do_not_learn_it() {
         }
     }
     assert!(worst < 2.5, "the population's own values score {worst}");
+    // What 99 % of the population stay at or below, for an alert's explanation (the bins are
+    // a tenth of a `log1p` unit wide); nothing for a feature never seen.
+    let p99 = p.p99(0).unwrap();
+    assert!((2.0..3.2).contains(&p99), "{p99}");
+    assert_eq!(p.p99(1), None);
     let (s, field) = p.update(&[300.0, f64::NAN], 2.5).unwrap();
     assert!(s > 5.0 && field == 0, "{s}");
     // Not learned: the same value again is as surprising.
