@@ -291,7 +291,10 @@ async fn fetch(
             Next::Idle => {}
             Next::Ended => break,
             Next::Trouble(e) => queue.push_back(Event::Trouble(e)),
-            Next::Message(i, seq, m) => {
+            Next::Message(i) => {
+                let Some((seq, m)) = merge.take(i) else {
+                    continue;
+                };
                 // Only the reply subject is kept to acknowledge the message.
                 let m = m.message;
                 queue.push_back(Event::Message {
@@ -323,8 +326,8 @@ async fn fetch(
 
 /// What [`Merge::next`] found.
 enum Next {
-    /// A message of consumer `.0`, with its stream sequence.
-    Message(usize, Option<u64>, async_nats::jetstream::Message),
+    /// The message at hand of consumer `.0` ([`Merge::take`]).
+    Message(usize),
     Trouble(String),
     /// Nothing to hand over yet.
     Idle,
@@ -338,14 +341,20 @@ type Item = <pull::Stream as futures_util::Stream>::Item;
 /// partitions sees them as a reader of the whole stream would (an entity's rows in step with
 /// the others'). The message with the lowest stream sequence is handed over once every
 /// consumer with messages pending has one at hand; one with none pending (caught up) is not
-/// waited for.
+/// waited for, nor, until its next message comes, one waited for [`LATE`] × 100 ms (its
+/// pending messages may have been removed from the stream).
 struct Merge {
     streams: Vec<pull::Stream>,
     heads: Vec<Option<(u64, async_nats::jetstream::Message)>>,
     /// Messages each consumer had left to deliver, as of its latest message.
     pending: Vec<u64>,
+    /// Waits of 100 ms in a row for each consumer's next message.
+    waits: Vec<u32>,
     ended: Vec<bool>,
 }
+
+/// Waits of 100 ms after which a consumer with messages pending is no longer waited for.
+const LATE: u32 = 10;
 
 impl Merge {
     fn new(bound: Vec<Bound>) -> Self {
@@ -355,6 +364,7 @@ impl Merge {
             streams: bound.into_iter().map(|b| b.messages).collect(),
             heads: (0..n).map(|_| None).collect(),
             pending,
+            waits: vec![0; n],
             ended: vec![false; n],
         }
     }
@@ -381,9 +391,16 @@ impl Merge {
                     Err(_) => u64::MAX,
                 };
                 self.heads[i] = Some((seq, m));
+                self.waits[i] = 0;
                 None
             }
         }
+    }
+
+    /// Consumer `i`'s message at hand, with its stream sequence.
+    fn take(&mut self, i: usize) -> Option<(Option<u64>, async_nats::jetstream::Message)> {
+        let (seq, m) = self.heads.get_mut(i)?.take()?;
+        Some(((seq != u64::MAX).then_some(seq), m))
     }
 
     /// The next message in stream order, waiting at most 100 ms.
@@ -400,16 +417,14 @@ impl Merge {
         }
         let open = |m: &Self, i: usize| m.heads[i].is_none() && !m.ended[i];
         let mut waiting: Vec<usize> = (0..self.streams.len())
-            .filter(|&i| open(self, i) && self.pending[i] > 0)
+            .filter(|&i| open(self, i) && self.pending[i] > 0 && self.waits[i] < LATE)
             .collect();
         if waiting.is_empty() {
             let first = (0..self.heads.len())
                 .filter_map(|i| self.heads[i].as_ref().map(|(seq, _)| (*seq, i)))
                 .min();
             if let Some((_, i)) = first {
-                if let Some((seq, m)) = self.heads[i].take() {
-                    return Next::Message(i, (seq != u64::MAX).then_some(seq), m);
-                }
+                return Next::Message(i);
             }
             waiting = (0..self.streams.len()).filter(|&i| open(self, i)).collect();
             if waiting.is_empty() {
@@ -432,7 +447,12 @@ impl Merge {
         };
         match got {
             Ok((i, item)) => self.store(i, item).map_or(Next::Idle, Next::Trouble),
-            Err(_) => Next::Idle,
+            Err(_) => {
+                for i in waiting {
+                    self.waits[i] = self.waits[i].saturating_add(1);
+                }
+                Next::Idle
+            }
         }
     }
 }
