@@ -160,6 +160,7 @@ impl HttpSourceConfig {
         LiveLimits {
             max_rows: self.max_rows,
             until_idle: self.until_idle.map(interval_duration),
+            until_caught_up: false,
             buffer: self.buffer,
             event_time: event_time(self.lateness, self.max_held),
         }

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ai4ict_core::{
-    first_worker, Batch, Entity, Interval, ProblemAt, Source, SourceComponent, SourceError,
+    first_worker, Batch, Entity, Interval, NoRows, ProblemAt, Source, SourceComponent, SourceError,
     SourceFactory, SourceProblem, Timestamp,
 };
 use schemars::JsonSchema;
@@ -66,6 +66,8 @@ pub struct LiveLimits {
     pub max_rows: Option<u64>,
     /// End when no message has arrived for this long.
     pub until_idle: Option<Duration>,
+    /// End once the bus has nothing left to deliver (a JetStream consumer with none pending).
+    pub until_caught_up: bool,
     /// Messages held between the bus and the pipeline.
     pub buffer: usize,
     /// Event time: the lateness and the reorder buffer's cap; `None`: rows go on as they
@@ -197,6 +199,7 @@ impl MqttSourceConfig {
         LiveLimits {
             max_rows: self.max_rows,
             until_idle: self.until_idle.map(interval_duration),
+            until_caught_up: false,
             buffer: self.buffer,
             event_time: event_time(self.lateness, self.max_held),
         }
@@ -225,9 +228,19 @@ pub struct NatsSourceConfig {
     pub url: String,
     /// The JetStream stream to read (it must exist).
     pub stream: String,
-    /// Only subjects matching this filter (`telemetry.>`); by default the whole stream.
+    /// Only subjects matching this filter (`telemetry.>`); by default the whole stream. With
+    /// `partitions`, the prefix of the partitions' subjects (`telemetry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// The stream is published in this many partitions by entity: a row of entity `e` goes to
+    /// `<subject>.<k>`, `k` = `Entity::owner(partitions)` (docs/intents.md, "Partitioned
+    /// subjects"). Each worker of the run then reads the partitions `k` it owns (`k` modulo
+    /// the cluster's workers), each through its durable consumer `<durable>-<k>`, so a row
+    /// reaches the worker scoring it without crossing processes when `partitions` is a
+    /// multiple of the workers. Not with checkpoints (yet), nor `max_rows` (each reader sees
+    /// its share only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
     /// The durable consumer's name (default `ai4ict`): a later run with the same name goes
     /// on where this one stopped.
     #[serde(default = "default_durable")]
@@ -257,6 +270,10 @@ pub struct NatsSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub until_idle: Option<Interval>,
+    /// End once the consumer has nothing pending (every message the stream held for it has
+    /// been delivered), e.g. to work through a backlog; by default never.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub until_caught_up: bool,
     /// Messages held between the server and the pipeline (default 10000).
     #[serde(default = "default_buffer", skip_serializing_if = "is_default_buffer")]
     pub buffer: usize,
@@ -325,6 +342,7 @@ impl NatsSourceConfig {
         LiveLimits {
             max_rows: self.max_rows,
             until_idle: self.until_idle.map(interval_duration),
+            until_caught_up: self.until_caught_up,
             buffer: self.buffer,
             event_time: event_time(self.lateness, self.max_held),
         }
@@ -581,6 +599,18 @@ pub(crate) enum Event {
     },
     /// A connection problem the client recovers from (it reconnects); reported, not fatal.
     Trouble(String),
+    /// The bus has nothing more for now: every message it held has come (JetStream).
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    CaughtUp,
+}
+
+/// What one reader of a JetStream stream consumes: the stream through `durable` (`subject`
+/// as its filter), or the given partitions, each through its own durable consumer.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "nats"), allow(dead_code))]
+pub(crate) enum Share {
+    Whole,
+    Partitions(Vec<u32>),
 }
 
 /// Sends `event`, waiting while the channel is full unless `stop` is set; false when the
@@ -671,13 +701,27 @@ impl LiveSource {
     pub fn nats(cfg: &NatsSourceConfig, fields: &[String]) -> Result<Self, ConnectorError> {
         let name = cfg.name();
         let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
-        let transport = crate::nats::consume(cfg, &name, None)?;
+        let transport = crate::nats::consume(cfg, &name, Share::Whole, None)?;
         let mut source = Self::new(name.clone(), Box::new(rows), transport, cfg.limits());
         let cfg = cfg.clone();
         source.rebind = Some(Box::new(move |after| {
-            crate::nats::consume(&cfg, &name, Some(after))
+            crate::nats::consume(&cfg, &name, Share::Whole, Some(after))
         }));
         Ok(source)
+    }
+
+    /// Binds the durable consumers of `partitions` of a stream published in
+    /// `cfg.partitions` (see [`NatsSourceConfig::partitions`]) and fetches from them all on
+    /// one thread. Such a source has no checkpoints.
+    pub fn nats_partitions(
+        cfg: &NatsSourceConfig,
+        fields: &[String],
+        partitions: Vec<u32>,
+    ) -> Result<Self, ConnectorError> {
+        let name = cfg.name();
+        let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
+        let transport = crate::nats::consume(cfg, &name, Share::Partitions(partitions), None)?;
+        Ok(Self::new(name, Box::new(rows), transport, cfg.limits()))
     }
 
     /// Joins the consumer group `cfg.group` on `cfg.topic` and starts polling; fails naming
@@ -853,6 +897,12 @@ impl LiveSource {
                         }
                     };
                     self.handed.extend(ack);
+                }
+                Event::CaughtUp => {
+                    if self.limits.until_caught_up {
+                        self.done = true;
+                        break;
+                    }
                 }
                 Event::Trouble(t) => {
                     self.troubles_total += 1;
@@ -1290,7 +1340,10 @@ impl SourceComponent for NatsSourceConfig {
     }
 
     fn target(&self) -> String {
-        self.name()
+        match self.partitions {
+            Some(n) => format!("{} in {n} partitions", self.name()),
+            None => self.name(),
+        }
     }
 
     fn is_live(&self) -> bool {
@@ -1301,19 +1354,69 @@ impl SourceComponent for NatsSourceConfig {
         live_fields()
     }
 
-    /// Worker 0 reads it whole, and stream sequences are its position.
+    /// Worker 0 reads it whole, and stream sequences are its position; read in partitions,
+    /// it cannot (yet).
     fn resumable(&self) -> bool {
-        true
+        self.partitions.is_none()
     }
 
-    /// Worker 0 binds the JetStream consumer.
+    /// Worker 0 binds the JetStream consumer; with `partitions`, each worker binds those of
+    /// the partitions it owns (none: it reads nothing).
     fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
-        Ok(live_factory(self, fields, LiveSource::nats))
+        let Some(count) = self.partitions else {
+            return Ok(live_factory(self, fields, LiveSource::nats));
+        };
+        let (config, fields) = (self.clone(), fields.to_vec());
+        Ok(Arc::new(move |index, peers| {
+            let owned: Vec<u32> = (0..count)
+                .filter(|&k| k as usize % peers.max(1) == index)
+                .collect();
+            if owned.is_empty() {
+                return Ok(Box::new(NoRows) as Box<dyn Source>);
+            }
+            LiveSource::nats_partitions(&config, &fields, owned)
+                .map(|s| Box::new(LiveRows(s)) as Box<dyn Source>)
+                .map_err(|e| SourceError(e.to_string()))
+        }))
     }
 
+    /// Besides the live checks, `partitions`': at least one, a `subject` prefix without
+    /// wildcards, and no `max_rows`.
     fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
         let mut out = live_problems(self.format, &self.columns, self.buffer);
         out.extend(event_time_problems(self.lateness, self.max_held));
+        let Some(count) = self.partitions else {
+            return out;
+        };
+        if count == 0 {
+            out.push(SourceProblem::new(
+                ProblemAt::Key("partitions"),
+                "must be at least 1",
+                None,
+            ));
+        }
+        match self.subject.as_deref() {
+            None | Some("") => out.push(SourceProblem::new(
+                ProblemAt::Key("partitions"),
+                "needs `subject`, the prefix of the partitions' subjects",
+                Some("e.g. `subject: telemetry` for `telemetry.0`, `telemetry.1`, …"),
+            )),
+            Some(s) if s.contains(['*', '>']) || s.ends_with('.') => out.push(SourceProblem::new(
+                ProblemAt::Key("subject"),
+                format!(
+                    "`{s}`: with `partitions` it is a prefix, without wildcards or a final dot"
+                ),
+                Some("e.g. `subject: telemetry` for `telemetry.0`, `telemetry.1`, …"),
+            )),
+            Some(_) => {}
+        }
+        if self.max_rows.is_some() {
+            out.push(SourceProblem::new(
+                ProblemAt::Key("max_rows"),
+                "counts one reader's rows, and with `partitions` each worker reads its own share",
+                Some("end with `until_caught_up: true` or `until_idle` instead"),
+            ));
+        }
         out
     }
 }
@@ -1540,5 +1643,36 @@ mod tests {
         let n: NatsSourceConfig =
             serde_json::from_str(r#"{"url":"nats://h","stream":"S"}"#).unwrap();
         assert_eq!(n.durable, "ai4ict");
+    }
+
+    #[test]
+    fn a_partitioned_nats_source_needs_a_prefix_and_has_no_checkpoints() {
+        let nats = |extra: &str| -> NatsSourceConfig {
+            serde_json::from_str(&format!(r#"{{"url":"nats://h","stream":"S"{extra}}}"#)).unwrap()
+        };
+        let keys = |cfg: &NatsSourceConfig| -> Vec<ProblemAt> {
+            cfg.problems(&fields(), false)
+                .iter()
+                .map(|p| p.at)
+                .collect()
+        };
+        let good = nats(r#","subject":"kpi","partitions":4,"until_caught_up":true"#);
+        assert!(keys(&good).is_empty());
+        assert!(!good.resumable(), "no checkpoints yet");
+        assert!(good.target().ends_with("in 4 partitions"));
+        assert!(good.limits().until_caught_up);
+        assert!(nats("").resumable());
+        assert_eq!(
+            keys(&nats(r#","partitions":4"#)),
+            [ProblemAt::Key("partitions")]
+        );
+        assert_eq!(
+            keys(&nats(r#","subject":"kpi.>","partitions":4"#)),
+            [ProblemAt::Key("subject")]
+        );
+        assert_eq!(
+            keys(&nats(r#","subject":"kpi","partitions":0,"max_rows":9"#)),
+            [ProblemAt::Key("partitions"), ProblemAt::Key("max_rows")]
+        );
     }
 }

@@ -12,14 +12,25 @@ use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use futures_util::StreamExt;
 
 use crate::alerting::alert_json;
-use crate::live::{host_port, AckToken, Event, Transport};
+use crate::live::{host_port, AckToken, Event, Share, Transport};
 use crate::{AlertSink, ConnectorError, NatsSinkConfig, NatsSourceConfig};
 
-/// What acknowledges a JetStream message once its rows are in the dataflow.
-pub(crate) struct Ack(pub(crate) Box<async_nats::jetstream::Message>);
+/// What acknowledges a JetStream message once its rows are in the dataflow. `all`: its
+/// consumer's acknowledgements are cumulative (`AckPolicy::All`), so the last message of a
+/// batch acknowledges those before it.
+pub(crate) struct Ack {
+    /// The message's reply subject, which an acknowledgement is published to.
+    reply: async_nats::Subject,
+    /// The consumer's place among the transport's.
+    consumer: usize,
+    all: bool,
+}
 
 /// How long connecting and binding the consumer may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Messages a pull request asks for at most.
+const MAX_PULL: usize = 2000;
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -55,15 +66,30 @@ async fn connect(url: &str) -> Result<async_nats::Client, String> {
     }
 }
 
-/// Binds the consumer and starts a thread fetching from it; returns once bound. With `after`
-/// (checkpoints), the consumer is made anew to deliver in order from the message after the
-/// given stream sequence (after its acknowledged floor when that is `None`): what a dead
-/// run had received but not acknowledged then comes at once and in order, not after the ack
-/// wait and after newer messages. Its acknowledgements are cumulative (`AckPolicy::All`)
-/// and unbounded in number, as a checkpoint's commit acknowledges its last message only.
+/// (durable name, filter subject) of each consumer of `share`.
+fn consumers(share: &Share, cfg: &NatsSourceConfig) -> Vec<(String, String)> {
+    let subject = cfg.subject.clone().unwrap_or_default();
+    match share {
+        Share::Whole => vec![(cfg.durable.clone(), subject)],
+        Share::Partitions(ks) => ks
+            .iter()
+            .map(|k| (format!("{}-{k}", cfg.durable), format!("{subject}.{k}")))
+            .collect(),
+    }
+}
+
+/// Binds the consumers of `share` and starts a thread fetching from them; returns once bound.
+/// A consumer this makes acknowledges cumulatively (`AckPolicy::All`): the last message
+/// handed over acknowledges those before it. With `after` (checkpoints; the whole stream
+/// only), the consumer is made anew to deliver in order from the message after the given
+/// stream sequence (after its acknowledged floor when that is `None`): what a dead run had
+/// received but not acknowledged then comes at once and in order, not after the ack wait and
+/// after newer messages; its acknowledgements are unbounded in number, as a checkpoint's
+/// commit acknowledges its last message only.
 pub(crate) fn consume(
     cfg: &NatsSourceConfig,
     name: &str,
+    share: Share,
     after: Option<Option<u64>>,
 ) -> Result<Transport, ConnectorError> {
     let fail = |message: String| ConnectorError::Live {
@@ -86,7 +112,7 @@ pub(crate) fn consume(
                     return;
                 }
             };
-            rt.block_on(fetch(cfg2, after, tx, ack_rx, ready_tx, thread_stop));
+            rt.block_on(fetch(cfg2, share, after, tx, ack_rx, ready_tx, thread_stop));
         })
         .map_err(|e| fail(format!("cannot start the receiving thread: {e}")))?;
     match ready_rx.recv_timeout(CONNECT_TIMEOUT * 3) {
@@ -105,20 +131,25 @@ pub(crate) fn consume(
     }
 }
 
-async fn bind(
+/// A bound consumer: its messages, whether its acks are cumulative, and how many messages it
+/// had pending when bound.
+struct Bound {
+    messages: pull::Stream,
+    all: bool,
+    pending: u64,
+}
+
+async fn bind_one(
     cfg: &NatsSourceConfig,
+    stream: &async_nats::jetstream::stream::Stream,
+    durable: &str,
+    filter: String,
     after: Option<Option<u64>>,
-) -> Result<(async_nats::Client, pull::Stream), String> {
-    let client = connect(&cfg.url).await?;
-    let js = async_nats::jetstream::new(client.clone());
-    let stream = js
-        .get_stream(&cfg.stream)
-        .await
-        .map_err(|e| format!("stream `{}`: {e}", cfg.stream))?;
+) -> Result<Bound, String> {
     let mut config = pull::Config {
-        durable_name: Some(cfg.durable.clone()),
-        ack_policy: AckPolicy::Explicit,
-        filter_subject: cfg.subject.clone().unwrap_or_default(),
+        durable_name: Some(durable.to_string()),
+        ack_policy: AckPolicy::All,
+        filter_subject: filter,
         max_ack_pending: i64::try_from(cfg.buffer.max(1) * 2).unwrap_or(i64::MAX),
         ack_wait: cfg
             .ack_wait
@@ -126,21 +157,20 @@ async fn bind(
         ..Default::default()
     };
     let consumer = match after {
-        None => stream.get_or_create_consumer(&cfg.durable, config).await,
+        None => stream.get_or_create_consumer(durable, config).await,
         Some(after) => {
-            let floor = match stream.get_consumer::<pull::Config>(&cfg.durable).await {
+            let floor = match stream.get_consumer::<pull::Config>(durable).await {
                 Ok(mut c) => c.info().await.ok().map(|i| i.ack_floor.stream_sequence),
                 Err(_) => None,
             };
             if floor.is_some() {
                 stream
-                    .delete_consumer(&cfg.durable)
+                    .delete_consumer(durable)
                     .await
-                    .map_err(|e| format!("consumer `{}`: {e}", cfg.durable))?;
+                    .map_err(|e| format!("consumer `{durable}`: {e}"))?;
             }
-            // Acknowledging a message acknowledges all before it: a checkpoint's commit acks
-            // its last message only, and up to a checkpoint interval of messages may wait.
-            config.ack_policy = AckPolicy::All;
+            // A checkpoint's commit acks its last message only, and up to a checkpoint
+            // interval of messages may wait.
             config.max_ack_pending = -1;
             if let Some(start) = after.or(floor).map(|s| s + 1) {
                 config.deliver_policy = DeliverPolicy::ByStartSequence {
@@ -150,29 +180,80 @@ async fn bind(
             stream.create_consumer(config).await
         }
     }
-    .map_err(|e| format!("consumer `{}`: {e}", cfg.durable))?;
+    .map_err(|e| format!("consumer `{durable}`: {e}"))?;
+    let info = consumer.cached_info();
+    // A consumer an earlier version made acknowledges message by message.
+    let all = info.config.ack_policy == AckPolicy::All;
+    let pending = info.num_pending;
     let messages = consumer
         .stream()
-        .max_messages_per_batch(cfg.buffer.clamp(1, 500))
+        .max_messages_per_batch(cfg.buffer.clamp(1, MAX_PULL))
         .heartbeat(Duration::from_secs(5))
         .expires(Duration::from_secs(10))
         .messages()
         .await
-        .map_err(|e| format!("consumer `{}`: {e}", cfg.durable))?;
-    Ok((client, messages))
+        .map_err(|e| format!("consumer `{durable}`: {e}"))?;
+    Ok(Bound {
+        messages,
+        all,
+        pending,
+    })
 }
 
-/// Fetches into `tx` (waiting while it is full: the consumer then stops pulling) and acks
-/// what comes back on `acks`, until stopped; then sends the last acks and flushes.
+async fn bind(
+    cfg: &NatsSourceConfig,
+    share: &Share,
+    after: Option<Option<u64>>,
+) -> Result<(async_nats::Client, Vec<Bound>), String> {
+    let client = connect(&cfg.url).await?;
+    let js = async_nats::jetstream::new(client.clone());
+    let stream = js
+        .get_stream(&cfg.stream)
+        .await
+        .map_err(|e| format!("stream `{}`: {e}", cfg.stream))?;
+    let mut bound = Vec::new();
+    for (durable, filter) in consumers(share, cfg) {
+        bound.push(bind_one(cfg, &stream, &durable, filter, after).await?);
+    }
+    Ok((client, bound))
+}
+
+/// Acknowledges a batch of handed-over messages: of a consumer with cumulative acks, only
+/// its last message. A failed ack is redelivered after the ack wait: at least once.
+async fn acknowledge(client: &async_nats::Client, batch: Vec<AckToken>) {
+    let mut last: Vec<Ack> = Vec::new();
+    for token in batch {
+        let AckToken::Nats(ack) = token else {
+            continue;
+        };
+        if !ack.all {
+            let _ = client.publish(ack.reply, "".into()).await;
+            continue;
+        }
+        match last.iter_mut().find(|a| a.consumer == ack.consumer) {
+            Some(a) => *a = ack,
+            None => last.push(ack),
+        }
+    }
+    for ack in last {
+        let _ = client.publish(ack.reply, "".into()).await;
+    }
+}
+
+/// Fetches into `tx` (waiting while it is full: the consumers then stop pulling) and acks
+/// what comes back on `acks`, until stopped; then sends the last acks and flushes. Sends
+/// [`Event::CaughtUp`] after the message that leaves no consumer anything pending (at once
+/// when none had any).
 async fn fetch(
     cfg: NatsSourceConfig,
+    share: Share,
     after: Option<Option<u64>>,
     tx: SyncSender<Event>,
     mut acks: tokio::sync::mpsc::UnboundedReceiver<Vec<AckToken>>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
     stop: Arc<AtomicBool>,
 ) {
-    let (client, mut messages) = match bind(&cfg, after).await {
+    let (client, bound) = match bind(&cfg, &share, after).await {
         Ok(b) => b,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -183,47 +264,197 @@ async fn fetch(
     let ack_client = client.clone();
     let acker = tokio::spawn(async move {
         while let Some(batch) = acks.recv().await {
-            for token in batch {
-                if let AckToken::Nats(Ack(m)) = token {
-                    // A failed ack is redelivered after the ack wait: at least once.
-                    let _ = m.ack().await;
-                }
-            }
+            acknowledge(&ack_client, batch).await;
             let _ = ack_client.flush().await;
         }
     });
-    let mut pending: Option<Event> = None;
+    let all: Vec<bool> = bound.iter().map(|b| b.all).collect();
+    let mut merge = Merge::new(bound);
+    let mut caught_up = merge.caught_up();
+    let mut queue: VecDeque<Event> = VecDeque::new();
+    if caught_up {
+        queue.push_back(Event::CaughtUp);
+    }
     while !stop.load(Ordering::Relaxed) {
-        if let Some(event) = pending.take() {
+        if let Some(event) = queue.pop_front() {
             match tx.try_send(event) {
-                Ok(()) => {}
+                Ok(()) => continue,
                 Err(std::sync::mpsc::TrySendError::Full(e)) => {
-                    pending = Some(e);
+                    queue.push_front(e);
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 }
                 Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
             }
         }
-        let next = tokio::time::timeout(Duration::from_millis(100), messages.next()).await;
-        pending = match next {
-            Err(_) => None,
-            Ok(None) => break,
-            Ok(Some(Ok(m))) => Some(Event::Message {
-                origin: m.subject.to_string(),
-                payload: m.payload.to_vec(),
-                seq: m.info().ok().map(|i| i.stream_sequence),
-                offset: None,
-                ack: Some(AckToken::Nats(Ack(Box::new(m)))),
-            }),
-            Ok(Some(Err(e))) => Some(Event::Trouble(e.to_string())),
-        };
+        match merge.next().await {
+            Next::Idle => {}
+            Next::Ended => break,
+            Next::Trouble(e) => queue.push_back(Event::Trouble(e)),
+            Next::Message(i) => {
+                let Some((seq, m)) = merge.take(i) else {
+                    continue;
+                };
+                // Only the reply subject is kept to acknowledge the message.
+                let m = m.message;
+                queue.push_back(Event::Message {
+                    origin: m.subject.to_string(),
+                    payload: Vec::from(m.payload),
+                    seq,
+                    offset: None,
+                    ack: m.reply.map(|reply| {
+                        AckToken::Nats(Ack {
+                            reply,
+                            consumer: i,
+                            all: all[i],
+                        })
+                    }),
+                });
+                if !caught_up && merge.caught_up() {
+                    caught_up = true;
+                    queue.push_back(Event::CaughtUp);
+                }
+            }
+        }
     }
     // The source has stopped: messages not handed over stay unacknowledged (redelivered).
-    drop(messages);
+    drop(merge);
     drop(tx);
     let _ = acker.await;
     let _ = client.flush().await;
+}
+
+/// What [`Merge::next`] found.
+enum Next {
+    /// The message at hand of consumer `.0` ([`Merge::take`]).
+    Message(usize),
+    Trouble(String),
+    /// Nothing to hand over yet.
+    Idle,
+    /// Every consumer's messages have ended.
+    Ended,
+}
+
+type Item = <pull::Stream as futures_util::Stream>::Item;
+
+/// The consumers' messages merged in stream order, the publisher's: a reader of several
+/// partitions sees them as a reader of the whole stream would (an entity's rows in step with
+/// the others'). The message with the lowest stream sequence is handed over once every
+/// consumer with messages pending has one at hand; one with none pending (caught up) is not
+/// waited for, nor, until its next message comes, one waited for [`LATE`] × 100 ms (its
+/// pending messages may have been removed from the stream).
+struct Merge {
+    streams: Vec<pull::Stream>,
+    heads: Vec<Option<(u64, async_nats::jetstream::Message)>>,
+    /// Messages each consumer had left to deliver, as of its latest message.
+    pending: Vec<u64>,
+    /// Waits of 100 ms in a row for each consumer's next message.
+    waits: Vec<u32>,
+    ended: Vec<bool>,
+}
+
+/// Waits of 100 ms after which a consumer with messages pending is no longer waited for.
+const LATE: u32 = 10;
+
+impl Merge {
+    fn new(bound: Vec<Bound>) -> Self {
+        let n = bound.len();
+        let pending = bound.iter().map(|b| b.pending).collect();
+        Self {
+            streams: bound.into_iter().map(|b| b.messages).collect(),
+            heads: (0..n).map(|_| None).collect(),
+            pending,
+            waits: vec![0; n],
+            ended: vec![false; n],
+        }
+    }
+
+    /// Nothing is pending or at hand.
+    fn caught_up(&self) -> bool {
+        self.pending.iter().all(|&p| p == 0) && self.heads.iter().all(Option::is_none)
+    }
+
+    /// Takes what consumer `i`'s stream gave; a trouble to report.
+    fn store(&mut self, i: usize, item: Option<Item>) -> Option<String> {
+        match item {
+            None => {
+                self.ended[i] = true;
+                None
+            }
+            Some(Err(e)) => Some(e.to_string()),
+            Some(Ok(m)) => {
+                let seq = match m.info() {
+                    Ok(info) => {
+                        self.pending[i] = info.pending;
+                        info.stream_sequence
+                    }
+                    Err(_) => u64::MAX,
+                };
+                self.heads[i] = Some((seq, m));
+                self.waits[i] = 0;
+                None
+            }
+        }
+    }
+
+    /// Consumer `i`'s message at hand, with its stream sequence.
+    fn take(&mut self, i: usize) -> Option<(Option<u64>, async_nats::jetstream::Message)> {
+        let (seq, m) = self.heads.get_mut(i)?.take()?;
+        Some(((seq != u64::MAX).then_some(seq), m))
+    }
+
+    /// The next message in stream order, waiting at most 100 ms.
+    async fn next(&mut self) -> Next {
+        use futures_util::FutureExt;
+        for i in 0..self.streams.len() {
+            if self.heads[i].is_none() && !self.ended[i] {
+                if let Some(item) = self.streams[i].next().now_or_never() {
+                    if let Some(trouble) = self.store(i, item) {
+                        return Next::Trouble(trouble);
+                    }
+                }
+            }
+        }
+        let open = |m: &Self, i: usize| m.heads[i].is_none() && !m.ended[i];
+        let mut waiting: Vec<usize> = (0..self.streams.len())
+            .filter(|&i| open(self, i) && self.pending[i] > 0 && self.waits[i] < LATE)
+            .collect();
+        if waiting.is_empty() {
+            let first = (0..self.heads.len())
+                .filter_map(|i| self.heads[i].as_ref().map(|(seq, _)| (*seq, i)))
+                .min();
+            if let Some((_, i)) = first {
+                return Next::Message(i);
+            }
+            waiting = (0..self.streams.len()).filter(|&i| open(self, i)).collect();
+            if waiting.is_empty() {
+                return Next::Ended;
+            }
+        }
+        let got = {
+            let nexts = self
+                .streams
+                .iter_mut()
+                .enumerate()
+                .filter(|(i, _)| waiting.contains(i))
+                .map(|(i, s)| Box::pin(async move { (i, s.next().await) }));
+            tokio::time::timeout(
+                Duration::from_millis(100),
+                futures_util::future::select_all(nexts),
+            )
+            .await
+            .map(|((i, item), _, _)| (i, item))
+        };
+        match got {
+            Ok((i, item)) => self.store(i, item).map_or(Next::Idle, Next::Trouble),
+            Err(_) => {
+                for i in waiting {
+                    self.waits[i] = self.waits[i].saturating_add(1);
+                }
+                Next::Idle
+            }
+        }
+    }
 }
 
 /// See [`NatsSinkConfig`]. Each write publishes and flushes, so an error names the write.

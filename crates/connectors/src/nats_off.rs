@@ -5,7 +5,7 @@
 
 use ai4ict_core::Alert;
 
-use crate::live::Transport;
+use crate::live::{Share, Transport};
 use crate::{AlertSink, ConnectorError, NatsSinkConfig, NatsSourceConfig};
 
 /// Why NATS is not there.
@@ -18,6 +18,7 @@ pub(crate) enum Ack {}
 pub(crate) fn consume(
     _: &NatsSourceConfig,
     name: &str,
+    _share: Share,
     _after: Option<Option<u64>>,
 ) -> Result<Transport, ConnectorError> {
     Err(ConnectorError::Live {

@@ -709,47 +709,243 @@ pub(crate) fn parse_row(
             keys,
         } => {
             let text = utf8(raw, "").map_err(|f| Fault::line(f.message))?;
-            let value: Value = serde_json::from_str(text).map_err(json_fault)?;
-            let Value::Object(map) = value else {
-                return Err(Fault::line(format!(
-                    "expected a JSON object, found {}",
-                    kind(&value)
-                )));
-            };
-            let e = match map.get(ek) {
-                None => return Err(Fault::at(ek, "missing")),
-                Some(Value::String(s)) => entity(s, ek, last)?,
-                Some(Value::Number(n)) => entity(&n.to_string(), ek, last)?,
-                Some(v) => {
-                    return Err(Fault::at(
-                        ek,
-                        format!("expected a string, found {}", kind(v)),
-                    ))
-                }
-            };
-            let t = match map.get(tk) {
-                None => return Err(Fault::at(tk, "missing")),
-                Some(Value::String(s)) => time(s, tk, zone)?,
-                Some(Value::Number(n)) => time(&n.to_string(), tk, zone)?,
-                Some(v) => {
-                    return Err(Fault::at(tk, format!("expected a time, found {}", kind(v))))
-                }
-            };
-            for k in keys {
-                values.push(match map.get(k) {
-                    None | Some(Value::Null) => f64::NAN,
-                    Some(Value::Number(n)) => number(&n.to_string(), k)?,
-                    Some(Value::String(s)) => number(s, k)?,
-                    Some(v) => {
-                        return Err(Fault::at(
-                            k,
-                            format!("expected a number, found {}", kind(v)),
-                        ))
-                    }
-                });
+            if let Some(row) = fast_json_row(text, (ek, tk), keys, values, zone, last) {
+                return Ok(Some(row));
             }
-            Ok(Some((e, t)))
+            // Anything the fast path does not take is read again, slowly, for its faults.
+            values.clear();
+            slow_json_row(text, (ek, tk), keys, values, zone, last).map(Some)
         }
+    }
+}
+
+/// A JSON row read through a `Value`, with the fault of a bad one.
+fn slow_json_row(
+    text: &str,
+    (ek, tk): (&str, &str),
+    keys: &[String],
+    values: &mut Vec<f64>,
+    zone: &chrono_tz::Tz,
+    last: &mut Option<Entity>,
+) -> Result<(Entity, ReadTime), Fault> {
+    let value: Value = serde_json::from_str(text).map_err(json_fault)?;
+    let Value::Object(map) = value else {
+        return Err(Fault::line(format!(
+            "expected a JSON object, found {}",
+            kind(&value)
+        )));
+    };
+    let e = match map.get(ek) {
+        None => return Err(Fault::at(ek, "missing")),
+        Some(Value::String(s)) => entity(s, ek, last)?,
+        Some(Value::Number(n)) => entity(&n.to_string(), ek, last)?,
+        Some(v) => {
+            return Err(Fault::at(
+                ek,
+                format!("expected a string, found {}", kind(v)),
+            ))
+        }
+    };
+    let t = match map.get(tk) {
+        None => return Err(Fault::at(tk, "missing")),
+        Some(Value::String(s)) => time(s, tk, zone)?,
+        Some(Value::Number(n)) => time(&n.to_string(), tk, zone)?,
+        Some(v) => return Err(Fault::at(tk, format!("expected a time, found {}", kind(v)))),
+    };
+    for k in keys {
+        values.push(match map.get(k) {
+            None | Some(Value::Null) => f64::NAN,
+            Some(Value::Number(n)) => number(&n.to_string(), k)?,
+            Some(Value::String(s)) => number(s, k)?,
+            Some(v) => {
+                return Err(Fault::at(
+                    k,
+                    format!("expected a number, found {}", kind(v)),
+                ))
+            }
+        });
+    }
+    Ok((e, t))
+}
+
+/// A good JSON row read without building a `Value`: the entity and time (strings or
+/// numbers) and `keys`' values into `values`, exactly as the `Value` path reads them. `None`
+/// for anything else (bad JSON, a missing entity or time, a value of the wrong kind, a bad
+/// number), which the caller reads again through that path for its fault.
+fn fast_json_row(
+    text: &str,
+    (ek, tk): (&str, &str),
+    keys: &[String],
+    values: &mut Vec<f64>,
+    zone: &chrono_tz::Tz,
+    last: &mut Option<Entity>,
+) -> Option<(Entity, ReadTime)> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let (e, t) = serde::de::DeserializeSeed::deserialize(
+        JsonRow {
+            ek,
+            tk,
+            keys,
+            values: &mut *values,
+        },
+        &mut de,
+    )
+    .ok()?;
+    de.end().ok()?;
+    let e = entity(&e.text()?, ek, last).ok()?;
+    let t = time(&t.text()?, tk, zone).ok()?;
+    Some((e, t))
+}
+
+/// A JSON value as [`fast_json_row`] needs it.
+enum Scalar<'a> {
+    Missing,
+    Null,
+    Number(serde_json::Number),
+    Str(std::borrow::Cow<'a, str>),
+    Other,
+}
+
+impl Scalar<'_> {
+    /// An entity's or time's text, as the `Value` path writes it.
+    fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Self::Str(s) => Some(std::borrow::Cow::Borrowed(s)),
+            Self::Number(n) => Some(std::borrow::Cow::Owned(n.to_string())),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Scalar::Other, Scalar::Number))
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(std::borrow::Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(std::borrow::Cow::Owned(v.to_string())))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Other)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Scalar::Other)
+    }
+}
+
+/// Reads a JSON object's entity and time, and `keys`' values into `values`; an error for
+/// anything [`fast_json_row`] leaves to the `Value` path.
+struct JsonRow<'k, 'v> {
+    ek: &'k str,
+    tk: &'k str,
+    keys: &'k [String],
+    values: &'v mut Vec<f64>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonRow<'_, '_> {
+    type Value = (Scalar<'de>, Scalar<'de>);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonRow<'_, '_> {
+    type Value = (Scalar<'de>, Scalar<'de>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let (mut e, mut t) = (Scalar::Missing, Scalar::Missing);
+        self.values.clear();
+        self.values.resize(self.keys.len(), f64::NAN);
+        while let Some(key) = map.next_key::<Scalar<'de>>()? {
+            let Scalar::Str(key) = key else {
+                return Err(A::Error::custom("a key is not a string"));
+            };
+            let (is_e, is_t) = (key == self.ek, key == self.tk);
+            let field = self.keys.iter().any(|k| *k == key);
+            if !(is_e || is_t || field) {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let value: Scalar<'de> = map.next_value()?;
+            if field {
+                let v = match &value {
+                    Scalar::Missing | Scalar::Null => f64::NAN,
+                    Scalar::Number(n) => {
+                        n.as_f64().ok_or_else(|| A::Error::custom("not a number"))?
+                    }
+                    Scalar::Str(s) => {
+                        number(s, &key).map_err(|_| A::Error::custom("not a number"))?
+                    }
+                    Scalar::Other => return Err(A::Error::custom("not a number")),
+                };
+                for (slot, k) in self.values.iter_mut().zip(self.keys) {
+                    if *k == key {
+                        *slot = v;
+                    }
+                }
+            }
+            match (is_e, is_t) {
+                (true, true) => {
+                    t = match &value {
+                        Scalar::Str(s) => Scalar::Str(s.clone()),
+                        Scalar::Number(n) => Scalar::Number(n.clone()),
+                        _ => Scalar::Other,
+                    };
+                    e = value;
+                }
+                (true, false) => e = value,
+                (false, true) => t = value,
+                (false, false) => {}
+            }
+        }
+        Ok((e, t))
     }
 }
 
@@ -874,5 +1070,45 @@ impl SourceComponent for FileSourceConfig {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path reads every row it takes as the `Value` path does, and leaves it the
+    /// rest (whose faults it reports).
+    #[test]
+    fn the_fast_json_path_reads_as_the_value_path() {
+        let keys: Vec<String> = ["a", "b", "entity"].map(String::from).to_vec();
+        let zone = chrono_tz::Tz::UTC;
+        let lines = [
+            r#"{"entity":"c1","time":"2024-01-01T00:00:00Z","a":1.5,"b":"2","x":[1,{"y":2}]}"#,
+            r#"{"time":900,"entity":7,"a":null,"b":"","a":3e2}"#,
+            r#"{"entity":"c\u0031","time":"2024-01-01 00:15","a":18446744073709551615,"b":-4}"#,
+            r#"{"entity":"c1","time":900.5,"b":true}"#,
+            r#"{"entity":"c1","time":"soon","a":1}"#,
+            r#"{"entity":"","time":0}"#,
+            r#"{"entity":"c1"}"#,
+            r#"{"entity":"c1","time":0,"a":"x"}"#,
+            r#"{"entity":"c1","time":0,"a":{}}"#,
+            r#"[1,2]"#,
+            r#"{"entity":"c1","time":0} x"#,
+            r#"{"entity":"c1","time":0"#,
+        ];
+        for line in lines {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            let got = fast_json_row(line, ("entity", "time"), &keys, &mut fast, &zone, &mut None);
+            let want = slow_json_row(line, ("entity", "time"), &keys, &mut slow, &zone, &mut None);
+            match (got, want) {
+                (Some(g), Ok(w)) => {
+                    assert_eq!(g, w, "{line}");
+                    assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{line}");
+                }
+                (None, Err(_)) => {}
+                (g, w) => panic!("{line}: fast {g:?}, slow {:?}", w.map_err(|f| f.message)),
+            }
+        }
     }
 }

@@ -185,6 +185,10 @@ type WrittenPart = (u32, Result<PartDigest, String>);
 /// Batches a worker may have in flight before its source waits for the pipeline.
 const MAX_IN_FLIGHT: u64 = 8;
 
+/// The longest a worker waiting on others parks before it steps again (it is woken sooner
+/// when something arrives).
+const PARK: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// How often a worker refreshes its nodes' state bytes (they cost a pass over its entities).
 const STATE_BYTES_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -670,7 +674,8 @@ pub fn run(
             round += 1;
             input.advance_to(round);
             while probe.less_than(&round.saturating_sub(MAX_IN_FLIGHT)) {
-                worker.step();
+                // Parked while waiting on other workers, so it leaves them the core.
+                worker.step_or_park(Some(PARK));
             }
             let Some(c) = ckpt else {
                 continue;
@@ -725,7 +730,7 @@ pub fn run(
             });
         }
         input.close();
-        while worker.step() {}
+        while worker.step_or_park(Some(PARK)) {}
         if let Some(f) = feed.as_mut().filter(|_| committed.get() > acked) {
             f.commit(committed.get());
         }

@@ -117,6 +117,100 @@ fn every_jetstream_row_is_scored_and_acked_on_two_workers() {
 }
 
 /// Waits (at most 10 s) for `n` packets that `want` matches.
+/// A stream published in partitions (`<subject>.<k>`, `k` = the entity's owner of 4) read
+/// by two workers, each through the consumers of its partitions, scores every row once, as
+/// one worker reading the stream whole does (same scores, same alerts); every consumer
+/// acknowledges all.
+#[test]
+#[cfg(feature = "nats")]
+fn a_partitioned_stream_is_read_by_each_worker_and_scored_as_whole() {
+    let Some(url) = server("AI4ICT_TEST_NATS") else {
+        return;
+    };
+    let (stream, n, partitions) = (unique("AI4ICT_PARTS_"), 400, 4u32);
+    let prefix = format!("{}.kpi", stream.to_lowercase());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let js = rt.block_on(async {
+        let c = async_nats::connect(url.trim_start_matches("nats://"))
+            .await
+            .unwrap();
+        let js = async_nats::jetstream::new(c);
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: stream.clone(),
+            subjects: vec![format!("{prefix}.*")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        for i in 0..n {
+            let k = ai4ict_core::Entity::new(format!("cell-{}", i % 5)).owner(4);
+            js.publish(format!("{prefix}.{k}"), row(i).into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        js
+    });
+    let run = |cfg: serde_json::Value, workers| {
+        let cfg: NatsSourceConfig = serde_json::from_value(cfg).unwrap();
+        assert!(cfg.problems(&fields(), false).is_empty());
+        let cluster = Cluster {
+            workers,
+            ..Cluster::default()
+        };
+        let spec = PipelineSpec {
+            trace: (0..5)
+                .map(|c| ai4ict_core::Entity::new(format!("cell-{c}")))
+                .collect(),
+            ..spec()
+        };
+        dataflow::run(
+            spec,
+            &cluster,
+            cfg.open(&fields()).unwrap(),
+            Arc::new(|| Ok(Vec::new())),
+            Arc::new(Progress::default()),
+        )
+        .unwrap()
+    };
+    let parts = run(
+        serde_json::json!({
+            "url": url, "stream": stream, "subject": prefix, "partitions": partitions,
+            "durable": "parts", "until_caught_up": true, "buffer": 32,
+        }),
+        2,
+    );
+    let whole = run(
+        serde_json::json!({
+            "url": url, "stream": stream, "durable": "whole", "max_rows": n, "buffer": 32,
+        }),
+        1,
+    );
+    assert!(parts.errors.is_empty(), "{:?}", parts.errors);
+    assert_eq!((parts.rows, parts.entities), (n as u64, 5));
+    assert_eq!(parts.alerts, whole.alerts);
+    assert_eq!(parts.traces.len(), 5);
+    assert_eq!(parts.traces, whole.traces, "every row scored alike");
+    rt.block_on(async {
+        let s = js.get_stream(&stream).await.unwrap();
+        for k in 0..partitions {
+            let mut c: async_nats::jetstream::consumer::PullConsumer =
+                s.get_consumer(&format!("parts-{k}")).await.unwrap();
+            let info = c.info().await.unwrap();
+            assert_eq!(
+                (info.num_pending, info.num_ack_pending),
+                (0, 0),
+                "partition {k}"
+            );
+        }
+        js.delete_stream(&stream).await.unwrap();
+    });
+}
+
 fn wait(conn: &mut rumqttc::Connection, mut n: usize, want: fn(&rumqttc::Packet) -> bool) {
     let until = Instant::now() + Duration::from_secs(10);
     while n > 0 {

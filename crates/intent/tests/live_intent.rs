@@ -80,3 +80,29 @@ fn live_source_mistakes_name_their_field() {
     );
     assert!(MlIntent::parse(&remote, "<cli>", Origin::Local).is_ok());
 }
+
+/// A NATS source read in partitions parses, needs a subject prefix, and has no checkpoints
+/// yet: an intent asking for both is refused with a hint.
+#[test]
+fn a_partitioned_nats_source_is_checked() {
+    let nats = MQTT.replace(
+        "mqtt: { url: \"mqtt://127.0.0.1:1883\", topic: \"telemetry/#\", max_rows: 10, until_idle: 5s }",
+        "nats: { url: \"nats://127.0.0.1:4222\", stream: KPI, subject: kpi, partitions: 8, until_caught_up: true }",
+    );
+    let i = MlIntent::from_yaml(&nats).unwrap();
+    assert!(matches!(&i.source, SourceConfig::Nats(n) if n.partitions == Some(8)));
+    let e = MlIntent::from_yaml(&nats.replace("subject: kpi, ", "")).unwrap_err();
+    assert_eq!(
+        e.problems()[0].field.as_deref(),
+        Some("source.nats.partitions")
+    );
+    let e = MlIntent::from_yaml(&format!("{nats}checkpoint: {{ dir: ck }}\n")).unwrap_err();
+    let p = e.problems()[0];
+    assert_eq!(p.field.as_deref(), Some("checkpoint"));
+    assert!(
+        p.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("remove `partitions`")),
+        "{e}"
+    );
+}

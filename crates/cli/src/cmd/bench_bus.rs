@@ -1,16 +1,19 @@
 //! `ai4ict bench bus`: KPI values per second from a NATS JetStream stream through the shipped
 //! anomaly intent's chain (C, M `auto`, P, D, a file sink), with one process and with a
 //! cluster, as a user runs it: the bench writes the sandbox's telemetry to a fresh stream on
-//! the server given, then runs `ai4ict run` on it once per cluster size, each run with its own
-//! durable consumer reading the whole stream (`max_rows`). It prints each run's deployment rate
+//! the server given, partitioned by entity as docs/intents.md says (`<subject>.<k>`, one
+//! partition per process of the cluster), then runs `ai4ict run` on it once per cluster size,
+//! each run with its own durable consumers reading the whole stream (`until_caught_up`): each
+//! process reads the partitions of the cells it scores. It prints each run's deployment rate
 //! (rows over the deploy stage's time: start-up, training on the sandbox's history and the
-//! consumer's creation are left out) and the cluster's ratio to one process. It fails when a
+//! consumers' creation are left out) and the cluster's ratio to one process. It fails when a
 //! run fails or scores fewer rows than were published.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use ai4ict_core::Entity;
 use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
 use anyhow::{bail, Context};
 
@@ -49,10 +52,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .map_or(0, |d| d.as_nanos());
     let stream = format!("AI4ICT_BENCH_BUS_{}_{nanos}", std::process::id());
     let t = Instant::now();
-    publish(&a.nats, &stream, &text)?;
+    let partitions = u32::from(a.processes);
+    publish(&a.nats, &stream, &text, partitions)?;
     outln!(
         "bench bus: {rows} rows × {} KPIs ({} cells × {} days) published to {} stream {stream} \
-         in {:.1} s ({:.0} rows/s, each acknowledged by JetStream)",
+         in {partitions} partitions in {:.1} s ({:.0} rows/s, each acknowledged by JetStream)",
         KPIS.len(),
         a.cells,
         a.days,
@@ -61,8 +65,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         rows as f64 / t.elapsed().as_secs_f64().max(1e-9)
     );
     let result = (|| {
-        let one = run_cluster(dir.path(), &a.nats, &stream, 1, rows)?;
-        let many = run_cluster(dir.path(), &a.nats, &stream, usize::from(a.processes), rows)?;
+        let run =
+            |processes| run_cluster(dir.path(), &a.nats, &stream, partitions, processes, rows);
+        let one = run(1)?;
+        let many = run(usize::from(a.processes))?;
         outln!(
             "  {} processes / 1 process = {:.2} (goal ≥ 1.7 for 2); one process: {:.2} M KPI \
              values/s (goal ≥ 1 M on one core)",
@@ -92,15 +98,21 @@ async fn jetstream(url: &str) -> anyhow::Result<async_nats::jetstream::Context> 
     Ok(async_nats::jetstream::new(client))
 }
 
-/// Creates `stream` and publishes every line of `text` to it, in chunks whose
-/// acknowledgements are awaited together.
-fn publish(url: &str, stream: &str, text: &str) -> anyhow::Result<()> {
+/// The prefix of the stream's partitions' subjects.
+fn subject(stream: &str) -> String {
+    format!("{}.kpi", stream.to_lowercase())
+}
+
+/// Creates `stream` and publishes every line of `text` to it, each to the subject of its
+/// entity's partition (of `partitions`), in chunks whose acknowledgements are awaited
+/// together.
+fn publish(url: &str, stream: &str, text: &str, partitions: u32) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let js = jetstream(url).await?;
-        let subject = format!("{}.kpi", stream.to_lowercase());
+        let prefix = subject(stream);
         js.create_stream(async_nats::jetstream::stream::Config {
             name: stream.to_string(),
-            subjects: vec![subject.clone()],
+            subjects: vec![format!("{prefix}.*")],
             ..Default::default()
         })
         .await
@@ -109,8 +121,12 @@ fn publish(url: &str, stream: &str, text: &str) -> anyhow::Result<()> {
         for chunk in lines.chunks(2000) {
             let mut acks = Vec::with_capacity(chunk.len());
             for line in chunk {
+                let row: serde_json::Value =
+                    serde_json::from_str(line).context("a row of the sandbox's telemetry")?;
+                let entity = Entity::new(row["entity"].as_str().unwrap_or_default());
+                let k = entity.owner(partitions as usize);
                 acks.push(
-                    js.publish(subject.clone(), line.to_string().into())
+                    js.publish(format!("{prefix}.{k}"), line.to_string().into())
                         .await
                         .context("publishing a row")?,
                 );
@@ -130,12 +146,13 @@ fn delete_stream(url: &str, stream: &str) -> anyhow::Result<()> {
     })
 }
 
-/// Runs the intent on `stream` with a cluster of `processes` and returns its deployment rate
-/// in rows/s.
+/// Runs the intent on `stream` (in `partitions`) with a cluster of `processes` and returns
+/// its deployment rate in rows/s.
 fn run_cluster(
     dir: &Path,
     url: &str,
     stream: &str,
+    partitions: u32,
     processes: usize,
     rows: u64,
 ) -> anyhow::Result<f64> {
@@ -144,7 +161,7 @@ fn run_cluster(
         "name: {name}
 use_case: operations
 source:
-  nats: {{ url: \"{url}\", stream: {stream}, durable: {name}, max_rows: {rows} }}
+  nats: {{ url: \"{url}\", stream: {stream}, subject: {subject}, partitions: {partitions}, durable: {name}, until_caught_up: true }}
 collect:
   fields: [{fields}]
   interval: 15m
@@ -157,7 +174,8 @@ policy:
 distribute:
   - file: {{ path: {name}.jsonl, mode: overwrite }}
 ",
-        fields = KPIS.join(", ")
+        fields = KPIS.join(", "),
+        subject = subject(stream),
     );
     let file = format!("{name}.yaml");
     std::fs::write(dir.join(&file), intent)?;
