@@ -118,10 +118,14 @@ impl Brokers {
     /// Sets the group's committed offsets back to the start of every partition, as commits
     /// lost in a crash leave them.
     fn rewind(&self, topic: &str, group: &str) {
+        // No automatic commits: the polls that wait for the assignment may return records,
+        // and committing their positions (on an interval, or when the consumer closes) would
+        // undo the rewind (seen as a flaky test on a busy machine).
         let c: BaseConsumer = self
             .config()
             .set("group.id", group)
             .set("session.timeout.ms", SESSION_MS)
+            .set("enable.auto.commit", "false")
             .create()
             .unwrap();
         // A member of the group commits (the broker refuses commits from outside it).
