@@ -49,14 +49,15 @@ fn row(i: usize) -> String {
     )
 }
 
-#[test]
+/// A fresh JetStream stream `name` on `subjects` with `records` (subject, body) published
+/// and acknowledged, and the runtime its client lives on.
 #[cfg(feature = "nats")]
-fn every_jetstream_row_is_scored_and_acked_on_two_workers() {
-    let Some(url) = server("AI4ICT_TEST_NATS") else {
-        return;
-    };
-    let (stream, n, bad) = (unique("AI4ICT_ENGINE_"), 300, 3);
-    let subject = stream.to_lowercase();
+fn jetstream(
+    url: &str,
+    name: &str,
+    subjects: &str,
+    records: impl IntoIterator<Item = (String, String)>,
+) -> (tokio::runtime::Runtime, async_nats::jetstream::Context) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -67,15 +68,14 @@ fn every_jetstream_row_is_scored_and_acked_on_two_workers() {
             .unwrap();
         let js = async_nats::jetstream::new(c);
         js.create_stream(async_nats::jetstream::stream::Config {
-            name: stream.clone(),
-            subjects: vec![format!("{subject}.>")],
+            name: name.to_string(),
+            subjects: vec![subjects.to_string()],
             ..Default::default()
         })
         .await
         .unwrap();
-        for i in 0..n + bad {
-            let body = if i % 100 == 50 { "oops".into() } else { row(i) };
-            js.publish(format!("{subject}.rows"), body.into())
+        for (subject, body) in records {
+            js.publish(subject, body.into())
                 .await
                 .unwrap()
                 .await
@@ -83,6 +83,22 @@ fn every_jetstream_row_is_scored_and_acked_on_two_workers() {
         }
         js
     });
+    (rt, js)
+}
+
+#[test]
+#[cfg(feature = "nats")]
+fn every_jetstream_row_is_scored_and_acked_on_two_workers() {
+    let Some(url) = server("AI4ICT_TEST_NATS") else {
+        return;
+    };
+    let (stream, n, bad) = (unique("AI4ICT_ENGINE_"), 300, 3);
+    let subject = stream.to_lowercase();
+    let records = (0..n + bad).map(|i| {
+        let body = if i % 100 == 50 { "oops".into() } else { row(i) };
+        (format!("{subject}.rows"), body)
+    });
+    let (rt, js) = jetstream(&url, &stream, &format!("{subject}.>"), records);
     let cfg: NatsSourceConfig = serde_json::from_value(serde_json::json!({
         "url": url, "stream": stream, "max_rows": n + bad, "until_idle": "10s", "buffer": 32,
     }))
@@ -129,32 +145,11 @@ fn a_partitioned_stream_is_read_by_each_worker_and_scored_as_whole() {
     };
     let (stream, n, partitions) = (unique("AI4ICT_PARTS_"), 400, 4u32);
     let prefix = format!("{}.kpi", stream.to_lowercase());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let js = rt.block_on(async {
-        let c = async_nats::connect(url.trim_start_matches("nats://"))
-            .await
-            .unwrap();
-        let js = async_nats::jetstream::new(c);
-        js.create_stream(async_nats::jetstream::stream::Config {
-            name: stream.clone(),
-            subjects: vec![format!("{prefix}.*")],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        for i in 0..n {
-            let k = ai4ict_core::Entity::new(format!("cell-{}", i % 5)).owner(4);
-            js.publish(format!("{prefix}.{k}"), row(i).into())
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-        }
-        js
+    let records = (0..n).map(|i| {
+        let k = ai4ict_core::Entity::new(format!("cell-{}", i % 5)).owner(4);
+        (format!("{prefix}.{k}"), row(i))
     });
+    let (rt, js) = jetstream(&url, &stream, &format!("{prefix}.*"), records);
     let run = |cfg: serde_json::Value, workers| {
         let cfg: NatsSourceConfig = serde_json::from_value(cfg).unwrap();
         assert!(cfg.problems(&fields(), false).is_empty());
