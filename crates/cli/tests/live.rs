@@ -198,15 +198,13 @@ distribute:
     assert_eq!(spike["labels"]["alertname"], "ai4ict_anomaly");
     assert_eq!(spike["labels"]["team"], "ran");
     assert!(spike["labels"]["severity"].is_string() && spike["labels"]["field"].is_string());
-    // Why it fired, in words: the spiking field against what was expected of it.
+    // Why it fired, in words, starting with the field it names (the spike holds at 1, so it
+    // may read as a stuck reading as well as against the field's usual value).
     let why = spike["annotations"]["description"]
         .as_str()
         .unwrap_or_default();
     let field = spike["labels"]["field"].as_str().unwrap();
-    assert!(
-        why.contains(field) && why.contains("by chance about 1 in"),
-        "{spike}"
-    );
+    assert!(why.starts_with(field), "{spike}");
     let report = spike["annotations"]["report"].as_str().unwrap();
     assert!(
         report.starts_with("file://") && report.ends_with("report/report.html"),
