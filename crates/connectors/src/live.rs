@@ -1547,6 +1547,24 @@ mod tests {
         assert!(MessageRows::new("t", &rows, &[]).is_err());
     }
 
+    /// Sends message `seq` (at `offset`, for Kafka) holding entity `c`'s row at `minute`.
+    fn send_row(
+        tx: &std::sync::mpsc::SyncSender<Event>,
+        seq: u64,
+        offset: Option<(i32, i64)>,
+        minute: i64,
+    ) {
+        let payload = format!(r#"{{"entity":"c","time":{},"a":1}}"#, minute * 60);
+        tx.send(Event::Message {
+            origin: "s".into(),
+            payload: payload.into_bytes(),
+            ack: None,
+            seq: Some(seq),
+            offset,
+        })
+        .unwrap();
+    }
+
     /// With `lateness` and checkpoints, a cut's position stops before the oldest message with
     /// a row held, so a restart from it reads that row again instead of losing it.
     #[test]
@@ -1555,15 +1573,7 @@ mod tests {
         src.checkpoints = true;
         // Minutes 0, 10 and 7 in messages 1, 2, 3: the watermark (5m) releases minute 0 only.
         for (seq, minute) in [(1, 0), (2, 10), (3, 7)] {
-            let payload = format!(r#"{{"entity":"c","time":{},"a":1}}"#, minute * 60);
-            tx.send(Event::Message {
-                origin: "s".into(),
-                payload: payload.into_bytes(),
-                ack: None,
-                seq: Some(seq),
-                offset: None,
-            })
-            .unwrap();
+            send_row(&tx, seq, None, minute);
         }
         let batch = src
             .next_batch(100, Duration::from_millis(50))
@@ -1595,15 +1605,7 @@ mod tests {
             (3, (1, 4), 10),
             (4, (0, 11), 7),
         ] {
-            let payload = format!(r#"{{"entity":"c","time":{},"a":1}}"#, minute * 60);
-            tx.send(Event::Message {
-                origin: "s".into(),
-                payload: payload.into_bytes(),
-                ack: None,
-                seq: Some(seq),
-                offset: Some(offset),
-            })
-            .unwrap();
+            send_row(&tx, seq, Some(offset), minute);
         }
         let batch = src
             .next_batch(100, Duration::from_millis(50))
