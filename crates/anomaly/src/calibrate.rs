@@ -250,13 +250,14 @@ pub(crate) struct Strongest {
 
 impl Strongest {
     /// Offers field `i`'s surprise against the baseline `why` (asked only when it is the
-    /// strongest so far).
+    /// strongest so far and surprising at all: an ordinary point needs no explanation, and
+    /// most points are ordinary).
     #[inline]
     pub(crate) fn offer(&mut self, i: usize, surprise: f32, why: impl FnOnce() -> Option<Why>) {
         if surprise > self.surprise || self.field.is_none() {
             self.surprise = fmax(surprise, self.surprise);
             self.field = Some(i);
-            self.why = why();
+            self.why = if surprise > 0.0 { why() } else { None };
         }
     }
 
