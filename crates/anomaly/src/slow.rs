@@ -20,9 +20,12 @@
 //! Each raw score has its own [`TailCalibrator`], taught by every point that is neither being
 //! reported nor far out (the statistics are smooth, so their exceedances come in runs, and a
 //! run is what the tail is made of); the larger surprise, less `log10 4` for the two more
-//! looks, is the field's slow evidence. A point reaching the report level (a calibrated 0.9)
-//! counts towards the episode's `hold`; before that the evidence is still building and is
-//! reported as it is.
+//! looks, is the field's slow evidence. Consecutive points at the report level (a calibrated
+//! 0.9) count towards the episode's `hold`; before that the evidence is still building and is
+//! reported as it is. A run broken before `hold` points starts the count again: a drift whose
+//! evidence hovers at the report level was never two points in a row there, so the policy has
+//! not alerted on it, and holding it then would hide it for good (on development seed 2 a
+//! latency drift reached 0.90 twice, an hour apart, and was then held for a day).
 //!
 //! Memory: 64 bytes per field. Time: O(1), a few dozen operations per point, no logarithm
 //! but for the calibrators' rare exceedances.
@@ -192,18 +195,27 @@ impl SlowEvidence {
                 self.burst.observe(zs, false);
             }
         }
+        (self.held(s, report, hold), kind)
+    }
+
+    /// The episode's hold (see the module docs): `s`, or 0 once `hold` consecutive points at
+    /// the report level have been reported, until the evidence comes back to normal.
+    fn held(&mut self, s: f32, report: f32, hold: u16) -> f32 {
         if s < EPISODE_MIN {
             self.reported = 0;
-            return (s, kind);
+            return s;
         }
         if s >= report {
             self.reported = self.reported.saturating_add(1);
+        } else if self.reported < hold {
+            // The run at the report level broke before the policy could have alerted on it:
+            // the hold starts again with the next run.
+            self.reported = 0;
         }
         if hold > 0 && self.reported > hold {
-            // Reported: quiet until the evidence comes back to normal.
-            return (0.0, kind);
+            return 0.0;
         }
-        (s, kind)
+        s
     }
 
     /// The slow baseline of the deseasonalised value: what a drift is measured from.
@@ -278,6 +290,25 @@ mod tests {
             first.is_some_and(|f| f >= start && f < start + 6),
             "{first:?}"
         );
+    }
+
+    #[test]
+    fn the_hold_counts_consecutive_points_at_the_report_level() {
+        let mut e = SlowEvidence::new();
+        let (high, mid) = (REPORT + 1.0, EPISODE_MIN + 1.0);
+        // Two points at the report level an interval apart, inside one episode: the policy
+        // never saw two in a row, so neither the next run is held...
+        let seen: Vec<f32> = [high, mid, high, mid, high, high, high, high]
+            .iter()
+            .map(|&s| e.held(s, REPORT, 2))
+            .collect();
+        assert_eq!(seen, [high, mid, high, mid, high, high, 0.0, 0.0]);
+        // ...and once back to normal a new episode is reported again.
+        assert_eq!(e.held(0.5, REPORT, 2), 0.5);
+        assert_eq!(e.held(high, REPORT, 2), high);
+        // Without a hold, everything is reported.
+        let mut e = SlowEvidence::new();
+        assert!((0..5).all(|_| e.held(high, REPORT, 0) == high));
     }
 
     #[test]

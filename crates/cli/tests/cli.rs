@@ -551,3 +551,53 @@ fn a_process_killed_mid_run_stops_its_peer_with_an_error() {
     let detail = failed[0]["detail"].as_str().unwrap();
     assert!(detail.contains("the cluster lost a process"), "{detail}");
 }
+
+/// `bench sandbox --missed` lists exactly the actionable incidents the summary counts as
+/// missed, each with its peak and its scores.
+#[test]
+fn bench_sandbox_lists_the_missed_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ai4ict(
+        dir.path(),
+        &[
+            "bench",
+            "sandbox",
+            "--detector",
+            "ewma",
+            "--cells",
+            "20",
+            "--days",
+            "10",
+            "--quiet-days",
+            "7",
+            "--history-days",
+            "7",
+            "--seed",
+            "1",
+            "--missed",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    // "…; 11 of 14 actionable incidents detected; …"
+    let counts: Vec<usize> = text
+        .split("; ")
+        .find(|s| s.ends_with("actionable incidents detected"))
+        .expect("a summary line")
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (detected, incidents) = (counts[0], counts[1]);
+    assert!(detected < incidents, "ewma misses some here: {text}");
+    assert!(
+        text.contains(&format!("missed ({}):", incidents - detected)),
+        "{text}"
+    );
+    let listed = text
+        .lines()
+        .filter(|l| l.contains(" points ≥ report level"))
+        .count();
+    assert_eq!(listed, incidents - detected, "{text}");
+    let scores = text.lines().filter(|l| l.contains("scores ×100")).count();
+    assert_eq!(scores, listed, "{text}");
+}

@@ -3,10 +3,11 @@
 //! reported per incident kind (Y.3181 evaluation plug-in KPIs: precision, recall, time to
 //! detect).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use ai4ict_core::{Alert, Batch, Incident, Interval, Timestamp};
+use ai4ict_core::{Alert, Batch, Entity, Explanation, Incident, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
 use ai4ict_eval::metrics::{event_metrics, EventMetrics};
 use ai4ict_intent::AlertPolicy;
@@ -45,6 +46,10 @@ pub struct Args {
     /// drifts, missing data) per cell per week; the scenario's default when not given.
     #[arg(long)]
     telemetry_fault_rate: Option<f64>,
+    /// List each actionable incident a detector missed: its peak score inside the incident
+    /// (and grace), the points at the report level, and what the peak was held against.
+    #[arg(long)]
+    missed: bool,
 }
 
 /// One detector's result.
@@ -52,6 +57,46 @@ struct Outcome {
     name: String,
     metrics: EventMetrics,
     state_bytes_per_cell: f64,
+    /// With `--missed`: each missed actionable incident and what its entity's scores did.
+    missed: Vec<(Incident, Trace)>,
+}
+
+/// What an incident's entity scored inside the incident and its grace (`--missed`).
+#[derive(Default)]
+struct Trace {
+    /// The highest score, when, and why.
+    peak: Option<(f64, Timestamp, Option<Explanation>)>,
+    /// Points at or above the policy's report level, and the longest run of them.
+    above: u32,
+    longest: u32,
+    run: u32,
+    /// The entity's latest alert before the incident began, if any.
+    alert_before: Option<Timestamp>,
+    /// Every score, in hundredths (a score of 1 shows as 99, to keep two digits).
+    scores: Vec<u8>,
+}
+
+impl Trace {
+    fn offer(
+        &mut self,
+        t: Timestamp,
+        score: f64,
+        report: f64,
+        why: impl FnOnce() -> Option<Explanation>,
+    ) {
+        self.scores
+            .push((score * 100.0).round().clamp(0.0, 99.0) as u8);
+        if score >= report {
+            self.above += 1;
+            self.run += 1;
+            self.longest = self.longest.max(self.run);
+        } else {
+            self.run = 0;
+        }
+        if self.peak.as_ref().is_none_or(|p| score > p.0) {
+            self.peak = Some((score, t, why()));
+        }
+    }
 }
 
 /// What the alerts are scored against: the incidents from `from` on, with `grace_ms` after
@@ -70,6 +115,7 @@ fn run_one(
     fields: &[String],
     interval: Interval,
     scoring: &Scoring,
+    missed: bool,
 ) -> anyhow::Result<Outcome> {
     let config = detectors::config(kind);
     let mut model = ModelNode::new(&config, fields.len(), interval)
@@ -77,16 +123,117 @@ fn run_one(
     let mut policy = PolicyNode::new(&AlertPolicy::default(), fields, interval);
     let mut scored = Scored::default();
     let mut alerts: Vec<Alert> = Vec::new();
+    // With `--missed`, each actionable incident's window, by entity.
+    let mut watched: HashMap<&Entity, Vec<usize>> = HashMap::new();
+    if missed {
+        for (k, inc) in scoring.incidents.iter().enumerate() {
+            if inc.kind.actionable() {
+                watched.entry(&inc.entity).or_default().push(k);
+            }
+        }
+    }
+    let mut traces: Vec<Trace> = scoring.incidents.iter().map(|_| Trace::default()).collect();
+    let report = AlertPolicy::default().score_above;
     for b in batches {
         model.process(b.clone(), &mut scored);
         policy.process(&scored, &mut alerts);
+        if watched.is_empty() {
+            continue;
+        }
+        for (i, (entity, t, values)) in scored.batch.rows().enumerate() {
+            for &k in watched.get(entity).map_or(&[][..], Vec::as_slice) {
+                if scoring.incidents[k].covers(t, scoring.grace_ms) {
+                    let score = scored.scores[i];
+                    traces[k].offer(t, score.value, report, || {
+                        policy.explain_score(score, values)
+                    });
+                }
+            }
+        }
     }
     alerts.retain(|a| a.time >= scoring.from);
+    let metrics = event_metrics(&alerts, &scoring.incidents, scoring.grace_ms);
+    let missed = if missed {
+        let detected = |inc: &Incident| {
+            alerts
+                .iter()
+                .any(|a| a.entity == inc.entity && inc.covers(a.time, scoring.grace_ms))
+        };
+        scoring
+            .incidents
+            .iter()
+            .zip(traces)
+            .filter(|(inc, _)| inc.kind.actionable() && !detected(inc))
+            .map(|(inc, mut trace)| {
+                trace.alert_before = alerts
+                    .iter()
+                    .filter(|a| a.entity == inc.entity && a.time < inc.start)
+                    .map(|a| a.time)
+                    .max();
+                (inc.clone(), trace)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Outcome {
         name: name.to_string(),
-        metrics: event_metrics(&alerts, &scoring.incidents, scoring.grace_ms),
+        metrics,
         state_bytes_per_cell: model.state_bytes() as f64 / model.entities().max(1) as f64,
+        missed,
     })
+}
+
+/// Prints the incidents a detector missed (`--missed`).
+fn print_missed(o: &Outcome, interval_ms: i64) {
+    if o.missed.is_empty() {
+        return;
+    }
+    outln!("  missed ({}):", o.missed.len());
+    for (inc, trace) in &o.missed {
+        let hours = |ms: i64| ms as f64 / 3_600_000.0;
+        let before = trace.alert_before.map_or_else(String::new, |t| {
+            format!(
+                "; the entity's last alert {:.1} h before",
+                hours(inc.start.0 - t.0)
+            )
+        });
+        outln!(
+            "    {} {} at {} for {:.1} h: {} points ≥ report level, longest run {}{before}",
+            inc.kind.as_str(),
+            inc.entity,
+            inc.start,
+            hours(inc.end.0 - inc.start.0 + interval_ms),
+            trace.above,
+            trace.longest
+        );
+        if let Some((score, t, why)) = &trace.peak {
+            let why = why
+                .as_ref()
+                .map_or_else(|| "no baseline".to_string(), Explanation::sentence);
+            outln!(
+                "      peak {score:.2} at +{:.1} h: {why}",
+                hours(t.0 - inc.start.0)
+            );
+        }
+        // Each point's score while the incident is short, else each hour's highest.
+        let per_hour = (3_600_000 / interval_ms).max(1) as usize;
+        let step = if trace.scores.len() <= 8 * per_hour {
+            1
+        } else {
+            per_hour
+        };
+        let shown: Vec<String> = trace
+            .scores
+            .chunks(step)
+            .map(|c| format!("{:02}", c.iter().max().copied().unwrap_or(0)))
+            .collect();
+        outln!(
+            "      scores ×100{}: {}",
+            if step > 1 { ", hourly highest" } else { "" },
+            shown.join(" ")
+        );
+    }
 }
 
 /// Minutes, or `-` when absent.
@@ -210,7 +357,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let outcomes: Vec<Outcome> = kinds
         .par_iter()
         .map(|(name, kind)| {
-            let outcome = run_one(name, *kind, &batches, &fields, interval, &scoring);
+            let outcome = run_one(
+                name,
+                *kind,
+                &batches,
+                &fields,
+                interval,
+                &scoring,
+                args.missed,
+            );
             eprintln!(
                 "  {name} finished ({} of {}, {:.0} s)",
                 finished.fetch_add(1, Ordering::Relaxed) + 1,
@@ -222,6 +377,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect::<anyhow::Result<_>>()?;
     for o in &outcomes {
         print_outcome(o, interval.millis());
+        print_missed(o, interval.millis());
     }
     if outcomes.len() > 1 {
         outln!(

@@ -110,6 +110,16 @@ impl PolicyNode {
         }
     }
 
+    /// Why a row with `values` scored `score`, in the fields' names, as an alert on it
+    /// would say (`None` where the detector gives no baseline).
+    pub fn explain_score(&self, score: Score, values: &[f64]) -> Option<Explanation> {
+        self.explain(&Peak {
+            score,
+            finding: None,
+            values,
+        })
+    }
+
     /// Why `peak` scored as it did, in the fields' names.
     fn explain(&self, peak: &Peak<'_>) -> Option<Explanation> {
         let name = |i: usize| self.fields.get(i).cloned();
