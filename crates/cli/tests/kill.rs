@@ -2,8 +2,9 @@
 //! (`AI4ICT_TEST_NATS`, as `.ci/nats.sh` starts it) is killed with SIGKILL mid-stream, after
 //! some checkpoints, and restarted: every published record is scored, no alert of an
 //! uninterrupted run is missing, and the alerts raised twice are all after the checkpoint the
-//! restart resumed from. With one process, and with two where one of them is killed (its peer
-//! then stops, and the cluster is restarted). Skipped, saying so, without the server.
+//! restart resumed from. With one process, with two where one of them is killed (its peer
+//! then stops, and the cluster is restarted), and with `ai4ict serve` running the intent.
+//! Skipped, saying so, without the server.
 
 #![cfg(feature = "nats")]
 
@@ -243,27 +244,7 @@ fn kill_and_restart(processes: usize) {
     }
     publisher.join().unwrap();
 
-    // The reference: the whole stream, uninterrupted, without checkpoints.
-    intent(
-        d,
-        "ref.yaml",
-        &url,
-        &stream,
-        "reference",
-        "ref.jsonl",
-        &format!("max_rows: {n}"),
-    );
-    let out = Command::new(BIN)
-        .args(["run", "ref.yaml", "--quiet", "--no-hub"])
-        .current_dir(d)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", said(&out));
-    let reference = alerts(&d.join("ref.jsonl"));
-    assert!(
-        reference.len() >= 2,
-        "the spikes raise alerts: {reference:?}"
-    );
+    let reference = reference(d, &url, &stream, n);
 
     // Restarted, with the intent's `checkpoint` instead of the flags: resumes from the latest
     // checkpoint and reads on until the stream is idle.
@@ -283,14 +264,54 @@ fn kill_and_restart(processes: usize) {
     for (i, o) in outs.iter().enumerate() {
         assert!(o.status.success(), "process {i}: {}", said(o));
     }
-    let text = said(&outs[0]);
-    let resumed = number(&text, "entities after ", " rows)");
+    check_restart(d, &said(&outs[0]), &url, &stream, &rows, &reference);
+}
+
+/// The alerts of the whole stream of `n` records, read uninterrupted without checkpoints.
+fn reference(d: &Path, url: &str, stream: &str, n: usize) -> Vec<(i64, String, String)> {
+    intent(
+        d,
+        "ref.yaml",
+        url,
+        stream,
+        "reference",
+        "ref.jsonl",
+        &format!("max_rows: {n}"),
+    );
+    let out = Command::new(BIN)
+        .args(["run", "ref.yaml", "--quiet", "--no-hub"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", said(&out));
+    let reference = alerts(&d.join("ref.jsonl"));
+    assert!(
+        reference.len() >= 2,
+        "the spikes raise alerts: {reference:?}"
+    );
+    reference
+}
+
+/// Checks a restarted run (`text`: what it said of its deployment) against the records and
+/// the uninterrupted run's alerts: it resumed mid-stream from a checkpoint, read exactly what
+/// that did not cover, lost no alert of `alerts1.jsonl` + `alerts2.jsonl` and raised twice
+/// only what came after the checkpoint.
+fn check_restart(
+    d: &Path,
+    text: &str,
+    url: &str,
+    stream: &str,
+    rows: &[(String, String)],
+    reference: &[(i64, String, String)],
+) {
+    let n = rows.len();
+    let resumed = number(text, "entities after ", " rows)");
     assert!(
         0 < resumed && resumed < n as u64,
         "killed mid-stream: {text}"
     );
     assert_eq!(
-        number_before(&text, &format!(" rows from {url} stream {stream}")) + resumed,
+        number_before(text, &format!(" rows from {url} stream {stream}")) + resumed,
         n as u64,
         "the restart read what the checkpoint did not cover: {text}"
     );
@@ -309,7 +330,7 @@ fn kill_and_restart(processes: usize) {
         .unwrap()
         .timestamp_millis();
     eprintln!(
-        "{processes} process(es): {n} records, resumed after {resumed}; alerts: {} reference, \
+        "{n} records, resumed after {resumed}; alerts: {} reference, \
          {} before the kill, {} after the restart, {} raised twice",
         want.len(),
         a1.len(),
@@ -332,4 +353,108 @@ fn killed_with_sigkill_and_restarted_scores_every_record_and_loses_no_alert() {
 #[test]
 fn one_of_two_processes_killed_and_the_cluster_restarted_loses_nothing() {
     kill_and_restart(2);
+}
+
+/// `ai4ict serve` running an intent with `checkpoint:` is killed with SIGKILL mid-stream and
+/// started again on the same intent, as a service manager restarts it (docs/deployment.md):
+/// the pipeline resumes from the latest checkpoint, every record is scored, no alert is lost.
+#[test]
+fn serve_killed_and_restarted_resumes_its_pipeline_from_the_checkpoint() {
+    let Ok(url) = std::env::var("AI4ICT_TEST_NATS") else {
+        eprintln!("AI4ICT_TEST_NATS is not set: skipped (.ci/run starts nats-server and sets it)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rows = telemetry(d);
+    let n = rows.len();
+    let stream = unique("AI4ICT_SERVE_KILL_");
+    create_stream(&url, &stream);
+    let publisher = {
+        let (url, stream, rows) = (url.clone(), stream.clone(), rows.clone());
+        std::thread::spawn(move || publish(&url, &stream, &rows, Duration::from_millis(3)))
+    };
+    let checkpoint = "checkpoint: { dir: ckpt, interval: 200ms }";
+    intent(
+        d,
+        "serve.yaml",
+        &url,
+        &stream,
+        "scorer",
+        "alerts1.jsonl",
+        &format!("until_idle: 60s\n{checkpoint}"),
+    );
+    let mut first = serve(d, "serve1.log");
+    let until = Instant::now() + Duration::from_secs(60);
+    while latest_epoch(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
+        assert!(
+            Instant::now() < until,
+            "no checkpoints and alerts within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let covered = latest_epoch(d) + 2;
+    while latest_epoch(d) < covered {
+        assert!(Instant::now() < until, "no checkpoints within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    let _ = first.wait();
+    assert!(
+        !d.join("served/kill-test/report.json").exists(),
+        "a killed server writes no report"
+    );
+    publisher.join().unwrap();
+    let reference = reference(d, &url, &stream, n);
+
+    // The same intent (its alerts into a second file, to tell them apart), until idle.
+    intent(
+        d,
+        "serve.yaml",
+        &url,
+        &stream,
+        "scorer",
+        "alerts2.jsonl",
+        &format!("until_idle: 4s\n{checkpoint}"),
+    );
+    let mut second = serve(d, "serve2.log");
+    let report = d.join("served/kill-test/report.json");
+    let until = Instant::now() + Duration::from_secs(120);
+    let text = loop {
+        let done = std::fs::read_to_string(&report)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        if let Some(r) = done {
+            break r["stages"].to_string();
+        }
+        assert!(
+            second.try_wait().unwrap().is_none(),
+            "the server stopped without a report"
+        );
+        assert!(Instant::now() < until, "no report within 120 s");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = second.kill();
+    let _ = second.wait();
+    for log in ["serve1.log", "serve2.log"] {
+        eprintln!(
+            "{log}:\n{}",
+            std::fs::read_to_string(d.join(log)).unwrap_or_default()
+        );
+    }
+    check_restart(d, &text, &url, &stream, &rows, &reference);
+}
+
+/// Starts `ai4ict serve serve.yaml` in `d` (reports in `served/`, what it says in `log`), on a
+/// port of its choosing.
+fn serve(d: &Path, log: &str) -> Child {
+    Command::new(BIN)
+        .args(["serve", "serve.yaml", "--addr", "127.0.0.1:0", "--no-hub"])
+        .args(["--db", "hub.db", "--runs", "served"])
+        .env("AI4ICT_HUB_TOKEN", "serve-kill-test-token-0123456789")
+        .current_dir(d)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(d.join(log)).unwrap())
+        .spawn()
+        .unwrap()
 }
