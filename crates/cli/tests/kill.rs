@@ -316,7 +316,7 @@ fn check_restart(
         "the restart read what the checkpoint did not cover: {text}"
     );
     assert_eq!(
-        number(&text, "covers ", " rows in all"),
+        number(text, "covers ", " rows in all"),
         n as u64,
         "every published record is scored: {text}"
     );
