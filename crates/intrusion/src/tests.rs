@@ -117,6 +117,45 @@ fn a_periodic_check_in_is_regular_and_a_jittery_one_is_not() {
 }
 
 #[test]
+fn regular_check_ins_with_a_service_many_hosts_use_are_not_a_peer_run() {
+    let mut windows = HostWindows::new(WindowConfig::default()).unwrap();
+    let mut out = Vec::new();
+    // Three devices report to one platform every 30 s; one host checks in with a server no
+    // other host uses, as steadily.
+    let mut flows = Vec::new();
+    for i in 0..20i64 {
+        for d in 1..=3 {
+            flows.push(flow(
+                i * 30_000 + d * 1_000,
+                &format!("10.0.1.{d}"),
+                "198.51.100.50",
+                8883,
+                false,
+            ));
+        }
+        flows.push(flow(
+            i * 30_000 + 5_000,
+            "10.0.1.9",
+            "203.0.113.66",
+            443,
+            false,
+        ));
+    }
+    for f in &flows {
+        windows.push(f, &mut out);
+    }
+    windows.finish(&mut out);
+    for d in 1..=3 {
+        let device = last_window(&out, &format!("10.0.1.{d}"));
+        assert_eq!(feature(device, "peer_run"), 0.0, "{device:?}");
+        assert!(feature(device, "peer_interarrival_cv").is_nan());
+    }
+    let bot = last_window(&out, "10.0.1.9");
+    assert_eq!(feature(bot, "peer_run"), 20.0);
+    assert!(feature(bot, "peer_interarrival_cv") < 0.02, "{bot:?}");
+}
+
+#[test]
 fn a_peer_run_outlasts_the_window_and_ends_with_a_long_silence() {
     let mut windows = HostWindows::new(WindowConfig::default()).unwrap();
     let mut out = Vec::new();
@@ -239,7 +278,9 @@ fn unknown_attacks_alert_on_a_development_seed() {
             .map(|d| (d.detected, d.actors))
     };
     assert_eq!(found(FlowClass::PortScan), Some((6, 6)), "{e:?}");
-    assert_eq!(found(FlowClass::SynFlood), Some((6, 6)), "{e:?}");
+    // One flood (21 to 36 minutes into the day) is over before the population's warm-up of
+    // 2,000 host windows ends (at 40 minutes here), when nothing is scored yet.
+    assert_eq!(found(FlowClass::SynFlood), Some((5, 6)), "{e:?}");
     // The quiet ones: a few dozen sessions to one login port, a check-in every 90 s or so.
     for quiet in [
         FlowClass::BruteForceSsh,

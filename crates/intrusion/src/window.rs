@@ -28,6 +28,12 @@ pub const FEATURES: [&str; 14] = [
 
 /// Peers whose runs a host keeps at once (see [`PeerRun`]).
 const PEER_SLOTS: usize = 4;
+/// Hosts that start flows to a destination before its regular check-ins are a service's
+/// (IoT telemetry to its platform, an app's keep-alive), not a bot's: a command-and-control
+/// server has one client on the network, its bot.
+const COMMON_PEER: f64 = 3.0;
+/// Hops a destination is remembered without a flow (an hour at the default hop).
+const PEER_MEMORY_HOPS: i64 = 60;
 
 /// How the windows slide and how many hosts they may follow.
 #[derive(Clone, Debug, PartialEq)]
@@ -148,6 +154,15 @@ impl PeerRun {
     }
 }
 
+/// Who starts flows to a destination: its distinct initiators since it was last idle for
+/// `PEER_MEMORY_HOPS`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Destination {
+    initiators: Distinct,
+    /// Latest hop with a flow to it.
+    latest: i64,
+}
+
 struct Host {
     hops: Box<[Hop]>,
     /// Runs to the host's latest peers.
@@ -162,10 +177,13 @@ struct Host {
 /// initiator (outgoing side) and its responder (incoming side). When a hop ends, every host
 /// active in it gets a [`HostWindow`] over the last `hops` hops. State: one ring of `hops`
 /// hop summaries (about 170 bytes each) and runs to four peers (40 bytes each) per host
-/// active within the window.
+/// active within the window, and 40 bytes per destination used in the last hour (at most
+/// `max_hosts` of them): the peer run reported is the longest to a destination fewer than
+/// `COMMON_PEER` hosts use.
 pub struct HostWindows {
     config: WindowConfig,
     hosts: HashMap<IpAddr, Host>,
+    destinations: HashMap<u64, Destination>,
     /// The open hop, `None` before the first flow.
     epoch: Option<i64>,
     /// Hosts active in the open hop.
@@ -201,6 +219,7 @@ impl HostWindows {
         Ok(Self {
             config,
             hosts: HashMap::new(),
+            destinations: HashMap::new(),
             epoch: None,
             touched: Vec::new(),
             stats: WindowStats::default(),
@@ -224,6 +243,8 @@ impl HostWindows {
         let dst_key = key(flow.dst);
         let port_key = (u64::from(flow.protocol) << 16) | u64::from(flow.dst_port);
         let span_ms = self.config.hop_ms * self.config.hops as i64;
+        let src_key = key(flow.src);
+        self.note_destination(dst_key, src_key, e);
         if let Some(h) = self.host(flow.src, e, open) {
             follow_peer(&mut h.peers, dst_key, flow.start.0, span_ms);
             let gap = h.last_out.map(|t| (flow.start.0 - t) as f64 / 1000.0);
@@ -242,7 +263,6 @@ impl HostWindows {
                 hop.gap_squares += g * g;
             }
         }
-        let src_key = key(flow.src);
         if let Some(h) = self.host(flow.dst, e, open) {
             let hop = &mut h.hops[e.rem_euclid(h.hops.len() as i64) as usize];
             hop.flows_in += 1;
@@ -267,12 +287,27 @@ impl HostWindows {
         self.hosts.len()
     }
 
-    /// Bytes of state held now (hash table included).
+    /// Bytes of state held now (hash tables included).
     pub fn state_bytes(&self) -> usize {
         let per = std::mem::size_of::<(IpAddr, Host)>()
             + self.config.hops * std::mem::size_of::<Hop>()
             + 1;
-        self.hosts.capacity() * per + self.touched.capacity() * std::mem::size_of::<IpAddr>()
+        self.hosts.capacity() * per
+            + self.destinations.capacity() * (std::mem::size_of::<(u64, Destination)>() + 1)
+            + self.touched.capacity() * std::mem::size_of::<IpAddr>()
+    }
+
+    /// Counts `initiator` among `destination`'s, unless `max_hosts` destinations are followed
+    /// and it is a new one (then it stays rare).
+    fn note_destination(&mut self, destination: u64, initiator: u64, e: i64) {
+        let full = self.destinations.len() >= self.config.max_hosts;
+        let d = match self.destinations.get_mut(&destination) {
+            Some(d) => d,
+            None if full => return,
+            None => self.destinations.entry(destination).or_default(),
+        };
+        d.initiators.insert(mix(initiator));
+        d.latest = e;
     }
 
     /// The host's hop `e`, reset if it last held an older hop; `None` when the host is new
@@ -329,11 +364,12 @@ impl HostWindows {
                 sum.failed_in += hop.failed_in;
                 sum.srcs.merge(&hop.srcs);
             }
-            // The longest run with a flow in the window.
+            // The longest run with a flow in the window, to a destination few hosts use.
+            let live = |r: &&PeerRun| r.flows > 0 && r.last >= since;
             let run = h
                 .peers
                 .iter()
-                .filter(|r| r.flows > 0 && r.last >= since)
+                .filter(|r| live(r) && rare(&self.destinations, r.peer))
                 .max_by_key(|r| r.flows);
             out.push(HostWindow {
                 host: ip,
@@ -350,7 +386,18 @@ impl HostWindows {
         if self.hosts.len() >= 1024 {
             self.hosts.retain(|_, h| h.latest >= oldest);
         }
+        if self.destinations.len() >= 1024 {
+            self.destinations
+                .retain(|_, d| d.latest >= e - PEER_MEMORY_HOPS);
+        }
     }
+}
+
+/// Whether fewer than `COMMON_PEER` hosts start flows to `destination`.
+fn rare(destinations: &HashMap<u64, Destination>, destination: u64) -> bool {
+    destinations
+        .get(&destination)
+        .is_none_or(|d| d.initiators.estimate() < COMMON_PEER)
 }
 
 fn ratio(a: f64, b: f64) -> f64 {

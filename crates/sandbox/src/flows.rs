@@ -8,6 +8,11 @@
 //! (port scan, brute force), spoofed sources against one UE (SYN flood), or one compromised UE
 //! uploading to a drop host or checking in with its command-and-control server every minute
 //! (exfiltration, beaconing at a steady period). So hosts behave as hosts do, which per-host features can see.
+//!
+//! Normal traffic has look-alikes of beaconing: IoT telemetry comes from devices, each
+//! reporting to one of a few IoT platforms at its own steady period (20 s to 5 min, a second
+//! of jitter) for a session, so regular small flows to one outside host are not in
+//! themselves an attack; what tells a bot apart is a destination that no other host uses.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -245,7 +250,9 @@ impl Network {
                 span,
             )
         };
+        let device = |j: u64| Device::new(j, root.at(DEVICE_KEYS + j), self);
         let mut beacons = vec![Vec::new(); CAMPAIGNS as usize];
+        let mut reports = vec![Vec::new(); IOT_DEVICES as usize];
         let mut out: Vec<FlowRecord> = (0..config.flows as u64)
             .map(|i| {
                 let k = root.at(i);
@@ -261,6 +268,10 @@ impl Network {
                     if class == FlowClass::Beaconing {
                         beacons[j as usize].push(i as usize);
                     }
+                } else if class == FlowClass::Iot {
+                    let j = k.below(13, IOT_DEVICES);
+                    device(j).place(&mut f, self);
+                    reports[j as usize].push(i as usize);
                 } else {
                     let cell = &cells[k.below(2, cells.len() as u64) as usize];
                     f.start = Timestamp(self.start().0 + (k.uniform(3) * span) as i64);
@@ -285,6 +296,19 @@ impl Network {
                     Timestamp(self.start().0 + (c.start + n as f64 * period + jitter) as i64);
             }
         }
+        // A device reports at its period for as long as its reports last, from a time its
+        // session fits in.
+        for (j, flows) in reports.iter().enumerate() {
+            let d = device(j as u64);
+            let length = (flows.len() as f64 * d.period).min(span);
+            let begin = d.key.uniform(4) * (span - length);
+            let period = length / flows.len().max(1) as f64;
+            for (n, &i) in flows.iter().enumerate() {
+                let jitter = root.at(i as u64).uniform(14) * 1_000.0;
+                out[i].start =
+                    Timestamp(self.start().0 + (begin + n as f64 * period + jitter) as i64);
+            }
+        }
         out.sort_by_key(|f| f.start);
         Ok(out)
     }
@@ -297,6 +321,47 @@ const CAMPAIGNS: u64 = 6;
 const CAMPAIGN_KEYS: u64 = 1 << 48;
 /// Outside servers that normal traffic goes to.
 const SERVERS: u64 = 4096;
+
+/// IoT devices whose reports make up the IoT class, and the platforms they report to (the
+/// most popular outside servers).
+const IOT_DEVICES: u64 = 64;
+const IOT_PLATFORMS: u64 = 4;
+/// Where device keys start, beside the campaigns'.
+const DEVICE_KEYS: u64 = CAMPAIGN_KEYS + (1 << 40);
+
+/// An IoT device (normal traffic): a UE reporting to its platform at a steady period.
+struct Device {
+    key: Key,
+    cell: usize,
+    ue: String,
+    platform: String,
+    /// Time between reports, ms: log-uniform from 20 s to 5 min.
+    period: f64,
+}
+
+impl Device {
+    fn new(j: u64, key: Key, net: &Network) -> Self {
+        let cell = key.below(0, net.cells().len() as u64) as usize;
+        Self {
+            key,
+            cell,
+            // One address per device (the last hosts of a site).
+            ue: ue_address(net.cells()[cell].site, 249 - j),
+            platform: outside_address(key.below(2, IOT_PLATFORMS)),
+            period: 20_000.0 * 15f64.powf(key.uniform(3)),
+        }
+    }
+
+    /// Puts report `f` on the device: cell and addresses (its time is set once the device's
+    /// reports are known).
+    fn place(&self, f: &mut FlowRecord, net: &Network) {
+        let cell = &net.cells()[self.cell];
+        f.cell = cell.name.to_string();
+        f.site = net.sites()[cell.site].name.clone();
+        f.src_ip = self.ue.clone();
+        f.dst_ip = self.platform.clone();
+    }
+}
 
 /// A UE's address: `10.<site>.<host>`.
 fn ue_address(site: usize, host: u64) -> String {
@@ -625,6 +690,19 @@ mod tests {
         let up: u64 = of(FlowClass::Exfiltration).map(|f| f.fwd_bytes).sum();
         let down: u64 = of(FlowClass::Exfiltration).map(|f| f.bwd_bytes).sum();
         assert!(up > 10 * down);
+        // IoT devices report to a few platforms, each at its steady period (20 s to 5 min,
+        // a second of jitter): beaconing's look-alikes.
+        assert!(distinct(FlowClass::Iot, |f| &f.dst_ip) <= IOT_PLATFORMS);
+        let mut devices: std::collections::HashMap<&str, Vec<i64>> = Default::default();
+        for f in of(FlowClass::Iot) {
+            devices.entry(&f.src_ip).or_default().push(f.start.0);
+        }
+        assert!(devices.len() as u64 <= IOT_DEVICES && devices.len() > 32);
+        for times in devices.values().filter(|t| t.len() > 2) {
+            let gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+            let (lo, hi) = (gaps.iter().min().unwrap(), gaps.iter().max().unwrap());
+            assert!(*lo >= 19_000 && *hi <= 301_000 && hi - lo <= 2_000, "{gaps:?}");
+        }
     }
 
     #[test]
