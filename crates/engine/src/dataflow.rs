@@ -1,7 +1,8 @@
 //! The pipeline as a timely dataflow: SRC/C (the feed, per worker) → exchange by entity →
 //! PP → M → P → exchange to worker 0 → D/SINK. Per-entity state lives with the worker that
 //! owns the entity (`Entity::owner`), so 1 worker, N workers and N processes see every
-//! entity's rows in the same order and produce the same alerts.
+//! entity's rows in the same order and produce the same alerts. PP-M-P takes the rounds in
+//! order, each once it is complete, so a checkpoint's marker cuts every reader's rows alike.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet};
@@ -373,13 +374,15 @@ pub fn run(
                                     }));
                                     continue;
                                 }
+                                if routed.end {
+                                    pp_ended.set(pp_ended.get() + 1);
+                                }
                                 let Some(model) = model.as_mut() else {
                                     continue;
                                 };
                                 let received = routed.batch.len();
                                 if routed.end {
                                     ends += 1;
-                                    pp_ended.set(ends);
                                     cut_short |= routed.stopped;
                                     if ends < peers {
                                         continue;
