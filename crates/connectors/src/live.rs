@@ -1658,6 +1658,90 @@ mod tests {
         assert_eq!(src.cut(2), [Some(3)], "none held");
     }
 
+    /// Read in partitions with checkpoints: a restart takes its partitions' positions out of
+    /// every reader's and rebinds each consumer after its own, what they cover is skipped, a
+    /// cut holds each partition's highest sequence read, and a commit acknowledges each
+    /// consumer's newest message only (a Kafka position stands for a JetStream token here).
+    #[test]
+    fn a_partition_reader_resumes_cuts_and_acknowledges_each_partition() {
+        let map = BTreeMap::new();
+        let fields = vec!["a".to_string()];
+        let reader = MessageRows::new("t", &jsonl(&map), &fields).unwrap();
+        let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let transport = |rx| Transport {
+            rx,
+            early: VecDeque::new(),
+            acks: Some(ack_tx.clone()),
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let (_, idle) = std::sync::mpsc::sync_channel(1);
+        let limits = LiveLimits {
+            buffer: 8,
+            ..LiveLimits::default()
+        };
+        let mut src = LiveSource::new("t".into(), Box::new(reader), transport(idle), limits);
+        src.partitions = vec![1, 3];
+        src.last_seq = vec![None; 2];
+        let bound = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (fresh, seen) = (
+            std::sync::Mutex::new(Some(transport(rx))),
+            Arc::clone(&bound),
+        );
+        src.rebind = Some(Box::new(move |after| {
+            *seen.lock().unwrap() = after;
+            Ok(fresh.lock().unwrap().take().unwrap())
+        }));
+        let record = |k: u32, seq: u64| [k.to_le_bytes().as_slice(), &seq.to_le_bytes()].concat();
+        // Two readers' positions, one after the other: partitions 0 and 2, then 1 and 3.
+        let position = [record(0, 5), record(2, 9), record(1, 7), record(3, 4)].concat();
+        src.resume_from(Some(&position)).unwrap();
+        assert_eq!(*bound.lock().unwrap(), [Some(7), Some(4)]);
+        for (consumer, seq) in [(0, 6), (0, 8), (1, 10), (1, 12), (0, 7)] {
+            let payload = format!(r#"{{"entity":"c","time":{},"a":1}}"#, seq * 60);
+            let token = AckToken::Kafka(Position::from([(consumer as i32, seq as i64)]));
+            tx.send(Event::Message {
+                origin: "s".into(),
+                payload: payload.into_bytes(),
+                ack: Some(token),
+                seq: Some(seq),
+                offset: None,
+                consumer,
+            })
+            .unwrap();
+        }
+        let batch = src
+            .next_batch(100, Duration::from_millis(50))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            batch.len(),
+            3,
+            "sequences 6 and 7 of partition 1 are covered"
+        );
+        let cut = decode_partitions(&src.position(1)).unwrap();
+        assert_eq!(cut, BTreeMap::from([(1, 8), (3, 12)]));
+        assert!(
+            ack_rx.try_recv().is_err(),
+            "nothing acknowledged before the commit"
+        );
+        src.commit(1);
+        let sent = ack_rx.try_recv().unwrap();
+        let acked: Vec<_> = sent
+            .iter()
+            .map(|t| match t {
+                AckToken::Kafka(p) => p.clone(),
+                AckToken::Nats(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            acked,
+            [Position::from([(0, 8)]), Position::from([(1, 12)])],
+            "each consumer's newest message"
+        );
+    }
+
     /// A Kafka source resumed from a checkpoint skips the records it covers, and with
     /// `lateness` a cut holds each partition's next offset as of the record before the oldest
     /// with a row held; its commit sends that position.

@@ -327,7 +327,8 @@ fn read_manifest(path: &Path) -> Result<Manifest, CheckpointError> {
     }
 }
 
-/// Refuses a manifest written for a source read otherwise than in `partitions`.
+/// Refuses a manifest written for a source read otherwise than in `partitions`, or whose
+/// positions do not go with its parts.
 fn check_partitions(
     path: &Path,
     manifest: &Manifest,
