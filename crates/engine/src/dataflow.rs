@@ -706,6 +706,10 @@ pub fn run(
         }
         let mut failed = false;
         let width = spec.fields.len();
+        // Read in partitions, worker 0 goes on cutting (in empty rounds) after its source has
+        // ended or stopped until every other reader has ended, so the last checkpoint covers
+        // them all.
+        let others_reading = || partitioned && ckpt.is_some() && ended.get() + 1 < peers;
         // Late rows of this worker's source counted in SRC's figures so far.
         let mut late = 0u64;
         while let Some(f) = feed.as_mut() {
@@ -714,13 +718,15 @@ pub fn run(
                 // What the source holds back (event time) goes on first: nothing read is lost.
                 match f.take_held() {
                     Some(b) => b,
+                    None if others_reading() => {
+                        worker.step_or_park(Some(PARK));
+                        Batch::new(width)
+                    }
                     None => break,
                 }
             } else {
                 match f.next_batch() {
-                    // Read in partitions, worker 0 goes on cutting (in empty rounds) until
-                    // every other reader has ended, so the last checkpoint covers them all.
-                    None if partitioned && ckpt.is_some() && ended.get() + 1 < peers => {
+                    None if others_reading() => {
                         worker.step_or_park(Some(PARK));
                         Batch::new(width)
                     }

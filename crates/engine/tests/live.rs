@@ -290,22 +290,27 @@ fn spiky_row(i: usize) -> String {
     )
 }
 
-/// A partitioned source that fails, as a killed process stops (no final checkpoint), once
-/// its readers have read `limit` rows together; each batch after a `pause` (one reader
-/// behind the other: their rounds come to a worker out of order).
+/// A partitioned source that fails, as a killed process stops (no final checkpoint), or
+/// with `stop` stops the run, as Ctrl-C does, once its readers have read `limit` rows
+/// together; each batch after a `pause` (one reader behind the other: their rounds come to a
+/// worker out of order).
 #[cfg(feature = "nats")]
-struct Dying {
+struct Interrupted {
     inner: Box<dyn ai4ict_core::Source>,
     read: Arc<std::sync::atomic::AtomicUsize>,
     limit: usize,
     pause: Duration,
+    stop: Option<Arc<Progress>>,
 }
 
 #[cfg(feature = "nats")]
-impl ai4ict_core::Source for Dying {
+impl ai4ict_core::Source for Interrupted {
     fn next_batch(&mut self) -> Option<Result<ai4ict_core::Batch, ai4ict_core::SourceError>> {
         if self.read.load(Ordering::SeqCst) >= self.limit {
-            return Some(Err(ai4ict_core::SourceError("killed".into())));
+            match &self.stop {
+                Some(progress) => progress.stop.store(true, Ordering::SeqCst),
+                None => return Some(Err(ai4ict_core::SourceError("killed".into()))),
+            }
         }
         std::thread::sleep(self.pause);
         let got = self.inner.next_batch();
@@ -321,6 +326,10 @@ impl ai4ict_core::Source for Dying {
 
     fn cut(&mut self, epoch: u64) -> Vec<u8> {
         self.inner.cut(epoch)
+    }
+
+    fn take_held(&mut self) -> Option<ai4ict_core::Batch> {
+        self.inner.take_held()
     }
 
     fn commit(&mut self, epoch: u64) {
@@ -345,14 +354,16 @@ fn partition_positions(position: &[u8]) -> std::collections::BTreeMap<u32, u64> 
         .collect()
 }
 
-/// A stream read in 4 partitions by two workers with checkpoints dies mid-stream, and is
-/// resumed from its latest checkpoint on `workers`: every row is scored (the checkpoint's
-/// rows and the resumed run's are the stream), the alerts are those of a run that never
-/// stopped, and the resumed run raises exactly those of the rows after each partition's
-/// position (raised twice: only those), with no row missing or twice. Nothing is acknowledged beyond the checkpoint before
-/// the restart, and everything after the resumed run's last.
+/// A stream read in 4 partitions by two workers with checkpoints dies (or with `stops` is
+/// stopped) mid-stream, and is resumed from its latest checkpoint on `workers`: every row is
+/// scored (the checkpoint's rows and the resumed run's are the stream), the alerts are those
+/// of a run that never stopped, and the resumed run raises exactly those of the rows after
+/// each partition's position (raised twice: only those; none when stopped, as the last
+/// checkpoint covers every row read), with no row missing or twice. Nothing is acknowledged
+/// beyond the checkpoint before the restart (when stopped, exactly up to it), and everything
+/// after the resumed run's last.
 #[cfg(feature = "nats")]
-fn a_partitioned_run_dies_and_resumes_on(workers: usize) {
+fn a_partitioned_run_is_interrupted_and_resumes_on(workers: usize, stops: bool) {
     use ai4ict_engine::checkpoint::{self, CheckpointSpec};
     let Some(url) = server("AI4ICT_TEST_NATS") else {
         return;
@@ -363,7 +374,7 @@ fn a_partitioned_run_dies_and_resumes_on(workers: usize) {
     let records = (0..n).map(|i| (format!("{prefix}.{}", owner(i)), spiky_row(i)));
     let (rt, js) = jetstream(&url, &stream, &format!("{prefix}.*"), records);
     let dir = tempfile::tempdir().unwrap();
-    let run = |cfg: serde_json::Value, workers, ckpt: bool, die: Option<usize>| {
+    let run = |cfg: serde_json::Value, workers, ckpt: bool, interrupt: Option<usize>| {
         let cfg: NatsSourceConfig = serde_json::from_value(cfg).unwrap();
         // Gaps filled: a row missing from a checkpoint's state (or in it twice) shows as a
         // gap (or a late row) after the restart.
@@ -386,14 +397,17 @@ fn a_partitioned_run_dies_and_resumes_on(workers: usize) {
         }
         let open = cfg.open(&fields()).unwrap();
         let read = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let feeds: ai4ict_core::SourceFactory = match die {
+        let progress = Arc::new(Progress::default());
+        let stop = stops.then(|| Arc::clone(&progress));
+        let feeds: ai4ict_core::SourceFactory = match interrupt {
             None => open,
             Some(limit) => Arc::new(move |i, p| {
-                Ok(Box::new(Dying {
+                Ok(Box::new(Interrupted {
                     inner: open(i, p)?,
                     read: Arc::clone(&read),
                     limit,
                     pause: Duration::from_millis(if i == 0 { 20 } else { 0 }),
+                    stop: stop.clone(),
                 }) as Box<dyn ai4ict_core::Source>)
             }),
         };
@@ -401,14 +415,7 @@ fn a_partitioned_run_dies_and_resumes_on(workers: usize) {
             workers,
             ..Cluster::default()
         };
-        dataflow::run(
-            spec,
-            &cluster,
-            feeds,
-            Arc::new(|| Ok(Vec::new())),
-            Arc::new(Progress::default()),
-        )
-        .unwrap()
+        dataflow::run(spec, &cluster, feeds, Arc::new(|| Ok(Vec::new())), progress).unwrap()
     };
     let parts = |durable: &str| {
         serde_json::json!({
@@ -426,11 +433,15 @@ fn a_partitioned_run_dies_and_resumes_on(workers: usize) {
     );
     assert!(!whole.alerts.is_empty());
     let died = run(parts("ckpt"), 2, true, Some(n / 2));
-    assert!(
-        died.errors.iter().any(|e| e.contains("killed")),
-        "{:?}",
-        died.errors
-    );
+    if stops {
+        assert!(died.stopped && died.errors.is_empty(), "{:?}", died.errors);
+    } else {
+        assert!(
+            died.errors.iter().any(|e| e.contains("killed")),
+            "{:?}",
+            died.errors
+        );
+    }
     let last = checkpoint::latest(dir.path(), Some(partitions))
         .unwrap()
         .expect("a checkpoint before the run died");
@@ -460,9 +471,14 @@ fn a_partitioned_run_dies_and_resumes_on(workers: usize) {
         })
     };
     for (k, (floor, _, _)) in consumers("ckpt").into_iter().enumerate() {
+        let at = at[&(k as u32)];
         assert!(
-            floor <= at[&(k as u32)],
+            floor <= at,
             "partition {k}: acknowledged beyond the checkpoint"
+        );
+        assert!(
+            !stops || floor == at,
+            "partition {k}: the last checkpoint acknowledged"
         );
     }
 
@@ -484,6 +500,10 @@ fn a_partitioned_run_dies_and_resumes_on(workers: usize) {
         seq(i) > at[&owner(i)]
     };
     let expected: Vec<_> = whole.alerts.iter().filter(|a| after(a)).collect();
+    assert!(
+        !stops || died.alerts.iter().all(|a| !after(a)),
+        "a stopped run's last checkpoint covers every alert it raised"
+    );
     assert!(!expected.is_empty(), "alerts after the checkpoint");
     let mut again: Vec<_> = resumed.alerts.iter().collect();
     again.sort_by(|a, b| {
@@ -515,11 +535,17 @@ fn a_partitioned_run_dies_and_resumes_on(workers: usize) {
 #[test]
 #[cfg(feature = "nats")]
 fn a_partitioned_run_with_checkpoints_dies_and_resumes_on_one_worker() {
-    a_partitioned_run_dies_and_resumes_on(1);
+    a_partitioned_run_is_interrupted_and_resumes_on(1, false);
 }
 
 #[test]
 #[cfg(feature = "nats")]
 fn a_partitioned_run_with_checkpoints_dies_and_resumes_on_two_workers() {
-    a_partitioned_run_dies_and_resumes_on(2);
+    a_partitioned_run_is_interrupted_and_resumes_on(2, false);
+}
+
+#[test]
+#[cfg(feature = "nats")]
+fn a_partitioned_run_with_checkpoints_stops_and_resumes_on_two_workers() {
+    a_partitioned_run_is_interrupted_and_resumes_on(2, true);
 }
