@@ -2,9 +2,10 @@
 //! (`AI4ICT_TEST_NATS`, as `.ci/nats.sh` starts it) is killed with SIGKILL mid-stream, after
 //! some checkpoints, and restarted: every published record is scored, no alert of an
 //! uninterrupted run is missing, and the alerts raised twice are all after the checkpoint the
-//! restart resumed from. With one process, with two where one of them is killed (its peer
-//! then stops, and the cluster is restarted), and with `ai4ict serve` running the intent.
-//! Skipped, saying so, without the server.
+//! restart resumed from. With one process, and with two where one of them is killed (its peer
+//! then stops, and the cluster is restarted), reading the stream whole or, published in two
+//! partitions, each process its own; and with `ai4ict serve` running the intent. Skipped,
+//! saying so, without the server.
 
 #![cfg(feature = "nats")]
 
@@ -73,12 +74,29 @@ fn create_stream(url: &str, stream: &str) {
     });
 }
 
-/// Publishes `rows`, each acknowledged by JetStream, `gap` apart: a live stream.
-fn publish(url: &str, stream: &str, rows: &[(String, String)], gap: Duration) {
+/// The entity of a JSON row.
+fn entity(row: &str) -> ai4ict_core::Entity {
+    let v: serde_json::Value = serde_json::from_str(row).unwrap();
+    ai4ict_core::Entity::new(v["entity"].as_str().unwrap())
+}
+
+/// Publishes `rows`, each acknowledged by JetStream, `gap` apart: a live stream; in
+/// `partitions`, each to its entity's partition.
+fn publish(
+    url: &str,
+    stream: &str,
+    rows: &[(String, String)],
+    gap: Duration,
+    partitions: Option<u32>,
+) {
     runtime().block_on(async {
         let js = jetstream(url).await;
         for (_, row) in rows {
-            js.publish(format!("{}.kpi", stream.to_lowercase()), row.clone().into())
+            let mut subject = format!("{}.kpi", stream.to_lowercase());
+            if let Some(p) = partitions {
+                subject = format!("{subject}.{}", entity(row).owner(p as usize));
+            }
+            js.publish(subject, row.clone().into())
                 .await
                 .unwrap()
                 .await
@@ -88,7 +106,8 @@ fn publish(url: &str, stream: &str, rows: &[(String, String)], gap: Duration) {
     });
 }
 
-/// The intent reading `stream` through `durable`, alerting into `alerts`.
+/// The intent reading `stream` through `durable` (in `partitions`: the partitions' prefix
+/// and count, as a line of the source), alerting into `alerts`.
 fn intent(dir: &Path, file: &str, url: &str, stream: &str, durable: &str, alerts: &str, end: &str) {
     let text = format!(
         "name: kill-test
@@ -191,7 +210,27 @@ fn number_before(text: &str, after: &str) -> u64 {
     head[start..].parse().unwrap()
 }
 
-fn kill_and_restart(processes: usize) {
+/// Each entity's partition's stream sequence in the latest checkpoint (every entity's the
+/// same for a stream read whole).
+fn checkpointed(dir: &Path, partitions: Option<u32>) -> impl Fn(&str) -> u64 {
+    let last = ai4ict_engine::checkpoint::latest(&dir.join("ckpt"), partitions)
+        .unwrap()
+        .expect("a checkpoint before the kill");
+    let seq = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap());
+    let position = last.resume.position;
+    move |name: &str| match partitions {
+        None => seq(&position),
+        Some(p) => {
+            let k = ai4ict_core::Entity::new(name).owner(p as usize) as u32;
+            position
+                .chunks_exact(12)
+                .find(|r| u32::from_le_bytes(r[..4].try_into().unwrap()) == k)
+                .map_or(0, |r| seq(&r[4..]))
+        }
+    }
+}
+
+fn kill_and_restart(processes: usize, partitions: Option<u32>) {
     let Ok(url) = std::env::var("AI4ICT_TEST_NATS") else {
         eprintln!("AI4ICT_TEST_NATS is not set: skipped (.ci/run starts nats-server and sets it)");
         return;
@@ -204,7 +243,16 @@ fn kill_and_restart(processes: usize) {
     create_stream(&url, &stream);
     let publisher = {
         let (url, stream, rows) = (url.clone(), stream.clone(), rows.clone());
-        std::thread::spawn(move || publish(&url, &stream, &rows, Duration::from_millis(3)))
+        let gap = Duration::from_millis(3);
+        std::thread::spawn(move || publish(&url, &stream, &rows, gap, partitions))
+    };
+    // Read whole, or each process its partition.
+    let read = |end: &str| match partitions {
+        None => end.to_string(),
+        Some(p) => format!(
+            "subject: {}.kpi\n    partitions: {p}\n    {end}",
+            stream.to_lowercase()
+        ),
     };
 
     // Killed mid-stream, while records are still being published, after a few checkpoints and
@@ -216,7 +264,7 @@ fn kill_and_restart(processes: usize) {
         &stream,
         "scorer",
         "alerts1.jsonl",
-        "until_idle: 60s",
+        &read("until_idle: 60s"),
     );
     let flags = ["--checkpoint", "ckpt", "--checkpoint-every", "200ms"];
     let mut first = start(d, "run1.yaml", processes, &flags);
@@ -255,8 +303,9 @@ fn kill_and_restart(processes: usize) {
         &stream,
         "scorer",
         "alerts2.jsonl",
-        "until_idle: 4s\ncheckpoint: { dir: ckpt, interval: 200ms }",
+        &read("until_idle: 4s\ncheckpoint: { dir: ckpt, interval: 200ms }"),
     );
+    let position_of = checkpointed(d, partitions);
     let outs: Vec<Output> = start(d, "run2.yaml", processes, &[])
         .into_iter()
         .map(|p| p.wait_with_output().unwrap())
@@ -264,7 +313,15 @@ fn kill_and_restart(processes: usize) {
     for (i, o) in outs.iter().enumerate() {
         assert!(o.status.success(), "process {i}: {}", said(o));
     }
-    check_restart(d, &said(&outs[0]), &url, &stream, &rows, &reference);
+    check_restart(
+        d,
+        &said(&outs[0]),
+        &url,
+        &stream,
+        &rows,
+        &reference,
+        &position_of,
+    );
 }
 
 /// The alerts of the whole stream of `n` records, read uninterrupted without checkpoints.
@@ -295,7 +352,7 @@ fn reference(d: &Path, url: &str, stream: &str, n: usize) -> Vec<(i64, String, S
 /// Checks a restarted run (`text`: what it said of its deployment) against the records and
 /// the uninterrupted run's alerts: it resumed mid-stream from a checkpoint, read exactly what
 /// that did not cover, lost no alert of `alerts1.jsonl` + `alerts2.jsonl` and raised twice
-/// only what came after the checkpoint.
+/// only rows after the checkpoint (`position_of` an entity: its partition's sequence there).
 fn check_restart(
     d: &Path,
     text: &str,
@@ -303,6 +360,7 @@ fn check_restart(
     stream: &str,
     rows: &[(String, String)],
     reference: &[(i64, String, String)],
+    position_of: &dyn Fn(&str) -> u64,
 ) {
     let n = rows.len();
     let resumed = number(text, "entities after ", " rows)");
@@ -326,9 +384,17 @@ fn check_restart(
     let a2: BTreeSet<_> = alerts(&d.join("alerts2.jsonl")).into_iter().collect();
     let union: BTreeSet<_> = a1.union(&a2).cloned().collect();
     assert_eq!(union, want, "no alert lost, none invented");
-    let resumed_at = chrono::DateTime::parse_from_rfc3339(&rows[resumed as usize].0)
-        .unwrap()
-        .timestamp_millis();
+    // Each row's stream sequence (published in order, from 1), by time and entity.
+    let sequence: std::collections::BTreeMap<(i64, String), u64> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (t, row))| {
+            let ms = chrono::DateTime::parse_from_rfc3339(t)
+                .unwrap()
+                .timestamp_millis();
+            ((ms, entity(row).name().to_string()), i as u64 + 1)
+        })
+        .collect();
     eprintln!(
         "{n} records, resumed after {resumed}; alerts: {} reference, \
          {} before the kill, {} after the restart, {} raised twice",
@@ -338,21 +404,27 @@ fn check_restart(
         a1.intersection(&a2).count()
     );
     for twice in a1.intersection(&a2) {
+        let seq = sequence[&(twice.0, twice.1.clone())];
         assert!(
-            twice.0 >= resumed_at,
-            "{twice:?} raised twice, though before the checkpoint (at {resumed_at})"
+            seq > position_of(&twice.1),
+            "{twice:?} raised twice, though its row {seq} is before the checkpoint"
         );
     }
 }
 
 #[test]
 fn killed_with_sigkill_and_restarted_scores_every_record_and_loses_no_alert() {
-    kill_and_restart(1);
+    kill_and_restart(1, None);
 }
 
 #[test]
 fn one_of_two_processes_killed_and_the_cluster_restarted_loses_nothing() {
-    kill_and_restart(2);
+    kill_and_restart(2, None);
+}
+
+#[test]
+fn one_of_two_processes_reading_their_partitions_killed_and_the_cluster_restarted_loses_nothing() {
+    kill_and_restart(2, Some(2));
 }
 
 /// `ai4ict serve` running an intent with `checkpoint:` is killed with SIGKILL mid-stream and
@@ -372,7 +444,7 @@ fn serve_killed_and_restarted_resumes_its_pipeline_from_the_checkpoint() {
     create_stream(&url, &stream);
     let publisher = {
         let (url, stream, rows) = (url.clone(), stream.clone(), rows.clone());
-        std::thread::spawn(move || publish(&url, &stream, &rows, Duration::from_millis(3)))
+        std::thread::spawn(move || publish(&url, &stream, &rows, Duration::from_millis(3), None))
     };
     let checkpoint = "checkpoint: { dir: ckpt, interval: 200ms }";
     intent(
@@ -417,6 +489,7 @@ fn serve_killed_and_restarted_resumes_its_pipeline_from_the_checkpoint() {
         "alerts2.jsonl",
         &format!("until_idle: 4s\n{checkpoint}"),
     );
+    let position_of = checkpointed(d, None);
     let mut second = serve(d, "serve2.log");
     let report = d.join("served/kill-test/report.json");
     let until = Instant::now() + Duration::from_secs(120);
@@ -442,7 +515,7 @@ fn serve_killed_and_restarted_resumes_its_pipeline_from_the_checkpoint() {
             std::fs::read_to_string(d.join(log)).unwrap_or_default()
         );
     }
-    check_restart(d, &text, &url, &stream, &rows, &reference);
+    check_restart(d, &text, &url, &stream, &rows, &reference, &position_of);
 }
 
 /// Starts `ai4ict serve serve.yaml` in `d` (reports in `served/`, what it says in `log`), on a

@@ -443,6 +443,7 @@ async fn answer(
         ack: None,
         seq: None,
         offset: None,
+        consumer: 0,
     };
     match intake.tx.try_send(event) {
         Ok(()) => {

@@ -176,6 +176,7 @@ fn poll(
                     ack: None,
                     seq: Some(seq),
                     offset: Some((m.partition(), m.offset())),
+                    consumer: 0,
                 });
             }
             Some(Err(e)) => pending.push_back(Event::Trouble(e.to_string())),

@@ -596,6 +596,8 @@ pub(crate) enum Event {
         seq: Option<u64>,
         /// Kafka: the record's partition and offset.
         offset: Option<(i32, i64)>,
+        /// JetStream: the consumer it came through, its place among the transport's.
+        consumer: usize,
     },
     /// A connection problem the client recovers from (it reconnects); reported, not fatal.
     Trouble(String),
@@ -642,7 +644,7 @@ pub(crate) struct Transport {
 }
 
 /// See [`LiveSource::checkpoint_from`].
-type Rebind = Box<dyn FnOnce(Option<u64>) -> Result<Transport, ConnectorError> + Send>;
+type Rebind = Box<dyn FnOnce(Vec<Option<u64>>) -> Result<Transport, ConnectorError> + Send>;
 
 /// Most connection problems kept in a live source's report.
 const MAX_TROUBLES: usize = 10;
@@ -656,14 +658,18 @@ pub struct LiveSource {
     /// before it takes them.
     reorder: Option<(Reorder, Batch)>,
     transport: Transport,
-    handed: Vec<AckToken>,
+    /// Acknowledgements of the messages handed over, with their consumers.
+    handed: Vec<(usize, AckToken)>,
     /// With checkpoints: acknowledgements held per cut, until its epoch is committed.
     held: VecDeque<(u64, Vec<AckToken>)>,
-    /// With checkpoints: the highest stream sequence read (messages at or below it are
-    /// covered, and only acknowledged).
-    last_seq: Option<u64>,
+    /// The partitions read, one a consumer (empty: the stream whole, through one).
+    partitions: Vec<u32>,
+    /// With checkpoints: each consumer's highest stream sequence read (messages at or below
+    /// it are covered, and only acknowledged).
+    last_seq: Vec<Option<u64>>,
     checkpoints: bool,
-    /// Binds the transport anew for checkpoints, after a stream sequence (JetStream only).
+    /// Binds the transport anew for checkpoints, each consumer after a stream sequence
+    /// (JetStream only).
     rebind: Option<Rebind>,
     /// Kafka: the offsets read, committed instead of acknowledging messages.
     kafka: Option<Offsets>,
@@ -712,7 +718,7 @@ impl LiveSource {
 
     /// Binds the durable consumers of `partitions` of a stream published in
     /// `cfg.partitions` (see [`NatsSourceConfig::partitions`]) and fetches from them all on
-    /// one thread. Such a source has no checkpoints.
+    /// one thread. With checkpoints, its position is each partition's.
     pub fn nats_partitions(
         cfg: &NatsSourceConfig,
         fields: &[String],
@@ -720,8 +726,16 @@ impl LiveSource {
     ) -> Result<Self, ConnectorError> {
         let name = cfg.name();
         let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
-        let transport = crate::nats::consume(cfg, &name, Share::Partitions(partitions), None)?;
-        Ok(Self::new(name, Box::new(rows), transport, cfg.limits()))
+        let share = Share::Partitions(partitions.clone());
+        let transport = crate::nats::consume(cfg, &name, share, None)?;
+        let mut source = Self::new(name.clone(), Box::new(rows), transport, cfg.limits());
+        source.last_seq = vec![None; partitions.len()];
+        source.partitions = partitions.clone();
+        let cfg = cfg.clone();
+        source.rebind = Some(Box::new(move |after| {
+            crate::nats::consume(&cfg, &name, Share::Partitions(partitions), Some(after))
+        }));
+        Ok(source)
     }
 
     /// Joins the consumer group `cfg.group` on `cfg.topic` and starts polling; fails naming
@@ -766,7 +780,8 @@ impl LiveSource {
             transport,
             handed: Vec::new(),
             held: VecDeque::new(),
-            last_seq: None,
+            partitions: Vec::new(),
+            last_seq: vec![None],
             checkpoints: false,
             rebind: None,
             kafka: None,
@@ -860,6 +875,7 @@ impl LiveSource {
                     ack,
                     seq,
                     offset,
+                    consumer,
                 } => {
                     // Once something has come, take what is there without waiting more.
                     deadline = None;
@@ -870,19 +886,21 @@ impl LiveSource {
                         }
                         kafka.read(seq.unwrap_or_default(), partition, offset);
                     }
-                    if let (true, Some(seq)) = (self.checkpoints, seq) {
-                        // The consumer acknowledges all up to a message (`AckPolicy::All`):
-                        // only the newest token is kept.
-                        if self.last_seq.is_some_and(|last| seq <= last) {
+                    let last = self.last_seq.get_mut(consumer);
+                    if let (true, Some(seq), Some(last)) = (self.checkpoints, seq, last) {
+                        // A consumer acknowledges all up to a message (`AckPolicy::All`): only
+                        // its newest token is kept.
+                        let mine = |(c, _): &(usize, AckToken)| *c == consumer;
+                        if last.is_some_and(|last| seq <= last) {
                             // Read before (a redelivery, or covered by the checkpoint this
                             // run resumed from): acknowledged with the next commit.
-                            if self.handed.is_empty() {
-                                self.handed.extend(ack);
+                            if !self.handed.iter().any(mine) {
+                                self.handed.extend(ack.map(|a| (consumer, a)));
                             }
                             continue;
                         }
-                        self.last_seq = Some(seq);
-                        self.handed.clear();
+                        *last = Some(seq);
+                        self.handed.retain(|h| !mine(h));
                     }
                     self.seq += 1;
                     self.last_message = Instant::now();
@@ -896,7 +914,7 @@ impl LiveSource {
                             n
                         }
                     };
-                    self.handed.extend(ack);
+                    self.handed.extend(ack.map(|a| (consumer, a)));
                 }
                 Event::CaughtUp => {
                     if self.limits.until_caught_up {
@@ -944,11 +962,15 @@ impl LiveSource {
 
     /// Acknowledges the JetStream messages handed over so far (commits the Kafka offsets).
     fn ack_handed(&mut self) {
-        let mut handed = std::mem::take(&mut self.handed);
+        let mut handed = self.take_handed();
         if let Some((position, true)) = self.kafka.as_mut().map(|k| k.through(u64::MAX)) {
             handed.push(AckToken::Kafka(position));
         }
         self.ack(handed);
+    }
+
+    fn take_handed(&mut self) -> Vec<AckToken> {
+        self.handed.drain(..).map(|(_, t)| t).collect()
     }
 
     fn ack(&self, tokens: Vec<AckToken>) {
@@ -962,12 +984,12 @@ impl LiveSource {
         }
     }
 
-    /// Switches to checkpoints: binds the consumer anew, delivering in order after
+    /// Switches to checkpoints: binds each consumer anew, delivering in order after its
     /// `last_seq` (the position of the checkpoint resumed from; without one, after what was
     /// acknowledged), and acknowledges messages on [`commit`](Self::commit) only; a message
-    /// delivered again at or below the highest sequence read is skipped. Only JetStream
-    /// messages have sequences: other live sources refuse.
-    pub fn checkpoint_from(&mut self, last_seq: Option<u64>) -> Result<(), ConnectorError> {
+    /// delivered again at or below the highest sequence its consumer read is skipped. Only
+    /// JetStream messages have sequences: other live sources refuse.
+    pub fn checkpoint_from(&mut self, last_seq: Vec<Option<u64>>) -> Result<(), ConnectorError> {
         let Some(rebind) = self.rebind.take() else {
             return Err(ConnectorError::Live {
                 source_name: self.name.clone(),
@@ -977,7 +999,7 @@ impl LiveSource {
             });
         };
         self.close();
-        self.transport = rebind(last_seq)?;
+        self.transport = rebind(last_seq.clone())?;
         self.handed.clear();
         self.checkpoints = true;
         self.last_seq = last_seq;
@@ -985,7 +1007,8 @@ impl LiveSource {
     }
 
     /// Switches to checkpoints from a checkpoint's `position` (see [`Source::cut`]): a
-    /// JetStream stream sequence, or Kafka partition offsets.
+    /// JetStream stream sequence, or for partitions every reader's list of theirs (of which
+    /// those read here are taken), or Kafka partition offsets.
     fn resume_from(&mut self, position: Option<&[u8]>) -> Result<(), ConnectorError> {
         let bad = |message: String| ConnectorError::Live {
             source_name: self.name.clone(),
@@ -1004,23 +1027,46 @@ impl LiveSource {
             self.checkpoints = true;
             return Ok(());
         }
+        let position = position.unwrap_or_default();
+        if !self.partitions.is_empty() {
+            let read = decode_partitions(position).map_err(bad)?;
+            let last = self
+                .partitions
+                .iter()
+                .map(|k| read.get(k).copied())
+                .collect();
+            return self.checkpoint_from(last);
+        }
         let last = match position {
-            None | Some([]) => None,
-            Some(p) => Some(u64::from_le_bytes(p.try_into().map_err(|_| {
+            [] => None,
+            p => Some(u64::from_le_bytes(p.try_into().map_err(|_| {
                 bad(format!(
                     "a checkpoint's position is 8 bytes, not {}",
                     p.len()
                 ))
             })?)),
         };
-        self.checkpoint_from(last)
+        self.checkpoint_from(vec![last])
     }
 
     /// [`cut`](Self::cut) as a checkpoint stores it: the stream sequence in 8 bytes (little
-    /// endian; none: empty), or for Kafka the position of every partition as of that record,
-    /// which the cut's commit commits.
+    /// endian; none: empty); for partitions, each partition read and its sequence (4 and 8
+    /// bytes, little endian; none: left out); or for Kafka the position of every partition as
+    /// of that record, which the cut's commit commits.
     fn position(&mut self, epoch: u64) -> Vec<u8> {
         let last = self.cut(epoch);
+        if !self.partitions.is_empty() {
+            return self
+                .partitions
+                .iter()
+                .zip(last)
+                .filter_map(|(k, seq)| {
+                    Some([k.to_le_bytes().as_slice(), &seq?.to_le_bytes()].concat())
+                })
+                .collect::<Vec<_>>()
+                .concat();
+        }
+        let last = last.first().copied().flatten();
         let Some(kafka) = &mut self.kafka else {
             return last.map_or(Vec::new(), |s| s.to_le_bytes().to_vec());
         };
@@ -1033,17 +1079,20 @@ impl LiveSource {
     }
 
     /// Checkpoint `epoch` covers every message read so far: holds their acknowledgements
-    /// until it is committed and returns the highest stream sequence read, or with
-    /// `lateness` the one before the oldest message with a row still held for event time (a
-    /// restart reads that message again, and those after it: at least once).
-    pub fn cut(&mut self, epoch: u64) -> Option<u64> {
-        let handed = std::mem::take(&mut self.handed);
+    /// until it is committed and returns each consumer's highest stream sequence read, or
+    /// with `lateness` the one before the oldest message with a row still held for event time
+    /// if lower (a restart reads that message again, and those after it: at least once).
+    pub fn cut(&mut self, epoch: u64) -> Vec<Option<u64>> {
+        let handed = self.take_handed();
         self.held.push_back((epoch, handed));
         let held = self.reorder.as_ref().and_then(|(r, _)| r.oldest_seq());
-        match held {
-            Some(seq) => self.last_seq.min(Some(seq.saturating_sub(1))),
-            None => self.last_seq,
-        }
+        self.last_seq
+            .iter()
+            .map(|&last| match held {
+                Some(seq) => last.min(Some(seq.saturating_sub(1))),
+                None => last,
+            })
+            .collect()
     }
 
     /// With `lateness`: every row the reorder buffer holds, in event-time order (the run is
@@ -1111,6 +1160,25 @@ impl LiveSource {
         }
         s
     }
+}
+
+/// The stream sequence of each partition in a position of a source read in partitions (see
+/// [`LiveSource::position`]), every reader's one after the other.
+fn decode_partitions(bytes: &[u8]) -> Result<BTreeMap<u32, u64>, String> {
+    if !bytes.len().is_multiple_of(12) {
+        return Err(format!(
+            "a checkpoint's position of partitions is 12 bytes each, not {} in all",
+            bytes.len()
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for record in bytes.chunks_exact(12) {
+        let (k, seq) = record.split_at(4);
+        if let (Ok(k), Ok(seq)) = (<[u8; 4]>::try_from(k), <[u8; 8]>::try_from(seq)) {
+            out.insert(u32::from_le_bytes(k), u64::from_le_bytes(seq));
+        }
+    }
+    Ok(out)
 }
 
 /// How long a live source waits for a message before it gives the worker back (which then
@@ -1354,10 +1422,13 @@ impl SourceComponent for NatsSourceConfig {
         live_fields()
     }
 
-    /// Worker 0 reads it whole, and stream sequences are its position; read in partitions,
-    /// it cannot (yet).
+    /// Stream sequences are its position: read whole, one; in partitions, one a partition.
     fn resumable(&self) -> bool {
-        self.partitions.is_none()
+        true
+    }
+
+    fn partitions(&self) -> Option<u32> {
+        self.partitions
     }
 
     /// Worker 0 binds the JetStream consumer; with `partitions`, each worker binds those of
@@ -1561,6 +1632,7 @@ mod tests {
             ack: None,
             seq: Some(seq),
             offset,
+            consumer: 0,
         })
         .unwrap();
     }
@@ -1580,10 +1652,94 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(batch.len(), 1);
-        assert_eq!(src.cut(1), Some(1), "messages 2 and 3 are held");
+        assert_eq!(src.cut(1), [Some(1)], "messages 2 and 3 are held");
         let held = src.take_held().unwrap();
         assert_eq!(held.times(), [Timestamp(420_000), Timestamp(600_000)]);
-        assert_eq!(src.cut(2), Some(3), "none held");
+        assert_eq!(src.cut(2), [Some(3)], "none held");
+    }
+
+    /// Read in partitions with checkpoints: a restart takes its partitions' positions out of
+    /// every reader's and rebinds each consumer after its own, what they cover is skipped, a
+    /// cut holds each partition's highest sequence read, and a commit acknowledges each
+    /// consumer's newest message only (a Kafka position stands for a JetStream token here).
+    #[test]
+    fn a_partition_reader_resumes_cuts_and_acknowledges_each_partition() {
+        let map = BTreeMap::new();
+        let fields = vec!["a".to_string()];
+        let reader = MessageRows::new("t", &jsonl(&map), &fields).unwrap();
+        let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let transport = |rx| Transport {
+            rx,
+            early: VecDeque::new(),
+            acks: Some(ack_tx.clone()),
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let (_, idle) = std::sync::mpsc::sync_channel(1);
+        let limits = LiveLimits {
+            buffer: 8,
+            ..LiveLimits::default()
+        };
+        let mut src = LiveSource::new("t".into(), Box::new(reader), transport(idle), limits);
+        src.partitions = vec![1, 3];
+        src.last_seq = vec![None; 2];
+        let bound = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (fresh, seen) = (
+            std::sync::Mutex::new(Some(transport(rx))),
+            Arc::clone(&bound),
+        );
+        src.rebind = Some(Box::new(move |after| {
+            *seen.lock().unwrap() = after;
+            Ok(fresh.lock().unwrap().take().unwrap())
+        }));
+        let record = |k: u32, seq: u64| [k.to_le_bytes().as_slice(), &seq.to_le_bytes()].concat();
+        // Two readers' positions, one after the other: partitions 0 and 2, then 1 and 3.
+        let position = [record(0, 5), record(2, 9), record(1, 7), record(3, 4)].concat();
+        src.resume_from(Some(&position)).unwrap();
+        assert_eq!(*bound.lock().unwrap(), [Some(7), Some(4)]);
+        for (consumer, seq) in [(0, 6), (0, 8), (1, 10), (1, 12), (0, 7)] {
+            let payload = format!(r#"{{"entity":"c","time":{},"a":1}}"#, seq * 60);
+            let token = AckToken::Kafka(Position::from([(consumer as i32, seq as i64)]));
+            tx.send(Event::Message {
+                origin: "s".into(),
+                payload: payload.into_bytes(),
+                ack: Some(token),
+                seq: Some(seq),
+                offset: None,
+                consumer,
+            })
+            .unwrap();
+        }
+        let batch = src
+            .next_batch(100, Duration::from_millis(50))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            batch.len(),
+            3,
+            "sequences 6 and 7 of partition 1 are covered"
+        );
+        let cut = decode_partitions(&src.position(1)).unwrap();
+        assert_eq!(cut, BTreeMap::from([(1, 8), (3, 12)]));
+        assert!(
+            ack_rx.try_recv().is_err(),
+            "nothing acknowledged before the commit"
+        );
+        src.commit(1);
+        let sent = ack_rx.try_recv().unwrap();
+        let acked: Vec<_> = sent
+            .iter()
+            .map(|t| match t {
+                AckToken::Kafka(p) => p.clone(),
+                AckToken::Nats(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            acked,
+            [Position::from([(0, 8)]), Position::from([(1, 12)])],
+            "each consumer's newest message"
+        );
     }
 
     /// A Kafka source resumed from a checkpoint skips the records it covers, and with
@@ -1648,7 +1804,7 @@ mod tests {
     }
 
     #[test]
-    fn a_partitioned_nats_source_needs_a_prefix_and_has_no_checkpoints() {
+    fn a_partitioned_nats_source_needs_a_prefix_and_resumes() {
         let nats = |extra: &str| -> NatsSourceConfig {
             serde_json::from_str(&format!(r#"{{"url":"nats://h","stream":"S"{extra}}}"#)).unwrap()
         };
@@ -1660,7 +1816,8 @@ mod tests {
         };
         let good = nats(r#","subject":"kpi","partitions":4,"until_caught_up":true"#);
         assert!(keys(&good).is_empty());
-        assert!(!good.resumable(), "no checkpoints yet");
+        assert!(good.resumable());
+        assert_eq!(good.partitions(), Some(4));
         assert!(good.target().ends_with("in 4 partitions"));
         assert!(good.limits().until_caught_up);
         assert!(nats("").resumable());

@@ -61,6 +61,7 @@ fn wait_for(
                 ack: None,
                 seq: None,
                 offset: None,
+                consumer: 0,
             }),
             Ok(Ok(MqttEvent::Incoming(p))) => {
                 if done(&p)? {
@@ -160,6 +161,7 @@ fn receive(
                     ack: None,
                     seq: None,
                     offset: None,
+                    consumer: 0,
                 };
                 if !hand_over(&tx, event, stop) {
                     break;

@@ -80,17 +80,17 @@ fn consumers(share: &Share, cfg: &NatsSourceConfig) -> Vec<(String, String)> {
 
 /// Binds the consumers of `share` and starts a thread fetching from them; returns once bound.
 /// A consumer this makes acknowledges cumulatively (`AckPolicy::All`): the last message
-/// handed over acknowledges those before it. With `after` (checkpoints; the whole stream
-/// only), the consumer is made anew to deliver in order from the message after the given
-/// stream sequence (after its acknowledged floor when that is `None`): what a dead run had
-/// received but not acknowledged then comes at once and in order, not after the ack wait and
-/// after newer messages; its acknowledgements are unbounded in number, as a checkpoint's
-/// commit acknowledges its last message only.
+/// handed over acknowledges those before it. With `after` (checkpoints: a stream sequence for
+/// each consumer), each consumer is made anew to deliver in order from the message after its
+/// sequence (after its acknowledged floor when that is `None`): what a dead run had received
+/// but not acknowledged then comes at once and in order, not after the ack wait and after
+/// newer messages; its acknowledgements are unbounded in number, as a checkpoint's commit
+/// acknowledges its last message only.
 pub(crate) fn consume(
     cfg: &NatsSourceConfig,
     name: &str,
     share: Share,
-    after: Option<Option<u64>>,
+    after: Option<Vec<Option<u64>>>,
 ) -> Result<Transport, ConnectorError> {
     let fail = |message: String| ConnectorError::Live {
         source_name: name.to_string(),
@@ -203,7 +203,7 @@ async fn bind_one(
 async fn bind(
     cfg: &NatsSourceConfig,
     share: &Share,
-    after: Option<Option<u64>>,
+    after: Option<Vec<Option<u64>>>,
 ) -> Result<(async_nats::Client, Vec<Bound>), String> {
     let client = connect(&cfg.url).await?;
     let js = async_nats::jetstream::new(client.clone());
@@ -212,7 +212,8 @@ async fn bind(
         .await
         .map_err(|e| format!("stream `{}`: {e}", cfg.stream))?;
     let mut bound = Vec::new();
-    for (durable, filter) in consumers(share, cfg) {
+    for (i, (durable, filter)) in consumers(share, cfg).into_iter().enumerate() {
+        let after = after.as_ref().map(|a| a.get(i).copied().flatten());
         bound.push(bind_one(cfg, &stream, &durable, filter, after).await?);
     }
     Ok((client, bound))
@@ -247,7 +248,7 @@ async fn acknowledge(client: &async_nats::Client, batch: Vec<AckToken>) {
 async fn fetch(
     cfg: NatsSourceConfig,
     share: Share,
-    after: Option<Option<u64>>,
+    after: Option<Vec<Option<u64>>>,
     tx: SyncSender<Event>,
     mut acks: tokio::sync::mpsc::UnboundedReceiver<Vec<AckToken>>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
@@ -302,6 +303,7 @@ async fn fetch(
                     payload: Vec::from(m.payload),
                     seq,
                     offset: None,
+                    consumer: i,
                     ack: m.reply.map(|reply| {
                         AckToken::Nats(Ack {
                             reply,

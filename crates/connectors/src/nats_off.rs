@@ -19,7 +19,7 @@ pub(crate) fn consume(
     _: &NatsSourceConfig,
     name: &str,
     _share: Share,
-    _after: Option<Option<u64>>,
+    _after: Option<Vec<Option<u64>>>,
 ) -> Result<Transport, ConnectorError> {
     Err(ConnectorError::Live {
         source_name: name.to_string(),

@@ -40,8 +40,9 @@ pub trait Source: Send {
 
     /// Switches the source to checkpoints (before the first batch): messages are
     /// acknowledged only on [`commit`](Self::commit), and reading goes on after `position`,
-    /// a [`cut`](Self::cut) of a previous run, when given. Only sources whose component is
-    /// [`SourceComponent::resumable`] support it; others refuse.
+    /// a [`cut`](Self::cut) of a previous run, when given (read in partitions: every reader's
+    /// cut one after the other, of which each takes its partitions'). Only sources whose
+    /// component is [`SourceComponent::resumable`] support it; others refuse.
     fn checkpoint_from(&mut self, position: Option<&[u8]>) -> Result<(), SourceError> {
         let _ = position;
         Err(SourceError(
@@ -50,7 +51,8 @@ pub trait Source: Send {
     }
 
     /// Where the source is now, for checkpoint `epoch`: everything read before is covered by
-    /// it. The messages read so far are held until `epoch` is committed.
+    /// it. The messages read so far are held until `epoch` is committed. (Read in partitions,
+    /// a reader is cut every round, `epoch` being the round.)
     fn cut(&mut self, epoch: u64) -> Vec<u8> {
         let _ = epoch;
         Vec::new()
@@ -132,11 +134,17 @@ pub trait SourceComponent {
         false
     }
 
-    /// True for a source that one worker reads whole and that can go on from a checkpoint's
-    /// position, holding its acknowledgements until the checkpoint is durable (a JetStream
-    /// consumer): see [`Source::checkpoint_from`].
+    /// True for a source that can go on from a checkpoint's position, holding its
+    /// acknowledgements until the checkpoint is durable (a JetStream consumer): see
+    /// [`Source::checkpoint_from`].
     fn resumable(&self) -> bool {
         false
+    }
+
+    /// The partitions of a source that every worker reads its share of, each worker those it
+    /// owns (`None`: worker 0 reads it whole).
+    fn partitions(&self) -> Option<u32> {
+        None
     }
 
     /// The fields the source offers when the intent names none, or an error saying why the
@@ -162,6 +170,11 @@ pub struct NoRows;
 impl Source for NoRows {
     fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
         None
+    }
+
+    /// A worker owning no partition of a source read in partitions has nothing to resume.
+    fn checkpoint_from(&mut self, _position: Option<&[u8]>) -> Result<(), SourceError> {
+        Ok(())
     }
 }
 

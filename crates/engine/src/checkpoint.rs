@@ -2,14 +2,16 @@
 //! interval so that a restart loses nothing (Y.3172 §8: the pipeline's nodes keep their
 //! state across a failure of the platform that runs them).
 //!
-//! A checkpoint is cut at a round boundary of the dataflow: the worker reading the source
-//! (worker 0, which reads a live bus whole) takes the source's position and sends a marker in
-//! a round of its own to every worker; each worker writes the state of the entities it owns
+//! A checkpoint is cut at a round boundary of the dataflow: worker 0 sends a marker in a
+//! round of its own to every worker; each worker writes the state of the entities it owns
 //! (its *part*) when the marker reaches it, after the rows before it and before those after
-//! it. Once worker 0 of process 0 has delivered the alerts of the rounds before the marker and
-//! every part is durable, it writes the checkpoint's manifest, and only then are the source's
-//! messages up to the position acknowledged. A crash therefore redelivers exactly the
-//! messages after the latest manifest, and a restart resumes from it.
+//! it. A source worker 0 reads whole gives its position when the marker is sent; a source read
+//! in partitions has a reader per worker, each giving its position as of the marker's round
+//! with its part (the dataflow processes rounds in order). Once worker 0 of process 0 has
+//! delivered the alerts of the rounds before the marker and every part is durable, it writes
+//! the checkpoint's manifest, and only then are the source's messages up to the positions
+//! acknowledged. A crash therefore redelivers exactly the messages after the latest manifest,
+//! and a restart resumes from it.
 //!
 //! On disk, in the checkpoint directory:
 //!
@@ -17,8 +19,11 @@
 //! ckpt-000000000007/part-0000   worker 0's entities: a PipelineState (`AI4ICTps`)
 //! ckpt-000000000007/part-0001   …
 //! ckpt-000000000007/manifest    `AI4ICTck`, format (u32 LE), postcard: epoch, each part's
-//!                               length and hash, the source's position, the rows covered
+//!                               length and hash, the source's partitions (none: read
+//!                               whole), each reader's position, the rows covered
 //! ```
+//!
+//! Format 1 (one position, no partitions) is still read for a source read whole.
 //!
 //! Every file is written to a temporary name, synced and renamed, and the directory synced,
 //! so a file is whole or absent. A checkpoint without a manifest is incomplete (a crash while
@@ -38,8 +43,8 @@ use crate::state::{EntityState, PipelineState};
 
 /// Magic bytes that open a manifest.
 const MAGIC: &[u8; 8] = b"AI4ICTck";
-/// The manifest format this build writes and reads.
-const FORMAT: u32 = 1;
+/// The manifest format this build writes (it reads format 1 too).
+const FORMAT: u32 = 2;
 /// Complete checkpoints kept.
 const KEEP: usize = 2;
 
@@ -62,8 +67,17 @@ pub enum CheckpointError {
         /// What is wrong.
         reason: String,
     },
+    /// A checkpoint was written for a source read otherwise (whole or in another number of
+    /// partitions).
+    #[error("checkpoint `{}` does not fit this run: {reason}", path.display())]
+    Unfit {
+        /// The manifest.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
     /// The pipeline's source cannot go on from a position.
-    #[error("checkpoints need a source one worker reads whole that can resume from a position (a NATS JetStream consumer, a Kafka consumer group member); {0} cannot")]
+    #[error("checkpoints need a source that can resume from a position (a NATS JetStream consumer, read whole or in partitions; a Kafka consumer group member); {0} cannot")]
     NotResumable(String),
 }
 
@@ -74,6 +88,9 @@ pub struct CheckpointSpec {
     pub dir: PathBuf,
     /// Wall-clock time between checkpoints (zero: after every batch).
     pub every: Duration,
+    /// The partitions of a source every worker reads its share of (`None`: worker 0 reads it
+    /// whole).
+    pub partitions: Option<u32>,
     /// The checkpoint this run resumes from.
     pub resume: Option<Resume>,
 }
@@ -83,7 +100,7 @@ pub struct CheckpointSpec {
 pub struct Resume {
     /// The checkpoint's epoch (the run's continue from the next).
     pub epoch: u64,
-    /// The source's position.
+    /// The source's position: read in partitions, every reader's position one after the other.
     pub position: Vec<u8>,
     /// Rows read up to the checkpoint, over every run since the first.
     pub rows: u64,
@@ -113,6 +130,18 @@ pub struct PartDigest {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
+    epoch: u64,
+    parts: Vec<PartDigest>,
+    /// The source's partitions (`None`: worker 0 read it whole).
+    partitions: Option<u32>,
+    /// Each reader's position: worker 0's alone for a source read whole, else one per worker.
+    positions: Vec<Vec<u8>>,
+    rows: u64,
+}
+
+/// A format 1 manifest: one reader's position.
+#[derive(Debug, Deserialize)]
+struct ManifestV1 {
     epoch: u64,
     parts: Vec<PartDigest>,
     position: Vec<u8>,
@@ -184,20 +213,22 @@ pub(crate) fn write_part(
     })
 }
 
-/// Completes checkpoint `epoch` (its `parts` are durable) and removes all but the latest
-/// complete checkpoints.
+/// Completes checkpoint `epoch` (its `parts` are durable) of a source in `partitions` read at
+/// `positions`, and removes all but the latest complete checkpoints.
 pub(crate) fn write_manifest(
     dir: &Path,
     epoch: u64,
     parts: Vec<PartDigest>,
-    position: Vec<u8>,
+    partitions: Option<u32>,
+    positions: Vec<Vec<u8>>,
     rows: u64,
 ) -> Result<(), CheckpointError> {
     let path = epoch_dir(dir, epoch).join("manifest");
     let manifest = Manifest {
         epoch,
         parts,
-        position,
+        partitions,
+        positions,
         rows,
     };
     let mut bytes = MAGIC.to_vec();
@@ -277,20 +308,65 @@ fn read_manifest(path: &Path) -> Result<Manifest, CheckpointError> {
     let (version, body) = rest
         .split_first_chunk::<4>()
         .ok_or_else(|| corrupt(path, "truncated header"))?;
-    let found = u32::from_le_bytes(*version);
-    if found != FORMAT {
-        return Err(corrupt(
+    match u32::from_le_bytes(*version) {
+        1 => {
+            let v1: ManifestV1 = postcard::from_bytes(body).map_err(|e| corrupt(path, e))?;
+            Ok(Manifest {
+                epoch: v1.epoch,
+                parts: v1.parts,
+                partitions: None,
+                positions: vec![v1.position],
+                rows: v1.rows,
+            })
+        }
+        FORMAT => postcard::from_bytes(body).map_err(|e| corrupt(path, e)),
+        found => Err(corrupt(
             path,
-            format!("format {found}, this build reads format {FORMAT}"),
-        ));
+            format!("format {found}, this build reads formats 1 and {FORMAT}"),
+        )),
     }
-    postcard::from_bytes(body).map_err(|e| corrupt(path, e))
 }
 
-/// The latest complete checkpoint in `dir` (`None`: there is none), passing over incomplete
-/// newer ones. A damaged manifest or part, or a part a manifest lists that is missing, is an
-/// error naming the file: see the module documentation. Never panics on bad bytes.
-pub fn latest(dir: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
+/// Refuses a manifest written for a source read otherwise than in `partitions`, or whose
+/// positions do not go with its parts.
+fn check_partitions(
+    path: &Path,
+    manifest: &Manifest,
+    partitions: Option<u32>,
+) -> Result<(), CheckpointError> {
+    let unfit = |reason: String| {
+        Err(CheckpointError::Unfit {
+            path: path.to_path_buf(),
+            reason,
+        })
+    };
+    let read =
+        |p: Option<u32>| p.map_or("read whole".to_string(), |n| format!("in {n} partitions"));
+    if manifest.partitions != partitions {
+        return unfit(format!(
+            "it was written for a source {}, this one is {}",
+            read(manifest.partitions),
+            read(partitions)
+        ));
+    }
+    let readers = manifest.positions.len();
+    if (partitions.is_some() && readers != manifest.parts.len())
+        || (partitions.is_none() && readers != 1)
+    {
+        return Err(corrupt(
+            path,
+            format!("{readers} positions for {} parts", manifest.parts.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// The latest complete checkpoint in `dir` (`None`: there is none) for a source read in
+/// `partitions` (`None`: read whole), passing over incomplete newer ones. A damaged manifest or
+/// part, a part a manifest lists that is missing, or a manifest written for a source read
+/// otherwise (format 1 for a partitioned one; another number of partitions) is an error
+/// naming the file: see the module documentation. Never panics on bad bytes.
+pub fn latest(dir: &Path, partitions: Option<u32>) -> Result<Option<Checkpoint>, CheckpointError> {
     let mut passed_over = Vec::new();
     for (epoch, complete) in epochs(dir)? {
         let at = epoch_dir(dir, epoch);
@@ -303,6 +379,7 @@ pub fn latest(dir: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
         }
         let manifest_path = at.join("manifest");
         let manifest = read_manifest(&manifest_path)?;
+        check_partitions(&manifest_path, &manifest, partitions)?;
         if manifest.epoch != epoch || manifest.parts.is_empty() {
             return Err(corrupt(
                 &manifest_path,
@@ -372,7 +449,7 @@ pub fn latest(dir: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
             state,
             resume: Resume {
                 epoch,
-                position: manifest.position,
+                position: manifest.positions.concat(),
                 rows: manifest.rows,
             },
             passed_over,

@@ -1,7 +1,8 @@
 //! The pipeline as a timely dataflow: SRC/C (the feed, per worker) → exchange by entity →
 //! PP → M → P → exchange to worker 0 → D/SINK. Per-entity state lives with the worker that
 //! owns the entity (`Entity::owner`), so 1 worker, N workers and N processes see every
-//! entity's rows in the same order and produce the same alerts.
+//! entity's rows in the same order and produce the same alerts. PP-M-P takes the rounds in
+//! order, each once it is complete, so a checkpoint's marker cuts every reader's rows alike.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet};
@@ -16,7 +17,7 @@ use ai4ict_core::{Alert, Batch, Entity, Interval, Source, SourceFactory, Timesta
 use ai4ict_intent::{AlertPolicy, PreprocessStep};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{Input, Operator, Probe};
+use timely::dataflow::operators::{Capability, Input, Operator, Probe};
 use timely::dataflow::ProbeHandle;
 
 use crate::checkpoint::{self, CheckpointSpec, PartDigest};
@@ -46,8 +47,8 @@ pub struct PipelineSpec {
     pub trace: Vec<Entity>,
     /// The part of the stream to run, the state to start from, whether to end with one.
     pub span: Span,
-    /// Checkpoint at an interval (the source must be one worker 0 reads whole and that can
-    /// resume: see [`crate::checkpoint`]).
+    /// Checkpoint at an interval (the source must be one that can resume, read whole by worker
+    /// 0 or in partitions by every worker: see [`crate::checkpoint`]).
     pub checkpoint: Option<CheckpointSpec>,
 }
 
@@ -139,6 +140,9 @@ struct Routed {
     end: bool,
     /// A checkpoint marker: the receiving worker writes its part of this epoch.
     checkpoint: Option<u64>,
+    /// Read in partitions: worker 0's word that the checkpoint whose marker was in this round
+    /// is complete, so each reader acknowledges its messages up to there.
+    committed: Option<u64>,
     /// On an end marker: the sending worker's source was stopped before its end.
     stopped: bool,
     batch: Batch,
@@ -151,12 +155,7 @@ enum Out {
     /// A batch's latency from source to policy (ms) and its latest event time.
     Latency(f64, Option<Timestamp>),
     State(Vec<EntityState>),
-    /// A worker's part of a checkpoint, written or not.
-    Part {
-        epoch: u64,
-        worker: u32,
-        written: Result<PartDigest, String>,
-    },
+    Part(Part),
     Done {
         rows: u64,
         late: u64,
@@ -176,11 +175,34 @@ fn now_us() -> u64 {
         .unwrap_or(0)
 }
 
-/// Checkpoints cut and not yet complete: epoch → (the source's position, rows read up to it).
-type Cuts = BTreeMap<u64, (Vec<u8>, u64)>;
+/// A worker's part of a checkpoint, written or not.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Part {
+    epoch: u64,
+    worker: u32,
+    written: Result<PartDigest, String>,
+    /// Read in partitions: this worker's reader's position as of the marker's round, and the
+    /// rows it read before (empty and 0 otherwise).
+    position: Vec<u8>,
+    rows: u64,
+}
 
-/// A worker's part of a checkpoint: the worker and its part's digest, or why it failed.
-type WrittenPart = (u32, Result<PartDigest, String>);
+/// A checkpoint cut by worker 0 and not yet complete.
+#[derive(Debug, Default)]
+struct Cut {
+    /// The round of its marker.
+    round: u64,
+    /// Read whole: the source's position and the rows read up to it.
+    position: Vec<u8>,
+    rows: u64,
+}
+
+/// Checkpoints cut and not yet complete, by epoch.
+type Cuts = BTreeMap<u64, Cut>;
+
+/// A reader's position and the rows it has read, as of each round since the latest marker
+/// its worker processed.
+type Reads = BTreeMap<u64, (Vec<u8>, u64)>;
 
 /// Batches a worker may have in flight before its source waits for the pipeline.
 const MAX_IN_FLIGHT: u64 = 8;
@@ -223,11 +245,27 @@ pub fn run(
         let sinks = Arc::clone(&sinks);
         let delivered = Arc::clone(&progress);
         let observed = Arc::clone(&progress);
-        // Checkpoints cut by this worker (0) and not yet complete: epoch → (the source's
-        // position, rows read up to it); and the latest complete one, which D sets.
+        // Checkpoints cut by this worker (0) and not yet complete; the latest complete one
+        // (epoch and marker's round) and the latest decided one, which D sets; and the
+        // batches D has seen (read in partitions, worker 0 cuts when there were new ones).
         let cuts: Rc<RefCell<Cuts>> = Rc::default();
-        let committed = Rc::new(Cell::new(0u64));
+        let committed = Rc::new(Cell::new((0u64, 0u64)));
+        let settled = Rc::new(Cell::new(0u64));
+        let seen = Rc::new(Cell::new(0u64));
         let (sink_cuts, sink_committed) = (Rc::clone(&cuts), Rc::clone(&committed));
+        let (sink_settled, sink_seen) = (Rc::clone(&settled), Rc::clone(&seen));
+        // Read in partitions: this worker's reader's positions by round, and the round of the
+        // latest checkpoint worker 0 said is complete.
+        let partitioned = spec
+            .checkpoint
+            .as_ref()
+            .is_some_and(|c| c.partitions.is_some());
+        let reads: Rc<RefCell<Reads>> = Rc::default();
+        let notified = Rc::new(Cell::new(0u64));
+        let (pp_reads, pp_notified) = (Rc::clone(&reads), Rc::clone(&notified));
+        // The end markers this worker has processed (one from each worker that has ended).
+        let ended = Rc::new(Cell::new(0usize));
+        let pp_ended = Rc::clone(&ended);
         worker.dataflow::<u64, _, _>(|scope| {
             let spec = spec2;
             let width = spec.fields.len();
@@ -273,131 +311,164 @@ pub fn run(
             observed.nodes.state_bytes(&mut reported, now);
             let mut refreshed = Instant::now();
             let stream = scope.input_from(&mut input);
-            let results = stream.unary(
+            let results = stream.unary_frontier(
                 Exchange::new(|r: &Routed| u64::from(r.to)),
                 "PP-M-P",
                 move |_cap, _info| {
-                    move |input, output| {
+                    // Each round's input, held until the round is complete: rounds are
+                    // processed in order and a marker first in its round, so a part holds the
+                    // rows of every reader's rounds before the marker, and no others.
+                    let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Routed>)> = BTreeMap::new();
+                    move |(input, frontier), output| {
                         input.for_each_stamp(|cap, data| {
+                            let Some(cap) = cap.retain_least(0) else {
+                                return;
+                            };
+                            let slot = stash
+                                .entry(*cap.time())
+                                .or_insert_with(|| (cap, Vec::new()));
+                            for c in data {
+                                slot.1.append(c);
+                            }
+                        });
+                        while let Some(entry) = stash.first_entry() {
+                            if frontier.less_equal(entry.key()) {
+                                break;
+                            }
+                            let (cap, mut round) = entry.remove();
+                            round.sort_by_key(|r| (r.checkpoint.is_none(), r.end));
                             let mut session = output.session(&cap);
                             let mut give = |o: Out| {
                                 for &to in &leaders {
                                     session.give((to, o.clone()));
                                 }
                             };
-                            for container in data {
-                                for routed in container.drain(..) {
-                                    let Some(model) = model.as_mut() else {
-                                        continue;
+                            for routed in round {
+                                if let Some(at) = routed.committed {
+                                    pp_notified.set(pp_notified.get().max(at));
+                                    continue;
+                                }
+                                if let (Some(epoch), Some(dir)) = (routed.checkpoint, &ckpt_dir) {
+                                    let (position, rows) = if partitioned {
+                                        read_at(&mut pp_reads.borrow_mut(), *cap.time())
+                                    } else {
+                                        (Vec::new(), 0)
                                     };
-                                    if let (Some(epoch), Some(dir)) = (routed.checkpoint, &ckpt_dir)
-                                    {
-                                        let written = checkpoint::write_part(
+                                    let written = match model.as_ref() {
+                                        Some(model) => checkpoint::write_part(
                                             dir,
                                             epoch,
                                             index,
                                             &part_of,
                                             states(&pre, model, &policy),
                                         )
-                                        .map_err(|e| e.to_string());
-                                        give(Out::Part {
-                                            epoch,
-                                            worker: index as u32,
-                                            written,
-                                        });
+                                        .map_err(|e| e.to_string()),
+                                        None => Err("no detector to checkpoint".into()),
+                                    };
+                                    give(Out::Part(Part {
+                                        epoch,
+                                        worker: index as u32,
+                                        written,
+                                        position,
+                                        rows,
+                                    }));
+                                    continue;
+                                }
+                                if routed.end {
+                                    pp_ended.set(pp_ended.get() + 1);
+                                }
+                                let Some(model) = model.as_mut() else {
+                                    continue;
+                                };
+                                let received = routed.batch.len();
+                                if routed.end {
+                                    ends += 1;
+                                    cut_short |= routed.stopped;
+                                    if ends < peers {
                                         continue;
                                     }
-                                    let received = routed.batch.len();
-                                    if routed.end {
-                                        ends += 1;
-                                        cut_short |= routed.stopped;
-                                        if ends < peers {
-                                            continue;
-                                        }
-                                        if snapshot {
-                                            buf = Batch::new(width);
-                                        } else {
-                                            pre.flush(&mut buf);
-                                        }
-                                    } else if pre.is_identity() {
-                                        buf = routed.batch;
+                                    if snapshot {
+                                        buf = Batch::new(width);
                                     } else {
-                                        pre.process(&routed.batch, &mut buf);
+                                        pre.flush(&mut buf);
                                     }
-                                    let nodes = &observed.nodes;
-                                    let latest = buf.max_time();
-                                    let pp = nodes.node(Node::Pp);
-                                    pp.pass(received, buf.len(), latest);
-                                    if pp.tapped() {
-                                        pp.sample_rows(&buf, &fields, None);
-                                    }
-                                    rows += buf.len() as u64;
-                                    let scoring = buf.len();
-                                    model.process(std::mem::take(&mut buf), &mut scored);
-                                    let m = nodes.node(Node::M);
-                                    m.pass(scoring, scored.scores.len(), latest);
-                                    let mut counts = ScoreCounts::default();
-                                    counts.add(scored.scores.iter().map(|s| s.value));
-                                    nodes.add_scores(&counts);
-                                    if m.tapped() {
-                                        let values: Vec<f64> =
-                                            scored.scores.iter().map(|s| s.value).collect();
-                                        m.sample_rows(&scored.batch, &fields, Some(&values));
-                                    }
-                                    policy.process(&scored, &mut alerts);
-                                    let p = nodes.node(Node::P);
-                                    let weighed = scored.batch.len() + scored.silences.len();
-                                    p.pass(weighed, alerts.len(), latest);
-                                    if p.tapped() {
-                                        p.sample_alerts(&alerts);
-                                    }
-                                    if routed.end || refreshed.elapsed() >= STATE_BYTES_EVERY {
-                                        refreshed = Instant::now();
-                                        let now = [
-                                            pre.state_bytes(),
-                                            model.state_bytes(),
-                                            policy.state_bytes(),
-                                        ];
-                                        nodes.state_bytes(&mut reported, now);
-                                    }
-                                    for a in alerts.drain(..) {
-                                        give(Out::Alert(a));
-                                    }
-                                    if !traced.is_empty() {
-                                        for (i, (e, t, v)) in scored.batch.rows().enumerate() {
-                                            if traced.contains(e) {
-                                                let p = TracePoint {
-                                                    time: t,
-                                                    values: v.to_vec(),
-                                                    score: scored.scores[i].value,
-                                                };
-                                                give(Out::Trace(e.clone(), p));
-                                            }
+                                } else if pre.is_identity() {
+                                    buf = routed.batch;
+                                } else {
+                                    pre.process(&routed.batch, &mut buf);
+                                }
+                                let nodes = &observed.nodes;
+                                let latest = buf.max_time();
+                                let pp = nodes.node(Node::Pp);
+                                pp.pass(received, buf.len(), latest);
+                                if pp.tapped() {
+                                    pp.sample_rows(&buf, &fields, None);
+                                }
+                                rows += buf.len() as u64;
+                                let scoring = buf.len();
+                                model.process(std::mem::take(&mut buf), &mut scored);
+                                let m = nodes.node(Node::M);
+                                m.pass(scoring, scored.scores.len(), latest);
+                                let mut counts = ScoreCounts::default();
+                                counts.add(scored.scores.iter().map(|s| s.value));
+                                nodes.add_scores(&counts);
+                                if m.tapped() {
+                                    let values: Vec<f64> =
+                                        scored.scores.iter().map(|s| s.value).collect();
+                                    m.sample_rows(&scored.batch, &fields, Some(&values));
+                                }
+                                policy.process(&scored, &mut alerts);
+                                let p = nodes.node(Node::P);
+                                let weighed = scored.batch.len() + scored.silences.len();
+                                p.pass(weighed, alerts.len(), latest);
+                                if p.tapped() {
+                                    p.sample_alerts(&alerts);
+                                }
+                                if routed.end || refreshed.elapsed() >= STATE_BYTES_EVERY {
+                                    refreshed = Instant::now();
+                                    let now = [
+                                        pre.state_bytes(),
+                                        model.state_bytes(),
+                                        policy.state_bytes(),
+                                    ];
+                                    nodes.state_bytes(&mut reported, now);
+                                }
+                                for a in alerts.drain(..) {
+                                    give(Out::Alert(a));
+                                }
+                                if !traced.is_empty() {
+                                    for (i, (e, t, v)) in scored.batch.rows().enumerate() {
+                                        if traced.contains(e) {
+                                            let p = TracePoint {
+                                                time: t,
+                                                values: v.to_vec(),
+                                                score: scored.scores[i].value,
+                                            };
+                                            give(Out::Trace(e.clone(), p));
                                         }
-                                    }
-                                    if !routed.end {
-                                        give(Out::Latency(
-                                            (now_us().saturating_sub(routed.sent_us)) as f64
-                                                / 1000.0,
-                                            latest,
-                                        ));
-                                    } else {
-                                        if snapshot {
-                                            give(Out::State(states(&pre, model, &policy)));
-                                        }
-                                        give(Out::Done {
-                                            rows,
-                                            late: pre.late(),
-                                            filled: pre.filled(),
-                                            suppressed: policy.suppressed(),
-                                            entities: model.entities() as u64,
-                                            state_bytes: model.state_bytes() as u64,
-                                            stopped: cut_short,
-                                        });
                                     }
                                 }
+                                if !routed.end {
+                                    give(Out::Latency(
+                                        (now_us().saturating_sub(routed.sent_us)) as f64 / 1000.0,
+                                        latest,
+                                    ));
+                                } else {
+                                    if snapshot {
+                                        give(Out::State(states(&pre, model, &policy)));
+                                    }
+                                    give(Out::Done {
+                                        rows,
+                                        late: pre.late(),
+                                        filled: pre.filled(),
+                                        suppressed: policy.suppressed(),
+                                        entities: model.entities() as u64,
+                                        state_bytes: model.state_bytes() as u64,
+                                        stopped: cut_short,
+                                    });
+                                }
                             }
-                        });
+                        }
                     }
                 },
             );
@@ -406,7 +477,7 @@ pub fn run(
             let mut built: Option<Vec<Box<dyn AlertSink>>> = None;
             let mut sink_failed = false;
             let mut snapshot_parts: Vec<EntityState> = Vec::new();
-            let mut parts: BTreeMap<u64, Vec<WrittenPart>> = BTreeMap::new();
+            let mut parts: BTreeMap<u64, Vec<Part>> = BTreeMap::new();
             // A sink that failed a write has lost alerts: no later checkpoint may complete.
             let mut undelivered = false;
             let sink_spec = Arc::clone(&spec);
@@ -451,16 +522,13 @@ pub fn run(
                                 Out::Latency(ms, time) => {
                                     out.latencies_ms.push(ms);
                                     round_time = round_time.max(time);
+                                    sink_seen.set(sink_seen.get() + 1);
                                 }
                                 Out::State(states) => snapshot_parts.extend(states),
-                                Out::Part {
-                                    epoch,
-                                    worker,
-                                    written,
-                                } => {
+                                Out::Part(part) => {
                                     // Only worker 0 of process 0 completes checkpoints.
                                     if index == 0 {
-                                        parts.entry(epoch).or_default().push((worker, written));
+                                        parts.entry(part.epoch).or_default().push(part);
                                     }
                                 }
                                 Out::Done {
@@ -524,24 +592,37 @@ pub fn run(
                             .collect();
                         for epoch in ready {
                             let mut written = parts.remove(&epoch).unwrap_or_default();
-                            written.sort_by_key(|(w, _)| *w);
+                            written.sort_by_key(|p| p.worker);
+                            let cut = sink_cuts.borrow_mut().remove(&epoch).unwrap_or_default();
+                            let (positions, read) = match c.partitions {
+                                None => (vec![cut.position], cut.rows),
+                                Some(_) => (
+                                    written.iter().map(|p| p.position.clone()).collect(),
+                                    c.resume.as_ref().map_or(0, |r| r.rows)
+                                        + written.iter().map(|p| p.rows).sum::<u64>(),
+                                ),
+                            };
                             let digests: Result<Vec<PartDigest>, String> =
-                                written.into_iter().map(|(_, d)| d).collect();
-                            let (position, read) =
-                                sink_cuts.borrow_mut().remove(&epoch).unwrap_or_default();
+                                written.into_iter().map(|p| p.written).collect();
                             let done = match digests {
                                 Err(e) => Err(e),
                                 Ok(_) if undelivered => Err(format!(
                                     "checkpoint {epoch} not completed: a sink lost alerts"
                                 )),
-                                Ok(d) => {
-                                    checkpoint::write_manifest(&c.dir, epoch, d, position, read)
-                                        .map_err(|e| e.to_string())
-                                }
+                                Ok(d) => checkpoint::write_manifest(
+                                    &c.dir,
+                                    epoch,
+                                    d,
+                                    c.partitions,
+                                    positions,
+                                    read,
+                                )
+                                .map_err(|e| e.to_string()),
                             };
+                            sink_settled.set(epoch);
                             match done {
                                 Ok(()) => {
-                                    sink_committed.set(epoch);
+                                    sink_committed.set((epoch, cut.round));
                                     out.checkpoint = Some((epoch, read));
                                 }
                                 Err(e) => out.errors.push(e),
@@ -595,22 +676,40 @@ pub fn run(
                 None
             }
         };
-        // Worker 0 reads the source whole and cuts the checkpoints.
+        // Worker 0 cuts the checkpoints and reads a source read whole; read in partitions,
+        // every worker reads its share.
         let ckpt = spec.checkpoint.as_ref().filter(|_| index == 0);
-        let resume = ckpt.and_then(|c| c.resume.as_ref());
-        let (mut epoch, mut read) = resume.map_or((0, 0), |r| (r.epoch, r.rows));
-        let mut acked = epoch;
-        let (mut last_cut, mut read_at_cut) = (Instant::now(), read);
-        if let (Some(f), Some(_)) = (feed.as_mut(), ckpt) {
-            if let Err(e) = f.checkpoint_from(resume.map(|r| r.position.as_slice())) {
-                out.borrow_mut()
-                    .errors
-                    .push(EngineError::Source(e.0).to_string());
-                feed = None;
+        let reader = spec
+            .checkpoint
+            .as_ref()
+            .filter(|_| index == 0 || partitioned);
+        let resume = reader.and_then(|c| c.resume.as_ref());
+        let mut epoch = resume.map_or(0, |r| r.epoch);
+        // Rows read: by a source read whole, over every run since the first; by a partition
+        // reader, in this run.
+        let mut read = resume.filter(|_| !partitioned).map_or(0, |r| r.rows);
+        let (mut acked, mut acked_round) = (epoch, 0);
+        let (mut last_cut, mut read_at_cut, mut seen_at_cut) = (Instant::now(), read, 0);
+        if let (Some(f), Some(_)) = (feed.as_mut(), reader) {
+            match f.checkpoint_from(resume.map(|r| r.position.as_slice())) {
+                Ok(()) if partitioned => {
+                    reads.borrow_mut().insert(0, (f.cut(0), 0));
+                }
+                Ok(()) => {}
+                Err(e) => {
+                    out.borrow_mut()
+                        .errors
+                        .push(EngineError::Source(e.0).to_string());
+                    feed = None;
+                }
             }
         }
         let mut failed = false;
         let width = spec.fields.len();
+        // Read in partitions, worker 0 goes on cutting (in empty rounds) after its source has
+        // ended or stopped until every other reader has ended, so the last checkpoint covers
+        // them all.
+        let others_reading = || partitioned && ckpt.is_some() && ended.get() + 1 < peers;
         // Late rows of this worker's source counted in SRC's figures so far.
         let mut late = 0u64;
         while let Some(f) = feed.as_mut() {
@@ -619,10 +718,18 @@ pub fn run(
                 // What the source holds back (event time) goes on first: nothing read is lost.
                 match f.take_held() {
                     Some(b) => b,
+                    None if others_reading() => {
+                        worker.step_or_park(Some(PARK));
+                        Batch::new(width)
+                    }
                     None => break,
                 }
             } else {
                 match f.next_batch() {
+                    None if others_reading() => {
+                        worker.step_or_park(Some(PARK));
+                        Batch::new(width)
+                    }
                     None => break,
                     Some(Err(e)) => {
                         out.borrow_mut()
@@ -666,54 +773,72 @@ pub fn run(
                         sent_us,
                         end: false,
                         checkpoint: None,
+                        committed: None,
                         stopped: false,
                         batch: part,
                     });
                 }
             }
+            read += rows_read;
             round += 1;
             input.advance_to(round);
+            if partitioned {
+                // The cut of every round: the position a marker in it would take. Tagged
+                // with the round, so a commit of a round acknowledges what was read before.
+                reads.borrow_mut().insert(round, (f.cut(round), read));
+            }
             while probe.less_than(&round.saturating_sub(MAX_IN_FLIGHT)) {
                 // Parked while waiting on other workers, so it leaves them the core.
                 worker.step_or_park(Some(PARK));
             }
-            let Some(c) = ckpt else {
-                continue;
-            };
-            read += rows_read;
-            if read > read_at_cut && last_cut.elapsed() >= c.every {
-                epoch += 1;
-                cut(
-                    f.as_mut(),
-                    &mut input,
-                    &mut round,
-                    epoch,
-                    read,
-                    peers,
-                    width,
-                    &cuts,
-                );
-                (last_cut, read_at_cut) = (Instant::now(), read);
+            if let Some(c) = ckpt {
+                // Read in partitions, worker 0 knows others have read from the batches D saw.
+                let fresh = if partitioned {
+                    seen.get() > seen_at_cut
+                } else {
+                    read > read_at_cut
+                };
+                if fresh && last_cut.elapsed() >= c.every {
+                    epoch += 1;
+                    let whole: Option<&mut dyn Source> = (!partitioned).then(|| f.as_mut() as _);
+                    cut(
+                        whole, &mut input, &mut round, epoch, read, peers, width, &cuts,
+                    );
+                    (last_cut, read_at_cut, seen_at_cut) = (Instant::now(), read, seen.get());
+                }
+                worker.step();
+                let (done, at) = committed.get();
+                if done > acked {
+                    acked = done;
+                    if partitioned {
+                        notify(&mut input, at, peers, width);
+                    } else {
+                        f.commit(acked);
+                    }
+                }
             }
-            worker.step();
-            if committed.get() > acked {
-                acked = committed.get();
-                f.commit(acked);
+            if notified.get() > acked_round {
+                acked_round = notified.get();
+                f.commit(acked_round);
             }
         }
         // A source that ended or was stopped ends in a checkpoint; one that failed does not.
         if let (Some(f), Some(_), false) = (feed.as_mut(), ckpt, failed) {
             epoch += 1;
+            let whole: Option<&mut dyn Source> = (!partitioned).then(|| f.as_mut() as _);
             cut(
-                f.as_mut(),
-                &mut input,
-                &mut round,
-                epoch,
-                read,
-                peers,
-                width,
-                &cuts,
+                whole, &mut input, &mut round, epoch, read, peers, width, &cuts,
             );
+            if partitioned {
+                // The readers hear that it is complete from worker 0, before its input ends.
+                while settled.get() < epoch {
+                    worker.step_or_park(Some(PARK));
+                }
+                let (done, at) = committed.get();
+                if done > acked {
+                    notify(&mut input, at, peers, width);
+                }
+            }
         }
         if let Some(note) = feed.as_ref().and_then(|f| f.summary()) {
             out.borrow_mut().source_notes.push(note);
@@ -725,14 +850,19 @@ pub fn run(
                 sent_us: now_us(),
                 end: true,
                 checkpoint: None,
+                committed: None,
                 stopped,
                 batch: Batch::new(width),
             });
         }
         input.close();
         while worker.step_or_park(Some(PARK)) {}
-        if let Some(f) = feed.as_mut().filter(|_| committed.get() > acked) {
-            f.commit(committed.get());
+        if let Some(f) = feed.as_mut() {
+            if partitioned && notified.get() > acked_round {
+                f.commit(notified.get());
+            } else if !partitioned && committed.get().0 > acked {
+                f.commit(committed.get().0);
+            }
         }
         let result = out.borrow().clone();
         result
@@ -758,12 +888,13 @@ pub fn run(
     Ok(out)
 }
 
-/// Cuts checkpoint `epoch` after `read` rows: keeps the source's position for the manifest and
-/// sends every worker the marker, alone in a round, so each writes its part between the rows
-/// before and those after.
+/// Cuts checkpoint `epoch` after `read` rows: keeps the position of a source read `whole` for
+/// the manifest (read in partitions, each worker's part carries its reader's) and sends every
+/// worker the marker, alone in a round, so each writes its part between the rows before and
+/// those after.
 #[allow(clippy::too_many_arguments)]
 fn cut(
-    source: &mut dyn Source,
+    whole: Option<&mut dyn Source>,
     input: &mut timely::dataflow::InputHandle<
         u64,
         timely::container::CapacityContainerBuilder<Vec<Routed>>,
@@ -775,19 +906,63 @@ fn cut(
     width: usize,
     cuts: &RefCell<Cuts>,
 ) {
-    cuts.borrow_mut().insert(epoch, (source.cut(epoch), read));
+    let position = whole.map_or_else(Vec::new, |s| s.cut(epoch));
+    let cut = Cut {
+        round: *round,
+        position,
+        rows: read,
+    };
+    cuts.borrow_mut().insert(epoch, cut);
     for to in 0..peers {
         input.send(Routed {
             to: to as u32,
             sent_us: now_us(),
             end: false,
             checkpoint: Some(epoch),
+            committed: None,
             stopped: false,
             batch: Batch::new(width),
         });
     }
     *round += 1;
     input.advance_to(*round);
+}
+
+/// Read in partitions: tells every worker that the checkpoint whose marker was in round `at`
+/// is complete, so its reader acknowledges what it read before.
+fn notify(
+    input: &mut timely::dataflow::InputHandle<
+        u64,
+        timely::container::CapacityContainerBuilder<Vec<Routed>>,
+    >,
+    at: u64,
+    peers: usize,
+    width: usize,
+) {
+    for to in 0..peers {
+        input.send(Routed {
+            to: to as u32,
+            sent_us: now_us(),
+            end: false,
+            checkpoint: None,
+            committed: Some(at),
+            stopped: false,
+            batch: Batch::new(width),
+        });
+    }
+}
+
+/// A reader's position and rows read as of round `at` (its latest entry at or before it);
+/// forgets the entries before, as every later marker is in a later round.
+fn read_at(reads: &mut Reads, at: u64) -> (Vec<u8>, u64) {
+    let found = reads
+        .range(..=at)
+        .next_back()
+        .map(|(_, r)| r.clone())
+        .unwrap_or_default();
+    *reads = reads.split_off(&at);
+    reads.entry(at).or_insert_with(|| found.clone());
+    found
 }
 
 /// Starts worker `index` of `peers` from the entities of `start` that it owns.

@@ -1338,7 +1338,8 @@ impl Mlfo {
         if !source.resumable() {
             return Err(CheckpointError::NotResumable(source.target()).into());
         }
-        let last = checkpoint::latest(&dir)?;
+        let partitions = source.partitions();
+        let last = checkpoint::latest(&dir, partitions)?;
         checkpoint::clear_after(&dir, last.as_ref().map(|c| c.epoch))?;
         let (span, resume) = match last {
             None => (span, None),
@@ -1353,7 +1354,12 @@ impl Mlfo {
                 (start, Some(c.resume))
             }
         };
-        let spec = CheckpointSpec { dir, every, resume };
+        let spec = CheckpointSpec {
+            dir,
+            every,
+            partitions,
+            resume,
+        };
         Ok((span, Some(spec)))
     }
 }

@@ -79,7 +79,7 @@ fn run(
     let fields: Vec<String> = KPIS.iter().map(|s| s.to_string()).collect();
     let resume = checkpoint
         .as_ref()
-        .and_then(|c| checkpoint::latest(&c.dir).unwrap());
+        .and_then(|c| checkpoint::latest(&c.dir, None).unwrap());
     if let Some(c) = &checkpoint {
         checkpoint::clear_after(&c.dir, resume.as_ref().map(|r| r.epoch)).unwrap();
     }
@@ -133,6 +133,7 @@ fn spec(dir: &Path) -> CheckpointSpec {
     CheckpointSpec {
         dir: dir.to_path_buf(),
         every: Duration::ZERO,
+        partitions: None,
         resume: None,
     }
 }
@@ -155,7 +156,7 @@ fn die_and_resume(
         Some(die_after),
     );
     assert!(head.errors.iter().any(|e| e.contains("killed")));
-    let last = checkpoint::latest(dir)
+    let last = checkpoint::latest(dir, None)
         .unwrap()
         .expect("a checkpoint was made");
     assert!(
@@ -215,7 +216,7 @@ fn a_killed_run_resumed_from_its_checkpoint_loses_no_alert() {
 }
 
 fn latest_err(dir: &Path) -> String {
-    match checkpoint::latest(dir) {
+    match checkpoint::latest(dir, None) {
         Err(e @ CheckpointError::Corrupt { .. }) => e.to_string(),
         other => panic!("a damaged checkpoint is refused: {other:?}"),
     }
@@ -235,7 +236,7 @@ fn damaged_checkpoints_are_refused_and_incomplete_ones_passed_over() {
         Some(spec(dir.path())),
         Some(die_after),
     );
-    let last = checkpoint::latest(dir.path()).unwrap().unwrap();
+    let last = checkpoint::latest(dir.path(), None).unwrap().unwrap();
     let at = dir.path().join(format!("ckpt-{:012}", last.epoch));
     let part = at.join("part-0001");
     let manifest = at.join("manifest");
@@ -268,7 +269,7 @@ fn damaged_checkpoints_are_refused_and_incomplete_ones_passed_over() {
     // Without its manifest the latest is incomplete: the previous one is used, and a run
     // resumed from it still loses nothing.
     std::fs::remove_file(&manifest).unwrap();
-    let previous = checkpoint::latest(dir.path()).unwrap().unwrap();
+    let previous = checkpoint::latest(dir.path(), None).unwrap().unwrap();
     assert!(previous.epoch < last.epoch);
     assert!(previous.passed_over[0].contains("incomplete"));
     let (tail, _) = run(&batches, interval, 1, Some(spec(dir.path())), None);
@@ -280,4 +281,77 @@ fn damaged_checkpoints_are_refused_and_incomplete_ones_passed_over() {
         .filter(|a| a.time >= resumed_at)
         .collect();
     assert_eq!(tail.alerts.iter().collect::<Vec<_>>(), after);
+}
+
+/// A manifest as format 1 wrote it: one reader's position.
+#[derive(serde::Serialize)]
+struct ManifestV1 {
+    epoch: u64,
+    parts: Vec<checkpoint::PartDigest>,
+    position: Vec<u8>,
+    rows: u64,
+}
+
+/// A manifest as format 2 writes it: the partitions and every reader's position.
+#[derive(serde::Serialize)]
+struct ManifestV2 {
+    epoch: u64,
+    parts: Vec<checkpoint::PartDigest>,
+    partitions: Option<u32>,
+    positions: Vec<Vec<u8>>,
+    rows: u64,
+}
+
+fn write_manifest(dir: &Path, format: u32, body: Vec<u8>) -> std::path::PathBuf {
+    let at = dir.join("ckpt-000000000001");
+    std::fs::create_dir_all(&at).unwrap();
+    let path = at.join("manifest");
+    let bytes = [&b"AI4ICTck"[..], &format.to_le_bytes(), &body].concat();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A checkpoint written for a source read otherwise is refused, naming its manifest: format 1
+/// (one reader's position) for a source read in partitions, a checkpoint of partitions for a
+/// source read whole, and one of another number of partitions.
+#[test]
+fn a_checkpoint_of_a_source_read_otherwise_is_refused() {
+    let parts = vec![checkpoint::PartDigest { len: 1, hash: 2 }; 2];
+    let unfit = |dir: &Path, partitions: Option<u32>| match checkpoint::latest(dir, partitions) {
+        Err(e @ CheckpointError::Unfit { .. }) => e.to_string(),
+        other => panic!("refused: {other:?}"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = ManifestV1 {
+        epoch: 1,
+        parts: parts[..1].to_vec(),
+        position: 7u64.to_le_bytes().to_vec(),
+        rows: 7,
+    };
+    let path = write_manifest(dir.path(), 1, postcard::to_stdvec(&v1).unwrap());
+    let e = unfit(dir.path(), Some(4));
+    assert!(e.contains(&path.display().to_string()), "{e}");
+    assert!(
+        e.contains("read whole") && e.contains("in 4 partitions"),
+        "{e}"
+    );
+
+    let v2 = ManifestV2 {
+        epoch: 1,
+        parts,
+        partitions: Some(4),
+        positions: vec![Vec::new(); 2],
+        rows: 7,
+    };
+    write_manifest(dir.path(), 2, postcard::to_stdvec(&v2).unwrap());
+    for other in [Some(2), None] {
+        let e = unfit(dir.path(), other);
+        assert!(e.contains(&path.display().to_string()), "{e}");
+        assert!(e.contains("in 4 partitions"), "{e}");
+    }
+    // Written for 4 partitions, it is read for 4 (its parts are then checked).
+    assert!(matches!(
+        checkpoint::latest(dir.path(), Some(4)),
+        Err(CheckpointError::Corrupt { .. })
+    ));
 }

@@ -337,7 +337,7 @@ impl Source for Dies {
 
 /// One run from the latest checkpoint in `dir` (dying after `die_after` rows).
 fn run(cfg: &KafkaSourceConfig, dir: &std::path::Path, die_after: Option<usize>) -> RunOutput {
-    let resume = checkpoint::latest(dir).unwrap();
+    let resume = checkpoint::latest(dir, None).unwrap();
     checkpoint::clear_after(dir, resume.as_ref().map(|r| r.epoch)).unwrap();
     let mut spec = PipelineSpec::new(fields(), Interval::from_minutes(15));
     spec.span = Span {
@@ -347,6 +347,7 @@ fn run(cfg: &KafkaSourceConfig, dir: &std::path::Path, die_after: Option<usize>)
     spec.checkpoint = Some(CheckpointSpec {
         dir: dir.to_path_buf(),
         every: Duration::ZERO,
+        partitions: None,
         resume: resume.map(|c| c.resume),
     });
     let cfg = cfg.clone();
@@ -395,7 +396,7 @@ fn restart_resumes_from_the_checkpoint(brokers: &Brokers) {
         first.errors
     );
     let read_first = rows_read(&first);
-    let last = checkpoint::latest(dir.path())
+    let last = checkpoint::latest(dir.path(), None)
         .unwrap()
         .expect("a checkpoint was made");
     let at = covered(&last.resume.position);

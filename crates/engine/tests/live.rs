@@ -272,3 +272,280 @@ fn a_live_source_without_an_end_stops_with_the_run() {
     assert_eq!(out.rows, 50);
     assert!(t.elapsed() < Duration::from_secs(20));
 }
+
+/// Entity `cell-{i % 5}`'s row `i / 5`, with a spike every 40 rows of an entity after the
+/// first 100.
+#[cfg(feature = "nats")]
+fn spiky_row(i: usize) -> String {
+    let step = i / 5;
+    let util = if step > 100 && step.is_multiple_of(40) {
+        0.99
+    } else {
+        0.3 + (i % 7) as f64 * 0.01
+    };
+    format!(
+        r#"{{"entity":"cell-{}","time":{},"prb_util":{util},"latency":12}}"#,
+        i % 5,
+        step * 900,
+    )
+}
+
+/// A partitioned source that fails, as a killed process stops (no final checkpoint), or
+/// with `stop` stops the run, as Ctrl-C does, once its readers have read `limit` rows
+/// together; each batch after a `pause` (one reader behind the other: their rounds come to a
+/// worker out of order).
+#[cfg(feature = "nats")]
+struct Interrupted {
+    inner: Box<dyn ai4ict_core::Source>,
+    read: Arc<std::sync::atomic::AtomicUsize>,
+    limit: usize,
+    pause: Duration,
+    stop: Option<Arc<Progress>>,
+}
+
+#[cfg(feature = "nats")]
+impl ai4ict_core::Source for Interrupted {
+    fn next_batch(&mut self) -> Option<Result<ai4ict_core::Batch, ai4ict_core::SourceError>> {
+        if self.read.load(Ordering::SeqCst) >= self.limit {
+            match &self.stop {
+                Some(progress) => progress.stop.store(true, Ordering::SeqCst),
+                None => return Some(Err(ai4ict_core::SourceError("killed".into()))),
+            }
+        }
+        std::thread::sleep(self.pause);
+        let got = self.inner.next_batch();
+        if let Some(Ok(b)) = &got {
+            self.read.fetch_add(b.len(), Ordering::SeqCst);
+        }
+        got
+    }
+
+    fn checkpoint_from(&mut self, position: Option<&[u8]>) -> Result<(), ai4ict_core::SourceError> {
+        self.inner.checkpoint_from(position)
+    }
+
+    fn cut(&mut self, epoch: u64) -> Vec<u8> {
+        self.inner.cut(epoch)
+    }
+
+    fn take_held(&mut self) -> Option<ai4ict_core::Batch> {
+        self.inner.take_held()
+    }
+
+    fn commit(&mut self, epoch: u64) {
+        self.inner.commit(epoch);
+    }
+}
+
+/// Each partition's stream sequence in a checkpoint's position (every reader's records of 4
+/// bytes of partition and 8 of sequence).
+#[cfg(feature = "nats")]
+fn partition_positions(position: &[u8]) -> std::collections::BTreeMap<u32, u64> {
+    assert!(position.len().is_multiple_of(12), "{position:?}");
+    position
+        .chunks_exact(12)
+        .map(|r| {
+            let (k, seq) = r.split_at(4);
+            (
+                u32::from_le_bytes(k.try_into().unwrap()),
+                u64::from_le_bytes(seq.try_into().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// A stream read in 4 partitions by two workers with checkpoints dies (or with `stops` is
+/// stopped) mid-stream, and is resumed from its latest checkpoint on `workers`: every row is
+/// scored (the checkpoint's rows and the resumed run's are the stream), the alerts are those
+/// of a run that never stopped, and the resumed run raises exactly those of the rows after
+/// each partition's position (raised twice: only those; none when stopped, as the last
+/// checkpoint covers every row read), with no row missing or twice. Nothing is acknowledged
+/// beyond the checkpoint before the restart (when stopped, exactly up to it), and everything
+/// after the resumed run's last.
+#[cfg(feature = "nats")]
+fn a_partitioned_run_is_interrupted_and_resumes_on(workers: usize, stops: bool) {
+    use ai4ict_engine::checkpoint::{self, CheckpointSpec};
+    let Some(url) = server("AI4ICT_TEST_NATS") else {
+        return;
+    };
+    let (stream, n, partitions) = (unique("AI4ICT_CKPT_PARTS_"), 1500usize, 4u32);
+    let prefix = format!("{}.kpi", stream.to_lowercase());
+    let owner = |i: usize| ai4ict_core::Entity::new(format!("cell-{}", i % 5)).owner(4) as u32;
+    let records = (0..n).map(|i| (format!("{prefix}.{}", owner(i)), spiky_row(i)));
+    let (rt, js) = jetstream(&url, &stream, &format!("{prefix}.*"), records);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |cfg: serde_json::Value, workers, ckpt: bool, interrupt: Option<usize>| {
+        let cfg: NatsSourceConfig = serde_json::from_value(cfg).unwrap();
+        // Gaps filled: a row missing from a checkpoint's state (or in it twice) shows as a
+        // gap (or a late row) after the restart.
+        let mut spec = PipelineSpec {
+            preprocess: vec![ai4ict_intent::PreprocessStep::FillGaps(
+                ai4ict_intent::FillMethod::Linear,
+            )],
+            ..spec()
+        };
+        if ckpt {
+            let last = checkpoint::latest(dir.path(), Some(partitions)).unwrap();
+            checkpoint::clear_after(dir.path(), last.as_ref().map(|c| c.epoch)).unwrap();
+            spec.span.start = last.as_ref().map(|c| Arc::new(c.state.clone()));
+            spec.checkpoint = Some(CheckpointSpec {
+                dir: dir.path().to_path_buf(),
+                every: Duration::ZERO,
+                partitions: Some(partitions),
+                resume: last.map(|c| c.resume),
+            });
+        }
+        let open = cfg.open(&fields()).unwrap();
+        let read = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let progress = Arc::new(Progress::default());
+        let stop = stops.then(|| Arc::clone(&progress));
+        let feeds: ai4ict_core::SourceFactory = match interrupt {
+            None => open,
+            Some(limit) => Arc::new(move |i, p| {
+                Ok(Box::new(Interrupted {
+                    inner: open(i, p)?,
+                    read: Arc::clone(&read),
+                    limit,
+                    pause: Duration::from_millis(if i == 0 { 20 } else { 0 }),
+                    stop: stop.clone(),
+                }) as Box<dyn ai4ict_core::Source>)
+            }),
+        };
+        let cluster = Cluster {
+            workers,
+            ..Cluster::default()
+        };
+        dataflow::run(spec, &cluster, feeds, Arc::new(|| Ok(Vec::new())), progress).unwrap()
+    };
+    let parts = |durable: &str| {
+        serde_json::json!({
+            "url": url, "stream": stream, "subject": prefix, "partitions": partitions,
+            "durable": durable, "until_caught_up": true, "buffer": 16,
+        })
+    };
+    let whole = run(
+        serde_json::json!({
+            "url": url, "stream": stream, "durable": "whole", "max_rows": n, "buffer": 16,
+        }),
+        1,
+        false,
+        None,
+    );
+    assert!(!whole.alerts.is_empty());
+    let died = run(parts("ckpt"), 2, true, Some(n / 2));
+    if stops {
+        assert!(died.stopped && died.errors.is_empty(), "{:?}", died.errors);
+    } else {
+        assert!(
+            died.errors.iter().any(|e| e.contains("killed")),
+            "{:?}",
+            died.errors
+        );
+    }
+    let last = checkpoint::latest(dir.path(), Some(partitions))
+        .unwrap()
+        .expect("a checkpoint before the run died");
+    let at = partition_positions(&last.resume.position);
+    assert_eq!(
+        at.len(),
+        partitions as usize,
+        "every partition's position: {at:?}"
+    );
+    let seq = |i: usize| i as u64 + 1;
+    assert!(last.resume.rows > 0 && (last.resume.rows as usize) < n);
+    let consumers = |durable: &str| {
+        rt.block_on(async {
+            let s = js.get_stream(&stream).await.unwrap();
+            let mut out = Vec::new();
+            for k in 0..partitions {
+                let mut c: async_nats::jetstream::consumer::PullConsumer =
+                    s.get_consumer(&format!("{durable}-{k}")).await.unwrap();
+                let info = c.info().await.unwrap();
+                out.push((
+                    info.ack_floor.stream_sequence,
+                    info.num_pending,
+                    info.num_ack_pending,
+                ));
+            }
+            out
+        })
+    };
+    for (k, (floor, _, _)) in consumers("ckpt").into_iter().enumerate() {
+        let at = at[&(k as u32)];
+        assert!(
+            floor <= at,
+            "partition {k}: acknowledged beyond the checkpoint"
+        );
+        assert!(
+            !stops || floor == at,
+            "partition {k}: the last checkpoint acknowledged"
+        );
+    }
+
+    let resumed = run(parts("ckpt"), workers, true, None);
+    assert!(resumed.errors.is_empty(), "{:?}", resumed.errors);
+    assert_eq!(
+        (whole.filled, resumed.filled, resumed.late),
+        (0, 0, 0),
+        "the checkpoint's state holds the rows before its positions, no others"
+    );
+    assert_eq!(
+        last.resume.rows + resumed.rows,
+        n as u64,
+        "every row scored once, in the checkpoint or after it"
+    );
+    let after = |a: &ai4ict_core::Alert| {
+        let e: usize = a.entity.name().trim_start_matches("cell-").parse().unwrap();
+        let i = (a.time.0 / 900_000) as usize * 5 + e;
+        seq(i) > at[&owner(i)]
+    };
+    let expected: Vec<_> = whole.alerts.iter().filter(|a| after(a)).collect();
+    assert!(
+        !stops || died.alerts.iter().all(|a| !after(a)),
+        "a stopped run's last checkpoint covers every alert it raised"
+    );
+    assert!(!expected.is_empty(), "alerts after the checkpoint");
+    let mut again: Vec<_> = resumed.alerts.iter().collect();
+    again.sort_by(|a, b| {
+        (a.time, a.entity.name(), &a.field).cmp(&(b.time, b.entity.name(), &b.field))
+    });
+    let mut expected = expected;
+    expected.sort_by(|a, b| {
+        (a.time, a.entity.name(), &a.field).cmp(&(b.time, b.entity.name(), &b.field))
+    });
+    assert_eq!(
+        again, expected,
+        "the resumed run raises the alerts after the checkpoint"
+    );
+    let key = |a: &ai4ict_core::Alert| (a.time, a.entity.name().to_string(), a.field.clone());
+    let union: std::collections::BTreeSet<_> =
+        died.alerts.iter().chain(&resumed.alerts).map(key).collect();
+    let never: std::collections::BTreeSet<_> = whole.alerts.iter().map(key).collect();
+    assert_eq!(union, never, "the alerts of a run that never stopped");
+    for (k, (floor, pending, ack_pending)) in consumers("ckpt").into_iter().enumerate() {
+        assert_eq!((pending, ack_pending), (0, 0), "partition {k}");
+        assert!(
+            floor > at[&(k as u32)],
+            "partition {k}: the last checkpoint acknowledged"
+        );
+    }
+    rt.block_on(async { js.delete_stream(&stream).await.unwrap() });
+}
+
+#[test]
+#[cfg(feature = "nats")]
+fn a_partitioned_run_with_checkpoints_dies_and_resumes_on_one_worker() {
+    a_partitioned_run_is_interrupted_and_resumes_on(1, false);
+}
+
+#[test]
+#[cfg(feature = "nats")]
+fn a_partitioned_run_with_checkpoints_dies_and_resumes_on_two_workers() {
+    a_partitioned_run_is_interrupted_and_resumes_on(2, false);
+}
+
+#[test]
+#[cfg(feature = "nats")]
+fn a_partitioned_run_with_checkpoints_stops_and_resumes_on_two_workers() {
+    a_partitioned_run_is_interrupted_and_resumes_on(2, true);
+}

@@ -589,12 +589,7 @@ impl MlIntent {
                         "checkpoints need a source that can resume from a position; {} cannot",
                         self.source.component().target()
                     ),
-                    Some(match &self.source {
-                        SourceConfig::Nats(n) if n.partitions.is_some() => {
-                            "a NATS source read in `partitions` has no checkpoints yet: remove `partitions` or `checkpoint`"
-                        }
-                        _ => "use `source: {nats: {…}}` or `source: {kafka: {…}}`, or remove `checkpoint`",
-                    }),
+                    Some("use `source: {nats: {…}}` or `source: {kafka: {…}}`, or remove `checkpoint`"),
                 );
             }
             if trust == Origin::Remote && leaves_working_dir(&c.dir) {

@@ -81,8 +81,7 @@ fn live_source_mistakes_name_their_field() {
     assert!(MlIntent::parse(&remote, "<cli>", Origin::Local).is_ok());
 }
 
-/// A NATS source read in partitions parses, needs a subject prefix, and has no checkpoints
-/// yet: an intent asking for both is refused with a hint.
+/// A NATS source read in partitions parses, needs a subject prefix, and may checkpoint.
 #[test]
 fn a_partitioned_nats_source_is_checked() {
     let nats = MQTT.replace(
@@ -96,13 +95,7 @@ fn a_partitioned_nats_source_is_checked() {
         e.problems()[0].field.as_deref(),
         Some("source.nats.partitions")
     );
-    let e = MlIntent::from_yaml(&format!("{nats}checkpoint: {{ dir: ck }}\n")).unwrap_err();
-    let p = e.problems()[0];
-    assert_eq!(p.field.as_deref(), Some("checkpoint"));
-    assert!(
-        p.hint
-            .as_deref()
-            .is_some_and(|h| h.contains("remove `partitions`")),
-        "{e}"
-    );
+    let i = MlIntent::from_yaml(&format!("{nats}checkpoint: {{ dir: ck }}\n")).unwrap();
+    assert_eq!(i.source.component().partitions(), Some(8));
+    assert!(i.source.component().resumable());
 }
