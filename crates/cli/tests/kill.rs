@@ -230,6 +230,44 @@ fn checkpointed(dir: &Path, partitions: Option<u32>) -> impl Fn(&str) -> u64 {
     }
 }
 
+/// The test's telemetry (written in `d`) on a new stream named from `prefix`, published
+/// live on a thread (in `partitions`, each row to its entity's): the rows, the stream, the
+/// thread.
+fn publishing(
+    d: &Path,
+    url: &str,
+    prefix: &str,
+    partitions: Option<u32>,
+) -> (Vec<(String, String)>, String, std::thread::JoinHandle<()>) {
+    let rows = telemetry(d);
+    let stream = unique(prefix);
+    create_stream(url, &stream);
+    let publisher = {
+        let (url, stream, rows) = (url.to_string(), stream.clone(), rows.clone());
+        let gap = Duration::from_millis(3);
+        std::thread::spawn(move || publish(&url, &stream, &rows, gap, partitions))
+    };
+    (rows, stream, publisher)
+}
+
+/// Waits for a few checkpoints and the first alert in `alerts1.jsonl`, then two checkpoints
+/// more, which cover that alert: the moment to kill.
+fn wait_for_a_covered_alert(d: &Path) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while latest_epoch(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
+        assert!(
+            Instant::now() < until,
+            "no checkpoints and alerts within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let covered = latest_epoch(d) + 2;
+    while latest_epoch(d) < covered {
+        assert!(Instant::now() < until, "no checkpoints within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn kill_and_restart(processes: usize, partitions: Option<u32>) {
     let Ok(url) = std::env::var("AI4ICT_TEST_NATS") else {
         eprintln!("AI4ICT_TEST_NATS is not set: skipped (.ci/run starts nats-server and sets it)");
@@ -237,15 +275,8 @@ fn kill_and_restart(processes: usize, partitions: Option<u32>) {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let rows = telemetry(d);
+    let (rows, stream, publisher) = publishing(d, &url, "AI4ICT_KILL_", partitions);
     let n = rows.len();
-    let stream = unique("AI4ICT_KILL_");
-    create_stream(&url, &stream);
-    let publisher = {
-        let (url, stream, rows) = (url.clone(), stream.clone(), rows.clone());
-        let gap = Duration::from_millis(3);
-        std::thread::spawn(move || publish(&url, &stream, &rows, gap, partitions))
-    };
     // Read whole, or each process its partition.
     let read = |end: &str| match partitions {
         None => end.to_string(),
@@ -268,20 +299,7 @@ fn kill_and_restart(processes: usize, partitions: Option<u32>) {
     );
     let flags = ["--checkpoint", "ckpt", "--checkpoint-every", "200ms"];
     let mut first = start(d, "run1.yaml", processes, &flags);
-    let until = Instant::now() + Duration::from_secs(60);
-    while latest_epoch(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
-        assert!(
-            Instant::now() < until,
-            "no checkpoints and alerts within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // Two checkpoints more: the first alert is then covered, and not raised again.
-    let covered = latest_epoch(d) + 2;
-    while latest_epoch(d) < covered {
-        assert!(Instant::now() < until, "no checkpoints within 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_a_covered_alert(d);
     let victim = processes - 1;
     first[victim].kill().unwrap();
     let _ = first[victim].wait();
@@ -438,14 +456,8 @@ fn serve_killed_and_restarted_resumes_its_pipeline_from_the_checkpoint() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let rows = telemetry(d);
+    let (rows, stream, publisher) = publishing(d, &url, "AI4ICT_SERVE_KILL_", None);
     let n = rows.len();
-    let stream = unique("AI4ICT_SERVE_KILL_");
-    create_stream(&url, &stream);
-    let publisher = {
-        let (url, stream, rows) = (url.clone(), stream.clone(), rows.clone());
-        std::thread::spawn(move || publish(&url, &stream, &rows, Duration::from_millis(3), None))
-    };
     let checkpoint = "checkpoint: { dir: ckpt, interval: 200ms }";
     intent(
         d,
@@ -457,19 +469,7 @@ fn serve_killed_and_restarted_resumes_its_pipeline_from_the_checkpoint() {
         &format!("until_idle: 60s\n{checkpoint}"),
     );
     let mut first = serve(d, "serve1.log");
-    let until = Instant::now() + Duration::from_secs(60);
-    while latest_epoch(d) < 3 || alerts(&d.join("alerts1.jsonl")).is_empty() {
-        assert!(
-            Instant::now() < until,
-            "no checkpoints and alerts within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let covered = latest_epoch(d) + 2;
-    while latest_epoch(d) < covered {
-        assert!(Instant::now() < until, "no checkpoints within 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_a_covered_alert(d);
     first.kill().unwrap();
     let _ = first.wait();
     assert!(
