@@ -701,7 +701,10 @@ mod tests {
         for times in devices.values().filter(|t| t.len() > 2) {
             let gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
             let (lo, hi) = (gaps.iter().min().unwrap(), gaps.iter().max().unwrap());
-            assert!(*lo >= 19_000 && *hi <= 301_000 && hi - lo <= 2_000, "{gaps:?}");
+            assert!(
+                *lo >= 19_000 && *hi <= 301_000 && hi - lo <= 2_000,
+                "{gaps:?}"
+            );
         }
     }
 
