@@ -174,15 +174,43 @@ fn a_peer_run_outlasts_the_window_and_ends_with_a_long_silence() {
     // The window holds the last five minutes; the run, all of them.
     assert_eq!(feature(w, "flows_out"), 15.0);
     assert_eq!(feature(w, "peer_run"), 60.0);
-    // Ten minutes of silence (more than the window's span) end it.
+    // Forty minutes of silence (more than a run's longest gap, 30 min) end it.
     windows.push(
-        &flow(1_800_000, "198.51.100.7", "10.0.0.9", 22, false),
+        &flow(1_180_000 + 2_400_000, "198.51.100.7", "10.0.0.9", 22, false),
         &mut out,
     );
     windows.finish(&mut out);
     let w = last_window(&out, "198.51.100.7");
     assert_eq!(feature(w, "peer_run"), 1.0);
     assert!(feature(w, "peer_interarrival_cv").is_nan());
+}
+
+#[test]
+fn a_slow_beacon_makes_a_run_though_its_host_is_idle_between_check_ins() {
+    let mut windows = HostWindows::new(WindowConfig::default()).unwrap();
+    let mut out = Vec::new();
+    // A check-in every 12 minutes with a server no other host uses, among 300 one-off hosts
+    // a minute (so the idle bot is forgotten between check-ins, as on a busy network).
+    for m in 0..=72i64 {
+        for h in 0..300 {
+            let host = format!("10.{}.{}.{}", 1 + m % 200, h / 250, 2 + h % 250);
+            windows.push(
+                &flow(m * 60_000 + h, &host, "192.0.2.80", 443, false),
+                &mut out,
+            );
+        }
+        if m % 12 == 0 {
+            windows.push(
+                &flow(m * 60_000 + 500, "10.0.250.9", "203.0.113.77", 443, false),
+                &mut out,
+            );
+        }
+    }
+    windows.finish(&mut out);
+    assert!(windows.hosts() < 3_000, "idle hosts are forgotten");
+    let bot = last_window(&out, "10.0.250.9");
+    assert_eq!(feature(bot, "peer_run"), 7.0, "{bot:?}");
+    assert!(feature(bot, "peer_interarrival_cv") < 0.02, "{bot:?}");
 }
 
 #[test]

@@ -34,6 +34,10 @@ const PEER_SLOTS: usize = 4;
 const COMMON_PEER: f64 = 3.0;
 /// Hops a destination is remembered without a flow (an hour at the default hop).
 const PEER_MEMORY_HOPS: i64 = 60;
+/// A peer run goes on across gaps of up to this (or the window's span, if longer): a bot
+/// that checks in every 10 or 20 minutes makes a run too. A host idle for longer than the
+/// window keeps only its runs until then (`resting`).
+const RUN_GAP_MS: i64 = 30 * 60_000;
 
 /// How the windows slide and how many hosts they may follow.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,8 +104,8 @@ struct Hop {
     srcs: Distinct,
 }
 
-/// A run of outgoing flows from a host to one peer, each within the window's span of the one
-/// before: the repetition of brute force (many sessions to one login service) and beaconing
+/// A run of outgoing flows from a host to one peer, each within `RUN_GAP_MS` (or the window's
+/// span) of the one before: the repetition of brute force (many sessions to one login service) and beaconing
 /// (one check-in a period), whatever the window. Gaps by Welford's method over the run.
 #[derive(Clone, Copy, Debug, Default)]
 struct PeerRun {
@@ -125,8 +129,9 @@ impl PeerRun {
         }
     }
 
-    /// Counts a flow to the run's peer at `t`: a new run when it starts more than `span_ms`
-    /// after the last; no gap when it starts before the last (out of order).
+    /// Counts a flow to the run's peer at `t`: a new run when it starts more than `span_ms` (the
+    /// longest gap of a run) after the last; no gap when it starts before the last (out of
+    /// order).
     fn push(&mut self, t: i64, span_ms: i64) {
         let gap = t - self.last;
         if gap > span_ms {
@@ -177,12 +182,15 @@ struct Host {
 /// initiator (outgoing side) and its responder (incoming side). When a hop ends, every host
 /// active in it gets a [`HostWindow`] over the last `hops` hops. State: one ring of `hops`
 /// hop summaries (about 170 bytes each) and runs to four peers (40 bytes each) per host
-/// active within the window, and 40 bytes per destination used in the last hour (at most
-/// `max_hosts` of them): the peer run reported is the longest to a destination fewer than
+/// active within the window, the runs of idle hosts to rare destinations (160 bytes a
+/// host) while they may go on, and 40 bytes per destination used in the last hour (each at
+/// most `max_hosts`): the peer run reported is the longest to a destination fewer than
 /// `COMMON_PEER` hosts use.
 pub struct HostWindows {
     config: WindowConfig,
     hosts: HashMap<IpAddr, Host>,
+    /// The peer runs of hosts idle for longer than the window, while a run may go on.
+    resting: HashMap<IpAddr, [PeerRun; PEER_SLOTS]>,
     destinations: HashMap<u64, Destination>,
     /// The open hop, `None` before the first flow.
     epoch: Option<i64>,
@@ -219,6 +227,7 @@ impl HostWindows {
         Ok(Self {
             config,
             hosts: HashMap::new(),
+            resting: HashMap::new(),
             destinations: HashMap::new(),
             epoch: None,
             touched: Vec::new(),
@@ -242,11 +251,11 @@ impl HostWindows {
         self.stats.flows += 1;
         let dst_key = key(flow.dst);
         let port_key = (u64::from(flow.protocol) << 16) | u64::from(flow.dst_port);
-        let span_ms = self.config.hop_ms * self.config.hops as i64;
+        let run_gap = (self.config.hop_ms * self.config.hops as i64).max(RUN_GAP_MS);
         let src_key = key(flow.src);
         self.note_destination(dst_key, src_key, e);
         if let Some(h) = self.host(flow.src, e, open) {
-            follow_peer(&mut h.peers, dst_key, flow.start.0, span_ms);
+            follow_peer(&mut h.peers, dst_key, flow.start.0, run_gap);
             let gap = h.last_out.map(|t| (flow.start.0 - t) as f64 / 1000.0);
             h.last_out = Some(h.last_out.map_or(flow.start.0, |t| t.max(flow.start.0)));
             let hop = &mut h.hops[e.rem_euclid(h.hops.len() as i64) as usize];
@@ -293,6 +302,7 @@ impl HostWindows {
             + self.config.hops * std::mem::size_of::<Hop>()
             + 1;
         self.hosts.capacity() * per
+            + self.resting.capacity() * (std::mem::size_of::<(IpAddr, [PeerRun; PEER_SLOTS])>() + 1)
             + self.destinations.capacity() * (std::mem::size_of::<(u64, Destination)>() + 1)
             + self.touched.capacity() * std::mem::size_of::<IpAddr>()
     }
@@ -319,9 +329,12 @@ impl HostWindows {
             self.stats.hosts_refused += 1;
             return None;
         }
+        let resting = &mut self.resting;
         let h = self.hosts.entry(ip).or_insert_with(|| Host {
             hops: vec![Hop::default(); hops].into_boxed_slice(),
-            peers: [PeerRun::default(); PEER_SLOTS],
+            peers: resting
+                .remove(&ip)
+                .unwrap_or([PeerRun::default(); PEER_SLOTS]),
             last_out: None,
             latest: i64::MIN,
         });
@@ -380,11 +393,33 @@ impl HostWindows {
         }
     }
 
-    /// Forgets hosts with no activity in the window that starts at hop `e`.
+    /// Forgets hosts with no activity in the window that starts at hop `e`, keeping aside the
+    /// runs of those with a run to a rare destination that may go on.
     fn evict(&mut self, e: i64) {
         let oldest = e - self.config.hops as i64 + 1;
+        let run_gap = (self.config.hop_ms * self.config.hops as i64).max(RUN_GAP_MS);
+        let since = e * self.config.hop_ms - run_gap;
+        // Only runs to a rare destination are ever reported, so only they are kept.
+        let destinations = &self.destinations;
+        let live = |peers: &[PeerRun; PEER_SLOTS]| {
+            peers
+                .iter()
+                .any(|r| r.flows > 0 && r.last >= since && rare(destinations, r.peer))
+        };
         if self.hosts.len() >= 1024 {
-            self.hosts.retain(|_, h| h.latest >= oldest);
+            let (resting, max) = (&mut self.resting, self.config.max_hosts);
+            self.hosts.retain(|ip, h| {
+                if h.latest >= oldest {
+                    return true;
+                }
+                if live(&h.peers) && resting.len() < max {
+                    resting.insert(*ip, h.peers);
+                }
+                false
+            });
+        }
+        if self.resting.len() >= 1024 {
+            self.resting.retain(|_, peers| live(peers));
         }
         if self.destinations.len() >= 1024 {
             self.destinations

@@ -263,7 +263,11 @@ impl Network {
                 };
                 let mut f = shape(class, k.at(1));
                 if class.is_attack() {
-                    let j = k.below(9, CAMPAIGNS);
+                    let j = if class == FlowClass::Beaconing {
+                        k.pick(9, &BEACON_SHARES) as u64
+                    } else {
+                        k.below(9, CAMPAIGNS)
+                    };
                     campaign(class, j).place(&mut f, k, self);
                     if class == FlowClass::Beaconing {
                         beacons[j as usize].push(i as usize);
@@ -317,6 +321,10 @@ impl Network {
 /// Campaigns per attack class: every attack flow belongs to one, so an attacker (or a
 /// compromised UE) is a host doing many such flows within the campaign's window.
 const CAMPAIGNS: u64 = 6;
+/// How beaconing's flows spread over its campaigns: the last two check in about ten times
+/// less often than the others (every 10 to 20 minutes at the default volume instead of every
+/// one or two), slower than a host's 5-minute window.
+const BEACON_SHARES: [f64; CAMPAIGNS as usize] = [1.0, 1.0, 1.0, 1.0, 0.1, 0.1];
 /// Where campaign keys start, far from the flow numbers.
 const CAMPAIGN_KEYS: u64 = 1 << 48;
 /// Outside servers that normal traffic goes to.
