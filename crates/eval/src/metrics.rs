@@ -71,11 +71,12 @@ pub struct KindMetrics {
     pub max_ttd_ms: Option<f64>,
 }
 
-/// Evaluates `alerts` against `incidents` with a grace period of `grace_ms` after each incident.
+/// The time of each incident's first alert in `[start, end + grace_ms]` on its entity, in
+/// milliseconds, or `None` when it was missed.
 ///
-/// Runs in `O((A + I) log(A + I))` plus, per entity, the alerts times its incidents.
-pub fn event_metrics(alerts: &[Alert], incidents: &[Incident], grace_ms: i64) -> EventMetrics {
-    // Alert times per entity, sorted, so each incident finds its first alert by binary search.
+/// Runs in `O((A + I) log A)`: alert times are sorted per entity and each incident finds its
+/// first alert by binary search.
+pub fn first_alerts(alerts: &[Alert], incidents: &[Incident], grace_ms: i64) -> Vec<Option<i64>> {
     let mut by_entity: HashMap<&Entity, Vec<i64>> = HashMap::new();
     for a in alerts {
         by_entity.entry(&a.entity).or_default().push(a.time.0);
@@ -83,23 +84,37 @@ pub fn event_metrics(alerts: &[Alert], incidents: &[Incident], grace_ms: i64) ->
     for times in by_entity.values_mut() {
         times.sort_unstable();
     }
-    let first_alert = |inc: &Incident| -> Option<i64> {
-        let times = by_entity.get(&inc.entity)?;
-        let i = times.partition_point(|&t| t < inc.start.0);
-        times
-            .get(i)
-            .copied()
-            .filter(|&t| t <= inc.end.0.saturating_add(grace_ms))
-    };
+    incidents
+        .iter()
+        .map(|inc| {
+            let times = by_entity.get(&inc.entity)?;
+            let i = times.partition_point(|&t| t < inc.start.0);
+            times
+                .get(i)
+                .copied()
+                .filter(|&t| t <= inc.end.0.saturating_add(grace_ms))
+        })
+        .collect()
+}
+
+/// Evaluates `alerts` against `incidents` with a grace period of `grace_ms` after each incident.
+///
+/// Runs in `O((A + I) log(A + I))` plus, per entity, the alerts times its incidents.
+pub fn event_metrics(alerts: &[Alert], incidents: &[Incident], grace_ms: i64) -> EventMetrics {
+    let firsts = first_alerts(alerts, incidents, grace_ms);
 
     let mut ttd_all = Vec::new();
     let mut per_kind = Vec::new();
     let (mut n_actionable, mut n_detected) = (0, 0);
     for kind in IncidentKind::ALL {
         let (mut count, mut detected, mut ttd) = (0, 0, Vec::new());
-        for inc in incidents.iter().filter(|i| i.kind == kind) {
+        for (inc, first) in incidents
+            .iter()
+            .zip(&firsts)
+            .filter(|(i, _)| i.kind == kind)
+        {
             count += 1;
-            if let Some(t) = first_alert(inc) {
+            if let Some(t) = *first {
                 detected += 1;
                 ttd.push((t - inc.start.0) as f64);
             }

@@ -251,7 +251,7 @@ impl HostWindows {
         self.stats.flows += 1;
         let dst_key = key(flow.dst);
         let port_key = (u64::from(flow.protocol) << 16) | u64::from(flow.dst_port);
-        let run_gap = (self.config.hop_ms * self.config.hops as i64).max(RUN_GAP_MS);
+        let run_gap = self.run_gap();
         let src_key = key(flow.src);
         self.note_destination(dst_key, src_key, e);
         if let Some(h) = self.host(flow.src, e, open) {
@@ -305,6 +305,11 @@ impl HostWindows {
             + self.resting.capacity() * (std::mem::size_of::<(IpAddr, [PeerRun; PEER_SLOTS])>() + 1)
             + self.destinations.capacity() * (std::mem::size_of::<(u64, Destination)>() + 1)
             + self.touched.capacity() * std::mem::size_of::<IpAddr>()
+    }
+
+    /// The longest gap within a peer run, ms: `RUN_GAP_MS`, or the window's span if longer.
+    fn run_gap(&self) -> i64 {
+        (self.config.hop_ms * self.config.hops as i64).max(RUN_GAP_MS)
     }
 
     /// Counts `initiator` among `destination`'s, unless `max_hosts` destinations are followed
@@ -397,8 +402,7 @@ impl HostWindows {
     /// runs of those with a run to a rare destination that may go on.
     fn evict(&mut self, e: i64) {
         let oldest = e - self.config.hops as i64 + 1;
-        let run_gap = (self.config.hop_ms * self.config.hops as i64).max(RUN_GAP_MS);
-        let since = e * self.config.hop_ms - run_gap;
+        let since = e * self.config.hop_ms - self.run_gap();
         // Only runs to a rare destination are ever reported, so only they are kept.
         let destinations = &self.destinations;
         let live = |peers: &[PeerRun; PEER_SLOTS]| {

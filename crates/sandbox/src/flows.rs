@@ -289,32 +289,42 @@ impl Network {
                 f
             })
             .collect();
+        let origin = self.start().0;
         // A bot checks in at a steady period (its campaign's length over its check-ins),
         // with a few seconds of jitter.
         for (j, flows) in beacons.iter().enumerate() {
             let c = campaign(FlowClass::Beaconing, j as u64);
-            let period = c.length / flows.len().max(1) as f64;
-            for (n, &i) in flows.iter().enumerate() {
-                let jitter = root.at(i as u64).uniform(11) * 4_000.0;
-                out[i].start =
-                    Timestamp(self.start().0 + (c.start + n as f64 * period + jitter) as i64);
-            }
+            pace(&mut out, flows, (origin, c.start), c.length, |i| {
+                root.at(i as u64).uniform(11) * 4_000.0
+            });
         }
         // A device reports at its period for as long as its reports last, from a time its
-        // session fits in.
+        // session fits in, with up to a second of jitter.
         for (j, flows) in reports.iter().enumerate() {
             let d = device(j as u64);
             let length = (flows.len() as f64 * d.period).min(span);
             let begin = d.key.uniform(4) * (span - length);
-            let period = length / flows.len().max(1) as f64;
-            for (n, &i) in flows.iter().enumerate() {
-                let jitter = root.at(i as u64).uniform(14) * 1_000.0;
-                out[i].start =
-                    Timestamp(self.start().0 + (begin + n as f64 * period + jitter) as i64);
-            }
+            pace(&mut out, flows, (origin, begin), length, |i| {
+                root.at(i as u64).uniform(14) * 1_000.0
+            });
         }
         out.sort_by_key(|f| f.start);
         Ok(out)
+    }
+}
+
+/// Spaces flows `ids` evenly over `length` ms from `begin` ms after `origin`, each
+/// `jitter(id)` ms late.
+fn pace(
+    out: &mut [FlowRecord],
+    ids: &[usize],
+    (origin, begin): (i64, f64),
+    length: f64,
+    jitter: impl Fn(usize) -> f64,
+) {
+    let period = length / ids.len().max(1) as f64;
+    for (n, &i) in ids.iter().enumerate() {
+        out[i].start = Timestamp(origin + (begin + n as f64 * period + jitter(i)) as i64);
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use ai4ict_core::{Alert, Batch, Entity, Explanation, Incident, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
-use ai4ict_eval::metrics::{event_metrics, EventMetrics};
+use ai4ict_eval::metrics::{event_metrics, first_alerts, EventMetrics};
 use ai4ict_intent::AlertPolicy;
 use ai4ict_sandbox::{Network, ScenarioConfig, KPIS};
 use anyhow::Context;
@@ -154,17 +154,14 @@ fn run_one(
     alerts.retain(|a| a.time >= scoring.from);
     let metrics = event_metrics(&alerts, &scoring.incidents, scoring.grace_ms);
     let missed = if missed {
-        let detected = |inc: &Incident| {
-            alerts
-                .iter()
-                .any(|a| a.entity == inc.entity && inc.covers(a.time, scoring.grace_ms))
-        };
+        let firsts = first_alerts(&alerts, &scoring.incidents, scoring.grace_ms);
         scoring
             .incidents
             .iter()
             .zip(traces)
-            .filter(|(inc, _)| inc.kind.actionable() && !detected(inc))
-            .map(|(inc, mut trace)| {
+            .zip(firsts)
+            .filter(|((inc, _), first)| inc.kind.actionable() && first.is_none())
+            .map(|((inc, mut trace), _)| {
                 trace.alert_before = alerts
                     .iter()
                     .filter(|a| a.entity == inc.entity && a.time < inc.start)
