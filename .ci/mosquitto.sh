@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Installs Mosquitto (Debian) and starts a broker for the live-source and MQTT-sink tests
 # on 127.0.0.1 (port $AI4ICT_MQTT_PORT, default 18830), anonymous, without persistence,
-# queueing up to 100000 messages for a persistent session. Prints as its last line:
-#   export AI4ICT_TEST_MQTT='mqtt://127.0.0.1:18830'
+# queueing up to 100000 messages for a persistent session; and a second broker that takes only
+# users with passwords, each with its topics (port $AI4ICT_MQTT_SECURE_PORT, default 18831), the
+# users' passwords in $AI4ICT_MQTT_DIR/secure:
+#   admin.password    reads and writes every topic (the tests publish and subscribe with it)
+#   reader.password   reads `ai4ict-test/#` only
+#   alerts.password   writes `ai4ict-alerts/#` only
+# Prints as its last line:
+#   export AI4ICT_TEST_MQTT='mqtt://127.0.0.1:18830' AI4ICT_TEST_MQTT_SECURE='mqtt://127.0.0.1:18831' AI4ICT_TEST_MQTT_SECURE_DIR=…
 # Usage from .ci/run:  eval "$(bash .ci/mosquitto.sh | tail -n 1)"
 # Idempotent: a broker already answering on the port is used as it is.
 set -euo pipefail
@@ -41,4 +47,48 @@ for _ in $(seq 1 60); do
 done
 answers || { log "mosquitto does not answer on port $PORT"; cat "$DIR/mosquitto.log" >&2 || true; exit 1; }
 log "Mosquitto ready on port $PORT"
-echo "export AI4ICT_TEST_MQTT='mqtt://127.0.0.1:$PORT'"
+
+SPORT=${AI4ICT_MQTT_SECURE_PORT:-18831}
+SDIR="$DIR/secure"
+sanswers() { (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null; }
+if ! sanswers; then
+    rm -rf "$SDIR"
+    mkdir -p "$SDIR"
+    : > "$SDIR/passwords"
+    for user in admin reader alerts; do
+        head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SDIR/$user.password"
+        mosquitto_passwd -b "$SDIR/passwords" "$user" "$(cat "$SDIR/$user.password")"
+    done
+    chmod 600 "$SDIR"/*.password
+    cat > "$SDIR/acl" <<ACL
+user admin
+topic readwrite #
+
+user reader
+topic read ai4ict-test/#
+
+user alerts
+topic write ai4ict-alerts/#
+ACL
+    cat > "$SDIR/mosquitto.conf" <<CONF
+listener $SPORT 127.0.0.1
+allow_anonymous false
+password_file $SDIR/passwords
+acl_file $SDIR/acl
+persistence false
+CONF
+    # Mosquitto reads its password and ACL files as the user it runs as.
+    if id mosquitto >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        chown mosquitto "$SDIR/passwords" "$SDIR/acl"
+        chmod 600 "$SDIR/passwords" "$SDIR/acl"
+    fi
+    log "starting the secured mosquitto on port $SPORT (log: $SDIR/mosquitto.log)"
+    nohup /usr/sbin/mosquitto -c "$SDIR/mosquitto.conf" >"$SDIR/mosquitto.log" 2>&1 </dev/null &
+fi
+for _ in $(seq 1 60); do
+    if sanswers; then break; fi
+    sleep 0.5
+done
+sanswers || { log "the secured mosquitto does not answer on port $SPORT"; cat "$SDIR/mosquitto.log" >&2 || true; exit 1; }
+log "secured Mosquitto (users, ACL) ready on port $SPORT"
+echo "export AI4ICT_TEST_MQTT='mqtt://127.0.0.1:$PORT' AI4ICT_TEST_MQTT_SECURE='mqtt://127.0.0.1:$SPORT' AI4ICT_TEST_MQTT_SECURE_DIR='$SDIR'"

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Installs the NATS server (Debian) and starts it with JetStream (`-js`) for the live-source
 # and NATS-sink tests on 127.0.0.1 (port $AI4ICT_NATS_PORT, default 14222), storing streams
-# in a temporary folder. Prints as its last line:
-#   export AI4ICT_TEST_NATS='nats://127.0.0.1:14222'
+# in a temporary folder; and a second one that takes TLS only and users with passwords and
+# permissions (port $AI4ICT_NATS_SECURE_PORT, default 14223), its certificate authority and the
+# users' passwords in $AI4ICT_NATS_DIR/secure:
+#   ca.pem                    the authority that signed the server's certificate
+#   admin.password            may do anything (the tests publish and make streams with it)
+#   reader.password           may read streams through JetStream consumers, publish nothing else
+#   alerts.password           may publish to `alerts.>` only
+# Prints as its last line:
+#   export AI4ICT_TEST_NATS='nats://127.0.0.1:14222' AI4ICT_TEST_NATS_SECURE='tls://127.0.0.1:14223' AI4ICT_TEST_NATS_SECURE_DIR=…
 # Usage from .ci/run:  eval "$(bash .ci/nats.sh | tail -n 1)"
 # Idempotent: a server already answering on the port is used as it is.
 set -euo pipefail
@@ -36,4 +43,53 @@ for _ in $(seq 1 60); do
 done
 answers || { log "nats-server does not answer on port $PORT"; cat "$DIR/nats.log" >&2 || true; exit 1; }
 log "NATS with JetStream ready on port $PORT"
-echo "export AI4ICT_TEST_NATS='nats://127.0.0.1:$PORT'"
+
+# The secured server: TLS with a certificate of our own authority, users with permissions.
+SPORT=${AI4ICT_NATS_SECURE_PORT:-14223}
+SDIR="$DIR/secure"
+sanswers() { (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null; }
+if ! sanswers; then
+    command -v openssl >/dev/null 2>&1 || { apt-get update -qq >&2; apt-get install -y -qq openssl >&2; }
+    rm -rf "$SDIR"
+    mkdir -p "$SDIR"
+    (
+        cd "$SDIR"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=ai4ict test CA" \
+            -keyout ca-key.pem -out ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+            -keyout server-key.pem -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > san.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+            -days 30 -extfile san.ext -out server-cert.pem 2>/dev/null
+        for user in admin reader alerts; do
+            openssl rand -hex 16 > "$user.password"
+        done
+        chmod 600 ./*.password ./*-key.pem
+    )
+    cat > "$SDIR/nats.conf" <<CONF
+listen: 127.0.0.1:$SPORT
+jetstream { store_dir: "$SDIR/jetstream" }
+tls { cert_file: "$SDIR/server-cert.pem", key_file: "$SDIR/server-key.pem", timeout: 5 }
+authorization {
+  users = [
+    { user: admin, password: "$(cat "$SDIR/admin.password")" }
+    { user: reader, password: "$(cat "$SDIR/reader.password")",
+      permissions: {
+        publish: { allow: ["\$JS.API.INFO", "\$JS.API.STREAM.INFO.>", "\$JS.API.CONSUMER.>", "\$JS.ACK.>", "\$JS.FC.>"] },
+        subscribe: { allow: ["_INBOX.>"] }
+      } }
+    { user: alerts, password: "$(cat "$SDIR/alerts.password")",
+      permissions: { publish: { allow: ["alerts.>"] }, subscribe: { deny: [">"] } } }
+  ]
+}
+CONF
+    log "starting the secured nats-server on port $SPORT (log: $SDIR/nats.log)"
+    nohup "$BIN" -c "$SDIR/nats.conf" >"$SDIR/nats.log" 2>&1 </dev/null &
+fi
+for _ in $(seq 1 60); do
+    if sanswers && grep -q "Server is ready" "$SDIR/nats.log" 2>/dev/null; then break; fi
+    sleep 0.5
+done
+sanswers || { log "the secured nats-server does not answer on port $SPORT"; cat "$SDIR/nats.log" >&2 || true; exit 1; }
+log "secured NATS (TLS, users) ready on port $SPORT"
+echo "export AI4ICT_TEST_NATS='nats://127.0.0.1:$PORT' AI4ICT_TEST_NATS_SECURE='tls://127.0.0.1:$SPORT' AI4ICT_TEST_NATS_SECURE_DIR='$SDIR'"

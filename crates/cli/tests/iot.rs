@@ -138,6 +138,52 @@ fn publish_to_an_unreachable_broker_is_a_clear_error() {
     );
 }
 
+/// `sandbox publish` logs in to a broker that takes users only, and says so when it may not.
+#[test]
+fn publish_logs_in_to_a_broker_that_takes_users() {
+    let (Ok(broker), Ok(dir)) = (
+        std::env::var("AI4ICT_TEST_MQTT_SECURE"),
+        std::env::var("AI4ICT_TEST_MQTT_SECURE_DIR"),
+    ) else {
+        eprintln!(
+            "AI4ICT_TEST_MQTT_SECURE is not set: skipped (.ci/run starts Mosquitto and sets it)"
+        );
+        return;
+    };
+    let password = std::fs::read_to_string(Path::new(&dir).join("admin.password")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let topic = unique("ai4ict-iot/");
+    let publish = |user: &str, password: &str| {
+        let mut args = vec!["sandbox", "publish", "--mqtt", &broker, "--topic", &topic];
+        args.extend(["--days", "2", "--sensors", "1", "--rate", "50000"]);
+        args.extend(["--user", user, "--password-env", "AI4ICT_TEST_PASSWORD"]);
+        Command::new(BIN)
+            .args(&args)
+            .env("AI4ICT_TEST_PASSWORD", password.trim())
+            .current_dir(work.path())
+            .output()
+            .unwrap()
+    };
+    let out = publish("admin", &password);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("published 576 readings of 1 sensors"),
+        "{stdout}"
+    );
+    let out = publish("admin", "not-the-password");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("connection refused") && stderr.contains("check --user and --password-env"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn the_iot_intent_flags_faulty_sensors_from_mqtt() {
     let Ok(broker) = std::env::var("AI4ICT_TEST_MQTT") else {

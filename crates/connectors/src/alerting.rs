@@ -115,26 +115,12 @@ impl std::fmt::Debug for Token {
 }
 
 /// The bearer token named by `token_env` or `token_file` (its first line), `None` when
-/// neither is given; an error saying which is wrong otherwise. Shared by every connector that
-/// takes a token, so they read and refuse tokens alike.
+/// neither is given; an error saying which is wrong otherwise.
 pub(crate) fn read_token(
     token_env: Option<&str>,
     token_file: Option<&std::path::Path>,
 ) -> Result<Option<String>, String> {
-    let raw = match (token_env, token_file) {
-        (Some(_), Some(_)) => return Err("give `token_env` or `token_file`, not both".into()),
-        (Some(var), None) => {
-            std::env::var(var).map_err(|_| format!("token_env: the variable `{var}` is not set"))?
-        }
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|e| format!("token_file: cannot read {}: {e}", path.display()))?,
-        (None, None) => return Ok(None),
-    };
-    let token = raw.lines().next().unwrap_or("").trim().to_string();
-    if token.is_empty() {
-        return Err("the bearer token is empty".into());
-    }
-    Ok(Some(token))
+    crate::auth::read_secret("token", token_env, token_file)
 }
 
 impl WebhookSinkConfig {

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod alerting;
+mod auth;
 mod config;
 mod csvline;
 mod error;
@@ -28,6 +29,7 @@ mod sinks;
 mod source;
 
 pub use alerting::{AlertmanagerSink, AlertmanagerSinkConfig, WebhookSink, WebhookSinkConfig};
+pub use auth::{BrokerAuth, BrokerTls};
 pub use config::{FileFormat, FileSourceConfig, OnError, WriteMode};
 pub use error::{ConnectorError, RowError};
 pub use http::HttpSourceConfig;

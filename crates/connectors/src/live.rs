@@ -21,6 +21,7 @@ use ai4ict_core::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{Broker, BrokerAuth, BrokerTls};
 use crate::csvline::Fields;
 use crate::kafka_config::{Offsets, Position};
 use crate::reorder::Reorder;
@@ -116,7 +117,8 @@ pub(crate) fn is_default_buffer(n: &usize) -> bool {
 // serde ignores `deny_unknown_fields` on a flattened struct, and a misspelt key in an intent
 // must stay an error.
 
-/// Subscribes to an MQTT topic (MQTT 3.1.1; Y.3172 §8.1 SRC). Plain TCP: TLS is not built in.
+/// Subscribes to an MQTT topic (MQTT 3.1.1; Y.3172 §8.1 SRC). Plain TCP, with a user and
+/// password when `auth` gives them: TLS is not built in.
 ///
 /// Delivery is at most once into the pipeline: the client acknowledges a QoS 1 message when
 /// it is received, before the pipeline has scored it. With `clean_session: false` and a fixed
@@ -127,6 +129,10 @@ pub(crate) fn is_default_buffer(n: &usize) -> bool {
 pub struct MqttSourceConfig {
     /// The broker, `mqtt://host:port` (port 1883 when left out).
     pub url: String,
+    /// How to log in: `user` with `password_env` (or `password_file`); anonymous when not
+    /// given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<BrokerAuth>,
     /// The topic filter to subscribe to, wildcards allowed (`telemetry/#`).
     pub topic: String,
     /// 0, 1 (default) or 2.
@@ -224,8 +230,15 @@ impl MqttSourceConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NatsSourceConfig {
-    /// The server, `nats://host:port` (port 4222 when left out).
+    /// The server, `nats://host:port` (port 4222 when left out), or `tls://host:port`.
     pub url: String,
+    /// How to log in: `user` with `password_env` (or `password_file`), `token_env` (or
+    /// `token_file`), or `creds_file`; anonymous when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<BrokerAuth>,
+    /// TLS to the server, checked against `ca_file` (a `tls://` address asks for TLS too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<BrokerTls>,
     /// The JetStream stream to read (it must exist).
     pub stream: String,
     /// Only subjects matching this filter (`telemetry.>`); by default the whole stream. With
@@ -237,8 +250,7 @@ pub struct NatsSourceConfig {
     /// subjects"). Each worker of the run then reads the partitions `k` it owns (`k` modulo
     /// the cluster's workers), each through its durable consumer `<durable>-<k>`, so a row
     /// reaches the worker scoring it without crossing processes when `partitions` is a
-    /// multiple of the workers. Not with checkpoints (yet), nor `max_rows` (each reader sees
-    /// its share only).
+    /// multiple of the workers. Not with `max_rows` (each reader sees its share only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitions: Option<u32>,
     /// The durable consumer's name (default `ai4ict`): a later run with the same name goes
@@ -304,15 +316,40 @@ pub struct NatsSourceConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NatsSinkConfig {
-    /// The server, `nats://host:port`.
+    /// The server, `nats://host:port`, or `tls://host:port`.
     pub url: String,
     /// The subject alerts are published to, e.g. `ai4ict.alerts`.
     pub subject: String,
+    /// How to log in: `user` with `password_env` (or `password_file`), `token_env` (or
+    /// `token_file`), or `creds_file`; anonymous when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<BrokerAuth>,
+    /// TLS to the server, checked against `ca_file` (a `tls://` address asks for TLS too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<BrokerTls>,
 }
 
 impl crate::SinkComponent for NatsSinkConfig {
     fn describe(&self) -> String {
         format!("{} subject {}", self.url, self.subject)
+    }
+
+    /// Fails when `auth` or `tls` is wrong, or the secret cannot be read.
+    fn check(&self) -> Result<(), ConnectorError> {
+        let sink = format!("nats sink {} {}", self.url, self.subject);
+        let problems = broker_problems(Broker::Nats, self.auth.as_ref(), self.tls.as_ref(), false);
+        crate::auth::sink_check(&sink, problems)?;
+        match &self.auth {
+            Some(a) => a
+                .login(Broker::Nats)
+                .map(|_| ())
+                .map_err(|message| ConnectorError::Delivery { sink, message }),
+            None => Ok(()),
+        }
+    }
+
+    fn files(&self) -> Vec<crate::SinkFile<'_>> {
+        crate::auth::secret_files(self.auth.as_ref(), self.tls.as_ref())
     }
 
     fn build(&self, intent: &str) -> Result<Box<dyn crate::AlertSink>, ConnectorError> {
@@ -364,10 +401,8 @@ pub fn host_port(url: &str, schemes: &[&str], default_port: u16) -> Result<(Stri
         .iter()
         .find_map(|s| url.strip_prefix(&format!("{s}://")))
         .ok_or_else(|| {
-            format!(
-                "`{url}` is not a {}:// address (TLS is not built in)",
-                schemes[0]
-            )
+            let schemes: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
+            format!("`{url}` is not a {} address", schemes.join(" or "))
         })?;
     let rest = rest.trim_end_matches('/');
     if rest.is_empty() || rest.contains('/') || rest.contains('@') {
@@ -1322,9 +1357,15 @@ impl SourceComponent for MqttSourceConfig {
         Ok(live_factory(self, fields, LiveSource::mqtt))
     }
 
-    fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
+    fn problems(&self, _fields: &[String], remote: bool) -> Vec<SourceProblem> {
         let mut out = live_problems(self.format, &self.columns, self.buffer);
         out.extend(event_time_problems(self.lateness, self.max_held));
+        out.extend(broker_problems(
+            Broker::Mqtt,
+            self.auth.as_ref(),
+            None,
+            remote,
+        ));
         if self.qos > 2 {
             out.push(SourceProblem::new(
                 ProblemAt::Key("qos"),
@@ -1369,6 +1410,18 @@ impl SourceComponent for crate::HttpSourceConfig {
         ));
         out
     }
+}
+
+/// The problems of a bus client's `auth` and `tls`.
+pub(crate) fn broker_problems(
+    broker: Broker,
+    auth: Option<&BrokerAuth>,
+    tls: Option<&BrokerTls>,
+    remote: bool,
+) -> Vec<SourceProblem> {
+    let mut out = auth.map_or_else(Vec::new, |a| a.problems(broker, remote));
+    out.extend(tls.map_or_else(Vec::new, |t| t.problems(remote)));
+    out
 }
 
 /// A push source's token problems: it needs one, and a remote intent may not name a token
@@ -1451,11 +1504,17 @@ impl SourceComponent for NatsSourceConfig {
         }))
     }
 
-    /// Besides the live checks, `partitions`': at least one, a `subject` prefix without
-    /// wildcards, and no `max_rows`.
-    fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
+    /// Besides the live checks, `auth`'s and `tls`'s, and `partitions`': at least one, a
+    /// `subject` prefix without wildcards, and no `max_rows`.
+    fn problems(&self, _fields: &[String], remote: bool) -> Vec<SourceProblem> {
         let mut out = live_problems(self.format, &self.columns, self.buffer);
         out.extend(event_time_problems(self.lateness, self.max_held));
+        out.extend(broker_problems(
+            Broker::Nats,
+            self.auth.as_ref(),
+            self.tls.as_ref(),
+            remote,
+        ));
         let Some(count) = self.partitions else {
             return out;
         };
@@ -1536,9 +1595,10 @@ mod tests {
             host_port("tcp://broker", &["mqtt", "tcp"], 1883).unwrap(),
             ("broker".into(), 1883)
         );
-        assert!(host_port("mqtts://b:8883", &["mqtt"], 1883)
-            .unwrap_err()
-            .contains("TLS"));
+        assert_eq!(
+            host_port("mqtts://b:8883", &["mqtt", "tcp"], 1883).unwrap_err(),
+            "`mqtts://b:8883` is not a mqtt:// or tcp:// address"
+        );
         assert!(host_port("mqtt://b:x", &["mqtt"], 1883).is_err());
         assert!(host_port("mqtt://u:p@b:1", &["mqtt"], 1883).is_err());
     }

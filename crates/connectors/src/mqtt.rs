@@ -16,6 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::alerting::alert_json;
+use crate::auth::{Broker, BrokerAuth, Login};
 use crate::live::{hand_over, host_port, Event, Transport};
 use crate::{AlertSink, ConnectorError, MqttSourceConfig, SinkComponent};
 
@@ -31,13 +32,29 @@ fn qos(level: u8, what: &str) -> Result<QoS, String> {
     }
 }
 
-fn options(url: &str, client_id: Option<&str>, clean: bool) -> Result<MqttOptions, String> {
+fn options(
+    url: &str,
+    client_id: Option<&str>,
+    clean: bool,
+    auth: Option<&BrokerAuth>,
+) -> Result<MqttOptions, String> {
+    if url.starts_with("mqtts://") || url.starts_with("ssl://") {
+        return Err(format!(
+            "`{url}`: TLS to an MQTT broker is not built in; reach the broker over a private \
+             network or through a local TLS tunnel"
+        ));
+    }
     let (host, port) = host_port(url, &["mqtt", "tcp"], 1883)?;
     let id = client_id.map_or_else(|| format!("ai4ict-{}", std::process::id()), str::to_string);
     let mut o = MqttOptions::new(id, host, port);
     o.set_keep_alive(Duration::from_secs(30));
     o.set_clean_session(clean);
     o.set_max_packet_size(crate::MAX_LINE_BYTES + 1024, crate::MAX_LINE_BYTES + 1024);
+    if let Some(Login::Password { user, password }) =
+        auth.map(|a| a.login(Broker::Mqtt)).transpose()?
+    {
+        o.set_credentials(user, password.0);
+    }
     Ok(o)
 }
 
@@ -79,15 +96,25 @@ fn wait_for(
 fn connection_error(e: &ConnectionError) -> String {
     match e {
         ConnectionError::Io(io) => format!("cannot connect: {io}"),
-        ConnectionError::ConnectionRefused(code) => format!("connection refused: {code:?}"),
+        ConnectionError::ConnectionRefused(code) => refused(*code),
         other => other.to_string(),
+    }
+}
+
+/// Why the broker refused the connection, in words.
+fn refused(code: rumqttc::ConnectReturnCode) -> String {
+    use rumqttc::ConnectReturnCode as C;
+    match code {
+        C::BadUserNamePassword => "the broker refused the user name or password (`auth`)".into(),
+        C::NotAuthorized => "the broker refused the login: not authorised (`auth`)".into(),
+        other => format!("connection refused: {other:?}"),
     }
 }
 
 fn connected(p: &Packet) -> Result<bool, String> {
     match p {
         Packet::ConnAck(ack) if ack.code == rumqttc::ConnectReturnCode::Success => Ok(true),
-        Packet::ConnAck(ack) => Err(format!("connection refused: {:?}", ack.code)),
+        Packet::ConnAck(ack) => Err(refused(ack.code)),
         _ => Ok(false),
     }
 }
@@ -99,7 +126,13 @@ pub(crate) fn subscribe(cfg: &MqttSourceConfig, name: &str) -> Result<Transport,
         message,
     };
     let level = qos(cfg.qos, "source").map_err(fail)?;
-    let opts = options(&cfg.url, cfg.client_id.as_deref(), cfg.clean_session).map_err(fail)?;
+    let opts = options(
+        &cfg.url,
+        cfg.client_id.as_deref(),
+        cfg.clean_session,
+        cfg.auth.as_ref(),
+    )
+    .map_err(fail)?;
     let (client, mut conn) = Client::new(opts, 16);
     let mut early = VecDeque::new();
     wait_for(&mut conn, &mut early, connected).map_err(fail)?;
@@ -197,6 +230,10 @@ fn receive(
 pub struct MqttSinkConfig {
     /// The broker, `mqtt://host:port`.
     pub url: String,
+    /// How to log in: `user` with `password_env` (or `password_file`); anonymous when not
+    /// given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<BrokerAuth>,
     /// The topic alerts are published to, e.g. `ai4ict/alerts`.
     pub topic: String,
     /// 0, 1 (default: the broker acknowledges each alert) or 2.
@@ -214,6 +251,20 @@ fn one() -> u8 {
 impl SinkComponent for MqttSinkConfig {
     fn describe(&self) -> String {
         format!("{} topic {} (QoS {})", self.url, self.topic, self.qos)
+    }
+
+    /// Fails when `auth` is wrong or its password cannot be read.
+    fn check(&self) -> Result<(), ConnectorError> {
+        let sink = format!("mqtt sink {} {}", self.url, self.topic);
+        let problems = crate::live::broker_problems(Broker::Mqtt, self.auth.as_ref(), None, false);
+        crate::auth::sink_check(&sink, problems)?;
+        options(&self.url, None, true, self.auth.as_ref())
+            .map(|_| ())
+            .map_err(|message| ConnectorError::Delivery { sink, message })
+    }
+
+    fn files(&self) -> Vec<crate::SinkFile<'_>> {
+        crate::auth::secret_files(self.auth.as_ref(), None)
     }
 
     fn build(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
@@ -256,7 +307,7 @@ impl MqttSink {
             .client_id
             .clone()
             .unwrap_or_else(|| format!("ai4ict-sink-{}", std::process::id()));
-        let opts = options(&cfg.url, Some(&id), true).map_err(fail)?;
+        let opts = options(&cfg.url, Some(&id), true, cfg.auth.as_ref()).map_err(fail)?;
         let (client, mut conn) = Client::new(opts, 1024);
         wait_for(&mut conn, &mut VecDeque::new(), connected).map_err(fail)?;
         let acked = Arc::new(AtomicU64::new(0));

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ai4ict_core::Alert;
@@ -12,6 +12,7 @@ use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use futures_util::StreamExt;
 
 use crate::alerting::alert_json;
+use crate::auth::{Broker, BrokerAuth, BrokerTls, Login};
 use crate::live::{host_port, AckToken, Event, Share, Transport};
 use crate::{AlertSink, ConnectorError, NatsSinkConfig, NatsSourceConfig};
 
@@ -38,14 +39,103 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-fn address(url: &str) -> Result<String, String> {
-    let (host, port) = host_port(url, &["nats"], 4222)?;
-    Ok(format!("nats://{host}:{port}"))
+/// The server's address, `tls://` when TLS is asked for by the address or by `tls`.
+fn address(url: &str, tls: bool) -> Result<String, String> {
+    let (host, port) = host_port(url, &["nats", "tls"], 4222)?;
+    let scheme = if tls || url.starts_with("tls://") {
+        "tls"
+    } else {
+        "nats"
+    };
+    Ok(format!("{scheme}://{host}:{port}"))
 }
 
-async fn connect(url: &str) -> Result<async_nats::Client, String> {
-    let addr = address(url)?;
-    let opts = async_nats::ConnectOptions::new()
+/// What the server refused this client since last asked: a publish or subscription its
+/// permissions do not allow is answered by a server error, not by a failed request, so a
+/// sink would otherwise lose alerts without a word. The error comes when the server has
+/// read the request, some time after the client has written it (`flush` waits for the
+/// write only).
+#[derive(Clone, Default)]
+struct Refusals(Arc<Mutex<Option<String>>>);
+
+/// How long a sink's `finish` waits for the server's word on its last alerts.
+const REFUSAL_GRACE: Duration = Duration::from_millis(250);
+
+impl Refusals {
+    fn record(&self, error: String) {
+        if let Ok(mut r) = self.0.lock() {
+            r.get_or_insert(error);
+        }
+    }
+
+    /// Waits for a refusal (checking every 20 ms).
+    async fn first(&self) -> String {
+        loop {
+            if let Some(r) = self.0.lock().ok().and_then(|mut r| r.take()) {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The first refusal, once the client's events so far have been handled (they come
+    /// through a task of their own), after waiting `grace` for the server's.
+    async fn settle(&self, grace: Duration) -> Option<String> {
+        if !grace.is_zero() {
+            tokio::time::sleep(grace).await;
+        }
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+        self.0.lock().ok().and_then(|mut r| r.take())
+    }
+}
+
+/// Connects to the server at `url`, logging in with `auth` and over `tls` when given.
+async fn connect(
+    url: &str,
+    auth: Option<&BrokerAuth>,
+    tls: Option<&BrokerTls>,
+) -> Result<(async_nats::Client, Refusals), String> {
+    let addr = address(url, tls.is_some())?;
+    let refusals = Refusals::default();
+    let events = refusals.clone();
+    let mut opts = async_nats::ConnectOptions::new().event_callback(move |event| {
+        let events = events.clone();
+        async move {
+            if let async_nats::Event::ServerError(e) = event {
+                events.record(e.to_string());
+            }
+        }
+    });
+    match auth.map(|a| a.login(Broker::Nats)).transpose()? {
+        None | Some(Login::Anonymous) => {}
+        Some(Login::Password { user, password }) => {
+            opts = opts.user_and_password(user, password.0);
+        }
+        Some(Login::Token(token)) => opts = opts.token(token.0),
+        Some(Login::Creds(path)) => {
+            opts = opts
+                .credentials_file(&path)
+                .await
+                .map_err(|e| format!("auth.creds_file: cannot read {}: {e}", path.display()))?;
+        }
+    }
+    if let Some(tls) = tls {
+        opts = opts.require_tls(true);
+        for (key, path) in tls.files() {
+            if let Err(e) = std::fs::metadata(path) {
+                return Err(format!("{key}: cannot read {}: {e}", path.display()));
+            }
+        }
+        if let Some(ca) = &tls.ca_file {
+            opts = opts.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+            opts = opts.add_client_certificate(cert.clone(), key.clone());
+        }
+    }
+    let opts = opts
         .connection_timeout(CONNECT_TIMEOUT)
         .max_reconnects(None);
     match tokio::time::timeout(CONNECT_TIMEOUT, opts.connect(addr.as_str())).await {
@@ -56,9 +146,9 @@ async fn connect(url: &str) -> Result<async_nats::Client, String> {
             {
                 return Err(format!("cannot connect to {addr}: no answer"));
             }
-            Ok(c)
+            Ok((c, refusals))
         }
-        Ok(Err(e)) => Err(format!("cannot connect: {e}")),
+        Ok(Err(e)) => Err(format!("cannot connect to {addr}: {e}")),
         Err(_) => Err(format!(
             "cannot connect to {addr} within {} s",
             CONNECT_TIMEOUT.as_secs()
@@ -205,16 +295,21 @@ async fn bind(
     share: &Share,
     after: Option<Vec<Option<u64>>>,
 ) -> Result<(async_nats::Client, Vec<Bound>), String> {
-    let client = connect(&cfg.url).await?;
+    let (client, refusals) = connect(&cfg.url, cfg.auth.as_ref(), cfg.tls.as_ref()).await?;
+    // A request the permissions refuse would time out: fail at the server's word instead.
+    let refused = |e: String| format!("the server refused: {e}");
     let js = async_nats::jetstream::new(client.clone());
-    let stream = js
-        .get_stream(&cfg.stream)
-        .await
-        .map_err(|e| format!("stream `{}`: {e}", cfg.stream))?;
+    let stream = tokio::select! {
+        s = js.get_stream(&cfg.stream) => s.map_err(|e| format!("stream `{}`: {e}", cfg.stream))?,
+        r = refusals.first() => return Err(refused(r)),
+    };
     let mut bound = Vec::new();
     for (i, (durable, filter)) in consumers(share, cfg).into_iter().enumerate() {
         let after = after.as_ref().map(|a| a.get(i).copied().flatten());
-        bound.push(bind_one(cfg, &stream, &durable, filter, after).await?);
+        tokio::select! {
+            b = bind_one(cfg, &stream, &durable, filter, after) => bound.push(b?),
+            r = refusals.first() => return Err(refused(r)),
+        }
     }
     Ok((client, bound))
 }
@@ -466,6 +561,7 @@ pub struct NatsSink {
     subject: String,
     // Dropped before the runtime it runs on.
     client: async_nats::Client,
+    refusals: Refusals,
     rt: tokio::runtime::Runtime,
 }
 
@@ -486,12 +582,15 @@ impl NatsSink {
             message,
         };
         let rt = runtime().map_err(|e| fail(format!("cannot start the runtime: {e}")))?;
-        let client = rt.block_on(connect(&cfg.url)).map_err(fail)?;
+        let (client, refusals) = rt
+            .block_on(connect(&cfg.url, cfg.auth.as_ref(), cfg.tls.as_ref()))
+            .map_err(fail)?;
         Ok(Self {
             name,
             intent: intent.to_string(),
             subject: cfg.subject.clone(),
             client,
+            refusals,
             rt,
         })
     }
@@ -510,7 +609,7 @@ impl AlertSink for NatsSink {
             return Ok(());
         }
         let (client, subject) = (&self.client, self.subject.clone());
-        let intent = self.intent.clone();
+        let (intent, refusals) = (self.intent.clone(), &self.refusals);
         self.rt
             .block_on(async {
                 for a in alerts {
@@ -523,16 +622,29 @@ impl AlertSink for NatsSink {
                 tokio::time::timeout(CONNECT_TIMEOUT, client.flush())
                     .await
                     .map_err(|_| "no answer from the server".to_string())?
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?;
+                match refusals.settle(Duration::ZERO).await {
+                    Some(r) => Err(format!("the server refused the alerts: {r}")),
+                    None => Ok(()),
+                }
             })
             .map_err(|e| self.fail(e))
     }
 
+    /// Flushes, and fails if the server refused alerts (waiting [`REFUSAL_GRACE`] for it).
     fn finish(&mut self) -> Result<(), ConnectorError> {
-        let client = &self.client;
+        let (client, refusals) = (&self.client, &self.refusals);
         self.rt
-            .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, client.flush()).await })
-            .map_err(|_| self.fail("no answer from the server".into()))?
-            .map_err(|e| self.fail(e.to_string()))
+            .block_on(async {
+                tokio::time::timeout(CONNECT_TIMEOUT, client.flush())
+                    .await
+                    .map_err(|_| "no answer from the server".to_string())?
+                    .map_err(|e| e.to_string())?;
+                match refusals.settle(REFUSAL_GRACE).await {
+                    Some(r) => Err(format!("the server refused the alerts: {r}")),
+                    None => Ok(()),
+                }
+            })
+            .map_err(|e| self.fail(e))
     }
 }

@@ -822,10 +822,10 @@ impl MlIntent {
                 let at = format!("distribute.{i}.{}.{}", d.name(), file.key);
                 if file.secret {
                     let msg = format!(
-                        "`{}`: an intent submitted remotely may not name a token file",
+                        "`{}`: an intent submitted remotely may not name a secret or certificate file",
                         file.path.display()
                     );
-                    bad(&at, msg, Some("use `token_env`"));
+                    bad(&at, msg, Some("use `token_env` or `password_env`"));
                 } else if leaves_working_dir(file.path) {
                     let msg = format!("`{}` leaves the working directory", file.path.display());
                     bad(&at, msg, None);

@@ -99,3 +99,59 @@ fn a_partitioned_nats_source_is_checked() {
     assert_eq!(i.source.component().partitions(), Some(8));
     assert!(i.source.component().resumable());
 }
+
+/// Bus credentials in an intent: checked where they are written, and no secret or
+/// certificate file in an intent submitted remotely, source or sink.
+#[test]
+fn bus_credentials_are_checked_and_kept_local() {
+    let with = |source_auth: &str, sink_auth: &str| {
+        MQTT.replace(
+            "max_rows: 10, until_idle: 5s }",
+            &format!("max_rows: 10, until_idle: 5s, auth: {source_auth} }}"),
+        )
+        .replace(
+            "subject: ai4ict.alerts }",
+            &format!("subject: ai4ict.alerts, {sink_auth} }}"),
+        )
+    };
+    let local = with(
+        "{ user: scorer, password_env: MQTT_PASSWORD }",
+        "auth: { creds_file: ai4ict.creds }, tls: { ca_file: ca.pem }",
+    );
+    let i = MlIntent::parse(&local, "<cli>", Origin::Local).unwrap();
+    let SourceConfig::Mqtt(m) = &i.source else {
+        panic!("an mqtt source")
+    };
+    assert_eq!(m.auth.as_ref().unwrap().user.as_deref(), Some("scorer"));
+    let field = |text: &str, origin: Origin| {
+        let e = MlIntent::parse(text, "<x>", origin).unwrap_err();
+        e.problems()
+            .iter()
+            .map(|p| p.field.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        field(&local, Origin::Remote),
+        [
+            "distribute.3.nats.auth.creds_file",
+            "distribute.3.nats.tls.ca_file"
+        ]
+    );
+    let e = MlIntent::from_yaml(&with("{ user: scorer, pasword_env: P }", "")).unwrap_err();
+    assert!(e.to_string().contains("`pasword_env`"), "{e}");
+    assert_eq!(
+        field(&with("{ user: scorer }", ""), Origin::Local),
+        ["source.mqtt.auth.user"]
+    );
+    assert_eq!(
+        field(&with("{ token_env: T }", ""), Origin::Local),
+        ["source.mqtt.auth"]
+    );
+    assert_eq!(
+        field(
+            &with("{ user: scorer, password_file: /etc/mqtt.pass }", ""),
+            Origin::Remote
+        ),
+        ["source.mqtt.auth.password_file"]
+    );
+}

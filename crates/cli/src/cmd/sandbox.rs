@@ -102,6 +102,12 @@ struct PublishArgs {
     /// Readings published per second at most, 1 to 100000.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     rate: u32,
+    /// The user to log in as, with --password-env.
+    #[arg(long, requires = "password_env")]
+    user: Option<String>,
+    /// The environment variable holding the user's password.
+    #[arg(long, requires = "user")]
+    password_env: Option<String>,
 }
 
 #[derive(Parser, Debug)]
@@ -259,19 +265,35 @@ fn publish(a: PublishArgs) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let mut opts = MqttOptions::new(format!("ai4ict-publish-{}", std::process::id()), host, port);
     opts.set_keep_alive(Duration::from_secs(30));
+    if let (Some(user), Some(var)) = (&a.user, &a.password_env) {
+        let password = std::env::var(var)
+            .map_err(|_| anyhow::anyhow!("--password-env: the variable `{var}` is not set"))?;
+        opts.set_credentials(user.clone(), password);
+    }
     let (client, mut conn) = Client::new(opts, 256);
     let unreachable =
         |why: String| anyhow::anyhow!("cannot reach the MQTT broker {}: {why}", a.mqtt);
+    let refused = |code: rumqttc::ConnectReturnCode| {
+        let hint = if a.user.is_some() {
+            "check --user and --password-env"
+        } else {
+            "does it take users only (--user, --password-env)?"
+        };
+        unreachable(format!("connection refused ({code:?}); {hint}"))
+    };
     let until = Instant::now() + BROKER_TIMEOUT;
     loop {
         match conn.recv_timeout(until.saturating_duration_since(Instant::now())) {
             Ok(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
                 if ack.code != rumqttc::ConnectReturnCode::Success {
-                    return Err(unreachable(format!("connection refused ({:?})", ack.code)));
+                    return Err(refused(ack.code));
                 }
                 break;
             }
             Ok(Ok(_)) => {}
+            Ok(Err(rumqttc::ConnectionError::ConnectionRefused(code))) => {
+                return Err(refused(code))
+            }
             Ok(Err(e)) => return Err(unreachable(e.to_string())),
             Err(_) => return Err(unreachable("no answer".into())),
         }
