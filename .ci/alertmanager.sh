@@ -2,8 +2,10 @@
 # Installs Prometheus Alertmanager (Debian) and starts it for the alert-sink tests on
 # 127.0.0.1 (port $AI4ICT_ALERTMANAGER_PORT, default 19093), without clustering, with its
 # state in a temporary folder and one receiver that notifies nobody (the tests read the
-# alerts back through the API). Prints as its last line:
-#   export AI4ICT_TEST_ALERTMANAGER='http://127.0.0.1:19093'
+# alerts back through the API); and a second one on HTTPS only, taking clients with a
+# certificate of the test authority (port $AI4ICT_ALERTMANAGER_TLS_PORT, default 19094;
+# .ci/certs.sh makes the certificates). Prints as its last line:
+#   export AI4ICT_TEST_ALERTMANAGER='http://127.0.0.1:19093' AI4ICT_TEST_ALERTMANAGER_TLS='https://127.0.0.1:19094'
 # Usage from .ci/run:  eval "$(bash .ci/alertmanager.sh | tail -n 1)"
 # Idempotent: an Alertmanager already answering on the port is used as it is.
 set -euo pipefail
@@ -53,4 +55,34 @@ for _ in $(seq 1 60); do
 done
 ready || { log "alertmanager is not ready on port $PORT"; cat "$DIR/alertmanager.log" >&2 || true; exit 1; }
 log "Alertmanager ready on port $PORT"
-echo "export AI4ICT_TEST_ALERTMANAGER='http://127.0.0.1:$PORT'"
+
+TPORT=${AI4ICT_ALERTMANAGER_TLS_PORT:-19094}
+TDIR="$DIR/tls"
+CERTS=$(bash "$(dirname "$0")/certs.sh" | tail -n 1)
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$TPORT") 2>/dev/null; }
+if ! listening; then
+    rm -rf "$TDIR"
+    mkdir -p "$TDIR/data"
+    cat > "$TDIR/web.yml" <<CONF
+tls_server_config:
+  cert_file: $CERTS/server-cert.pem
+  key_file: $CERTS/server-key.pem
+  client_auth_type: RequireAndVerifyClientCert
+  client_ca_file: $CERTS/ca.pem
+CONF
+    log "starting prometheus-alertmanager on HTTPS port $TPORT (log: $TDIR/alertmanager.log)"
+    nohup /usr/bin/prometheus-alertmanager \
+        --config.file="$DIR/alertmanager.yml" \
+        --storage.path="$TDIR/data" \
+        --web.listen-address="127.0.0.1:$TPORT" \
+        --web.config.file="$TDIR/web.yml" \
+        --cluster.listen-address= \
+        >"$TDIR/alertmanager.log" 2>&1 </dev/null &
+fi
+for _ in $(seq 1 60); do
+    if listening && grep -q "TLS is enabled" "$TDIR/alertmanager.log" 2>/dev/null; then break; fi
+    sleep 0.5
+done
+listening || { log "alertmanager is not listening on port $TPORT"; cat "$TDIR/alertmanager.log" >&2 || true; exit 1; }
+log "Alertmanager on HTTPS ready on port $TPORT"
+echo "export AI4ICT_TEST_ALERTMANAGER='http://127.0.0.1:$PORT' AI4ICT_TEST_ALERTMANAGER_TLS='https://127.0.0.1:$TPORT'"

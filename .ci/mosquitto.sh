@@ -3,12 +3,14 @@
 # on 127.0.0.1 (port $AI4ICT_MQTT_PORT, default 18830), anonymous, without persistence,
 # queueing up to 100000 messages for a persistent session; and a second broker that takes only
 # users with passwords, each with its topics (port $AI4ICT_MQTT_SECURE_PORT, default 18831), the
-# users' passwords in $AI4ICT_MQTT_DIR/secure:
+# users' passwords in $AI4ICT_MQTT_DIR/secure; the same broker takes the same users over TLS
+# from clients with a certificate of the test authority (port $AI4ICT_MQTT_TLS_PORT, default
+# 18832; .ci/certs.sh makes the certificates):
 #   admin.password    reads and writes every topic (the tests publish and subscribe with it)
 #   reader.password   reads `ai4ict-test/#` only
 #   alerts.password   writes `ai4ict-alerts/#` only
 # Prints as its last line:
-#   export AI4ICT_TEST_MQTT='mqtt://127.0.0.1:18830' AI4ICT_TEST_MQTT_SECURE='mqtt://127.0.0.1:18831' AI4ICT_TEST_MQTT_SECURE_DIR=…
+#   export AI4ICT_TEST_MQTT='mqtt://127.0.0.1:18830' AI4ICT_TEST_MQTT_SECURE='mqtt://127.0.0.1:18831' AI4ICT_TEST_MQTT_SECURE_DIR=… AI4ICT_TEST_MQTT_TLS='mqtts://127.0.0.1:18832' AI4ICT_TEST_CERTS=…
 # Usage from .ci/run:  eval "$(bash .ci/mosquitto.sh | tail -n 1)"
 # Idempotent: a broker already answering on the port is used as it is.
 set -euo pipefail
@@ -49,7 +51,9 @@ answers || { log "mosquitto does not answer on port $PORT"; cat "$DIR/mosquitto.
 log "Mosquitto ready on port $PORT"
 
 SPORT=${AI4ICT_MQTT_SECURE_PORT:-18831}
+TPORT=${AI4ICT_MQTT_TLS_PORT:-18832}
 SDIR="$DIR/secure"
+CERTS=$(bash "$(dirname "$0")/certs.sh" | tail -n 1)
 sanswers() { (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null; }
 if ! sanswers; then
     rm -rf "$SDIR"
@@ -71,11 +75,16 @@ user alerts
 topic write ai4ict-alerts/#
 ACL
     cat > "$SDIR/mosquitto.conf" <<CONF
-listener $SPORT 127.0.0.1
 allow_anonymous false
 password_file $SDIR/passwords
 acl_file $SDIR/acl
 persistence false
+listener $SPORT 127.0.0.1
+listener $TPORT 127.0.0.1
+cafile $CERTS/ca.pem
+certfile $CERTS/server-cert.pem
+keyfile $CERTS/server-key.pem
+require_certificate true
 CONF
     # Mosquitto reads its password and ACL files as the user it runs as.
     if id mosquitto >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -91,4 +100,4 @@ for _ in $(seq 1 60); do
 done
 sanswers || { log "the secured mosquitto does not answer on port $SPORT"; cat "$SDIR/mosquitto.log" >&2 || true; exit 1; }
 log "secured Mosquitto (users, ACL) ready on port $SPORT"
-echo "export AI4ICT_TEST_MQTT='mqtt://127.0.0.1:$PORT' AI4ICT_TEST_MQTT_SECURE='mqtt://127.0.0.1:$SPORT' AI4ICT_TEST_MQTT_SECURE_DIR='$SDIR'"
+echo "export AI4ICT_TEST_MQTT='mqtt://127.0.0.1:$PORT' AI4ICT_TEST_MQTT_SECURE='mqtt://127.0.0.1:$SPORT' AI4ICT_TEST_MQTT_SECURE_DIR='$SDIR' AI4ICT_TEST_MQTT_TLS='mqtts://127.0.0.1:$TPORT' AI4ICT_TEST_CERTS='$CERTS'"

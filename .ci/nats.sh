@@ -49,27 +49,21 @@ SPORT=${AI4ICT_NATS_SECURE_PORT:-14223}
 SDIR="$DIR/secure"
 sanswers() { (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null; }
 if ! sanswers; then
-    command -v openssl >/dev/null 2>&1 || { apt-get update -qq >&2; apt-get install -y -qq openssl >&2; }
+    CERTS=$(bash "$(dirname "$0")/certs.sh" | tail -n 1)
     rm -rf "$SDIR"
     mkdir -p "$SDIR"
+    cp "$CERTS/ca.pem" "$SDIR/ca.pem"
     (
         cd "$SDIR"
-        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=ai4ict test CA" \
-            -keyout ca-key.pem -out ca.pem 2>/dev/null
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-            -keyout server-key.pem -out server.csr 2>/dev/null
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > san.ext
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
-            -days 30 -extfile san.ext -out server-cert.pem 2>/dev/null
         for user in admin reader alerts; do
             openssl rand -hex 16 > "$user.password"
         done
-        chmod 600 ./*.password ./*-key.pem
+        chmod 600 ./*.password
     )
     cat > "$SDIR/nats.conf" <<CONF
 listen: 127.0.0.1:$SPORT
 jetstream { store_dir: "$SDIR/jetstream" }
-tls { cert_file: "$SDIR/server-cert.pem", key_file: "$SDIR/server-key.pem", timeout: 5 }
+tls { cert_file: "$CERTS/server-cert.pem", key_file: "$CERTS/server-key.pem", timeout: 5 }
 authorization {
   users = [
     { user: admin, password: "$(cat "$SDIR/admin.password")" }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::live::{host_port, interval_duration};
-use crate::{AlertSink, ConnectorError, SinkComponent, SinkFile};
+use crate::{AlertSink, ClientTls, ConnectorError, SinkComponent, SinkFile};
 
 /// An alert as the webhook, MQTT and NATS sinks publish it: the intent's name, the alert's
 /// entity, field, severity and score, its times in RFC 3339, its idempotent `key`
@@ -57,8 +57,13 @@ fn default_resolve() -> Interval {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertmanagerSinkConfig {
-    /// Alertmanager's address, `http://host:port` (the API path is added).
+    /// Alertmanager's address, `http://host:port` or `https://host:port` (the API path is
+    /// added).
     pub url: String,
+    /// TLS settings for an `https://` address: the authorities that sign the server's
+    /// certificate (Mozilla's by default) and a client certificate for servers that ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
     /// A link to the run's report, sent as the `report` annotation and `generatorURL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_url: Option<String>,
@@ -86,8 +91,12 @@ pub struct AlertmanagerSinkConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSinkConfig {
-    /// The endpoint, `http://host:port/path`.
+    /// The endpoint, `http://host:port/path` or `https://host:port/path`.
     pub url: String,
+    /// TLS settings for an `https://` address: the authorities that sign the server's
+    /// certificate (Mozilla's by default) and a client certificate for servers that ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
     /// An environment variable holding a bearer token (sent as `Authorization: Bearer …`,
     /// never printed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,7 +149,7 @@ impl SinkComponent for AlertmanagerSinkConfig {
     }
 
     fn check(&self) -> Result<(), ConnectorError> {
-        check_http(&self.url, "alertmanager")
+        check_http(&self.url, "alertmanager", self.tls.as_ref()).map(|_| ())
     }
 
     fn build(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
@@ -158,9 +167,10 @@ impl SinkComponent for WebhookSinkConfig {
         format!("POST {}{auth}", self.url)
     }
 
-    /// Fails when the address is not `http://host[:port]` or the token cannot be read.
+    /// Fails when the address is not `http(s)://host[:port]`, or the token or TLS files
+    /// cannot be read.
     fn check(&self) -> Result<(), ConnectorError> {
-        check_http(&self.url, "webhook")?;
+        check_http(&self.url, "webhook", self.tls.as_ref())?;
         self.token(&format!("webhook {}", self.url)).map(|_| ())
     }
 
@@ -169,31 +179,52 @@ impl SinkComponent for WebhookSinkConfig {
     }
 
     fn files(&self) -> Vec<SinkFile<'_>> {
-        self.token_file
+        let mut files: Vec<SinkFile<'_>> = self
+            .token_file
             .iter()
             .map(|path| SinkFile {
                 key: "token_file",
                 path,
                 secret: true,
             })
-            .collect()
+            .collect();
+        files.extend(crate::auth::secret_files(None, self.tls.as_ref()));
+        files
     }
 }
 
-fn check_http(url: &str, sink: &str) -> Result<(), ConnectorError> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| ConnectorError::Delivery {
-            sink: format!("{sink} {url}"),
-            message: "the address must start with http:// (TLS is not built in)".into(),
-        })?;
+/// Checks an HTTP sink's address and TLS settings, and returns its TLS configuration: `None`
+/// for `http://`, ureq's for `https://` (its files read now).
+fn check_http(
+    url: &str,
+    sink: &str,
+    tls: Option<&ClientTls>,
+) -> Result<Option<ureq::tls::TlsConfig>, ConnectorError> {
+    let fail = |message: String| ConnectorError::Delivery {
+        sink: format!("{sink} {url}"),
+        message,
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .filter(|(scheme, _)| ["http", "https"].contains(scheme))
+        .ok_or_else(|| fail("the address must start with http:// or https://".into()))?;
     let host = rest.split('/').next().unwrap_or("");
-    host_port(&format!("http://{host}"), &["http"], 80)
-        .map(|_| ())
-        .map_err(|message| ConnectorError::Delivery {
-            sink: format!("{sink} {url}"),
-            message,
-        })
+    let port = if scheme == "https" { 443 } else { 80 };
+    host_port(&format!("{scheme}://{host}"), &[scheme], port).map_err(fail)?;
+    let problems = tls.map_or_else(Vec::new, |t| t.problems(false));
+    if let Some(p) = problems.into_iter().next() {
+        return Err(fail(p.message));
+    }
+    match (scheme, tls) {
+        ("http", Some(_)) => Err(fail("`tls` needs an https:// address".into())),
+        ("http", None) => Ok(None),
+        _ => tls
+            .cloned()
+            .unwrap_or_default()
+            .ureq()
+            .map(Some)
+            .map_err(fail),
+    }
 }
 
 /// Posts JSON with a timeout, retrying failed requests and 5xx/429 answers with backoff.
@@ -206,12 +237,19 @@ struct Poster {
 }
 
 impl Poster {
-    fn new(name: String, url: String, timeout: Interval, retries: u32) -> Self {
-        let agent = ureq::Agent::config_builder()
+    fn new(
+        name: String,
+        url: String,
+        (timeout, retries): (Interval, u32),
+        tls: Option<ureq::tls::TlsConfig>,
+    ) -> Self {
+        let mut config = ureq::Agent::config_builder()
             .timeout_global(Some(interval_duration(timeout)))
-            .http_status_as_error(false)
-            .build()
-            .into();
+            .http_status_as_error(false);
+        if let Some(tls) = tls {
+            config = config.tls_config(tls);
+        }
+        let agent = config.build().into();
         Self {
             name,
             url,
@@ -285,14 +323,14 @@ impl std::fmt::Debug for AlertmanagerSink {
 impl AlertmanagerSink {
     /// A sink posting to `cfg.url`; alerts are labelled with `intent`.
     pub fn new(cfg: &AlertmanagerSinkConfig, intent: &str) -> Result<Self, ConnectorError> {
-        check_http(&cfg.url, "alertmanager")?;
+        let tls = check_http(&cfg.url, "alertmanager", cfg.tls.as_ref())?;
         let url = format!("{}/api/v2/alerts", cfg.url.trim_end_matches('/'));
         Ok(Self {
             poster: Poster::new(
                 format!("alertmanager {}", cfg.url),
                 url,
-                cfg.timeout,
-                cfg.retries,
+                (cfg.timeout, cfg.retries),
+                tls,
             ),
             intent: intent.to_string(),
             cfg: cfg.clone(),
@@ -380,10 +418,10 @@ impl std::fmt::Debug for WebhookSink {
 impl WebhookSink {
     /// A sink posting to `cfg.url`, reading its token now.
     pub fn new(cfg: &WebhookSinkConfig, intent: &str) -> Result<Self, ConnectorError> {
-        check_http(&cfg.url, "webhook")?;
+        let tls = check_http(&cfg.url, "webhook", cfg.tls.as_ref())?;
         let name = format!("webhook {}", cfg.url);
         let token = cfg.token(&name)?;
-        let mut poster = Poster::new(name, cfg.url.clone(), cfg.timeout, cfg.retries);
+        let mut poster = Poster::new(name, cfg.url.clone(), (cfg.timeout, cfg.retries), tls);
         poster.token = token;
         Ok(Self {
             poster,
@@ -444,10 +482,21 @@ mod tests {
 
     #[test]
     fn addresses_and_tokens_are_checked() {
-        let mut cfg: WebhookSinkConfig =
-            serde_json::from_str(r#"{"url":"https://x/hook"}"#).unwrap();
-        assert!(cfg.check().unwrap_err().to_string().contains("TLS"));
+        let mut cfg: WebhookSinkConfig = serde_json::from_str(r#"{"url":"ftp://x/hook"}"#).unwrap();
+        let e = cfg.check().unwrap_err().to_string();
+        assert!(e.contains("http:// or https://"), "{e}");
+        cfg.url = "https://x/hook".into();
+        cfg.check().unwrap();
+        cfg.tls = Some(ClientTls {
+            ca_file: Some("/surely/missing/ca.pem".into()),
+            ..ClientTls::default()
+        });
+        let e = cfg.check().unwrap_err().to_string();
+        assert!(e.contains("tls.ca_file: /surely/missing/ca.pem"), "{e}");
         cfg.url = "http://127.0.0.1:1/hook".into();
+        let e = cfg.check().unwrap_err().to_string();
+        assert!(e.contains("`tls` needs an https:// address"), "{e}");
+        cfg.tls = None;
         cfg.check().unwrap();
         cfg.token_env = Some("AI4ICT_TEST_SURELY_UNSET_TOKEN".into());
         let e = cfg.check().unwrap_err().to_string();

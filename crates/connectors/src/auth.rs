@@ -1,13 +1,14 @@
-//! Who ai4ict is to a message broker, and how it knows the broker is the one it means: the
-//! credentials of the NATS and MQTT clients (sources and sinks) and NATS' TLS. No secret is
-//! written in an intent: each is read when the component starts, from an environment
-//! variable or a file (its first line).
+//! Who ai4ict is to a message broker: the credentials of the NATS and MQTT clients (sources
+//! and sinks). No secret is written in an intent: each is read when the component starts,
+//! from an environment variable or a file (its first line).
 
 use std::path::{Path, PathBuf};
 
 use ai4ict_core::{ProblemAt, SourceProblem};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::ClientTls;
 
 /// A client's credentials (`auth:` of a NATS or MQTT source or sink), one way at a time: a
 /// user and password (NATS, MQTT), a token (NATS) or a credentials file (NATS).
@@ -32,23 +33,6 @@ pub struct BrokerAuth {
     /// NATS: a user credentials file (a user JWT and its NKey seed, as `nsc` writes them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creds_file: Option<PathBuf>,
-}
-
-/// TLS to a NATS server (`tls:` of a NATS source or sink; a `tls://` address asks for it
-/// too). The server's certificate is checked against `ca_file`, or else the system's
-/// certificate authorities.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BrokerTls {
-    /// A PEM file of the certificate authorities that sign the server's certificate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<PathBuf>,
-    /// A PEM client certificate, with `key_file`, for servers that verify their clients.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cert_file: Option<PathBuf>,
-    /// The PEM private key of `cert_file`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_file: Option<PathBuf>,
 }
 
 /// A secret read for a connection; its `Debug` does not show it.
@@ -206,39 +190,9 @@ impl BrokerAuth {
     }
 }
 
-impl BrokerTls {
-    /// A client certificate without its key or the other way round.
-    pub(crate) fn problems(&self, remote: bool) -> Vec<SourceProblem> {
-        let mut out = Vec::new();
-        if self.cert_file.is_some() != self.key_file.is_some() {
-            out.push(SourceProblem::new(
-                ProblemAt::Key("tls.cert_file"),
-                "a client certificate needs its key and a key its certificate",
-                Some("give both `cert_file` and `key_file`"),
-            ));
-        }
-        if remote {
-            out.extend(remote_files(self.files()));
-        }
-        out
-    }
-
-    /// The files it reads, by key.
-    pub(crate) fn files(&self) -> Vec<(&'static str, &Path)> {
-        [
-            ("tls.ca_file", &self.ca_file),
-            ("tls.cert_file", &self.cert_file),
-            ("tls.key_file", &self.key_file),
-        ]
-        .into_iter()
-        .filter_map(|(k, p)| p.as_deref().map(|p| (k, p)))
-        .collect()
-    }
-}
-
 /// An intent submitted remotely may not name the files a client reads its secrets and
 /// certificates from.
-fn remote_files(files: Vec<(&'static str, &Path)>) -> Vec<SourceProblem> {
+pub(crate) fn remote_files(files: Vec<(&'static str, &Path)>) -> Vec<SourceProblem> {
     files
         .into_iter()
         .map(|(key, path)| {
@@ -257,10 +211,10 @@ fn remote_files(files: Vec<(&'static str, &Path)>) -> Vec<SourceProblem> {
 /// The files a sink's `auth` and `tls` read, each a secret to an intent submitted remotely.
 pub(crate) fn secret_files<'a>(
     auth: Option<&'a BrokerAuth>,
-    tls: Option<&'a BrokerTls>,
+    tls: Option<&'a ClientTls>,
 ) -> Vec<crate::SinkFile<'a>> {
     let mut files = auth.map_or_else(Vec::new, BrokerAuth::files);
-    files.extend(tls.map_or_else(Vec::new, BrokerTls::files));
+    files.extend(tls.map_or_else(Vec::new, ClientTls::files));
     files
         .into_iter()
         .map(|(key, path)| crate::SinkFile {
@@ -325,13 +279,6 @@ mod tests {
         assert!(a.problems(Broker::Mqtt, false).is_empty());
         let p = a.problems(Broker::Mqtt, true);
         assert_eq!(p[0].at, ProblemAt::Key("auth.password_file"));
-        let tls = BrokerTls {
-            key_file: Some("k.pem".into()),
-            ..BrokerTls::default()
-        };
-        let p = tls.problems(true);
-        assert_eq!(p[0].at, ProblemAt::Key("tls.cert_file"));
-        assert_eq!(p[1].at, ProblemAt::Key("tls.key_file"));
     }
 
     #[test]

@@ -27,9 +27,10 @@ mod schema;
 mod sink;
 mod sinks;
 mod source;
+mod tls;
 
 pub use alerting::{AlertmanagerSink, AlertmanagerSinkConfig, WebhookSink, WebhookSinkConfig};
-pub use auth::{BrokerAuth, BrokerTls};
+pub use auth::BrokerAuth;
 pub use config::{FileFormat, FileSourceConfig, OnError, WriteMode};
 pub use error::{ConnectorError, RowError};
 pub use http::HttpSourceConfig;
@@ -52,3 +53,4 @@ pub use sink::{
 };
 pub use sinks::{SinkComponent, SinkConfig, SinkFile, Takes};
 pub use source::{read_bytes, FileSource, OrderCounts, ReadReport, MAX_KEPT_ERRORS};
+pub use tls::ClientTls;

@@ -21,11 +21,12 @@ use ai4ict_core::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Broker, BrokerAuth, BrokerTls};
+use crate::auth::{Broker, BrokerAuth};
 use crate::csvline::Fields;
 use crate::kafka_config::{Offsets, Position};
 use crate::reorder::Reorder;
 use crate::source::{column_of, note_order, parse_row, Fault, Plan, PIPELINE_BATCH_ROWS};
+use crate::ClientTls;
 use crate::{ConnectorError, ReadReport, RowError, MAX_KEPT_ERRORS, MAX_LINE_BYTES};
 
 /// How the payload of a message is read.
@@ -117,8 +118,8 @@ pub(crate) fn is_default_buffer(n: &usize) -> bool {
 // serde ignores `deny_unknown_fields` on a flattened struct, and a misspelt key in an intent
 // must stay an error.
 
-/// Subscribes to an MQTT topic (MQTT 3.1.1; Y.3172 §8.1 SRC). Plain TCP, with a user and
-/// password when `auth` gives them: TLS is not built in.
+/// Subscribes to an MQTT topic (MQTT 3.1.1; Y.3172 §8.1 SRC), over TCP or TLS, with a user
+/// and password when `auth` gives them.
 ///
 /// Delivery is at most once into the pipeline: the client acknowledges a QoS 1 message when
 /// it is received, before the pipeline has scored it. With `clean_session: false` and a fixed
@@ -127,18 +128,23 @@ pub(crate) fn is_default_buffer(n: &usize) -> bool {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MqttSourceConfig {
-    /// The broker, `mqtt://host:port` (port 1883 when left out).
+    /// The broker, `mqtt://host:port` (port 1883 when left out), or `mqtts://host:port` (8883)
+    /// for TLS.
     pub url: String,
     /// How to log in: `user` with `password_env` (or `password_file`); anonymous when not
     /// given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<BrokerAuth>,
+    /// TLS to the broker (a `mqtts://` address asks for it too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
     /// The topic filter to subscribe to, wildcards allowed (`telemetry/#`).
     pub topic: String,
     /// 0, 1 (default) or 2.
     #[serde(default = "default_qos")]
     pub qos: u8,
-    /// The client id; by default `ai4ict-<process id>`.
+    /// The client id; by default `ai4ict-<process id>-<n>`, `n` counting the process's
+    /// clients (give a fixed one with `clean_session: false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// `false` keeps the session (subscription and queued messages) across reconnects.
@@ -238,7 +244,7 @@ pub struct NatsSourceConfig {
     pub auth: Option<BrokerAuth>,
     /// TLS to the server, checked against `ca_file` (a `tls://` address asks for TLS too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<BrokerTls>,
+    pub tls: Option<ClientTls>,
     /// The JetStream stream to read (it must exist).
     pub stream: String,
     /// Only subjects matching this filter (`telemetry.>`); by default the whole stream. With
@@ -326,7 +332,7 @@ pub struct NatsSinkConfig {
     pub auth: Option<BrokerAuth>,
     /// TLS to the server, checked against `ca_file` (a `tls://` address asks for TLS too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<BrokerTls>,
+    pub tls: Option<ClientTls>,
 }
 
 impl crate::SinkComponent for NatsSinkConfig {
@@ -1363,7 +1369,7 @@ impl SourceComponent for MqttSourceConfig {
         out.extend(broker_problems(
             Broker::Mqtt,
             self.auth.as_ref(),
-            None,
+            self.tls.as_ref(),
             remote,
         ));
         if self.qos > 2 {
@@ -1416,7 +1422,7 @@ impl SourceComponent for crate::HttpSourceConfig {
 pub(crate) fn broker_problems(
     broker: Broker,
     auth: Option<&BrokerAuth>,
-    tls: Option<&BrokerTls>,
+    tls: Option<&ClientTls>,
     remote: bool,
 ) -> Vec<SourceProblem> {
     let mut out = auth.map_or_else(Vec::new, |a| a.problems(broker, remote));

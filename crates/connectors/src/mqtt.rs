@@ -1,4 +1,4 @@
-//! MQTT (3.1.1, plain TCP) transport of the live source and the alert sink.
+//! MQTT (3.1.1, over TCP or TLS) transport of the live source and the alert sink.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::alerting::alert_json;
 use crate::auth::{Broker, BrokerAuth, Login};
 use crate::live::{hand_over, host_port, Event, Transport};
+use crate::ClientTls;
 use crate::{AlertSink, ConnectorError, MqttSourceConfig, SinkComponent};
 
 /// How long connecting and subscribing may take.
@@ -32,20 +33,30 @@ fn qos(level: u8, what: &str) -> Result<QoS, String> {
     }
 }
 
+/// A client id of its own for each client of the process: a broker drops the older of two
+/// clients with one id, so two pipelines of one `serve` must not share it.
+fn default_id(prefix: &str) -> String {
+    static CLIENTS: AtomicU64 = AtomicU64::new(0);
+    let n = CLIENTS.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{n}", std::process::id())
+}
+
+/// The client's options: `mqtts://` (`ssl://`, port 8883 when left out) or a `tls` block
+/// means TLS; `auth` logs in.
 fn options(
     url: &str,
     client_id: Option<&str>,
     clean: bool,
     auth: Option<&BrokerAuth>,
+    tls: Option<&ClientTls>,
 ) -> Result<MqttOptions, String> {
-    if url.starts_with("mqtts://") || url.starts_with("ssl://") {
-        return Err(format!(
-            "`{url}`: TLS to an MQTT broker is not built in; reach the broker over a private \
-             network or through a local TLS tunnel"
-        ));
-    }
-    let (host, port) = host_port(url, &["mqtt", "tcp"], 1883)?;
-    let id = client_id.map_or_else(|| format!("ai4ict-{}", std::process::id()), str::to_string);
+    let secure = url.starts_with("mqtts://") || url.starts_with("ssl://");
+    let (host, port) = host_port(
+        url,
+        &["mqtt", "tcp", "mqtts", "ssl"],
+        if secure { 8883 } else { 1883 },
+    )?;
+    let id = client_id.map_or_else(|| default_id("ai4ict"), str::to_string);
     let mut o = MqttOptions::new(id, host, port);
     o.set_keep_alive(Duration::from_secs(30));
     o.set_clean_session(clean);
@@ -54,6 +65,12 @@ fn options(
         auth.map(|a| a.login(Broker::Mqtt)).transpose()?
     {
         o.set_credentials(user, password.0);
+    }
+    if secure || tls.is_some() {
+        let config = tls.cloned().unwrap_or_default().rustls()?;
+        o.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(config),
+        ));
     }
     Ok(o)
 }
@@ -131,6 +148,7 @@ pub(crate) fn subscribe(cfg: &MqttSourceConfig, name: &str) -> Result<Transport,
         cfg.client_id.as_deref(),
         cfg.clean_session,
         cfg.auth.as_ref(),
+        cfg.tls.as_ref(),
     )
     .map_err(fail)?;
     let (client, mut conn) = Client::new(opts, 16);
@@ -228,18 +246,22 @@ fn receive(
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MqttSinkConfig {
-    /// The broker, `mqtt://host:port`.
+    /// The broker, `mqtt://host:port`, or `mqtts://host:port` for TLS.
     pub url: String,
     /// How to log in: `user` with `password_env` (or `password_file`); anonymous when not
     /// given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<BrokerAuth>,
+    /// TLS to the broker (a `mqtts://` address asks for it too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTls>,
     /// The topic alerts are published to, e.g. `ai4ict/alerts`.
     pub topic: String,
     /// 0, 1 (default: the broker acknowledges each alert) or 2.
     #[serde(default = "one")]
     pub qos: u8,
-    /// The client id; by default `ai4ict-sink-<process id>`.
+    /// The client id; by default `ai4ict-sink-<process id>-<n>`, `n` counting the process's
+    /// clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
 }
@@ -256,15 +278,20 @@ impl SinkComponent for MqttSinkConfig {
     /// Fails when `auth` is wrong or its password cannot be read.
     fn check(&self) -> Result<(), ConnectorError> {
         let sink = format!("mqtt sink {} {}", self.url, self.topic);
-        let problems = crate::live::broker_problems(Broker::Mqtt, self.auth.as_ref(), None, false);
+        let problems = crate::live::broker_problems(
+            Broker::Mqtt,
+            self.auth.as_ref(),
+            self.tls.as_ref(),
+            false,
+        );
         crate::auth::sink_check(&sink, problems)?;
-        options(&self.url, None, true, self.auth.as_ref())
+        options(&self.url, None, true, self.auth.as_ref(), self.tls.as_ref())
             .map(|_| ())
             .map_err(|message| ConnectorError::Delivery { sink, message })
     }
 
     fn files(&self) -> Vec<crate::SinkFile<'_>> {
-        crate::auth::secret_files(self.auth.as_ref(), None)
+        crate::auth::secret_files(self.auth.as_ref(), self.tls.as_ref())
     }
 
     fn build(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
@@ -306,8 +333,15 @@ impl MqttSink {
         let id = cfg
             .client_id
             .clone()
-            .unwrap_or_else(|| format!("ai4ict-sink-{}", std::process::id()));
-        let opts = options(&cfg.url, Some(&id), true, cfg.auth.as_ref()).map_err(fail)?;
+            .unwrap_or_else(|| default_id("ai4ict-sink"));
+        let opts = options(
+            &cfg.url,
+            Some(&id),
+            true,
+            cfg.auth.as_ref(),
+            cfg.tls.as_ref(),
+        )
+        .map_err(fail)?;
         let (client, mut conn) = Client::new(opts, 1024);
         wait_for(&mut conn, &mut VecDeque::new(), connected).map_err(fail)?;
         let acked = Arc::new(AtomicU64::new(0));

@@ -12,8 +12,9 @@ use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use futures_util::StreamExt;
 
 use crate::alerting::alert_json;
-use crate::auth::{Broker, BrokerAuth, BrokerTls, Login};
+use crate::auth::{Broker, BrokerAuth, Login};
 use crate::live::{host_port, AckToken, Event, Share, Transport};
+use crate::ClientTls;
 use crate::{AlertSink, ConnectorError, NatsSinkConfig, NatsSourceConfig};
 
 /// What acknowledges a JetStream message once its rows are in the dataflow. `all`: its
@@ -95,7 +96,7 @@ impl Refusals {
 async fn connect(
     url: &str,
     auth: Option<&BrokerAuth>,
-    tls: Option<&BrokerTls>,
+    tls: Option<&ClientTls>,
 ) -> Result<(async_nats::Client, Refusals), String> {
     let addr = address(url, tls.is_some())?;
     let refusals = Refusals::default();

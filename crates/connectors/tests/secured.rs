@@ -1,8 +1,11 @@
-//! Bus clients that log in, against real servers that take nobody else: a NATS server that
-//! speaks TLS only, with users and permissions (`AI4ICT_TEST_NATS_SECURE`), and a Mosquitto
-//! broker with users and topic ACLs (`AI4ICT_TEST_MQTT_SECURE`), as `.ci/nats.sh` and
-//! `.ci/mosquitto.sh` start them; their `…_DIR` holds the users' passwords and NATS' CA. A
-//! test whose server is not given says so and passes.
+//! Clients that log in and speak TLS, against real servers that take nobody else: a NATS
+//! server that speaks TLS only, with users and permissions (`AI4ICT_TEST_NATS_SECURE`), a
+//! Mosquitto broker with users and topic ACLs (`AI4ICT_TEST_MQTT_SECURE`), on TCP and on TLS
+//! with client certificates (`AI4ICT_TEST_MQTT_TLS`), and an Alertmanager on HTTPS with client
+//! certificates (`AI4ICT_TEST_ALERTMANAGER_TLS`), as `.ci/nats.sh`, `.ci/mosquitto.sh` and
+//! `.ci/alertmanager.sh` start them; their `…_DIR` holds the users' passwords, and
+//! `AI4ICT_TEST_CERTS` the test authority and certificates (`.ci/certs.sh`). A test whose
+//! server is not given says so and passes.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -175,6 +178,133 @@ fn mqtt_source_and_sink_log_in_and_a_wrong_password_is_refused() {
         }
     }
     assert_eq!(got, ["a", "b"]);
+}
+
+/// The test PKI's folder.
+fn certs() -> Option<PathBuf> {
+    std::env::var("AI4ICT_TEST_CERTS").ok().map(PathBuf::from)
+}
+
+/// `tls:` with the test authority and, when `client`, the client certificate.
+fn tls(certs: &Path, client: bool) -> serde_json::Value {
+    let mut v = serde_json::json!({"ca_file": certs.join("ca.pem")});
+    if client {
+        v["cert_file"] = certs.join("client-cert.pem").to_string_lossy().into();
+        v["key_file"] = certs.join("client-key.pem").to_string_lossy().into();
+    }
+    v
+}
+
+#[test]
+fn mqtt_over_tls_with_a_client_certificate() {
+    let (Some((_, dir)), Some(certs), Ok(url)) = (
+        server("AI4ICT_TEST_MQTT_SECURE"),
+        certs(),
+        std::env::var("AI4ICT_TEST_MQTT_TLS"),
+    ) else {
+        eprintln!("AI4ICT_TEST_MQTT_TLS is not set: skipped");
+        return;
+    };
+    let topic = unique("ai4ict-test/");
+    let source = |tls: serde_json::Value| -> MqttSourceConfig {
+        serde_json::from_value(serde_json::json!({
+            "url": url, "topic": format!("{topic}/#"), "max_rows": 5, "until_idle": "10s",
+            "auth": {"user": "reader", "password_file": dir.join("reader.password")},
+            "tls": tls,
+        }))
+        .unwrap()
+    };
+    // Without a client certificate the broker ends the handshake; without the authority
+    // the broker's certificate is not trusted.
+    assert!(LiveSource::mqtt(&source(tls(&certs, false)), &fields()).is_err());
+    let e = LiveSource::mqtt(&source(serde_json::json!({})), &fields())
+        .unwrap_err()
+        .to_string();
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+    let mut live = LiveSource::mqtt(&source(tls(&certs, true)), &fields()).unwrap();
+    // The admin publishes on the plain listener of the same broker.
+    let plain = std::env::var("AI4ICT_TEST_MQTT_SECURE").unwrap();
+    let (admin, mut conn) = mqtt_admin(&plain, &dir);
+    for i in 0..5 {
+        admin
+            .publish(format!("{topic}/c1"), QoS::AtLeastOnce, false, row("c1", i))
+            .unwrap();
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut acked = 0;
+    while acked < 5 && Instant::now() < until {
+        if let Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)))) =
+            conn.recv_timeout(Duration::from_millis(200))
+        {
+            acked += 1;
+        }
+    }
+    assert_eq!(drain(&mut live), 5);
+    // A sink over TLS delivers too.
+    let cfg: SinkConfig = serde_json::from_value(serde_json::json!({"mqtt": {
+        "url": url, "topic": unique("ai4ict-alerts/"),
+        "auth": {"user": "alerts", "password_file": dir.join("alerts.password")},
+        "tls": tls(&certs, true),
+    }}))
+    .unwrap();
+    let mut sink = cfg.build_for("secured").unwrap();
+    sink.write(&[alert("a")]).unwrap();
+    sink.finish().unwrap();
+}
+
+#[test]
+fn alertmanager_over_https_with_a_client_certificate() {
+    let (Some(certs), Ok(url)) = (certs(), std::env::var("AI4ICT_TEST_ALERTMANAGER_TLS")) else {
+        eprintln!("AI4ICT_TEST_ALERTMANAGER_TLS is not set: skipped");
+        return;
+    };
+    let intent = unique("tls-test-");
+    let sink = |tls: serde_json::Value| -> SinkConfig {
+        serde_json::from_value(serde_json::json!({"alertmanager": {
+            "url": url, "tls": tls, "retries": 0,
+        }}))
+        .unwrap()
+    };
+    let e = sink(serde_json::json!({}))
+        .build_for(&intent)
+        .unwrap()
+        .write(&[alert("cell-1")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+    assert!(sink(tls(&certs, false))
+        .build_for(&intent)
+        .unwrap()
+        .write(&[alert("cell-1")])
+        .is_err());
+    let cfg = sink(tls(&certs, true));
+    cfg.check().unwrap();
+    let mut s = cfg.build_for(&intent).unwrap();
+    s.write(&[alert("cell-7")]).unwrap();
+    s.finish().unwrap();
+    // Read back over HTTPS with the same client certificate.
+    let pem = |f: &str| std::fs::read(certs.join(f)).unwrap();
+    let ca = ureq::tls::Certificate::from_pem(&pem("ca.pem")).unwrap();
+    let cert = ureq::tls::Certificate::from_pem(&pem("client-cert.pem")).unwrap();
+    let key = ureq::tls::PrivateKey::from_pem(&pem("client-key.pem")).unwrap();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[ca]))
+        .client_cert(Some(ureq::tls::ClientCert::new_with_certs(&[cert], key)))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder().tls_config(tls).build().into();
+    let text = agent
+        .get(format!(
+            "{url}/api/v2/alerts?filter=intent%3D%22{intent}%22"
+        ))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let got: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let list = got.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{got}");
+    assert_eq!(list[0]["labels"]["entity"], "cell-7");
 }
 
 #[cfg(feature = "nats")]

@@ -39,14 +39,14 @@ fn enc(s: &str) -> String {
 }
 
 impl Client {
-    /// A client for the hub at `base_url` (`http://host:port`).
+    /// A client for the hub at `base_url` (`http://host:port`, or `https://host:port` behind
+    /// a TLS proxy, whose certificate is checked against Mozilla's authorities).
     pub fn new(base_url: &str) -> Result<Client> {
         let base = base_url.trim().trim_end_matches('/').to_string();
-        if !base.starts_with("http://") {
+        if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(ServerError::Http {
                 url: base,
-                message: "only http:// URLs are supported; put a TLS proxy in front for https"
-                    .into(),
+                message: "the address must start with http:// or https://".into(),
             });
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
