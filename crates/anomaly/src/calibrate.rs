@@ -119,9 +119,10 @@ impl TailCalibrator {
     }
 
     /// Learns from one raw score, given whether the previous one exceeded the threshold;
-    /// returns whether this one does. Only isolated exceedances teach the tail: a run of
-    /// exceedances is an episode (an anomaly, or a change the detector is still absorbing), and
-    /// learning from it would teach the calibrator that anomalies are normal.
+    /// returns whether this one does. With `last_exceeded`, an exceedance teaches nothing: a
+    /// caller whose raw score is autocorrelated by construction (a moving average) passes it,
+    /// so that a run of exceedances, an episode, teaches once; one whose raw score promises a
+    /// rate per point passes `false`.
     #[inline]
     pub(crate) fn observe(&mut self, z: f32, last_exceeded: bool) -> bool {
         if !z.is_finite() {
@@ -179,8 +180,8 @@ pub(crate) struct Evidence {
     average: f32,
     /// Consecutive points of the current episode (surprise of at least `EPISODE_MIN`).
     episode: u16,
-    /// Whether the previous point exceeded the threshold of `point` (bit 0) and of `sustained`
-    /// (bit 1).
+    /// Whether the previous point exceeded the threshold of `sustained` (bit 1; bit 0 was
+    /// the point's, which every point now teaches: kept a byte so saved states still load).
     exceeded: u8,
 }
 
@@ -221,9 +222,13 @@ impl Evidence {
         let (zp, za) = (oriented(z), oriented(self.average * (1.0 / EW_SD)));
         let s =
             fmax(self.point.surprise(zp), self.sustained.surprise(za)) - std::f32::consts::LOG10_2;
-        let p = self.point.observe(zp, self.exceeded & 1 != 0);
+        // Every point teaches the point's tail: a score promises a rate per point, and a run
+        // of exceedances taught once left the rate too low, so autocorrelated residuals scored
+        // too surprising. The average is autocorrelated by construction: a run of its
+        // exceedances teaches once (taught in full it costs slow drifts their recall).
+        self.point.observe(zp, false);
         let a = self.sustained.observe(za, self.exceeded & 2 != 0);
-        self.exceeded = u8::from(p) | (u8::from(a) << 1);
+        self.exceeded = u8::from(a) << 1;
         self.episode = if s >= EPISODE_MIN {
             self.episode.saturating_add(1)
         } else {
@@ -338,6 +343,27 @@ mod tests {
         }
         assert!(c.surprise(5.0) < before);
         assert!(calibrated(c.surprise(5.0), bonferroni(1), 5.0) < 0.5);
+    }
+
+    /// Runs of two-sample excursions, as autocorrelated residuals make: every point of a run
+    /// teaches the point's tail (its rate is per point), while the sustained average learns
+    /// each run once.
+    #[test]
+    fn every_point_of_a_run_teaches_the_point_tail() {
+        let mut e = Evidence::new();
+        for i in 0..3000 {
+            let z = if i % 50 < 2 { 3.5 } else { 0.0 };
+            e.surprise(z, Direction::Both, 0);
+        }
+        // 60 runs of 2 exceedances: 120 taught to the point's calibrator.
+        assert_eq!(e.point.k, 120);
+        let mut once = TailCalibrator::new();
+        let mut last = false;
+        for i in 0..3000 {
+            last = once.observe(if i % 50 < 2 { 3.5 } else { 0.0 }, last);
+        }
+        assert_eq!(once.k, 60);
+        assert!(e.point.surprise(3.5) < once.surprise(3.5) - 0.2);
     }
 
     #[test]
