@@ -72,21 +72,28 @@ fn target() -> (u16, Arc<Mutex<f64>>) {
 }
 
 /// Prometheus scraping `target` every second and remote-writing to ai4ict on `write` with
-/// the token in a file; killed when dropped.
+/// the token in a file, over HTTPS trusting `ca` when given; killed when dropped.
 struct Prometheus(Child);
 
 impl Prometheus {
-    fn start(bin: &str, dir: &Path, target: u16, write: u16) -> Self {
+    fn start(bin: &str, dir: &Path, target: u16, write: u16, ca: Option<&Path>) -> Self {
         let token = dir.join("write.token");
         std::fs::write(&token, TOKEN).unwrap();
+        let (scheme, tls) = match ca {
+            Some(ca) => (
+                "https",
+                format!("\n    tls_config: {{ ca_file: {} }}", ca.display()),
+            ),
+            None => ("http", String::new()),
+        };
         let config = format!(
             "global: {{ scrape_interval: 1s }}
 scrape_configs:
   - job_name: cells
     static_configs: [{{ targets: [\"127.0.0.1:{target}\"] }}]
 remote_write:
-  - url: http://127.0.0.1:{write}/api/v1/write
-    authorization: {{ credentials_file: {} }}
+  - url: {scheme}://127.0.0.1:{write}/api/v1/write
+    authorization: {{ credentials_file: {} }}{tls}
     queue_config: {{ batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s }}
 ",
             token.display()
@@ -118,6 +125,9 @@ impl Drop for Prometheus {
     }
 }
 
+/// Over HTTPS when the test certificates are given (`AI4ICT_TEST_CERTS`, `.ci/certs.sh`):
+/// the source serves them and Prometheus trusts their authority; the test below writes over
+/// plain HTTP.
 #[test]
 fn prometheus_remote_writes_rows_of_the_labelled_entities() {
     let Some(bin) = prometheus_bin() else { return };
@@ -125,15 +135,24 @@ fn prometheus_remote_writes_rows_of_the_labelled_entities() {
     let write = free_port();
     let var = format!("AI4ICT_TEST_WRITE_TOKEN_{write}");
     std::env::set_var(&var, TOKEN);
-    let cfg: PrometheusSourceConfig = serde_json::from_value(serde_json::json!({
+    let certs = std::env::var("AI4ICT_TEST_CERTS")
+        .ok()
+        .map(std::path::PathBuf::from);
+    let mut cfg = serde_json::json!({
         "listen": format!("127.0.0.1:{write}"), "token_env": var,
         "entity_label": "cell", "metrics": {"load": "cell_load"},
-    }))
-    .unwrap();
+    });
+    if let Some(certs) = &certs {
+        cfg["tls"] = serde_json::json!({
+            "cert_file": certs.join("server-cert.pem"), "key_file": certs.join("server-key.pem"),
+        });
+    }
+    let cfg: PrometheusSourceConfig = serde_json::from_value(cfg).unwrap();
     let mut src = LiveSource::prometheus(&cfg, &["load".to_string()]).unwrap();
     let (port, _) = target();
     let start = now_ms();
-    let _prometheus = Prometheus::start(&bin, dir.path(), port, write);
+    let ca = certs.as_ref().map(|c| c.join("ca.pem"));
+    let _prometheus = Prometheus::start(&bin, dir.path(), port, write, ca.as_deref());
 
     let mut rows: Vec<(String, i64, f64)> = Vec::new();
     let until = Instant::now() + Duration::from_secs(45);
@@ -216,7 +235,7 @@ evaluate: skip
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let prometheus = Prometheus::start(&bin, dir.path(), port, write);
+    let prometheus = Prometheus::start(&bin, dir.path(), port, write, None);
 
     // Twenty seconds of normal load (the detector learns from its eighth row on), then the
     // incident: cell 7's load ten times as high.

@@ -10,9 +10,10 @@
 //! `max_connections` are held at once (each buffers at most 64 KiB of request head), and at
 //! most `max_bodies` bodies are read at once: the memory bound is `max_body × max_bodies`,
 //! and a request beyond it is answered 503 with `Retry-After`. So idle or half-open
-//! connections cannot keep a sender out, and many connections cannot exhaust memory. The
-//! Prometheus remote-write source serves the same way ([`Endpoint`]), checking each body
-//! before it is taken.
+//! connections cannot keep a sender out, and many connections cannot exhaust memory. With
+//! `tls`, HTTPS only (rustls), each handshake within the 10 s of the headers. The Prometheus
+//! remote-write source serves the same way ([`Endpoint`]), checking each body before it is
+//! taken.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -32,14 +33,14 @@ use serde::{Deserialize, Serialize};
 use crate::live::{
     event_time, interval_duration, Event, LiveLimits, MessageFormat, RowMapping, Transport,
 };
-use crate::ConnectorError;
+use crate::{ConnectorError, ServerTls};
 
 /// Time a client has to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Receives rows POSTed over HTTP (see the module documentation). Every request needs the
 /// bearer token (`token_env` or `token_file`): a source on the network takes no anonymous
-/// writes. Plain HTTP: put a TLS proxy in front of it on an untrusted network.
+/// writes. With `tls`, HTTPS only, so the token does not cross the network in clear.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSourceConfig {
@@ -55,6 +56,9 @@ pub struct HttpSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub token_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate and key (HTTPS only: a plain request is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ServerTls>,
     /// Largest request body in bytes (default 16 MiB).
     #[serde(default = "default_max_body")]
     pub max_body: u64,
@@ -166,9 +170,10 @@ impl HttpSourceConfig {
         }
     }
 
-    /// `http://listen/path`, for messages.
+    /// `http://listen/path` (`https://` with `tls`), for messages.
     pub fn name(&self) -> String {
-        format!("http://{}{}", self.listen, self.path)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.listen, self.path)
     }
 
     /// Where and how requests are taken: every body is a message, answered 202.
@@ -178,6 +183,7 @@ impl HttpSourceConfig {
             path: &self.path,
             token_env: self.token_env.as_deref(),
             token_file: self.token_file.as_deref(),
+            tls: self.tls.as_ref(),
             max_body: self.max_body,
             max_connections: self.max_connections,
             max_bodies: self.max_bodies,
@@ -203,6 +209,7 @@ pub(crate) struct Endpoint<'a> {
     pub(crate) path: &'a str,
     pub(crate) token_env: Option<&'a str>,
     pub(crate) token_file: Option<&'a Path>,
+    pub(crate) tls: Option<&'a ServerTls>,
     pub(crate) max_body: u64,
     pub(crate) max_connections: usize,
     pub(crate) max_bodies: usize,
@@ -257,6 +264,11 @@ pub(crate) fn listen(ep: Endpoint<'_>, name: &str) -> Result<Transport, Connecto
         .listen
         .parse()
         .map_err(|e| fail(format!("listen `{}`: {e}", ep.listen)))?;
+    let tls = ep
+        .tls
+        .map(|t| t.rustls().map(tokio_rustls::TlsAcceptor::from))
+        .transpose()
+        .map_err(fail)?;
     let listener = std::net::TcpListener::bind(addr)
         .map_err(|e| fail(format!("cannot listen on {addr}: {e}")))?;
     listener
@@ -288,7 +300,7 @@ pub(crate) fn listen(ep: Endpoint<'_>, name: &str) -> Result<Transport, Connecto
     let thread_stop = Arc::clone(&stop);
     let thread = std::thread::Builder::new()
         .name("ai4ict-http-source".into())
-        .spawn(move || serve(listener, intake, slots, &thread_stop))
+        .spawn(move || serve(listener, tls, intake, slots, &thread_stop))
         .map_err(|e| fail(format!("cannot start the serving thread: {e}")))?;
     Ok(Transport {
         rx,
@@ -299,8 +311,15 @@ pub(crate) fn listen(ep: Endpoint<'_>, name: &str) -> Result<Transport, Connecto
     })
 }
 
-/// The serving thread: accepts connections until `stop` is set.
-fn serve(listener: std::net::TcpListener, intake: Arc<Intake>, slots: usize, stop: &AtomicBool) {
+/// The serving thread: accepts connections until `stop` is set. With `tls`, each connection
+/// has [`HEADER_TIMEOUT`] for its handshake, holding its slot meanwhile.
+fn serve(
+    listener: std::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    intake: Arc<Intake>,
+    slots: usize,
+    stop: &AtomicBool,
+) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -330,9 +349,19 @@ fn serve(listener: std::net::TcpListener, intake: Arc<Intake>, slots: usize, sto
                 let intake = Arc::clone(&intake);
                 async move { Ok::<_, std::convert::Infallible>(answer(&intake, req, peer).await) }
             });
-            let conn = http.serve_connection(TokioIo::new(stream), service);
+            let (http, tls) = (http.clone(), tls.clone());
             tokio::spawn(async move {
-                let _ = conn.await;
+                match tls {
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                    Some(tls) => {
+                        let handshake = tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream));
+                        if let Ok(Ok(stream)) = handshake.await {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                    }
+                }
                 drop(slot);
             });
         }

@@ -53,4 +53,4 @@ pub use sink::{
 };
 pub use sinks::{SinkComponent, SinkConfig, SinkFile, Takes};
 pub use source::{read_bytes, FileSource, OrderCounts, ReadReport, MAX_KEPT_ERRORS};
-pub use tls::ClientTls;
+pub use tls::{ClientTls, ServerTls};

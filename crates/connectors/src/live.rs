@@ -1414,6 +1414,7 @@ impl SourceComponent for crate::HttpSourceConfig {
             self.token_file.as_deref(),
             remote,
         ));
+        out.extend(self.tls.iter().flat_map(|t| t.problems(remote)));
         out
     }
 }

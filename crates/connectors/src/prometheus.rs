@@ -36,7 +36,7 @@ use crate::live::{
     reject, token_problems, LiveLimits, Reader,
 };
 use crate::source::{column_of, note_order, Fault};
-use crate::{ConnectorError, LiveSource, ReadReport};
+use crate::{ConnectorError, LiveSource, ReadReport, ServerTls};
 
 /// The bit pattern of Prometheus' stale marker, the NaN that ends a series.
 const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
@@ -47,8 +47,8 @@ const MAX_PENDING: usize = 1000;
 
 /// Receives Prometheus remote write 1.0 (Y.3172 §8.1 SRC; see the module documentation).
 /// Every request needs the bearer token (`token_env` or `token_file`; Prometheus sends it with
-/// `authorization: {credentials_file: …}`). Plain HTTP: put a TLS proxy in front of it on an
-/// untrusted network.
+/// `authorization: {credentials_file: …}`). With `tls`, HTTPS only, so the token does not cross
+/// the network in clear.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrometheusSourceConfig {
@@ -64,6 +64,10 @@ pub struct PrometheusSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub token_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate and key (HTTPS only; Prometheus' `remote_write`
+    /// then names the authority in `tls_config: {ca_file: …}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ServerTls>,
     /// Largest request body in bytes, compressed and uncompressed (default 4 MiB; Prometheus
     /// sends at most `max_samples_per_send` samples, well under 1 MiB, per request).
     #[serde(default = "default_max_body")]
@@ -129,7 +133,8 @@ fn default_entity_label() -> String {
 impl PrometheusSourceConfig {
     /// `http://listen/path`, for messages.
     pub fn name(&self) -> String {
-        format!("http://{}{}", self.listen, self.path)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.listen, self.path)
     }
 
     /// When the source ends.
@@ -151,6 +156,7 @@ impl PrometheusSourceConfig {
             path: &self.path,
             token_env: self.token_env.as_deref(),
             token_file: self.token_file.as_deref(),
+            tls: self.tls.as_ref(),
             max_body: max,
             max_connections: self.max_connections,
             max_bodies: self.max_bodies,
@@ -208,6 +214,7 @@ impl SourceComponent for PrometheusSourceConfig {
     /// The token's problems, an empty buffer or entity label.
     fn problems(&self, _fields: &[String], remote: bool) -> Vec<SourceProblem> {
         let mut out = token_problems(self.token_env.is_some(), self.token_file.as_deref(), remote);
+        out.extend(self.tls.iter().flat_map(|t| t.problems(remote)));
         out.extend(buffer_problem(self.buffer));
         out.extend(event_time_problems(self.lateness, self.max_held));
         if self.entity_label.trim().is_empty() {

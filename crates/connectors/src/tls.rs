@@ -1,7 +1,8 @@
-//! TLS for the clients ai4ict opens: to NATS and MQTT brokers and to the HTTP alert sinks
-//! (Alertmanager, webhooks). One TLS stack, rustls with the ring provider (what async-nats
-//! uses); the server's certificate is checked against the authorities of `ca_file`, or else
-//! Mozilla's (webpki-roots), never skipped.
+//! TLS for the clients ai4ict opens, to NATS and MQTT brokers and to the HTTP alert sinks
+//! (Alertmanager, webhooks), and for the endpoints it serves (HTTP push, Prometheus remote
+//! write). One TLS stack, rustls with the ring provider (what async-nats uses); a client
+//! checks the server's certificate against the authorities of `ca_file`, or else Mozilla's
+//! (webpki-roots), never skipped.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -135,6 +136,45 @@ impl ClientTls {
             config = config.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
         }
         Ok(config.build())
+    }
+}
+
+/// TLS on an endpoint ai4ict serves (`tls:` of an HTTP push or Prometheus remote-write
+/// source): its certificate and key. Clients then reach it at `https://`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTls {
+    /// The PEM certificate chain to present, the server's own first.
+    pub cert_file: PathBuf,
+    /// The PEM private key of the certificate.
+    pub key_file: PathBuf,
+}
+
+impl ServerTls {
+    /// For an intent submitted remotely, the files (the key is a secret).
+    pub(crate) fn problems(&self, remote: bool) -> Vec<SourceProblem> {
+        if !remote {
+            return Vec::new();
+        }
+        crate::auth::remote_files(vec![
+            ("tls.cert_file", self.cert_file.as_path()),
+            ("tls.key_file", self.key_file.as_path()),
+        ])
+    }
+
+    /// A rustls server configuration, its files read now.
+    pub(crate) fn rustls(&self) -> Result<Arc<rustls::ServerConfig>, String> {
+        let chain = certificates("tls.cert_file", &self.cert_file)?;
+        let key = PrivateKeyDer::from_pem_file(&self.key_file)
+            .map_err(|e| format!("tls.key_file: {}: {e}", self.key_file.display()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("tls: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| format!("tls.key_file: {}: {e}", self.key_file.display()))?;
+        Ok(Arc::new(config))
     }
 }
 

@@ -223,3 +223,80 @@ fn held_rows_are_taken_when_the_run_stops() {
     assert!(src.take_held().is_none());
     assert_eq!(src.late_rows(), 0);
 }
+
+/// With `tls`, the endpoint speaks HTTPS only: a client that trusts the certificate's
+/// authority pushes rows, a plain request gets no answer, and a client that sends nothing
+/// does not keep the others out. The certificates are `.ci/certs.sh`'s (`AI4ICT_TEST_CERTS`).
+#[test]
+fn with_tls_the_endpoint_takes_https_only() {
+    let Ok(certs) = std::env::var("AI4ICT_TEST_CERTS") else {
+        eprintln!("AI4ICT_TEST_CERTS is not set: skipped (.ci/run makes the test certificates)");
+        return;
+    };
+    let certs = std::path::Path::new(&certs);
+    let (mut src, url) = source(serde_json::json!({ "tls": {
+        "cert_file": certs.join("server-cert.pem"), "key_file": certs.join("server-key.pem"),
+    }}));
+    let https = url.replace("http://", "https://");
+    assert_eq!(src.name(), format!("{https}/ingest"));
+    // A connection that never says hello holds one slot, not the endpoint.
+    let idle = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    let ca = std::fs::read(certs.join("ca.pem")).unwrap();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[
+            ureq::tls::Certificate::from_pem(&ca).unwrap(),
+        ]))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let row = r#"{"entity":"cell-1","time":"2024-01-01T00:00:00Z","load":1}"#;
+    let status = agent
+        .post(format!("{https}/ingest"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send(row)
+        .unwrap()
+        .status();
+    assert_eq!(status, 202);
+    assert_eq!(drain(&mut src), 1);
+    // Plain HTTP to the TLS port: no HTTP answer.
+    let plain = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent()
+        .post(format!("{url}/ingest"))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send(row);
+    assert!(plain.is_err(), "{plain:?}");
+    // A client that does not trust the authority does not connect.
+    let untrusting = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent()
+        .post(format!("{https}/ingest"))
+        .send(row)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        untrusting.to_lowercase().contains("certificate"),
+        "{untrusting}"
+    );
+    drop(idle);
+}
+
+#[test]
+fn an_unreadable_certificate_is_named_when_the_source_starts() {
+    let cfg: HttpSourceConfig = serde_json::from_value(serde_json::json!({
+        "listen": "127.0.0.1:0", "token_env": "AI4ICT_TLS_TEST_TOKEN",
+        "tls": {"cert_file": "/surely/missing/cert.pem", "key_file": "/surely/missing/key.pem"},
+    }))
+    .unwrap();
+    std::env::set_var("AI4ICT_TLS_TEST_TOKEN", TOKEN);
+    let e = LiveSource::http(&cfg, &["load".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tls.cert_file: /surely/missing/cert.pem"), "{e}");
+}
