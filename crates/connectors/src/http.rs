@@ -266,7 +266,7 @@ pub(crate) fn listen(ep: Endpoint<'_>, name: &str) -> Result<Transport, Connecto
         .map_err(|e| fail(format!("listen `{}`: {e}", ep.listen)))?;
     let tls = ep
         .tls
-        .map(|t| t.rustls().map(tokio_rustls::TlsAcceptor::from))
+        .map(|t| t.server_config().map(tokio_rustls::TlsAcceptor::from))
         .transpose()
         .map_err(fail)?;
     let listener = std::net::TcpListener::bind(addr)

@@ -140,7 +140,8 @@ impl ClientTls {
 }
 
 /// TLS on an endpoint ai4ict serves (`tls:` of an HTTP push or Prometheus remote-write
-/// source): its certificate and key. Clients then reach it at `https://`.
+/// source; `--tls-cert` and `--tls-key` of `ai4ict serve` and `hub serve`): its certificate
+/// and key. Clients then reach it at `https://`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerTls {
@@ -162,8 +163,9 @@ impl ServerTls {
         ])
     }
 
-    /// A rustls server configuration, its files read now.
-    pub(crate) fn rustls(&self) -> Result<Arc<rustls::ServerConfig>, String> {
+    /// A rustls server configuration, its files read now; an error naming the key and file
+    /// otherwise.
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, String> {
         let chain = certificates("tls.cert_file", &self.cert_file)?;
         let key = PrivateKeyDer::from_pem_file(&self.key_file)
             .map_err(|e| format!("tls.key_file: {}: {e}", self.key_file.display()))?;

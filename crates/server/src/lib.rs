@@ -91,6 +91,9 @@ pub struct Config {
     pub runs_dir: Option<PathBuf>,
     /// The pipelines served under `/pipelines` (`ai4ict serve`); none when `None`.
     pub pipelines: Option<Served>,
+    /// Serve HTTPS only, with this certificate (each handshake within `header_timeout`),
+    /// so that tokens do not cross the network in clear; plain HTTP when `None`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The pipelines a server serves (see [`pipelines`]).
@@ -114,6 +117,7 @@ impl Default for Config {
             audit_keep: DEFAULT_AUDIT_KEEP,
             runs_dir: None,
             pipelines: None,
+            tls: None,
         }
     }
 }
@@ -226,9 +230,9 @@ pub fn router(hubs: Arc<Hubs>, config: &Config) -> Result<axum::Router> {
 /// How long [`serve`] waits for open connections to finish after `shutdown`.
 const GRACE: Duration = Duration::from_secs(10);
 
-/// Serves `hubs` on `listener` until `shutdown` resolves: HTTP/1.1, at most
-/// [`Config::max_connections`] connections, each closed when its headers do not arrive within
-/// [`Config::header_timeout`].
+/// Serves `hubs` on `listener` until `shutdown` resolves: HTTP/1.1 (over TLS with
+/// [`Config::tls`]), at most [`Config::max_connections`] connections, each closed when its
+/// handshake or its headers do not arrive within [`Config::header_timeout`].
 pub async fn serve(
     hubs: Arc<Hubs>,
     config: &Config,
@@ -279,10 +283,28 @@ pub async fn serve(
                 req.extensions_mut().insert(Peer(peer));
                 app.clone().oneshot(req.map(axum::body::Body::new))
             });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let Some(tls) = config.tls.clone() else {
+            let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(%peer, error = %e, "connection closed");
+                }
+                drop(slot);
+            });
+            continue;
+        };
+        let (watcher, http, limit) = (graceful.watcher(), http.clone(), config.header_timeout);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection closed");
+            let handshake = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
+            match tokio::time::timeout(limit, handshake).await {
+                Ok(Ok(stream)) => {
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(%peer, error = %e, "connection closed");
+                    }
+                }
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "no TLS handshake in time"),
             }
             drop(slot);
         });
@@ -315,6 +337,8 @@ pub fn serve_blocking(hubs: Hubs, config: &Config, addr: SocketAddr) -> Result<(
 #[derive(Debug)]
 pub struct Background {
     addr: SocketAddr,
+    /// `http`, or `https` with [`Config::tls`].
+    scheme: &'static str,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<Result<()>>>,
 }
@@ -322,6 +346,11 @@ pub struct Background {
 impl Background {
     /// Binds `addr` (port 0 picks a free port) and serves `hubs` from a new thread.
     pub fn start(hubs: Hubs, config: Config, addr: SocketAddr) -> Result<Background> {
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let std_listener = std::net::TcpListener::bind(addr)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -348,6 +377,7 @@ impl Background {
         });
         Ok(Background {
             addr,
+            scheme,
             stop: Some(tx),
             thread: Some(thread),
         })
@@ -360,7 +390,7 @@ impl Background {
 
     /// Its base URL, `http://ADDR`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops the server and waits for it.

@@ -755,3 +755,59 @@ fn metrics_count_every_answer_and_what_the_hub_holds() {
     );
     assert!(value("ai4ict_hub_request_seconds_count") >= 3.0);
 }
+
+/// With [`Config::tls`] the API speaks HTTPS only: a client trusting the certificate's
+/// authority is answered, a plain request is not, and a client that never starts its
+/// handshake holds one connection, not the server. The certificates are `.ci/certs.sh`'s
+/// (`AI4ICT_TEST_CERTS`).
+#[test]
+fn with_tls_the_api_speaks_https_only() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let Ok(certs) = std::env::var("AI4ICT_TEST_CERTS") else {
+        eprintln!("AI4ICT_TEST_CERTS is not set: skipped (.ci/run makes the test certificates)");
+        return;
+    };
+    let certs = std::path::Path::new(&certs);
+    let chain = CertificateDer::pem_file_iter(certs.join("server-cert.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(certs.join("server-key.pem")).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let config = Config {
+        tls: Some(Arc::new(tls)),
+        header_timeout: Duration::from_secs(2),
+        ..Config::with_token(token())
+    };
+    let server = start_with(Hubs::new(Hub::in_memory().unwrap()), config);
+    assert!(server.url().starts_with("https://"), "{}", server.url());
+    let silent = TcpStream::connect(server.addr()).unwrap();
+    let ca = std::fs::read(certs.join("ca.pem")).unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[
+                    ureq::tls::Certificate::from_pem(&ca).unwrap(),
+                ]))
+                .build(),
+        )
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let status = agent
+        .get(format!("{}/health", server.url()))
+        .call()
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let plain = http(server.addr(), "GET", "/health", &[], "");
+    assert_ne!(plain.status, 200, "{plain:?}");
+    drop(silent);
+}

@@ -65,6 +65,12 @@ pub(crate) struct ServeArgs {
     /// console lists under /ui/runs. None by default.
     #[arg(long, value_name = "DIR")]
     pub runs: Option<PathBuf>,
+    /// Serve HTTPS only, with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// A file kept next to the hub database (`hub.db.token`), or in the data folder for a hub
@@ -154,9 +160,20 @@ pub(crate) fn prepare(db: Option<String>, args: &ServeArgs) -> anyhow::Result<Pr
     };
     let (token, said) = token(args, &loc, addr)?;
     let mut notes = vec![said];
-    if token.is_some() && !addr.ip().is_loopback() {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert_file), Some(key_file)) => {
+            let tls = ai4ict_connectors::ServerTls {
+                cert_file: cert_file.clone(),
+                key_file: key_file.clone(),
+            };
+            Some(tls.server_config().map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
+    if token.is_some() && tls.is_none() && !addr.ip().is_loopback() {
         notes.push(
-            "note: plain HTTP: the token crosses the network in clear; put a TLS proxy in front"
+            "note: plain HTTP: the token crosses the network in clear; give --tls-cert and \
+             --tls-key, or put a TLS proxy in front"
                 .into(),
         );
     }
@@ -191,6 +208,7 @@ pub(crate) fn prepare(db: Option<String>, args: &ServeArgs) -> anyhow::Result<Pr
         audit_keep: args.audit_keep,
         runs_dir: args.runs.clone(),
         pipelines: None,
+        tls,
     };
     Ok(Prepared {
         hubs: Hubs::with_readers(writer, readers),
