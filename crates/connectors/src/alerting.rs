@@ -191,6 +191,13 @@ impl SinkComponent for WebhookSinkConfig {
         files.extend(crate::auth::secret_files(None, self.tls.as_ref()));
         files
     }
+
+    fn secret_vars(&self) -> Vec<(&'static str, &str)> {
+        self.token_env
+            .iter()
+            .map(|v| ("token_env", v.as_str()))
+            .collect()
+    }
 }
 
 /// Checks an HTTP sink's address and TLS settings, and returns its TLS configuration: `None`

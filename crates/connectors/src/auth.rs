@@ -173,8 +173,20 @@ impl BrokerAuth {
         }
         if remote {
             out.extend(remote_files(self.files()));
+            out.extend(remote_vars(self.vars()));
         }
         out
+    }
+
+    /// The environment variables it reads secrets from, by key.
+    pub(crate) fn vars(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("auth.password_env", &self.password_env),
+            ("auth.token_env", &self.token_env),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .collect()
     }
 
     /// The files it reads secrets from, by key.
@@ -204,6 +216,21 @@ pub(crate) fn remote_files(files: Vec<(&'static str, &Path)>) -> Vec<SourceProbl
                 ),
                 Some("use `password_env` or `token_env`, or run the intent locally"),
             )
+        })
+        .collect()
+}
+
+/// An intent submitted remotely may read secrets only from `AI4ICT_…` variables.
+pub(crate) fn remote_vars(vars: Vec<(&'static str, &str)>) -> Vec<SourceProblem> {
+    vars.into_iter()
+        .filter_map(|(key, var)| {
+            crate::remote_var_problem(var).map(|m| {
+                SourceProblem::new(
+                    ProblemAt::Key(key),
+                    m,
+                    Some("name the secret's variable AI4ICT_…, or run the intent locally"),
+                )
+            })
         })
         .collect()
 }

@@ -51,6 +51,8 @@ pub use sink::{
     AlertSink, CsvSink, FileSinkConfig, ForecastRow, ForecastSinkConfig, ForecastWriter, JsonlSink,
     PipeStdout, ScoreWriter, StdoutSinkConfig, TableSink, FORECAST_COLUMNS,
 };
-pub use sinks::{SinkComponent, SinkConfig, SinkFile, Takes};
+pub use sinks::{
+    remote_var_problem, SinkComponent, SinkConfig, SinkFile, Takes, REMOTE_VAR_PREFIX,
+};
 pub use source::{read_bytes, FileSource, OrderCounts, ReadReport, MAX_KEPT_ERRORS};
 pub use tls::{ClientTls, ServerTls};

@@ -358,6 +358,10 @@ impl crate::SinkComponent for NatsSinkConfig {
         crate::auth::secret_files(self.auth.as_ref(), self.tls.as_ref())
     }
 
+    fn secret_vars(&self) -> Vec<(&'static str, &str)> {
+        self.auth.as_ref().map_or_else(Vec::new, BrokerAuth::vars)
+    }
+
     fn build(&self, intent: &str) -> Result<Box<dyn crate::AlertSink>, ConnectorError> {
         Ok(Box::new(crate::NatsSink::connect(self, intent)?))
     }

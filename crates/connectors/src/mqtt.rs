@@ -294,6 +294,10 @@ impl SinkComponent for MqttSinkConfig {
         crate::auth::secret_files(self.auth.as_ref(), self.tls.as_ref())
     }
 
+    fn secret_vars(&self) -> Vec<(&'static str, &str)> {
+        self.auth.as_ref().map_or_else(Vec::new, BrokerAuth::vars)
+    }
+
     fn build(&self, intent: &str) -> Result<Box<dyn AlertSink>, ConnectorError> {
         Ok(Box::new(MqttSink::connect(self, intent)?))
     }

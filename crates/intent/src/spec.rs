@@ -818,6 +818,16 @@ impl MlIntent {
             }
         }
         for (i, d) in self.distribute.iter().enumerate() {
+            for (key, var) in d
+                .secret_vars()
+                .into_iter()
+                .filter(|_| trust == Origin::Remote)
+            {
+                if let Some(msg) = ai4ict_connectors::remote_var_problem(var) {
+                    let at = format!("distribute.{i}.{}.{key}", d.name());
+                    bad(&at, msg, Some("name the secret's variable AI4ICT_…"));
+                }
+            }
             for file in d.files().into_iter().filter(|_| trust == Origin::Remote) {
                 let at = format!("distribute.{i}.{}.{}", d.name(), file.key);
                 if file.secret {

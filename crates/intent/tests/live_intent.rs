@@ -10,7 +10,7 @@ source:
 collect: { fields: [prb_util, latency] }
 distribute:
   - alertmanager: { url: \"http://127.0.0.1:9093\", labels: { team: ran } }
-  - webhook: { url: \"http://127.0.0.1:8080/hook\", token_env: HOOK_TOKEN }
+  - webhook: { url: \"http://127.0.0.1:8080/hook\", token_env: AI4ICT_HOOK_TOKEN }
   - mqtt: { url: \"mqtt://127.0.0.1:1883\", topic: ai4ict/alerts }
   - nats: { url: \"nats://127.0.0.1:4222\", subject: ai4ict.alerts }
 ";
@@ -72,8 +72,9 @@ fn live_source_mistakes_name_their_field() {
     let event = m.limits().event_time.unwrap();
     assert_eq!(event.lateness, ai4ict_core::Interval::from_minutes(5));
     assert_eq!(event.max_held, ai4ict_connectors::DEFAULT_MAX_HELD);
-    let remote = MQTT.replace("token_env: HOOK_TOKEN", "token_file: /etc/token");
+    let remote = MQTT.replace("token_env: AI4ICT_HOOK_TOKEN", "token_file: /etc/token");
     let e = MlIntent::parse(&remote, "<http>", Origin::Remote).unwrap_err();
+    assert_eq!(e.problems().len(), 1, "{e}");
     assert_eq!(
         e.problems()[0].field.as_deref(),
         Some("distribute.1.webhook.token_file")
@@ -133,6 +134,7 @@ fn bus_credentials_are_checked_and_kept_local() {
     assert_eq!(
         field(&local, Origin::Remote),
         [
+            "source.mqtt.auth.password_env",
             "distribute.3.nats.auth.creds_file",
             "distribute.3.nats.tls.ca_file"
         ]
@@ -154,4 +156,28 @@ fn bus_credentials_are_checked_and_kept_local() {
         ),
         ["source.mqtt.auth.password_file"]
     );
+    // Remotely, secrets come only from AI4ICT_… variables: an API token must not let its
+    // holder send the server's other variables to a server of their choosing.
+    let leaky = with(
+        "{ user: scorer, password_env: AWS_SECRET_ACCESS_KEY }",
+        "auth: { token_env: PGPASSWORD }",
+    );
+    assert!(MlIntent::parse(&leaky, "<cli>", Origin::Local).is_ok());
+    assert_eq!(
+        field(&leaky, Origin::Remote),
+        [
+            "source.mqtt.auth.password_env",
+            "distribute.3.nats.auth.token_env"
+        ]
+    );
+    let webhook = MQTT.replace("token_env: AI4ICT_HOOK_TOKEN", "token_env: HOME");
+    assert_eq!(
+        field(&webhook, Origin::Remote),
+        ["distribute.1.webhook.token_env"]
+    );
+    let fine = with(
+        "{ user: scorer, password_env: AI4ICT_MQTT_PASSWORD }",
+        "auth: { token_env: AI4ICT_NATS_TOKEN }",
+    );
+    assert!(MlIntent::parse(&fine, "<http>", Origin::Remote).is_ok());
 }
