@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 #[cfg(feature = "nats")]
 use ai4ict_connectors::NatsSourceConfig;
@@ -15,6 +15,10 @@ use ai4ict_core::{Alert, Entity, Severity, Timestamp};
 use futures_util::StreamExt;
 use rumqttc::{Client, MqttOptions, QoS};
 
+#[path = "common/bus.rs"]
+mod bus;
+use bus::{alert_entities, await_pubacks, await_suback, drain, unique};
+
 fn server(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Some(v),
@@ -23,15 +27,6 @@ fn server(var: &str) -> Option<String> {
             None
         }
     }
-}
-
-/// A name no other test run uses.
-fn unique(prefix: &str) -> String {
-    let ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}{}x{ns}", std::process::id())
 }
 
 fn fields() -> Vec<String> {
@@ -57,15 +52,7 @@ fn mqtt_publish(url: &str, topic: &str, messages: &[String]) {
             .publish(topic, QoS::AtLeastOnce, false, m.clone())
             .unwrap();
     }
-    let mut acked = 0;
-    let until = Instant::now() + Duration::from_secs(10);
-    while acked < messages.len() && Instant::now() < until {
-        if let Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)))) =
-            conn.recv_timeout(Duration::from_millis(200))
-        {
-            acked += 1;
-        }
-    }
+    let acked = await_pubacks(&mut conn, messages.len());
     assert_eq!(
         acked,
         messages.len(),
@@ -73,16 +60,6 @@ fn mqtt_publish(url: &str, topic: &str, messages: &[String]) {
     );
     client.disconnect().unwrap();
     let _ = conn.recv_timeout(Duration::from_millis(200));
-}
-
-fn drain(source: &mut LiveSource) -> usize {
-    let mut rows = 0;
-    let until = Instant::now() + Duration::from_secs(20);
-    while let Some(b) = source.next_batch(100, Duration::from_millis(50)).unwrap() {
-        rows += b.len();
-        assert!(Instant::now() < until, "the source did not end");
-    }
-    rows
 }
 
 #[test]
@@ -331,29 +308,14 @@ fn mqtt_and_nats_sinks_publish_each_alert() {
             10,
         );
         client.subscribe(&topic, QoS::AtLeastOnce).unwrap();
-        let until = Instant::now() + Duration::from_secs(10);
-        while !matches!(
-            conn.recv_timeout(Duration::from_millis(200)),
-            Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))))
-        ) {
-            assert!(Instant::now() < until);
-        }
+        await_suback(&mut conn);
         let cfg: SinkConfig =
             serde_json::from_value(serde_json::json!({"mqtt": {"url": url, "topic": topic}}))
                 .unwrap();
         let mut sink = cfg.build_for("mq").unwrap();
         sink.write(&[alert("a", "f"), alert("b", "g")]).unwrap();
         sink.finish().unwrap();
-        let mut got = Vec::new();
-        while got.len() < 2 && Instant::now() < until {
-            if let Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)))) =
-                conn.recv_timeout(Duration::from_millis(200))
-            {
-                let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
-                got.push(v["entity"].as_str().unwrap().to_string());
-            }
-        }
-        assert_eq!(got, ["a", "b"]);
+        assert_eq!(alert_entities(&mut conn, 2), ["a", "b"]);
     }
     #[cfg(feature = "nats")]
     if let Some(url) = server("AI4ICT_TEST_NATS") {

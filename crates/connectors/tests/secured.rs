@@ -8,11 +8,15 @@
 //! server is not given says so and passes.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ai4ict_connectors::{LiveSource, MqttSourceConfig, SinkConfig};
 use ai4ict_core::{Alert, Entity, Severity, Timestamp};
 use rumqttc::{Client, MqttOptions, QoS};
+
+#[path = "common/bus.rs"]
+mod bus;
+use bus::{alert_entities, await_pubacks, await_suback, drain, unique};
 
 /// The server's address and the folder of its passwords.
 fn server(var: &str) -> Option<(String, PathBuf)> {
@@ -32,15 +36,6 @@ fn password(dir: &Path, user: &str) -> String {
         .unwrap()
         .trim()
         .to_string()
-}
-
-/// A name no other test run uses.
-fn unique(prefix: &str) -> String {
-    let ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}{}x{ns}", std::process::id())
 }
 
 fn fields() -> Vec<String> {
@@ -64,16 +59,6 @@ fn alert(entity: &str) -> Alert {
         field: "prb_util".into(),
         why: None,
     }
-}
-
-fn drain(source: &mut LiveSource) -> usize {
-    let mut rows = 0;
-    let until = Instant::now() + Duration::from_secs(20);
-    while let Some(b) = source.next_batch(100, Duration::from_millis(50)).unwrap() {
-        rows += b.len();
-        assert!(Instant::now() < until, "the source did not end");
-    }
-    rows
 }
 
 /// An MQTT client of the secured broker, connected.
@@ -132,19 +117,7 @@ fn mqtt_source_and_sink_log_in_and_a_wrong_password_is_refused() {
             .publish(format!("{topic}/c1"), QoS::AtLeastOnce, false, row("c1", i))
             .unwrap();
     }
-    let pump = std::thread::spawn(move || {
-        let until = Instant::now() + Duration::from_secs(10);
-        let mut acked = 0;
-        while acked < 20 && Instant::now() < until {
-            if let Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)))) =
-                conn.recv_timeout(Duration::from_millis(200))
-            {
-                acked += 1;
-            }
-        }
-        acked
-    });
-    assert_eq!(pump.join().unwrap(), 20);
+    assert_eq!(await_pubacks(&mut conn, 20), 20);
     assert_eq!(drain(&mut live), 20);
     assert_eq!(live.report().rows_ok, 20);
 
@@ -152,13 +125,7 @@ fn mqtt_source_and_sink_log_in_and_a_wrong_password_is_refused() {
     let alerts_topic = unique("ai4ict-alerts/");
     let (admin, mut conn) = mqtt_admin(&url, &dir);
     admin.subscribe(&alerts_topic, QoS::AtLeastOnce).unwrap();
-    let until = Instant::now() + Duration::from_secs(10);
-    while !matches!(
-        conn.recv_timeout(Duration::from_millis(200)),
-        Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))))
-    ) {
-        assert!(Instant::now() < until);
-    }
+    await_suback(&mut conn);
     let cfg: SinkConfig = serde_json::from_value(serde_json::json!({"mqtt": {
         "url": url, "topic": alerts_topic,
         "auth": {"user": "alerts", "password_file": dir.join("alerts.password")},
@@ -168,16 +135,7 @@ fn mqtt_source_and_sink_log_in_and_a_wrong_password_is_refused() {
     let mut sink = cfg.build_for("secured").unwrap();
     sink.write(&[alert("a"), alert("b")]).unwrap();
     sink.finish().unwrap();
-    let mut got = Vec::new();
-    while got.len() < 2 && Instant::now() < until {
-        if let Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)))) =
-            conn.recv_timeout(Duration::from_millis(200))
-        {
-            let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
-            got.push(v["entity"].as_str().unwrap().to_string());
-        }
-    }
-    assert_eq!(got, ["a", "b"]);
+    assert_eq!(alert_entities(&mut conn, 2), ["a", "b"]);
 }
 
 /// The test PKI's folder.
@@ -230,15 +188,7 @@ fn mqtt_over_tls_with_a_client_certificate() {
             .publish(format!("{topic}/c1"), QoS::AtLeastOnce, false, row("c1", i))
             .unwrap();
     }
-    let until = Instant::now() + Duration::from_secs(10);
-    let mut acked = 0;
-    while acked < 5 && Instant::now() < until {
-        if let Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)))) =
-            conn.recv_timeout(Duration::from_millis(200))
-        {
-            acked += 1;
-        }
-    }
+    assert_eq!(await_pubacks(&mut conn, 5), 5);
     assert_eq!(drain(&mut live), 5);
     // A sink over TLS delivers too.
     let cfg: SinkConfig = serde_json::from_value(serde_json::json!({"mqtt": {
