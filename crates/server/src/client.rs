@@ -38,25 +38,53 @@ fn enc(s: &str) -> String {
     out
 }
 
+/// The environment variable naming a PEM file of the authorities an `https://` server's
+/// certificate is checked against, instead of Mozilla's.
+pub const CA_FILE_VAR: &str = "AI4ICT_CA_FILE";
+
 impl Client {
-    /// A client for the hub at `base_url` (`http://host:port`, or `https://host:port` behind
-    /// a TLS proxy, whose certificate is checked against Mozilla's authorities).
+    /// A client for the hub at `base_url`, `http://host:port` or `https://host:port`. Over
+    /// HTTPS the server's certificate is checked against Mozilla's authorities, or, when the
+    /// environment variable [`CA_FILE_VAR`] names a PEM file, against the authorities in it
+    /// (an organisation's own).
     pub fn new(base_url: &str) -> Result<Client> {
         let base = base_url.trim().trim_end_matches('/').to_string();
+        let fail = |message: String| ServerError::Http {
+            url: base.clone(),
+            message,
+        };
         if !base.starts_with("http://") && !base.starts_with("https://") {
-            return Err(ServerError::Http {
-                url: base,
-                message: "the address must start with http:// or https://".into(),
-            });
+            return Err(fail(
+                "the address must start with http:// or https://".into(),
+            ));
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(600)))
-            .build()
-            .into();
+            .timeout_global(Some(Duration::from_secs(600)));
+        if let Some(path) = std::env::var_os(CA_FILE_VAR).filter(|_| base.starts_with("https")) {
+            let shown = std::path::Path::new(&path).display().to_string();
+            let pem = std::fs::read(&path)
+                .map_err(|e| fail(format!("{CA_FILE_VAR}: cannot read {shown}: {e}")))?;
+            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(fail(format!(
+                    "{CA_FILE_VAR}: no PEM certificate in {shown}"
+                )));
+            }
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                    .build(),
+            );
+        }
         Ok(Client {
             base,
-            agent,
+            agent: config.build().into(),
             token: None,
         })
     }

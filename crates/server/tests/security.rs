@@ -810,4 +810,17 @@ fn with_tls_the_api_speaks_https_only() {
     let plain = http(server.addr(), "GET", "/health", &[], "");
     assert_ne!(plain.status, 200, "{plain:?}");
     drop(silent);
+    // The hub client trusts the authority named by AI4ICT_CA_FILE (read for https:// only,
+    // so the other tests of this process are not affected).
+    let query = ai4ict_hub::ModelQuery::default();
+    let e = Client::new(&server.url())
+        .unwrap()
+        .query(&query)
+        .unwrap_err();
+    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+    std::env::set_var(ai4ict_server::client::CA_FILE_VAR, certs.join("ca.pem"));
+    let client = Client::new(&server.url())
+        .unwrap()
+        .with_token(Some(token()));
+    assert!(client.query(&query).unwrap().is_empty());
 }
