@@ -182,6 +182,41 @@ fn publish_logs_in_to_a_broker_that_takes_users() {
         stderr.contains("connection refused") && stderr.contains("check --user and --password-env"),
         "{stderr}"
     );
+    // The same broker's TLS listener, which wants a client certificate as well.
+    let (Ok(tls), Ok(certs)) = (
+        std::env::var("AI4ICT_TEST_MQTT_TLS"),
+        std::env::var("AI4ICT_TEST_CERTS"),
+    ) else {
+        eprintln!("AI4ICT_TEST_MQTT_TLS is not set: TLS not checked");
+        return;
+    };
+    let certs = Path::new(&certs);
+    let file = |f: &str| certs.join(f).to_string_lossy().into_owned();
+    let (ca, cert, key) = (
+        file("ca.pem"),
+        file("client-cert.pem"),
+        file("client-key.pem"),
+    );
+    let mut args = vec!["sandbox", "publish", "--mqtt", &tls, "--topic", &topic];
+    args.extend(["--days", "2", "--sensors", "1", "--rate", "50000"]);
+    args.extend(["--user", "admin", "--password-env", "AI4ICT_TEST_PASSWORD"]);
+    args.extend(["--ca-file", &ca, "--cert-file", &cert, "--key-file", &key]);
+    let out = Command::new(BIN)
+        .args(&args)
+        .env("AI4ICT_TEST_PASSWORD", password.trim())
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("published 576 readings of 1 sensors"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -67,7 +67,7 @@ fn options(
         o.set_credentials(user, password.0);
     }
     if secure || tls.is_some() {
-        let config = tls.cloned().unwrap_or_default().rustls()?;
+        let config = tls.cloned().unwrap_or_default().rustls_config()?;
         o.set_transport(rumqttc::Transport::tls_with_config(
             rumqttc::TlsConfiguration::Rustls(config),
         ));

@@ -87,8 +87,9 @@ impl ClientTls {
         Ok(Some((chain, key)))
     }
 
-    /// A rustls client configuration (for MQTT), its files read now.
-    pub(crate) fn rustls(&self) -> Result<Arc<rustls::ClientConfig>, String> {
+    /// A rustls client configuration (for MQTT), its files read now; an error naming the
+    /// key and file otherwise.
+    pub fn rustls_config(&self) -> Result<Arc<rustls::ClientConfig>, String> {
         let mut roots = rustls::RootCertStore::empty();
         match &self.ca_file {
             Some(path) => {
@@ -205,7 +206,7 @@ mod tests {
             ca_file: Some(junk.clone()),
             ..ClientTls::default()
         };
-        let e = tls.rustls().unwrap_err();
+        let e = tls.rustls_config().unwrap_err();
         assert_eq!(
             e,
             format!("tls.ca_file: {}: no PEM certificate in it", junk.display())
@@ -215,8 +216,8 @@ mod tests {
             ca_file: Some(dir.path().join("missing.pem")),
             ..ClientTls::default()
         };
-        assert!(missing.rustls().unwrap_err().contains("missing.pem"));
+        assert!(missing.rustls_config().unwrap_err().contains("missing.pem"));
         // Mozilla's authorities when none is named.
-        assert!(ClientTls::default().rustls().is_ok());
+        assert!(ClientTls::default().rustls_config().is_ok());
     }
 }

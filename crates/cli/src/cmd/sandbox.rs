@@ -108,6 +108,17 @@ struct PublishArgs {
     /// The environment variable holding the user's password.
     #[arg(long, requires = "user")]
     password_env: Option<String>,
+    /// With an mqtts:// broker: a PEM file of the authorities that sign its certificate
+    /// [default: Mozilla's].
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// With an mqtts:// broker that checks its clients: the client's PEM certificate (with
+    /// --key-file).
+    #[arg(long, value_name = "FILE", requires = "key_file")]
+    cert_file: Option<PathBuf>,
+    /// The PEM private key of --cert-file.
+    #[arg(long, value_name = "FILE", requires = "cert_file")]
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Parser, Debug)]
@@ -261,10 +272,28 @@ const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn publish(a: PublishArgs) -> anyhow::Result<()> {
     let field = a.field.field()?;
-    let (host, port) = ai4ict_connectors::host_port(&a.mqtt, &["mqtt", "tcp"], 1883)
-        .map_err(anyhow::Error::msg)?;
+    let secure = a.mqtt.starts_with("mqtts://");
+    let (host, port) = ai4ict_connectors::host_port(
+        &a.mqtt,
+        &["mqtt", "tcp", "mqtts"],
+        if secure { 8883 } else { 1883 },
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut opts = MqttOptions::new(format!("ai4ict-publish-{}", std::process::id()), host, port);
     opts.set_keep_alive(Duration::from_secs(30));
+    let tls = ai4ict_connectors::ClientTls {
+        ca_file: a.ca_file.clone(),
+        cert_file: a.cert_file.clone(),
+        key_file: a.key_file.clone(),
+    };
+    if secure {
+        let config = tls.rustls_config().map_err(anyhow::Error::msg)?;
+        opts.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(config),
+        ));
+    } else if tls != ai4ict_connectors::ClientTls::default() {
+        anyhow::bail!("--ca-file, --cert-file and --key-file need an mqtts:// broker");
+    }
     if let (Some(user), Some(var)) = (&a.user, &a.password_env) {
         let password = std::env::var(var)
             .map_err(|_| anyhow::anyhow!("--password-env: the variable `{var}` is not set"))?;
