@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the NATS server (Debian) and starts it with JetStream (`-js`) for the live-source
 # and NATS-sink tests on 127.0.0.1 (port $AI4ICT_NATS_PORT, default 14222), storing streams
-# in a temporary folder; and a second one that takes TLS only and users with passwords and
-# permissions (port $AI4ICT_NATS_SECURE_PORT, default 14223), its certificate authority and the
+# in a temporary folder; and a second one that takes TLS only, from clients with a certificate
+# of the test authority, and users with passwords and permissions (port $AI4ICT_NATS_SECURE_PORT, default 14223), its certificate authority and the
 # users' passwords in $AI4ICT_NATS_DIR/secure:
-#   ca.pem                    the authority that signed the server's certificate
+#   ca.pem                    the authority that signed the certificates (the server's and the clients')
 #   admin.password            may do anything (the tests publish and make streams with it)
 #   reader.password           may read streams through JetStream consumers, publish nothing else
 #   alerts.password           may publish to `alerts.>` only
@@ -63,7 +63,10 @@ if ! sanswers; then
     cat > "$SDIR/nats.conf" <<CONF
 listen: 127.0.0.1:$SPORT
 jetstream { store_dir: "$SDIR/jetstream" }
-tls { cert_file: "$CERTS/server-cert.pem", key_file: "$CERTS/server-key.pem", timeout: 5 }
+tls {
+  cert_file: "$CERTS/server-cert.pem", key_file: "$CERTS/server-key.pem", timeout: 5
+  ca_file: "$CERTS/ca.pem", verify: true
+}
 authorization {
   users = [
     { user: admin, password: "$(cat "$SDIR/admin.password")" }

@@ -272,24 +272,28 @@ mod nats {
 
     /// The admin's client of the secured server.
     async fn admin(url: &str, dir: &Path) -> async_nats::Client {
+        let certs = certs().unwrap();
         async_nats::ConnectOptions::with_user_and_password("admin".into(), password(dir, "admin"))
             .add_root_certificates(dir.join("ca.pem"))
+            .add_client_certificate(certs.join("client-cert.pem"), certs.join("client-key.pem"))
             .require_tls(true)
             .connect(url)
             .await
             .unwrap()
     }
 
-    fn source(url: &str, stream: &str, auth: serde_json::Value, tls: bool) -> NatsSourceConfig {
-        let dir = std::env::var("AI4ICT_TEST_NATS_SECURE_DIR").unwrap();
-        let mut v = serde_json::json!({
-            "url": url, "stream": stream, "durable": "reader", "max_rows": 30,
-            "until_idle": "10s", "auth": auth,
-        });
-        if tls {
-            v["tls"] = serde_json::json!({"ca_file": Path::new(&dir).join("ca.pem")});
+    /// A source logging in with `auth`, presenting the test client certificate, and
+    /// trusting the test authority when `trust`.
+    fn source(url: &str, stream: &str, auth: serde_json::Value, trust: bool) -> NatsSourceConfig {
+        let mut tls = super::tls(&certs().unwrap(), true);
+        if !trust {
+            tls.as_object_mut().unwrap().remove("ca_file");
         }
-        serde_json::from_value(v).unwrap()
+        serde_json::from_value(serde_json::json!({
+            "url": url, "stream": stream, "durable": "reader", "max_rows": 30,
+            "until_idle": "10s", "auth": auth, "tls": tls,
+        }))
+        .unwrap()
     }
 
     #[test]
@@ -337,11 +341,18 @@ mod nats {
                 && e.contains("authorization violation"),
             "{e}"
         );
-        // Without the CA the server's certificate is not trusted.
-        let e = LiveSource::nats(&source(&url, &stream, reader, false), &fields())
+        // Without the CA the server's certificate is not trusted; without a client
+        // certificate the server does not let the client in.
+        let e = LiveSource::nats(&source(&url, &stream, reader.clone(), false), &fields())
             .unwrap_err()
             .to_string();
         assert!(e.to_lowercase().contains("certificate"), "{e}");
+        let mut bare = source(&url, &stream, reader, true);
+        bare.tls = Some(ai4ict_connectors::ClientTls {
+            ca_file: Some(certs().unwrap().join("ca.pem")),
+            ..Default::default()
+        });
+        assert!(LiveSource::nats(&bare, &fields()).is_err());
         // A user the server does not let read: the error says what the server refused.
         let alerts =
             serde_json::json!({"user": "alerts", "password_file": dir.join("alerts.password")});
@@ -369,7 +380,7 @@ mod nats {
             serde_json::from_value(serde_json::json!({"nats": {
                 "url": url, "subject": subject,
                 "auth": {"user": "alerts", "password_file": dir.join("alerts.password")},
-                "tls": {"ca_file": dir.join("ca.pem")},
+                "tls": tls(&certs().unwrap(), true),
             }}))
             .unwrap()
         };
