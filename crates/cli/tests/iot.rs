@@ -153,10 +153,12 @@ fn publish_logs_in_to_a_broker_that_takes_users() {
     let password = std::fs::read_to_string(Path::new(&dir).join("admin.password")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let topic = unique("ai4ict-iot/");
-    let publish = |user: &str, password: &str| {
-        let mut args = vec!["sandbox", "publish", "--mqtt", &broker, "--topic", &topic];
+    // Publishes to `broker` as `user` with `password` and the `extra` arguments.
+    let publish = |broker: &str, user: &str, password: &str, extra: &[&str]| {
+        let mut args = vec!["sandbox", "publish", "--mqtt", broker, "--topic", &topic];
         args.extend(["--days", "2", "--sensors", "1", "--rate", "50000"]);
         args.extend(["--user", user, "--password-env", "AI4ICT_TEST_PASSWORD"]);
+        args.extend(extra);
         Command::new(BIN)
             .args(&args)
             .env("AI4ICT_TEST_PASSWORD", password.trim())
@@ -164,18 +166,20 @@ fn publish_logs_in_to_a_broker_that_takes_users() {
             .output()
             .unwrap()
     };
-    let out = publish("admin", &password);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("published 576 readings of 1 sensors"),
-        "{stdout}"
-    );
-    let out = publish("admin", "not-the-password");
+    let published = |out: std::process::Output| {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("published 576 readings of 1 sensors"),
+            "{stdout}"
+        );
+    };
+    published(publish(&broker, "admin", &password, &[]));
+    let out = publish(&broker, "admin", "not-the-password", &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -197,26 +201,8 @@ fn publish_logs_in_to_a_broker_that_takes_users() {
         file("client-cert.pem"),
         file("client-key.pem"),
     );
-    let mut args = vec!["sandbox", "publish", "--mqtt", &tls, "--topic", &topic];
-    args.extend(["--days", "2", "--sensors", "1", "--rate", "50000"]);
-    args.extend(["--user", "admin", "--password-env", "AI4ICT_TEST_PASSWORD"]);
-    args.extend(["--ca-file", &ca, "--cert-file", &cert, "--key-file", &key]);
-    let out = Command::new(BIN)
-        .args(&args)
-        .env("AI4ICT_TEST_PASSWORD", password.trim())
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("published 576 readings of 1 sensors"),
-        "{stdout}"
-    );
+    let tls_args = ["--ca-file", &ca, "--cert-file", &cert, "--key-file", &key];
+    published(publish(&tls, "admin", &password, &tls_args));
 }
 
 #[test]
