@@ -202,6 +202,30 @@ impl BrokerAuth {
     }
 }
 
+/// The prefix of the environment variables an intent submitted remotely may read secrets
+/// from: an API token must not let its holder send any of the server's variables (a cloud
+/// key, a database password) to a server of their choosing.
+pub const REMOTE_VAR_PREFIX: &str = "AI4ICT_";
+
+/// The problem with a secret variable named by an intent submitted remotely, if any.
+pub fn remote_var_problem(var: &str) -> Option<String> {
+    (!var.starts_with(REMOTE_VAR_PREFIX)).then(|| {
+        format!(
+            "`{var}`: an intent submitted remotely may read secrets only from variables named \
+             {REMOTE_VAR_PREFIX}…"
+        )
+    })
+}
+
+/// What is wrong with a secret or certificate file named by an intent submitted remotely (it
+/// would read a local file for a server that intent names).
+pub fn remote_file_problem(path: &Path) -> String {
+    format!(
+        "`{}`: an intent submitted remotely may not name a secret or certificate file",
+        path.display()
+    )
+}
+
 /// An intent submitted remotely may not name the files a client reads its secrets and
 /// certificates from.
 pub(crate) fn remote_files(files: Vec<(&'static str, &Path)>) -> Vec<SourceProblem> {
@@ -210,10 +234,7 @@ pub(crate) fn remote_files(files: Vec<(&'static str, &Path)>) -> Vec<SourceProbl
         .map(|(key, path)| {
             SourceProblem::new(
                 ProblemAt::Key(key),
-                format!(
-                    "`{}`: an intent submitted remotely may not name a secret or certificate file",
-                    path.display()
-                ),
+                remote_file_problem(path),
                 Some("use `password_env` or `token_env`, or run the intent locally"),
             )
         })
@@ -224,7 +245,7 @@ pub(crate) fn remote_files(files: Vec<(&'static str, &Path)>) -> Vec<SourceProbl
 pub(crate) fn remote_vars(vars: Vec<(&'static str, &str)>) -> Vec<SourceProblem> {
     vars.into_iter()
         .filter_map(|(key, var)| {
-            crate::remote_var_problem(var).map(|m| {
+            remote_var_problem(var).map(|m| {
                 SourceProblem::new(
                     ProblemAt::Key(key),
                     m,

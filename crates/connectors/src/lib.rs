@@ -30,7 +30,7 @@ mod source;
 mod tls;
 
 pub use alerting::{AlertmanagerSink, AlertmanagerSinkConfig, WebhookSink, WebhookSinkConfig};
-pub use auth::BrokerAuth;
+pub use auth::{remote_file_problem, remote_var_problem, BrokerAuth, REMOTE_VAR_PREFIX};
 pub use config::{FileFormat, FileSourceConfig, OnError, WriteMode};
 pub use error::{ConnectorError, RowError};
 pub use http::HttpSourceConfig;
@@ -51,8 +51,6 @@ pub use sink::{
     AlertSink, CsvSink, FileSinkConfig, ForecastRow, ForecastSinkConfig, ForecastWriter, JsonlSink,
     PipeStdout, ScoreWriter, StdoutSinkConfig, TableSink, FORECAST_COLUMNS,
 };
-pub use sinks::{
-    remote_var_problem, SinkComponent, SinkConfig, SinkFile, Takes, REMOTE_VAR_PREFIX,
-};
+pub use sinks::{SinkComponent, SinkConfig, SinkFile, Takes};
 pub use source::{read_bytes, FileSource, OrderCounts, ReadReport, MAX_KEPT_ERRORS};
 pub use tls::{ClientTls, ServerTls};

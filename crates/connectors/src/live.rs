@@ -1450,14 +1450,9 @@ pub(crate) fn token_problems(
             Some("add `token_env: INGEST_TOKEN` (a variable holding 16 characters or more)"),
         ));
     }
-    if let Some(path) = file.filter(|_| remote) {
-        out.push(SourceProblem::new(
-            ProblemAt::Key("token_file"),
-            format!(
-                "`{}`: an intent submitted remotely may not name a token file",
-                path.display()
-            ),
-            Some("use `token_env`"),
+    if remote {
+        out.extend(crate::auth::remote_files(
+            file.map(|path| ("token_file", path)).into_iter().collect(),
         ));
     }
     out

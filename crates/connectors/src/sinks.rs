@@ -44,25 +44,10 @@ pub trait SinkComponent {
     }
 
     /// The environment variables the sink reads secrets from, by the config key that names
-    /// them: an intent submitted remotely may name only [`REMOTE_VAR_PREFIX`] ones.
+    /// them: an intent submitted remotely may name only [`crate::REMOTE_VAR_PREFIX`] ones.
     fn secret_vars(&self) -> Vec<(&'static str, &str)> {
         Vec::new()
     }
-}
-
-/// The prefix of the environment variables an intent submitted remotely may read secrets
-/// from: an API token must not let its holder send any of the server's variables (a cloud
-/// key, a database password) to a server of their choosing.
-pub const REMOTE_VAR_PREFIX: &str = "AI4ICT_";
-
-/// The problem with a secret variable named by an intent submitted remotely, if any.
-pub fn remote_var_problem(var: &str) -> Option<String> {
-    (!var.starts_with(REMOTE_VAR_PREFIX)).then(|| {
-        format!(
-            "`{var}`: an intent submitted remotely may read secrets only from variables named \
-             {REMOTE_VAR_PREFIX}…"
-        )
-    })
 }
 
 /// The output a sink takes.

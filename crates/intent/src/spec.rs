@@ -831,10 +831,7 @@ impl MlIntent {
             for file in d.files().into_iter().filter(|_| trust == Origin::Remote) {
                 let at = format!("distribute.{i}.{}.{}", d.name(), file.key);
                 if file.secret {
-                    let msg = format!(
-                        "`{}`: an intent submitted remotely may not name a secret or certificate file",
-                        file.path.display()
-                    );
+                    let msg = ai4ict_connectors::remote_file_problem(file.path);
                     bad(&at, msg, Some("use `token_env` or `password_env`"));
                 } else if leaves_working_dir(file.path) {
                     let msg = format!("`{}` leaves the working directory", file.path.display());

@@ -252,6 +252,7 @@ pub async fn serve(
         );
     }
     let slots = Arc::new(tokio::sync::Semaphore::new(slots));
+    let acceptor = config.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -283,28 +284,31 @@ pub async fn serve(
                 req.extensions_mut().insert(Peer(peer));
                 app.clone().oneshot(req.map(axum::body::Body::new))
             });
-        let Some(tls) = config.tls.clone() else {
-            let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(%peer, error = %e, "connection closed");
-                }
-                drop(slot);
-            });
-            continue;
-        };
-        let (watcher, http, limit) = (graceful.watcher(), http.clone(), config.header_timeout);
+        let (watcher, http, tls) = (graceful.watcher(), http.clone(), acceptor.clone());
+        let limit = config.header_timeout;
         tokio::spawn(async move {
-            let handshake = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
-            match tokio::time::timeout(limit, handshake).await {
-                Ok(Ok(stream)) => {
+            let served = match tls {
+                None => {
                     let conn = http.serve_connection(TokioIo::new(stream), service);
-                    if let Err(e) = watcher.watch(conn).await {
-                        tracing::debug!(%peer, error = %e, "connection closed");
-                    }
+                    watcher.watch(conn).await
                 }
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                Err(_) => tracing::debug!(%peer, "no TLS handshake in time"),
+                Some(tls) => match tokio::time::timeout(limit, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let conn = http.serve_connection(TokioIo::new(stream), service);
+                        watcher.watch(conn).await
+                    }
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        Ok(())
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "no TLS handshake in time");
+                        Ok(())
+                    }
+                },
+            };
+            if let Err(e) = served {
+                tracing::debug!(%peer, error = %e, "connection closed");
             }
             drop(slot);
         });
