@@ -5,10 +5,11 @@
 //! the rows of a block proceed in parallel in the core. After each round a row stops
 //! summing a class that cannot win any more: its sum plus the largest leaves of the rounds
 //! left is below another class's sum plus their smallest leaves; a row with one class left
-//! is done. A forest's trees each add a class distribution, every tree for every row (no
-//! pruning), averaged. Results equal [`Gbdt::predict_proba_into`]'s and
-//! [`Forest::predict_proba_into`]'s argmax: the classes that can win add the same leaves in
-//! the same order.
+//! is done. A forest's trees each add a class distribution, averaged; every few trees a row
+//! whose leading class can no longer be caught (its sum plus the least shares the trees left
+//! give it is above every other's sum plus the greatest they give) is done. Results equal
+//! [`Gbdt::predict_proba_into`]'s and [`Forest::predict_proba_into`]'s argmax: the classes
+//! that can win add the same leaves in the same order.
 
 use crate::gbdt::argmax;
 use crate::tree::{Tree, LEAF};
@@ -17,6 +18,9 @@ use crate::{ClassifyError, Forest, Gbdt};
 /// Rows scored together: enough that the rows still summing a class after pruning keep a
 /// tree's walk busy, few enough that their codes stay in the core's cache.
 const BLOCK: usize = 512;
+
+/// Trees of a forest between two looks for rows whose class is settled.
+const FOREST_CHECK: usize = 4;
 
 /// Thresholds per feature at most, so that a code (1 + rank, 0 for missing) fits in 8 bits.
 const MAX_CUTS: usize = 254;
@@ -57,8 +61,8 @@ pub struct Scorer {
     values: Vec<f64>,
     /// `trees[round * classes + class]`, as in the model.
     roots: Vec<Root>,
-    /// Per round `r` and class, the sums of the smallest and of the largest leaf of the
-    /// class's trees in rounds `r..`; empty when a value is not finite (no pruning).
+    /// Per round `r` (a forest: tree) and class, the sums of the smallest and of the largest
+    /// leaf value of the class in rounds `r..`; empty when one is not finite (no pruning).
     rest: Vec<(f64, f64)>,
 }
 
@@ -95,8 +99,23 @@ impl Scorer {
         if model.classes == 0 {
             return Err(ClassifyError::Snapshot("a forest of no class".into()));
         }
-        let mut scorer = Self::compile(&model.trees, model.features, model.classes, model.classes)?;
+        let k = model.classes;
+        let mut scorer = Self::compile(&model.trees, model.features, k, k)?;
         scorer.forest = Some(model.trees.len().max(1) as f64);
+        // Per tree and class, the least and the greatest share its leaves give the class.
+        let mut rest = vec![(0.0, 0.0); (model.trees.len() + 1) * k];
+        for (i, t) in model.trees.iter().enumerate().rev() {
+            for c in 0..k {
+                let shares = t.values.iter().skip(c).step_by(k).copied();
+                let lo = shares.clone().fold(f64::INFINITY, f64::min);
+                let hi = shares.fold(f64::NEG_INFINITY, f64::max);
+                let next = rest[(i + 1) * k + c];
+                rest[i * k + c] = (next.0 + lo, next.1 + hi);
+            }
+        }
+        if rest.iter().all(|&(a, b)| a.is_finite() && b.is_finite()) {
+            scorer.rest = rest;
+        }
         Ok(scorer)
     }
 
@@ -233,6 +252,8 @@ impl Scorer {
         let mut active: Vec<Vec<u32>> = vec![Vec::with_capacity(BLOCK); k];
         let mut open: Vec<u32> = Vec::with_capacity(BLOCK);
         let mut done = vec![false; BLOCK];
+        // A forest's rows decided before its last tree: their class (`u32::MAX`: open).
+        let mut winner = vec![u32::MAX; BLOCK];
         for block in rows.chunks(BLOCK * f) {
             let m = block.len() / f;
             for (row, code) in block.chunks_exact(f).zip(codes.chunks_exact_mut(width)) {
@@ -258,18 +279,41 @@ impl Scorer {
             done[..m].fill(false);
             let codes = &codes[..m * width];
             if let Some(n) = self.forest {
-                // Every tree adds its leaf's distribution to every row, in tree order.
-                let at = &mut at[..m];
-                for &root in &self.roots {
+                // Every tree adds its leaf's distribution to the rows still open, in tree
+                // order; every few trees, a row whose leader can no longer be caught is done.
+                winner[..m].fill(u32::MAX);
+                for (t, &root) in self.roots.iter().enumerate() {
+                    let at = &mut at[..open.len()];
                     self.walk(root, &open, codes, width, at);
-                    for (&a, sum) in at.iter().zip(raw.chunks_exact_mut(k)) {
+                    for (&a, &r) in at.iter().zip(&open) {
+                        let sum = &mut raw[r as usize * k..][..k];
                         for (s, v) in sum.iter_mut().zip(&self.values[a as usize * k..][..k]) {
                             *s += v;
                         }
                     }
+                    if self.rest.is_empty() || (t + 1) % FOREST_CHECK != 0 {
+                        continue;
+                    }
+                    let rest = &self.rest[(t + 1) * k..][..k];
+                    compact(&mut open, |r| {
+                        let sum = &raw[r as usize * k..][..k];
+                        match settled(sum, rest) {
+                            Some(c) => {
+                                winner[r as usize] = c;
+                                false
+                            }
+                            None => true,
+                        }
+                    });
                 }
                 raw[..m * k].iter_mut().for_each(|s| *s /= n);
-                out.extend(raw.chunks_exact(k).take(m).map(argmax));
+                out.extend(raw.chunks_exact(k).zip(&winner).take(m).map(|(avg, &w)| {
+                    if w == u32::MAX {
+                        argmax(avg)
+                    } else {
+                        w
+                    }
+                }));
                 continue;
             }
             for (round, roots) in self.roots.chunks(k).enumerate() {
@@ -333,6 +377,30 @@ impl Scorer {
             }
         }
     }
+}
+
+/// The class a forest's row ends with, if no other can catch it: the class whose sum plus
+/// the least shares left is above every other's sum plus the greatest shares left, by a
+/// margin far above the rounding of these sums.
+fn settled(sum: &[f64], rest: &[(f64, f64)]) -> Option<u32> {
+    let floors = sum.iter().zip(rest).map(|(s, b)| s + b.0);
+    let lead = floors
+        .clone()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (c, f)| {
+            if f > best.1 {
+                (c, f)
+            } else {
+                best
+            }
+        });
+    let floor = lead.1 - 1e-9 * (1.0 + lead.1.abs());
+    let caught = sum
+        .iter()
+        .zip(rest)
+        .enumerate()
+        .any(|(c, (s, b))| c != lead.0 && s + b.1 >= floor);
+    (!caught).then_some(lead.0 as u32)
 }
 
 /// Keeps the rows for which `keep` holds, in order, without a branch per row.
