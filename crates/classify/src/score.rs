@@ -19,6 +19,9 @@ use crate::{ClassifyError, Forest, Gbdt};
 /// tree's walk busy, few enough that their codes stay in the core's cache.
 const BLOCK: usize = 512;
 
+/// Rows walked together through a tree.
+const LANES: usize = 8;
+
 /// Trees of a forest between two looks for rows whose class is settled.
 const FOREST_CHECK: usize = 4;
 
@@ -368,12 +371,30 @@ impl Scorer {
     /// The step each of `rows` (rows of the block, whose codes are `width` apart) reaches
     /// from `root`, into `at`.
     fn walk(&self, root: Root, rows: &[u32], codes: &[u8], width: usize, at: &mut [u32]) {
-        at.fill(root.node);
-        for _ in 0..root.depth {
-            for (a, &r) in at.iter_mut().zip(rows) {
-                let s = &self.steps[*a as usize];
-                let code = codes[r as usize * width + s.slot as usize];
-                *a = s.left + u32::from(code > s.threshold);
+        // `row` is where a row's codes start.
+        let step = |a: u32, row: usize| {
+            let s = &self.steps[a as usize];
+            let code = codes[row + s.slot as usize];
+            s.left + u32::from(code > s.threshold)
+        };
+        // A few rows at a time through every level, their nodes in registers: independent
+        // chains of loads for the core to overlap.
+        let mut chunks = at.chunks_exact_mut(LANES).zip(rows.chunks_exact(LANES));
+        for (at, rows) in &mut chunks {
+            let mut a = [root.node; LANES];
+            let row: [usize; LANES] = std::array::from_fn(|i| rows[i] as usize * width);
+            for _ in 0..root.depth {
+                for (a, &row) in a.iter_mut().zip(&row) {
+                    *a = step(*a, row);
+                }
+            }
+            at.copy_from_slice(&a);
+        }
+        let tail = rows.len() - rows.len() % LANES;
+        for (a, &r) in at[tail..].iter_mut().zip(&rows[tail..]) {
+            *a = root.node;
+            for _ in 0..root.depth {
+                *a = step(*a, r as usize * width);
             }
         }
     }
