@@ -1,6 +1,8 @@
 //! Per-host features over sliding windows of flows, with bounded state (issue 15 item 2).
 
 use std::collections::HashMap;
+
+use foldhash::quality::RandomState;
 use std::net::IpAddr;
 
 use ai4ict_core::Timestamp;
@@ -188,10 +190,10 @@ struct Host {
 /// `COMMON_PEER` hosts use.
 pub struct HostWindows {
     config: WindowConfig,
-    hosts: HashMap<IpAddr, Host>,
+    hosts: HashMap<IpAddr, Host, RandomState>,
     /// The peer runs of hosts idle for longer than the window, while a run may go on.
-    resting: HashMap<IpAddr, [PeerRun; PEER_SLOTS]>,
-    destinations: HashMap<u64, Destination>,
+    resting: HashMap<IpAddr, [PeerRun; PEER_SLOTS], RandomState>,
+    destinations: HashMap<u64, Destination, RandomState>,
     /// The open hop, `None` before the first flow.
     epoch: Option<i64>,
     /// Hosts active in the open hop.
@@ -226,9 +228,9 @@ impl HostWindows {
         }
         Ok(Self {
             config,
-            hosts: HashMap::new(),
-            resting: HashMap::new(),
-            destinations: HashMap::new(),
+            hosts: HashMap::default(),
+            resting: HashMap::default(),
+            destinations: HashMap::default(),
             epoch: None,
             touched: Vec::new(),
             stats: WindowStats::default(),
@@ -433,7 +435,7 @@ impl HostWindows {
 }
 
 /// Whether fewer than `COMMON_PEER` hosts start flows to `destination`.
-fn rare(destinations: &HashMap<u64, Destination>, destination: u64) -> bool {
+fn rare(destinations: &HashMap<u64, Destination, RandomState>, destination: u64) -> bool {
     destinations
         .get(&destination)
         .is_none_or(|d| d.initiators.estimate() < COMMON_PEER)
