@@ -1,8 +1,9 @@
 //! `ai4ict bench flows`: flows per second on one core through the flow pipeline's per-flow
 //! nodes, the very ones a deployment runs ([`FlowNodes`]: PP features → M classifier → P class
 //! alerts, and the behaviour watch), on the sandbox's labelled flows, with the time each stage
-//! takes. Beside, in the same run: the model alone on features computed beforehand, and the
-//! reference (every tree walked on raw values, row by row), whose classes each pass must equal.
+//! takes. Beside, in the same run: the same nodes classifying only (no alert classes, no
+//! watch: the traffic-classification intent), the model alone on features computed
+//! beforehand, and the reference (every tree walked on raw values, row by row), whose classes each pass must equal.
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::AtomicBool;
@@ -173,6 +174,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let train = data.subset(&train_rows);
     let policy = FlowAlertPolicy::default();
     let alerting = alert_classes(&policy, &classes)?;
+    // The traffic-classification intent's policy: classes only, no alerts, no watch.
+    let classify_only = FlowAlertPolicy {
+        alert_classes: Some(Vec::new()),
+        behaviour: None,
+        ..FlowAlertPolicy::default()
+    };
+    let no_alerts = alert_classes(&classify_only, &classes)?;
     outln!(
         "{} sandbox flows (seed {}), {} features, {} classes; models trained on a stratified 70% of them; every flow through the pipeline in time order, in chunks of {SCORE_BATCH}, on one thread; default flow_alert policy (min 3 flows, suppress 10 min, behaviour watch 5 × 1 min)",
         flows.len(),
@@ -214,9 +222,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let (want, reference_fps) = reference(&classifier.model, &x, width, classes.len())?;
         outln!("\n{name} ({size}); reference (row by row, raw values): {reference_fps:.0} flows/s");
         outln!(
-            "{:<6} {:>12} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>8} {:>18}",
+            "{:<6} {:>12} {:>13} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>8} {:>18}",
             "pass",
             "pipeline f/s",
+            "classify f/s",
             "model f/s",
             "pipe/mod",
             "features",
@@ -226,7 +235,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "alerts",
             "alert digest"
         );
-        let mut best = 0.0f64;
+        let (mut best, mut best_classify) = (0.0f64, 0.0f64);
         for p in 1..=a.passes {
             let mut nodes = FlowNodes::new(&scoring, directions, &classes, &alerting, &policy)?;
             let (split, got, alerts_digest, alerts) = pass(&mut nodes, &flows)?;
@@ -234,6 +243,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 let first = got.iter().zip(&want).position(|(g, w)| g != w);
                 bail!("{name}: the pipeline's classes differ from the reference's (first at flow {first:?})");
             }
+            // The same flows through features and model only, as traffic classification runs.
+            let mut only =
+                FlowNodes::new(&scoring, directions, &classes, &no_alerts, &classify_only)?;
+            let (split_only, got, _, quiet) = pass(&mut only, &flows)?;
+            if got != want || quiet != 0 {
+                bail!("{name}: the classes-only pass differs from the reference or alerted");
+            }
+            let classify = rate(flows.len(), split_only.total());
+            best_classify = best_classify.max(classify);
             // The model alone, on all the features at once, right after the pass.
             let began = Instant::now();
             std::hint::black_box(scoring.predict(&x)?);
@@ -242,9 +260,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let fps = rate(flows.len(), total);
             best = best.max(fps);
             outln!(
-                "{:<6} {:>12.0} {:>12.0} {:>7.2}× {:>8.1}% {:>8.1}% {:>8.1}% {:>8.1}% {:>8} {:>18x}",
+                "{:<6} {:>12.0} {:>13.0} {:>12.0} {:>7.2}× {:>8.1}% {:>8.1}% {:>8.1}% {:>8.1}% {:>8} {:>18x}",
                 p,
                 fps,
+                classify,
                 alone,
                 fps / alone,
                 share(split.features, total),
@@ -256,10 +275,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             );
         }
         outln!(
-            "{name}: best {best:.0} flows/s through the pipeline, {:.2}× the reference; classes equal to the reference's in every pass",
-            best / reference_fps
+            "{name}: best {best:.0} flows/s through the pipeline ({:.2}× the reference), {best_classify:.0} classifying only ({:.2}×); classes equal to the reference's in every pass",
+            best / reference_fps,
+            best_classify / reference_fps
         );
     }
-    outln!("(pipeline: features + model + class-alert policy + behaviour watch, sinks left out; model: the same compiled model on the precomputed features of all flows in one call)");
+    outln!("(pipeline: features + model + class-alert policy + behaviour watch, sinks left out; classify: features + model, no alert classes and no watch, as intents/traffic-classification.yaml runs; model: the same compiled model on the precomputed features of all flows in one call; the shares are the pipeline's)");
     Ok(())
 }
