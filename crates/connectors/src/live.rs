@@ -1391,13 +1391,17 @@ pub(crate) fn live_factory<C: Clone + Send + Sync + 'static>(
     })
 }
 
+/// Opens the live source of `config` reading `fields` from the given partitions.
+pub(crate) type OpenPartitions<C> =
+    fn(&C, &[String], Vec<u32>) -> Result<LiveSource, ConnectorError>;
+
 /// A factory whose every worker opens, with `open`, the live source of the partitions of
 /// `count` it owns (`k mod peers = index`); a worker owning none reads nothing.
 pub(crate) fn partitions_factory<C: Clone + Send + Sync + 'static>(
     config: &C,
     fields: &[String],
     count: u32,
-    open: fn(&C, &[String], Vec<u32>) -> Result<LiveSource, ConnectorError>,
+    open: OpenPartitions<C>,
 ) -> SourceFactory {
     let (config, fields) = (config.clone(), fields.to_vec());
     Arc::new(move |index, peers| {

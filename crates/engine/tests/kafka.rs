@@ -654,8 +654,7 @@ fn partitions_resume_from_the_checkpoint(brokers: &Brokers) {
     );
     for (partitions, other) in [(None, "read whole"), (Some(4), "in 4 partitions")] {
         let err = checkpoint::latest(dir.path(), partitions)
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(
             err.contains("does not fit this run") && err.contains("in 3 partitions"),
