@@ -197,14 +197,22 @@ impl SourceComponent for KafkaSourceConfig {
     /// Worker 0 joins the consumer group; with `partitions`, each worker assigns itself those
     /// it owns (none: it reads nothing).
     fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
-        Ok(match self.partitions {
-            None => live_factory(self, fields, LiveSource::kafka),
-            Some(count) => partitions_factory(self, fields, count, LiveSource::kafka_partitions),
-        })
+        match self.partitions {
+            None => Ok(live_factory(self, fields, LiveSource::kafka)),
+            Some(count) => match partitions_problem(count) {
+                Some(why) => Err(SourceError(format!("{}: `partitions` {why}", self.name()))),
+                None => Ok(partitions_factory(
+                    self,
+                    fields,
+                    count,
+                    LiveSource::kafka_partitions,
+                )),
+            },
+        }
     }
 
     /// Besides the live checks, the brokers', `topic`'s, `group`'s, `session_timeout`'s, and
-    /// `partitions`': between 1 and `i32::MAX` (Kafka numbers partitions in an `i32`), with
+    /// `partitions`': between 1 and `MAX_PARTITIONS` (100000), with
     /// neither `max_rows` nor `session_timeout`.
     fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
         let mut out = live_problems(self.format, &self.columns, self.buffer);
@@ -239,15 +247,8 @@ impl KafkaSourceConfig {
         let Some(count) = self.partitions else {
             return out;
         };
-        if count == 0 || i32::try_from(count).is_err() {
-            out.push(SourceProblem::new(
-                ProblemAt::Key("partitions"),
-                format!(
-                    "{count} is not between 1 and {} (the topic's partition count)",
-                    i32::MAX
-                ),
-                None,
-            ));
+        if let Some(why) = partitions_problem(count) {
+            out.push(SourceProblem::new(ProblemAt::Key("partitions"), why, None));
         }
         if self.max_rows.is_some() {
             out.push(SourceProblem::new(
@@ -303,6 +304,17 @@ impl crate::SinkComponent for KafkaSinkConfig {
         crate::SinkComponent::check(self)?;
         Ok(Box::new(crate::KafkaSink::connect(self, intent)?))
     }
+}
+
+/// The most partitions a source read in partitions may name: beyond any real topic (Kafka
+/// advises a few thousand a broker), and it bounds the share each worker lists.
+pub(crate) const MAX_PARTITIONS: u32 = 100_000;
+
+/// What is wrong with `partitions: count`, if anything.
+fn partitions_problem(count: u32) -> Option<String> {
+    (!(1..=MAX_PARTITIONS).contains(&count)).then(|| {
+        format!("{count} is not between 1 and {MAX_PARTITIONS} (the topic's partition count)")
+    })
 }
 
 /// Problems of `brokers` (none, or one not `host:port`) and `topic` (empty).
@@ -478,7 +490,7 @@ mod tests {
         assert!(err.contains("--features kafka"), "{err}");
     }
 
-    /// `partitions`: from 1 to `i32::MAX`, without `max_rows` or `session_timeout`; a worker
+    /// `partitions`: from 1 to `MAX_PARTITIONS`, without `max_rows` or `session_timeout`; a worker
     /// owning no partition (more workers than partitions) reads nothing, without connecting.
     #[test]
     fn a_kafka_source_in_partitions_is_checked_and_shared_out() {
@@ -503,8 +515,13 @@ mod tests {
         assert_eq!(kafka(serde_json::json!({})).partitions(), None);
         let [p, m, s] = ["partitions", "max_rows", "session_timeout"].map(ProblemAt::Key);
         assert_eq!(keys(&kafka(serde_json::json!({"partitions": 0}))), [p]);
-        let huge = kafka(serde_json::json!({"partitions": 3_000_000_000u32}));
-        assert!(huge.problems(&[], false)[0].message.contains("2147483647"));
+        let huge = kafka(serde_json::json!({"partitions": MAX_PARTITIONS + 1}));
+        assert!(huge.problems(&[], false)[0].message.contains("100000"));
+        let err = huge.open(&["a".to_string()]).err().unwrap().0;
+        assert!(
+            err.contains("`partitions` 100001 is not between 1"),
+            "{err}"
+        );
         assert_eq!(
             keys(&kafka(
                 serde_json::json!({"partitions": 4, "max_rows": 9, "session_timeout": "10s"})
