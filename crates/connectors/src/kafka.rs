@@ -16,7 +16,7 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::alerting::alert_json;
-use crate::kafka_config::Position;
+use crate::kafka_config::{KafkaShare, Position};
 use crate::live::{AckToken, Event, Transport};
 use crate::{AlertSink, ConnectorError, KafkaSinkConfig, KafkaSourceConfig};
 
@@ -32,26 +32,31 @@ fn client(brokers: &[String]) -> ClientConfig {
     c
 }
 
-/// Checks that the brokers answer and hold `topic` with partitions.
+/// Checks that the brokers answer and hold `topic` with partitions; returns how many.
 fn check_topic<C: ClientContext>(
     client: &rdkafka::client::Client<C>,
     topic: &str,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let metadata = client
         .fetch_metadata(Some(topic), CONNECT_TIMEOUT)
         .map_err(|e| format!("cannot reach the brokers: {e}"))?;
     let t = metadata.topics().iter().find(|t| t.name() == topic);
     match (t.and_then(|t| t.error()), t) {
         (Some(e), _) => Err(format!("topic `{topic}`: {}", RDKafkaErrorCode::from(e))),
-        (None, Some(t)) if !t.partitions().is_empty() => Ok(()),
+        (None, Some(t)) if !t.partitions().is_empty() => Ok(t.partitions().len()),
         _ => Err(format!("topic `{topic}` has no partitions")),
     }
 }
 
-/// Joins the consumer group and starts a thread polling it; returns once the brokers have
-/// answered and the topic is known. Offsets are committed only as [`AckToken::Kafka`]
+/// Joins the consumer group (or assigns the partitions of `share`) and starts a thread
+/// polling; returns once the brokers have answered and the topic is known (with `partitions`,
+/// to have that many). Offsets are committed under `group` only as [`AckToken::Kafka`]
 /// positions come back (never automatically).
-pub(crate) fn consume(cfg: &KafkaSourceConfig, name: &str) -> Result<Transport, ConnectorError> {
+pub(crate) fn consume(
+    cfg: &KafkaSourceConfig,
+    name: &str,
+    share: KafkaShare,
+) -> Result<Transport, ConnectorError> {
     let fail = |message: String| ConnectorError::Live {
         source_name: name.to_string(),
         message,
@@ -73,10 +78,26 @@ pub(crate) fn consume(cfg: &KafkaSourceConfig, name: &str) -> Result<Transport, 
     let consumer: BaseConsumer = config
         .create()
         .map_err(|e| fail(format!("cannot make the consumer: {e}")))?;
-    check_topic(consumer.client(), &cfg.topic).map_err(fail)?;
-    consumer
-        .subscribe(&[&cfg.topic])
-        .map_err(|e| fail(format!("topic `{}`: {e}", cfg.topic)))?;
+    let count = check_topic(consumer.client(), &cfg.topic).map_err(fail)?;
+    match share {
+        KafkaShare::Group => consumer.subscribe(&[&cfg.topic]),
+        KafkaShare::Assigned { partitions, from } => {
+            if let Some(n) = cfg.partitions.filter(|&n| n as usize != count) {
+                return Err(fail(format!(
+                    "topic `{}` has {count} partitions, not the {n} `partitions` says",
+                    cfg.topic
+                )));
+            }
+            let mut list = TopicPartitionList::new();
+            for p in partitions {
+                let at = from.get(&p).map_or(Offset::Stored, |&o| Offset::Offset(o));
+                list.add_partition_offset(&cfg.topic, p, at)
+                    .map_err(|e| fail(format!("partition {p}: {e}")))?;
+            }
+            consumer.assign(&list)
+        }
+    }
+    .map_err(|e| fail(format!("topic `{}`: {e}", cfg.topic)))?;
     let (tx, rx) = sync_channel(cfg.buffer.max(1));
     let (ack_tx, ack_rx) = tokio::sync::mpsc::unbounded_channel();
     let stop = Arc::new(AtomicBool::new(false));

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::live::{
     default_buffer, event_time, event_time_problems, interval_duration, is_default_buffer,
-    live_factory, live_fields, live_problems, LiveLimits, LiveSource, MessageFormat, RowMapping,
+    live_factory, live_fields, live_problems, partitions_factory, LiveLimits, LiveSource,
+    MessageFormat, RowMapping,
 };
 use crate::ConnectorError;
 
@@ -51,10 +52,11 @@ impl KafkaStart {
 /// its checkpoint covers, and reads again those after it (at least once; what is scored twice
 /// is at most one checkpoint interval).
 ///
-/// One worker of the run (worker 0 of process 0) is the group's member and reads every
-/// partition the group gives it; the dataflow routes each row to the worker owning its entity,
-/// in whichever process (`--processes N`), as for every live source. Run one pipeline per
-/// group: members of other runs would take partitions away from it.
+/// Without `partitions`, one worker of the run (worker 0 of process 0) is the group's member
+/// and reads every partition the group gives it; the dataflow routes each row to the worker
+/// owning its entity, in whichever process (`--processes N`), as for every live source. Run
+/// one pipeline per group: members of other runs would take partitions away from it. With
+/// `partitions`, every worker reads its own share: see [`Self::partitions`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaSourceConfig {
@@ -70,6 +72,14 @@ pub struct KafkaSourceConfig {
     /// Where a group without committed offsets starts: `earliest` (default) or `latest`.
     #[serde(default)]
     pub start: KafkaStart,
+    /// The topic's partition count, to read it in partitions: every worker of the run, in
+    /// every process, assigns itself (statically, without joining the group) the partitions
+    /// `p` with `p mod W = w` (`W` workers in all, `w` its index) and reads them from the
+    /// group's committed offsets, or a checkpoint's. Offsets are still committed under
+    /// `group`. A worker owning none reads nothing (it still scores the entities it owns).
+    /// The reader checks the count against the topic's when it starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
     /// How long the group waits for a silent member before giving its partitions to another,
     /// from 6s to 1h (the consumer's `session.timeout.ms`, and its `max.poll.interval.ms`:
     /// the source goes on polling, fetching paused, while the pipeline is behind; librdkafka's
@@ -149,11 +159,21 @@ impl KafkaSourceConfig {
 
 impl SourceComponent for KafkaSourceConfig {
     fn describe(&self) -> String {
-        format!("{} (consumer group {})", self.name(), self.group)
+        match self.partitions {
+            Some(n) => format!(
+                "{} in {n} partitions (offsets committed for group {})",
+                self.name(),
+                self.group
+            ),
+            None => format!("{} (consumer group {})", self.name(), self.group),
+        }
     }
 
     fn target(&self) -> String {
-        self.name()
+        match self.partitions {
+            Some(n) => format!("{} in {n} partitions", self.name()),
+            None => self.name(),
+        }
     }
 
     fn is_live(&self) -> bool {
@@ -164,16 +184,36 @@ impl SourceComponent for KafkaSourceConfig {
         live_fields()
     }
 
-    /// Worker 0 reads it whole, and partition offsets are its position.
+    /// Partition offsets are its position: read whole, worker 0's of every partition; in
+    /// partitions, each reader's of its own.
     fn resumable(&self) -> bool {
         true
     }
 
-    /// Worker 0 joins the consumer group.
-    fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
-        Ok(live_factory(self, fields, LiveSource::kafka))
+    fn partitions(&self) -> Option<u32> {
+        self.partitions
     }
 
+    /// Worker 0 joins the consumer group; with `partitions`, each worker assigns itself those
+    /// it owns (none: it reads nothing).
+    fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
+        match self.partitions {
+            None => Ok(live_factory(self, fields, LiveSource::kafka)),
+            Some(count) => match partitions_problem(count) {
+                Some(why) => Err(SourceError(format!("{}: `partitions` {why}", self.name()))),
+                None => Ok(partitions_factory(
+                    self,
+                    fields,
+                    count,
+                    LiveSource::kafka_partitions,
+                )),
+            },
+        }
+    }
+
+    /// Besides the live checks, the brokers', `topic`'s, `group`'s, `session_timeout`'s, and
+    /// `partitions`': between 1 and `MAX_PARTITIONS` (100000), with
+    /// neither `max_rows` nor `session_timeout`.
     fn problems(&self, _fields: &[String], _remote: bool) -> Vec<SourceProblem> {
         let mut out = live_problems(self.format, &self.columns, self.buffer);
         out.extend(event_time_problems(self.lateness, self.max_held));
@@ -193,6 +233,36 @@ impl SourceComponent for KafkaSourceConfig {
                 ProblemAt::Key("group"),
                 "is empty",
                 Some("name the consumer group, e.g. `group: ai4ict`"),
+            ));
+        }
+        out.extend(self.partitions_problems());
+        out
+    }
+}
+
+impl KafkaSourceConfig {
+    /// See [`SourceComponent::problems`].
+    fn partitions_problems(&self) -> Vec<SourceProblem> {
+        let mut out = Vec::new();
+        let Some(count) = self.partitions else {
+            return out;
+        };
+        if let Some(why) = partitions_problem(count) {
+            out.push(SourceProblem::new(ProblemAt::Key("partitions"), why, None));
+        }
+        if self.max_rows.is_some() {
+            out.push(SourceProblem::new(
+                ProblemAt::Key("max_rows"),
+                "counts one reader's rows, and with `partitions` each worker reads its own share",
+                Some("end with `until_idle` instead"),
+            ));
+        }
+        if self.session_timeout.is_some() {
+            out.push(SourceProblem::new(
+                ProblemAt::Key("session_timeout"),
+                "is a group member's, and with `partitions` each worker assigns itself its \
+                 partitions without joining the group",
+                Some("leave `session_timeout` out, or `partitions` to read as a group member"),
             ));
         }
         out
@@ -234,6 +304,17 @@ impl crate::SinkComponent for KafkaSinkConfig {
         crate::SinkComponent::check(self)?;
         Ok(Box::new(crate::KafkaSink::connect(self, intent)?))
     }
+}
+
+/// The most partitions a source read in partitions may name: beyond any real topic (Kafka
+/// advises a few thousand a broker), and it bounds the share each worker lists.
+pub(crate) const MAX_PARTITIONS: u32 = 100_000;
+
+/// What is wrong with `partitions: count`, if anything.
+fn partitions_problem(count: u32) -> Option<String> {
+    (!(1..=MAX_PARTITIONS).contains(&count)).then(|| {
+        format!("{count} is not between 1 and {MAX_PARTITIONS} (the topic's partition count)")
+    })
 }
 
 /// Problems of `brokers` (none, or one not `host:port`) and `topic` (empty).
@@ -281,6 +362,20 @@ fn address_problems(brokers: &[String], topic: &str) -> Vec<SourceProblem> {
 /// A Kafka source's position: the next offset of each partition. A checkpoint stores it as
 /// 12 bytes a partition (partition `i32`, offset `i64`, little endian).
 pub(crate) type Position = BTreeMap<i32, i64>;
+
+/// Which partitions of the topic a Kafka reader reads.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+pub(crate) enum KafkaShare {
+    /// Those the consumer group gives its member.
+    Group,
+    /// These, assigned statically: each from its offset in `from` (a checkpoint's), else from
+    /// the group's committed offset.
+    Assigned {
+        partitions: Vec<i32>,
+        from: Position,
+    },
+}
 
 pub(crate) fn encode(position: &Position) -> Vec<u8> {
     position
@@ -393,6 +488,59 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("--features kafka"), "{err}");
+    }
+
+    /// `partitions`: from 1 to `MAX_PARTITIONS`, without `max_rows` or `session_timeout`; a worker
+    /// owning no partition (more workers than partitions) reads nothing, without connecting.
+    #[test]
+    fn a_kafka_source_in_partitions_is_checked_and_shared_out() {
+        let kafka = |extra: serde_json::Value| -> KafkaSourceConfig {
+            let mut v = serde_json::json!({"brokers": ["127.0.0.1:9"], "topic": "t"});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            serde_json::from_value(v).unwrap()
+        };
+        let keys = |cfg: &KafkaSourceConfig| -> Vec<ProblemAt> {
+            cfg.problems(&[], false).iter().map(|p| p.at).collect()
+        };
+        let good = kafka(serde_json::json!({"partitions": 2, "until_idle": "2s"}));
+        assert!(keys(&good).is_empty(), "{:?}", good.problems(&[], false));
+        assert_eq!(good.partitions(), Some(2));
+        assert!(good.resumable());
+        assert!(good.target().ends_with("in 2 partitions"));
+        assert!(good
+            .describe()
+            .contains("offsets committed for group ai4ict"));
+        assert_eq!(kafka(serde_json::json!({})).partitions(), None);
+        let [p, m, s] = ["partitions", "max_rows", "session_timeout"].map(ProblemAt::Key);
+        assert_eq!(keys(&kafka(serde_json::json!({"partitions": 0}))), [p]);
+        let huge = kafka(serde_json::json!({"partitions": MAX_PARTITIONS + 1}));
+        assert!(huge.problems(&[], false)[0].message.contains("100000"));
+        let err = huge.open(&["a".to_string()]).err().unwrap().0;
+        assert!(
+            err.contains("`partitions` 100001 is not between 1"),
+            "{err}"
+        );
+        assert_eq!(
+            keys(&kafka(
+                serde_json::json!({"partitions": 4, "max_rows": 9, "session_timeout": "10s"})
+            )),
+            [m, s]
+        );
+        let factory = good.open(&["a".to_string()]).unwrap();
+        let mut idle = factory(2, 3).unwrap();
+        assert!(
+            idle.next_batch().is_none(),
+            "worker 2 of 3 owns no partition"
+        );
+        assert!(idle.checkpoint_from(Some(&[][..])).is_ok());
+        assert!(idle.cut(1).is_empty(), "and has no position");
+        #[cfg(not(feature = "kafka"))]
+        {
+            let err = factory(1, 3).err().unwrap().to_string();
+            assert!(err.contains("--features kafka"), "{err}");
+        }
     }
 
     #[test]

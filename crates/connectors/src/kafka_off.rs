@@ -5,6 +5,7 @@
 
 use ai4ict_core::Alert;
 
+use crate::kafka_config::KafkaShare;
 use crate::live::Transport;
 use crate::{AlertSink, ConnectorError, KafkaSinkConfig, KafkaSourceConfig};
 
@@ -12,7 +13,11 @@ use crate::{AlertSink, ConnectorError, KafkaSinkConfig, KafkaSourceConfig};
 const MISSING: &str = "this build has no Kafka support: build ai4ict with `--features kafka`";
 
 /// Always fails: see the module documentation.
-pub(crate) fn consume(_: &KafkaSourceConfig, name: &str) -> Result<Transport, ConnectorError> {
+pub(crate) fn consume(
+    _: &KafkaSourceConfig,
+    name: &str,
+    _: KafkaShare,
+) -> Result<Transport, ConnectorError> {
     Err(ConnectorError::Live {
         source_name: name.to_string(),
         message: MISSING.into(),

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Broker, BrokerAuth};
 use crate::csvline::Fields;
-use crate::kafka_config::{Offsets, Position};
+use crate::kafka_config::{KafkaShare, Offsets, Position};
 use crate::reorder::Reorder;
 use crate::source::{column_of, note_order, parse_row, Fault, Plan, PIPELINE_BATCH_ROWS};
 use crate::ClientTls;
@@ -691,6 +691,10 @@ pub(crate) struct Transport {
 /// See [`LiveSource::checkpoint_from`].
 type Rebind = Box<dyn FnOnce(Vec<Option<u64>>) -> Result<Transport, ConnectorError> + Send>;
 
+/// Assigns a Kafka reader's partitions anew, at a checkpoint's offsets (see
+/// [`LiveSource::kafka_partitions`]).
+type Reassign = Box<dyn FnOnce(Position) -> Result<Transport, ConnectorError> + Send>;
+
 /// Most connection problems kept in a live source's report.
 const MAX_TROUBLES: usize = 10;
 
@@ -718,6 +722,8 @@ pub struct LiveSource {
     rebind: Option<Rebind>,
     /// Kafka: the offsets read, committed instead of acknowledging messages.
     kafka: Option<Offsets>,
+    /// Kafka read in partitions: this reader's, and how to assign them anew for checkpoints.
+    reassign: Option<(Vec<i32>, Reassign)>,
     seq: u64,
     read: u64,
     limits: LiveLimits,
@@ -791,9 +797,47 @@ impl LiveSource {
     ) -> Result<Self, ConnectorError> {
         let name = cfg.name();
         let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
-        let transport = crate::kafka::consume(cfg, &name)?;
+        let transport = crate::kafka::consume(cfg, &name, KafkaShare::Group)?;
         let mut source = Self::new(name, Box::new(rows), transport, cfg.limits());
         source.kafka = Some(Offsets::default());
+        Ok(source)
+    }
+
+    /// Assigns `partitions` of `cfg.topic` (see [`crate::KafkaSourceConfig::partitions`]),
+    /// each from the group's committed offset, and starts polling; fails naming the brokers
+    /// when they cannot be reached, the topic does not exist or has another partition count.
+    /// With checkpoints, they are assigned anew at the checkpoint's offsets.
+    pub fn kafka_partitions(
+        cfg: &crate::KafkaSourceConfig,
+        fields: &[String],
+        partitions: Vec<u32>,
+    ) -> Result<Self, ConnectorError> {
+        let name = cfg.name();
+        let partitions = partitions
+            .into_iter()
+            .map(i32::try_from)
+            .collect::<Result<Vec<i32>, _>>()
+            .map_err(|_| ConnectorError::Live {
+                source_name: name.clone(),
+                message: format!("`partitions` is more than {}", i32::MAX),
+            })?;
+        let rows = MessageRows::new(&name, &cfg.rows(), fields)?;
+        let share = KafkaShare::Assigned {
+            partitions: partitions.clone(),
+            from: Position::new(),
+        };
+        let transport = crate::kafka::consume(cfg, &name, share)?;
+        let mut source = Self::new(name.clone(), Box::new(rows), transport, cfg.limits());
+        source.kafka = Some(Offsets::default());
+        let (cfg, owned) = (cfg.clone(), partitions.clone());
+        let reassign: Reassign = Box::new(move |from| {
+            let share = KafkaShare::Assigned {
+                partitions: owned,
+                from,
+            };
+            crate::kafka::consume(&cfg, &name, share)
+        });
+        source.reassign = Some((partitions, reassign));
         Ok(source)
     }
 
@@ -830,6 +874,7 @@ impl LiveSource {
             checkpoints: false,
             rebind: None,
             kafka: None,
+            reassign: None,
             seq: 0,
             read: 0,
             limits,
@@ -1053,22 +1098,30 @@ impl LiveSource {
 
     /// Switches to checkpoints from a checkpoint's `position` (see [`Source::cut`]): a
     /// JetStream stream sequence, or for partitions every reader's list of theirs (of which
-    /// those read here are taken), or Kafka partition offsets.
+    /// those read here are taken), or Kafka partition offsets (likewise).
     fn resume_from(&mut self, position: Option<&[u8]>) -> Result<(), ConnectorError> {
         let bad = |message: String| ConnectorError::Live {
             source_name: self.name.clone(),
             message,
         };
-        if let Some(kafka) = &mut self.kafka {
-            // The consumer already reads from the group's committed offsets, which a
-            // checkpoint's commit sets: the records it covers are skipped.
-            kafka.resume(
-                position
-                    .map(crate::kafka_config::decode)
-                    .transpose()
-                    .map_err(bad)?
-                    .unwrap_or_default(),
-            );
+        if self.kafka.is_some() {
+            let mut from = position
+                .map(crate::kafka_config::decode)
+                .transpose()
+                .map_err(bad)?
+                .unwrap_or_default();
+            if let Some((partitions, reassign)) = self.reassign.take() {
+                // Read in partitions: this reader's, assigned anew at the checkpoint's offsets
+                // (every reader's position is there, one after the other).
+                from.retain(|p, _| partitions.contains(p));
+                self.close();
+                self.transport = reassign(from.clone())?;
+            }
+            // Read whole, the consumer already reads from the group's committed offsets,
+            // which a checkpoint's commit sets: the records it covers are skipped.
+            if let Some(kafka) = &mut self.kafka {
+                kafka.resume(from);
+            }
             self.checkpoints = true;
             return Ok(());
         }
@@ -1338,6 +1391,32 @@ pub(crate) fn live_factory<C: Clone + Send + Sync + 'static>(
     })
 }
 
+/// Opens the live source of `config` reading `fields` from the given partitions.
+pub(crate) type OpenPartitions<C> =
+    fn(&C, &[String], Vec<u32>) -> Result<LiveSource, ConnectorError>;
+
+/// A factory whose every worker opens, with `open`, the live source of the partitions of
+/// `count` it owns (`k mod peers = index`); a worker owning none reads nothing.
+pub(crate) fn partitions_factory<C: Clone + Send + Sync + 'static>(
+    config: &C,
+    fields: &[String],
+    count: u32,
+    open: OpenPartitions<C>,
+) -> SourceFactory {
+    let (config, fields) = (config.clone(), fields.to_vec());
+    Arc::new(move |index, peers| {
+        let owned: Vec<u32> = (0..count)
+            .filter(|&k| k as usize % peers.max(1) == index)
+            .collect();
+        if owned.is_empty() {
+            return Ok(Box::new(NoRows) as Box<dyn Source>);
+        }
+        open(&config, &fields, owned)
+            .map(|s| Box::new(LiveRows(s)) as Box<dyn Source>)
+            .map_err(|e| SourceError(e.to_string()))
+    })
+}
+
 /// Live sources name their fields: there is no file to find them in.
 pub(crate) fn live_fields() -> Result<Vec<String>, SourceError> {
     Err(SourceError(
@@ -1493,21 +1572,10 @@ impl SourceComponent for NatsSourceConfig {
     /// Worker 0 binds the JetStream consumer; with `partitions`, each worker binds those of
     /// the partitions it owns (none: it reads nothing).
     fn open(&self, fields: &[String]) -> Result<SourceFactory, SourceError> {
-        let Some(count) = self.partitions else {
-            return Ok(live_factory(self, fields, LiveSource::nats));
-        };
-        let (config, fields) = (self.clone(), fields.to_vec());
-        Ok(Arc::new(move |index, peers| {
-            let owned: Vec<u32> = (0..count)
-                .filter(|&k| k as usize % peers.max(1) == index)
-                .collect();
-            if owned.is_empty() {
-                return Ok(Box::new(NoRows) as Box<dyn Source>);
-            }
-            LiveSource::nats_partitions(&config, &fields, owned)
-                .map(|s| Box::new(LiveRows(s)) as Box<dyn Source>)
-                .map_err(|e| SourceError(e.to_string()))
-        }))
+        Ok(match self.partitions {
+            None => live_factory(self, fields, LiveSource::nats),
+            Some(count) => partitions_factory(self, fields, count, LiveSource::nats_partitions),
+        })
     }
 
     /// Besides the live checks, `auth`'s and `tls`'s, and `partitions`': at least one, a
@@ -1850,6 +1918,65 @@ mod tests {
         assert!(
             ack_rx.try_recv().is_err(),
             "not committed before its checkpoint is"
+        );
+    }
+
+    /// A Kafka reader of partitions 1 and 3 resumed from every reader's position is assigned
+    /// its own partitions anew at their offsets; its cut and commit hold only its own.
+    #[test]
+    fn a_kafka_partition_reader_resumes_at_its_partitions_offsets() {
+        use crate::kafka_config::{decode, encode};
+        let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
+        let map = BTreeMap::new();
+        let fields = vec!["a".to_string()];
+        let reader = MessageRows::new("t", &jsonl(&map), &fields).unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let transport = |rx| Transport {
+            rx,
+            early: VecDeque::new(),
+            acks: Some(ack_tx.clone()),
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let (_, idle) = std::sync::mpsc::sync_channel(1);
+        let limits = LiveLimits {
+            buffer: 8,
+            ..LiveLimits::default()
+        };
+        let mut src = LiveSource::new("t".into(), Box::new(reader), transport(idle), limits);
+        src.kafka = Some(Offsets::default());
+        let assigned = Arc::new(std::sync::Mutex::new(None));
+        let (fresh, seen) = (transport(rx), Arc::clone(&assigned));
+        src.reassign = Some((
+            vec![1, 3],
+            Box::new(move |from| {
+                *seen.lock().unwrap() = Some(from);
+                Ok(fresh)
+            }),
+        ));
+        let every = Position::from([(0, 5), (1, 7), (2, 9), (3, 4)]);
+        src.resume_from(Some(&encode(&every))).unwrap();
+        let own = Position::from([(1, 7), (3, 4)]);
+        assert_eq!(assigned.lock().unwrap().as_ref(), Some(&own));
+        assert_eq!(decode(&src.position(0)).unwrap(), own, "before any record");
+        for (seq, offset) in [(1, (1, 7)), (2, (3, 4)), (3, (1, 8))] {
+            send_row(&tx, seq, Some(offset), seq as i64);
+        }
+        let batch = src
+            .next_batch(100, Duration::from_millis(50))
+            .unwrap()
+            .unwrap();
+        assert_eq!(batch.len(), 3);
+        let cut = Position::from([(1, 9), (3, 5)]);
+        assert_eq!(decode(&src.position(1)).unwrap(), cut);
+        src.commit(1);
+        let mut sent = Vec::new();
+        while let Ok(tokens) = ack_rx.try_recv() {
+            sent.extend(tokens);
+        }
+        assert!(
+            matches!(&sent[..], [AckToken::Kafka(a), AckToken::Kafka(b)] if *a == own && *b == cut),
+            "each cut commits this reader's partitions only"
         );
     }
 

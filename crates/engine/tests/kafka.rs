@@ -1,7 +1,8 @@
 //! The dataflow on a Kafka topic (feature `kafka`): every record is scored and its offset
 //! committed, alerts go to a topic keyed by their key, and a run that dies resumes from its
 //! latest checkpoint, re-reading the records after it and none before; a pipeline that stalls
-//! longer than the session timeout keeps its partitions. Against librdkafka's
+//! longer than the session timeout keeps its partitions; and the same read in partitions,
+//! every worker of every process its share. Against librdkafka's
 //! mock cluster (in this process, speaking the Kafka protocol), and against a real broker when
 //! `AI4ICT_TEST_KAFKA=host:port` is set (skipped, saying so, without it).
 #![cfg(feature = "kafka")]
@@ -98,6 +99,33 @@ impl Brokers {
         p.flush(WAIT).unwrap();
     }
 
+    /// Writes rows `0..n`, row `i` to partition `(i mod 5) mod PARTITIONS` (its cell's), and
+    /// waits until the broker has them all.
+    fn produce_by_cell(&self, topic: &str, n: usize) {
+        let p: ThreadedProducer<DefaultProducerContext> = self.config().create().unwrap();
+        for i in 0..n {
+            let (k, v) = row(i);
+            let to = (i % 5) as i32 % PARTITIONS;
+            p.send(BaseRecord::to(topic).key(&k).payload(&v).partition(to))
+                .unwrap();
+        }
+        p.flush(WAIT).unwrap();
+    }
+
+    /// Commits for `group` the end of each partition of `topic` that `position` (a
+    /// checkpoint's) names, from outside the group, as a run without checkpoints would.
+    fn commit_ends(&self, topic: &str, group: &str, position: &[u8]) {
+        let c: BaseConsumer = self.config().set("group.id", group).create().unwrap();
+        let mut list = TopicPartitionList::new();
+        for (p, _) in offsets(position) {
+            let (_, end) = c.fetch_watermarks(topic, p, WAIT).unwrap();
+            list.add_partition_offset(topic, p, Offset::Offset(end))
+                .unwrap();
+        }
+        c.commit(&list, rdkafka::consumer::CommitMode::Sync)
+            .unwrap();
+    }
+
     /// The group's committed offsets, summed over the partitions.
     fn committed(&self, topic: &str, group: &str) -> i64 {
         let c: BaseConsumer = self.config().set("group.id", group).create().unwrap();
@@ -190,13 +218,25 @@ fn source(brokers: &Brokers, topic: &str, group: &str, max_rows: usize) -> Kafka
     .unwrap()
 }
 
-/// The rows the source read, from its note (`… N rows read …`).
-fn rows_read(out: &RunOutput) -> u64 {
-    let note = out.source_notes.join("; ");
+/// The rows a reader read, from its note (`… N rows read …`).
+fn rows_in(note: &str) -> u64 {
     let before = note.split(" rows read").next().unwrap_or_default();
     let n = before.rsplit(' ').next().unwrap_or_default();
     n.parse()
         .unwrap_or_else(|_| panic!("no rows read in {note:?}"))
+}
+
+/// The rows the source read, from its note.
+fn rows_read(out: &RunOutput) -> u64 {
+    rows_in(&out.source_notes.join("; "))
+}
+
+/// The rows the readers of a source read in partitions read, summed over their notes.
+fn rows_read_in_partitions(outs: &[RunOutput]) -> u64 {
+    outs.iter()
+        .flat_map(|o| &o.source_notes)
+        .map(|n| rows_in(n))
+        .sum()
 }
 
 fn no_sinks() -> SinkFactory {
@@ -374,13 +414,25 @@ fn run(cfg: &KafkaSourceConfig, dir: &std::path::Path, die_after: Option<usize>)
     .unwrap()
 }
 
-/// The records a checkpoint's position covers: the next offsets of the partitions, summed.
-fn covered(position: &[u8]) -> i64 {
+/// A checkpoint's position: each partition and its next offset (read in partitions, every
+/// reader's one after the other).
+fn offsets(position: &[u8]) -> Vec<(i32, i64)> {
     assert!(position.len().is_multiple_of(12), "{position:?}");
     position
         .chunks_exact(12)
-        .map(|c| i64::from_le_bytes(c[4..].try_into().unwrap()))
-        .sum()
+        .map(|c| {
+            let (p, o) = c.split_at(4);
+            (
+                i32::from_le_bytes(p.try_into().unwrap()),
+                i64::from_le_bytes(o.try_into().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// The records a checkpoint's position covers: the next offsets of the partitions, summed.
+fn covered(position: &[u8]) -> i64 {
+    offsets(position).iter().map(|(_, o)| o).sum()
 }
 
 fn restart_resumes_from_the_checkpoint(brokers: &Brokers) {
@@ -455,6 +507,189 @@ fn a_stalled_pipeline_keeps_its_partitions(brokers: &Brokers) {
     assert!(!note.contains("poll interval"), "{note}");
 }
 
+/// The source reading `topic` in its `PARTITIONS` partitions until idle.
+fn in_partitions(brokers: &Brokers, topic: &str, group: &str) -> KafkaSourceConfig {
+    serde_json::from_value(serde_json::json!({
+        "brokers": [brokers.servers()], "topic": topic, "group": group,
+        "partitions": PARTITIONS, "until_idle": "3s", "buffer": 32,
+    }))
+    .unwrap()
+}
+
+/// Two ports next to each other, free when asked: `(p, p + 1)`.
+fn free_ports() -> u16 {
+    loop {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = a.local_addr().unwrap().port();
+        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// Two processes of two workers each (threads of this test, talking over TCP as processes
+/// do) read a topic in its three partitions: three workers read one each, the fourth none;
+/// every record is read by one reader and scored once, and its offset committed under the
+/// group. A source whose `partitions` is not the topic's is refused when it starts.
+fn two_processes_read_their_partitions(brokers: &Brokers) {
+    let topic = brokers.topic("shared");
+    let n = 300;
+    brokers.produce_by_cell(&topic, n);
+    let group = format!("{topic}-group");
+    let cfg = in_partitions(brokers, &topic, &group);
+    let port = free_ports();
+    let outs: Vec<RunOutput> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|process| {
+                let feed = cfg.open(&fields()).unwrap();
+                s.spawn(move || {
+                    let cluster = Cluster {
+                        workers: 2,
+                        processes: 2,
+                        process,
+                        base_port: port,
+                        ..Cluster::default()
+                    };
+                    let spec = PipelineSpec::new(fields(), Interval::from_minutes(15));
+                    let progress = Arc::new(Progress::default());
+                    dataflow::run(spec, &cluster, feed, no_sinks(), progress).unwrap()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for out in &outs {
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+    }
+    let notes: Vec<&String> = outs.iter().flat_map(|o| &o.source_notes).collect();
+    assert_eq!(notes.len(), 3, "a reader a partition: {notes:?}");
+    assert_eq!(
+        outs[0].source_notes.len(),
+        2,
+        "process 0 reads partitions 0 and 1"
+    );
+    assert_eq!(rows_read_in_partitions(&outs), n as u64, "{notes:?}");
+    assert_eq!(outs[0].rows, n as u64, "every row scored once");
+    assert_eq!(outs[0].entities, 5);
+    assert_eq!(brokers.committed(&topic, &group), n as i64);
+
+    let mut wrong = cfg.clone();
+    wrong.partitions = Some(4);
+    let err = (wrong.open(&fields()).unwrap())(0, 1).err().unwrap().0;
+    assert!(
+        err.contains("has 3 partitions, not the 4 `partitions` says"),
+        "{err}"
+    );
+}
+
+/// One run in partitions on `workers` workers from the latest checkpoint in `dir`, each
+/// reader dying after `die_after` rows.
+fn run_in_partitions(
+    cfg: &KafkaSourceConfig,
+    dir: &std::path::Path,
+    workers: usize,
+    die_after: Option<usize>,
+) -> RunOutput {
+    let partitions = Some(PARTITIONS as u32);
+    let resume = checkpoint::latest(dir, partitions).unwrap();
+    checkpoint::clear_after(dir, resume.as_ref().map(|r| r.epoch)).unwrap();
+    let mut spec = PipelineSpec::new(fields(), Interval::from_minutes(15));
+    spec.span = Span {
+        start: resume.as_ref().map(|c| Arc::new(c.state.clone())),
+        ..Span::default()
+    };
+    spec.checkpoint = Some(CheckpointSpec {
+        dir: dir.to_path_buf(),
+        every: Duration::ZERO,
+        partitions,
+        resume: resume.map(|c| c.resume),
+    });
+    let open = cfg.open(&fields()).unwrap();
+    let feed: ai4ict_core::SourceFactory = Arc::new(move |index, peers| {
+        Ok(Box::new(Dies {
+            inner: open(index, peers)?,
+            left: die_after.unwrap_or(usize::MAX),
+        }) as Box<dyn Source>)
+    });
+    let cluster = Cluster {
+        workers,
+        ..Cluster::default()
+    };
+    let progress = Arc::new(Progress::default());
+    dataflow::run(spec, &cluster, feed, no_sinks(), progress).unwrap()
+}
+
+/// Read in partitions by two workers, a run dies part-way; its checkpoint holds each
+/// reader's partitions' offsets and is refused for a source read whole or in another number
+/// of partitions. Resumed on three workers, each reader starts at the checkpoint's offsets,
+/// not the group's (set past them here): every record is read, those after the checkpoint
+/// twice at most, none before it again.
+fn partitions_resume_from_the_checkpoint(brokers: &Brokers) {
+    let topic = brokers.topic("resume-parts");
+    let n = 600;
+    brokers.produce_by_cell(&topic, n);
+    let group = format!("{topic}-group");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = in_partitions(brokers, &topic, &group);
+    let first = run_in_partitions(&cfg, dir.path(), 2, Some(150));
+    let killed = first.errors.iter().filter(|e| e.contains("killed")).count();
+    assert_eq!(killed, 2, "both readers die: {:?}", first.errors);
+    let read_first = rows_read_in_partitions(std::slice::from_ref(&first));
+    let last = checkpoint::latest(dir.path(), Some(PARTITIONS as u32))
+        .unwrap()
+        .expect("a checkpoint was made");
+    let at = covered(&last.resume.position);
+    assert_eq!(
+        at as u64, last.resume.rows,
+        "the positions cover the rows read"
+    );
+    assert!(
+        at > 0 && at as u64 <= read_first,
+        "{at} of {read_first} read"
+    );
+    let committed = brokers.committed(&topic, &group);
+    assert!(
+        committed > 0 && committed <= at,
+        "offsets are committed only up to the latest checkpoint: {committed} vs {at}"
+    );
+    for (partitions, other) in [(None, "read whole"), (Some(4), "in 4 partitions")] {
+        let err = checkpoint::latest(dir.path(), partitions)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("does not fit this run") && err.contains("in 3 partitions"),
+            "{err}"
+        );
+        assert!(err.contains(other), "{err}");
+    }
+    brokers.commit_ends(&topic, &group, &last.resume.position);
+    let second = run_in_partitions(&cfg, dir.path(), 3, None);
+    assert!(second.errors.is_empty(), "{:?}", second.errors);
+    let read_second = rows_read_in_partitions(std::slice::from_ref(&second));
+    assert_eq!(
+        read_second,
+        n as u64 - at as u64,
+        "read on from the checkpoint"
+    );
+    assert_eq!(second.checkpoint.map(|c| c.1), Some(n as u64));
+    let twice = read_first + read_second - n as u64;
+    assert!(
+        twice == read_first - at as u64 && twice < read_first,
+        "read twice: only what followed the checkpoint ({twice})"
+    );
+    assert_eq!(brokers.committed(&topic, &group), n as i64);
+}
+
+#[test]
+fn kafka_two_processes_read_their_partitions_on_a_mock_cluster() {
+    two_processes_read_their_partitions(&Brokers::mock());
+}
+
+#[test]
+fn kafka_partitions_resume_from_the_checkpoint_on_a_mock_cluster() {
+    partitions_resume_from_the_checkpoint(&Brokers::mock());
+}
+
 #[test]
 fn kafka_stalled_pipeline_keeps_its_partitions_on_a_mock_cluster() {
     a_stalled_pipeline_keeps_its_partitions(&Brokers::mock());
@@ -484,4 +719,6 @@ fn kafka_on_a_real_broker() {
     sink_publishes_keyed_json(&brokers);
     restart_resumes_from_the_checkpoint(&brokers);
     a_stalled_pipeline_keeps_its_partitions(&brokers);
+    two_processes_read_their_partitions(&brokers);
+    partitions_resume_from_the_checkpoint(&brokers);
 }

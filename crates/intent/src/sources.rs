@@ -64,9 +64,10 @@ sources! {
     /// A NATS JetStream stream read by a durable pull consumer, acknowledged after the rows
     /// are in the pipeline (at least once). Live, like `mqtt`.
     Nats = "nats" => NatsSourceConfig,
-    /// A Kafka topic read as a member of a consumer group, offsets committed by hand after the
-    /// rows are in the pipeline or a checkpoint covers them (at least once; needs the `kafka`
-    /// build feature). Live, like `mqtt`.
+    /// A Kafka topic read as a member of a consumer group (or with `partitions`, each worker
+    /// its share of them), offsets committed by hand after the rows are in the pipeline or a
+    /// checkpoint covers them (at least once; needs the `kafka` build feature). Live, like
+    /// `mqtt`.
     Kafka = "kafka" => KafkaSourceConfig,
     /// Rows POSTed over HTTP (JSON lines or CSV lines per request body) with a bearer token;
     /// a full buffer answers 503 so that senders retry. Live, like `mqtt`.

@@ -101,6 +101,33 @@ fn a_partitioned_nats_source_is_checked() {
     assert!(i.source.component().resumable());
 }
 
+/// A Kafka source read in partitions parses, refuses `max_rows` and `session_timeout` (each
+/// naming its key), and may checkpoint.
+#[test]
+fn a_partitioned_kafka_source_is_checked() {
+    let kafka = MQTT.replace(
+        "mqtt: { url: \"mqtt://127.0.0.1:1883\", topic: \"telemetry/#\", max_rows: 10, until_idle: 5s }",
+        "kafka: { brokers: [\"127.0.0.1:9092\"], topic: kpi, partitions: 8, until_idle: 5s }",
+    );
+    let i = MlIntent::from_yaml(&kafka).unwrap();
+    assert!(matches!(&i.source, SourceConfig::Kafka(k) if k.partitions == Some(8)));
+    let e =
+        MlIntent::from_yaml(&kafka.replace("until_idle: 5s", "max_rows: 9, session_timeout: 10s"))
+            .unwrap_err();
+    let fields: Vec<_> = e.problems().iter().map(|p| p.field.clone()).collect();
+    assert_eq!(
+        fields,
+        [
+            Some("source.kafka.max_rows".to_string()),
+            Some("source.kafka.session_timeout".to_string())
+        ],
+        "{e}"
+    );
+    let i = MlIntent::from_yaml(&format!("{kafka}checkpoint: {{ dir: ck }}\n")).unwrap();
+    assert_eq!(i.source.component().partitions(), Some(8));
+    assert!(i.source.component().resumable());
+}
+
 /// Bus credentials in an intent: checked where they are written, and no secret or
 /// certificate file in an intent submitted remotely, source or sink.
 #[test]
