@@ -80,6 +80,26 @@ impl Tree {
         self.nodes.iter().filter(|n| n.left == LEAF).count()
     }
 
+    /// Levels from the root to the deepest leaf (0 for a lone leaf); children come after
+    /// their parent, as [`Tree::check`] makes sure.
+    pub fn depth(&self) -> usize {
+        let mut depth = vec![0; self.nodes.len()];
+        for (i, n) in self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.left != LEAF)
+        {
+            let d = depth[i] + 1;
+            for c in [n.left, n.right] {
+                if let Some(at) = depth.get_mut(c as usize) {
+                    *at = d;
+                }
+            }
+        }
+        depth.into_iter().max().unwrap_or(0)
+    }
+
     /// Checks a loaded tree so that scoring cannot index out of range or loop: children
     /// after their parent, features below `features`, leaf values in range.
     pub fn check(&self, features: usize) -> Result<(), ClassifyError> {

@@ -188,11 +188,12 @@ pub(crate) fn plan(i: &MlIntent) -> Result<Plan, EngineError> {
         node(
             NodeRole::M,
             format!(
-                "{} trained on {}, {:.0}% of each class held out (seed {})",
+                "{}{} trained on {}, {:.0}% of each class held out (seed {})",
                 match model.algorithm {
                     ClassifyAlgorithm::Gbdt => format!("gradient-boosted trees, at most {} rounds", model.rounds),
                     ClassifyAlgorithm::RandomForest => format!("random forest of {} trees", model.trees),
                 },
+                model.max_depth.map_or(String::new(), |d| format!(" of depth {d} at most")),
                 model.train.describe(),
                 model.test_fraction * 100.0,
                 model.seed
@@ -374,6 +375,7 @@ pub(crate) fn run_intent(
                             rounds: model.rounds,
                             seed: model.seed,
                             class_weight,
+                            max_depth: model.max_depth.unwrap_or(GbdtConfig::default().max_depth),
                             ..GbdtConfig::default()
                         },
                     )
@@ -386,6 +388,7 @@ pub(crate) fn run_intent(
                             trees: model.trees,
                             seed: model.seed,
                             class_weight,
+                            max_depth: model.max_depth.unwrap_or(ForestConfig::default().max_depth),
                             ..ForestConfig::default()
                         },
                     )

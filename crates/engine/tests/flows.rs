@@ -169,7 +169,7 @@ fn a_published_classifier_pulled_from_the_hub_scores_as_the_run_that_trained_it(
         "name: traffic-classification
 use_case: networks_protocols
 source: {{ flows: {{ sandbox: {{ cells: 20, seed: 11, flows: 3000 }} }} }}
-model: {{ classify: {{ algorithm: random_forest, trees: 20, {TRAIN} }} }}
+model: {{ classify: {{ algorithm: random_forest, trees: 20, max_depth: 4, {TRAIN} }} }}
 policy: {{ flow_alert: {{ alert_classes: [], behaviour: null }} }}
 distribute: []
 targets: {{ macro_f1: 0.5 }}
@@ -191,6 +191,11 @@ targets: {{ macro_f1: 0.5 }}
     let ai4ict_engine::marketplace::Artefact::Classifier(c) = selected.artefact else {
         panic!("a flow intent pulls a classifier");
     };
+    let ai4ict_classify::Model::Forest(forest) = &c.model else {
+        panic!("the intent trains a forest");
+    };
+    let deepest = forest.trees.iter().map(|t| t.depth()).max();
+    assert_eq!(deepest, Some(4), "`max_depth: 4` bounds the trees");
     let pulled = Mlfo::new(
         intent.clone(),
         RunOptions {

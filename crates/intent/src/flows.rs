@@ -25,6 +25,9 @@ pub struct ClassifyModel {
     pub rounds: usize,
     /// Trees (random forest).
     pub trees: usize,
+    /// Levels of a tree at most, 1 to 64 (default: 8 for `gbdt`, 20 for `random_forest`).
+    /// Scoring walks every level of a tree, so shallower trees score faster.
+    pub max_depth: Option<usize>,
     /// Weigh each class as much as every other (`balanced`), or every flow as 1 (`none`).
     pub class_weight: ClassWeighting,
     /// `both` directions of a flow (bidirectional records) or the initiator's only
@@ -41,6 +44,7 @@ impl Default for ClassifyModel {
             seed: 7,
             rounds: 200,
             trees: 100,
+            max_depth: None,
             class_weight: ClassWeighting::None,
             directions: Directions::Both,
         }
@@ -176,6 +180,13 @@ pub(crate) fn check(
         bad(
             "model.classify.trees",
             format!("{}: give 1 to 10,000", model.trees),
+            None,
+        );
+    }
+    if let Some(d) = model.max_depth.filter(|d| !(1..=64).contains(d)) {
+        bad(
+            "model.classify.max_depth",
+            format!("{d}: give 1 to 64"),
             None,
         );
     }

@@ -50,6 +50,8 @@ fn mismatches_and_bad_values_are_refused_naming_the_field() {
             "model",
         ),
         ("rounds: 10", "rounds: 0", "model.classify.rounds"),
+        ("rounds: 10", "max_depth: 0", "model.classify.max_depth"),
+        ("rounds: 10", "max_depth: 65", "model.classify.max_depth"),
         (
             "rounds: 10",
             "test_fraction: 1.0",

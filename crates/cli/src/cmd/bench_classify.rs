@@ -39,6 +39,9 @@ pub struct Args {
     /// Trees of the random forest.
     #[arg(long, default_value_t = 100)]
     trees: usize,
+    /// Levels of a forest's tree at most (an intent's `max_depth`).
+    #[arg(long, default_value_t = ForestConfig::default().max_depth)]
+    forest_depth: usize,
     /// A Python with lightgbm and scikit-learn [default: $AI4ICT_PEER_PYTHON].
     #[arg(long)]
     python: Option<PathBuf>,
@@ -225,6 +228,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &ForestConfig {
             trees: a.trees,
             seed: a.seed,
+            max_depth: a.forest_depth,
             ..ForestConfig::default()
         },
     )?;
@@ -236,7 +240,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         metrics: Metrics::new(&test.labels, &pred, data.classes.len()),
         train_s,
         flows_per_s: fps,
-        note: format!("{} trees", a.trees),
+        note: format!("{} trees, depth ≤ {}", a.trees, a.forest_depth),
     });
 
     let python = a

@@ -40,6 +40,9 @@ pub struct Args {
     /// Trees of the random forest; 0 leaves the forest out.
     #[arg(long, default_value_t = 100)]
     trees: usize,
+    /// Levels of a forest's tree at most (an intent's `max_depth`).
+    #[arg(long, default_value_t = ForestConfig::default().max_depth)]
+    forest_depth: usize,
 }
 
 /// Seconds spent in each stage over one pass.
@@ -207,6 +210,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 &ForestConfig {
                     trees: a.trees,
                     seed: a.seed,
+                    max_depth: a.forest_depth,
                     ..ForestConfig::default()
                 },
             )?),
@@ -215,7 +219,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     for (name, model) in models {
         let size = match &model {
             Model::Gbdt(g) => format!("{} rounds, {} trees", g.rounds, g.trees.len()),
-            Model::Forest(f) => format!("{} trees", f.trees.len()),
+            Model::Forest(f) => format!("{} trees, depth ≤ {}", f.trees.len(), a.forest_depth),
         };
         let classifier = Arc::new(Classifier::new(name, model, &train));
         let (scoring, _) = Scoring::new(&classifier)?;
