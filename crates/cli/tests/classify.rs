@@ -153,7 +153,18 @@ fn bench_intrusion_finds_the_port_scanners_without_labels() {
 fn bench_flows_scores_through_the_pipeline_as_the_reference_does() {
     let dir = tempfile::tempdir().unwrap();
     let args = [
-        "bench", "flows", "--flows", "5000", "--passes", "2", "--rounds", "20", "--trees", "10",
+        "bench",
+        "flows",
+        "--flows",
+        "5000",
+        "--passes",
+        "2",
+        "--rounds",
+        "20",
+        "--trees",
+        "10",
+        "--forest-depth",
+        "6",
     ];
     let out = ai4ict(dir.path(), &args);
     let t = text(&out);
@@ -161,11 +172,13 @@ fn bench_flows_scores_through_the_pipeline_as_the_reference_does() {
     for model in ["GBDT", "forest"] {
         assert!(
             t.contains(&format!("{model}: best "))
+                && t.contains("classifying only")
                 && t.contains("classes equal to the reference's"),
             "{t}"
         );
     }
     assert!(t.contains("features") && t.contains("watch"), "{t}");
+    assert!(t.contains("10 trees, depth ≤ 6"), "{t}");
     let bad = ai4ict(dir.path(), &["bench", "flows", "--passes", "0"]);
     assert!(
         !bad.status.success() && text(&bad).contains("--passes"),
