@@ -1704,6 +1704,35 @@ mod tests {
         (tx, src)
     }
 
+    /// A source of field `a` on an idle transport, the acknowledgements it sends, and a
+    /// second transport (fed by the sender) for a restart to bind it to.
+    fn rebindable_source() -> (
+        LiveSource,
+        tokio::sync::mpsc::UnboundedReceiver<Vec<AckToken>>,
+        std::sync::mpsc::SyncSender<Event>,
+        Transport,
+    ) {
+        let map = BTreeMap::new();
+        let fields = vec!["a".to_string()];
+        let reader = MessageRows::new("t", &jsonl(&map), &fields).unwrap();
+        let (ack_tx, ack_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(8);
+        let transport = |rx| Transport {
+            rx,
+            early: VecDeque::new(),
+            acks: Some(ack_tx.clone()),
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let (_, idle) = std::sync::mpsc::sync_channel(1);
+        let limits = LiveLimits {
+            buffer: 8,
+            ..LiveLimits::default()
+        };
+        let src = LiveSource::new("t".into(), Box::new(reader), transport(idle), limits);
+        (src, ack_rx, tx, transport(rx))
+    }
+
     fn jsonl(map: &BTreeMap<String, String>) -> RowMapping<'_> {
         RowMapping {
             format: MessageFormat::Jsonl,
@@ -1798,31 +1827,11 @@ mod tests {
     /// consumer's newest message only (a Kafka position stands for a JetStream token here).
     #[test]
     fn a_partition_reader_resumes_cuts_and_acknowledges_each_partition() {
-        let map = BTreeMap::new();
-        let fields = vec!["a".to_string()];
-        let reader = MessageRows::new("t", &jsonl(&map), &fields).unwrap();
-        let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        let transport = |rx| Transport {
-            rx,
-            early: VecDeque::new(),
-            acks: Some(ack_tx.clone()),
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: None,
-        };
-        let (_, idle) = std::sync::mpsc::sync_channel(1);
-        let limits = LiveLimits {
-            buffer: 8,
-            ..LiveLimits::default()
-        };
-        let mut src = LiveSource::new("t".into(), Box::new(reader), transport(idle), limits);
+        let (mut src, mut ack_rx, tx, fresh) = rebindable_source();
         src.partitions = vec![1, 3];
         src.last_seq = vec![None; 2];
         let bound = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (fresh, seen) = (
-            std::sync::Mutex::new(Some(transport(rx))),
-            Arc::clone(&bound),
-        );
+        let (fresh, seen) = (std::sync::Mutex::new(Some(fresh)), Arc::clone(&bound));
         src.rebind = Some(Box::new(move |after| {
             *seen.lock().unwrap() = after;
             Ok(fresh.lock().unwrap().take().unwrap())
@@ -1926,27 +1935,10 @@ mod tests {
     #[test]
     fn a_kafka_partition_reader_resumes_at_its_partitions_offsets() {
         use crate::kafka_config::{decode, encode};
-        let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel();
-        let map = BTreeMap::new();
-        let fields = vec!["a".to_string()];
-        let reader = MessageRows::new("t", &jsonl(&map), &fields).unwrap();
-        let (tx, rx) = std::sync::mpsc::sync_channel(8);
-        let transport = |rx| Transport {
-            rx,
-            early: VecDeque::new(),
-            acks: Some(ack_tx.clone()),
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: None,
-        };
-        let (_, idle) = std::sync::mpsc::sync_channel(1);
-        let limits = LiveLimits {
-            buffer: 8,
-            ..LiveLimits::default()
-        };
-        let mut src = LiveSource::new("t".into(), Box::new(reader), transport(idle), limits);
+        let (mut src, mut ack_rx, tx, fresh) = rebindable_source();
         src.kafka = Some(Offsets::default());
         let assigned = Arc::new(std::sync::Mutex::new(None));
-        let (fresh, seen) = (transport(rx), Arc::clone(&assigned));
+        let seen = Arc::clone(&assigned);
         src.reassign = Some((
             vec![1, 3],
             Box::new(move |from| {

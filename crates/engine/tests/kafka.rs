@@ -435,6 +435,34 @@ fn covered(position: &[u8]) -> i64 {
     offsets(position).iter().map(|(_, o)| o).sum()
 }
 
+/// The latest checkpoint in `dir` of a run killed after reading `read` records, and the
+/// records it covers: its position covers the rows it counts, some but no more than were
+/// read, and the group's commits stop at it.
+fn cut_of_a_killed_run(
+    brokers: &Brokers,
+    topic: &str,
+    group: &str,
+    dir: &std::path::Path,
+    partitions: Option<u32>,
+    read: u64,
+) -> (checkpoint::Checkpoint, i64) {
+    let last = checkpoint::latest(dir, partitions)
+        .unwrap()
+        .expect("a checkpoint was made");
+    let at = covered(&last.resume.position);
+    assert_eq!(
+        at as u64, last.resume.rows,
+        "the position covers the rows read"
+    );
+    assert!(at > 0 && at as u64 <= read, "{at} of {read} read");
+    let committed = brokers.committed(topic, group);
+    assert!(
+        committed > 0 && committed <= at,
+        "offsets are committed only up to the latest checkpoint: {committed} vs {at}"
+    );
+    (last, at)
+}
+
 fn restart_resumes_from_the_checkpoint(brokers: &Brokers) {
     let topic = brokers.topic("resume");
     let n = 600;
@@ -448,23 +476,7 @@ fn restart_resumes_from_the_checkpoint(brokers: &Brokers) {
         first.errors
     );
     let read_first = rows_read(&first);
-    let last = checkpoint::latest(dir.path(), None)
-        .unwrap()
-        .expect("a checkpoint was made");
-    let at = covered(&last.resume.position);
-    assert_eq!(
-        at as u64, last.resume.rows,
-        "the position covers the rows read"
-    );
-    assert!(
-        at > 0 && at as u64 <= read_first,
-        "{at} of {read_first} read"
-    );
-    let committed = brokers.committed(&topic, &group);
-    assert!(
-        committed > 0 && committed <= at,
-        "offsets are committed only up to the latest checkpoint: {committed} vs {at}"
-    );
+    let (last, at) = cut_of_a_killed_run(brokers, &topic, &group, dir.path(), None, read_first);
     // The group's commits are lost: the records the checkpoint covers come again, and are
     // skipped; the rest of the topic is read, nothing lost.
     brokers.rewind(&topic, &group);
@@ -635,23 +647,9 @@ fn partitions_resume_from_the_checkpoint(brokers: &Brokers) {
     let killed = first.errors.iter().filter(|e| e.contains("killed")).count();
     assert_eq!(killed, 2, "both readers die: {:?}", first.errors);
     let read_first = rows_read_in_partitions(std::slice::from_ref(&first));
-    let last = checkpoint::latest(dir.path(), Some(PARTITIONS as u32))
-        .unwrap()
-        .expect("a checkpoint was made");
-    let at = covered(&last.resume.position);
-    assert_eq!(
-        at as u64, last.resume.rows,
-        "the positions cover the rows read"
-    );
-    assert!(
-        at > 0 && at as u64 <= read_first,
-        "{at} of {read_first} read"
-    );
-    let committed = brokers.committed(&topic, &group);
-    assert!(
-        committed > 0 && committed <= at,
-        "offsets are committed only up to the latest checkpoint: {committed} vs {at}"
-    );
+    let partitions = Some(PARTITIONS as u32);
+    let (last, at) =
+        cut_of_a_killed_run(brokers, &topic, &group, dir.path(), partitions, read_first);
     for (partitions, other) in [(None, "read whole"), (Some(4), "in 4 partitions")] {
         let err = checkpoint::latest(dir.path(), partitions)
             .expect_err("refused")
