@@ -375,9 +375,10 @@ impl Source for Dies {
     }
 }
 
-/// One run from the latest checkpoint in `dir` (dying after `die_after` rows).
-fn run(cfg: &KafkaSourceConfig, dir: &std::path::Path, die_after: Option<usize>) -> RunOutput {
-    let resume = checkpoint::latest(dir, None).unwrap();
+/// A pipeline checkpointing into `dir` at every round, resumed from its latest checkpoint
+/// of a source read in `partitions` (`None`: whole).
+fn resumed_spec(dir: &std::path::Path, partitions: Option<u32>) -> PipelineSpec {
+    let resume = checkpoint::latest(dir, partitions).unwrap();
     checkpoint::clear_after(dir, resume.as_ref().map(|r| r.epoch)).unwrap();
     let mut spec = PipelineSpec::new(fields(), Interval::from_minutes(15));
     spec.span = Span {
@@ -387,9 +388,15 @@ fn run(cfg: &KafkaSourceConfig, dir: &std::path::Path, die_after: Option<usize>)
     spec.checkpoint = Some(CheckpointSpec {
         dir: dir.to_path_buf(),
         every: Duration::ZERO,
-        partitions: None,
+        partitions,
         resume: resume.map(|c| c.resume),
     });
+    spec
+}
+
+/// One run from the latest checkpoint in `dir` (dying after `die_after` rows).
+fn run(cfg: &KafkaSourceConfig, dir: &std::path::Path, die_after: Option<usize>) -> RunOutput {
+    let spec = resumed_spec(dir, None);
     let cfg = cfg.clone();
     let feed = first_worker(move || {
         let inner = (cfg
@@ -476,7 +483,7 @@ fn restart_resumes_from_the_checkpoint(brokers: &Brokers) {
         first.errors
     );
     let read_first = rows_read(&first);
-    let (last, at) = cut_of_a_killed_run(brokers, &topic, &group, dir.path(), None, read_first);
+    let (_, at) = cut_of_a_killed_run(brokers, &topic, &group, dir.path(), None, read_first);
     // The group's commits are lost: the records the checkpoint covers come again, and are
     // skipped; the rest of the topic is read, nothing lost.
     brokers.rewind(&topic, &group);
@@ -602,20 +609,7 @@ fn run_in_partitions(
     workers: usize,
     die_after: Option<usize>,
 ) -> RunOutput {
-    let partitions = Some(PARTITIONS as u32);
-    let resume = checkpoint::latest(dir, partitions).unwrap();
-    checkpoint::clear_after(dir, resume.as_ref().map(|r| r.epoch)).unwrap();
-    let mut spec = PipelineSpec::new(fields(), Interval::from_minutes(15));
-    spec.span = Span {
-        start: resume.as_ref().map(|c| Arc::new(c.state.clone())),
-        ..Span::default()
-    };
-    spec.checkpoint = Some(CheckpointSpec {
-        dir: dir.to_path_buf(),
-        every: Duration::ZERO,
-        partitions,
-        resume: resume.map(|c| c.resume),
-    });
+    let spec = resumed_spec(dir, Some(PARTITIONS as u32));
     let open = cfg.open(&fields()).unwrap();
     let feed: ai4ict_core::SourceFactory = Arc::new(move |index, peers| {
         Ok(Box::new(Dies {
