@@ -306,12 +306,12 @@ impl crate::SinkComponent for KafkaSinkConfig {
     }
 }
 
-/// The most partitions a source read in partitions may name: beyond any real topic (Kafka
-/// advises a few thousand a broker), and it bounds the share each worker lists.
+/// The most partitions a source read in partitions may name: beyond any real topic or
+/// stream (Kafka advises a few thousand a broker), and it bounds the share each worker lists.
 pub(crate) const MAX_PARTITIONS: u32 = 100_000;
 
-/// What is wrong with `partitions: count`, if anything.
-fn partitions_problem(count: u32) -> Option<String> {
+/// What is wrong with `partitions: count` (Kafka's or NATS'), if anything.
+pub(crate) fn partitions_problem(count: u32) -> Option<String> {
     (!(1..=MAX_PARTITIONS).contains(&count)).then(|| {
         format!("{count} is not between 1 and {MAX_PARTITIONS} (the topic's partition count)")
     })

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Broker, BrokerAuth};
 use crate::csvline::Fields;
-use crate::kafka_config::{KafkaShare, Offsets, Position};
+use crate::kafka_config::{partitions_problem, KafkaShare, Offsets, Position};
 use crate::reorder::Reorder;
 use crate::source::{column_of, note_order, parse_row, Fault, Plan, PIPELINE_BATCH_ROWS};
 use crate::ClientTls;
@@ -1405,6 +1405,9 @@ pub(crate) fn partitions_factory<C: Clone + Send + Sync + 'static>(
 ) -> SourceFactory {
     let (config, fields) = (config.clone(), fields.to_vec());
     Arc::new(move |index, peers| {
+        if let Some(why) = partitions_problem(count) {
+            return Err(SourceError(format!("`partitions` {why}")));
+        }
         let owned: Vec<u32> = (0..count)
             .filter(|&k| k as usize % peers.max(1) == index)
             .collect();
@@ -1592,12 +1595,8 @@ impl SourceComponent for NatsSourceConfig {
         let Some(count) = self.partitions else {
             return out;
         };
-        if count == 0 {
-            out.push(SourceProblem::new(
-                ProblemAt::Key("partitions"),
-                "must be at least 1",
-                None,
-            ));
+        if let Some(why) = partitions_problem(count) {
+            out.push(SourceProblem::new(ProblemAt::Key("partitions"), why, None));
         }
         match self.subject.as_deref() {
             None | Some("") => out.push(SourceProblem::new(
@@ -2013,6 +2012,11 @@ mod tests {
         assert_eq!(
             keys(&nats(r#","subject":"kpi.>","partitions":4"#)),
             [ProblemAt::Key("subject")]
+        );
+        assert_eq!(
+            keys(&nats(r#","subject":"kpi","partitions":100001"#)),
+            [ProblemAt::Key("partitions")],
+            "a worker would list billions of partitions"
         );
         assert_eq!(
             keys(&nats(r#","subject":"kpi","partitions":0,"max_rows":9"#)),
