@@ -76,6 +76,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             many / one,
             one * KPIS.len() as f64 / 1e6
         );
+        // One process keeps about a core busy: the cluster needs one each, and the server one.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores <= usize::from(a.processes) {
+            outln!(
+                "  note: this machine has {cores} cores for {} processes and a NATS server on \
+                 the same host: the ratio shows the cores, not the cluster",
+                a.processes
+            );
+        }
         Ok(())
     })();
     // The stream is the bench's own: remove it whatever happened.
