@@ -50,6 +50,8 @@ pub struct FlowEvaluation {
     pub algorithm: String,
     /// Boosting rounds kept (gbdt) or trees (forest).
     pub size: usize,
+    /// Levels of its deepest tree (what scoring a flow walks through, per tree).
+    pub depth: usize,
     /// Where the labelled flows came from.
     pub trained_on: String,
     /// Feature names, in order.
@@ -441,9 +443,14 @@ pub(crate) fn run_intent(
             .into_iter()
             .collect();
     let alerting = alert_classes(policy, &classes)?;
+    let trees = match &classifier.model {
+        Model::Gbdt(g) => &g.trees,
+        Model::Forest(f) => &f.trees,
+    };
     let mut evaluation = FlowEvaluation {
         algorithm: classifier.card.algorithm.clone(),
         size,
+        depth: trees.iter().map(|t| t.depth()).max().unwrap_or(0),
         trained_on: model.train.describe(),
         features: data.features.clone(),
         classes: classes.clone(),

@@ -306,10 +306,11 @@ pub fn forecast_lines(f: &crate::forecast_run::ForecastEvaluation) -> Vec<String
 pub fn flow_lines(f: &crate::flow_run::FlowEvaluation) -> Vec<String> {
     let m = &f.metrics;
     let mut out = vec![format!(
-        "Flow classifier ({}, {} {}) trained on {} flows from {}; held out {:.0}% of each class (seed {}, declared before training): {} flows, macro F1 {:.4}, accuracy {:.4}.",
+        "Flow classifier ({}, {} {} of depth {} at most) trained on {} flows from {}; held out {:.0}% of each class (seed {}, declared before training): {} flows, macro F1 {:.4}, accuracy {:.4}.",
         f.algorithm,
         f.size,
         if f.algorithm == "gbdt" { "rounds" } else { "trees" },
+        f.depth,
         f.training_flows,
         f.trained_on,
         f.test_fraction * 100.0,

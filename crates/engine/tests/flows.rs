@@ -207,6 +207,11 @@ targets: {{ macro_f1: 0.5 }}
     .unwrap();
     let (a, b) = (trained.flows.unwrap(), pulled.flows.unwrap());
     assert_eq!(a.metrics, b.metrics, "same held-out scores");
+    assert_eq!(
+        (a.depth, b.depth),
+        (4, 4),
+        "the report gives the trees' depth"
+    );
     let (da, db) = (a.deployment.unwrap(), b.deployment.unwrap());
     assert_eq!(da.predicted, db.predicted, "same classes on the source");
     assert!(
