@@ -91,6 +91,15 @@ impl Classifier {
         Ok(p)
     }
 
+    /// Levels of the model's deepest tree: what scoring a row walks through, per tree.
+    pub fn depth(&self) -> usize {
+        let trees = match &self.model {
+            Model::Gbdt(m) => &m.trees,
+            Model::Forest(m) => &m.trees,
+        };
+        trees.iter().map(|t| t.depth()).max().unwrap_or(0)
+    }
+
     /// Feature importance by gain, per feature.
     pub fn importance(&self) -> Vec<f64> {
         match &self.model {

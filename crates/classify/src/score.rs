@@ -339,8 +339,7 @@ impl Scorer {
                         .iter()
                         .zip(rest)
                         .fold(f64::NEG_INFINITY, |f, (s, b)| f.max(s + b.0));
-                    // A margin far above the rounding of these sums keeps this exact.
-                    let floor = floor - 1e-9 * (1.0 + floor.abs());
+                    let floor = below_rounding(floor);
                     let mut left = 0;
                     for (s, b) in sum.iter_mut().zip(rest) {
                         let lost = *s + b.1 < floor;
@@ -415,13 +414,19 @@ fn settled(sum: &[f64], rest: &[(f64, f64)]) -> Option<u32> {
                 best
             }
         });
-    let floor = lead.1 - 1e-9 * (1.0 + lead.1.abs());
+    let floor = below_rounding(lead.1);
     let caught = sum
         .iter()
         .zip(rest)
         .enumerate()
         .any(|(c, (s, b))| c != lead.0 && s + b.1 >= floor);
     (!caught).then_some(lead.0 as u32)
+}
+
+/// `x` less a margin far above the rounding of sums of leaf values, so that a class pruned
+/// or a row settled against it is exactly so.
+fn below_rounding(x: f64) -> f64 {
+    x - 1e-9 * (1.0 + x.abs())
 }
 
 /// Keeps the rows for which `keep` holds, in order, without a branch per row.

@@ -443,14 +443,10 @@ pub(crate) fn run_intent(
             .into_iter()
             .collect();
     let alerting = alert_classes(policy, &classes)?;
-    let trees = match &classifier.model {
-        Model::Gbdt(g) => &g.trees,
-        Model::Forest(f) => &f.trees,
-    };
     let mut evaluation = FlowEvaluation {
         algorithm: classifier.card.algorithm.clone(),
         size,
-        depth: trees.iter().map(|t| t.depth()).max().unwrap_or(0),
+        depth: classifier.depth(),
         trained_on: model.train.describe(),
         features: data.features.clone(),
         classes: classes.clone(),
