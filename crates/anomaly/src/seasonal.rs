@@ -23,6 +23,10 @@
 //!
 //! Warm-up: a field scores 0 until its current profile (weekday or weekend) has seen one
 //! whole day (or, without a daily profile, `min_points` points); its slow evidence a day later.
+//! A profile's first day when the other has seen one (the first weekend after weekdays, or
+//! the first weekday after a weekend) is scored against the other's shape with a scale
+//! [`BORROWED_WIDEN`] times wider, and what is out of that band is not learned: a drop to
+//! zero on a first weekend is found, and not taken as that weekend's normal.
 //! An operator's history has incidents in it, so the first day is not trusted alone: each
 //! slot keeps aside what the profile's second day saw, and on the third day, where those two
 //! days disagree by more than the band, the slot takes the median of the two and the third
@@ -62,6 +66,15 @@ const DIFF_FLOOR: f32 = 0.1;
 const SHRINK_DAYS: f32 = 2.0;
 /// Most days of a slot's own history that count against the global scale.
 const SLOT_DAYS_CAP: u16 = 16;
+/// How much wider the scale is on a profile's first day, when it scores against the other
+/// profile's shape (a first weekend held against the weekdays): wide enough that an ordinary
+/// weekend's lower traffic is not news, narrow enough that a drop to zero is. Chosen on the
+/// development side (GutenTAG seed 1, NAB's even files, sandbox seeds 7, 1, 2, 3) from 3, 6,
+/// 12 and 30.
+const BORROWED_WIDEN: f32 = 6.0;
+/// The least scale on a borrowed shape, as a share of the value expected: on a quiet series a
+/// weekend 30 % below the weekdays is many scales away, yet no news.
+const BORROWED_SHARE: f32 = 0.1;
 /// `1 / (SHRINK_DAYS + d)` for `d` in `0..=SLOT_DAYS_CAP`.
 const INV_SHRINK: [f32; SLOT_DAYS_CAP as usize + 1] = {
     let mut t = [0.0; SLOT_DAYS_CAP as usize + 1];
@@ -251,6 +264,9 @@ impl RobustSeasonal {
         }
         let days = f.days[own];
         let daily = p.slots > 1;
+        // A profile's first day, held against the other profile's shape (copied at the start
+        // of the day), with a wider scale: so that a first weekend is not a day of blindness.
+        let borrowed = daily && p.weekly && days == 0 && f.days[1 - own] >= 1;
         if days >= 2 && !self.second.is_empty() {
             // The third day settles each slot where the first two days disagree by more than
             // the band at the median of what it learned, what the second day saw and this
@@ -287,9 +303,14 @@ impl RobustSeasonal {
         // deviation worth a sigma.
         let floor = fmax(DIFF_FLOOR * f.diff, 1e-6 * (f.level.abs() + season.abs())) + 1e-12;
         let scale = fmax(fmax(1.25 * shrunk, 0.3 * 1.25 * f.scale), floor);
+        let scale = if borrowed {
+            fmax(BORROWED_WIDEN * scale, BORROWED_SHARE * (f.level + season).abs())
+        } else {
+            scale
+        };
 
         let warm = if daily {
-            days >= 1
+            days >= 1 || borrowed
         } else {
             f.n > p.tuning.min_points
         };
@@ -343,8 +364,9 @@ impl RobustSeasonal {
                 fmax(1.0 / (f32::from(days) + 1.0), p.season_rate)
             };
             let g = g * (1.0 - level_rate);
-            if days == 0 {
-                // First day of this profile: the nearest slot averages what it sees.
+            if days == 0 && !(borrowed && out) {
+                // First day of this profile: the nearest slot averages what it sees (on a
+                // borrowed shape, what is in band: a drop on a first weekend is not learned).
                 let a = if w < 0.5 { a0 } else { a1 };
                 let target = x - f.level;
                 let old = self.profile[a].loc;
@@ -375,7 +397,7 @@ impl RobustSeasonal {
                     };
                 }
             }
-            if days >= 1 {
+            if days >= 1 && !borrowed {
                 // Out-of-band points teach the slot's scale slowly (winsorised): a deviation that
                 // comes back at the same time every day becomes part of that slot's normal.
                 let gs = if out {
@@ -390,7 +412,8 @@ impl RobustSeasonal {
         }
         // Global scale: on the very first day, the typical step between points stands in for it.
         let learning_first_day = !warm && f.days == [0, 0];
-        if !out && (warm || learning_first_day) {
+        // Not on a borrowed shape: its residuals are the two profiles' difference as well.
+        if !out && !borrowed && (warm || learning_first_day) {
             // Winsorised once a few steps are known: a counter reset is not a typical step.
             let step = (x - f.last).abs();
             let proxy = if warm {

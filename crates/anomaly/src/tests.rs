@@ -99,6 +99,35 @@ fn finds_a_level_shift_and_settles() {
 }
 
 #[test]
+fn a_first_weekend_is_held_against_the_weekdays() {
+    // Thursday and Friday teach the weekday profile; Saturday is the weekend profile's first
+    // day, which used to score 0 from end to end.
+    let drop = 2 * DAY + 40;
+    let s = scores(DetectorKind::RobustSeasonal, 3 * DAY, |i| {
+        if (drop..drop + 8).contains(&i) {
+            0.0
+        } else {
+            seasonal(i)
+        }
+    });
+    assert!(
+        s[drop..drop + 3].iter().any(|v| *v >= 0.9),
+        "a drop to zero on the first Saturday scored {:?}",
+        &s[drop..drop + 3]
+    );
+    // An ordinary first weekend, 30 % quieter than the weekdays, is no news.
+    let s = scores(DetectorKind::RobustSeasonal, 4 * DAY, |i| {
+        if i >= 2 * DAY {
+            0.7 * seasonal(i)
+        } else {
+            seasonal(i)
+        }
+    });
+    let loud = s[2 * DAY..].iter().filter(|v| **v >= 0.9).count();
+    assert!(loud <= 2, "{loud} points of a quiet weekend at or above 0.9");
+}
+
+#[test]
 fn warm_up_scores_zero() {
     for kind in KINDS {
         let s = scores(kind, 20, seasonal);
