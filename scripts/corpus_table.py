@@ -8,10 +8,12 @@ Corpora (test side):
 - sandbox: `ai4ict bench sandbox --detector all --seed S` for the test seeds 101..105;
 - NAB: `ai4ict detect --labels combined_windows.json` on the NAB files at odd positions
   (1st, 3rd, ...) of the alphabetical list of `category/file.csv`; the even ones are
-  development data.
+  development data;
+- GutenTAG (when folders are given): `ai4ict detect --labels labels.csv` on each folder that
+  scripts/gutentag_corpus.py wrote for the test seeds (2 and 3).
 
-Usage: scripts/corpus_table.py [path/to/ai4ict] [NAB folder]
-(defaults: target/release/ai4ict, ../shared/data/nab). Prints a Markdown table.
+Usage: scripts/corpus_table.py [path/to/ai4ict] [NAB folder] [GutenTAG folder ...]
+(defaults: target/release/ai4ict, ../shared/data/nab, no GutenTAG). Prints a Markdown table.
 """
 import json
 import os
@@ -22,6 +24,7 @@ import tempfile
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/ai4ict"
 NAB = sys.argv[2] if len(sys.argv) > 2 else "../shared/data/nab"
+GUTENTAG = sys.argv[3:]
 TEST_SEEDS = [101, 102, 103, 104, 105]
 
 
@@ -45,10 +48,10 @@ def nab_test_files():
     return [os.path.join(data, f) for i, f in enumerate(files) if i % 2 == 0]
 
 
-def nab(det, files, out):
+def detect(det, pairs, out):
+    """`ai4ict detect` on each (input, labels) pair, the evaluations added up."""
     tot = dict(true=0, false=0, detected=0, incidents=0)
-    labels = os.path.join(NAB, "labels", "combined_windows.json")
-    for f in files:
+    for f, labels in pairs:
         subprocess.run(
             [BIN, "detect", "--input", f, "--labels", labels, "--detector", det,
              "--out", out, "--quiet", "--plots", "0"],
@@ -93,15 +96,22 @@ def prf(t):
 
 def main():
     dets = detectors()
-    files = nab_test_files()
+    labels = os.path.join(NAB, "labels", "combined_windows.json")
+    files = [(f, labels) for f in nab_test_files()]
+    gutentag = [(os.path.join(g, "series.csv"), os.path.join(g, "labels.csv")) for g in GUTENTAG]
     sb = sandbox()
-    print(f"| detector | sandbox, test seeds {TEST_SEEDS[0]}–{TEST_SEEDS[-1]}: P / R / F1 "
-          f"| NAB, {len(files)} test files (odd positions): P / R / F1 |")
-    print("|---|---|---|")
+    head = (f"| detector | sandbox, test seeds {TEST_SEEDS[0]}–{TEST_SEEDS[-1]}: P / R / F1 "
+            f"| NAB, {len(files)} test files (odd positions): P / R / F1 |")
+    if gutentag:
+        head += f" GutenTAG, {len(gutentag)} test seeds: P / R / F1 |"
+    print(head)
+    print("|---|---|---|" + ("---|" if gutentag else ""))
     with tempfile.TemporaryDirectory() as out:
         for d in dets:
-            print(f"| `{d}` | {prf(sb[d]) if d in sb else '-'} | {prf(nab(d, files, out))} |",
-                  flush=True)
+            row = f"| `{d}` | {prf(sb[d]) if d in sb else '-'} | {prf(detect(d, files, out))} |"
+            if gutentag:
+                row += f" {prf(detect(d, gutentag, out))} |"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

@@ -210,6 +210,18 @@ impl Evidence {
     /// [`surprise`](Self::surprise), and the surprise before the episode's hold applies (what
     /// the point alone says, reported or not).
     pub(crate) fn surprises(&mut self, z: f32, direction: Direction, hold: u16) -> (f32, f32) {
+        self.surprises_learning(z, direction, hold, true)
+    }
+
+    /// [`surprises`](Self::surprises), teaching the tails only with `learn`: a z-score against
+    /// a deliberately wide scale (a borrowed profile) would teach them that z-scores are small.
+    pub(crate) fn surprises_learning(
+        &mut self,
+        z: f32,
+        direction: Direction,
+        hold: u16,
+        learn: bool,
+    ) -> (f32, f32) {
         if !z.is_finite() {
             return (0.0, 0.0);
         }
@@ -226,9 +238,11 @@ impl Evidence {
         // of exceedances taught once left the rate too low, so autocorrelated residuals scored
         // too surprising. The average is autocorrelated by construction: a run of its
         // exceedances teaches once (taught in full it costs slow drifts their recall).
-        self.point.observe(zp, false);
-        let a = self.sustained.observe(za, self.exceeded & 2 != 0);
-        self.exceeded = u8::from(a) << 1;
+        if learn {
+            self.point.observe(zp, false);
+            let a = self.sustained.observe(za, self.exceeded & 2 != 0);
+            self.exceeded = u8::from(a) << 1;
+        }
         self.episode = if s >= EPISODE_MIN {
             self.episode.saturating_add(1)
         } else {

@@ -247,11 +247,19 @@ impl RobustSeasonal {
         }
     }
 
-    /// Signed raw z-score of one field, its deseasonalised value (`x` less the profile) and
-    /// the scale of the z-score, learning from the value; `None` while warming up. `a0` and `a1` index the field's two
+    /// Signed raw z-score of one field, its deseasonalised value (`x` less the profile), the
+    /// scale of the z-score and whether that scale is a borrowed profile's (wide), learning
+    /// from the value; `None` while warming up. `a0` and `a1` index the field's two
     /// nearest slots in `profile`, `w` weighs the second.
     #[inline]
-    fn step(&mut self, i: usize, x: f32, a0: usize, a1: usize, w: f32) -> Option<(f32, f32, f32)> {
+    fn step(
+        &mut self,
+        i: usize,
+        x: f32,
+        a0: usize,
+        a1: usize,
+        w: f32,
+    ) -> Option<(f32, f32, f32, bool)> {
         let p = self.p;
         let f = &mut self.fields[i];
         let own = self.day_type;
@@ -304,7 +312,10 @@ impl RobustSeasonal {
         let floor = fmax(DIFF_FLOOR * f.diff, 1e-6 * (f.level.abs() + season.abs())) + 1e-12;
         let scale = fmax(fmax(1.25 * shrunk, 0.3 * 1.25 * f.scale), floor);
         let scale = if borrowed {
-            fmax(BORROWED_WIDEN * scale, BORROWED_SHARE * (f.level + season).abs())
+            fmax(
+                BORROWED_WIDEN * scale,
+                BORROWED_SHARE * (f.level + season).abs(),
+            )
         } else {
             scale
         };
@@ -436,7 +447,7 @@ impl RobustSeasonal {
         if !warm {
             return None;
         }
-        Some((z, x - season, scale))
+        Some((z, x - season, scale, borrowed))
     }
 }
 
@@ -491,10 +502,16 @@ impl RobustSeasonal {
             if let Some(r) = &mut self.relations {
                 r.note(i, scored.map_or(0.0, |s| s.0));
             }
-            if let Some((z, y, unit)) = scored {
+            if let Some((z, y, unit, borrowed)) = scored {
                 let f = &mut self.fields[i];
-                let (s, u) = f.cal.surprises(z, t.direction, t.hold);
-                let (slow, kind) = f.slow.surprise(z, y, unit, self.p.per_day, report, &t);
+                // On a borrowed profile the z-scores are against a wide scale: they teach
+                // neither the tails nor the slow evidence.
+                let (s, u) = f.cal.surprises_learning(z, t.direction, t.hold, !borrowed);
+                let (slow, kind) = if borrowed {
+                    (0.0, Against::Profile)
+                } else {
+                    f.slow.surprise(z, y, unit, self.p.per_day, report, &t)
+                };
                 best.offer(i, fmax(s, slow), || {
                     // The profile expects `x - z * unit` (its level and season); `y` is the
                     // value less its season, a drift is measured from the slow baseline of `y`.

@@ -124,7 +124,10 @@ fn a_first_weekend_is_held_against_the_weekdays() {
         }
     });
     let loud = s[2 * DAY..].iter().filter(|v| **v >= 0.9).count();
-    assert!(loud <= 2, "{loud} points of a quiet weekend at or above 0.9");
+    assert!(
+        loud <= 2,
+        "{loud} points of a quiet weekend at or above 0.9"
+    );
 }
 
 #[test]
