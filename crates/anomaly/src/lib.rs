@@ -34,7 +34,7 @@ pub use rcf::{
 };
 pub use registry::{AnyDetector, DetectorKind};
 pub use seasonal::RobustSeasonal;
-pub use telemetry::{TelemetryCheck, TelemetryFinding};
+pub use telemetry::{TelemetryCheck, TelemetryFinding, SILENT_AFTER};
 
 /// A calibrated anomaly score.
 ///

@@ -146,6 +146,37 @@ fn a_source_dead_for_good_alerts_while_the_others_go_on() {
 }
 
 #[test]
+fn a_file_ordered_by_entity_has_no_silent_source() {
+    // Three cells' 3 days, one cell after the other (an export per series), in batches of
+    // 200 rows as a file is read: the batch that ends one cell's rows and starts the next
+    // one's jumps back days, and no cell was ever silent.
+    let interval = Interval::from_minutes(15);
+    let rows: Vec<(usize, usize)> = (0..3)
+        .flat_map(|k| (0..3 * 96).map(move |i| (k, i)))
+        .collect();
+    let batches: Vec<Batch> = rows
+        .chunks(200)
+        .map(|chunk| {
+            let mut b = Batch::new(KPIS.len());
+            for &(k, i) in chunk {
+                let values: Vec<f64> = (0..KPIS.len())
+                    .map(|f| 100.0 + ((i * 7919 + f * 104_729 + k * 31) % 1009) as f64 / 100.0)
+                    .collect();
+                let t = Timestamp(i as i64 * interval.millis());
+                b.push(Entity::new(format!("cell-{k}")), t, &values);
+            }
+            b
+        })
+        .collect();
+    let alerts = alerts_of(batches, interval);
+    let silent: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.field == ai4ict_engine::nodes::NO_DATA)
+        .collect();
+    assert!(silent.is_empty(), "{silent:?}");
+}
+
+#[test]
 fn alerts_say_why_they_fired() {
     let net = Network::new(&ScenarioConfig {
         cells: 30,

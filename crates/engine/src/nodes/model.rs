@@ -1,4 +1,6 @@
-use ai4ict_anomaly::{AnyDetector, DetectorConfig, Score, TelemetryCheck, TelemetryFinding};
+use ai4ict_anomaly::{
+    AnyDetector, DetectorConfig, Score, TelemetryCheck, TelemetryFinding, SILENT_AFTER,
+};
 use ai4ict_core::{Batch, Entity, Interval, Timestamp};
 
 use super::EntityMap;
@@ -116,7 +118,14 @@ impl ModelNode {
         out.findings.clear();
         out.findings.reserve(batch.len());
         out.silences.clear();
+        // Whether the batch's rows go back in time by a silence or more: a file ordered by
+        // entity, not by time, where the batch that ends one entity's rows and starts the
+        // next one's says nothing about which sources are silent.
+        let window = self.interval.millis().max(1) * i64::from(SILENT_AFTER);
+        let (mut latest, mut jumbled) = (i64::MIN, false);
         for (entity, time, values) in batch.rows() {
+            jumbled |= time.0 < latest.saturating_sub(window);
+            latest = latest.max(time.0);
             let m = match self.detectors.get_mut(entity) {
                 Some(d) => d,
                 None => self
@@ -143,7 +152,7 @@ impl ModelNode {
             out.scores.push(score);
             out.findings.push(finding);
         }
-        if let Some(now) = batch.max_time() {
+        if let Some(now) = batch.max_time().filter(|_| !jumbled) {
             self.sweep(now, &mut out.silences);
         }
         out.batch = batch;
