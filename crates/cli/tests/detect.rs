@@ -86,6 +86,37 @@ fn writes_scores_alerts_and_plot_for_every_entity() {
 }
 
 #[test]
+fn a_file_newest_first_or_by_entity_alerts_as_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = generated_csv();
+    let (header, rows) = csv.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let mut newest_first = rows.clone();
+    newest_first.reverse();
+    let mut by_entity = rows.clone();
+    by_entity.sort_by_key(|r| r.split(',').next().unwrap().to_string());
+    let alerts = |name: &str, rows: &[&str]| {
+        let sub = dir.path().join(name);
+        std::fs::create_dir(&sub).unwrap();
+        let input = sub.join("cells.csv");
+        std::fs::write(&input, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+        let out = detect(&sub, &input, &[]);
+        assert!(out.status.success(), "{}", text(&out));
+        let alerts = std::fs::read_to_string(sub.join("out/alerts.csv")).unwrap();
+        (alerts, text(&out))
+    };
+    let (in_order, _) = alerts("in-order", &rows);
+    assert!(in_order.contains("cell-b"), "{in_order}");
+    let (reversed, said) = alerts("newest-first", &newest_first);
+    assert_eq!(reversed, in_order);
+    assert!(said.contains("scored in time order"), "{said}");
+    // Series one after the other: each in order, the file not; no source was silent.
+    let (grouped, _) = alerts("by-entity", &by_entity);
+    assert_eq!(grouped, in_order);
+    assert!(!grouped.contains("no readings"), "{grouped}");
+}
+
+#[test]
 fn a_file_without_entity_column_is_one_entity_named_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("machine_temp.csv");

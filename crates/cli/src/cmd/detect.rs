@@ -36,6 +36,11 @@ const PLOT_VALUE_LIMIT: usize = 8_000_000;
 const QUIET_PLOTS: usize = 2;
 /// Interval used when no entity has two distinct times.
 const FALLBACK_INTERVAL: Interval = Interval::from_minutes(5);
+/// Most rows of a file out of time order that are read whole to be scored in order (about
+/// 40 bytes a row beside its values); a larger one is refused, with how to sort it.
+const MAX_SORTED_ROWS: usize = 5_000_000;
+/// Rows per batch once a file has been put in time order.
+const SORTED_BATCH_ROWS: usize = 4096;
 
 /// Detect anomalies in a CSV or JSON-lines file and plot them.
 #[derive(clap::Args, Debug)]
@@ -153,6 +158,32 @@ struct Collected {
     plot_values: usize,
     plots_cut: bool,
     alerts: Vec<Alert>,
+}
+
+/// The rows of `batches` in time order (rows of one time in the order read), in batches of
+/// [`SORTED_BATCH_ROWS`].
+fn in_time_order(batches: Vec<Batch>, width: usize) -> Vec<Batch> {
+    let mut order: Vec<(Timestamp, usize, usize)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(b, batch)| {
+            batch
+                .times()
+                .iter()
+                .enumerate()
+                .map(move |(i, &t)| (t, b, i))
+        })
+        .collect();
+    order.sort_by_key(|&(t, _, _)| t);
+    let mut out = Vec::with_capacity(order.len().div_ceil(SORTED_BATCH_ROWS));
+    for chunk in order.chunks(SORTED_BATCH_ROWS) {
+        let mut batch = Batch::with_capacity(width, chunk.len());
+        for &(t, b, i) in chunk {
+            batch.push(batches[b].entity(i).clone(), t, batches[b].row(i));
+        }
+        out.push(batch);
+    }
+    out
 }
 
 /// The sampling interval: the median gap between consecutive rows of the same entity.
@@ -401,6 +432,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         bail!("{}: no rows to score", args.input.display());
     }
+    // A file whose first rows go back in time within an entity (newest first) is read whole
+    // and scored in time order: detectors learn forwards. (Series one after the other, each
+    // in order, stream as they are: the model node sees their batches jump back.)
+    let backwards = opened.source.report().out_of_order;
+    let mut sorted = None;
+    if backwards > 0 && read_error.is_none() {
+        loop {
+            match next(&mut opened) {
+                Ok(Some(b)) => {
+                    head_rows += b.len();
+                    if head_rows > MAX_SORTED_ROWS {
+                        bail!(
+                            "{}: rows go back in time, and the file has over {MAX_SORTED_ROWS} rows, more than detect sorts in memory; sort it by time first (e.g. `sort -t, -k2,2 -s`, with the header kept)",
+                            args.input.display()
+                        );
+                    }
+                    head.push(b);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+        }
+        head = in_time_order(head, fields.len());
+        sorted = Some(head_rows);
+    }
     let interval = args
         .interval
         .or_else(|| estimate_interval(&head))
@@ -579,6 +638,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     print_errors(opened.source.report(), &opened.rename);
     print_notes(&opened);
+    if let Some(rows) = sorted {
+        outln!(
+            "  note: the rows were not in time order, so the whole file ({rows} rows) was read and scored in time order"
+        );
+    }
     match read_error {
         Some(e) => Err(e.context(
             "reading stopped at a bad row (--on-error fail); the rows before it were scored",
