@@ -151,3 +151,19 @@ fn from_file_refuses_devices_and_oversized_files_without_reading_them() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn at_once_out_of_range_is_located_and_null_turns_it_off() {
+    let text = "name: t\nuse_case: operations\nsource:\n  sandbox: {cells: 10}\npolicy:\n  alert:\n    at_once: 1.5\n";
+    let e = MlIntent::from_yaml(text).unwrap_err();
+    assert_eq!(e.problems().len(), 1, "{e}");
+    assert_eq!(
+        e.problems()[0].field.as_deref(),
+        Some("policy.alert.at_once")
+    );
+    let off = MlIntent::from_yaml(&text.replace("1.5", "null")).unwrap();
+    let ai4ict_intent::PolicyConfig::Alert(p) = off.policy else {
+        panic!("an alert policy");
+    };
+    assert_eq!(p.at_once, None);
+}

@@ -58,6 +58,10 @@ pub struct Args {
     /// … for this many consecutive intervals.
     #[arg(long = "for", default_value_t = 2)]
     for_intervals: u32,
+    /// … or at once when one score is at or above this (`off`: never); a reading of exactly 0
+    /// alone is not enough (one row of zeros is a counter reset)
+    #[arg(long, default_value = "0.97")]
+    at_once: String,
     /// After an alert, no new alert for the same entity within this time (e.g. 1h, 0s for none).
     #[arg(long, default_value = "1h")]
     suppress: String,
@@ -369,9 +373,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .parse::<Interval>()
             .map_err(|e| anyhow::anyhow!("--suppress: {e}"))?
     };
+    let at_once = match args.at_once.trim() {
+        off if off.eq_ignore_ascii_case("off") => None,
+        a => match a.parse::<f64>() {
+            Ok(a) if a > 0.0 && a <= 1.0 => Some(a),
+            _ => bail!("--at-once must be `off` or a score in (0, 1], got {a}"),
+        },
+    };
     let policy = AlertPolicy {
         score_above: args.threshold,
         for_intervals: args.for_intervals.max(1),
+        at_once,
         suppress,
         ..AlertPolicy::default()
     };
@@ -527,12 +539,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let summary = format!(
         "{} rows of {entity_text}, fields [{}], {span}, interval {interval}; detector `{}`; \
-         alert when score ≥ {} for {} interval(s), then none for {}: {} alert(s)",
+         alert when score ≥ {} for {} interval(s){}, then none for {}: {} alert(s)",
         collected.rows,
         fields.join(", "),
         args.detector,
         policy.score_above,
         policy.for_intervals,
+        policy
+            .at_once
+            .map_or(String::new(), |a| format!(" or ≥ {a} once")),
         policy.suppress,
         collected.alerts.len()
     );

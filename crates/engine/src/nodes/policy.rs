@@ -11,7 +11,8 @@ use super::{EntityMap, Scored};
 /// `for` consecutive intervals, at most once per anomalous run, not within `suppress` of the
 /// entity's previous alert, and in quiet hours only from `min_severity` up. A row the model's
 /// telemetry check flagged (a stuck or silent source) is evidence on its own: it needs no
-/// consecutive intervals. Each alert says why it fired ([`Explanation`]): the field's value at
+/// consecutive intervals; so is one score at or above `at_once`, unless the field that scored
+/// reads exactly 0 (one row of zeros is a counter reset). Each alert says why it fired ([`Explanation`]): the field's value at
 /// the run's peak and the baseline the model held it against.
 pub struct PolicyNode {
     policy: AlertPolicy,
@@ -171,7 +172,16 @@ impl PolicyNode {
     /// One entity's score at `t`; evidence of the telemetry check (a finding) needs no
     /// consecutive intervals.
     fn consider(&mut self, entity: &Entity, t: Timestamp, peak: Peak<'_>, alerts: &mut Vec<Alert>) {
-        let (score, evidence) = (peak.score, peak.finding.is_some());
+        let alone = self
+            .policy
+            .at_once
+            .is_some_and(|a| peak.score.value >= a.max(self.policy.score_above))
+            && peak
+                .score
+                .field
+                .and_then(|f| peak.values.get(f))
+                .is_some_and(|&v| v != 0.0);
+        let (score, evidence) = (peak.score, peak.finding.is_some() || alone);
         let threshold = self.policy.score_above;
         let need = self.policy.for_intervals.max(1);
         let gap = self.interval.millis();
@@ -336,6 +346,36 @@ mod tests {
         assert_eq!(alerts[0].onset, Timestamp(2 * 900_000));
         assert_eq!(alerts[0].time, Timestamp(3 * 900_000));
         assert_eq!(alerts[0].field, "x");
+    }
+
+    #[test]
+    fn one_extreme_score_alerts_at_once_unless_its_field_reads_zero() {
+        let alerts = |reading: f64, scores: &[f64], at_once: Option<f64>| {
+            let mut s = scored(scores);
+            for i in 0..s.batch.len() {
+                s.batch.row_mut(i)[0] = reading;
+            }
+            let policy = AlertPolicy {
+                at_once,
+                ..AlertPolicy::default()
+            };
+            let mut node = PolicyNode::new(&policy, &["x".to_string()], Interval::from_minutes(15));
+            let mut out = Vec::new();
+            node.process(&s, &mut out);
+            out
+        };
+        assert_eq!(AlertPolicy::default().at_once, Some(0.97));
+        let a = alerts(5.0, &[0.1, 0.98, 0.1], Some(0.97));
+        assert_eq!(a.len(), 1, "{a:?}");
+        assert_eq!(
+            (a[0].onset, a[0].time),
+            (Timestamp(900_000), Timestamp(900_000))
+        );
+        // Below `at_once` one point is not enough, nor is a reading of exactly 0 (a counter
+        // reset), nor anything with `at_once` off.
+        assert!(alerts(5.0, &[0.1, 0.95, 0.1], Some(0.97)).is_empty());
+        assert!(alerts(0.0, &[0.1, 0.99, 0.1], Some(0.97)).is_empty());
+        assert!(alerts(5.0, &[0.1, 0.99, 0.1], None).is_empty());
     }
 
     #[test]
