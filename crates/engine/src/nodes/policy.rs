@@ -12,8 +12,9 @@ use super::{EntityMap, Scored};
 /// entity's previous alert, and in quiet hours only from `min_severity` up. A row the model's
 /// telemetry check flagged (a stuck or silent source) is evidence on its own: it needs no
 /// consecutive intervals; so is one score at or above `at_once`, unless the field that scored
-/// reads exactly 0 (one row of zeros is a counter reset). Each alert says why it fired ([`Explanation`]): the field's value at
-/// the run's peak and the baseline the model held it against.
+/// reads exactly 0 (one row of zeros is a counter reset). Each alert says why it fired
+/// ([`Explanation`]): the field's value at the run's peak and the baseline the model held it
+/// against.
 pub struct PolicyNode {
     policy: AlertPolicy,
     interval: Interval,
@@ -169,8 +170,8 @@ impl PolicyNode {
         Some(out)
     }
 
-    /// One entity's score at `t`; evidence of the telemetry check (a finding) needs no
-    /// consecutive intervals.
+    /// One entity's score at `t`; evidence of the telemetry check (a finding), or one score at
+    /// or above `at_once` on a reading other than 0, needs no consecutive intervals.
     fn consider(&mut self, entity: &Entity, t: Timestamp, peak: Peak<'_>, alerts: &mut Vec<Alert>) {
         let alone = self
             .policy
