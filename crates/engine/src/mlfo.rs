@@ -458,14 +458,9 @@ impl Mlfo {
         nodes.push(node(
             NodeRole::P,
             match &i.policy {
-                PolicyConfig::Alert(p) => format!(
-                    "alert when score ≥ {} for {} intervals{}, suppress {}",
-                    p.score_above,
-                    p.for_intervals,
-                    p.at_once
-                        .map_or(String::new(), |a| format!(" or ≥ {a} once")),
-                    p.suppress
-                ),
+                PolicyConfig::Alert(p) => {
+                    format!("alert when {}, suppress {}", p.condition(), p.suppress)
+                }
                 // The closed loops chain their own graph on the dataflow (crate::closed_loop):
                 // the network's reports are their collected data.
                 PolicyConfig::EnergySaving(_) | PolicyConfig::SlaBreach(_) => {

@@ -328,6 +328,20 @@ fn default_suppress() -> Interval {
     Interval::from_minutes(60)
 }
 
+impl AlertPolicy {
+    /// When it alerts, in words: `score ≥ 0.9 for 2 intervals or ≥ 0.97 once`.
+    pub fn condition(&self) -> String {
+        let n = self.for_intervals;
+        format!(
+            "score ≥ {} for {n} interval{}{}",
+            self.score_above,
+            if n == 1 { "" } else { "s" },
+            self.at_once
+                .map_or(String::new(), |a| format!(" or ≥ {a} once"))
+        )
+    }
+}
+
 impl Default for AlertPolicy {
     fn default() -> Self {
         Self {

@@ -334,7 +334,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     outln!(
         "bench sandbox: {} cells × {} days at {interval} ({rows} rows × {} KPIs), {} quiet days, \
-         {} days of history not scored, seed {}, {} telemetry faults per cell-week; {} incidents; default policy (score ≥ {} for {} intervals{}, suppress {}); \
+         {} days of history not scored, seed {}, {} telemetry faults per cell-week; {} incidents; default policy ({}, suppress {}); \
          an alert counts up to {} intervals after an incident ends",
         net.cells().len(),
         args.days,
@@ -344,11 +344,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.seed,
         scenario.telemetry_fault_rate,
         scoring.incidents.len(),
-        AlertPolicy::default().score_above,
-        AlertPolicy::default().for_intervals,
-        AlertPolicy::default()
-            .at_once
-            .map_or(String::new(), |a| format!(" or ≥ {a} once")),
+        AlertPolicy::default().condition(),
         AlertPolicy::default().suppress,
         args.grace
     );

@@ -24,7 +24,7 @@ use ai4ict_intent::AlertPolicy;
 use anyhow::{bail, Context};
 
 use super::detectors;
-use super::input::{next, open, print_errors, print_notes, OnErrorArg, Spec};
+use super::input::{next, open, print_errors, print_notes, OnErrorArg, Opened, Spec};
 use crate::progress::Progress;
 
 /// Rows read before the sampling interval is estimated and scoring starts.
@@ -162,6 +162,27 @@ struct Collected {
     plot_values: usize,
     plots_cut: bool,
     alerts: Vec<Alert>,
+}
+
+/// Reads batches into `batches` until they hold `limit` rows or more or the file ends; the
+/// error of a row that stopped the read (`--on-error fail`), if one did.
+fn read_until(
+    opened: &mut Opened,
+    batches: &mut Vec<Batch>,
+    rows: &mut usize,
+    limit: usize,
+) -> Option<anyhow::Error> {
+    while *rows < limit {
+        match next(opened) {
+            Ok(Some(b)) => {
+                *rows += b.len();
+                batches.push(b);
+            }
+            Ok(None) => return None,
+            Err(e) => return Some(e),
+        }
+    }
+    None
 }
 
 /// The rows of `batches` in time order (rows of one time in the order read), in batches of
@@ -422,20 +443,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Read a first stretch to estimate the sampling interval, then stream.
     let mut head: Vec<Batch> = Vec::new();
     let mut head_rows = 0;
-    let mut read_error = None;
-    while head_rows < INTERVAL_SAMPLE_ROWS {
-        match next(&mut opened) {
-            Ok(Some(b)) => {
-                head_rows += b.len();
-                head.push(b);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                read_error = Some(e);
-                break;
-            }
-        }
-    }
+    let mut read_error = read_until(&mut opened, &mut head, &mut head_rows, INTERVAL_SAMPLE_ROWS);
     if head_rows == 0 {
         print_errors(opened.source.report(), &opened.rename);
         print_notes(&opened);
@@ -450,24 +458,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let backwards = opened.source.report().out_of_order;
     let mut sorted = None;
     if backwards > 0 && read_error.is_none() {
-        loop {
-            match next(&mut opened) {
-                Ok(Some(b)) => {
-                    head_rows += b.len();
-                    if head_rows > MAX_SORTED_ROWS {
-                        bail!(
-                            "{}: rows go back in time, and the file has over {MAX_SORTED_ROWS} rows, more than detect sorts in memory; sort it by time first (e.g. `sort -t, -k2,2 -s`, with the header kept)",
-                            args.input.display()
-                        );
-                    }
-                    head.push(b);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    read_error = Some(e);
-                    break;
-                }
-            }
+        read_error = read_until(&mut opened, &mut head, &mut head_rows, MAX_SORTED_ROWS + 1);
+        if head_rows > MAX_SORTED_ROWS {
+            bail!(
+                "{}: rows go back in time, and the file has over {MAX_SORTED_ROWS} rows, more than detect sorts in memory; sort it oldest first",
+                args.input.display()
+            );
         }
         head = in_time_order(head, fields.len());
         sorted = Some(head_rows);
@@ -539,15 +535,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let summary = format!(
         "{} rows of {entity_text}, fields [{}], {span}, interval {interval}; detector `{}`; \
-         alert when score ≥ {} for {} interval(s){}, then none for {}: {} alert(s)",
+         alert when {}, then none for {}: {} alert(s)",
         collected.rows,
         fields.join(", "),
         args.detector,
-        policy.score_above,
-        policy.for_intervals,
-        policy
-            .at_once
-            .map_or(String::new(), |a| format!(" or ≥ {a} once")),
+        policy.condition(),
         policy.suppress,
         collected.alerts.len()
     );
