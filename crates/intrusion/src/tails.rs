@@ -58,6 +58,12 @@ impl Tail {
         let mut last = (f64::NAN, 0.0);
         for (b, &c) in self.counts.iter().enumerate() {
             let share = (acc / self.total.max(1.0)).max(0.01);
+            // From the first bin whose share is at the 1 % floor, the 99th percentile is
+            // found and every bin above has the floor's surprise: most bins, left unvisited.
+            if share == 0.01 && q99.is_some() {
+                self.surprise[b..].fill(-share.log10());
+                break;
+            }
             if share != last.0 {
                 last = (share, -share.log10());
             }
@@ -83,6 +89,22 @@ impl Tail {
         }
         let beta = ((self.q99 - self.q90) / std::f64::consts::LN_10).max(BETA_MIN);
         2.0 + (x - self.q99) / beta / std::f64::consts::LN_10
+    }
+}
+
+/// Counts (flows, failures, peers) below this have their `log1p` in a table.
+const COUNTS: usize = 1024;
+
+/// `ln(1 + x)` for `x ≥ 0`, from a table for the small whole numbers most features are:
+/// a host window asks for 13, and they are most of its scoring time otherwise.
+fn log1p(x: f64) -> f64 {
+    static TABLE: std::sync::LazyLock<[f64; COUNTS]> =
+        std::sync::LazyLock::new(|| std::array::from_fn(|n| (n as f64).ln_1p()));
+    let n = x as usize;
+    if n < COUNTS && n as f64 == x {
+        TABLE[n]
+    } else {
+        x.ln_1p()
     }
 }
 
@@ -120,7 +142,7 @@ impl PopulationTails {
         self.logs.clear();
         self.logs.extend(values.iter().map(|&v| {
             if v.is_finite() {
-                v.max(0.0).ln_1p()
+                log1p(v.max(0.0))
             } else {
                 f64::NAN
             }

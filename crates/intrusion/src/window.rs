@@ -1,5 +1,6 @@
 //! Per-host features over sliding windows of flows, with bounded state (issue 15 item 2).
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use foldhash::quality::RandomState;
@@ -171,7 +172,7 @@ struct Destination {
 }
 
 struct Host {
-    hops: Box<[Hop]>,
+    ip: IpAddr,
     /// Runs to the host's latest peers.
     peers: [PeerRun; PEER_SLOTS],
     /// Start of the host's latest outgoing flow, ms.
@@ -190,14 +191,24 @@ struct Host {
 /// `COMMON_PEER` hosts use.
 pub struct HostWindows {
     config: WindowConfig,
-    hosts: HashMap<IpAddr, Host, RandomState>,
+    /// Each followed host's slot in `slots`, whose hop ring is `hops[slot * config.hops..]`:
+    /// one table and no allocation per host, where hosts come and go every few minutes.
+    hosts: HashMap<IpAddr, u32, RandomState>,
+    slots: Vec<Host>,
+    hops: Vec<Hop>,
+    /// Slots of forgotten hosts, to reuse. Their rings hold only hops older than any window
+    /// to come (a host is forgotten once its latest hop has left the window), which a window
+    /// skips and a flow resets, so they need no clearing.
+    free: Vec<u32>,
     /// The peer runs of hosts idle for longer than the window, while a run may go on.
     resting: HashMap<IpAddr, [PeerRun; PEER_SLOTS], RandomState>,
     destinations: HashMap<u64, Destination, RandomState>,
+    /// When each table is next swept: `hosts`, `resting`, `destinations`.
+    sweeps: [Sweep; 3],
     /// The open hop, `None` before the first flow.
     epoch: Option<i64>,
-    /// Hosts active in the open hop.
-    touched: Vec<IpAddr>,
+    /// Slots of the hosts active in the open hop.
+    touched: Vec<u32>,
     stats: WindowStats,
 }
 
@@ -229,8 +240,12 @@ impl HostWindows {
         Ok(Self {
             config,
             hosts: HashMap::default(),
+            slots: Vec::new(),
+            hops: Vec::new(),
+            free: Vec::new(),
             resting: HashMap::default(),
             destinations: HashMap::default(),
+            sweeps: Default::default(),
             epoch: None,
             touched: Vec::new(),
             stats: WindowStats::default(),
@@ -243,7 +258,7 @@ impl HostWindows {
         let open = *self.epoch.get_or_insert(e);
         if e > open {
             self.close(out);
-            self.evict(e);
+            self.sweep(e);
             self.epoch = Some(e);
         } else if e <= open - self.config.hops as i64 {
             self.stats.late += 1;
@@ -255,12 +270,11 @@ impl HostWindows {
         let port_key = (u64::from(flow.protocol) << 16) | u64::from(flow.dst_port);
         let run_gap = self.run_gap();
         let src_key = key(flow.src);
-        self.note_destination(dst_key, src_key, e);
-        if let Some(h) = self.host(flow.src, e, open) {
+        self.note_destination(dst_key, src_key, e, open);
+        if let Some((h, hop)) = self.host(flow.src, e, open) {
             follow_peer(&mut h.peers, dst_key, flow.start.0, run_gap);
             let gap = h.last_out.map(|t| (flow.start.0 - t) as f64 / 1000.0);
             h.last_out = Some(h.last_out.map_or(flow.start.0, |t| t.max(flow.start.0)));
-            let hop = &mut h.hops[e.rem_euclid(h.hops.len() as i64) as usize];
             hop.flows_out += 1;
             hop.failed_out += u32::from(flow.failed);
             hop.packets_out += flow.packets;
@@ -274,8 +288,7 @@ impl HostWindows {
                 hop.gap_squares += g * g;
             }
         }
-        if let Some(h) = self.host(flow.dst, e, open) {
-            let hop = &mut h.hops[e.rem_euclid(h.hops.len() as i64) as usize];
+        if let Some((_, hop)) = self.host(flow.dst, e, open) {
             hop.flows_in += 1;
             hop.failed_in += u32::from(flow.failed);
             hop.srcs.insert(mix(src_key));
@@ -300,13 +313,13 @@ impl HostWindows {
 
     /// Bytes of state held now (hash tables included).
     pub fn state_bytes(&self) -> usize {
-        let per = std::mem::size_of::<(IpAddr, Host)>()
-            + self.config.hops * std::mem::size_of::<Hop>()
-            + 1;
-        self.hosts.capacity() * per
+        self.hosts.capacity() * (std::mem::size_of::<(IpAddr, u32)>() + 1)
+            + self.slots.capacity() * std::mem::size_of::<Host>()
+            + self.hops.capacity() * std::mem::size_of::<Hop>()
+            + self.free.capacity() * std::mem::size_of::<u32>()
             + self.resting.capacity() * (std::mem::size_of::<(IpAddr, [PeerRun; PEER_SLOTS])>() + 1)
             + self.destinations.capacity() * (std::mem::size_of::<(u64, Destination)>() + 1)
-            + self.touched.capacity() * std::mem::size_of::<IpAddr>()
+            + self.touched.capacity() * std::mem::size_of::<u32>()
     }
 
     /// The longest gap within a peer run, ms: `RUN_GAP_MS`, or the window's span if longer.
@@ -314,49 +327,73 @@ impl HostWindows {
         (self.config.hop_ms * self.config.hops as i64).max(RUN_GAP_MS)
     }
 
-    /// Counts `initiator` among `destination`'s, unless `max_hosts` destinations are followed
-    /// and it is a new one (then it stays rare).
-    fn note_destination(&mut self, destination: u64, initiator: u64, e: i64) {
+    /// Counts `initiator` among `destination`'s in hop `e` (`open` the open hop), afresh if
+    /// it was forgotten, unless `max_hosts` destinations are followed and it is a new one
+    /// (then it stays rare).
+    fn note_destination(&mut self, destination: u64, initiator: u64, e: i64, open: i64) {
         let full = self.destinations.len() >= self.config.max_hosts;
         let d = match self.destinations.get_mut(&destination) {
-            Some(d) => d,
+            Some(d) => {
+                if forgotten(d, open) {
+                    *d = Destination::default();
+                }
+                d
+            }
             None if full => return,
             None => self.destinations.entry(destination).or_default(),
         };
         d.initiators.insert(mix(initiator));
-        d.latest = e;
+        d.latest = d.latest.max(e);
     }
 
-    /// The host's hop `e`, reset if it last held an older hop; `None` when the host is new
-    /// and `max_hosts` are followed.
-    fn host(&mut self, ip: IpAddr, e: i64, open: i64) -> Option<&mut Host> {
+    /// The host and its hop `e`, reset if it last held an older hop; `None` when the host is
+    /// new and `max_hosts` are followed.
+    fn host(&mut self, ip: IpAddr, e: i64, open: i64) -> Option<(&mut Host, &mut Hop)> {
         let hops = self.config.hops;
-        // The table is looked up once per flow side unless it is full.
-        if self.hosts.len() >= self.config.max_hosts && !self.hosts.contains_key(&ip) {
-            self.stats.hosts_refused += 1;
-            return None;
-        }
-        let resting = &mut self.resting;
-        let h = self.hosts.entry(ip).or_insert_with(|| Host {
-            hops: vec![Hop::default(); hops].into_boxed_slice(),
-            peers: resting
-                .remove(&ip)
-                .unwrap_or([PeerRun::default(); PEER_SLOTS]),
-            last_out: None,
-            latest: i64::MIN,
-        });
+        let full = self.hosts.len() >= self.config.max_hosts;
+        let slot = match self.hosts.entry(ip) {
+            Entry::Occupied(o) => *o.get(),
+            Entry::Vacant(_) if full => {
+                self.stats.hosts_refused += 1;
+                return None;
+            }
+            Entry::Vacant(v) => {
+                let host = Host {
+                    ip,
+                    peers: self
+                        .resting
+                        .remove(&ip)
+                        .unwrap_or([PeerRun::default(); PEER_SLOTS]),
+                    last_out: None,
+                    latest: i64::MIN,
+                };
+                let slot = match self.free.pop() {
+                    Some(slot) => {
+                        self.slots[slot as usize] = host;
+                        slot
+                    }
+                    None => {
+                        self.slots.push(host);
+                        self.hops.extend(std::iter::repeat_n(Hop::default(), hops));
+                        (self.slots.len() - 1) as u32
+                    }
+                };
+                *v.insert(slot)
+            }
+        };
+        let h = &mut self.slots[slot as usize];
         if h.latest < open && e == open {
-            self.touched.push(ip);
+            self.touched.push(slot);
         }
         h.latest = h.latest.max(e);
-        let hop = &mut h.hops[e.rem_euclid(hops as i64) as usize];
+        let hop = &mut self.hops[slot as usize * hops + e.rem_euclid(hops as i64) as usize];
         if hop.epoch != e {
             *hop = Hop {
                 epoch: e,
                 ..Hop::default()
             };
         }
-        Some(h)
+        Some((h, hop))
     }
 
     fn close(&mut self, out: &mut Vec<HostWindow>) {
@@ -364,12 +401,12 @@ impl HostWindows {
         let first = open - self.config.hops as i64 + 1;
         let end = Timestamp((open + 1) * self.config.hop_ms);
         let since = first * self.config.hop_ms;
-        for ip in self.touched.drain(..) {
-            let Some(h) = self.hosts.get(&ip) else {
-                continue;
-            };
+        let hops = self.config.hops;
+        for slot in self.touched.drain(..) {
+            let h = &self.slots[slot as usize];
+            let ring = &self.hops[slot as usize * hops..][..hops];
             let mut sum = Hop::default();
-            for hop in h.hops.iter().filter(|h| (first..=open).contains(&h.epoch)) {
+            for hop in ring.iter().filter(|h| (first..=open).contains(&h.epoch)) {
                 sum.flows_out += hop.flows_out;
                 sum.failed_out += hop.failed_out;
                 sum.packets_out += hop.packets_out;
@@ -384,15 +421,9 @@ impl HostWindows {
                 sum.failed_in += hop.failed_in;
                 sum.srcs.merge(&hop.srcs);
             }
-            // The longest run with a flow in the window, to a destination few hosts use.
-            let live = |r: &&PeerRun| r.flows > 0 && r.last >= since;
-            let run = h
-                .peers
-                .iter()
-                .filter(|r| live(r) && rare(&self.destinations, r.peer))
-                .max_by_key(|r| r.flows);
+            let run = longest_rare_run(&h.peers, since, &self.destinations, open);
             out.push(HostWindow {
-                host: ip,
+                host: h.ip,
                 end,
                 features: features(&sum, run),
             });
@@ -400,45 +431,91 @@ impl HostWindows {
         }
     }
 
-    /// Forgets hosts with no activity in the window that starts at hop `e`, keeping aside the
-    /// runs of those with a run to a rare destination that may go on.
-    fn evict(&mut self, e: i64) {
+    /// Takes out of the tables, when they are due (see [`Sweep`]), the hosts with no activity
+    /// in the window that starts at hop `e` (keeping aside the runs of those with a run to a
+    /// rare destination that may go on), those runs once none may, and destinations
+    /// forgotten. What a sweep removes is already treated as gone, so when it runs changes
+    /// no window: it only bounds memory.
+    fn sweep(&mut self, e: i64) {
         let oldest = e - self.config.hops as i64 + 1;
         let since = e * self.config.hop_ms - self.run_gap();
+        let max = self.config.max_hosts;
         // Only runs to a rare destination are ever reported, so only they are kept.
         let destinations = &self.destinations;
         let live = |peers: &[PeerRun; PEER_SLOTS]| {
             peers
                 .iter()
-                .any(|r| r.flows > 0 && r.last >= since && rare(destinations, r.peer))
+                .any(|r| r.flows > 0 && r.last >= since && rare(destinations, r.peer, e))
         };
-        if self.hosts.len() >= 1024 {
-            let (resting, max) = (&mut self.resting, self.config.max_hosts);
-            self.hosts.retain(|ip, h| {
+        let [hosts, resting, dests] = &mut self.sweeps;
+        if hosts.due(self.hosts.len(), max) {
+            let (slots, free, kept) = (&self.slots, &mut self.free, &mut self.resting);
+            self.hosts.retain(|ip, &mut slot| {
+                let h = &slots[slot as usize];
                 if h.latest >= oldest {
                     return true;
                 }
-                if live(&h.peers) && resting.len() < max {
-                    resting.insert(*ip, h.peers);
+                if live(&h.peers) && kept.len() < max {
+                    kept.insert(*ip, h.peers);
                 }
+                free.push(slot);
                 false
             });
+            hosts.swept(self.hosts.len());
         }
-        if self.resting.len() >= 1024 {
+        if resting.due(self.resting.len(), max) {
             self.resting.retain(|_, peers| live(peers));
+            resting.swept(self.resting.len());
         }
-        if self.destinations.len() >= 1024 {
-            self.destinations
-                .retain(|_, d| d.latest >= e - PEER_MEMORY_HOPS);
+        if dests.due(self.destinations.len(), max) {
+            self.destinations.retain(|_, d| !forgotten(d, e));
+            dests.swept(self.destinations.len());
         }
     }
 }
 
-/// Whether fewer than `COMMON_PEER` hosts start flows to `destination`.
-fn rare(destinations: &HashMap<u64, Destination, RandomState>, destination: u64) -> bool {
+/// When a table is next swept: once it has doubled since its last sweep (and holds at least
+/// 1,024 entries), or holds `max_hosts`; so sweeping costs a constant per entry added, not a
+/// pass over the table every hop.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sweep(usize);
+
+impl Sweep {
+    fn due(self, len: usize, max: usize) -> bool {
+        len >= self.0.max(1024).min(max)
+    }
+
+    fn swept(&mut self, len: usize) {
+        self.0 = 2 * len;
+    }
+}
+
+/// Whether `d`, as of hop `now`, has had no flow for `PEER_MEMORY_HOPS`.
+fn forgotten(d: &Destination, now: i64) -> bool {
+    d.latest < now - PEER_MEMORY_HOPS
+}
+
+/// The run with a flow since `since` ms to a destination few hosts use (as of hop `now`)
+/// with the most flows, the latest of equals; looking up only as many destinations as it
+/// takes.
+fn longest_rare_run<'a>(
+    peers: &'a [PeerRun; PEER_SLOTS],
+    since: i64,
+    destinations: &HashMap<u64, Destination, RandomState>,
+    now: i64,
+) -> Option<&'a PeerRun> {
+    let mut runs: [&PeerRun; PEER_SLOTS] = std::array::from_fn(|i| &peers[i]);
+    runs.sort_unstable_by_key(|r| std::cmp::Reverse((r.flows, r.last, r.peer)));
+    runs.into_iter()
+        .filter(|r| r.flows > 0 && r.last >= since)
+        .find(|r| rare(destinations, r.peer, now))
+}
+
+/// Whether fewer than `COMMON_PEER` hosts start flows to `destination`, as of hop `now`.
+fn rare(destinations: &HashMap<u64, Destination, RandomState>, destination: u64, now: i64) -> bool {
     destinations
         .get(&destination)
-        .is_none_or(|d| d.initiators.estimate() < COMMON_PEER)
+        .is_none_or(|d| forgotten(d, now) || d.initiators.estimate() < COMMON_PEER)
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
