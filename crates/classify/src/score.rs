@@ -67,6 +67,9 @@ pub struct Scorer {
     /// Per round `r` (a forest: tree) and class, the sums of the smallest and of the largest
     /// leaf value of the class in rounds `r..`; empty when one is not finite (no pruning).
     rest: Vec<(f64, f64)>,
+    /// A forest's trees after which some row may be settled (by the sums the trees before
+    /// can give and the shares the trees after can): only there is a look taken.
+    may_settle: Vec<bool>,
 }
 
 impl Scorer {
@@ -117,6 +120,7 @@ impl Scorer {
             }
         }
         if rest.iter().all(|&(a, b)| a.is_finite() && b.is_finite()) {
+            scorer.may_settle = may_settle(&rest, k);
             scorer.rest = rest;
         }
         Ok(scorer)
@@ -232,6 +236,7 @@ impl Scorer {
             values,
             roots,
             rest: Vec::new(),
+            may_settle: Vec::new(),
         })
     }
 
@@ -294,7 +299,7 @@ impl Scorer {
                             *s += v;
                         }
                     }
-                    if self.rest.is_empty() || (t + 1) % FOREST_CHECK != 0 {
+                    if self.rest.is_empty() || (t + 1) % FOREST_CHECK != 0 || !self.may_settle[t] {
                         continue;
                     }
                     let rest = &self.rest[(t + 1) * k..][..k];
@@ -397,6 +402,39 @@ impl Scorer {
             }
         }
     }
+}
+
+/// Per tree `t` of a forest whose per-tree least and greatest shares of each class sum over
+/// trees `t..` to `rest[t * k..]`: whether after it a row can be settled at all, that is some
+/// class's greatest possible sum so far plus the least the trees left give it reaches, by
+/// more than rounding, every other class's least possible sum so far plus the most they
+/// can get. Before that tree (about half the forest, when leaves are pure) a look at the
+/// rows would settle none.
+fn may_settle(rest: &[(f64, f64)], k: usize) -> Vec<bool> {
+    let trees = rest.len() / k - 1;
+    // Per class, the least and the greatest sum the trees so far can give.
+    let mut done = vec![(0.0, 0.0); k];
+    (0..trees)
+        .map(|t| {
+            for (c, d) in done.iter_mut().enumerate() {
+                let (lo, hi) = rest[t * k + c];
+                let (next_lo, next_hi) = rest[(t + 1) * k + c];
+                // This tree's least and greatest share, as the suffix sums were built.
+                d.0 += lo - next_lo;
+                d.1 += hi - next_hi;
+            }
+            let left = &rest[(t + 1) * k..][..k];
+            let best = |c: usize| done[c].1 + left[c].0;
+            let worst = |c: usize| done[c].0 + left[c].1;
+            (0..k).any(|lead| {
+                let others = (0..k)
+                    .filter(|&c| c != lead)
+                    .map(worst)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                best(lead) + 1e-6 * (1.0 + best(lead).abs() + others.abs()) >= others
+            })
+        })
+        .collect()
 }
 
 /// The class a forest's row ends with, if no other can catch it: the class whose sum plus

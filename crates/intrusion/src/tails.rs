@@ -92,19 +92,34 @@ impl Tail {
     }
 }
 
-/// Counts (flows, failures, peers) below this have their `log1p` in a table.
-const COUNTS: usize = 1024;
+/// Bits of the number of values [`Log1p`] remembers.
+const MEMO_BITS: u32 = 10;
 
-/// `ln(1 + x)` for `x ≥ 0`, from a table for the small whole numbers most features are:
-/// a host window asks for 13, and they are most of its scoring time otherwise.
-fn log1p(x: f64) -> f64 {
-    static TABLE: std::sync::LazyLock<[f64; COUNTS]> =
-        std::sync::LazyLock::new(|| std::array::from_fn(|n| (n as f64).ln_1p()));
-    let n = x as usize;
-    if n < COUNTS && n as f64 == x {
-        TABLE[n]
-    } else {
-        x.ln_1p()
+/// `ln(1 + x)`, remembered: most features of a host window are small counts and
+/// distinct-count estimates that recur window after window, and computing 13 logarithms was
+/// most of a window's scoring time. A direct-mapped memo of the latest 1,024 values (16 KiB).
+#[derive(Clone, Debug)]
+struct Log1p {
+    /// Per slot, chosen by a hash of the value: its bits and its logarithm.
+    memo: Box<[(u64, f64); 1 << MEMO_BITS]>,
+}
+
+impl Log1p {
+    fn new() -> Self {
+        // No value is stored with these bits (a NaN), so no slot matches until it is set.
+        Self {
+            memo: Box::new([(u64::MAX, f64::NAN); 1 << MEMO_BITS]),
+        }
+    }
+
+    fn of(&mut self, x: f64) -> f64 {
+        let bits = x.to_bits();
+        let slot = (bits.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - MEMO_BITS)) as usize;
+        let m = &mut self.memo[slot];
+        if m.0 != bits {
+            *m = (bits, x.ln_1p());
+        }
+        m.1
     }
 }
 
@@ -116,6 +131,7 @@ pub struct PopulationTails {
     warm_up: u64,
     /// Scratch: `log1p` of the values being scored.
     logs: Vec<f64>,
+    log1p: Log1p,
     /// `log10` of the number of features: the correction of the best surprise.
     fields: f64,
 }
@@ -128,6 +144,7 @@ impl PopulationTails {
             seen: 0,
             warm_up,
             logs: Vec::with_capacity(fields),
+            log1p: Log1p::new(),
             fields: (fields.max(1) as f64).log10(),
         }
     }
@@ -140,9 +157,10 @@ impl PopulationTails {
         let mut best: Option<(f64, usize)> = None;
         // Each value's log once, for scoring and learning; NaN where the value is missing.
         self.logs.clear();
+        let log1p = &mut self.log1p;
         self.logs.extend(values.iter().map(|&v| {
             if v.is_finite() {
-                log1p(v.max(0.0))
+                log1p.of(v.max(0.0))
             } else {
                 f64::NAN
             }
@@ -187,5 +205,6 @@ impl PopulationTails {
     pub fn state_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.tails.len() * (std::mem::size_of::<Tail>() + 2 * BINS * 8)
+            + std::mem::size_of::<[(u64, f64); 1 << MEMO_BITS]>()
     }
 }
