@@ -452,3 +452,72 @@ distribute: []
         "{all}"
     );
 }
+
+/// A file exported newest first is scored oldest first, as the same file in time order is:
+/// the detectors learn forwards, and a watermark would drop all but its newest rows.
+#[test]
+fn a_newest_first_file_runs_as_its_time_ordered_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rows = Vec::new();
+    for i in 0..4 * 96 {
+        for cell in ["cell-1", "cell-2"] {
+            let t = 1_704_067_200 + i * 900;
+            let day = (i % 96) as f64 / 96.0 * std::f64::consts::TAU;
+            let noise = ((i * 7919 + cell.len() as i64 * 31) % 13) as f64 / 100.0;
+            let burst = cell == "cell-2" && (340..344).contains(&i);
+            let v = if burst {
+                3.0
+            } else {
+                0.5 + 0.2 * day.sin() + noise
+            };
+            rows.push(format!("{cell},{t},{v:.4}"));
+        }
+    }
+    let header = "entity,time,prb_util\n";
+    std::fs::write(
+        d.join("oldest.csv"),
+        format!("{header}{}\n", rows.join("\n")),
+    )
+    .unwrap();
+    rows.reverse();
+    std::fs::write(
+        d.join("newest.csv"),
+        format!("{header}{}\n", rows.join("\n")),
+    )
+    .unwrap();
+    let mut alerts = Vec::new();
+    for name in ["oldest", "newest"] {
+        std::fs::write(
+            d.join(format!("{name}.yaml")),
+            format!(
+                "name: order-{name}
+use_case: operations
+source:
+  file: {{ path: {name}.csv }}
+collect: {{ fields: [prb_util], interval: 15m }}
+sandbox: {{ cells: 4, days: 3, quiet_days: 1 }}
+distribute:
+  - file: {{ path: {name}-alerts.jsonl }}
+"
+            ),
+        )
+        .unwrap();
+        let out = ai4ict(d, &["run", &format!("{name}.yaml"), "--quiet", "--no-hub"]);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{all}");
+        assert_eq!(
+            all.contains("runs newest first: read whole and delivered oldest first"),
+            name == "newest",
+            "{all}"
+        );
+        assert!(all.contains("768 rows"), "{all}");
+        alerts.push(std::fs::read_to_string(d.join(format!("{name}-alerts.jsonl"))).unwrap());
+    }
+    assert!(
+        alerts[0].contains("cell-2"),
+        "the burst is alerted: {}",
+        alerts[0]
+    );
+    assert_eq!(alerts[0], alerts[1]);
+}

@@ -147,7 +147,9 @@ impl WriteMode {
 /// `ts`, `date`… (else a column whose values all read as times). Times may be RFC 3339 (with
 /// `Z` or an offset), `YYYY-MM-DD HH:MM:SS` (UTC), or epoch seconds or milliseconds. An empty
 /// value is a missing value. Rows are delivered in file order: times going backwards and
-/// duplicate times are passed on as they are, for the pipeline to handle.
+/// duplicate times are passed on as they are, for the pipeline to handle; but a file that runs
+/// newest first (an export sorted by descending time) is read whole, up to 5 M rows, and
+/// delivered oldest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileSourceConfig {

@@ -52,5 +52,8 @@ pub use sink::{
     PipeStdout, ScoreWriter, StdoutSinkConfig, TableSink, FORECAST_COLUMNS,
 };
 pub use sinks::{SinkComponent, SinkConfig, SinkFile, Takes};
-pub use source::{read_bytes, FileSource, OrderCounts, ReadReport, MAX_KEPT_ERRORS};
+pub use source::{
+    in_time_order, read_bytes, FileSource, OrderCounts, ReadReport, MAX_KEPT_ERRORS,
+    MAX_SORTED_ROWS,
+};
 pub use tls::{ClientTls, ServerTls};

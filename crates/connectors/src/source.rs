@@ -1004,20 +1004,106 @@ pub fn read_bytes(
 /// Rows per batch a pipeline reads from a file or a live bus.
 pub(crate) const PIPELINE_BATCH_ROWS: usize = 4096;
 
+/// Most rows of a file running backwards in time that are read whole to be put in time order
+/// (about 40 bytes a row beside its values); a larger one is refused, with how to sort it.
+pub const MAX_SORTED_ROWS: usize = 5_000_000;
+
+/// The rows of `batches` (of `width` fields) in time order, rows of one time in the order
+/// read, in batches of [`PIPELINE_BATCH_ROWS`].
+pub fn in_time_order(batches: Vec<Batch>, width: usize) -> Vec<Batch> {
+    let mut order: Vec<(Timestamp, usize, usize)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(b, batch)| {
+            batch
+                .times()
+                .iter()
+                .enumerate()
+                .map(move |(i, &t)| (t, b, i))
+        })
+        .collect();
+    order.sort_by_key(|&(t, _, _)| t);
+    let mut out = Vec::with_capacity(order.len().div_ceil(PIPELINE_BATCH_ROWS));
+    for chunk in order.chunks(PIPELINE_BATCH_ROWS) {
+        let mut batch = Batch::with_capacity(width, chunk.len());
+        for &(t, b, i) in chunk {
+            batch.push(batches[b].entity(i).clone(), t, batches[b].row(i));
+        }
+        out.push(batch);
+    }
+    out
+}
+
 /// A file as a pipeline's source: worker 0 reads it and the dataflow routes rows to their
-/// owners.
-struct FileRows(FileSource);
+/// owners. A file that runs newest first (most rows of its first batch go back in time within
+/// their entity, as exports sorted by descending time do) is read whole, up to
+/// [`MAX_SORTED_ROWS`], and delivered oldest first: the detectors learn forwards, and a
+/// watermark would otherwise drop all but the newest rows as late. Rows that are only a
+/// little out of order stream as they are, for the pipeline's event time.
+struct FileRows {
+    file: FileSource,
+    width: usize,
+    /// The first batch has been read.
+    started: bool,
+    /// The whole file in time order, once it was found to run backwards.
+    sorted: Option<std::vec::IntoIter<Batch>>,
+}
+
+impl FileRows {
+    fn next(&mut self) -> Result<Option<Batch>, SourceError> {
+        let err = |e: ConnectorError| SourceError(e.to_string());
+        if let Some(sorted) = &mut self.sorted {
+            return Ok(sorted.next());
+        }
+        let Some(first) = self.file.next_batch(PIPELINE_BATCH_ROWS).map_err(err)? else {
+            return Ok(None);
+        };
+        if std::mem::replace(&mut self.started, true) || !runs_backwards(&first, self.file.report())
+        {
+            return Ok(Some(first));
+        }
+        let mut rows = first.len();
+        let mut all = vec![first];
+        while let Some(b) = self.file.next_batch(PIPELINE_BATCH_ROWS).map_err(err)? {
+            rows += b.len();
+            if rows > MAX_SORTED_ROWS {
+                return Err(SourceError(format!(
+                    "{}: its rows run newest first, and it has over {MAX_SORTED_ROWS} rows, more than are sorted in memory; sort it oldest first",
+                    self.file.name
+                )));
+            }
+            all.push(b);
+        }
+        let mut sorted = in_time_order(all, self.width).into_iter();
+        let next = sorted.next();
+        self.sorted = Some(sorted);
+        Ok(next)
+    }
+}
+
+/// Whether most rows of `first` (the file's first batch, as `report` counted it) that follow
+/// another row of their entity go back in time.
+fn runs_backwards(first: &Batch, report: &ReadReport) -> bool {
+    let mut entities = std::collections::HashSet::new();
+    for i in 0..first.len() {
+        entities.insert(first.entity(i));
+    }
+    let followers = first.len().saturating_sub(entities.len()) as u64;
+    followers > 0 && 2 * report.out_of_order > followers
+}
 
 impl Source for FileRows {
     fn next_batch(&mut self) -> Option<Result<Batch, SourceError>> {
-        self.0
-            .next_batch(PIPELINE_BATCH_ROWS)
-            .map_err(|e| SourceError(e.to_string()))
-            .transpose()
+        self.next().transpose()
     }
 
     fn summary(&self) -> Option<String> {
-        Some(self.0.report().summary())
+        let summary = self.file.report().summary();
+        Some(if self.sorted.is_some() {
+            format!("{summary}; the file runs newest first: read whole and delivered oldest first")
+        } else {
+            summary
+        })
     }
 }
 
@@ -1048,7 +1134,12 @@ impl SourceComponent for FileSourceConfig {
         let (config, fields) = (self.clone(), fields.to_vec());
         Ok(first_worker(move || {
             FileSource::open(&config, &fields)
-                .map(FileRows)
+                .map(|file| FileRows {
+                    file,
+                    width: fields.len(),
+                    started: false,
+                    sorted: None,
+                })
                 .map_err(|e| SourceError(e.to_string()))
         }))
     }

@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use ai4ict_connectors::read_labels;
-use ai4ict_connectors::{FileFormat, FileSinkConfig, ScoreWriter, SinkConfig, WriteMode};
+use ai4ict_connectors::{
+    in_time_order, FileFormat, FileSinkConfig, ScoreWriter, SinkConfig, WriteMode, MAX_SORTED_ROWS,
+};
 use ai4ict_core::{Alert, Batch, Entity, Incident, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
 use ai4ict_eval::metrics::{event_metrics, EventMetrics};
@@ -36,11 +38,6 @@ const PLOT_VALUE_LIMIT: usize = 8_000_000;
 const QUIET_PLOTS: usize = 2;
 /// Interval used when no entity has two distinct times.
 const FALLBACK_INTERVAL: Interval = Interval::from_minutes(5);
-/// Most rows of a file out of time order that are read whole to be scored in order (about
-/// 40 bytes a row beside its values); a larger one is refused, with how to sort it.
-const MAX_SORTED_ROWS: usize = 5_000_000;
-/// Rows per batch once a file has been put in time order.
-const SORTED_BATCH_ROWS: usize = 4096;
 
 /// Detect anomalies in a CSV or JSON-lines file and plot them.
 #[derive(clap::Args, Debug)]
@@ -183,32 +180,6 @@ fn read_until(
         }
     }
     None
-}
-
-/// The rows of `batches` in time order (rows of one time in the order read), in batches of
-/// [`SORTED_BATCH_ROWS`].
-fn in_time_order(batches: Vec<Batch>, width: usize) -> Vec<Batch> {
-    let mut order: Vec<(Timestamp, usize, usize)> = batches
-        .iter()
-        .enumerate()
-        .flat_map(|(b, batch)| {
-            batch
-                .times()
-                .iter()
-                .enumerate()
-                .map(move |(i, &t)| (t, b, i))
-        })
-        .collect();
-    order.sort_by_key(|&(t, _, _)| t);
-    let mut out = Vec::with_capacity(order.len().div_ceil(SORTED_BATCH_ROWS));
-    for chunk in order.chunks(SORTED_BATCH_ROWS) {
-        let mut batch = Batch::with_capacity(width, chunk.len());
-        for &(t, b, i) in chunk {
-            batch.push(batches[b].entity(i).clone(), t, batches[b].row(i));
-        }
-        out.push(batch);
-    }
-    out
 }
 
 /// The sampling interval: the median gap between consecutive rows of the same entity.
