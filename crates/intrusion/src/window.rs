@@ -434,8 +434,9 @@ impl HostWindows {
     /// Takes out of the tables, when they are due (see [`Sweep`]), the hosts with no activity
     /// in the window that starts at hop `e` (keeping aside the runs of those with a run to a
     /// rare destination that may go on), those runs once none may, and destinations
-    /// forgotten. What a sweep removes is already treated as gone, so when it runs changes
-    /// no window: it only bounds memory.
+    /// forgotten. A destination past its memory counts as forgotten whether or not it has
+    /// been swept; a host swept loses the time of its last outgoing flow (its first gap back
+    /// is not counted) and any run not kept aside, as it did when the sweep ran every hop.
     fn sweep(&mut self, e: i64) {
         let oldest = e - self.config.hops as i64 + 1;
         let since = e * self.config.hop_ms - self.run_gap();
