@@ -520,4 +520,26 @@ distribute:
         alerts[0]
     );
     assert_eq!(alerts[0], alerts[1]);
+
+    // With `on_error: fail`, the rows before a bad one are delivered, then the run fails
+    // naming it.
+    rows.insert(100, "cell-1,1704067200,high".into());
+    std::fs::write(d.join("bad.csv"), format!("{header}{}\n", rows.join("\n"))).unwrap();
+    std::fs::write(
+        d.join("bad.yaml"),
+        "name: order-bad
+use_case: operations
+source:
+  file: { path: bad.csv, on_error: fail }
+collect: { fields: [prb_util], interval: 15m }
+sandbox: { cells: 4, days: 3, quiet_days: 1 }
+distribute: []
+",
+    )
+    .unwrap();
+    let out = ai4ict(d, &["run", "bad.yaml", "--quiet", "--no-hub"]);
+    let all = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("100 rows from bad.csv"), "{all}");
+    assert!(all.contains("bad.csv:102: column `prb_util`"), "{all}");
 }

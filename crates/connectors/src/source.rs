@@ -1047,13 +1047,18 @@ struct FileRows {
     started: bool,
     /// The whole file in time order, once it was found to run backwards.
     sorted: Option<std::vec::IntoIter<Batch>>,
+    /// The error that stopped reading it (`on_error: fail`), for after the rows before it.
+    stopped: Option<SourceError>,
 }
 
 impl FileRows {
     fn next(&mut self) -> Result<Option<Batch>, SourceError> {
         let err = |e: ConnectorError| SourceError(e.to_string());
         if let Some(sorted) = &mut self.sorted {
-            return Ok(sorted.next());
+            return match sorted.next() {
+                Some(b) => Ok(Some(b)),
+                None => self.stopped.take().map_or(Ok(None), Err),
+            };
         }
         let Some(first) = self.file.next_batch(PIPELINE_BATCH_ROWS).map_err(err)? else {
             return Ok(None);
@@ -1064,7 +1069,16 @@ impl FileRows {
         }
         let mut rows = first.len();
         let mut all = vec![first];
-        while let Some(b) = self.file.next_batch(PIPELINE_BATCH_ROWS).map_err(err)? {
+        loop {
+            let b = match self.file.next_batch(PIPELINE_BATCH_ROWS) {
+                Ok(Some(b)) => b,
+                Ok(None) => break,
+                // Every good row before it is still delivered, then the error.
+                Err(e) => {
+                    self.stopped = Some(err(e));
+                    break;
+                }
+            };
             rows += b.len();
             if rows > MAX_SORTED_ROWS {
                 return Err(SourceError(format!(
@@ -1139,6 +1153,7 @@ impl SourceComponent for FileSourceConfig {
                     width: fields.len(),
                     started: false,
                     sorted: None,
+                    stopped: None,
                 })
                 .map_err(|e| SourceError(e.to_string()))
         }))
