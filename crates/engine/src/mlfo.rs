@@ -294,6 +294,10 @@ pub struct Outcome {
     pub forecast: Option<crate::forecast_run::ForecastEvaluation>,
     /// The flow classifier's held-out evaluation and deployment, for a flow intent.
     pub flows: Option<crate::flow_run::FlowEvaluation>,
+    /// The run ended because its cluster failed (a process lost, or one that never came): the
+    /// stage it failed is an error, even the evaluation, never a target missed.
+    #[serde(skip)]
+    pub cluster_failed: bool,
 }
 
 /// A closed-loop evaluation in the sandbox: the policy's actions are applied to the simulated
@@ -339,6 +343,7 @@ fn cluster_failed(mut outcome: Outcome, e: EngineError) -> Result<Outcome, Engin
         detail: format!("{why}; the report covers what ran before, and nothing passed"),
         seconds: 0.0,
     });
+    outcome.cluster_failed = true;
     Ok(outcome)
 }
 
@@ -745,6 +750,7 @@ impl Mlfo {
             trained: None,
             forecast: None,
             flows: None,
+            cluster_failed: false,
         };
         if matches!(self.intent.source, SourceConfig::Flows(_)) {
             self.set_phase("flows");

@@ -218,14 +218,18 @@ pub fn run_intent(mut intent: MlIntent, rt: &Runtime) -> anyhow::Result<()> {
 }
 
 /// The exit of a finished run: interrupted (130), a failed stage other than the evaluation
-/// (1), targets missed (3), or success.
+/// or a cluster that failed in any stage (1), targets missed (3), or success.
 fn verdict(outcome: &Outcome, stopped: bool) -> anyhow::Result<()> {
     if stopped {
         return Err(exit::Verdict::Interrupted.into());
     }
     let mut failed = outcome.stages.iter().filter(|s| s.status == Status::Failed);
-    // A failed deployment (or any stage but the evaluation) is an error, before missed targets.
-    if let Some(f) = failed.clone().find(|s| s.stage != Stage::Evaluate) {
+    // A failed deployment (or any stage but the evaluation, or the evaluation when the cluster
+    // lost a process under it) is an error, before missed targets.
+    if let Some(f) = failed
+        .clone()
+        .find(|s| s.stage != Stage::Evaluate || outcome.cluster_failed)
+    {
         anyhow::bail!("the {:?} stage failed: {}", f.stage, f.detail);
     }
     if let Some(f) = failed.find(|s| s.stage == Stage::Evaluate) {
