@@ -42,6 +42,21 @@ targets: {targets}
     )
 }
 
+/// An intent named `name` on the `prb_util` column of a file source (`file` the body of its
+/// `file:` map), sending its alerts to `distribute`.
+fn file_intent(name: &str, file: &str, distribute: &str) -> String {
+    format!(
+        "name: {name}
+use_case: operations
+source:
+  file: {{ {file} }}
+collect: {{ fields: [prb_util], interval: 15m }}
+sandbox: {{ cells: 4, days: 3, quiet_days: 1 }}
+distribute: {distribute}
+"
+    )
+}
+
 fn command(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
     c.args(args)
@@ -434,14 +449,7 @@ fn out_of_order_rows_are_noted() {
     // The run's deploy stage notes them too.
     std::fs::write(
         d.join("intent.yaml"),
-        "name: disorder
-use_case: operations
-source:
-  file: { path: kpis.csv }
-collect: { fields: [prb_util], interval: 15m }
-sandbox: { cells: 4, days: 3, quiet_days: 1 }
-distribute: []
-",
+        file_intent("disorder", "path: kpis.csv", "[]"),
     )
     .unwrap();
     let out = ai4ict(d, &["run", "intent.yaml", "--quiet", "--no-hub"]);
@@ -490,16 +498,10 @@ fn a_newest_first_file_runs_as_its_time_ordered_twin() {
     for name in ["oldest", "newest"] {
         std::fs::write(
             d.join(format!("{name}.yaml")),
-            format!(
-                "name: order-{name}
-use_case: operations
-source:
-  file: {{ path: {name}.csv }}
-collect: {{ fields: [prb_util], interval: 15m }}
-sandbox: {{ cells: 4, days: 3, quiet_days: 1 }}
-distribute:
-  - file: {{ path: {name}-alerts.jsonl }}
-"
+            file_intent(
+                &format!("order-{name}"),
+                &format!("path: {name}.csv"),
+                &format!("[{{ file: {{ path: {name}-alerts.jsonl }} }}]"),
             ),
         )
         .unwrap();
@@ -527,14 +529,7 @@ distribute:
     std::fs::write(d.join("bad.csv"), format!("{header}{}\n", rows.join("\n"))).unwrap();
     std::fs::write(
         d.join("bad.yaml"),
-        "name: order-bad
-use_case: operations
-source:
-  file: { path: bad.csv, on_error: fail }
-collect: { fields: [prb_util], interval: 15m }
-sandbox: { cells: 4, days: 3, quiet_days: 1 }
-distribute: []
-",
+        file_intent("order-bad", "path: bad.csv, on_error: fail", "[]"),
     )
     .unwrap();
     let out = ai4ict(d, &["run", "bad.yaml", "--quiet", "--no-hub"]);
