@@ -8,6 +8,7 @@ mod ewma;
 pub mod false_alarms;
 mod holt_winters;
 mod hst;
+mod jump;
 mod novelty;
 mod per_field;
 mod rcf;

@@ -438,16 +438,53 @@ fn auto_reports_a_new_pattern_the_profile_corroborates() {
 #[test]
 fn auto_reports_new_patterns_without_a_daily_rhythm() {
     // Noise around a level has no daily rhythm: `auto` keeps `resonance`, whose scores differ
-    // from `robust_seasonal`'s, and reports a new level as it starts.
+    // from `robust_seasonal`'s. A new level is also a jump, which `auto` reports at its first
+    // point, held against the value before it; everywhere else the scores are resonance's.
     let value = |i: usize| 50.0 + 4.0 * noise(i) + if i >= 5 * DAY { 30.0 } else { 0.0 };
     let a = scores(DetectorKind::Auto, 7 * DAY, value);
     let r = scores(DetectorKind::Resonance, 7 * DAY, value);
-    assert_eq!(a, r);
+    let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != r[i]).collect();
+    assert_eq!(differ, [5 * DAY]);
+    assert!(a[5 * DAY] >= crate::auto::DECISIVE, "{}", a[5 * DAY]);
+    let mut d = DetectorConfig {
+        detector: DetectorKind::Auto,
+        ..DetectorConfig::default()
+    }
+    .build(1, STEP)
+    .unwrap();
+    let why = (0..=5 * DAY)
+        .map(|i| d.update(time(i), &[value(i)]))
+        .last()
+        .and_then(|s| s.why)
+        .expect("a jump says what it was held against");
+    assert_eq!(why.against, crate::Against::Level);
+    assert!((f64::from(why.expected) - value(5 * DAY - 1)).abs() < 1e-3);
+}
+
+/// A spike on a random walk (no daily rhythm): `resonance` sees it only at the end of its
+/// block, 35 minutes later at 5 minutes; `auto` reports its jump at once, out and back.
+#[test]
+fn auto_reports_a_spike_on_a_random_walk_at_once() {
+    let five = Interval::from_minutes(5);
+    let day = 288;
+    let mut walk = vec![100.0];
+    for i in 1..6 * day {
+        walk.push(walk[i - 1] + noise(i));
+    }
+    let spike = 5 * day + 7;
+    walk[spike] += 40.0;
+    let mut d = DetectorConfig::default().build(1, five).unwrap();
+    let s: Vec<f64> = walk
+        .iter()
+        .enumerate()
+        .map(|(i, v)| d.update(Timestamp(i as i64 * 300_000), &[*v]).value)
+        .collect();
     assert!(
-        a[5 * DAY..5 * DAY + 4].iter().any(|v| *v >= 0.9),
+        s[spike] >= 0.97 && s[spike + 1] >= 0.97,
         "{:?}",
-        &a[5 * DAY..5 * DAY + 8]
+        &s[spike - 1..spike + 3]
     );
+    assert!(s[2 * day..spike].iter().all(|v| *v < 0.97));
 }
 
 #[test]
