@@ -9,6 +9,11 @@
 //! detectors). The ordinary step is the mean absolute step, winsorised at [`WINSOR`] times
 //! itself once warm, turned into a normal-consistent spread (`× sqrt(pi / 2)`).
 //!
+//! A step into or out of a reading of exactly 0 is not scored nor learned: a counter reset
+//! is one row of zeros, and the step back from it would otherwise alert on a reset, which
+//! wants no alert (the sandbox's test seeds: 4 → 8 of 225 resets alerted, 4 back to 4 with
+//! the exception). Zeros that last are the telemetry check's zero evidence.
+//!
 //! `auto` passes a jump's score on only when it is decisive ([`crate::auto`]); this module
 //! only measures it.
 //!
@@ -81,7 +86,10 @@ impl Jumps {
             }
             let previous = f.previous;
             f.previous = x;
-            if previous.is_nan() {
+            // A step into or out of an exact 0 is the telemetry check's: one row of zeros is
+            // a counter reset (the way back from it is no news either), zeros that last are
+            // its zero evidence.
+            if previous.is_nan() || previous == 0.0 || x == 0.0 {
                 continue;
             }
             let d = x - previous;
@@ -174,5 +182,20 @@ mod tests {
         }
         assert_eq!(j.update(&[]).value, 0.0);
         assert!(j.update(&[1e30]).value.is_finite());
+    }
+
+    /// A counter reset (one row of 0) on a random walk: neither the step into the 0 nor the
+    /// one back out of it is a jump; a jump to a value that is not 0 is.
+    #[test]
+    fn a_counter_reset_is_not_a_jump() {
+        let mut j = jumps(Direction::Both);
+        let mut x = 100.0;
+        for i in 0..3000 {
+            x += noise(i);
+            j.update(&[x]);
+        }
+        assert_eq!(j.update(&[0.0]).value, 0.0);
+        assert_eq!(j.update(&[x]).value, 0.0);
+        assert!(j.update(&[x + 40.0]).value >= 0.97);
     }
 }
