@@ -32,6 +32,8 @@ const MEAN_ABS_TO_SD: f32 = 1.253_314_1;
 const WARM: u32 = 30;
 /// Slowest learning rate of the step size (a memory of about 500 steps).
 const SCALE_RATE: f32 = 1.0 / 500.0;
+/// Steps after which the step size learns at `SCALE_RATE`.
+const SCALE_SLOW_AFTER: u32 = 500;
 /// Once warm (and not constant), a step teaches the step size at most this many times the
 /// size: a spike or a level shift is one or two steps that must not make the next jump look
 /// ordinary.
@@ -111,7 +113,13 @@ impl Jumps {
             } else {
                 d.abs()
             };
-            f.step += fmax(1.0 / f.n as f32, SCALE_RATE) * (size - f.step);
+            // `1 / n` until it reaches the slowest rate (no division after that).
+            let rate = if f.n >= SCALE_SLOW_AFTER {
+                SCALE_RATE
+            } else {
+                1.0 / f.n as f32
+            };
+            f.step += rate * (size - f.step);
         }
         best.score(self.bonferroni, self.decades)
     }
