@@ -47,7 +47,8 @@
 //! Memory: `resonance`, the jumps (28 bytes per field) and the probe until the decision
 //! (`2 * buckets` sums and counts per field, 288 bytes per field at 24 buckets), then
 //! `resonance` with the jumps or with the profile: for a one-field entity 1 924 bytes until
-//! then, 1 636 after on an aperiodic stream, 1 948 on a periodic one. Time: the detectors' time, plus O(fields × buckets) once.
+//! then, 1 636 after on an aperiodic stream, 1 948 on a periodic one. Time: the detectors'
+//! time, plus O(fields × buckets) once.
 
 use ai4ict_core::{Interval, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -75,7 +76,8 @@ pub const CORROBORATION: f64 = 0.5;
 /// every jump above `resonance`'s score took GutenTAG's F1 from 0.636 to 0.724 but NAB's
 /// streaming mean from 67.31 to 60.34 (NAB's optimised threshold, about 0.74, let ordinary
 /// jumps in); from 0.9 up: 62.82 at 0.9, 66.55 at 0.95, 67.07 at 0.97 (GutenTAG 0.724 at all
-/// three), 67.33 at 0.985 (GutenTAG 0.700).
+/// three), 67.33 at 0.985 (GutenTAG 0.700). Measured before a step into or out of an exact 0
+/// stopped being a jump (see [`crate::jump`]).
 pub const DECISIVE: f64 = 0.97;
 /// [`Auto::corroborates_from`] for states saved before it existed: at once.
 fn at_once() -> i64 {

@@ -9,17 +9,17 @@
 //! detectors). The ordinary step is the mean absolute step, winsorised at [`WINSOR`] times
 //! itself once warm, turned into a normal-consistent spread (`× sqrt(pi / 2)`).
 //!
-//! A step into or out of a reading of exactly 0 is not scored nor learned: a counter reset
-//! is one row of zeros, and the step back from it would otherwise alert on a reset, which
-//! wants no alert (the sandbox's test seeds: 4 → 8 of 225 resets alerted, 4 back to 4 with
-//! the exception). Zeros that last are the telemetry check's zero evidence.
+//! A step into or out of a reading of exactly 0 is neither scored nor learned: a counter
+//! reset is one row of zeros and wants no alert, but the step back from it was a jump (on the
+//! sandbox's test seeds 8 of 225 resets alerted; with the exception 4, as without jumps).
+//! Zeros that last are the telemetry check's zero evidence.
 //!
 //! `auto` passes a jump's score on only when it is decisive ([`crate::auto`]); this module
 //! only measures it.
 //!
 //! Memory per field: 28 bytes (the previous value, the step size, a count and the
-//! calibrator). Time: O(1) per field per point, a division and no logarithm but for the rare
-//! step beyond the calibrator's threshold.
+//! calibrator). Time: O(1) per field per point, a division (two in a field's first 500
+//! steps) and no logarithm but for the rare step beyond the calibrator's threshold.
 
 use serde::{Deserialize, Serialize};
 
