@@ -2,7 +2,7 @@
 //!
 //! A detector is a type in its own file that implements [`Detector`] (scoring), serde
 //! (its per-entity state, so a trained model can be snapshotted and restored) and [`Build`]
-//! (how a [`DetectorConfig`] makes it). Registering it is one line in [`detectors!`]'s call
+//! (how a [`DetectorConfig`] makes it). Registering it is one line in `detectors!`'s call
 //! below: the line gives the name used in intents, the user documentation (the doc comment,
 //! which is also the JSON schema's description) and the type. From that list come
 //! [`DetectorKind`], [`DetectorKind::ALL`] (the CLI's choices, the docs' table, the contract
