@@ -69,6 +69,9 @@ pub const PERIODIC_ACF: f64 = 0.5;
 /// On a periodic stream, the profile's score (before its episode hold) at or above which a
 /// new pattern is reported: a new shape that is also a departure from the hour's usual value.
 pub const CORROBORATION: f64 = 0.5;
+/// What `auto`'s choice is reported as while it still probes an entity's first two days
+/// ([`Auto::choice`] is `None`): until then it scores nothing.
+pub const DECIDING: &str = "deciding (under two days of data)";
 /// On an aperiodic stream, the score at or above which a jump is passed on: the default
 /// policy's `at_once`, so that a jump speaks only where it alone is decisive.
 ///

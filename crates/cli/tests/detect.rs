@@ -83,6 +83,32 @@ fn writes_scores_alerts_and_plot_for_every_entity() {
         ),
         "{t}"
     );
+    assert!(!t.contains("note: `auto` scores nothing"), "{t}");
+}
+
+/// A file shorter than `auto`'s two-day probe: it scored nothing there, and `detect` says so
+/// and what to use instead; another detector needs no such note.
+#[test]
+fn a_file_shorter_than_autos_probe_says_what_to_use_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("day.csv");
+    let csv = generated_csv();
+    let day: Vec<&str> = csv.lines().take(1 + 3 * 96).collect();
+    std::fs::write(&input, day.join("\n") + "\n").unwrap();
+    let out = detect(dir.path(), &input, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("auto chose: deciding (under two days of data) for 3 entities"),
+        "{t}"
+    );
+    assert!(
+        t.contains("note: `auto` scores nothing") && t.contains("--detector ewma"),
+        "{t}"
+    );
+    let out = detect(dir.path(), &input, &["--detector", "ewma", "--force"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("note: `auto`"), "{}", text(&out));
 }
 
 #[test]

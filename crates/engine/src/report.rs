@@ -36,9 +36,7 @@ pub(crate) fn auto_choices(state: &PipelineState) -> BTreeMap<String, usize> {
     }
     for e in &state.entities {
         if let Some(model) = &e.model {
-            let choice = model
-                .choice()
-                .unwrap_or("deciding (under two days of data)");
+            let choice = model.choice().unwrap_or(ai4ict_anomaly::DECIDING);
             *out.entry(choice.to_string()).or_default() += 1;
         }
     }

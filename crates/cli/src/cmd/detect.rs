@@ -559,6 +559,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let choices = model.choices();
     if !choices.is_empty() {
         outln!("  auto chose: {}", crate::report::choices_said(&choices));
+        if choices.contains_key(ai4ict_anomaly::DECIDING) {
+            // A short file: `auto` was blind on all of it for those entities.
+            outln!(
+                "  note: `auto` scores nothing until it has two days of an entity (and its daily \
+                 profile nothing on the day after): on a file this short, try `--detector ewma` \
+                 (it scores after an entity's first {} points) or `robust_seasonal` (after its \
+                 first whole day)",
+                ai4ict_anomaly::DetectorConfig::default().min_points
+            );
+        }
     }
     let mut per_entity: HashMap<&str, usize> = HashMap::new();
     for a in &collected.alerts {

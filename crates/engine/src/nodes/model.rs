@@ -92,7 +92,7 @@ impl ModelNode {
             return out;
         }
         for d in self.detectors.values().map(|m| &m.detector) {
-            *out.entry(d.choice().unwrap_or("deciding (under two days of data)"))
+            *out.entry(d.choice().unwrap_or(ai4ict_anomaly::DECIDING))
                 .or_default() += 1;
         }
         out
