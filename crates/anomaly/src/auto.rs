@@ -72,6 +72,12 @@ pub const CORROBORATION: f64 = 0.5;
 /// What `auto`'s choice is reported as while it still probes an entity's first two days
 /// ([`Auto::choice`] is `None`): until then it scores nothing.
 pub const DECIDING: &str = "deciding (under two days of data)";
+/// What `auto`'s choice is reported as on a stream with a daily rhythm.
+pub const PERIODIC: &str = "robust_seasonal (daily rhythm), resonance corroborated";
+/// Days of an entity's data after which `auto`'s daily profile scores, on a stream with a
+/// daily rhythm: the profile starts at the decision, after two days, and learns a whole day
+/// before it scores (`robust_seasonal` alone scores from the end of the first day).
+pub const PROFILE_SCORES_AFTER_DAYS: i64 = 3;
 /// On an aperiodic stream, the score at or above which a jump is passed on: the default
 /// policy's `at_once`, so that a jump speaks only where it alone is decisive.
 ///
@@ -238,7 +244,7 @@ impl Auto {
     pub fn choice(&self) -> Option<&'static str> {
         match (&self.probe, &self.seasonal) {
             (Some(_), _) => None,
-            (None, Some(_)) => Some("robust_seasonal (daily rhythm), resonance corroborated"),
+            (None, Some(_)) => Some(PERIODIC),
             (None, None) => Some("resonance (no daily rhythm)"),
         }
     }

@@ -112,6 +112,31 @@ fn a_file_shorter_than_autos_probe_says_what_to_use_instead() {
 }
 
 #[test]
+fn a_file_that_ends_soon_after_autos_choice_says_how_little_its_profile_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("days.csv");
+    let csv = generated_csv();
+    // Three and a half days of three cells with a daily rhythm.
+    let rows: Vec<&str> = csv.lines().take(1 + 3 * (3 * 96 + 48)).collect();
+    std::fs::write(&input, rows.join("\n") + "\n").unwrap();
+    let out = detect(dir.path(), &input, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("robust_seasonal (daily rhythm)"), "{t}");
+    assert!(
+        t.contains("scores from the entity's day 4 on")
+            && t.contains("at most the last 11.8 hours")
+            && t.contains("--detector robust_seasonal"),
+        "{t}"
+    );
+    // Ten days: no note.
+    std::fs::write(&input, csv).unwrap();
+    let out = detect(dir.path(), &input, &["--force"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("note: on an entity"), "{}", text(&out));
+}
+
+#[test]
 fn a_file_newest_first_or_by_entity_alerts_as_in_time_order() {
     let dir = tempfile::tempdir().unwrap();
     let csv = generated_csv();
