@@ -40,15 +40,20 @@
 //!
 //! Memory per field: `8 * slots * profiles` bytes for the profile (`f32` location and scale,
 //! stored slot-major so that one point of a multi-field entity reads two adjacent runs) plus
-//! 140 bytes of level, scale, slow evidence and calibrator state, and about 100 bytes per
-//! entity; with the defaults (48 slots, 2 profiles) 908 bytes per field, 1 012 for a one-field
-//! entity. Until every profile is past its third day, `4 * slots * profiles` bytes more per
+//! 140 bytes of level, scale, slow evidence and calibrator state, two bits per slot and
+//! profile for the [`Recurrence`] (in 64-bit words), and about 130 bytes per entity; with the
+//! defaults (48 slots, 2 profiles) 932 bytes per field, 1 068 for a one-field entity. Until
+//! every profile is past its third day, `4 * slots * profiles` bytes more per
 //! field (384 with the defaults) hold the second days. Relations add 232 bytes per related
 //! pair (see [`Relations`]; about 190 bytes per field on the sandbox's cells, eight KPIs).
 //! Time: O(1) per field per point: a few dozen arithmetic operations, one square root and a
 //! few divisions, no allocation, and no logarithm or exponential (the calibrators work in log
 //! space; see [`TailCalibrator`](crate::calibrate)) but for the rare raw score above the
 //! calibrators' threshold and the one `exp` per point of a score above 0.9.
+//!
+//! A deviation at the report level within a slot of one at the report level on the profile's
+//! day before is held below an episode's surprise ([`Recurrence`]): a nightly job's spike is
+//! reported on its first night, not every night.
 
 use ai4ict_core::{Interval, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -177,6 +182,77 @@ pub struct RobustSeasonal {
     day_type: usize,
     /// How the fields move together (`None` for one field).
     relations: Option<Box<Relations>>,
+    /// Which slots were at the report level on each profile's latest two days (states saved
+    /// before it existed load without it, and do without it).
+    #[serde(default)]
+    recurrence: Recurrence,
+}
+
+/// Per profile, slot and field, two bits: whether a point nearest that slot scored at the
+/// report level on the profile's current day, and on its day before. A deviation at the report
+/// level within a slot of one the day before is not news: a nightly job whose spike comes at
+/// about the same time each day, not an incident. Its surprise is held at [`RECURRING`].
+///
+/// Why: a slot's scale learns from out-of-band points slowly, by design (an incident is not to
+/// become normal), so a spike that recurs daily alerted every day. On NAB's
+/// `ec2_cpu_utilization_24ae8d` (a spike near 03:20 every night, its time varying by half an
+/// hour) the profile raised one alert a night for twelve nights. Judged on the development
+/// side: NAB's even files (`--shifts 7`, `auto`) 68.74 → 69.46, GutenTAG seed 1 unchanged,
+/// sandbox seeds 7, 1, 2, 3 unchanged but for one true alert fewer on seed 2 (no incident
+/// lost) and one false alert fewer on seed 3. The cost is a fault that recurs on the next day
+/// at the same time: it is reported on its first day only.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Recurrence {
+    /// The current days' bits, then the days' before, each `words` long.
+    bits: Vec<u64>,
+}
+
+/// The surprise, in decades, at which a recurring deviation is held: below an episode's.
+const RECURRING: f32 = 2.0;
+
+impl Recurrence {
+    /// For `cells` (profiles × slots × fields) bits a day.
+    fn new(cells: usize) -> Self {
+        Self {
+            bits: vec![0; 2 * cells.div_ceil(64)],
+        }
+    }
+
+    fn get(&self, day: usize, cell: usize) -> bool {
+        let words = self.bits.len() / 2;
+        self.bits
+            .get(day * words + cell / 64)
+            .is_some_and(|w| (w >> (cell % 64)) & 1 == 1)
+    }
+
+    /// Marks `cell` at the report level today.
+    fn mark(&mut self, cell: usize) {
+        if let Some(w) = self.bits.get_mut(cell / 64) {
+            *w |= 1 << (cell % 64);
+        }
+    }
+
+    /// Whether any of `cells` was at the report level on the day before.
+    fn before(&self, cells: impl IntoIterator<Item = usize>) -> bool {
+        cells.into_iter().any(|c| self.get(1, c))
+    }
+
+    /// A new day of the profile whose cells are `cells`: today's bits become the day before's.
+    fn roll(&mut self, cells: std::ops::Range<usize>) {
+        let words = self.bits.len() / 2;
+        let (current, before) = self.bits.split_at_mut(words);
+        for c in cells {
+            let bit = 1u64 << (c % 64);
+            if let (Some(t), Some(b)) = (current.get_mut(c / 64), before.get_mut(c / 64)) {
+                *b = (*b & !bit) | (*t & bit);
+                *t &= !bit;
+            }
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.bits.capacity() * std::mem::size_of::<u64>()
+    }
 }
 
 impl RobustSeasonal {
@@ -213,6 +289,11 @@ impl RobustSeasonal {
             day: i64::MIN,
             day_type: 0,
             relations: Relations::new(width, p.per_day).map(Box::new),
+            recurrence: if p.slots > 1 {
+                Recurrence::new(width * profiles * p.slots)
+            } else {
+                Recurrence::default()
+            },
         }
     }
 
@@ -229,8 +310,14 @@ impl RobustSeasonal {
                 }
             }
         }
+        let first = self.day == i64::MIN;
         self.day = day;
         self.day_type = usize::from(self.p.weekly && time.weekday() >= 5);
+        if !first {
+            let cells = self.p.slots * self.fields.len();
+            self.recurrence
+                .roll(self.day_type * cells..(self.day_type + 1) * cells);
+        }
         // Freed once every profile is past its third day with nothing pending; a slot that
         // no point reached in a profile's first week of days (a gap) then keeps what it has.
         let profiles = if self.p.weekly { 2 } else { 1 };
@@ -525,7 +612,21 @@ impl RobustSeasonal {
                 let f = &mut self.fields[i];
                 // On a borrowed profile the z-scores are against a wide scale: they teach
                 // neither the tails nor the slow evidence.
-                let (s, u) = f.cal.surprises_learning(z, t.direction, t.hold, !borrowed);
+                let (mut s, mut u) = f.cal.surprises_learning(z, t.direction, t.hold, !borrowed);
+                if u >= report && !borrowed && slots > 1 {
+                    // At the report level: news, unless it was at about this time the day
+                    // before (the nearest slot or either neighbour).
+                    let near = if w < 0.5 { s0 } else { s1 };
+                    let cell = |k: usize| (self.day_type * slots + k % slots) * width + i;
+                    let recurring = self
+                        .recurrence
+                        .before([near + slots - 1, near, near + 1].map(cell));
+                    self.recurrence.mark(cell(near));
+                    if recurring {
+                        (s, u) = (fmin(s, RECURRING), fmin(u, RECURRING));
+                    }
+                }
+                let f = &mut self.fields[i];
                 let (slow, kind) = if borrowed {
                     (0.0, Against::Profile)
                 } else {
@@ -578,6 +679,7 @@ impl Detector for RobustSeasonal {
             + self.fields.capacity() * std::mem::size_of::<Field>()
             + self.profile.capacity() * std::mem::size_of::<Slot>()
             + self.second.capacity() * std::mem::size_of::<f32>()
+            + self.recurrence.bytes()
             + self
                 .relations
                 .as_ref()
