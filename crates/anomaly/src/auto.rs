@@ -75,10 +75,20 @@ pub const CORROBORATION: f64 = 0.5;
 pub const DECIDING: &str = "deciding (under two days of data)";
 /// What `auto`'s choice is reported as on a stream with a daily rhythm.
 pub const PERIODIC: &str = "robust_seasonal (daily rhythm), resonance corroborated";
-/// Days of an entity's data after which `auto`'s daily profile scores, on a stream with a
-/// daily rhythm: the profile starts at the decision, after two days, and learns a whole day
-/// before it scores (`robust_seasonal` alone scores from the end of the first day).
-pub const PROFILE_SCORES_AFTER_DAYS: i64 = 3;
+
+/// When `auto`'s daily profile begins to score an entity whose first point came at `first`,
+/// on a stream with a daily rhythm: the profile starts at the decision, two days on, and
+/// learns the rest of that (UTC) day; it scores from the next midnight, 2 to 3 days after the
+/// first point (`robust_seasonal` alone scores from the first midnight after one whole day).
+pub fn profile_scores_from(first: Timestamp) -> Timestamp {
+    let decision = first.0.saturating_add(2 * DAY_MS);
+    Timestamp(
+        decision
+            .div_euclid(DAY_MS)
+            .saturating_add(1)
+            .saturating_mul(DAY_MS),
+    )
+}
 /// On an aperiodic stream, the score at or above which a jump is passed on: the default
 /// policy's `at_once`, so that a jump speaks only where it alone is decisive.
 ///

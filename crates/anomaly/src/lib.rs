@@ -25,7 +25,7 @@ use ai4ict_core::{Interval, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use auto::{Auto, CORROBORATION, DECIDING, PERIODIC, PERIODIC_ACF, PROFILE_SCORES_AFTER_DAYS};
+pub use auto::{profile_scores_from, Auto, CORROBORATION, DECIDING, PERIODIC, PERIODIC_ACF};
 pub use ensemble::Ensemble;
 pub use holt_winters::HoltWinters;
 pub use hst::{HalfSpaceTrees, DEPTH as HST_DEPTH, TREES as HST_TREES};

@@ -110,6 +110,31 @@ fn a_spike_at_about_the_same_time_every_night_alerts_on_its_first_nights_only() 
 }
 
 #[test]
+fn autos_profile_scores_from_the_midnight_after_its_choice() {
+    // 15-minute samples from 16:15 on: the choice two days on, at 16:15; the profile learns
+    // the rest of that day and scores from the next midnight.
+    let start = 65;
+    let first = time(start);
+    let from = crate::profile_scores_from(first);
+    assert_eq!(from.0, time(3 * DAY).0, "{from}");
+    let before = 3 * DAY - 4;
+    let after = 3 * DAY + 4;
+    let mut d = DetectorConfig::default().build(1, STEP).unwrap();
+    let s: Vec<f64> = (start..4 * DAY)
+        .map(|i| {
+            let spike = if i == before || i == after { 80.0 } else { 0.0 };
+            d.update(time(i), &[seasonal(i) + spike]).value
+        })
+        .collect();
+    assert_eq!(
+        s[before - start],
+        0.0,
+        "scored before the profile was due to"
+    );
+    assert!(s[after - start] >= 0.9, "{}", s[after - start]);
+}
+
+#[test]
 fn finds_a_spike() {
     let at = 10 * DAY + 40;
     for kind in KINDS {

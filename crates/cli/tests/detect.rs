@@ -116,7 +116,8 @@ fn a_file_that_ends_soon_after_autos_choice_says_how_little_its_profile_scored()
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("days.csv");
     let csv = generated_csv();
-    // Three and a half days of three cells with a daily rhythm.
+    // Three and a half days of three cells with a daily rhythm, from a Monday's midnight: the
+    // choice on Wednesday's, the profile scoring from Thursday's.
     let rows: Vec<&str> = csv.lines().take(1 + 3 * (3 * 96 + 48)).collect();
     std::fs::write(&input, rows.join("\n") + "\n").unwrap();
     let out = detect(dir.path(), &input, &[]);
@@ -124,8 +125,7 @@ fn a_file_that_ends_soon_after_autos_choice_says_how_little_its_profile_scored()
     let t = text(&out);
     assert!(t.contains("robust_seasonal (daily rhythm)"), "{t}");
     assert!(
-        t.contains("scores from the entity's day 4 on")
-            && t.contains("at most the last 11.8 hours")
+        t.contains("from 2024-01-04T00:00:00Z, at most the last 11.8 hours")
             && t.contains("--detector robust_seasonal"),
         "{t}"
     );

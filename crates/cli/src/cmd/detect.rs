@@ -569,19 +569,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ai4ict_anomaly::DetectorConfig::default().min_points
             );
         }
-        let profile_days = ai4ict_anomaly::PROFILE_SCORES_AFTER_DAYS;
-        let spanned = match (collected.first, collected.last) {
-            (Some(a), Some(b)) => b.0.saturating_sub(a.0),
-            _ => 0,
-        };
-        let scored_ms = spanned - profile_days * 86_400_000;
-        if choices.contains_key(ai4ict_anomaly::PERIODIC) && scored_ms < 86_400_000 {
-            // Past the choice, but its profile was blind on most of the file.
-            outln!(
-                "  note: on an entity with a daily rhythm `auto`'s profile learns the whole day                  after its choice and scores from the entity's day {} on: on this file it scored                  at most the last {:.1} hours; `--detector robust_seasonal` scores from the end                  of the first day",
-                profile_days + 1,
-                scored_ms.max(0) as f64 / 3_600_000.0
-            );
+        if let (Some(first), Some(last)) = (collected.first, collected.last) {
+            // Past the choice, but its profile was blind on most of the file (measured from
+            // the earliest entity's first point: the others scored no more).
+            let from = ai4ict_anomaly::profile_scores_from(first);
+            let scored_ms = last.0.saturating_sub(from.0);
+            if choices.contains_key(ai4ict_anomaly::PERIODIC) && scored_ms < 86_400_000 {
+                outln!(
+                    "  note: on an entity with a daily rhythm `auto`'s profile starts at its \
+                     choice, after two days, and scores from the next midnight (UTC) on: on \
+                     this file from {from}, at most the last {:.1} hours; `--detector \
+                     robust_seasonal` starts its profile at the first point instead",
+                    scored_ms.max(0) as f64 / 3_600_000.0
+                );
+            }
         }
     }
     let mut per_entity: HashMap<&str, usize> = HashMap::new();
