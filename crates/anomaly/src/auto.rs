@@ -79,7 +79,7 @@ pub const PERIODIC: &str = "robust_seasonal (daily rhythm), resonance corroborat
 /// When `auto`'s daily profile begins to score an entity whose first point came at `first`,
 /// on a stream with a daily rhythm: the profile starts at the decision, two days on, and
 /// learns the rest of that (UTC) day; it scores from the next midnight, 2 to 3 days after the
-/// first point (`robust_seasonal` alone scores from the first midnight after one whole day).
+/// first point (`robust_seasonal` alone scores from the first midnight on).
 pub fn profile_scores_from(first: Timestamp) -> Timestamp {
     let decision = first.0.saturating_add(2 * DAY_MS);
     Timestamp(

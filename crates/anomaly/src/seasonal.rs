@@ -23,8 +23,9 @@
 //! is a third piece of evidence, blamed on the field of the pair further from its own usual
 //! value: it finds slow drifts and variance bursts that the profile sees late or not at all.
 //!
-//! Warm-up: a field scores 0 until its current profile (weekday or weekend) has seen one
-//! whole day (or, without a daily profile, `min_points` points); its slow evidence a day later.
+//! Warm-up: a field scores 0 until its current profile (weekday or weekend) has seen a day,
+//! the first one ending at the first midnight however late it began (or, without a daily
+//! profile, `min_points` points); its slow evidence a day later.
 //! A profile's first day when the other has seen one (the first weekend after weekdays, or
 //! the first weekday after a weekend) is scored against the other's shape with a scale
 //! [`BORROWED_WIDEN`] times wider, and what is out of that band is not learned: a drop to

@@ -563,9 +563,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             // A short file: `auto` was blind on all of it for those entities.
             outln!(
                 "  note: `auto` scores nothing until it has two days of an entity (and its daily \
-                 profile nothing on the day after): on a file this short, try `--detector ewma` \
-                 (it scores after an entity's first {} points) or `robust_seasonal` (after its \
-                 first whole day)",
+                 profile nothing until the next midnight): on a file this short, try \
+                 `--detector ewma` (it scores after an entity's first {} points) or \
+                 `robust_seasonal` (from the first midnight on)",
                 ai4ict_anomaly::DetectorConfig::default().min_points
             );
         }
@@ -579,7 +579,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "  note: on an entity with a daily rhythm `auto`'s profile starts at its \
                      choice, after two days, and scores from the next midnight (UTC) on: on \
                      this file from {from}, at most the last {:.1} hours; `--detector \
-                     robust_seasonal` starts its profile at the first point instead",
+                     robust_seasonal` scores from the first midnight on",
                     scored_ms.max(0) as f64 / 3_600_000.0
                 );
             }
