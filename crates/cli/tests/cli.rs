@@ -552,6 +552,56 @@ fn a_process_killed_mid_run_stops_its_peer_with_an_error() {
     assert!(detail.contains("the cluster lost a process"), "{detail}");
 }
 
+/// `bench sandbox --false-alerts` lists exactly the alerts the summary counts as false, each
+/// with what it was held against.
+#[test]
+fn bench_sandbox_lists_the_false_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ai4ict(
+        dir.path(),
+        &[
+            "bench",
+            "sandbox",
+            "--detector",
+            "ensemble",
+            "--cells",
+            "30",
+            "--days",
+            "10",
+            "--quiet-days",
+            "7",
+            "--history-days",
+            "7",
+            "--seed",
+            "1",
+            "--false-alerts",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    // "…; 12 alerts (9 true, 3 false); …"
+    let false_alerts: usize = text
+        .split(" true, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a summary line");
+    assert!(
+        false_alerts > 0,
+        "ensemble raises false alerts here: {text}"
+    );
+    assert!(
+        text.contains(&format!("false alerts ({false_alerts}):")),
+        "{text}"
+    );
+    let listed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" score 0.") || l.contains(" score 1."))
+        .collect();
+    assert_eq!(listed.len(), false_alerts, "{text}");
+    assert!(listed.iter().all(|l| l.contains("cell-")), "{text}");
+}
+
 /// `bench sandbox --missed` lists exactly the actionable incidents the summary counts as
 /// missed, each with its peak and its scores.
 #[test]

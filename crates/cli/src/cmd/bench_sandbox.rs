@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use ai4ict_core::{Alert, Batch, Entity, Explanation, Incident, Interval, Timestamp};
+use ai4ict_core::{Alert, Batch, Entity, Explanation, Incident, IncidentKind, Interval, Timestamp};
 use ai4ict_engine::nodes::{ModelNode, PolicyNode, Scored};
 use ai4ict_eval::metrics::{event_metrics, first_alerts, EventMetrics};
 use ai4ict_intent::AlertPolicy;
@@ -50,6 +50,11 @@ pub struct Args {
     /// (and grace), the points at the report level, and what the peak was held against.
     #[arg(long)]
     missed: bool,
+    /// List each false alert (one that no actionable incident of its entity covers, grace
+    /// included): when, where, its score and what it was held against, and whether a counter
+    /// reset or another incident that wants no alert lay under it.
+    #[arg(long)]
+    false_alerts: bool,
 }
 
 /// One detector's result.
@@ -59,6 +64,9 @@ struct Outcome {
     state_bytes_per_cell: f64,
     /// With `--missed`: each missed actionable incident and what its entity's scores did.
     missed: Vec<(Incident, Trace)>,
+    /// With `--false-alerts`: each false alert, and the incident that wants no alert under
+    /// it, if one does.
+    false_alerts: Vec<(Alert, Option<IncidentKind>)>,
 }
 
 /// What an incident's entity scored inside the incident and its grace (`--missed`).
@@ -115,7 +123,7 @@ fn run_one(
     fields: &[String],
     interval: Interval,
     scoring: &Scoring,
-    missed: bool,
+    (missed, list_false): (bool, bool),
 ) -> anyhow::Result<Outcome> {
     let config = detectors::config(kind);
     let mut model = ModelNode::new(&config, fields.len(), interval)
@@ -173,12 +181,51 @@ fn run_one(
     } else {
         Vec::new()
     };
+    let under = |a: &Alert, actionable: bool| {
+        scoring.incidents.iter().find(|inc| {
+            inc.kind.actionable() == actionable
+                && inc.entity == a.entity
+                && inc.covers(a.time, scoring.grace_ms)
+        })
+    };
+    let false_alerts = if list_false {
+        alerts
+            .iter()
+            .filter(|a| under(a, true).is_none())
+            .map(|a| (a.clone(), under(a, false).map(|inc| inc.kind)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Outcome {
         name: name.to_string(),
         metrics,
         state_bytes_per_cell: model.state_bytes() as f64 / model.entities().max(1) as f64,
         missed,
+        false_alerts,
     })
+}
+
+/// Prints a detector's false alerts (`--false-alerts`).
+fn print_false_alerts(o: &Outcome) {
+    if o.false_alerts.is_empty() {
+        return;
+    }
+    outln!("  false alerts ({}):", o.false_alerts.len());
+    for (a, under) in &o.false_alerts {
+        let under = under.map_or_else(String::new, |k| format!(" (during a {})", k.as_str()));
+        let why = a
+            .why
+            .as_ref()
+            .map_or_else(|| "no baseline".to_string(), Explanation::sentence);
+        outln!(
+            "    {} {} {} score {:.3}{under}: {why}",
+            a.time,
+            a.entity,
+            a.field,
+            a.score
+        );
+    }
 }
 
 /// Prints the incidents a detector missed (`--missed`).
@@ -360,7 +407,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 &fields,
                 interval,
                 &scoring,
-                args.missed,
+                (args.missed, args.false_alerts),
             );
             eprintln!(
                 "  {name} finished ({} of {}, {:.0} s)",
@@ -374,6 +421,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for o in &outcomes {
         print_outcome(o, interval.millis());
         print_missed(o, interval.millis());
+        print_false_alerts(o);
     }
     if outcomes.len() > 1 {
         outln!(
