@@ -135,6 +135,27 @@ fn autos_profile_scores_from_the_midnight_after_its_choice() {
 }
 
 #[test]
+fn a_dip_on_the_first_saturday_is_not_learned_as_the_weekends_normal() {
+    // A success ratio near 1 (Thursday on), with interference from 02:00 to 08:00 on the first
+    // Saturday, the weekend profile's borrowed first day: a dip of a tenth, inside the band a
+    // borrowed day scores with (a tenth of the value), outside the one it learns from.
+    let dip = 2 * DAY + 8..2 * DAY + 32;
+    let value = |i: usize| {
+        let x = 0.95 + 0.01 * noise(i);
+        if dip.contains(&i) {
+            x - 0.1
+        } else {
+            x
+        }
+    };
+    let s = scores(DetectorKind::RobustSeasonal, 17 * DAY, value);
+    // From the Monday on: learned as normal, the dip made the second Saturday's ordinary
+    // morning alert (at 08:45 and 09:00).
+    let loud: Vec<usize> = (4 * DAY..17 * DAY).filter(|&i| s[i] >= 0.9).collect();
+    assert!(loud.is_empty(), "alerted at {loud:?}");
+}
+
+#[test]
 fn finds_a_spike() {
     let at = 10 * DAY + 40;
     for kind in KINDS {
