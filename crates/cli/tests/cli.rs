@@ -552,10 +552,9 @@ fn a_process_killed_mid_run_stops_its_peer_with_an_error() {
     assert!(detail.contains("the cluster lost a process"), "{detail}");
 }
 
-/// `bench sandbox --false-alerts` lists exactly the alerts the summary counts as false, each
-/// with what it was held against.
-#[test]
-fn bench_sandbox_lists_the_false_alerts() {
+/// `bench sandbox` with one detector on `cells` cells of seed 1 (10 days, the first 7 quiet
+/// and not scored) and one listing flag: what it printed.
+fn bench_sandbox_listing(detector: &str, cells: &str, flag: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = ai4ict(
         dir.path(),
@@ -563,9 +562,9 @@ fn bench_sandbox_lists_the_false_alerts() {
             "bench",
             "sandbox",
             "--detector",
-            "ensemble",
+            detector,
             "--cells",
-            "30",
+            cells,
             "--days",
             "10",
             "--quiet-days",
@@ -574,12 +573,20 @@ fn bench_sandbox_lists_the_false_alerts() {
             "7",
             "--seed",
             "1",
-            "--false-alerts",
+            flag,
         ],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
+    text
+}
+
+/// `bench sandbox --false-alerts` lists exactly the alerts the summary counts as false, each
+/// with what it was held against.
+#[test]
+fn bench_sandbox_lists_the_false_alerts() {
     // "…; 12 alerts (9 true, 3 false); …"
+    let text = bench_sandbox_listing("ensemble", "30", "--false-alerts");
     let false_alerts: usize = text
         .split(" true, ")
         .nth(1)
@@ -606,29 +613,7 @@ fn bench_sandbox_lists_the_false_alerts() {
 /// missed, each with its peak and its scores.
 #[test]
 fn bench_sandbox_lists_the_missed_incidents() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = ai4ict(
-        dir.path(),
-        &[
-            "bench",
-            "sandbox",
-            "--detector",
-            "ewma",
-            "--cells",
-            "20",
-            "--days",
-            "10",
-            "--quiet-days",
-            "7",
-            "--history-days",
-            "7",
-            "--seed",
-            "1",
-            "--missed",
-        ],
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let text = bench_sandbox_listing("ewma", "20", "--missed");
     // "…; 11 of 14 actionable incidents detected; …"
     let counts: Vec<usize> = text
         .split("; ")
