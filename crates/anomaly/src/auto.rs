@@ -81,7 +81,7 @@ pub const PERIODIC: &str = "robust_seasonal (daily rhythm), resonance corroborat
 /// learns the rest of that (UTC) day; it scores from the next midnight, 2 to 3 days after the
 /// first point (`robust_seasonal` alone scores from the first midnight on).
 pub fn profile_scores_from(first: Timestamp) -> Timestamp {
-    let decision = first.0.saturating_add(2 * DAY_MS);
+    let decision = first.0.saturating_add(PROBE_MS);
     Timestamp(
         decision
             .div_euclid(DAY_MS)
@@ -89,6 +89,7 @@ pub fn profile_scores_from(first: Timestamp) -> Timestamp {
             .saturating_mul(DAY_MS),
     )
 }
+
 /// On an aperiodic stream, the score at or above which a jump is passed on: the default
 /// policy's `at_once`, so that a jump speaks only where it alone is decisive.
 ///
@@ -119,6 +120,8 @@ const PERIODIC_CATEGORIES: usize = 16;
 /// Most buckets per day in the probe.
 const MAX_BUCKETS: usize = 24;
 const DAY_MS: i64 = 86_400_000;
+/// How long the probe watches an entity before the choice: two days from its first point.
+const PROBE_MS: i64 = 2 * DAY_MS;
 
 /// Two days of bucket means per field, from the first point's day on.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -148,7 +151,7 @@ impl Probe {
     fn add(&mut self, time: Timestamp, values: &[f64]) -> bool {
         let start = *self.start.get_or_insert(time);
         let since = time.0.saturating_sub(start.0).max(0);
-        if since >= 2 * DAY_MS {
+        if since >= PROBE_MS {
             return true;
         }
         let day = usize::from(since >= DAY_MS);

@@ -493,8 +493,8 @@ impl RobustSeasonal {
                 fmax(1.0 / (f32::from(days) + 1.0), p.season_rate)
             };
             let g = g * (1.0 - level_rate);
-            let unlearnable = out || (x - (f.level + season)).abs() > learnable;
-            if days == 0 && !(borrowed && unlearnable) {
+            let unlearnable = borrowed && (out || (x - (f.level + season)).abs() > learnable);
+            if days == 0 && !unlearnable {
                 // First day of this profile: the nearest slot averages what it sees (on a
                 // borrowed shape, what is in band: a drop on a first weekend is not learned).
                 let a = if w < 0.5 { a0 } else { a1 };
